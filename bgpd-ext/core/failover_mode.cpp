@@ -1,0 +1,78 @@
+#include "failover_mode.hpp"
+
+#include <array>
+#include <utility>
+
+namespace frr_ha {
+
+ModeDecision decide_session_mode(ConfiguredMode configured, const SessionFacts &facts)
+{
+    // Only an Established session has state worth carrying over; anything
+    // earlier in the FSM simply starts again on the new active.
+    if (!facts.established)
+        return {SessionMode::PlainRestart, "not established: restarts as stock FRR"};
+
+    const bool gr_possible = facts.peer_advertised_gr && facts.local_gr_restart;
+    switch (configured) {
+    case ConfiguredMode::None:
+        return {SessionMode::PlainRestart, "mode none: restarts as stock FRR"};
+    case ConfiguredMode::Transparent:
+        return {SessionMode::Transparent, "mode transparent"};
+    case ConfiguredMode::GracefulRestart:
+        if (gr_possible)
+            return {SessionMode::GracefulRestart, "mode graceful-restart"};
+        // The peer (or our own GR config) cannot do RFC 4724: the best we
+        // can do without overriding the operator is what stock FRR does.
+        return {SessionMode::PlainRestart,
+                facts.peer_advertised_gr
+                    ? "mode graceful-restart, but FRR's GR config is not 'restart' for this peer: restarts as stock FRR"
+                    : "mode graceful-restart, but the peer did not negotiate GR: restarts as stock FRR"};
+    case ConfiguredMode::Auto:
+        break;
+    }
+    if (gr_possible)
+        return {SessionMode::GracefulRestart, "auto: GR negotiated and enabled"};
+    return {SessionMode::Transparent,
+            facts.peer_advertised_gr ? "auto: GR not enabled for this peer in FRR's config"
+                                     : "auto: peer did not negotiate GR"};
+}
+
+namespace {
+constexpr std::array<std::pair<ConfiguredMode, std::string_view>, 4> configured_names{{
+    {ConfiguredMode::Auto, "auto"},
+    {ConfiguredMode::Transparent, "transparent"},
+    {ConfiguredMode::GracefulRestart, "graceful-restart"},
+    {ConfiguredMode::None, "none"},
+}};
+}  // namespace
+
+std::string_view name_of(ConfiguredMode mode)
+{
+    for (const auto &[m, name] : configured_names)
+        if (m == mode)
+            return name;
+    return "unknown";
+}
+
+std::string_view name_of(SessionMode mode)
+{
+    switch (mode) {
+    case SessionMode::Transparent:
+        return "transparent";
+    case SessionMode::GracefulRestart:
+        return "graceful-restart";
+    case SessionMode::PlainRestart:
+        return "restart";
+    }
+    return "unknown";
+}
+
+std::optional<ConfiguredMode> parse_configured_mode(std::string_view name)
+{
+    for (const auto &[m, n] : configured_names)
+        if (n == name)
+            return m;
+    return std::nullopt;
+}
+
+}  // namespace frr_ha

@@ -1,0 +1,31 @@
+// Which switchover a session gets: transparent failover, graceful restart,
+// or a plain restart. A pure decision, taken when a session is Established,
+// from the neighbor's configured mode and what the session negotiated.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace frr_ha {
+
+enum class ConfiguredMode { Auto, Transparent, GracefulRestart, None };
+enum class SessionMode { Transparent, GracefulRestart, PlainRestart };
+
+struct SessionFacts {
+    bool established = false;
+    bool peer_advertised_gr = false;  // the peer can help our restart
+    bool local_gr_restart = false;    // FRR's GR config lets us restart gracefully
+};
+
+struct ModeDecision {
+    SessionMode mode;
+    std::string_view reason;  // static text, for show commands
+};
+
+ModeDecision decide_session_mode(ConfiguredMode configured, const SessionFacts &facts);
+
+std::string_view name_of(ConfiguredMode mode);
+std::string_view name_of(SessionMode mode);
+std::optional<ConfiguredMode> parse_configured_mode(std::string_view name);
+
+}  // namespace frr_ha

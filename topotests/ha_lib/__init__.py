@@ -1,0 +1,1 @@
+"""Helpers shared by frr-ha topotests (on top of FRR's topotest library)."""
