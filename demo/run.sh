@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The frr-ha demo: router r1 peers with a graceful-restart peer (gr) and a
+# peer without graceful restart (plain), each in its own network namespace.
+# r1's bgpd is killed with SIGKILL and we print what each peer saw.
+#
+# Today r1 runs one bgpd with the frr-ha module; the standby that takes over
+# at the kill arrives with the HA pair. Until then the demo shows the problem
+# frr-ha solves: after a kill -9, stock FRR keeps only the GR peer's view
+# (routes kept as stale), while the plain peer loses every route of r1.
+#
+# Run as root after scripts/build.sh (scripts/demo.sh does both).
+set -euo pipefail
+
+DEMO_DIR=/tmp/frr-ha-demo
+DAEMONS=/usr/lib/frr
+R1_PREFIXES=${R1_PREFIXES:-100}
+NS_PREFIX=fhademo
+
+ns() { echo "$NS_PREFIX-$1"; }
+in_ns() { local r=$1; shift; ip netns exec "$(ns "$r")" "$@"; }
+# vtysh -N looks for an optional /etc/frr/NAME/vtysh.conf: silence that notice.
+vty() { local r=$1; shift; in_ns "$r" vtysh -N "$r" -c "$*" 2>/dev/null; }
+
+cleanup() {
+    local r
+    for r in r1 gr plain; do
+        if [ -d "/var/run/frr/$r" ]; then
+            for pidf in /var/run/frr/"$r"/*.pid; do
+                [ -f "$pidf" ] && kill -9 "$(cat "$pidf")" 2>/dev/null || true
+            done
+            rm -rf "/var/run/frr/$r"
+        fi
+        ip netns del "$(ns "$r")" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+cleanup
+
+say() { printf '\n== %s\n' "$*"; }
+
+# --- topology -------------------------------------------------------------
+for r in r1 gr plain; do ip netns add "$(ns "$r")"; in_ns "$r" ip link set lo up; done
+link() { # link R1 IF1 ADDR1 R2 IF2 ADDR2
+    ip link add "$2" netns "$(ns "$1")" type veth peer name "$5" netns "$(ns "$4")"
+    in_ns "$1" ip addr add "$3" dev "$2"; in_ns "$1" ip link set "$2" up
+    in_ns "$4" ip addr add "$6" dev "$5"; in_ns "$4" ip link set "$5" up
+}
+link r1 r1-gr 10.0.1.1/24 gr gr-r1 10.0.1.2/24
+link r1 r1-plain 10.0.2.1/24 plain plain-r1 10.0.2.2/24
+
+# --- configuration ----------------------------------------------------------
+rm -rf "$DEMO_DIR"; mkdir -p "$DEMO_DIR"/{r1,gr,plain}
+{
+    echo "router bgp 65001"
+    echo " bgp router-id 10.0.0.1"
+    echo " no bgp ebgp-requires-policy"
+    echo " no bgp network import-check"
+    echo " neighbor 10.0.1.2 remote-as 65010"
+    echo " neighbor 10.0.1.2 graceful-restart"
+    echo " neighbor 10.0.2.2 remote-as 65020"
+    echo " address-family ipv4 unicast"
+    for i in $(seq 0 $((R1_PREFIXES - 1))); do
+        echo "  network 10.$((100 + i / 256)).$((i % 256)).0/24"
+    done
+    echo " exit-address-family"
+} > "$DEMO_DIR/r1/bgpd.conf"
+peer_conf() { # peer_conf NAME AS ADDR GR-LINE
+    cat > "$DEMO_DIR/$1/bgpd.conf" <<EOF
+router bgp $2
+ bgp router-id $3
+ $4
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ neighbor ${3%.*}.1 remote-as 65001
+ neighbor ${3%.*}.1 timers connect 1
+ address-family ipv4 unicast
+  network 172.16.$2.0/24
+ exit-address-family
+EOF
+}
+peer_conf gr 65010 10.0.1.2 "bgp graceful-restart"
+peer_conf plain 65020 10.0.2.2 "bgp graceful-restart-disable"
+for r in r1 gr plain; do
+    echo "ip forwarding" > "$DEMO_DIR/$r/zebra.conf"
+    install -d -o frr -g frr "/var/run/frr/$r"
+done
+chown -R frr:frr "$DEMO_DIR"
+
+start_zebra() { in_ns "$1" "$DAEMONS/zebra" -d -N "$1" -f "$DEMO_DIR/$1/zebra.conf" "${@:2}"; }
+start_bgpd() { in_ns "$1" "$DAEMONS/bgpd" -d -N "$1" -f "$DEMO_DIR/$1/bgpd.conf" "${@:2}"; }
+for r in r1 gr plain; do
+    module=(); [ "$r" = r1 ] && module=(-M ha)
+    start_zebra "$r" "${module[@]}"
+    sleep 0.3
+    start_bgpd "$r" "${module[@]}"
+done
+
+# --- what the peers see -----------------------------------------------------
+# "<state> <prefixes from r1> <of them stale>" as seen by peer $1 of r1 at $2
+peer_view() {
+    local state routes
+    state=$(vty "$1" "show bgp neighbors $2 json" | jq -r ".\"$2\".bgpState")
+    routes=$(vty "$1" "show ip bgp json" | jq --arg nh "$2" '
+        [.routes[] | .[] | select(.nexthops[0].ip == $nh)] |
+        "\(length) \([.[] | select(.stale == true)] | length)"' -r)
+    echo "$state $routes"
+}
+report() {
+    local gs gn gst ps pn pst
+    read -r gs gn gst <<< "$(peer_view gr 10.0.1.1)"
+    read -r ps pn pst <<< "$(peer_view plain 10.0.2.1)"
+    printf '   %-6s %-12s %5s prefixes from r1 (%s stale)\n' gr "$gs" "$gn" "$gst" plain "$ps" "$pn" "$pst"
+}
+wait_established() {
+    local i
+    for i in $(seq 1 60); do
+        read -r gs gn _ <<< "$(peer_view gr 10.0.1.1)"
+        read -r ps pn _ <<< "$(peer_view plain 10.0.2.1)"
+        [ "$gs" = Established ] && [ "$ps" = Established ] &&
+            [ "$gn" = "$R1_PREFIXES" ] && [ "$pn" = "$R1_PREFIXES" ] && return 0
+        sleep 1
+    done
+    echo "demo: sessions did not come up; see /var/run/frr/*/ and $DEMO_DIR" >&2
+    return 1
+}
+
+say "r1 announces $R1_PREFIXES prefixes to a GR peer and a plain peer"
+wait_established
+report
+say "r1: show bgp ha (what a switchover would do to each session)"
+vty r1 "show bgp ha"
+
+say "kill -9 of r1's bgpd"
+kill -9 "$(cat /var/run/frr/r1/bgpd.pid)"
+sleep 3
+say "3 s later, each peer sees:"
+report
+echo "   (frr-ha's standby will take over here: gr gets a graceful restart,"
+echo "    plain a transparent failover and sees nothing)"
+
+say "r1's bgpd started again (what an operator does today)"
+start_bgpd r1 -M ha
+wait_established
+report
+say "flaps seen by each peer (established transitions / drops):"
+for p in "gr 10.0.1.1" "plain 10.0.2.1"; do
+    set -- $p
+    vty "$1" "show bgp neighbors $2 json" |
+        jq -r --arg p "$1" --arg n "$2" '.[$n] | "   \($p): \(.connectionsEstablished) established, \(.connectionsDropped) dropped, last reset: \(.lastResetDueTo)"'
+done
+say "demo done"

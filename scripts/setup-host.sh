@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 host (as root) to build and test frr-ha: Debian's
+# source index for frr, the packages the build and the tests use, and FRR's
+# user, groups and folders. Safe to run again.
+set -euo pipefail
+
+[ "$(id -u)" = 0 ] || { echo "setup-host: run as root" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+
+# deb-src, derived from the machine's own apt sources (same mirrors, suites
+# and keys), so `apt-get source frr` works without naming any host here.
+enable_deb_src() {
+    local out=/etc/apt/sources.list.d/frr-ha-deb-src.sources
+    local list=/etc/apt/sources.list.d/frr-ha-deb-src.list
+    local f
+    : > "$out.new"
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -e "$f" ] && [ "$f" != "$out" ] || continue
+        grep -q '^Types:.*\bdeb\b' "$f" || continue
+        sed -e 's/^Types:.*/Types: deb-src/' "$f" >> "$out.new"
+        echo >> "$out.new"
+    done
+    if [ -s "$out.new" ]; then mv "$out.new" "$out"; else rm -f "$out.new"; fi
+    if [ -f /etc/apt/sources.list ]; then
+        sed -n -e 's/^deb \(.*\)$/deb-src \1/p' /etc/apt/sources.list > "$list"
+        [ -s "$list" ] || rm -f "$list"
+    fi
+}
+enable_deb_src
+apt-get update -qq
+
+packages=(
+    # FRR's build (the subset of Debian's Build-Depends our configure uses)
+    bison flex gawk install-info texinfo pkg-config autoconf automake libtool make
+    dpkg-dev patch libc-ares-dev libcap-dev libelf-dev libjson-c-dev libpcre2-dev
+    libpython3-dev python3-dev libreadline-dev libyang2-dev
+    # our build and unit tests
+    cmake ccache g++ catch2 libyang2-tools
+    # topotests (FRR's topotest library runs on Debian's python3)
+    python3-pytest iproute2 iputils-ping procps psmisc gdb jq
+)
+apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+
+# FRR runs as frr:frr; vtysh users are in frrvty.
+getent group frr >/dev/null || groupadd --system frr
+getent group frrvty >/dev/null || groupadd --system frrvty
+getent passwd frr >/dev/null ||
+    useradd --system --gid frr --groups frrvty --home-dir /nonexistent \
+            --shell /usr/sbin/nologin frr
+id -nG frr | grep -qw frrvty || usermod -a -G frrvty frr
+install -d -o frr -g frr -m 0755 /etc/frr /var/run/frr /var/log/frr
+echo "setup-host: ready"
