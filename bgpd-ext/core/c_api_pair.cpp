@@ -1,0 +1,279 @@
+// The extern "C" face of PairNode: converts the C structs and callbacks of
+// frr_ha/pair.h to the core's types. No decisions here.
+#include "frr_ha/pair.h"
+
+#include "pair_node.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+namespace {
+
+using namespace frr_ha;
+
+void copy_text(char *dst, std::size_t len, const std::string &src)
+{
+    if (len == 0)
+        return;
+    std::snprintf(dst, len, "%s", src.c_str());
+}
+
+PairConfig to_core(const frr_ha_pair_config &c)
+{
+    PairConfig out;
+    out.self = c.self;
+    for (unsigned i = 0; i < c.n_rps && i < 2; i++) {
+        const auto &r = c.rps[i];
+        RpConfig rp;
+        rp.name = r.name;
+        rp.tcp = r.tcp;
+        rp.priority = r.priority;
+        rp.address = r.tcp ? "tcp:" + std::string(r.host) + ":" + std::to_string(r.port)
+                           : "unix:" + std::string(r.unix_path);
+        out.rps.push_back(rp);
+    }
+    out.key = c.key;
+    out.interval_ms = c.interval_ms;
+    out.multiplier = c.multiplier;
+    return out;
+}
+
+frr_ha_role to_c(Role role)
+{
+    switch (role) {
+    case Role::Active:
+        return FRR_HA_ROLE_ACTIVE;
+    case Role::Standby:
+        return FRR_HA_ROLE_STANDBY;
+    case Role::Init:
+        break;
+    }
+    return FRR_HA_ROLE_INIT;
+}
+
+frr_ha_log_level to_c(LogLevel level)
+{
+    switch (level) {
+    case LogLevel::Warning:
+        return FRR_HA_LOG_WARNING;
+    case LogLevel::Error:
+        return FRR_HA_LOG_ERROR;
+    case LogLevel::Info:
+        break;
+    }
+    return FRR_HA_LOG_INFO;
+}
+
+// PairHost implemented by the C glue's callbacks.
+class CHost final : public PairHost {
+public:
+    CHost(const frr_ha_host_ops &ops, void *ctx) : ops_(ops), ctx_(ctx) {}
+
+    void send(ChannelId ch, const std::string &bytes) override
+    {
+        ops_.send(ctx_, ch, bytes.data(), bytes.size());
+    }
+    void close(ChannelId ch) override { ops_.close(ctx_, ch); }
+    std::optional<std::uint64_t> acquire_ownership() override
+    {
+        std::uint64_t epoch = 0;
+        if (!ops_.acquire_ownership(ctx_, &epoch))
+            return std::nullopt;
+        return epoch;
+    }
+    void store_epoch(std::uint64_t epoch) override { ops_.store_epoch(ctx_, epoch); }
+    void release_ownership() override { ops_.release_ownership(ctx_); }
+    void role_changed(Role role, std::uint64_t epoch) override
+    {
+        ops_.role_changed(ctx_, to_c(role), epoch);
+    }
+    std::vector<SessionItem> owned_sessions() override
+    {
+        std::vector<SessionItem> out;
+        ops_.owned_sessions(
+            ctx_,
+            [](void *sink, const frr_ha_session_item *item) {
+                static_cast<std::vector<SessionItem> *>(sink)->push_back(SessionItem{
+                    item->vrf, item->neighbor, item->remote_as, item->state});
+            },
+            &out);
+        return out;
+    }
+    std::string check_session(const SessionItem &item) override
+    {
+        frr_ha_session_item c{item.vrf.c_str(), item.neighbor.c_str(), item.remote_as,
+                              item.state.c_str()};
+        char why[FRR_HA_TEXT_MAX] = "";
+        if (ops_.check_session(ctx_, &c, why, sizeof(why)))
+            return {};
+        return why[0] ? why : "session " + item.neighbor + " cannot be taken over";
+    }
+    void log(LogLevel level, const std::string &text) override
+    {
+        ops_.log(ctx_, to_c(level), text.c_str());
+    }
+    std::int64_t wall_clock_ms() override { return ops_.wall_clock_ms(ctx_); }
+
+private:
+    frr_ha_host_ops ops_;
+    void *ctx_;
+};
+
+}  // namespace
+
+struct frr_ha_node {
+    frr_ha_node(const frr_ha_host_ops &ops, void *ctx, const frr_ha_pair_config &cfg,
+                std::uint64_t now)
+        : host(ops, ctx), node(host, to_core(cfg), now)
+    {
+    }
+    CHost host;
+    PairNode node;
+};
+
+extern "C" {
+
+void frr_ha_config_defaults(frr_ha_pair_config *config)
+{
+    std::memset(config, 0, sizeof(*config));
+    config->interval_ms = FRR_HA_DEFAULT_INTERVAL_MS;
+    config->multiplier = FRR_HA_DEFAULT_MULTIPLIER;
+}
+
+bool frr_ha_config_check(const frr_ha_pair_config *config, char *why, std::size_t why_len)
+{
+    const auto problem = config_problem(to_core(*config));
+    copy_text(why, why_len, problem);
+    return problem.empty();
+}
+
+frr_ha_node *frr_ha_node_new(const frr_ha_host_ops *ops, void *ctx,
+                             const frr_ha_pair_config *config, std::uint64_t now_ms)
+{
+    try {
+        return new frr_ha_node(*ops, ctx, *config, now_ms);  // owned by the C caller
+    } catch (const std::exception &) {
+        return nullptr;
+    }
+}
+
+void frr_ha_node_free(frr_ha_node *node)
+{
+    delete node;  // the C side's matching release of frr_ha_node_new
+}
+
+void frr_ha_node_reconfigure(frr_ha_node *node, const frr_ha_pair_config *config,
+                             std::uint64_t now_ms)
+{
+    node->node.reconfigure(to_core(*config), now_ms);
+}
+
+void frr_ha_node_channel_opened(frr_ha_node *node, std::uint64_t ch, std::uint64_t now_ms)
+{
+    node->node.channel_opened(ch, now_ms);
+}
+
+void frr_ha_node_channel_bytes(frr_ha_node *node, std::uint64_t ch, const void *data,
+                               std::size_t len, std::uint64_t now_ms)
+{
+    node->node.channel_bytes(ch, data, len, now_ms);
+}
+
+void frr_ha_node_channel_closed(frr_ha_node *node, std::uint64_t ch, std::uint64_t now_ms)
+{
+    node->node.channel_closed(ch, now_ms);
+}
+
+void frr_ha_node_channel_backlog(frr_ha_node *node, std::uint64_t ch, std::size_t queued,
+                                 std::uint64_t now_ms)
+{
+    node->node.channel_backlog(ch, queued, now_ms);
+}
+
+void frr_ha_node_tick(frr_ha_node *node, std::uint64_t now_ms)
+{
+    node->node.tick(now_ms);
+}
+
+bool frr_ha_node_should_connect(const frr_ha_node *node)
+{
+    return node->node.should_connect();
+}
+
+frr_ha_role frr_ha_node_role(const frr_ha_node *node)
+{
+    return to_c(node->node.role());
+}
+
+bool frr_ha_node_request_switchover(frr_ha_node *node, std::uint64_t now_ms, char *why,
+                                    std::size_t why_len)
+{
+    const auto problem = node->node.request_switchover(now_ms);
+    copy_text(why, why_len, problem);
+    return problem.empty();
+}
+
+void frr_ha_node_drop_channels(frr_ha_node *node, const char *why, std::uint64_t now_ms)
+{
+    node->node.drop_channels(why ? why : "operator request", now_ms);
+}
+
+void frr_ha_node_status(const frr_ha_node *node, frr_ha_status *out)
+{
+    const auto &n = node->node;
+    std::memset(out, 0, sizeof(*out));
+    copy_text(out->rp, sizeof(out->rp), n.config().self);
+    out->role = name_of(n.role()).data();
+    out->epoch = n.epoch();
+    out->local_mode = n.local_mode();
+    out->priority = n.self_rp() ? n.self_rp()->priority : 0;
+    out->ready = n.ready();
+    copy_text(out->not_ready_reason, sizeof(out->not_ready_reason), n.not_ready_reason());
+    copy_text(out->config_error, sizeof(out->config_error), n.config_error());
+    out->interval_ms = n.config().interval_ms;
+    out->multiplier = n.config().multiplier;
+    out->detection_ms = static_cast<std::uint32_t>(n.detection_ms());
+    out->channel = name_of(n.channel_state()).data();
+    if (const auto *p = n.partner_rp()) {
+        out->partner_configured = true;
+        copy_text(out->partner_name, sizeof(out->partner_name), p->name);
+    }
+    const auto &pv = n.partner();
+    out->partner_known = pv.known;
+    out->partner_role = name_of(pv.role).data();
+    out->partner_epoch = pv.epoch;
+    out->partner_ready = pv.ready;
+    copy_text(out->partner_not_ready_reason, sizeof(out->partner_not_ready_reason),
+              pv.not_ready_reason);
+    out->partner_up_since_unix_ms = pv.up_since_unix_ms;
+    out->sync_state = name_of(n.sync_state()).data();
+    out->sync_items_received = n.sync_items_received();
+    out->sync_items_total = n.sync_items_total();
+    const auto &c = n.counters();
+    out->counters = frr_ha_counters{c.frames_sent,       c.frames_received,
+                                    c.bytes_sent,        c.bytes_received,
+                                    c.channels_up,       c.channel_drops,
+                                    c.auth_failures,     c.version_mismatches,
+                                    c.malformed_frames,  c.oversized_frames,
+                                    c.handshake_timeouts, c.partners_refused,
+                                    c.backlog_drops,     c.switchovers};
+}
+
+std::size_t frr_ha_node_switchover_count(const frr_ha_node *node)
+{
+    return node->node.switchovers().size();
+}
+
+bool frr_ha_node_switchover_get(const frr_ha_node *node, std::size_t index,
+                                frr_ha_switchover *out)
+{
+    const auto &all = node->node.switchovers();
+    if (index >= all.size())
+        return false;
+    const auto &r = all[index];
+    *out = frr_ha_switchover{r.epoch, name_of(r.reason).data(), r.at_unix_ms, r.duration_ms};
+    return true;
+}
+
+}  // extern "C"

@@ -1,0 +1,715 @@
+#include "pair_node.hpp"
+
+#include "auth.hpp"
+#include "ha_channel.pb.h"
+
+#include <algorithm>
+#include <functional>
+
+namespace frr_ha {
+
+namespace {
+
+wire::Role to_wire(Role role)
+{
+    switch (role) {
+    case Role::Active:
+        return wire::ROLE_ACTIVE;
+    case Role::Standby:
+        return wire::ROLE_STANDBY;
+    case Role::Init:
+        break;
+    }
+    return wire::ROLE_INIT;
+}
+
+Role from_wire(wire::Role role)
+{
+    switch (role) {
+    case wire::ROLE_ACTIVE:
+        return Role::Active;
+    case wire::ROLE_STANDBY:
+        return Role::Standby;
+    default:
+        break;
+    }
+    return Role::Init;
+}
+
+}  // namespace
+
+struct PairNode::Channel {
+    enum class Stage { AwaitHello, AwaitAuth, Up };
+    ChannelId id;
+    Stage stage = Stage::AwaitHello;
+    std::string own_nonce = random_nonce();
+    std::string partner_nonce;
+    FrameDecoder decoder;
+    Millis opened = 0;
+    Millis last_rx = 0;
+};
+
+PairNode::PairNode(PairHost &host, PairConfig config, Millis now)
+    : host_(host), config_(std::move(config)), config_error_(config_problem(config_))
+{
+    init_deadline_ = now + detection_ms();
+    if (!config_error_.empty())
+        log(LogLevel::Error, "HA pair not formed: " + config_error_ +
+                                 "; this RP runs alone, guarded by the ownership lock");
+    host_.role_changed(Role::Init, epoch_);
+}
+
+PairNode::~PairNode() = default;
+
+Millis PairNode::detection_ms() const
+{
+    return Millis{config_.interval_ms} * config_.multiplier;
+}
+
+const RpConfig *PairNode::self_rp() const
+{
+    for (const auto &rp : config_.rps)
+        if (rp.name == config_.self)
+            return &rp;
+    return nullptr;
+}
+
+const RpConfig *PairNode::partner_rp() const
+{
+    if (!config_error_.empty())
+        return nullptr;
+    for (const auto &rp : config_.rps)
+        if (rp.name != config_.self)
+            return &rp;
+    return nullptr;
+}
+
+bool PairNode::local_mode() const
+{
+    const auto *self = self_rp();
+    return !self || !self->tcp;
+}
+
+bool PairNode::should_connect() const
+{
+    const auto *partner = partner_rp();
+    return partner && channels_.empty() && config_.self < partner->name;
+}
+
+PairNode::Channel *PairNode::primary()
+{
+    if (!primary_)
+        return nullptr;
+    auto it = channels_.find(*primary_);
+    return it == channels_.end() ? nullptr : it->second.get();
+}
+
+ChannelState PairNode::channel_state() const
+{
+    if (primary_)
+        return ChannelState::Up;
+    return channels_.empty() ? ChannelState::Down : ChannelState::Handshake;
+}
+
+// --- channel events ---------------------------------------------------------
+
+void PairNode::channel_opened(ChannelId id, Millis now)
+{
+    const auto *partner = partner_rp();
+    if (!partner) {
+        log(LogLevel::Warning, "HA channel refused: " + config_error_);
+        host_.close(id);
+        return;
+    }
+    auto ch = std::make_unique<Channel>();
+    ch->id = id;
+    ch->opened = ch->last_rx = now;
+    wire::Message hello;
+    hello.mutable_hello()->set_protocol_version(kProtocolVersion);
+    hello.mutable_hello()->set_rp_name(config_.self);
+    hello.mutable_hello()->set_nonce(ch->own_nonce);
+    auto &ref = *ch;
+    channels_[id] = std::move(ch);
+    send(ref, hello);
+}
+
+void PairNode::channel_bytes(ChannelId id, const void *data, std::size_t len, Millis now)
+{
+    auto it = channels_.find(id);
+    if (it == channels_.end())
+        return;
+    Channel &ch = *it->second;
+    counters_.bytes_received += len;
+    ch.decoder.feed(data, len);
+    while (auto frame = ch.decoder.next()) {
+        counters_.frames_received++;
+        ch.last_rx = now;
+        on_frame(ch, *frame, now);
+        if (!channels_.count(id))
+            return;  // closed while handling the frame
+    }
+    switch (ch.decoder.error()) {
+    case FrameError::None:
+        return;
+    case FrameError::VersionMismatch:
+        counters_.version_mismatches++;
+        close_channel(id,
+                      "protocol version mismatch: partner speaks version " +
+                          std::to_string(ch.decoder.seen_version()) + ", this RP speaks " +
+                          std::to_string(kProtocolVersion),
+                      LogLevel::Error);
+        return;
+    case FrameError::Oversized:
+        counters_.oversized_frames++;
+        close_channel(id,
+                      "oversized frame: " + std::to_string(ch.decoder.seen_length()) +
+                          " bytes announced, at most " + std::to_string(kMaxFramePayload) +
+                          " allowed",
+                      LogLevel::Error);
+        return;
+    case FrameError::BadMagic:
+    case FrameError::UnknownType:
+        counters_.malformed_frames++;
+        close_channel(id, std::string("malformed frame: ") +
+                              std::string(describe(ch.decoder.error())),
+                      LogLevel::Error);
+        return;
+    }
+}
+
+void PairNode::channel_closed(ChannelId id, Millis now)
+{
+    auto it = channels_.find(id);
+    if (it == channels_.end())
+        return;
+    if (it->second->decoder.pending() > 0) {
+        counters_.malformed_frames++;
+        log(LogLevel::Warning, "HA channel closed by the partner in the middle of a frame (" +
+                                   std::to_string(it->second->decoder.pending()) +
+                                   " bytes of a truncated frame dropped)");
+    }
+    const bool was_primary = primary_ && *primary_ == id;
+    channels_.erase(it);
+    if (was_primary) {
+        primary_.reset();
+        counters_.channel_drops++;
+        log(LogLevel::Warning, "HA channel to rp " + partner_rp()->name + " lost");
+        on_partner_lost(now);
+        evaluate_role(now);  // local mode: the lock tells at once if it died
+    }
+}
+
+void PairNode::channel_backlog(ChannelId id, std::size_t queued, Millis now)
+{
+    counters_.backlog_drops++;
+    close_channel(id,
+                  "partner cannot keep up: " + std::to_string(queued) +
+                      " bytes wait to be sent; dropping the channel so that it re-syncs",
+                  LogLevel::Warning);
+    (void)now;
+}
+
+void PairNode::close_channel(ChannelId id, const std::string &why, LogLevel level)
+{
+    auto it = channels_.find(id);
+    if (it == channels_.end())
+        return;
+    log(level, "HA channel closed: " + why);
+    const bool was_primary = primary_ && *primary_ == id;
+    channels_.erase(it);
+    host_.close(id);
+    if (was_primary) {
+        primary_.reset();
+        counters_.channel_drops++;
+        // The partner may well be alive (we closed): leave the takeover
+        // decision to the lock (local) or the detection time (dual-RP).
+        on_partner_lost(last_heard_);
+    }
+}
+
+void PairNode::drop_channels(const std::string &why, Millis now)
+{
+    std::vector<ChannelId> ids;
+    for (const auto &[id, ch] : channels_)
+        ids.push_back(id);
+    for (auto id : ids)
+        close_channel(id, why, LogLevel::Info);
+    (void)now;
+}
+
+void PairNode::send(Channel &ch, const wire::Message &msg)
+{
+    std::string payload;
+    msg.SerializeToString(&payload);
+    auto bytes = encode_frame(FrameType::Control, payload);
+    counters_.frames_sent++;
+    counters_.bytes_sent += bytes.size();
+    host_.send(ch.id, bytes);
+}
+
+void PairNode::send_status(Channel &ch)
+{
+    wire::Message msg;
+    auto *st = msg.mutable_status();
+    st->set_role(to_wire(role_));
+    st->set_epoch(epoch_);
+    st->set_priority(self_rp() ? self_rp()->priority : 0);
+    st->set_ready(ready());
+    st->set_not_ready_reason(not_ready_reason());
+    if (role_ == Role::Active)
+        own_generation_ = session_generation();
+    st->set_sync_generation(own_generation_);
+    st->set_seq(++status_seq_);
+    send(ch, msg);
+}
+
+void PairNode::broadcast_status()
+{
+    if (auto *ch = primary())
+        send_status(*ch);
+}
+
+// --- frames -----------------------------------------------------------------
+
+void PairNode::on_frame(Channel &ch, const Frame &frame, Millis now)
+{
+    wire::Message msg;
+    if (!msg.ParseFromString(frame.payload)) {
+        counters_.malformed_frames++;
+        close_channel(ch.id, "malformed frame: payload is not a valid HA message",
+                      LogLevel::Error);
+        return;
+    }
+    if (ch.stage != Channel::Stage::Up)
+        on_handshake(ch, msg, now);
+    else
+        on_message(ch, msg, now);
+}
+
+void PairNode::on_handshake(Channel &ch, const wire::Message &msg, Millis now)
+{
+    const auto &partner = *partner_rp();
+    if (ch.stage == Channel::Stage::AwaitHello) {
+        if (!msg.has_hello()) {
+            counters_.malformed_frames++;
+            close_channel(ch.id, "partner sent a message before its HELLO", LogLevel::Error);
+            return;
+        }
+        const auto &hello = msg.hello();
+        if (hello.protocol_version() != kProtocolVersion) {
+            counters_.version_mismatches++;
+            close_channel(ch.id,
+                          "protocol version mismatch: partner speaks version " +
+                              std::to_string(hello.protocol_version()) + ", this RP speaks " +
+                              std::to_string(kProtocolVersion),
+                          LogLevel::Error);
+            return;
+        }
+        if (hello.rp_name() != partner.name) {
+            counters_.partners_refused++;
+            close_channel(ch.id,
+                          "a process calling itself rp '" + hello.rp_name() +
+                              "' connected; the partner of rp " + config_.self + " is rp " +
+                              partner.name,
+                          LogLevel::Error);
+            return;
+        }
+        if (hello.nonce().size() != kNonceSize) {
+            counters_.malformed_frames++;
+            close_channel(ch.id, "malformed HELLO: nonce of wrong size", LogLevel::Error);
+            return;
+        }
+        ch.partner_nonce = hello.nonce();
+        wire::Message auth;
+        auth.mutable_auth()->set_mac(
+            auth_answer(config_.key, ch.partner_nonce, ch.own_nonce, config_.self, partner.name));
+        ch.stage = Channel::Stage::AwaitAuth;
+        send(ch, auth);
+        return;
+    }
+
+    // AwaitAuth
+    if (!msg.has_auth()) {
+        counters_.malformed_frames++;
+        close_channel(ch.id, "partner sent a message before proving it holds the key",
+                      LogLevel::Error);
+        return;
+    }
+    const auto expected =
+        auth_answer(config_.key, ch.own_nonce, ch.partner_nonce, partner.name, config_.self);
+    if (!auth_answer_matches(expected, msg.auth().mac())) {
+        counters_.auth_failures++;
+        close_channel(ch.id,
+                      "authentication failed: rp " + partner.name +
+                          " does not hold this RP's key (check 'bgp ha key' on both)",
+                      LogLevel::Error);
+        return;
+    }
+    if (primary_) {
+        counters_.partners_refused++;
+        wire::Message bye;
+        bye.mutable_goodbye()->set_reason("rp " + partner.name + " is already paired with rp " +
+                                          config_.self);
+        send(ch, bye);
+        close_channel(ch.id,
+                      "refused a second rp " + partner.name +
+                          ": the pair already has one (another process with the same name?)",
+                      LogLevel::Error);
+        return;
+    }
+    ch.stage = Channel::Stage::Up;
+    primary_ = ch.id;
+    last_heard_ = now;
+    counters_.channels_up++;
+    partner_ = PartnerView{};
+    partner_.up_since_unix_ms = host_.wall_clock_ms();
+    sync_state_ = SyncState::None;
+    log(LogLevel::Info, "HA channel to rp " + partner.name + " up (authenticated)");
+    send_status(ch);
+}
+
+void PairNode::on_message(Channel &ch, const wire::Message &msg, Millis now)
+{
+    last_heard_ = now;
+    switch (msg.body_case()) {
+    case wire::Message::kStatus: {
+        const auto &st = msg.status();
+        partner_.known = true;
+        partner_.role = from_wire(st.role());
+        partner_.epoch = st.epoch();
+        partner_.priority = st.priority();
+        partner_.ready = st.ready();
+        partner_.not_ready_reason = st.not_ready_reason();
+        partner_.sync_generation = st.sync_generation();
+        evaluate_role(now);
+        request_sync_if_needed(ch);
+        return;
+    }
+    case wire::Message::kSyncRequest:
+        if (role_ == Role::Active)
+            send_sync(ch);
+        return;
+    case wire::Message::kSyncBegin:
+        sync_state_ = SyncState::Syncing;
+        sync_total_ = msg.sync_begin().items();
+        sync_received_ = 0;
+        sync_problems_.clear();
+        return;
+    case wire::Message::kSession: {
+        if (sync_state_ != SyncState::Syncing)
+            return;
+        const auto &s = msg.session();
+        sync_received_++;
+        auto problem = host_.check_session(SessionItem{s.vrf(), s.neighbor(), s.remote_as(), s.state()});
+        if (!problem.empty())
+            sync_problems_.push_back(std::move(problem));
+        return;
+    }
+    case wire::Message::kSyncEnd:
+        if (sync_state_ != SyncState::Syncing)
+            return;
+        sync_state_ = SyncState::Done;
+        synced_generation_ = msg.sync_end().generation();
+        log(sync_problems_.empty() ? LogLevel::Info : LogLevel::Warning,
+            "bulk sync from rp " + partner_rp()->name + " done: " +
+                std::to_string(sync_received_) + " sessions" +
+                (sync_problems_.empty() ? ", ready to take over"
+                                        : "; not ready: " + sync_problems_.front()));
+        broadcast_status();
+        return;
+    case wire::Message::kSwitchover:
+        if (role_ == Role::Active) {
+            log(LogLevel::Warning, "ignored a switchover request from rp " +
+                                       partner_rp()->name + ": this RP is the active");
+            return;
+        }
+        log(LogLevel::Info, "rp " + partner_rp()->name +
+                                " hands over the active role (planned switchover)");
+        pending_ = PendingTakeover{SwitchoverReason::Planned, now, msg.switchover().new_epoch()};
+        try_become_active(now);
+        return;
+    case wire::Message::kGoodbye:
+        close_channel(ch.id, "partner says: " + msg.goodbye().reason(), LogLevel::Warning);
+        return;
+    case wire::Message::kHello:
+    case wire::Message::kAuth:
+    case wire::Message::BODY_NOT_SET:
+        counters_.malformed_frames++;
+        close_channel(ch.id, "unexpected message on an authenticated channel", LogLevel::Error);
+        return;
+    }
+}
+
+// --- roles ------------------------------------------------------------------
+
+bool PairNode::outranks_partner(bool compare_epochs) const
+{
+    const auto *self = self_rp();
+    const auto *partner = partner_rp();
+    if (compare_epochs && epoch_ != partner_.epoch)
+        return epoch_ > partner_.epoch;
+    if (self->priority != partner_.priority)
+        return self->priority > partner_.priority;
+    return self->name < partner->name;
+}
+
+void PairNode::on_partner_lost(Millis since)
+{
+    partner_ = PartnerView{};
+    sync_state_ = SyncState::None;
+    if (role_ == Role::Standby && !pending_) {
+        pending_ = PendingTakeover{SwitchoverReason::PartnerLost, since, 0};
+        lock_busy_logged_ = false;
+    }
+}
+
+void PairNode::evaluate_role(Millis now)
+{
+    if (role_ == Role::Active) {
+        // Two actives (a healed split in dual-RP mode): the lower one yields.
+        if (primary_ && partner_.known && partner_.role == Role::Active &&
+            !outranks_partner(true)) {
+            log(LogLevel::Warning, "rp " + partner_rp()->name + " is active at epoch " +
+                                       std::to_string(partner_.epoch) +
+                                       " and outranks this RP (epoch " +
+                                       std::to_string(epoch_) + "): stepping down");
+            step_down(now);
+            become_standby(partner_.epoch, now);
+        }
+        return;
+    }
+    if (pending_ && pending_->reason == SwitchoverReason::PartnerLost && primary_ &&
+        partner_.known && partner_.role == Role::Active)
+        pending_.reset();  // the partner is back, and active
+    if (pending_) {
+        try_become_active(now);
+        return;
+    }
+    if (primary_ && partner_.known) {
+        if (partner_.role == Role::Active) {
+            if (role_ != Role::Standby || epoch_ != partner_.epoch)
+                become_standby(partner_.epoch, now);
+            return;
+        }
+        // Nobody is active: the better RP takes the role, the other waits.
+        if (outranks_partner(false))
+            try_become_active(now);
+        return;
+    }
+    if (!primary_ && role_ == Role::Init && now >= init_deadline_)
+        try_become_active(now);
+}
+
+bool PairNode::try_become_active(Millis now)
+{
+    if (pending_ && !local_mode() && pending_->reason == SwitchoverReason::PartnerLost &&
+        now < pending_->since + detection_ms())
+        return false;  // dual-RP: silence must last the detection time
+    auto stored = host_.acquire_ownership();
+    if (!stored) {
+        if (!lock_busy_logged_)
+            log(LogLevel::Warning,
+                "another RP holds the ownership lock: this RP stays " +
+                    std::string(name_of(role_ == Role::Init ? Role::Init : Role::Standby)));
+        lock_busy_logged_ = true;
+        return false;
+    }
+    lock_busy_logged_ = false;
+    const auto previous = role_;
+    std::uint64_t epoch = std::max({*stored, epoch_, partner_.epoch}) + 1;
+    if (pending_ && pending_->epoch > epoch)
+        epoch = pending_->epoch;
+    epoch_ = epoch;
+    host_.store_epoch(epoch_);
+    role_ = Role::Active;
+    host_.role_changed(Role::Active, epoch_);
+    if (previous == Role::Standby && pending_) {
+        SwitchoverRecord rec;
+        rec.epoch = epoch_;
+        rec.reason = pending_->reason;
+        rec.at_unix_ms = host_.wall_clock_ms();
+        rec.duration_ms = static_cast<std::uint32_t>(now >= pending_->since ? now - pending_->since : 0);
+        switchovers_.push_back(rec);
+        counters_.switchovers++;
+        log(LogLevel::Info, "switchover: this RP is now active at epoch " +
+                                std::to_string(epoch_) + " (" +
+                                std::string(name_of(rec.reason)) + ", " +
+                                std::to_string(rec.duration_ms) + " ms)");
+    } else {
+        log(LogLevel::Info, "this RP is active at epoch " + std::to_string(epoch_));
+    }
+    pending_.reset();
+    sync_state_ = SyncState::None;
+    broadcast_status();
+    return true;
+}
+
+void PairNode::become_standby(std::uint64_t epoch, Millis now)
+{
+    (void)now;
+    epoch_ = std::max(epoch_, epoch);
+    if (role_ != Role::Standby) {
+        role_ = Role::Standby;
+        host_.role_changed(Role::Standby, epoch_);
+        log(LogLevel::Info, "this RP is standby of rp " + partner_rp()->name + " at epoch " +
+                                std::to_string(epoch_));
+    }
+    broadcast_status();
+}
+
+void PairNode::step_down(Millis now)
+{
+    (void)now;
+    role_ = Role::Standby;
+    // Hold the peers before anything else: from here on this RP writes to
+    // no peer session.
+    host_.role_changed(Role::Standby, epoch_);
+    host_.release_ownership();
+    sync_state_ = SyncState::None;
+}
+
+std::string PairNode::request_switchover(Millis now)
+{
+    if (role_ != Role::Active)
+        return "this RP is " + std::string(name_of(role_)) + ": run the switchover on the active";
+    auto *ch = primary();
+    if (!ch)
+        return "no standby connected";
+    if (partner_.role != Role::Standby || !partner_.ready)
+        return "standby not ready: " +
+               (partner_.not_ready_reason.empty() ? std::string("it has not said it is ready")
+                                                  : partner_.not_ready_reason);
+    const auto new_epoch = epoch_ + 1;
+    log(LogLevel::Info, "planned switchover: handing the active role to rp " +
+                            partner_rp()->name + " at epoch " + std::to_string(new_epoch));
+    step_down(now);
+    epoch_ = new_epoch;
+    wire::Message msg;
+    msg.mutable_switchover()->set_new_epoch(new_epoch);
+    send(*ch, msg);
+    send_status(*ch);
+    return {};
+}
+
+// --- readiness and bulk sync --------------------------------------------------
+
+bool PairNode::ready() const
+{
+    return not_ready_reason().empty();
+}
+
+std::string PairNode::not_ready_reason() const
+{
+    if (role_ == Role::Active)
+        return {};
+    if (!config_error_.empty())
+        return "configuration: " + config_error_;
+    if (!primary_)
+        return channels_.empty() ? "no channel to the partner" : "channel handshake in progress";
+    if (partner_.role != Role::Active)
+        return "partner is not active";
+    if (sync_state_ == SyncState::None)
+        return "bulk sync not started";
+    if (sync_state_ == SyncState::Syncing)
+        return "bulk sync in progress (" + std::to_string(sync_received_) + "/" +
+               std::to_string(sync_total_) + ")";
+    if (synced_generation_ != partner_.sync_generation)
+        return "the active's sessions changed since the last sync";
+    if (!sync_problems_.empty())
+        return sync_problems_.front() +
+               (sync_problems_.size() > 1
+                    ? " (and " + std::to_string(sync_problems_.size() - 1) + " more)"
+                    : std::string());
+    return {};
+}
+
+std::uint64_t PairNode::session_generation()
+{
+    // A digest of what a standby checks: which sessions exist, and their AS.
+    std::uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](const std::string &s) {
+        h ^= std::hash<std::string>{}(s);
+        h *= 1099511628211ull;
+    };
+    auto sessions = host_.owned_sessions();
+    for (const auto &s : sessions) {
+        mix(s.vrf);
+        mix(s.neighbor);
+        mix(std::to_string(s.remote_as));
+    }
+    return h == 0 ? 1 : h;
+}
+
+void PairNode::send_sync(Channel &ch)
+{
+    own_generation_ = session_generation();
+    auto sessions = host_.owned_sessions();
+    wire::Message begin;
+    begin.mutable_sync_begin()->set_generation(own_generation_);
+    begin.mutable_sync_begin()->set_items(static_cast<std::uint32_t>(sessions.size()));
+    send(ch, begin);
+    for (const auto &s : sessions) {
+        wire::Message item;
+        auto *si = item.mutable_session();
+        si->set_vrf(s.vrf);
+        si->set_neighbor(s.neighbor);
+        si->set_remote_as(s.remote_as);
+        si->set_state(s.state);
+        send(ch, item);
+    }
+    wire::Message end;
+    end.mutable_sync_end()->set_generation(own_generation_);
+    send(ch, end);
+}
+
+void PairNode::request_sync_if_needed(Channel &ch)
+{
+    if (role_ != Role::Standby || partner_.role != Role::Active ||
+        sync_state_ == SyncState::Syncing)
+        return;
+    if (sync_state_ == SyncState::Done && synced_generation_ == partner_.sync_generation)
+        return;
+    wire::Message req;
+    req.mutable_sync_request()->set_epoch(epoch_);
+    sync_state_ = SyncState::Syncing;
+    sync_received_ = sync_total_ = 0;
+    send(ch, req);
+}
+
+// --- time ---------------------------------------------------------------------
+
+void PairNode::tick(Millis now)
+{
+    // Silent channels: a partner that says nothing for the detection time is
+    // gone (or was never there: a connection that does not finish its
+    // handshake).
+    std::vector<std::pair<ChannelId, bool>> silent;
+    for (const auto &[id, ch] : channels_)
+        if (now > ch->last_rx + detection_ms())
+            silent.emplace_back(id, ch->stage == Channel::Stage::Up);
+    for (auto [id, was_up] : silent) {
+        if (!was_up)
+            counters_.handshake_timeouts++;
+        close_channel(id,
+                      was_up ? "partner silent for more than " + std::to_string(detection_ms()) +
+                                   " ms"
+                             : "partner did not complete the handshake within " +
+                                   std::to_string(detection_ms()) + " ms",
+                      LogLevel::Warning);
+    }
+    evaluate_role(now);
+    broadcast_status();
+}
+
+void PairNode::reconfigure(PairConfig config, Millis now)
+{
+    const auto *old_partner = partner_rp();
+    const std::string old_address = old_partner ? old_partner->address : std::string();
+    config_ = std::move(config);
+    config_error_ = config_problem(config_);
+    const auto *partner = partner_rp();
+    if (!partner || partner->address != old_address)
+        drop_channels("HA configuration changed", now);
+}
+
+}  // namespace frr_ha

@@ -1,0 +1,164 @@
+// One route processor's view of the HA pair: the channel to its partner
+// (handshake, heartbeats, bulk sync), its role and epoch, and who may own
+// the peer sessions. It does no I/O: the host (the bgpd glue) moves bytes,
+// runs timers, holds the ownership lock and applies role changes to bgpd.
+//
+// The rules, in one place:
+// - Only the owner of the ownership lock is active (local mode: a flock the
+//   kernel drops when the active dies; dual-RP: each host has its own, and
+//   the epoch comparison below settles a healed split).
+// - An RP in init waits for its partner up to the detection time; if the
+//   partner is active it becomes standby; if both are undecided, the higher
+//   priority (then the lower name) becomes active.
+// - A standby that loses its partner takes over (local: at once, the lock
+//   says whether the active is really gone; dual-RP: after the detection
+//   time without a frame). There is no preemption.
+// - Two actives that meet compare (epoch, priority, name): the lower one
+//   steps down at once and never writes to a peer again.
+#pragma once
+
+#include "frame_codec.hpp"
+#include "pair_types.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace frr_ha {
+
+namespace wire {
+class Message;
+}
+
+// What the node needs from the daemon around it.
+class PairHost {
+public:
+    virtual ~PairHost() = default;
+    virtual void send(ChannelId channel, const std::string &bytes) = 0;
+    virtual void close(ChannelId channel) = 0;
+    // Takes the ownership lock and returns the epoch stored with it, or
+    // nothing while another RP holds it.
+    virtual std::optional<std::uint64_t> acquire_ownership() = 0;
+    virtual void store_epoch(std::uint64_t epoch) = 0;
+    virtual void release_ownership() = 0;
+    // Applies a role to bgpd: active runs the peers, others hold them.
+    virtual void role_changed(Role role, std::uint64_t epoch) = 0;
+    virtual std::vector<SessionItem> owned_sessions() = 0;
+    // Why this RP could not take over the session, or "" if it can.
+    virtual std::string check_session(const SessionItem &item) = 0;
+    virtual void log(LogLevel level, const std::string &text) = 0;
+    virtual std::int64_t wall_clock_ms() = 0;
+};
+
+struct PartnerView {
+    bool known = false;  // a STATUS arrived on the current channel
+    Role role = Role::Init;
+    std::uint64_t epoch = 0;
+    std::uint32_t priority = 0;
+    bool ready = false;
+    std::string not_ready_reason;
+    std::uint64_t sync_generation = 0;
+    std::int64_t up_since_unix_ms = 0;
+};
+
+class PairNode {
+public:
+    PairNode(PairHost &host, PairConfig config, Millis now);
+    ~PairNode();
+    PairNode(const PairNode &) = delete;
+    PairNode &operator=(const PairNode &) = delete;
+
+    // Channel events from the host.
+    void channel_opened(ChannelId channel, Millis now);
+    void channel_bytes(ChannelId channel, const void *data, std::size_t len, Millis now);
+    void channel_closed(ChannelId channel, Millis now);
+    void channel_backlog(ChannelId channel, std::size_t queued_bytes, Millis now);
+    // Called every heartbeat interval.
+    void tick(Millis now);
+
+    // Operator requests. Return "" on success, else why not.
+    std::string request_switchover(Millis now);
+    void drop_channels(const std::string &why, Millis now);
+
+    // Replaces the configuration (already checked by config_problem()).
+    void reconfigure(PairConfig config, Millis now);
+
+    // Whether the host should open a channel to the partner now: none is
+    // open, and this RP is the connecting side (the lower name).
+    bool should_connect() const;
+
+    const PairConfig &config() const { return config_; }
+    const std::string &config_error() const { return config_error_; }
+    const RpConfig *self_rp() const;
+    const RpConfig *partner_rp() const;
+    bool local_mode() const;
+    Role role() const { return role_; }
+    std::uint64_t epoch() const { return epoch_; }
+    ChannelState channel_state() const;
+    const PartnerView &partner() const { return partner_; }
+    bool ready() const;
+    std::string not_ready_reason() const;
+    SyncState sync_state() const { return sync_state_; }
+    std::uint32_t sync_items_received() const { return sync_received_; }
+    std::uint32_t sync_items_total() const { return sync_total_; }
+    const Counters &counters() const { return counters_; }
+    const std::vector<SwitchoverRecord> &switchovers() const { return switchovers_; }
+    Millis detection_ms() const;
+
+private:
+    struct Channel;
+
+    void send(Channel &ch, const wire::Message &msg);
+    void send_status(Channel &ch);
+    void broadcast_status();
+    void close_channel(ChannelId id, const std::string &why, LogLevel level);
+    void on_frame(Channel &ch, const Frame &frame, Millis now);
+    void on_handshake(Channel &ch, const wire::Message &msg, Millis now);
+    void on_message(Channel &ch, const wire::Message &msg, Millis now);
+    void on_partner_lost(Millis now);
+    void evaluate_role(Millis now);
+    bool outranks_partner(bool compare_epochs) const;
+    bool try_become_active(Millis now);
+    void become_standby(std::uint64_t epoch, Millis now);
+    void step_down(Millis now);
+    void send_sync(Channel &ch);
+    void request_sync_if_needed(Channel &ch);
+    std::uint64_t session_generation();
+    Channel *primary();
+    void log(LogLevel level, const std::string &text) { host_.log(level, text); }
+
+    PairHost &host_;
+    PairConfig config_;
+    std::string config_error_;
+    Role role_ = Role::Init;
+    std::uint64_t epoch_ = 0;
+    Millis init_deadline_ = 0;
+    std::map<ChannelId, std::unique_ptr<Channel>> channels_;
+    std::optional<ChannelId> primary_;
+    PartnerView partner_;
+    Millis last_heard_ = 0;  // last frame from the authenticated partner
+
+    // A takeover decided but not done yet (the lock may still be held).
+    struct PendingTakeover {
+        SwitchoverReason reason;
+        Millis since;
+        std::uint64_t epoch;  // 0: pick one
+    };
+    std::optional<PendingTakeover> pending_;
+    bool lock_busy_logged_ = false;
+
+    SyncState sync_state_ = SyncState::None;
+    std::uint64_t synced_generation_ = 0;
+    std::uint32_t sync_total_ = 0;
+    std::uint32_t sync_received_ = 0;
+    std::vector<std::string> sync_problems_;
+    std::uint64_t own_generation_ = 0;
+
+    std::uint64_t status_seq_ = 0;
+    Counters counters_;
+    std::vector<SwitchoverRecord> switchovers_;
+};
+
+}  // namespace frr_ha

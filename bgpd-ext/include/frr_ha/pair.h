@@ -1,0 +1,156 @@
+/*
+ * The C boundary of the HA pair (core: ../../core/pair_node.hpp).
+ *
+ * The glue owns the sockets, timers, lock file and bgpd; the node owns the
+ * protocol and the decisions. Plain C: fixed-size structs and callbacks.
+ */
+#ifndef FRR_HA_PAIR_H
+#define FRR_HA_PAIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FRR_HA_NAME_MAX 32
+#define FRR_HA_PATH_MAX 108 /* sun_path */
+#define FRR_HA_HOST_MAX 64
+#define FRR_HA_KEY_MAX 128
+#define FRR_HA_TEXT_MAX 256
+#define FRR_HA_DEFAULT_PORT 5179
+#define FRR_HA_DEFAULT_PRIORITY 100
+#define FRR_HA_DEFAULT_INTERVAL_MS 100
+#define FRR_HA_DEFAULT_MULTIPLIER 3
+
+struct frr_ha_rp_config {
+	char name[FRR_HA_NAME_MAX + 1];
+	bool tcp;
+	char unix_path[FRR_HA_PATH_MAX];
+	char host[FRR_HA_HOST_MAX];
+	uint16_t port;
+	uint8_t priority;
+};
+
+struct frr_ha_pair_config {
+	char self[FRR_HA_NAME_MAX + 1];
+	struct frr_ha_rp_config rps[2];
+	unsigned int n_rps;
+	char key[FRR_HA_KEY_MAX + 1];
+	uint32_t interval_ms;
+	uint32_t multiplier;
+};
+
+enum frr_ha_role { FRR_HA_ROLE_INIT, FRR_HA_ROLE_ACTIVE, FRR_HA_ROLE_STANDBY };
+enum frr_ha_log_level { FRR_HA_LOG_INFO, FRR_HA_LOG_WARNING, FRR_HA_LOG_ERROR };
+
+struct frr_ha_session_item {
+	const char *vrf;
+	const char *neighbor;
+	uint32_t remote_as;
+	const char *state;
+};
+
+typedef void (*frr_ha_session_sink)(void *sink,
+				    const struct frr_ha_session_item *item);
+
+struct frr_ha_host_ops {
+	void (*send)(void *ctx, uint64_t channel, const void *data, size_t len);
+	void (*close)(void *ctx, uint64_t channel);
+	/* Take the ownership lock; false while another RP holds it. */
+	bool (*acquire_ownership)(void *ctx, uint64_t *stored_epoch);
+	void (*store_epoch)(void *ctx, uint64_t epoch);
+	void (*release_ownership)(void *ctx);
+	void (*role_changed)(void *ctx, enum frr_ha_role role, uint64_t epoch);
+	void (*owned_sessions)(void *ctx, frr_ha_session_sink emit, void *sink);
+	/* true if this RP could take the session over, else false and why. */
+	bool (*check_session)(void *ctx, const struct frr_ha_session_item *item,
+			      char *why, size_t why_len);
+	void (*log)(void *ctx, enum frr_ha_log_level level, const char *text);
+	int64_t (*wall_clock_ms)(void *ctx);
+};
+
+struct frr_ha_counters {
+	uint64_t frames_sent, frames_received, bytes_sent, bytes_received;
+	uint64_t channels_up, channel_drops, auth_failures, version_mismatches;
+	uint64_t malformed_frames, oversized_frames, handshake_timeouts;
+	uint64_t partners_refused, backlog_drops, switchovers;
+};
+
+struct frr_ha_status {
+	char rp[FRR_HA_NAME_MAX + 1];
+	const char *role; /* "init", "active", "standby" */
+	uint64_t epoch;
+	bool local_mode;
+	uint8_t priority;
+	bool ready;
+	char not_ready_reason[FRR_HA_TEXT_MAX];
+	char config_error[FRR_HA_TEXT_MAX];
+	uint32_t interval_ms, multiplier, detection_ms;
+	const char *channel; /* "down", "handshake", "up" */
+	bool partner_configured;
+	char partner_name[FRR_HA_NAME_MAX + 1];
+	bool partner_known;
+	const char *partner_role;
+	uint64_t partner_epoch;
+	bool partner_ready;
+	char partner_not_ready_reason[FRR_HA_TEXT_MAX];
+	int64_t partner_up_since_unix_ms;
+	const char *sync_state; /* "none", "syncing", "done" */
+	uint32_t sync_items_received, sync_items_total;
+	struct frr_ha_counters counters;
+};
+
+struct frr_ha_switchover {
+	uint64_t epoch;
+	const char *reason; /* "planned", "partner-lost", "channel-heal" */
+	int64_t at_unix_ms;
+	uint32_t duration_ms;
+};
+
+/* Why the configuration cannot form a pair (into why), or true if it can. */
+bool frr_ha_config_check(const struct frr_ha_pair_config *config, char *why,
+			 size_t why_len);
+void frr_ha_config_defaults(struct frr_ha_pair_config *config);
+
+struct frr_ha_node;
+
+struct frr_ha_node *frr_ha_node_new(const struct frr_ha_host_ops *ops,
+				    void *ctx,
+				    const struct frr_ha_pair_config *config,
+				    uint64_t now_ms);
+void frr_ha_node_free(struct frr_ha_node *node);
+void frr_ha_node_reconfigure(struct frr_ha_node *node,
+			     const struct frr_ha_pair_config *config,
+			     uint64_t now_ms);
+
+void frr_ha_node_channel_opened(struct frr_ha_node *node, uint64_t channel,
+				uint64_t now_ms);
+void frr_ha_node_channel_bytes(struct frr_ha_node *node, uint64_t channel,
+			       const void *data, size_t len, uint64_t now_ms);
+void frr_ha_node_channel_closed(struct frr_ha_node *node, uint64_t channel,
+				uint64_t now_ms);
+void frr_ha_node_channel_backlog(struct frr_ha_node *node, uint64_t channel,
+				 size_t queued, uint64_t now_ms);
+void frr_ha_node_tick(struct frr_ha_node *node, uint64_t now_ms);
+
+bool frr_ha_node_should_connect(const struct frr_ha_node *node);
+enum frr_ha_role frr_ha_node_role(const struct frr_ha_node *node);
+bool frr_ha_node_request_switchover(struct frr_ha_node *node, uint64_t now_ms,
+				    char *why, size_t why_len);
+void frr_ha_node_drop_channels(struct frr_ha_node *node, const char *why,
+			       uint64_t now_ms);
+
+void frr_ha_node_status(const struct frr_ha_node *node,
+			struct frr_ha_status *out);
+size_t frr_ha_node_switchover_count(const struct frr_ha_node *node);
+bool frr_ha_node_switchover_get(const struct frr_ha_node *node, size_t index,
+				struct frr_ha_switchover *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FRR_HA_PAIR_H */

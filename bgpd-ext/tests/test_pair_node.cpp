@@ -1,0 +1,544 @@
+// PairNode against PairNode: two RPs wired back to back in memory. The
+// harness plays the glue's part: it carries bytes, runs the clock, and keeps
+// the ownership lock as the kernel keeps a flock (local mode: one lock for
+// both; dual-RP: one per host).
+#include <catch2/catch.hpp>
+
+#include "frame_codec.hpp"
+#include "ha_channel.pb.h"
+#include "pair_node.hpp"
+
+#include <deque>
+#include <memory>
+#include <set>
+
+using namespace frr_ha;
+
+namespace {
+
+const std::string kKey = "0123456789abcdef0123";
+
+struct Lock {
+    int owner = -1;
+    std::uint64_t epoch = 0;
+};
+
+struct Wire;
+
+class TestHost final : public PairHost {
+public:
+    TestHost(int id, Lock &lock, Wire &wire) : id_(id), lock_(&lock), wire_(wire) {}
+
+    void send(ChannelId ch, const std::string &bytes) override;
+    void close(ChannelId ch) override;
+    std::optional<std::uint64_t> acquire_ownership() override
+    {
+        if (lock_->owner != -1 && lock_->owner != id_)
+            return std::nullopt;
+        lock_->owner = id_;
+        return lock_->epoch;
+    }
+    void store_epoch(std::uint64_t epoch) override { lock_->epoch = epoch; }
+    void release_ownership() override
+    {
+        if (lock_->owner == id_)
+            lock_->owner = -1;
+    }
+    void role_changed(Role role, std::uint64_t) override { roles.push_back(role); }
+    std::vector<SessionItem> owned_sessions() override { return sessions; }
+    std::string check_session(const SessionItem &item) override
+    {
+        return known_neighbors.count(item.neighbor)
+                   ? ""
+                   : "neighbor " + item.neighbor + " is not configured on this RP";
+    }
+    void log(LogLevel, const std::string &text) override { logs.push_back(text); }
+    std::int64_t wall_clock_ms() override { return 1'800'000'000'000; }
+
+    bool logged(const std::string &part) const
+    {
+        for (const auto &l : logs)
+            if (l.find(part) != std::string::npos)
+                return true;
+        return false;
+    }
+
+    int id_;
+    Lock *lock_;
+    Wire &wire_;
+    std::vector<Role> roles;
+    std::vector<SessionItem> sessions{{"default", "192.0.2.2", 65002, "Established"}};
+    std::set<std::string> known_neighbors{"192.0.2.2"};
+    std::vector<std::string> logs;
+};
+
+// Carries bytes between the two ends of each channel.
+struct Wire {
+    struct Delivery {
+        int to;
+        ChannelId ch;
+        std::string bytes;
+    };
+    std::deque<Delivery> queue;
+    std::deque<std::pair<int, ChannelId>> closes;  // (side that must hear it, ch)
+    std::map<ChannelId, std::pair<int, int>> ends;
+};
+
+void TestHost::send(ChannelId ch, const std::string &bytes)
+{
+    auto it = wire_.ends.find(ch);
+    if (it == wire_.ends.end())
+        return;
+    int to = it->second.first == id_ ? it->second.second : it->second.first;
+    wire_.queue.push_back({to, ch, bytes});
+}
+
+void TestHost::close(ChannelId ch)
+{
+    auto it = wire_.ends.find(ch);
+    if (it == wire_.ends.end())
+        return;
+    int other = it->second.first == id_ ? it->second.second : it->second.first;
+    wire_.ends.erase(it);
+    wire_.closes.push_back({other, ch});
+}
+
+PairConfig config_for(const std::string &self, bool tcp, const std::string &key = kKey)
+{
+    PairConfig c;
+    c.self = self;
+    c.rps = {RpConfig{"a", tcp ? "tcp:10.0.0.1:5179" : "unix:/run/a.sock", tcp, 200},
+             RpConfig{"b", tcp ? "tcp:10.0.0.2:5179" : "unix:/run/b.sock", tcp, 100}};
+    c.key = key;
+    return c;
+}
+
+// Up to three RP processes ("a", "b", and an intruder) on one clock.
+struct Harness {
+    explicit Harness(bool tcp = false) : tcp(tcp)
+    {
+        locks.resize(3);
+    }
+
+    int start(const std::string &name, const std::string &key = kKey)
+    {
+        int id = static_cast<int>(hosts.size());
+        Lock &lock = tcp ? locks[id] : locks[0];
+        hosts.push_back(std::make_unique<TestHost>(id, lock, wire));
+        nodes.push_back(std::make_unique<PairNode>(*hosts[id], config_for(name, tcp, key), now));
+        return id;
+    }
+
+    // Local death: the kernel closes the sockets and drops the flock.
+    void kill(int id)
+    {
+        for (auto it = wire.ends.begin(); it != wire.ends.end();) {
+            auto [x, y] = it->second;
+            if (x == id || y == id) {
+                wire.closes.push_back({x == id ? y : x, it->first});
+                it = wire.ends.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        if (hosts[id]->lock_->owner == id)
+            hosts[id]->lock_->owner = -1;
+        nodes[id].reset();
+    }
+
+    ChannelId connect(int from, int to)
+    {
+        ChannelId ch = next_channel++;
+        wire.ends[ch] = {from, to};
+        nodes[from]->channel_opened(ch, now);
+        nodes[to]->channel_opened(ch, now);
+        pump();
+        return ch;
+    }
+
+    // Cuts a channel without either side closing it (a dead link).
+    void cut(ChannelId ch) { wire.ends.erase(ch); }
+
+    void pump()
+    {
+        while (!wire.queue.empty() || !wire.closes.empty()) {
+            if (!wire.closes.empty()) {
+                auto [side, ch] = wire.closes.front();
+                wire.closes.pop_front();
+                if (side < static_cast<int>(nodes.size()) && nodes[side])
+                    nodes[side]->channel_closed(ch, now);
+                continue;
+            }
+            auto d = wire.queue.front();
+            wire.queue.pop_front();
+            if (d.to < static_cast<int>(nodes.size()) && nodes[d.to] && wire.ends.count(d.ch))
+                nodes[d.to]->channel_bytes(d.ch, d.bytes.data(), d.bytes.size(), now);
+        }
+    }
+
+    // Advances the clock tick by tick (the glue's heartbeat timer).
+    void run(Millis ms)
+    {
+        for (Millis t = 0; t < ms; t += 100) {
+            now += 100;
+            for (auto &n : nodes)
+                if (n)
+                    n->tick(now);
+            pump();
+            check_one_active();
+        }
+    }
+
+    void check_one_active() const
+    {
+        if (tcp)
+            return;  // dual-RP: a cut channel can split; healing is tested
+        int actives = 0;
+        for (const auto &n : nodes)
+            if (n && n->role() == Role::Active)
+                actives++;
+        REQUIRE(actives <= 1);
+    }
+
+    bool tcp;
+    Millis now = 1000;
+    Wire wire;
+    std::vector<Lock> locks;
+    std::vector<std::unique_ptr<TestHost>> hosts;
+    std::vector<std::unique_ptr<PairNode>> nodes;
+    ChannelId next_channel = 1;
+};
+
+// a (priority 200) and b, started together and paired.
+Harness formed_pair(bool tcp = false)
+{
+    Harness h(tcp);
+    h.start("a");
+    h.start("b");
+    h.connect(0, 1);
+    h.run(500);
+    return h;
+}
+
+}  // namespace
+
+TEST_CASE("two RPs started together: the higher priority becomes active, the other syncs")
+{
+    auto h = formed_pair();
+    auto &a = *h.nodes[0];
+    auto &b = *h.nodes[1];
+    CHECK(a.role() == Role::Active);
+    CHECK(b.role() == Role::Standby);
+    CHECK(a.epoch() == 1);
+    CHECK(b.epoch() == 1);
+    CHECK(b.sync_state() == SyncState::Done);
+    CHECK(b.sync_items_total() == 1);
+    CHECK(b.ready());
+    CHECK(a.partner().ready);
+    CHECK(a.channel_state() == ChannelState::Up);
+    CHECK(a.counters().channels_up == 1);
+    CHECK(a.counters().auth_failures == 0);
+    // The active held its peers until it was sure, then ran them.
+    CHECK(h.hosts[0]->roles.front() == Role::Init);
+    CHECK(h.hosts[0]->roles.back() == Role::Active);
+    CHECK(h.hosts[1]->roles.back() == Role::Standby);
+}
+
+TEST_CASE("only the lower name connects")
+{
+    Harness h;
+    h.start("a");
+    h.start("b");
+    CHECK(h.nodes[0]->should_connect());
+    CHECK_FALSE(h.nodes[1]->should_connect());
+}
+
+TEST_CASE("an RP alone becomes active after the detection time")
+{
+    Harness h;
+    h.start("b");
+    h.run(200);
+    CHECK(h.nodes[0]->role() == Role::Init);
+    h.run(200);
+    CHECK(h.nodes[0]->role() == Role::Active);
+    CHECK(h.nodes[0]->not_ready_reason().empty());
+}
+
+TEST_CASE("a standby that joins a running active gets a bulk sync and says it is ready")
+{
+    Harness h;
+    h.start("b");
+    h.run(500);
+    REQUIRE(h.nodes[0]->role() == Role::Active);
+    h.start("a");  // a has the higher priority, but there is no preemption
+    h.connect(1, 0);
+    h.run(200);
+    CHECK(h.nodes[0]->role() == Role::Active);
+    CHECK(h.nodes[1]->role() == Role::Standby);
+    CHECK(h.nodes[1]->ready());
+}
+
+TEST_CASE("the standby is not ready when it lacks a session of the active, and says which")
+{
+    Harness h;
+    h.start("a");
+    h.start("b");
+    h.hosts[1]->known_neighbors.clear();
+    h.connect(0, 1);
+    h.run(500);
+    REQUIRE(h.nodes[1]->role() == Role::Standby);
+    CHECK_FALSE(h.nodes[1]->ready());
+    CHECK(h.nodes[1]->not_ready_reason() == "neighbor 192.0.2.2 is not configured on this RP");
+    auto refusal = h.nodes[0]->request_switchover(h.now);
+    CHECK(refusal == "standby not ready: neighbor 192.0.2.2 is not configured on this RP");
+    CHECK(h.nodes[0]->role() == Role::Active);
+
+    // The operator fixes the standby; a change on the active triggers a re-sync.
+    h.hosts[1]->known_neighbors = {"192.0.2.2", "192.0.2.3"};
+    h.hosts[0]->sessions.push_back({"default", "192.0.2.3", 65003, "Idle"});
+    h.run(300);
+    CHECK(h.nodes[1]->ready());
+    CHECK(h.nodes[1]->sync_items_total() == 2);
+}
+
+TEST_CASE("kill -9 of the active (local): the standby takes over at once with a new epoch")
+{
+    auto h = formed_pair();
+    h.kill(0);
+    h.pump();
+    auto &b = *h.nodes[1];
+    CHECK(b.role() == Role::Active);
+    CHECK(b.epoch() == 2);
+    REQUIRE(b.switchovers().size() == 1);
+    CHECK(b.switchovers()[0].reason == SwitchoverReason::PartnerLost);
+    CHECK(b.switchovers()[0].epoch == 2);
+    CHECK(b.counters().switchovers == 1);
+
+    // The old active restarts: it finds an active partner and becomes standby.
+    h.start("a");
+    h.connect(2, 1);
+    h.run(300);
+    CHECK(h.nodes[2]->role() == Role::Standby);
+    CHECK(h.nodes[2]->epoch() == 2);
+    CHECK(h.nodes[2]->ready());
+}
+
+TEST_CASE("local mode: a cut channel never makes two actives, and the pair heals")
+{
+    auto h = formed_pair();
+    auto ch = h.wire.ends.begin()->first;
+    h.cut(ch);
+    h.run(1000);  // both see silence; the lock keeps b standby
+    CHECK(h.nodes[0]->role() == Role::Active);
+    CHECK(h.nodes[1]->role() == Role::Standby);
+    CHECK(h.hosts[1]->logged("another RP holds the ownership lock"));
+    CHECK(h.nodes[1]->counters().channel_drops == 1);
+    h.connect(0, 1);
+    h.run(300);
+    CHECK(h.nodes[1]->role() == Role::Standby);
+    CHECK(h.nodes[1]->ready());
+    CHECK(h.nodes[1]->switchovers().empty());
+}
+
+TEST_CASE("dual-RP: after a split heals, the older active steps down")
+{
+    auto h = formed_pair(true);
+    auto ch = h.wire.ends.begin()->first;
+    h.cut(ch);
+    h.run(200);
+    CHECK(h.nodes[1]->role() == Role::Standby);  // not before the detection time
+    h.run(800);
+    CHECK(h.nodes[1]->role() == Role::Active);  // b cannot tell a cut from a death
+    CHECK(h.nodes[1]->epoch() == 2);
+    CHECK(h.nodes[0]->role() == Role::Active);
+    h.connect(0, 1);
+    h.run(300);
+    CHECK(h.nodes[0]->role() == Role::Standby);  // epoch 1 < 2: a yields
+    CHECK(h.nodes[1]->role() == Role::Active);
+    CHECK(h.hosts[0]->logged("stepping down"));
+    CHECK(h.nodes[0]->ready());
+}
+
+TEST_CASE("planned switchover moves the role and the epoch, one active at every step")
+{
+    auto h = formed_pair();
+    CHECK(h.nodes[1]->request_switchover(h.now) ==
+          "this RP is standby: run the switchover on the active");
+    CHECK(h.nodes[0]->request_switchover(h.now).empty());
+    h.pump();
+    h.check_one_active();
+    CHECK(h.nodes[0]->role() == Role::Standby);
+    CHECK(h.nodes[1]->role() == Role::Active);
+    CHECK(h.nodes[1]->epoch() == 2);
+    REQUIRE(h.nodes[1]->switchovers().size() == 1);
+    CHECK(h.nodes[1]->switchovers()[0].reason == SwitchoverReason::Planned);
+    h.run(300);
+    CHECK(h.nodes[0]->ready());
+    // And back.
+    CHECK(h.nodes[1]->request_switchover(h.now).empty());
+    h.pump();
+    CHECK(h.nodes[0]->role() == Role::Active);
+    CHECK(h.nodes[0]->epoch() == 3);
+}
+
+TEST_CASE("wrong key: the channel never comes up and the failure is counted")
+{
+    Harness h;
+    h.start("a");
+    h.start("b", "a-different-key-of-16+");
+    h.connect(0, 1);
+    h.run(500);
+    CHECK(h.nodes[0]->channel_state() == ChannelState::Down);
+    CHECK(h.nodes[0]->counters().auth_failures + h.nodes[1]->counters().auth_failures >= 1);
+    CHECK((h.hosts[0]->logged("authentication failed") || h.hosts[1]->logged("authentication failed")));
+    // a runs alone (it routes); b cannot take the lock: one active.
+    CHECK(h.nodes[0]->role() == Role::Active);
+    CHECK(h.nodes[1]->role() == Role::Init);
+    CHECK(h.nodes[0]->counters().frames_received <= 2);  // HELLO and AUTH only
+}
+
+TEST_CASE("a second process claiming the partner's name is refused after it authenticates")
+{
+    auto h = formed_pair();
+    int intruder = h.start("b");
+    h.connect(0, intruder);
+    h.run(200);
+    CHECK(h.nodes[0]->counters().partners_refused == 1);
+    CHECK(h.hosts[0]->logged("refused a second rp b"));
+    CHECK(h.nodes[0]->channel_state() == ChannelState::Up);
+    CHECK(h.nodes[1]->ready());  // the real standby is untouched
+}
+
+TEST_CASE("bad input on the channel: clear cause, counter, channel closed, role kept")
+{
+    auto h = formed_pair();
+    auto &a = *h.nodes[0];
+    auto inject = [&](const std::string &bytes) {
+        ChannelId ch = 100;
+        h.wire.ends[ch] = {0, 2};  // nobody at the other end
+        a.channel_opened(ch, h.now);
+        a.channel_bytes(ch, bytes.data(), bytes.size(), h.now);
+        h.wire.queue.clear();
+        return ch;
+    };
+    SECTION("garbage")
+    {
+        inject("GET / HTTP/1.0\r\n\r\n");
+        CHECK(a.counters().malformed_frames == 1);
+        CHECK(h.hosts[0]->logged("bad frame magic"));
+    }
+    SECTION("protocol version mismatch")
+    {
+        auto f = encode_frame(FrameType::Control, "");
+        f[2] = 2;
+        inject(f);
+        CHECK(a.counters().version_mismatches == 1);
+        CHECK(h.hosts[0]->logged("partner speaks version 2, this RP speaks 1"));
+    }
+    SECTION("oversized frame")
+    {
+        inject(std::string("\xFA\x4A\x01\x01\x7f\x00\x00\x00", 8));
+        CHECK(a.counters().oversized_frames == 1);
+    }
+    SECTION("a payload that is not a message")
+    {
+        inject(encode_frame(FrameType::Control, std::string("\xff\xff\xff\xff", 4)));
+        CHECK(a.counters().malformed_frames == 1);
+    }
+    SECTION("status before authentication")
+    {
+        wire::Message m;
+        m.mutable_status()->set_role(wire::ROLE_ACTIVE);
+        std::string p;
+        m.SerializeToString(&p);
+        inject(encode_frame(FrameType::Control, p));
+        CHECK(a.counters().malformed_frames == 1);
+        CHECK(h.hosts[0]->logged("before its HELLO"));
+    }
+    SECTION("a truncated frame and then EOF")
+    {
+        auto f = encode_frame(FrameType::Control, "0123456789");
+        auto ch = inject(f.substr(0, 12));
+        a.channel_closed(ch, h.now);
+        CHECK(a.counters().malformed_frames == 1);
+        CHECK(h.hosts[0]->logged("truncated frame"));
+    }
+    SECTION("a connection that says nothing")
+    {
+        inject("");
+        h.run(500);
+        CHECK(a.counters().handshake_timeouts == 1);
+    }
+    h.run(300);
+    CHECK(a.role() == Role::Active);
+    CHECK(a.channel_state() == ChannelState::Up);
+    CHECK(h.nodes[1]->ready());
+}
+
+TEST_CASE("a channel cut in the middle of a bulk sync leaves the standby not ready, then it re-syncs")
+{
+    Harness h;
+    h.start("a");
+    h.run(500);
+    h.start("b");
+    for (int i = 0; i < 50; i++) {
+        auto n = "192.0.2." + std::to_string(10 + i);
+        h.hosts[0]->sessions.push_back({"default", n, 65010, "Established"});
+        h.hosts[1]->known_neighbors.insert(n);
+    }
+    h.connect(0, 1);
+    // Deliver only part of the active's answer, then cut.
+    h.nodes[1]->tick(h.now);
+    while (!h.wire.queue.empty() && h.nodes[1]->sync_state() != SyncState::Syncing) {
+        auto d = h.wire.queue.front();
+        h.wire.queue.pop_front();
+        h.nodes[d.to]->channel_bytes(d.ch, d.bytes.data(), d.bytes.size(), h.now);
+    }
+    for (int i = 0; i < 10 && !h.wire.queue.empty(); i++) {
+        auto d = h.wire.queue.front();
+        h.wire.queue.pop_front();
+        h.nodes[d.to]->channel_bytes(d.ch, d.bytes.data(), d.bytes.size(), h.now);
+    }
+    h.wire.queue.clear();
+    h.nodes[0]->drop_channels("cut in the middle of a bulk sync", h.now);
+    h.pump();
+    CHECK_FALSE(h.nodes[1]->ready());
+    CHECK(h.nodes[1]->role() == Role::Standby);
+    CHECK(h.nodes[0]->role() == Role::Active);
+    h.connect(0, 1);
+    h.run(300);
+    CHECK(h.nodes[1]->ready());
+    CHECK(h.nodes[1]->sync_items_total() == 51);
+}
+
+TEST_CASE("back-pressure: a standby that cannot keep up is dropped, never waited for")
+{
+    auto h = formed_pair();
+    auto ch = h.wire.ends.begin()->first;
+    h.nodes[0]->channel_backlog(ch, 32u << 20, h.now);
+    h.pump();
+    CHECK(h.nodes[0]->counters().backlog_drops == 1);
+    CHECK(h.nodes[0]->role() == Role::Active);
+    CHECK_FALSE(h.nodes[1]->ready());
+    h.connect(0, 1);
+    h.run(300);
+    CHECK(h.nodes[1]->ready());
+}
+
+TEST_CASE("configuration problems are named")
+{
+    auto c = config_for("a", false);
+    CHECK(config_problem(c).empty());
+    c.key = "short";
+    CHECK(config_problem(c) == "the key must have 16 to 128 characters");
+    c.key.clear();
+    CHECK(config_problem(c) == "no key configured (bgp ha key)");
+    c = config_for("c", false);
+    CHECK(config_problem(c) == "no 'bgp ha rp c' entry for this RP");
+    c = config_for("a", false);
+    c.rps[1].tcp = true;
+    CHECK(config_problem(c).find("same kind") != std::string::npos);
+    c = config_for("a", false);
+    c.rps.pop_back();
+    CHECK(config_problem(c).find("exactly two") != std::string::npos);
+}

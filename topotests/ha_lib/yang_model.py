@@ -1,0 +1,186 @@
+"""
+The frr-ha YANG model (yang/frr-ha.yang) and libyang's yanglint.
+
+- show_json_to_instance() turns a `show bgp ha json` document into a YANG
+  JSON instance (RFC 7951) of the model's operational state;
+- validate_instance() has yanglint validate an instance against the model;
+- check_module() has yanglint compile the model itself.
+
+Standard library only: no FRR, no root. yanglint is libyang 2's CLI (Debian
+package libyang2-tools); ietf-inet-types and ietf-yang-types, which the model
+imports, are built into libyang.
+
+Data types given to yanglint (-t):
+- "config": a configuration datastore; state (config false) data is an error;
+- "data":   a complete datastore, configuration and state, fully validated
+            (types, must, max-elements, mandatory). Use it for state.
+Not "get": yanglint parses <get> replies without validating them, so must
+and max-elements would go unchecked.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+# topotests/ha_lib/yang_model.py -> <repo>/yang
+YANG_DIR = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    "yang",
+)
+YANG_MODULE = os.path.join(YANG_DIR, "frr-ha.yang")
+MODULE_NAME = "frr-ha"
+
+YANGLINT = shutil.which("yanglint") or "/usr/bin/yanglint"
+YANGLINT_TIMEOUT = 60
+
+
+def yanglint_command(*args):
+    """The yanglint command line for the model plus args.
+
+    -D keeps yanglint from picking up modules from the current directory;
+    -p names the model's own folder as the search path.
+    """
+    return [YANGLINT, "-D", "-p", YANG_DIR, *args]
+
+
+def run_yanglint(*args):
+    """Runs yanglint with args; returns the CompletedProcess (text output)."""
+    return subprocess.run(
+        yanglint_command(*args),
+        capture_output=True,
+        text=True,
+        timeout=YANGLINT_TIMEOUT,
+        check=False,
+    )
+
+
+def check_module():
+    """Compiles the model; fails on an error and on any warning."""
+    proc = run_yanglint(YANG_MODULE)
+    if proc.returncode != 0 or proc.stderr.strip():
+        raise AssertionError(
+            f"{' '.join(yanglint_command(YANG_MODULE))} "
+            f"(exit {proc.returncode}):\n{proc.stderr}"
+        )
+
+
+def validate_instance(instance, tmpdir, data_type="data"):
+    """Validates a YANG JSON instance document against the model.
+
+    instance: dict such as {"frr-ha:ha": {...}};
+    tmpdir: folder (str or path-like) where the instance file is written;
+    data_type: yanglint's -t (see the module docstring).
+    Raises AssertionError when it is invalid: first line the yanglint
+    command, then yanglint's messages. The file stays in tmpdir.
+    """
+    fd, path = tempfile.mkstemp(prefix="frr-ha-", suffix=".json", dir=os.fspath(tmpdir))
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(instance, f, indent=2)
+    args = ["-t", data_type, YANG_MODULE, path]
+    proc = run_yanglint(*args)
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(yanglint_command(*args))} (exit {proc.returncode}):\n"
+            f"{proc.stderr}{proc.stdout}"
+        )
+
+
+# ---------------------------------------------------------------------------
+# `show bgp ha json` -> instance of /frr-ha:ha/state
+#
+# Member names go from camelCase to kebab-case. A member the model does not
+# know is carried over all the same (in kebab-case) so that yanglint, which
+# parses strictly, reports it: the model and the show command cannot drift
+# apart silently.
+# ---------------------------------------------------------------------------
+
+# show members whose YANG node has another name than their kebab-case form.
+_RENAMED = {
+    "heartbeat": "heartbeat-state",
+    "switchovers": "switchover",
+    "neighbors": "neighbor-state",
+}
+
+# uint64 leaves, by the show member that holds them. RFC 7951 encodes
+# uint64 (and int64, decimal64) as JSON strings; libyang insists on it.
+_UINT64_TOP = {"epoch"}
+_UINT64_PARTNER = {"epoch"}
+_UINT64_SWITCHOVER = {"epoch"}
+# Every counter is a uint64.
+
+
+def kebab(name):
+    """camelCase -> kebab-case ("notReadyReason" -> "not-ready-reason")."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def _u64(value):
+    """A uint64 as RFC 7951 wants it: a decimal string."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return value  # left as it is, for yanglint to complain about
+    return str(value)
+
+
+def _convert(obj, uint64=(), all_uint64=False, drop_empty=()):
+    """Converts one show object (flat: string, number, boolean members).
+
+    uint64: members to encode as uint64; all_uint64: every member is one;
+    drop_empty: members omitted when "" (besides null, always omitted).
+    """
+    out = {}
+    for key, value in obj.items():
+        if value is None or (value == "" and key in drop_empty):
+            continue
+        if all_uint64 or key in uint64:
+            value = _u64(value)
+        out[kebab(key)] = value
+    return out
+
+
+def show_json_to_instance(show):
+    """Converts a `show bgp ha json` document (dict, as in docs/ha-pair.md)
+    to a YANG JSON instance: {"frr-ha:ha": {"state": {...}}}.
+
+    - "neighbors" (an object keyed by address) becomes the neighbor-state
+      list, the address moving into each entry;
+    - "switchovers" becomes the switchover list;
+    - "heartbeat" becomes the heartbeat-state container;
+    - uint64 values (epochs, counters) become strings;
+    - partner members that are absent, null or "" are omitted (the partner
+      may never have been heard), and the whole partner when none is left;
+    - this RP's "rp" is omitted when "" (an RP loaded as plain `-M ha` has no
+      name); other members are converted as they are.
+    """
+    state = {}
+    for key, value in show.items():
+        if value is None:
+            continue
+        if key == "rp" and value == "":
+            continue
+        if key == "heartbeat":
+            value = _convert(value)
+        elif key == "partner":
+            value = _convert(value, uint64=_UINT64_PARTNER, drop_empty=set(value))
+            if not value:
+                continue
+        elif key == "sync":
+            value = _convert(value)
+        elif key == "counters":
+            value = _convert(value, all_uint64=True)
+        elif key == "switchovers":
+            value = [_convert(s, uint64=_UINT64_SWITCHOVER) for s in value]
+            if not value:
+                continue
+        elif key == "neighbors":
+            value = [
+                {"address": address, **_convert(neighbor)}
+                for address, neighbor in value.items()
+            ]
+            if not value:
+                continue
+        elif key in _UINT64_TOP:
+            value = _u64(value)
+        state[_RENAMED.get(key, kebab(key))] = value
+    return {f"{MODULE_NAME}:ha": {"state": state}}

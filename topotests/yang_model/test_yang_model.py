@@ -1,0 +1,349 @@
+"""
+The frr-ha YANG model (yang/frr-ha.yang), checked with libyang's yanglint.
+
+No FRR daemon, no namespace, no root: configuration instances and converted
+`show bgp ha json` documents are validated against the model, and invalid
+ones must be refused with a message naming the offending node.
+
+Run (FRR's conftest, loaded by topotests/conftest.py, needs
+FRR_TOPOTESTS_DIR; CTest sets it):
+    cd topotests && FRR_TOPOTESTS_DIR=<build>/frr/src/tests/topotests \
+        /usr/bin/python3 -m pytest -v -p no:cacheprovider yang_model
+FRR's conftest reaps the processes of other topotest runs it takes for
+abandoned ones; while other topotests are running, leave it out:
+    cd topotests && /usr/bin/python3 -m pytest -v -p no:cacheprovider \
+        --confcutdir=yang_model yang_model
+"""
+import copy
+import json
+import os
+import re
+import sys
+
+import pytest
+
+# ha_lib lives beside this folder (topotests/conftest.py also adds it when
+# it is loaded).
+TOPOTESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if TOPOTESTS_DIR not in sys.path:
+    sys.path.insert(0, TOPOTESTS_DIR)
+
+from ha_lib.yang_model import (  # noqa: E402
+    YANG_DIR,
+    YANG_MODULE,
+    check_module,
+    run_yanglint,
+    show_json_to_instance,
+    validate_instance,
+)
+
+HA_PAIR_DOC = os.path.join(os.path.dirname(TOPOTESTS_DIR), "docs", "ha-pair.md")
+
+KEY = "0123456789abcdef0123456789abcdef"
+
+
+def valid_config():
+    """A local-mode pair as in docs/ha-pair.md, with two neighbors."""
+    return {
+        "frr-ha:ha": {
+            "rp": [
+                {"name": "a", "unix-path": "/var/run/frr/bgpd-ha-a.sock", "priority": 200},
+                {"name": "b", "unix-path": "/var/run/frr/bgpd-ha-b.sock", "priority": 100},
+            ],
+            "key": KEY,
+            "heartbeat": {"interval": 100, "multiplier": 3},
+            "neighbor": [
+                {"vrf": "default", "address": "192.0.2.2", "failover-mode": "transparent"},
+                {"vrf": "default", "address": "2001:db8::2", "failover-mode": "graceful-restart"},
+            ],
+        }
+    }
+
+
+def show_example_from_doc():
+    """The `show bgp ha json` example of docs/ha-pair.md."""
+    with open(HA_PAIR_DOC, encoding="utf-8") as f:
+        text = f.read()
+    match = re.search(r"## `show bgp ha json`\s*```json\n(.*?)```", text, re.S)
+    assert match, f"no json example under '## `show bgp ha json`' in {HA_PAIR_DOC}"
+    return json.loads(match.group(1))
+
+
+def show_standby_init():
+    """RP b, just started: looking for its partner, nothing synced yet."""
+    return {
+        "version": "0.2.0",
+        "rp": "b",
+        "role": "init",
+        "epoch": 0,
+        "mode": "local",
+        "priority": 100,
+        "ready": False,
+        "notReadyReason": "channel down",
+        "heartbeat": {"intervalMs": 100, "multiplier": 3, "detectionMs": 300},
+        "partner": {
+            "name": "a",
+            "address": "unix:/var/run/frr/bgpd-ha-a.sock",
+            "channel": "down",
+            "role": "",
+            "epoch": 0,
+            "ready": False,
+            "notReadyReason": "",
+            "upSince": "",
+        },
+        "sync": {"state": "none", "itemsReceived": 0, "itemsTotal": 0},
+        "counters": {
+            "framesSent": 0, "framesReceived": 0, "bytesSent": 0,
+            "bytesReceived": 0, "channelsUp": 0, "channelDrops": 0,
+            "authFailures": 0, "versionMismatches": 0, "malformedFrames": 0,
+            "oversizedFrames": 0, "handshakeTimeouts": 0,
+            "partnersRefused": 0, "backlogDrops": 0, "switchovers": 0,
+        },
+        "switchovers": [],
+        "neighbors": {},
+    }
+
+
+def show_standalone():
+    """An RP without `bgp ha` configuration: today's module prints only
+    these members (bgpd-ext/glue/bgpd_ha_vty.c)."""
+    return {
+        "version": "0.1.0",
+        "role": "standalone",
+        "neighbors": {
+            "192.0.2.2": {
+                "vrf": "default",
+                "state": "Active",
+                "configuredMode": "auto",
+                "switchoverMode": "restart",
+                "reason": "not established: restarts as stock FRR",
+            }
+        },
+    }
+
+
+def expect_refused(instance, tmp_path, data_type, *needles):
+    """yanglint must refuse instance, its message containing every needle."""
+    with pytest.raises(AssertionError) as refused:
+        validate_instance(instance, tmp_path, data_type)
+    # First line: the yanglint command; then what yanglint said.
+    complaint = str(refused.value).split("\n", 1)[-1]
+    for needle in needles:
+        assert needle in complaint, f"{needle!r} not in yanglint's complaint:\n{complaint}"
+
+
+# --------------------------------------------------------------- the module
+
+
+def test_module_compiles_without_warning():
+    check_module()
+
+
+def test_module_header():
+    assert YANG_MODULE == os.path.join(YANG_DIR, "frr-ha.yang")
+    proc = run_yanglint("-f", "yang", YANG_MODULE)  # the module as parsed
+    assert proc.returncode == 0, proc.stderr
+    missing = [
+        statement
+        for statement in (
+            "module frr-ha {",
+            "yang-version 1.1;",
+            'namespace "http://frrouting.org/yang/frr-ha";',
+            "prefix frr-ha;",
+            "revision 2026-11-28 {",
+        )
+        if statement not in proc.stdout
+    ]
+    assert not missing, f"not in the module: {missing}"
+
+
+# ---------------------------------------------------------- configuration
+
+
+def test_valid_config_local_mode(tmp_path):
+    validate_instance(valid_config(), tmp_path, "config")
+
+
+def test_valid_config_dual_rp(tmp_path):
+    config = valid_config()
+    config["frr-ha:ha"]["rp"] = [
+        {"name": "a", "tcp": {"address": "198.51.100.1"}},
+        {"name": "b", "tcp": {"address": "2001:db8::b", "port": 15179}, "priority": 1},
+    ]
+    validate_instance(config, tmp_path, "config")
+
+
+def test_valid_config_defaults_only(tmp_path):
+    config = valid_config()
+    del config["frr-ha:ha"]["heartbeat"]
+    for neighbor in config["frr-ha:ha"]["neighbor"]:
+        del neighbor["failover-mode"]
+    validate_instance(config, tmp_path, "config")
+
+
+def _with(change):
+    config = valid_config()
+    change(config["frr-ha:ha"])
+    return config
+
+
+INVALID_CONFIGS = {
+    "key of 8 characters": (
+        lambda ha: ha.update(key="01234567"),
+        ["/frr-ha:ha/key", "length"],
+    ),
+    "key of 129 characters": (
+        lambda ha: ha.update(key="k" * 129),
+        ["/frr-ha:ha/key", "length"],
+    ),
+    "unknown failover-mode": (
+        lambda ha: ha["neighbor"][0].update({"failover-mode": "bogus"}),
+        ["/frr-ha:ha/neighbor", "/failover-mode", '"bogus"'],
+    ),
+    "heartbeat multiplier 1": (
+        lambda ha: ha["heartbeat"].update(multiplier=1),
+        ["/frr-ha:ha/heartbeat/multiplier", "range"],
+    ),
+    "heartbeat interval 5 ms": (
+        lambda ha: ha["heartbeat"].update(interval=5),
+        ["/frr-ha:ha/heartbeat/interval", "range"],
+    ),
+    "three rps": (
+        lambda ha: ha["rp"].append({"name": "c", "unix-path": "/var/run/frr/bgpd-ha-c.sock"}),
+        ['Too many "rp" instances', "/frr-ha:ha/rp"],
+    ),
+    "unix and tcp rps mixed": (
+        lambda ha: ha["rp"].__setitem__(1, {"name": "b", "tcp": {"address": "192.0.2.1"}}),
+        ["/frr-ha:ha", "both TCP"],
+    ),
+    "rp with no address": (
+        lambda ha: ha["rp"][1].pop("unix-path"),
+        ['Mandatory choice "address"', "/frr-ha:ha/rp/address"],
+    ),
+    "rp name with a space": (
+        lambda ha: ha["rp"][1].update(name="r p"),
+        ["/frr-ha:ha/rp/name", "pattern"],
+    ),
+    "priority 0": (
+        lambda ha: ha["rp"][1].update(priority=0),
+        ["/frr-ha:ha/rp", "/priority", "range"],
+    ),
+    "neighbor address not an IP": (
+        lambda ha: ha["neighbor"][0].update(address="peer1"),
+        ["/frr-ha:ha/neighbor", "/address", '"peer1"'],
+    ),
+    "state data in a configuration": (
+        lambda ha: ha.update(state={"role": "active"}),
+        ['"state"', "/frr-ha:ha/state"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(INVALID_CONFIGS))
+def test_invalid_config_refused(case, tmp_path):
+    change, needles = INVALID_CONFIGS[case]
+    expect_refused(_with(change), tmp_path, "config", *needles)
+
+
+# ------------------------------------------------------ operational state
+
+
+def test_show_example_converts():
+    """The converter's output for the documented example, member by member."""
+    state = show_json_to_instance(show_example_from_doc())["frr-ha:ha"]["state"]
+    assert state["rp"] == "a" and state["role"] == "active"
+    assert state["epoch"] == "3"  # uint64: a string (RFC 7951)
+    assert state["not-ready-reason"] == ""
+    assert state["heartbeat-state"] == {"interval-ms": 100, "multiplier": 3, "detection-ms": 300}
+    assert state["partner"]["up-since"] == "2026-11-28T19:20:01Z"
+    assert state["partner"]["epoch"] == "3"
+    assert "not-ready-reason" not in state["partner"]
+    assert state["sync"] == {"state": "done", "items-received": 2, "items-total": 2}
+    assert len(state["counters"]) == 14
+    assert state["counters"]["frames-sent"] == "10"
+    assert state["counters"]["partners-refused"] == "0"
+    assert state["switchover"] == [
+        {"epoch": "3", "reason": "planned", "at": "2026-11-28T19:20:00Z", "duration-ms": 12}
+    ]
+    assert state["neighbor-state"] == [
+        {
+            "address": "192.0.2.2",
+            "vrf": "default",
+            "state": "Established",
+            "configured-mode": "auto",
+            "switchover-mode": "transparent",
+            "reason": "auto: peer did not negotiate GR",
+        }
+    ]
+
+
+def test_standby_init_converts():
+    state = show_json_to_instance(show_standby_init())["frr-ha:ha"]["state"]
+    assert state["partner"] == {
+        "name": "a",
+        "address": "unix:/var/run/frr/bgpd-ha-a.sock",
+        "channel": "down",
+        "epoch": "0",
+        "ready": False,
+    }
+    assert "switchover" not in state and "neighbor-state" not in state
+
+
+@pytest.mark.parametrize(
+    "show",
+    [show_example_from_doc, show_standby_init, show_standalone],
+    ids=["doc example (active)", "standby in init", "standalone"],
+)
+def test_show_state_valid(show, tmp_path):
+    validate_instance(show_json_to_instance(show()), tmp_path, "data")
+
+
+def test_show_state_with_config_valid(tmp_path):
+    """Configuration and state in one complete datastore."""
+    instance = valid_config()
+    instance["frr-ha:ha"].update(show_json_to_instance(show_example_from_doc())["frr-ha:ha"])
+    validate_instance(instance, tmp_path, "data")
+
+
+def _show_with(change):
+    show = copy.deepcopy(show_example_from_doc())
+    change(show)
+    return show_json_to_instance(show)
+
+
+INVALID_SHOWS = {
+    "role master": (
+        lambda s: s.update(role="master"),
+        ["/frr-ha:ha/state/role", '"master"'],
+    ),
+    "partner channel open": (
+        lambda s: s["partner"].update(channel="open"),
+        ["/frr-ha:ha/state/partner/channel", '"open"'],
+    ),
+    "sync state partial": (
+        lambda s: s["sync"].update(state="partial"),
+        ["/frr-ha:ha/state/sync/state", '"partial"'],
+    ),
+    "switchover mode none": (
+        lambda s: s["neighbors"]["192.0.2.2"].update(switchoverMode="none"),
+        ["/frr-ha:ha/state/neighbor-state", "/switchover-mode", '"none"'],
+    ),
+    "negative epoch": (
+        lambda s: s.update(epoch=-1),
+        ["/frr-ha:ha/state/epoch", '"-1"'],
+    ),
+    "upSince not a date": (
+        lambda s: s["partner"].update(upSince="yesterday"),
+        ["/frr-ha:ha/state/partner/up-since", '"yesterday"'],
+    ),
+    "member unknown to the model": (
+        lambda s: s["counters"].update(framesLost=0),
+        ['"frames-lost"', "/frr-ha:ha/state/counters"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(INVALID_SHOWS))
+def test_invalid_show_state_refused(case, tmp_path):
+    change, needles = INVALID_SHOWS[case]
+    expect_refused(_show_with(change), tmp_path, "data", *needles)
