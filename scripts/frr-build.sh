@@ -54,10 +54,10 @@ if ! cmp -s "$src/.frr-ha-stamp" "$build/.frr-ha-stamp"; then
     cp "$src/.frr-ha-stamp" "$build/.frr-ha-stamp"
 fi
 
-# Under an outer make (CMake's) share its jobserver; alone, use every core.
-jobs=()
-[[ "${MAKEFLAGS:-}" == *jobserver* ]] || jobs=(-j"$(nproc)")
-make -C "$build" "${jobs[@]}" V=0 VTYSH_EXTRA_SCAN="$extra_scan"
+# Run under CMake's make, FRR's make cannot reach the outer jobserver (it
+# would fall back to -j1): give it its own job count instead.
+unset MAKEFLAGS MFLAGS MAKELEVEL
+make -C "$build" -j"$(nproc)" V=0 VTYSH_EXTRA_SCAN="$extra_scan"
 if [ "$install" = yes ]; then
     make -C "$build" V=0 VTYSH_EXTRA_SCAN="$extra_scan" install >/dev/null
     ldconfig

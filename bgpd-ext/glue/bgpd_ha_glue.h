@@ -1,19 +1,56 @@
 /*
  * What the bgpd glue files share. C, FRR headers allowed; the HA core is
- * reached only through frr_ha/bgpd_ha_core.h.
+ * reached only through the headers in ../include/frr_ha.
  */
 #ifndef FRR_HA_BGPD_HA_GLUE_H
 #define FRR_HA_BGPD_HA_GLUE_H
 
+#include "memory.h"
+
 #include "../include/frr_ha/bgpd_ha_core.h"
+#include "../include/frr_ha/pair.h"
+
+DECLARE_MGROUP(BGPD_HA);
 
 struct vty;
 struct peer;
+struct bgp;
+struct thread_master;
 
-/* Registers the module's CLI; called once from frr_late_init. */
-void bgpd_ha_vty_init(void);
+/* --- bgpd_ha_module.c: the module's lifecycle ----------------------------- */
+
+/* This process's RP name (from -M ha:NAME), "" when loaded without one. */
+const char *bgpd_ha_rp_name(void);
+
+/* --- bgpd_ha_pair.c: the pair's host side (sockets, lock, roles) ---------- */
+
+/* The configuration the CLI edits; applied with bgpd_ha_pair_apply(). */
+struct frr_ha_pair_config *bgpd_ha_pair_config(void);
+/* Starts the pair (once the configuration file is read) or applies a
+ * changed configuration to it. */
+void bgpd_ha_pair_apply(void);
+void bgpd_ha_pair_init(struct thread_master *master);
+void bgpd_ha_pair_fini(void);
+/* The pair node, or NULL when this bgpd is not an RP of a pair. */
+struct frr_ha_node *bgpd_ha_pair_node(void);
+/* Peers and listeners held (not init/active owner of the sessions). */
+void bgpd_ha_hold_sessions(void);
+
+/* --- bgpd_ha_modes.c: per-neighbor failover modes -------------------------- */
+
+enum frr_ha_configured_mode bgpd_ha_mode_get(struct bgp *bgp, const char *neighbor);
+void bgpd_ha_mode_set(struct bgp *bgp, const char *neighbor,
+		      enum frr_ha_configured_mode mode);
+void bgpd_ha_modes_write(struct vty *vty, struct bgp *bgp);
+/* A BGP instance is going away: forget its neighbors' modes. */
+void bgpd_ha_modes_forget(struct bgp *bgp);
 
 /* The switchover decision for one of bgpd's sessions, read off the peer. */
 struct frr_ha_mode_decision bgpd_ha_peer_decision(struct peer *peer);
+
+/* --- bgpd_ha_vty.c ---------------------------------------------------------- */
+
+/* Registers the module's CLI; called once from frr_late_init. */
+void bgpd_ha_vty_init(void);
 
 #endif /* FRR_HA_BGPD_HA_GLUE_H */

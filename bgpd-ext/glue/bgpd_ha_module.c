@@ -1,5 +1,10 @@
 /*
- * bgpd -M ha: the module's entry point and its hooks into bgpd.
+ * bgpd -M ha[:RP-NAME]: the module's entry point.
+ *
+ * Loaded as "-M ha", it reports what a switchover would do to each session.
+ * Loaded as "-M ha:a" (or any RP name), this bgpd is one route processor of
+ * an HA pair (docs/ha-pair.md): it holds its sessions until the pair says
+ * it is the active.
  */
 #include <zebra.h>
 
@@ -7,33 +12,46 @@
 #include "module.h"
 
 #include "bgpd/bgpd.h"
-#include "bgpd/bgp_fsm.h"
 
 #include "bgpd_ha_glue.h"
 
-struct frr_ha_mode_decision bgpd_ha_peer_decision(struct peer *peer)
+const char *bgpd_ha_rp_name(void)
 {
-	struct frr_ha_session_facts facts = {
-		.established = peer_established(peer),
-		.peer_advertised_gr = CHECK_FLAG(peer->cap, PEER_CAP_RESTART_RCV),
-		.local_gr_restart = bgp_peer_gr_mode_get(peer) == PEER_GR,
-	};
+	const char *args = THIS_MODULE->load_args;
 
-	/* Per-neighbor modes arrive with the HA configuration; until then
-	 * every neighbor is "auto". */
-	return frr_ha_decide_session_mode(FRR_HA_CONFIGURED_AUTO, &facts);
+	return args ? args : "";
 }
 
 static int bgpd_ha_late_init(struct thread_master *master)
 {
 	bgpd_ha_vty_init();
-	zlog_info("frr-ha: bgpd module %s loaded", frr_ha_core_version());
+	bgpd_ha_pair_init(master);
+	if (*bgpd_ha_rp_name())
+		zlog_info("frr-ha: bgpd module %s loaded as rp %s",
+			  frr_ha_core_version(), bgpd_ha_rp_name());
+	else
+		zlog_info("frr-ha: bgpd module %s loaded (no HA pair)",
+			  frr_ha_core_version());
+	return 0;
+}
+
+static int bgpd_ha_fini(void)
+{
+	bgpd_ha_pair_fini();
+	return 0;
+}
+
+static int bgpd_ha_bgp_deleted(struct bgp *bgp)
+{
+	bgpd_ha_modes_forget(bgp);
 	return 0;
 }
 
 static int bgpd_ha_module_init(void)
 {
 	hook_register(frr_late_init, bgpd_ha_late_init);
+	hook_register(bgp_inst_delete, bgpd_ha_bgp_deleted);
+	hook_register(frr_fini, bgpd_ha_fini);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
  * The bgpd module's CLI. vtysh learns these commands at build time: this file
  * is handed to FRR's extract.pl (patches/0001), from a folder named "bgpd".
+ * Commands and output are described in docs/ha-pair.md.
  */
 #include <zebra.h>
 
@@ -11,18 +12,369 @@
 #include "bgpd/bgpd.h"
 #include "bgpd/bgp_debug.h"
 #include "bgpd/bgp_fsm.h"
+#include "bgpd/bgp_vty.h"
 
 #include "bgpd_ha_glue.h"
 
-/* Role and partner are fixed until the HA pair exists. */
-static const char *const bgpd_ha_role = "standalone";
+#define HA_STR "Nonstop routing (frr-ha) pair\n"
+
+static void format_time(int64_t unix_ms, char *buf, size_t len)
+{
+	time_t t = unix_ms / 1000;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* --- configuration ------------------------------------------------------------- */
+
+/* The pair is configured in the default instance only. */
+static struct bgp *ha_config_bgp(struct vty *vty)
+{
+	struct bgp *bgp = VTY_GET_CONTEXT(bgp);
+
+	if (!bgp)
+		return NULL;
+	if (bgp->inst_type != BGP_INSTANCE_TYPE_DEFAULT) {
+		vty_out(vty, "%% The HA pair is configured in the default BGP instance\n");
+		return NULL;
+	}
+	return bgp;
+}
+
+/* Applies an edited configuration; warns (but accepts) while incomplete,
+ * since a pair is typically configured one line at a time. */
+static int ha_config_changed(struct vty *vty)
+{
+	char why[FRR_HA_TEXT_MAX];
+
+	if (*bgpd_ha_rp_name() &&
+	    !frr_ha_config_check(bgpd_ha_pair_config(), why, sizeof(why)) &&
+	    vty->type != VTY_FILE)
+		vty_out(vty, "%% Note: HA pair not complete yet: %s\n", why);
+	bgpd_ha_pair_apply();
+	return CMD_SUCCESS;
+}
+
+static struct frr_ha_rp_config *rp_slot(const char *name, bool create)
+{
+	struct frr_ha_pair_config *cfg = bgpd_ha_pair_config();
+
+	for (unsigned int i = 0; i < cfg->n_rps; i++)
+		if (strcmp(cfg->rps[i].name, name) == 0)
+			return &cfg->rps[i];
+	if (!create || cfg->n_rps == array_size(cfg->rps))
+		return NULL;
+	memset(&cfg->rps[cfg->n_rps], 0, sizeof(cfg->rps[0]));
+	strlcpy(cfg->rps[cfg->n_rps].name, name, sizeof(cfg->rps[0].name));
+	return &cfg->rps[cfg->n_rps++];
+}
+
+DEFUN (bgp_ha_rp,
+       bgp_ha_rp_cmd,
+       "bgp ha rp WORD address <unix PATH|tcp <A.B.C.D|X:X::X:X> [port (1-65535)]> [priority (1-255)]",
+       BGP_STR
+       HA_STR
+       "A route processor of the pair\n"
+       "Its name (as given to the module: -M ha:NAME)\n"
+       "Where its end of the HA channel listens\n"
+       "A unix socket (both RPs on this host)\n"
+       "Socket path\n"
+       "TCP (RPs on two hosts)\n"
+       "IPv4 address\n"
+       "IPv6 address\n"
+       "TCP port (default 5179)\n"
+       "Port\n"
+       "Which RP becomes active when both start together\n"
+       "Priority (default 100, higher wins)\n")
+{
+	const char *name = argv[3]->arg;
+	struct frr_ha_rp_config rp = {.priority = FRR_HA_DEFAULT_PRIORITY,
+				      .port = FRR_HA_DEFAULT_PORT};
+	struct frr_ha_rp_config *slot;
+	int idx = 0;
+
+	if (!ha_config_bgp(vty))
+		return CMD_WARNING_CONFIG_FAILED;
+	if (strlen(name) > FRR_HA_NAME_MAX) {
+		vty_out(vty, "%% RP name longer than %d characters\n", FRR_HA_NAME_MAX);
+		return CMD_WARNING_CONFIG_FAILED;
+	}
+	strlcpy(rp.name, name, sizeof(rp.name));
+	if (argv_find(argv, argc, "unix", &idx)) {
+		const char *path = argv[idx + 1]->arg;
+
+		if (path[0] != '/' || strlen(path) >= sizeof(rp.unix_path)) {
+			vty_out(vty, "%% The socket path must be absolute and shorter than %zu characters\n",
+				sizeof(rp.unix_path));
+			return CMD_WARNING_CONFIG_FAILED;
+		}
+		strlcpy(rp.unix_path, path, sizeof(rp.unix_path));
+	} else {
+		argv_find(argv, argc, "tcp", &idx);
+		rp.tcp = true;
+		strlcpy(rp.host, argv[idx + 1]->arg, sizeof(rp.host));
+		idx = 0;
+		if (argv_find(argv, argc, "port", &idx))
+			rp.port = strtoul(argv[idx + 1]->arg, NULL, 10);
+	}
+	idx = 0;
+	if (argv_find(argv, argc, "priority", &idx))
+		rp.priority = strtoul(argv[idx + 1]->arg, NULL, 10);
+
+	slot = rp_slot(name, true);
+	if (!slot) {
+		vty_out(vty, "%% The pair has two RPs already: remove one first (no bgp ha rp NAME)\n");
+		return CMD_WARNING_CONFIG_FAILED;
+	}
+	*slot = rp;
+	return ha_config_changed(vty);
+}
+
+DEFUN (no_bgp_ha_rp,
+       no_bgp_ha_rp_cmd,
+       "no bgp ha rp WORD [address <unix PATH|tcp <A.B.C.D|X:X::X:X> [port (1-65535)]> [priority (1-255)]]",
+       NO_STR
+       BGP_STR
+       HA_STR
+       "A route processor of the pair\n"
+       "Its name\n"
+       "Where its end of the HA channel listens\n"
+       "A unix socket\n"
+       "Socket path\n"
+       "TCP\n"
+       "IPv4 address\n"
+       "IPv6 address\n"
+       "TCP port\n"
+       "Port\n"
+       "Priority\n"
+       "Priority\n")
+{
+	struct frr_ha_pair_config *cfg = bgpd_ha_pair_config();
+	struct frr_ha_rp_config *slot;
+
+	if (!ha_config_bgp(vty))
+		return CMD_WARNING_CONFIG_FAILED;
+	slot = rp_slot(argv[4]->arg, false);
+	if (!slot) {
+		vty_out(vty, "%% No RP named %s\n", argv[4]->arg);
+		return CMD_WARNING_CONFIG_FAILED;
+	}
+	*slot = cfg->rps[--cfg->n_rps];
+	return ha_config_changed(vty);
+}
+
+DEFUN (bgp_ha_key,
+       bgp_ha_key_cmd,
+       "bgp ha key WORD",
+       BGP_STR
+       HA_STR
+       "The key both RPs prove they hold\n"
+       "Key (16 to 128 characters)\n")
+{
+	const char *key = argv[3]->arg;
+	size_t len = strlen(key);
+
+	if (!ha_config_bgp(vty))
+		return CMD_WARNING_CONFIG_FAILED;
+	if (len < 16 || len > FRR_HA_KEY_MAX) {
+		vty_out(vty, "%% The HA key must have 16 to 128 characters (got %zu)\n", len);
+		return CMD_WARNING_CONFIG_FAILED;
+	}
+	strlcpy(bgpd_ha_pair_config()->key, key, sizeof(bgpd_ha_pair_config()->key));
+	return ha_config_changed(vty);
+}
+
+DEFUN (no_bgp_ha_key,
+       no_bgp_ha_key_cmd,
+       "no bgp ha key [WORD]",
+       NO_STR
+       BGP_STR
+       HA_STR
+       "The key both RPs prove they hold\n"
+       "Key\n")
+{
+	if (!ha_config_bgp(vty))
+		return CMD_WARNING_CONFIG_FAILED;
+	memset(bgpd_ha_pair_config()->key, 0, sizeof(bgpd_ha_pair_config()->key));
+	return ha_config_changed(vty);
+}
+
+DEFUN (bgp_ha_heartbeat,
+       bgp_ha_heartbeat_cmd,
+       "bgp ha heartbeat interval (10-60000) multiplier (2-100)",
+       BGP_STR
+       HA_STR
+       "Liveness of the partner\n"
+       "Time between heartbeats\n"
+       "Milliseconds (default 100)\n"
+       "Heartbeats missed before the partner is lost\n"
+       "Count (default 3)\n")
+{
+	if (!ha_config_bgp(vty))
+		return CMD_WARNING_CONFIG_FAILED;
+	bgpd_ha_pair_config()->interval_ms = strtoul(argv[4]->arg, NULL, 10);
+	bgpd_ha_pair_config()->multiplier = strtoul(argv[6]->arg, NULL, 10);
+	return ha_config_changed(vty);
+}
+
+DEFUN (no_bgp_ha_heartbeat,
+       no_bgp_ha_heartbeat_cmd,
+       "no bgp ha heartbeat [interval (10-60000) multiplier (2-100)]",
+       NO_STR
+       BGP_STR
+       HA_STR
+       "Liveness of the partner\n"
+       "Time between heartbeats\n"
+       "Milliseconds\n"
+       "Heartbeats missed before the partner is lost\n"
+       "Count\n")
+{
+	if (!ha_config_bgp(vty))
+		return CMD_WARNING_CONFIG_FAILED;
+	bgpd_ha_pair_config()->interval_ms = FRR_HA_DEFAULT_INTERVAL_MS;
+	bgpd_ha_pair_config()->multiplier = FRR_HA_DEFAULT_MULTIPLIER;
+	return ha_config_changed(vty);
+}
+
+DEFUN (neighbor_ha_failover_mode,
+       neighbor_ha_failover_mode_cmd,
+       "neighbor <A.B.C.D|X:X::X:X|WORD> ha failover-mode <auto|transparent|graceful-restart|none>",
+       NEIGHBOR_STR
+       NEIGHBOR_ADDR_STR2
+       HA_STR
+       "What a switchover does to this session\n"
+       "Graceful restart if negotiated and enabled, else transparent (default)\n"
+       "Transparent failover: the standby continues the TCP session\n"
+       "RFC 4724 graceful restart driven by the standby\n"
+       "Restart the session as stock FRR does\n")
+{
+	VTY_DECLVAR_CONTEXT(bgp, bgp);
+	enum frr_ha_configured_mode mode;
+	struct peer *peer = peer_and_group_lookup_vty(vty, argv[1]->arg);
+
+	if (!peer)
+		return CMD_WARNING_CONFIG_FAILED;
+	if (!frr_ha_configured_mode_parse(argv[4]->text, &mode)) {
+		vty_out(vty, "%% Unknown failover mode %s\n", argv[4]->text);
+		return CMD_WARNING_CONFIG_FAILED;
+	}
+	bgpd_ha_mode_set(bgp, peer->host, mode);
+	return CMD_SUCCESS;
+}
+
+DEFUN (no_neighbor_ha_failover_mode,
+       no_neighbor_ha_failover_mode_cmd,
+       "no neighbor <A.B.C.D|X:X::X:X|WORD> ha failover-mode [<auto|transparent|graceful-restart|none>]",
+       NO_STR
+       NEIGHBOR_STR
+       NEIGHBOR_ADDR_STR2
+       HA_STR
+       "What a switchover does to this session\n"
+       "Auto\n"
+       "Transparent\n"
+       "Graceful restart\n"
+       "None\n")
+{
+	VTY_DECLVAR_CONTEXT(bgp, bgp);
+	struct peer *peer = peer_and_group_lookup_vty(vty, argv[2]->arg);
+
+	if (!peer)
+		return CMD_WARNING_CONFIG_FAILED;
+	bgpd_ha_mode_set(bgp, peer->host, FRR_HA_CONFIGURED_AUTO);
+	return CMD_SUCCESS;
+}
+
+static int ha_config_write(struct bgp *bgp, struct vty *vty)
+{
+	const struct frr_ha_pair_config *cfg = bgpd_ha_pair_config();
+
+	if (bgp->inst_type == BGP_INSTANCE_TYPE_DEFAULT) {
+		for (unsigned int i = 0; i < cfg->n_rps; i++) {
+			const struct frr_ha_rp_config *rp = &cfg->rps[i];
+
+			vty_out(vty, " bgp ha rp %s address ", rp->name);
+			if (rp->tcp) {
+				vty_out(vty, "tcp %s", rp->host);
+				if (rp->port != FRR_HA_DEFAULT_PORT)
+					vty_out(vty, " port %u", rp->port);
+			} else {
+				vty_out(vty, "unix %s", rp->unix_path);
+			}
+			if (rp->priority != FRR_HA_DEFAULT_PRIORITY)
+				vty_out(vty, " priority %u", rp->priority);
+			vty_out(vty, "\n");
+		}
+		if (*cfg->key)
+			vty_out(vty, " bgp ha key %s\n", cfg->key);
+		if (cfg->interval_ms != FRR_HA_DEFAULT_INTERVAL_MS ||
+		    cfg->multiplier != FRR_HA_DEFAULT_MULTIPLIER)
+			vty_out(vty, " bgp ha heartbeat interval %u multiplier %u\n",
+				cfg->interval_ms, cfg->multiplier);
+	}
+	bgpd_ha_modes_write(vty, bgp);
+	return 0;
+}
+
+/* --- operation --------------------------------------------------------------------- */
+
+static uint64_t mono_ms(void)
+{
+	struct timeval tv;
+
+	monotime(&tv);
+	return (uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+DEFUN (bgp_ha_switchover,
+       bgp_ha_switchover_cmd,
+       "bgp ha switchover",
+       BGP_STR
+       HA_STR
+       "Hand the active role to the ready standby (planned switchover)\n")
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+	char why[FRR_HA_TEXT_MAX];
+
+	if (!node) {
+		vty_out(vty, "%% This bgpd is not a route processor of an HA pair\n");
+		return CMD_WARNING;
+	}
+	if (!frr_ha_node_request_switchover(node, mono_ms(), why, sizeof(why))) {
+		vty_out(vty, "%% Switchover refused: %s\n", why);
+		return CMD_WARNING;
+	}
+	vty_out(vty, "Switchover started: the standby takes the active role\n");
+	return CMD_SUCCESS;
+}
+
+DEFUN (clear_bgp_ha_channel,
+       clear_bgp_ha_channel_cmd,
+       "clear bgp ha channel",
+       CLEAR_STR
+       BGP_STR
+       HA_STR
+       "Drop the HA channel (the pair reconnects by itself)\n")
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+
+	if (!node) {
+		vty_out(vty, "%% This bgpd is not a route processor of an HA pair\n");
+		return CMD_WARNING;
+	}
+	frr_ha_node_drop_channels(node, "cleared by the operator", mono_ms());
+	return CMD_SUCCESS;
+}
+
+/* --- show ---------------------------------------------------------------------------- */
 
 static void show_peer(struct vty *vty, struct bgp *bgp, struct peer *peer,
 		      json_object *json_peers)
 {
 	struct frr_ha_mode_decision d = bgpd_ha_peer_decision(peer);
 	const char *configured =
-		frr_ha_configured_mode_name(FRR_HA_CONFIGURED_AUTO);
+		frr_ha_configured_mode_name(bgpd_ha_mode_get(bgp, peer->host));
 	const char *state = lookup_msg(bgp_status_msg, peer->status, NULL);
 
 	if (json_peers) {
@@ -41,6 +393,148 @@ static void show_peer(struct vty *vty, struct bgp *bgp, struct peer *peer,
 		configured, frr_ha_session_mode_name(d.mode), d.reason);
 }
 
+static void show_counters_json(json_object *json, const struct frr_ha_counters *c)
+{
+	json_object *j = json_object_new_object();
+
+	json_object_int_add(j, "framesSent", c->frames_sent);
+	json_object_int_add(j, "framesReceived", c->frames_received);
+	json_object_int_add(j, "bytesSent", c->bytes_sent);
+	json_object_int_add(j, "bytesReceived", c->bytes_received);
+	json_object_int_add(j, "channelsUp", c->channels_up);
+	json_object_int_add(j, "channelDrops", c->channel_drops);
+	json_object_int_add(j, "authFailures", c->auth_failures);
+	json_object_int_add(j, "versionMismatches", c->version_mismatches);
+	json_object_int_add(j, "malformedFrames", c->malformed_frames);
+	json_object_int_add(j, "oversizedFrames", c->oversized_frames);
+	json_object_int_add(j, "handshakeTimeouts", c->handshake_timeouts);
+	json_object_int_add(j, "partnersRefused", c->partners_refused);
+	json_object_int_add(j, "backlogDrops", c->backlog_drops);
+	json_object_int_add(j, "switchovers", c->switchovers);
+	json_object_object_add(json, "counters", j);
+}
+
+static void show_pair_json(json_object *json, const struct frr_ha_node *node,
+			   const struct frr_ha_status *st)
+{
+	const struct frr_ha_pair_config *cfg = bgpd_ha_pair_config();
+	json_object *hb = json_object_new_object();
+	json_object *partner = json_object_new_object();
+	json_object *sync = json_object_new_object();
+	json_object *history = json_object_new_array();
+	char when[32];
+
+	json_object_string_add(json, "rp", st->rp);
+	json_object_string_add(json, "role", st->role);
+	json_object_int_add(json, "epoch", st->epoch);
+	json_object_string_add(json, "mode", st->local_mode ? "local" : "dual-rp");
+	json_object_int_add(json, "priority", st->priority);
+	json_object_boolean_add(json, "ready", st->ready);
+	json_object_string_add(json, "notReadyReason", st->not_ready_reason);
+	if (*st->config_error)
+		json_object_string_add(json, "configProblem", st->config_error);
+
+	json_object_int_add(hb, "intervalMs", st->interval_ms);
+	json_object_int_add(hb, "multiplier", st->multiplier);
+	json_object_int_add(hb, "detectionMs", st->detection_ms);
+	json_object_object_add(json, "heartbeat", hb);
+
+	if (st->partner_configured) {
+		json_object_string_add(partner, "name", st->partner_name);
+		for (unsigned int i = 0; i < cfg->n_rps; i++) {
+			const struct frr_ha_rp_config *rp = &cfg->rps[i];
+
+			if (strcmp(rp->name, st->partner_name))
+				continue;
+			if (rp->tcp)
+				json_object_string_addf(partner, "address", "tcp:%s:%u",
+							rp->host, rp->port);
+			else
+				json_object_string_addf(partner, "address", "unix:%s",
+							rp->unix_path);
+		}
+	}
+	json_object_string_add(partner, "channel", st->channel);
+	if (st->partner_known) {
+		json_object_string_add(partner, "role", st->partner_role);
+		json_object_int_add(partner, "epoch", st->partner_epoch);
+		json_object_boolean_add(partner, "ready", st->partner_ready);
+		json_object_string_add(partner, "notReadyReason",
+				       st->partner_not_ready_reason);
+		format_time(st->partner_up_since_unix_ms, when, sizeof(when));
+		json_object_string_add(partner, "upSince", when);
+	}
+	json_object_object_add(json, "partner", partner);
+
+	json_object_string_add(sync, "state", st->sync_state);
+	json_object_int_add(sync, "itemsReceived", st->sync_items_received);
+	json_object_int_add(sync, "itemsTotal", st->sync_items_total);
+	json_object_object_add(json, "sync", sync);
+
+	show_counters_json(json, &st->counters);
+
+	for (size_t i = 0; i < frr_ha_node_switchover_count(node); i++) {
+		struct frr_ha_switchover sw;
+		json_object *j = json_object_new_object();
+
+		frr_ha_node_switchover_get(node, i, &sw);
+		json_object_int_add(j, "epoch", sw.epoch);
+		json_object_string_add(j, "reason", sw.reason);
+		format_time(sw.at_unix_ms, when, sizeof(when));
+		json_object_string_add(j, "at", when);
+		json_object_int_add(j, "durationMs", sw.duration_ms);
+		json_object_array_add(history, j);
+	}
+	json_object_object_add(json, "switchovers", history);
+}
+
+static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
+			   const struct frr_ha_status *st)
+{
+	const struct frr_ha_counters *c = &st->counters;
+	char when[32];
+
+	vty_out(vty, "RP %s: %s, epoch %" PRIu64 ", priority %u, %s mode\n", st->rp,
+		st->role, st->epoch, st->priority,
+		st->local_mode ? "local" : "dual-RP");
+	if (*st->config_error)
+		vty_out(vty, "Configuration problem: %s\n", st->config_error);
+	vty_out(vty, "Ready to take over: %s%s%s\n", st->ready ? "yes" : "no",
+		st->ready ? "" : ", ", st->not_ready_reason);
+	vty_out(vty, "Heartbeat: every %u ms, partner lost after %u ms\n",
+		st->interval_ms, st->detection_ms);
+	vty_out(vty, "Partner: rp %s, channel %s", *st->partner_name ? st->partner_name : "-",
+		st->channel);
+	if (st->partner_known)
+		vty_out(vty, ", %s, epoch %" PRIu64 ", %s%s%s", st->partner_role,
+			st->partner_epoch, st->partner_ready ? "ready" : "not ready",
+			st->partner_ready ? "" : ": ", st->partner_not_ready_reason);
+	vty_out(vty, "\n");
+	vty_out(vty, "Bulk sync: %s (%u/%u)\n", st->sync_state,
+		st->sync_items_received, st->sync_items_total);
+	vty_out(vty, "Channel: %" PRIu64 " frames / %" PRIu64 " bytes sent, %" PRIu64
+		     " frames / %" PRIu64 " bytes received, up %" PRIu64
+		     " times, dropped %" PRIu64 "\n",
+		c->frames_sent, c->bytes_sent, c->frames_received, c->bytes_received,
+		c->channels_up, c->channel_drops);
+	vty_out(vty, "Refused: %" PRIu64 " auth failures, %" PRIu64
+		     " version mismatches, %" PRIu64 " malformed, %" PRIu64
+		     " oversized, %" PRIu64 " handshake timeouts, %" PRIu64
+		     " partners refused, %" PRIu64 " backlog drops\n",
+		c->auth_failures, c->version_mismatches, c->malformed_frames,
+		c->oversized_frames, c->handshake_timeouts, c->partners_refused,
+		c->backlog_drops);
+	vty_out(vty, "Switchovers: %" PRIu64 "\n", c->switchovers);
+	for (size_t i = 0; i < frr_ha_node_switchover_count(node); i++) {
+		struct frr_ha_switchover sw;
+
+		frr_ha_node_switchover_get(node, i, &sw);
+		format_time(sw.at_unix_ms, when, sizeof(when));
+		vty_out(vty, "  epoch %" PRIu64 ": %s at %s, %u ms\n", sw.epoch,
+			sw.reason, when, sw.duration_ms);
+	}
+}
+
 DEFUN (show_bgp_ha,
        show_bgp_ha_cmd,
        "show bgp ha [json]",
@@ -50,22 +544,31 @@ DEFUN (show_bgp_ha,
        JSON_STR)
 {
 	bool uj = use_json(argc, argv);
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+	struct frr_ha_status st;
 	json_object *json = NULL, *json_peers = NULL;
 	struct listnode *bnode, *pnode;
 	struct bgp *bgp;
 	struct peer *peer;
 
+	if (node)
+		frr_ha_node_status(node, &st);
 	if (uj) {
 		json = json_object_new_object();
 		json_peers = json_object_new_object();
 		json_object_string_add(json, "version", frr_ha_core_version());
-		json_object_string_add(json, "role", bgpd_ha_role);
+		if (node)
+			show_pair_json(json, node, &st);
+		else
+			json_object_string_add(json, "role", "standalone");
 	} else {
 		vty_out(vty, "frr-ha %s\n", frr_ha_core_version());
-		vty_out(vty, "Role: %s\n", bgpd_ha_role);
+		if (node)
+			show_pair_text(vty, node, &st);
+		else
+			vty_out(vty, "Role: standalone\n");
 		vty_out(vty, "Neighbors:\n  %-39s %-12s %-16s %-16s %s\n",
-			"Neighbor", "State", "Configured", "Switchover",
-			"Why");
+			"Neighbor", "State", "Configured", "Switchover", "Why");
 	}
 
 	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bnode, bgp))
@@ -82,4 +585,15 @@ DEFUN (show_bgp_ha,
 void bgpd_ha_vty_init(void)
 {
 	install_element(VIEW_NODE, &show_bgp_ha_cmd);
+	install_element(ENABLE_NODE, &bgp_ha_switchover_cmd);
+	install_element(ENABLE_NODE, &clear_bgp_ha_channel_cmd);
+	install_element(BGP_NODE, &bgp_ha_rp_cmd);
+	install_element(BGP_NODE, &no_bgp_ha_rp_cmd);
+	install_element(BGP_NODE, &bgp_ha_key_cmd);
+	install_element(BGP_NODE, &no_bgp_ha_key_cmd);
+	install_element(BGP_NODE, &bgp_ha_heartbeat_cmd);
+	install_element(BGP_NODE, &no_bgp_ha_heartbeat_cmd);
+	install_element(BGP_NODE, &neighbor_ha_failover_mode_cmd);
+	install_element(BGP_NODE, &no_neighbor_ha_failover_mode_cmd);
+	hook_register(bgp_inst_config_write, ha_config_write);
 }

@@ -1,7 +1,7 @@
 /*
  * zebra -M ha: the module's entry point. It will keep the old active's FIB
- * through a switchover; for now it reports which BGP route processors are
- * zebra clients.
+ * through a switchover. Today: BGP routes stay while one route processor of
+ * the pair is connected, and "show zebra ha" lists the BGP clients.
  */
 #include <zebra.h>
 
@@ -13,6 +13,7 @@
 static int zebra_ha_late_init(struct thread_master *master)
 {
 	zebra_ha_vty_init();
+	zebra_ha_keep_init();
 	zlog_info("frr-ha: zebra module %s loaded", FRR_HA_VERSION);
 	return 0;
 }

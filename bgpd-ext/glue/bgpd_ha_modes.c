@@ -1,0 +1,105 @@
+/*
+ * Per-neighbor failover modes ("neighbor X ha failover-mode ..."), kept by
+ * BGP instance and neighbor name, and the switchover decision they feed.
+ */
+#include <zebra.h>
+
+#include "linklist.h"
+#include "memory.h"
+#include "vty.h"
+
+#include "bgpd/bgpd.h"
+#include "bgpd/bgp_fsm.h"
+
+#include "bgpd_ha_glue.h"
+
+DEFINE_MTYPE_STATIC(BGPD_HA, HA_NEIGHBOR_MODE, "HA neighbor failover mode");
+
+struct ha_neighbor_mode {
+	struct bgp *bgp;
+	char neighbor[INET6_ADDRSTRLEN + 64];
+	enum frr_ha_configured_mode mode;
+};
+
+static struct list *modes;
+
+static struct ha_neighbor_mode *mode_find(struct bgp *bgp, const char *neighbor)
+{
+	struct listnode *node;
+	struct ha_neighbor_mode *m;
+
+	for (ALL_LIST_ELEMENTS_RO(modes, node, m))
+		if (m->bgp == bgp && strcmp(m->neighbor, neighbor) == 0)
+			return m;
+	return NULL;
+}
+
+enum frr_ha_configured_mode bgpd_ha_mode_get(struct bgp *bgp, const char *neighbor)
+{
+	struct ha_neighbor_mode *m = modes ? mode_find(bgp, neighbor) : NULL;
+
+	return m ? m->mode : FRR_HA_CONFIGURED_AUTO;
+}
+
+void bgpd_ha_mode_set(struct bgp *bgp, const char *neighbor,
+		      enum frr_ha_configured_mode mode)
+{
+	struct ha_neighbor_mode *m;
+
+	if (!modes)
+		modes = list_new();
+	m = mode_find(bgp, neighbor);
+	if (mode == FRR_HA_CONFIGURED_AUTO) { /* the default: keep no entry */
+		if (m) {
+			listnode_delete(modes, m);
+			XFREE(MTYPE_HA_NEIGHBOR_MODE, m);
+		}
+		return;
+	}
+	if (!m) {
+		m = XCALLOC(MTYPE_HA_NEIGHBOR_MODE, sizeof(*m));
+		m->bgp = bgp;
+		strlcpy(m->neighbor, neighbor, sizeof(m->neighbor));
+		listnode_add(modes, m);
+	}
+	m->mode = mode;
+}
+
+void bgpd_ha_modes_write(struct vty *vty, struct bgp *bgp)
+{
+	struct listnode *node;
+	struct ha_neighbor_mode *m;
+
+	if (!modes)
+		return;
+	for (ALL_LIST_ELEMENTS_RO(modes, node, m))
+		if (m->bgp == bgp)
+			vty_out(vty, " neighbor %s ha failover-mode %s\n",
+				m->neighbor, frr_ha_configured_mode_name(m->mode));
+}
+
+void bgpd_ha_modes_forget(struct bgp *bgp)
+{
+	struct listnode *node, *next;
+	struct ha_neighbor_mode *m;
+
+	if (!modes)
+		return;
+	for (ALL_LIST_ELEMENTS(modes, node, next, m))
+		if (m->bgp == bgp) {
+			listnode_delete(modes, m);
+			XFREE(MTYPE_HA_NEIGHBOR_MODE, m);
+		}
+}
+
+struct frr_ha_mode_decision bgpd_ha_peer_decision(struct peer *peer)
+{
+	struct frr_ha_session_facts facts = {
+		.established = peer_established(peer),
+		.peer_advertised_gr = CHECK_FLAG(peer->cap, PEER_CAP_RESTART_RCV),
+		.local_gr_restart = bgp_peer_gr_mode_get(peer) == PEER_GR,
+	};
+
+	return frr_ha_decide_session_mode(bgpd_ha_mode_get(peer->bgp, peer->host),
+					  &facts);
+}
