@@ -582,8 +582,8 @@ std::string PairNode::request_switchover(Millis now)
     const auto new_epoch = epoch_ + 1;
     log(LogLevel::Info, "planned switchover: handing the active role to rp " +
                             partner_rp()->name + " at epoch " + std::to_string(new_epoch));
-    step_down(now);
     epoch_ = new_epoch;
+    step_down(now);
     wire::Message msg;
     msg.mutable_switchover()->set_new_epoch(new_epoch);
     send(*ch, msg);

@@ -35,3 +35,92 @@ def wait_for(description, check, count=60, wait=1):
     """Polls check() until it returns None (success) or time runs out."""
     ok, result = topotest.run_and_expect(check, None, count=count, wait=wait)
     assert ok, f"{description}: {result}"
+
+
+# --- HA pairs: two bgpd route processors on one router ------------------------
+
+RUN_DIR = "/var/run/frr"
+BGPD = "/usr/lib/frr/bgpd"
+
+
+def rp_vty_dir(rp):
+    """Each RP has its own vty socket folder; /var/run/frr/bgpd.vty follows the active."""
+    return f"{RUN_DIR}/ha-{rp}"
+
+
+def load_pair_router(router, confdir):
+    """A router whose zebra loads the module; its bgpd RPs start with start_rp()."""
+    router.load_config(TopoRouter.RD_ZEBRA, f"{confdir}/zebra.conf", HA_MODULE_ARG)
+
+
+def install_bgpd_conf(router, source, dest="/etc/frr/bgpd.conf"):
+    """Copies a bgpd configuration into the router's private /etc/frr."""
+    router.cmd(f"cp {source} {dest} && chown frr:frr {dest} && chmod 640 {dest}")
+    return dest
+
+
+def start_rp(router, rp, config="/etc/frr/bgpd.conf"):
+    """Starts bgpd as route processor `rp` of the router's HA pair."""
+    vty = rp_vty_dir(rp)
+    logdir = router.cmd("pwd").strip()
+    router.cmd(f"mkdir -p {vty} && chown frr:frr {vty} && rm -f {vty}/bgpd.pid")
+    out = router.cmd(
+        f"{BGPD} -d -M ha:{rp} --vty_socket {vty} -i {vty}/bgpd.pid -P 0 "
+        f"-f {config} --log file:{logdir}/bgpd-{rp}.log --log-level debug"
+    )
+    wait_for(f"{router.name}: rp {rp} starts ({out.strip()})",
+             lambda: None if rp_pid(router, rp) else "no pid file", count=20, wait=0.5)
+
+
+def rp_pid(router, rp):
+    out = router.cmd(f"cat {rp_vty_dir(rp)}/bgpd.pid 2>/dev/null").strip()
+    if not out.isdigit():
+        return None
+    alive = router.cmd(f"kill -0 {out} 2>/dev/null && echo yes").strip()
+    return int(out) if alive == "yes" else None
+
+
+def kill_rp(router, rp, signal="KILL"):
+    pid = rp_pid(router, rp)
+    if pid:
+        router.cmd(f"kill -{signal} {pid}")
+        wait_for(f"{router.name}: rp {rp} exits", lambda: None if not rp_pid(router, rp) else "alive",
+                 count=40, wait=0.25)
+
+
+def rp_vtysh(router, rp, command):
+    """Runs a command on one RP, whatever its role."""
+    return router.cmd(f"vtysh -d bgpd --vty_socket {rp_vty_dir(rp)} -c '{command}' 2>&1")
+
+
+def rp_json(router, rp, command="show bgp ha json"):
+    out = rp_vtysh(router, rp, command)
+    try:
+        return json.loads(out)
+    except ValueError as err:
+        raise AssertionError(f"{router.name} rp {rp}: '{command}' gave no json: {out!r}") from err
+
+
+def rp_log(router, rp):
+    logdir = router.cmd("pwd").strip()
+    return router.cmd(f"cat {logdir}/bgpd-{rp}.log")
+
+
+def wait_pair(router, active, standby, epoch=None, count=60):
+    """Waits until `active` is active and `standby` is a ready standby."""
+
+    def formed():
+        a = rp_json(router, active)
+        s = rp_json(router, standby)
+        if a.get("role") != "active":
+            return f"rp {active} is {a.get('role')}"
+        if s.get("role") != "standby" or not s.get("ready"):
+            return f"rp {standby} is {s.get('role')}, ready={s.get('ready')}: {s.get('notReadyReason')}"
+        if not a["partner"].get("ready"):
+            return f"rp {active} does not see its partner ready yet"
+        if epoch is not None and (a["epoch"], s["epoch"]) != (epoch, epoch):
+            return f"epochs {a['epoch']}/{s['epoch']}, expected {epoch}"
+        return None
+
+    wait_for(f"{router.name}: rp {active} active, rp {standby} ready standby", formed,
+             count=count, wait=0.5)

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""
+Bad input to the HA pair, on the local-mode router of ha_pair_local (r1: zebra
+and rp a + rp b; r2: stock FRR peer). Each case must give a clear log line and
+a counter, leave the router routing (r2's session never flaps, r1's kernel
+keeps its routes) and the pair must recover by itself once the cause is gone:
+
+garbage, oversized, other-version and truncated frames, a partner that
+connects and says nothing, a standby with the wrong key, a standby with no
+key, a second process claiming rp b, and a standby killed with SIGKILL.
+"""
+import os
+import sys
+
+import pytest
+
+CWD = os.path.dirname(os.path.realpath(__file__))
+sys.path.append(os.path.join(CWD, ".."))
+
+from lib.topogen import Topogen, get_topogen  # noqa: E402
+
+from ha_lib.frr_ha import (  # noqa: E402
+    BGPD,
+    install_bgpd_conf,
+    kill_rp,
+    load_pair_router,
+    load_plain_router,
+    rp_json,
+    rp_log,
+    rp_pid,
+    rp_vty_dir,
+    start_rp,
+    vtysh_json,
+    wait_for,
+    wait_pair,
+)
+
+pytestmark = [pytest.mark.bgpd]
+
+CONF = os.path.join(CWD, "..", "ha_pair_local")
+CLIENT = os.path.join(CWD, "..", "ha_lib", "channel_client.py")
+A_SOCKET = "/var/run/frr/bgpd-ha-a.sock"
+R2_PREFIXES = [f"10.2.{i}.0/24" for i in range(10)]
+
+
+def build_topo(tgen):
+    tgen.add_router("r1")
+    tgen.add_router("r2")
+    tgen.add_switch("s1").add_link(tgen.gears["r1"])
+    tgen.gears["s1"].add_link(tgen.gears["r2"])
+
+
+def setup_module(mod):
+    tgen = Topogen(build_topo, mod.__name__)
+    tgen.start_topology()
+    r1, r2 = tgen.gears["r1"], tgen.gears["r2"]
+    load_pair_router(r1, os.path.join(CONF, "r1"))
+    load_plain_router(r2, os.path.join(CONF, "r2"))
+    tgen.start_router()
+    install_bgpd_conf(r1, os.path.join(CONF, "r1/bgpd.conf"))
+    start_rp(r1, "a")
+    start_rp(r1, "b")
+
+
+def teardown_module(mod):
+    tgen = get_topogen()
+    for rp in ("a", "b", "b2"):
+        kill_rp(tgen.gears["r1"], rp, "TERM")
+    tgen.stop_topology()
+
+
+def r1():
+    return get_topogen().gears["r1"]
+
+
+def r2():
+    return get_topogen().gears["r2"]
+
+
+def session_facts():
+    """What r2 would notice of a disturbance at r1."""
+    s = vtysh_json(r2(), "show bgp neighbors 10.0.12.1 json")["10.0.12.1"]
+    return s["bgpState"], s["connectionsEstablished"], s["connectionsDropped"]
+
+
+def assert_still_routing(before):
+    assert session_facts() == before, "r2's session to r1 changed"
+    kernel = r1().run("ip -4 route show proto bgp")
+    missing = [p for p in R2_PREFIXES if p.split("/")[0] not in kernel]
+    assert not missing, f"r1's kernel lost {missing}"
+
+
+def counter(rp, name):
+    return rp_json(r1(), rp)["counters"][name]
+
+
+@pytest.fixture(scope="module")
+def routing_baseline():
+    wait_pair(r1(), "a", "b", epoch=1)
+
+    def established():
+        kernel = r1().run("ip -4 route show proto bgp")
+        if session_facts()[0] != "Established":
+            return "r2 not established"
+        missing = [p for p in R2_PREFIXES if p.split("/")[0] not in kernel]
+        return f"kernel lacks {missing}" if missing else None
+
+    wait_for("r1 routes", established)
+    return session_facts()
+
+
+@pytest.mark.parametrize(
+    "case,counter_name,log_line",
+    [
+        ("garbage", "malformedFrames", "malformed frame: bad frame magic"),
+        ("oversized", "oversizedFrames", "oversized frame: 16777216 bytes announced"),
+        ("version", "versionMismatches", "partner speaks version 2, this RP speaks 1"),
+        ("truncated", "malformedFrames", "truncated frame"),
+        ("silent", "handshakeTimeouts", "did not complete the handshake within 300 ms"),
+    ],
+)
+def test_bad_frames_refused(routing_baseline, case, counter_name, log_line):
+    before = counter("a", counter_name)
+    channels_up = counter("a", "channelsUp")
+    out = r1().cmd(f"/usr/bin/python3 {CLIENT} {A_SOCKET} {case}").strip()
+    assert out.startswith("closed after"), f"rp a left a bad connection open: {out}"
+    wait_for(f"rp a counts the {case} input",
+             lambda: None if counter("a", counter_name) == before + 1 else "not counted",
+             count=20, wait=0.25)
+    assert log_line in rp_log(r1(), "a")
+    # The real channel was never touched, and the standby is still ready.
+    assert counter("a", "channelsUp") == channels_up
+    wait_pair(r1(), "a", "b", epoch=1)
+    assert_still_routing(routing_baseline)
+
+
+def restart_b_with(config_edit):
+    """Restarts rp b on an edited copy of the pair's configuration."""
+    kill_rp(r1(), "b")
+    source = os.path.join(CONF, "r1/bgpd.conf")
+    edited = r1().cmd(f"cat {source}")
+    path = install_bgpd_conf(r1(), source, "/etc/frr/bgpd-b.conf")
+    r1().cmd(f"cat > {path} << 'EOF'\n{config_edit(edited)}EOF\n")
+    start_rp(r1(), "b", config=path)
+
+
+def test_wrong_key_refused_then_recovers(routing_baseline):
+    before = counter("a", "authFailures")
+    restart_b_with(lambda c: c.replace("frr-ha-topotest-key-0123", "a-wrong-key-0123456789"))
+    wait_for("rp a counts failed authentications",
+             lambda: None if counter("a", "authFailures") > before else "no failure counted",
+             count=20, wait=0.25)
+    assert "authentication failed: rp b does not hold this RP's key" in rp_log(r1(), "a")
+    b = rp_json(r1(), "b")
+    assert b["role"] == "init" and not b["ready"], b
+    assert rp_json(r1(), "a")["role"] == "active"
+    assert_still_routing(routing_baseline)
+    kill_rp(r1(), "b")
+    start_rp(r1(), "b")
+    wait_pair(r1(), "a", "b", epoch=1)
+
+
+def test_no_key_named_then_recovers(routing_baseline):
+    restart_b_with(lambda c: "\n".join(l for l in c.splitlines() if "bgp ha key" not in l) + "\n")
+    wait_for("rp b names its problem",
+             lambda: None if rp_json(r1(), "b").get("configProblem") == "no key configured (bgp ha key)"
+             else rp_json(r1(), "b"), count=20, wait=0.25)
+    assert "HA pair not formed: no key configured (bgp ha key)" in rp_log(r1(), "b")
+    assert rp_json(r1(), "b")["role"] == "init"  # the lock keeps it from running alone
+    assert rp_json(r1(), "a")["role"] == "active"
+    assert_still_routing(routing_baseline)
+    kill_rp(r1(), "b")
+    start_rp(r1(), "b")
+    wait_pair(r1(), "a", "b", epoch=1)
+
+
+def test_second_rp_b_refused(routing_baseline):
+    # Another process started as rp b while rp b runs: it must not steal the
+    # channel socket nor the role, and its death must not touch the FIB.
+    vty = rp_vty_dir("b2")
+    logdir = r1().cmd("pwd").strip()
+    r1().cmd(f"mkdir -p {vty} && chown frr:frr {vty}")
+    r1().cmd(f"{BGPD} -d -M ha:b --vty_socket {vty} -i {vty}/bgpd.pid -P 0 "
+             f"-f /etc/frr/bgpd.conf --log file:{logdir}/bgpd-b2.log --log-level debug")
+    wait_for("the second rp b starts", lambda: None if rp_pid(r1(), "b2") else "not yet",
+             count=20, wait=0.25)
+    wait_for("the second rp b says it is refused",
+             lambda: None if "another process listens on /var/run/frr/bgpd-ha-b.sock"
+             in rp_log(r1(), "b2") else "no refusal logged", count=20, wait=0.25)
+    assert rp_json(r1(), "b2")["role"] == "init"
+    wait_pair(r1(), "a", "b", epoch=1)
+    kill_rp(r1(), "b2")
+    wait_pair(r1(), "a", "b", epoch=1)
+    assert_still_routing(routing_baseline)
+
+
+def test_standby_killed_leaves_routing_alone(routing_baseline):
+    kill_rp(r1(), "b")
+    assert rp_json(r1(), "a")["role"] == "active"
+    assert "its bgp routes are kept" in r1().cmd("cat zebra.log") or \
+        "routes stay installed" in r1().cmd("cat zebra.log")
+    assert_still_routing(routing_baseline)
+    start_rp(r1(), "b")
+    wait_pair(r1(), "a", "b", epoch=1)
+    assert_still_routing(routing_baseline)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main(["-s"] + sys.argv[1:]))
