@@ -34,8 +34,9 @@ packages=(
     bison flex gawk install-info texinfo pkg-config autoconf automake libtool make
     dpkg-dev patch libc-ares-dev libcap-dev libelf-dev libjson-c-dev libpcre2-dev
     libpython3-dev python3-dev libreadline-dev libyang2-dev
-    # our build and unit tests
-    cmake ccache g++ catch2 libyang2-tools
+    # our build, unit tests and fuzz target
+    cmake ccache g++ catch2 libyang2-tools libprotobuf-dev protobuf-compiler
+    libssl-dev clang libclang-rt-14-dev
     # topotests (FRR's topotest library runs on Debian's python3)
     python3-pytest iproute2 iputils-ping procps psmisc gdb jq
 )
