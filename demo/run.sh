@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The frr-ha demo: router r1 peers with a graceful-restart peer (gr) and a
-# peer without graceful restart (plain), each in its own network namespace.
-# r1's bgpd is killed with SIGKILL and we print what each peer saw.
+# The frr-ha demo: router r1 runs an HA pair (zebra, and two bgpd route
+# processors: rp a active, rp b standby) and peers with a graceful-restart
+# peer (gr) and a peer without graceful restart (plain), each in its own
+# network namespace. The active bgpd is killed with SIGKILL; the standby takes
+# over, and we print what each peer saw.
 #
-# Today r1 runs one bgpd with the frr-ha module; the standby that takes over
-# at the kill arrives with the HA pair. Until then the demo shows the problem
-# frr-ha solves: after a kill -9, stock FRR keeps only the GR peer's view
-# (routes kept as stale), while the plain peer loses every route of r1.
+# Today the standby takes the role at once but starts the sessions anew (the
+# transparent failover and the standby-driven graceful restart come next), so
+# the demo shows both the pair and the cost it will remove: the plain peer's
+# session flaps and r1's routes are withdrawn and re-announced.
 #
 # Run as root after scripts/build.sh (scripts/demo.sh does both).
 set -euo pipefail
@@ -34,6 +36,7 @@ cleanup() {
     done
 }
 trap cleanup EXIT
+[ -n "${DEMO_KEEP:-}" ] && trap - EXIT
 cleanup
 
 say() { printf '\n== %s\n' "$*"; }
@@ -58,6 +61,9 @@ rm -rf "$DEMO_DIR"; mkdir -p "$DEMO_DIR"/{r1,gr,plain}
     echo " neighbor 10.0.1.2 remote-as 65010"
     echo " neighbor 10.0.1.2 graceful-restart"
     echo " neighbor 10.0.2.2 remote-as 65020"
+    echo " bgp ha rp a address unix /var/run/frr/r1/bgpd-ha-a.sock priority 200"
+    echo " bgp ha rp b address unix /var/run/frr/r1/bgpd-ha-b.sock"
+    echo " bgp ha key frr-ha-demo-key-0123456789"
     echo " address-family ipv4 unicast"
     for i in $(seq 0 $((R1_PREFIXES - 1))); do
         echo "  network 10.$((100 + i / 256)).$((i % 256)).0/24"
@@ -88,12 +94,22 @@ chown -R frr:frr "$DEMO_DIR"
 
 start_zebra() { in_ns "$1" "$DAEMONS/zebra" -d -N "$1" -f "$DEMO_DIR/$1/zebra.conf" "${@:2}"; }
 start_bgpd() { in_ns "$1" "$DAEMONS/bgpd" -d -N "$1" -f "$DEMO_DIR/$1/bgpd.conf" "${@:2}"; }
-for r in r1 gr plain; do
-    module=(); [ "$r" = r1 ] && module=(-M ha)
-    start_zebra "$r" "${module[@]}"
-    sleep 0.3
-    start_bgpd "$r" "${module[@]}"
+# One route processor of r1's pair: its own vty folder and pid file; the
+# active links /var/run/frr/r1/bgpd.vty to itself, so "vtysh -N r1" follows it.
+start_rp() {
+    local dir="/var/run/frr/r1/ha-$1"
+    install -d -o frr -g frr "$dir"
+    start_bgpd r1 -M "ha:$1" --vty_socket "$dir" -i "$dir/bgpd.pid" -P 0
+}
+rp_pid() { cat "/var/run/frr/r1/ha-$1/bgpd.pid"; }
+rp_vty() { in_ns r1 vtysh -d bgpd --vty_socket "/var/run/frr/r1/ha-$1" -c "$2" 2>/dev/null; }
+for r in gr plain; do
+    start_zebra "$r"; sleep 0.3; start_bgpd "$r"
 done
+start_zebra r1 -M ha
+sleep 0.3
+start_rp a
+start_rp b
 
 # --- what the peers see -----------------------------------------------------
 # "<state> <prefixes from r1> <of them stale>" as seen by peer $1 of r1 at $2
@@ -124,23 +140,37 @@ wait_established() {
     return 1
 }
 
-say "r1 announces $R1_PREFIXES prefixes to a GR peer and a plain peer"
+say "r1 (rp a active, rp b standby) announces $R1_PREFIXES prefixes to a GR peer and a plain peer"
 wait_established
 report
-say "r1: show bgp ha (what a switchover would do to each session)"
+wait_ready() { # wait_ready RP
+    local i
+    for i in $(seq 1 40); do
+        [ "$(rp_vty "$1" 'show bgp ha json' | jq -r .ready)" = true ] && return 0
+        sleep 0.25
+    done
+    echo "demo: rp $1 did not become ready" >&2; return 1
+}
+wait_ready b
+say "r1: show bgp ha (on the active, through a plain vtysh)"
 vty r1 "show bgp ha"
 
-say "kill -9 of r1's bgpd"
-kill -9 "$(cat /var/run/frr/r1/bgpd.pid)"
-sleep 3
-say "3 s later, each peer sees:"
+say "kill -9 of the active bgpd (rp a)"
+kill -9 "$(rp_pid a)"
+sleep 0.5
+say "the standby's view 0.5 s later:"
+vty r1 "show bgp ha json" | jq -r '"   rp \(.rp) is \(.role) at epoch \(.epoch); takeover: \(.switchovers[-1].reason), \(.switchovers[-1].durationMs) ms after the loss was seen"'
+sleep 2.5
+say "3 s after the kill, each peer sees:"
 report
-echo "   (frr-ha's standby will take over here: gr gets a graceful restart,"
-echo "    plain a transparent failover and sees nothing)"
+echo "   (next: gr gets a graceful restart driven by the standby, and plain a"
+echo "    transparent failover in which it sees nothing)"
 
-say "r1's bgpd started again (what an operator does today)"
-start_bgpd r1 -M ha
+say "rp b serves the sessions; rp a restarts and becomes the standby"
 wait_established
+start_rp a
+wait_ready a
+rp_vty a "show bgp ha json" | jq -r '"   rp \(.rp) is \(.role) at epoch \(.epoch), ready: \(.ready)"'
 report
 say "flaps seen by each peer (established transitions / drops):"
 for p in "gr 10.0.1.1" "plain 10.0.2.1"; do
