@@ -29,7 +29,9 @@ PairConfig to_core(const frr_ha_pair_config &c)
         rp.name = r.name;
         rp.tcp = r.tcp;
         rp.priority = r.priority;
-        rp.address = r.tcp ? "tcp:" + std::string(r.host) + ":" + std::to_string(r.port)
+        const std::string host(r.host);
+        const bool v6 = host.find(':') != std::string::npos;
+        rp.address = r.tcp ? "tcp:" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(r.port)
                            : "unix:" + std::string(r.unix_path);
         out.rps.push_back(rp);
     }

@@ -97,8 +97,11 @@ DEFUN (bgp_ha_rp,
 
 	if (!ha_config_bgp(vty))
 		return CMD_WARNING_CONFIG_FAILED;
-	if (strlen(name) > FRR_HA_NAME_MAX) {
-		vty_out(vty, "%% RP name longer than %d characters\n", FRR_HA_NAME_MAX);
+	if (strlen(name) > FRR_HA_NAME_MAX ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
+		    strlen(name)) {
+		vty_out(vty, "%% RP name: 1 to %d letters, digits, '_', '.' or '-'\n",
+			FRR_HA_NAME_MAX);
 		return CMD_WARNING_CONFIG_FAILED;
 	}
 	strlcpy(rp.name, name, sizeof(rp.name));
@@ -446,7 +449,10 @@ static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 
 			if (strcmp(rp->name, st->partner_name))
 				continue;
-			if (rp->tcp)
+			if (rp->tcp && strchr(rp->host, ':'))
+				json_object_string_addf(partner, "address", "tcp:[%s]:%u",
+							rp->host, rp->port);
+			else if (rp->tcp)
 				json_object_string_addf(partner, "address", "tcp:%s:%u",
 							rp->host, rp->port);
 			else

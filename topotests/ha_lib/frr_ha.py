@@ -4,7 +4,7 @@ Starting routers with the frr-ha modules, and reading their state.
 import json
 
 from lib import topotest
-from lib.topogen import TopoRouter
+from lib.topogen import Topogen, TopoRouter, get_topogen
 
 # "-M ha" makes bgpd load bgpd_ha.so and zebra load zebra_ha.so.
 HA_MODULE_ARG = "-M ha"
@@ -124,3 +124,37 @@ def wait_pair(router, active, standby, epoch=None, count=60):
 
     wait_for(f"{router.name}: rp {active} active, rp {standby} ready standby", formed,
              count=count, wait=0.5)
+
+
+# --- the local-mode pair topology shared by several tests -----------------------
+
+
+def build_local_pair_topo(tgen):
+    """r1 (zebra + rp a + rp b) and r2 (stock FRR) on one LAN, s1."""
+    tgen.add_router("r1")
+    tgen.add_router("r2")
+    tgen.add_switch("s1").add_link(tgen.gears["r1"])
+    tgen.gears["s1"].add_link(tgen.gears["r2"])
+
+
+def start_local_pair(module_name, confdir):
+    """Starts build_local_pair_topo with confdir/r1 and confdir/r2, and both RPs."""
+    tgen = Topogen(build_local_pair_topo, module_name)
+    tgen.start_topology()
+    r1, r2 = tgen.gears["r1"], tgen.gears["r2"]
+    load_pair_router(r1, f"{confdir}/r1")
+    load_plain_router(r2, f"{confdir}/r2")
+    tgen.start_router()
+    install_bgpd_conf(r1, f"{confdir}/r1/bgpd.conf")
+    start_rp(r1, "a")
+    start_rp(r1, "b")
+    return tgen
+
+
+def stop_pairs(rps_by_router):
+    """Stops the RPs we started ({router name: [rp, ...]}), then the topology."""
+    tgen = get_topogen()
+    for name, rps in rps_by_router.items():
+        for rp in rps:
+            kill_rp(tgen.gears[name], rp, "TERM")
+    tgen.stop_topology()

@@ -17,19 +17,19 @@ import pytest
 CWD = os.path.dirname(os.path.realpath(__file__))
 sys.path.append(os.path.join(CWD, ".."))
 
-from lib.topogen import Topogen, get_topogen  # noqa: E402
+from lib.topogen import get_topogen  # noqa: E402
 
 from ha_lib.frr_ha import (  # noqa: E402
     BGPD,
     install_bgpd_conf,
     kill_rp,
-    load_pair_router,
-    load_plain_router,
     rp_json,
     rp_log,
     rp_pid,
     rp_vty_dir,
+    start_local_pair,
     start_rp,
+    stop_pairs,
     vtysh_json,
     wait_for,
     wait_pair,
@@ -43,30 +43,12 @@ A_SOCKET = "/var/run/frr/bgpd-ha-a.sock"
 R2_PREFIXES = [f"10.2.{i}.0/24" for i in range(10)]
 
 
-def build_topo(tgen):
-    tgen.add_router("r1")
-    tgen.add_router("r2")
-    tgen.add_switch("s1").add_link(tgen.gears["r1"])
-    tgen.gears["s1"].add_link(tgen.gears["r2"])
-
-
 def setup_module(mod):
-    tgen = Topogen(build_topo, mod.__name__)
-    tgen.start_topology()
-    r1, r2 = tgen.gears["r1"], tgen.gears["r2"]
-    load_pair_router(r1, os.path.join(CONF, "r1"))
-    load_plain_router(r2, os.path.join(CONF, "r2"))
-    tgen.start_router()
-    install_bgpd_conf(r1, os.path.join(CONF, "r1/bgpd.conf"))
-    start_rp(r1, "a")
-    start_rp(r1, "b")
+    start_local_pair(mod.__name__, CONF)
 
 
 def teardown_module(mod):
-    tgen = get_topogen()
-    for rp in ("a", "b", "b2"):
-        kill_rp(tgen.gears["r1"], rp, "TERM")
-    tgen.stop_topology()
+    stop_pairs({"r1": ("a", "b", "b2")})
 
 
 def r1():
@@ -130,6 +112,29 @@ def test_bad_frames_refused(routing_baseline, case, counter_name, log_line):
     assert log_line in rp_log(r1(), "a")
     # The real channel was never touched, and the standby is still ready.
     assert counter("a", "channelsUp") == channels_up
+    wait_pair(r1(), "a", "b", epoch=1)
+    assert_still_routing(routing_baseline)
+
+
+@pytest.mark.parametrize(
+    "command,error",
+    [
+        ("bgp ha key short", "% The HA key must have 16 to 128 characters (got 5)"),
+        ("bgp ha rp c address unix /var/run/frr/bgpd-ha-c.sock",
+         "% The pair has two RPs already: remove one first (no bgp ha rp NAME)"),
+        ("bgp ha rp a/b address unix /x.sock", "% RP name: 1 to 32 letters, digits"),
+        ("bgp ha rp a address unix relative.sock", "% The socket path must be absolute"),
+        ("bgp ha heartbeat interval 5 multiplier 3", "% Unknown command"),
+        ("neighbor 192.0.2.99 ha failover-mode transparent", "Specify remote-as or peer-group commands first"),
+    ],
+)
+def test_config_typos_refused(routing_baseline, command, error):
+    out = r1().cmd(f"vtysh -c 'configure terminal' -c 'router bgp 65001' -c '{command}' 2>&1")
+    assert error in out, out
+    # Nothing changed: the pair and the routing are as they were.
+    config = r1().vtysh_cmd("show running-config")
+    assert "bgp ha key frr-ha-topotest-key-0123" in config
+    assert "bgp-ha-c" not in config and "relative.sock" not in config
     wait_pair(r1(), "a", "b", epoch=1)
     assert_still_routing(routing_baseline)
 

@@ -113,7 +113,7 @@ def test_planned_switchover_over_tcp():
 
 
 def test_cut_channel_then_heal_leaves_one_active():
-    rpa, rpb = get_topogen().gears["rpa"], get_topogen().gears["rpb"]
+    rpb = get_topogen().gears["rpb"]
     # rp b is active (epoch 2). Cut the channel link at rp b's side.
     rpb.cmd("ip link set rpb-eth0 down")
     # rp a cannot tell a cut from a death: after the detection time it takes

@@ -9,10 +9,16 @@ Run (FRR's conftest, loaded by topotests/conftest.py, needs
 FRR_TOPOTESTS_DIR; CTest sets it):
     cd topotests && FRR_TOPOTESTS_DIR=<build>/frr/src/tests/topotests \
         /usr/bin/python3 -m pytest -v -p no:cacheprovider yang_model
-FRR's conftest reaps the processes of other topotest runs it takes for
-abandoned ones; while other topotests are running, leave it out:
+FRR's conftest kills the daemons of any other topotest run in progress
+(it takes them for abandoned) and writes to /tmp/topotests. While other
+topotests run, leave it out:
     cd topotests && /usr/bin/python3 -m pytest -v -p no:cacheprovider \
         --confcutdir=yang_model yang_model
+or keep it in a PID namespace of its own and another run folder:
+    cd topotests && unshare --pid --fork --mount-proc \
+        env FRR_TOPOTESTS_DIR=<build>/frr/src/tests/topotests \
+        /usr/bin/python3 -m pytest -v -p no:cacheprovider \
+        --rundir /tmp/yang_model yang_model
 """
 import copy
 import json
@@ -102,6 +108,15 @@ def show_standby_init():
         "switchovers": [],
         "neighbors": {},
     }
+
+
+def show_misconfigured():
+    """An RP loaded as plain `-M ha` (no name) whose configuration names one
+    RP only: no RP name, a configuration problem, a partner unknown."""
+    show = show_standby_init()
+    show.update(rp="", configProblem="no RP name given to the module (load it as -M ha:NAME)")
+    show["partner"] = {"channel": "down"}
+    return show
 
 
 def show_standalone():
@@ -228,6 +243,17 @@ INVALID_CONFIGS = {
         lambda ha: ha["rp"][1].update(priority=0),
         ["/frr-ha:ha/rp", "/priority", "range"],
     ),
+    "relative unix-path": (
+        lambda ha: ha["rp"][1].update({"unix-path": "bgpd-ha-b.sock"}),
+        ["/frr-ha:ha/rp", "/unix-path", "pattern"],
+    ),
+    "tcp port 0": (
+        lambda ha: ha.update(rp=[
+            {"name": "a", "tcp": {"address": "198.51.100.1"}},
+            {"name": "b", "tcp": {"address": "198.51.100.2", "port": 0}},
+        ]),
+        ["/frr-ha:ha/rp", "/tcp/port", "range"],
+    ),
     "neighbor address not an IP": (
         lambda ha: ha["neighbor"][0].update(address="peer1"),
         ["/frr-ha:ha/neighbor", "/address", '"peer1"'],
@@ -291,8 +317,8 @@ def test_standby_init_converts():
 
 @pytest.mark.parametrize(
     "show",
-    [show_example_from_doc, show_standby_init, show_standalone],
-    ids=["doc example (active)", "standby in init", "standalone"],
+    [show_example_from_doc, show_standby_init, show_misconfigured, show_standalone],
+    ids=["doc example (active)", "standby in init", "misconfigured", "standalone"],
 )
 def test_show_state_valid(show, tmp_path):
     validate_instance(show_json_to_instance(show()), tmp_path, "data")
