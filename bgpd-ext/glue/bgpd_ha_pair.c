@@ -38,7 +38,8 @@ struct ha_channel {
 	uint64_t id;
 	int fd;
 	bool connecting; /* TCP connect not finished: not known to the core */
-	struct thread *t_read, *t_write, *t_backlog;
+	bool failed;	 /* a write failed: reported to the core from the loop */
+	struct thread *t_read, *t_write, *t_backlog, *t_failed;
 	uint8_t *out;
 	size_t out_len, out_off, out_cap;
 };
@@ -103,6 +104,7 @@ static void channel_free(struct ha_channel *ch)
 	THREAD_OFF(ch->t_read);
 	THREAD_OFF(ch->t_write);
 	THREAD_OFF(ch->t_backlog);
+	THREAD_OFF(ch->t_failed);
 	if (ch->fd >= 0)
 		close(ch->fd);
 	listnode_delete(ha.channels, ch);
@@ -124,9 +126,16 @@ static void channel_gone(struct ha_channel *ch)
 static void channel_read(struct thread *t);
 static void channel_write(struct thread *t);
 
+static void channel_failed(struct thread *t)
+{
+	channel_gone(THREAD_ARG(t));
+}
+
+/* Writes what is queued. A failure is reported to the core from the event
+ * loop, never from here: the core may be in the middle of sending. */
 static void channel_flush(struct ha_channel *ch)
 {
-	while (ch->out_off < ch->out_len) {
+	while (!ch->failed && ch->out_off < ch->out_len) {
 		ssize_t n = write(ch->fd, ch->out + ch->out_off,
 				  ch->out_len - ch->out_off);
 
@@ -139,7 +148,10 @@ static void channel_flush(struct ha_channel *ch)
 		if (n <= 0) {
 			zlog_warn("frr-ha: HA channel write failed: %s",
 				  safe_strerror(errno));
-			channel_gone(ch);
+			ch->failed = true;
+			THREAD_OFF(ch->t_read);
+			thread_add_event(ha.master, channel_failed, ch, 0,
+					 &ch->t_failed);
 			return;
 		}
 		ch->out_off += n;
@@ -545,7 +557,7 @@ static void host_send(void *ctx, uint64_t id, const void *data, size_t len)
 {
 	struct ha_channel *ch = channel_find(id);
 
-	if (!ch)
+	if (!ch || ch->failed)
 		return;
 	if (ch->out_len + len > ch->out_cap) {
 		size_t cap = MAX(ch->out_cap * 2, ch->out_len + len);
@@ -557,9 +569,7 @@ static void host_send(void *ctx, uint64_t id, const void *data, size_t len)
 	ch->out_len += len;
 	if (!ch->t_write)
 		channel_flush(ch);
-	/* channel_flush may have freed it */
-	ch = channel_find(id);
-	if (ch && ch->out_len - ch->out_off > HA_BACKLOG_LIMIT)
+	if (ch->out_len - ch->out_off > HA_BACKLOG_LIMIT)
 		thread_add_event(ha.master, channel_backlog, ch, 0, &ch->t_backlog);
 }
 
