@@ -22,8 +22,12 @@
 #include "bgpd/bgp_debug.h"
 #include "bgpd/bgp_fsm.h"
 #include "bgpd/bgp_network.h"
+#include "bgpd/bgp_zebra.h"
 
 #include "bgpd_ha_glue.h"
+
+/* bgpd's connection to zebra (bgp_zebra.c; no public header declares it). */
+extern struct zclient *zclient;
 
 DEFINE_MGROUP(BGPD_HA, "frr-ha (bgpd)");
 DEFINE_MTYPE_STATIC(BGPD_HA, HA_CHANNEL, "HA channel");
@@ -466,6 +470,8 @@ void bgpd_ha_hold_sessions(void)
 	struct bgp *bgp;
 	struct peer *peer;
 
+	/* Not the owner: no route goes to zebra, none is withdrawn from it. */
+	bgp_option_set(BGP_OPT_NO_FIB);
 	SET_FLAG(bm->flags, BM_FLAG_HOLD_PEERS);
 	bgp_listeners(false);
 	/* Drop without a NOTIFICATION: an RP that is not the owner writes
@@ -482,6 +488,7 @@ static void run_sessions(void)
 	struct bgp *bgp;
 	struct peer *peer;
 
+	bgp_option_unset(BGP_OPT_NO_FIB);
 	UNSET_FLAG(bm->flags, BM_FLAG_HOLD_PEERS);
 	bgp_listeners(true);
 	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp))
@@ -492,6 +499,8 @@ static void run_sessions(void)
 
 static void host_role_changed(void *ctx, enum frr_ha_role role, uint64_t epoch)
 {
+	static enum frr_ha_role previous = FRR_HA_ROLE_INIT;
+
 	if (role == FRR_HA_ROLE_ACTIVE) {
 		zlog_notice("frr-ha: rp %s is active (epoch %" PRIu64 "): running BGP sessions",
 			    ha.config.self, epoch);
@@ -502,7 +511,16 @@ static void host_role_changed(void *ctx, enum frr_ha_role role, uint64_t epoch)
 			    ha.config.self,
 			    role == FRR_HA_ROLE_INIT ? "starting" : "standby", epoch);
 		bgpd_ha_hold_sessions();
+		/* Leaving the active role: the routes this RP installed stay in
+		 * zebra (nothing was withdrawn). Reconnecting to zebra as a new
+		 * client tells zebra (with zebra -M ha) that their owner left,
+		 * so that the new active confirms them or they are swept. */
+		if (previous == FRR_HA_ROLE_ACTIVE && zclient) {
+			zlog_notice("frr-ha: handing the FIB over: reconnecting to zebra as standby");
+			zclient_reset(zclient);
+		}
 	}
+	previous = role;
 }
 
 /* --- sessions, as the bulk sync sees them ---------------------------------------- */

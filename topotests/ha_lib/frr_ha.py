@@ -48,9 +48,9 @@ def rp_vty_dir(rp):
     return f"{RUN_DIR}/ha-{rp}"
 
 
-def load_pair_router(router, confdir):
+def load_pair_router(router, confdir, zebra_module_arg=HA_MODULE_ARG):
     """A router whose zebra loads the module; its bgpd RPs start with start_rp()."""
-    router.load_config(TopoRouter.RD_ZEBRA, f"{confdir}/zebra.conf", HA_MODULE_ARG)
+    router.load_config(TopoRouter.RD_ZEBRA, f"{confdir}/zebra.conf", zebra_module_arg)
 
 
 def install_bgpd_conf(router, source, dest="/etc/frr/bgpd.conf"):
@@ -137,12 +137,12 @@ def build_local_pair_topo(tgen):
     tgen.gears["s1"].add_link(tgen.gears["r2"])
 
 
-def start_local_pair(module_name, confdir):
+def start_local_pair(module_name, confdir, zebra_module_arg=HA_MODULE_ARG):
     """Starts build_local_pair_topo with confdir/r1 and confdir/r2, and both RPs."""
     tgen = Topogen(build_local_pair_topo, module_name)
     tgen.start_topology()
     r1, r2 = tgen.gears["r1"], tgen.gears["r2"]
-    load_pair_router(r1, f"{confdir}/r1")
+    load_pair_router(r1, f"{confdir}/r1", zebra_module_arg)
     load_plain_router(r2, f"{confdir}/r2")
     tgen.start_router()
     install_bgpd_conf(r1, f"{confdir}/r1/bgpd.conf")

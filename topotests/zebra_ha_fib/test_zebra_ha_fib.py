@@ -4,10 +4,19 @@ Forwarding while route processors come and go (zebra -M ha). Router r1 runs
 zebra and an HA pair of bgpd RPs; r2 announces 10 000 prefixes that r1
 installs in its kernel.
 
-Checked: restarting the standby several times (kill -9, then start again)
-while the active runs never touches a route of the active: `ip monitor route`
-in r1 records no change at all, and the kernel's table never shrinks.
+Checked:
+- restarting the standby several times (kill -9, then start again) while the
+  active runs never touches a route of the active: `ip monitor route` in r1
+  records no change at all, and the kernel's table never shrinks;
+- kill -9 of the active: the standby takes over and the sessions start anew
+  (transparent failover is not part of this test); zebra keeps every route,
+  lets the new active's identical routes take over without reprogramming the
+  kernel, adds the prefix r2 added meanwhile, and removes, when the sweep
+  timer ends, the one r2 withdrew meanwhile. `ip monitor route` shows exactly
+  those two changes; the sampled table never loses another route;
+- a planned switchover back: `ip monitor route` records no change at all.
 """
+import json
 import os
 import sys
 import time
@@ -21,6 +30,8 @@ from lib.topogen import get_topogen  # noqa: E402
 
 from ha_lib.frr_ha import (  # noqa: E402
     kill_rp,
+    rp_json,
+    rp_pid,
     start_local_pair,
     start_rp,
     stop_pairs,
@@ -31,6 +42,9 @@ from ha_lib.frr_ha import (  # noqa: E402
 pytestmark = [pytest.mark.bgpd]
 
 PREFIXES = 10000
+SWEEP_SECONDS = 5
+WITHDRAWN = "172.16.0.5"  # r2 withdraws it while r1 changes RP
+ADDED = "192.0.2.77"  # r2 adds it while r1 changes RP
 CONF = os.path.join(CWD, "..", "ha_pair_local")
 
 
@@ -62,7 +76,7 @@ def setup_module(mod):
     with open(f"{CONF}/r2/zebra.conf") as src, open(f"{confdir}/r2/zebra.conf", "w") as dst:
         dst.write(src.read())
     r2_config(f"{confdir}/r2/bgpd.conf")
-    start_local_pair(mod.__name__, confdir)
+    start_local_pair(mod.__name__, confdir, f"-M ha:sweep={SWEEP_SECONDS}")
 
 
 def teardown_module(mod):
@@ -102,6 +116,86 @@ def test_standby_restarts_never_touch_the_fib():
     changes = r1().cmd(f"cat {monitor}").strip()
     assert changes == "", f"the FIB changed while the standby restarted:\n{changes[:2000]}"
     assert min(counts) >= PREFIXES, f"kernel route counts sampled: {counts}"
+
+
+def r2():
+    return get_topogen().gears["r2"]
+
+
+def zebra_ha():
+    return json.loads(r1().vtysh_cmd("show zebra ha json"))
+
+
+def test_kill9_of_active_keeps_unchanged_routes_untouched():
+    monitor = "/tmp/zebra_ha_fib.kill9.monitor"
+    samples = "/tmp/zebra_ha_fib.kill9.samples"
+    r1().cmd(f"rm -f {monitor} {samples}; (ip monitor route > {monitor} 2>&1 &) ; "
+             f"(while true; do ip -4 route show proto bgp | wc -l; sleep 0.1; done > {samples} 2>&1 &); sleep 0.5")
+    try:
+        # Freeze the active so that r2's changes reach only its socket, then
+        # kill it: the new active learns them from r2, as a peer's changes
+        # during a switchover.
+        r1().cmd(f"kill -STOP {rp_pid(r1(), 'a')}")
+        r2().cmd(f"vtysh -c 'configure terminal' -c 'router bgp 65002' "
+                 f"-c 'address-family ipv4 unicast' -c 'no network {WITHDRAWN}/32' "
+                 f"-c 'network {ADDED}/32'")
+        time.sleep(0.5)
+        kill_rp(r1(), "a")
+        wait_for("rp b takes over",
+                 lambda: None if rp_json(r1(), "b")["role"] == "active" else "not yet",
+                 count=40, wait=0.25)
+
+        def resynced():
+            kernel = r1().cmd("ip -4 route show proto bgp")
+            if f"{ADDED} " not in kernel:
+                return "the added prefix is not installed yet"
+            if f"{WITHDRAWN} " in kernel:
+                return "the withdrawn prefix is still installed (sweep pending)"
+            return None
+
+        wait_for("the new active's table is in the kernel, swept", resynced,
+                 count=4 * (SWEEP_SECONDS + 20), wait=0.25)
+    finally:
+        r1().cmd("pkill -f 'ip monitor route'; pkill -f 'ip -4 route show proto bgp'; "
+                 "pkill -f 'while true; do ip -4 route'")
+    events = [line for line in r1().cmd(f"cat {monitor}").splitlines() if line.strip()]
+    changed = {(line.startswith("Deleted"), line.split()[1 if line.startswith("Deleted") else 0])
+               for line in events}
+    assert changed == {(True, WITHDRAWN), (False, ADDED)}, \
+        f"FIB changes other than the real ones ({len(events)} events):\n" + "\n".join(events[:20])
+    counts = [int(x) for x in r1().cmd(f"cat {samples}").split() if x.isdigit()]
+    assert counts and min(counts) >= PREFIXES - 1, f"the table shrank: min {min(counts)}"
+    ha = zebra_ha()
+    assert ha["counters"]["fibUpdatesSkipped"] >= PREFIXES - 1, ha
+    assert ha["counters"]["routesSwept"] == 1 and ha["counters"]["sweeps"] == 1, ha
+    assert ha["resync"]["active"] is False
+    start_rp(r1(), "a")
+    wait_pair(r1(), "b", "a")
+
+
+def test_planned_switchover_leaves_the_fib_alone():
+    monitor = "/tmp/zebra_ha_fib.planned.monitor"
+    before = zebra_ha()["counters"]
+    r1().cmd(f"rm -f {monitor}; (ip monitor route > {monitor} 2>&1 &) ; sleep 0.5")
+    try:
+        out = r1().vtysh_cmd("bgp ha switchover")
+        assert "Switchover started" in out, out
+        wait_pair(r1(), "a", "b")
+
+        def swept():
+            ha = zebra_ha()
+            return None if ha["counters"]["sweeps"] == before["sweeps"] + 1 else ha["resync"]
+
+        wait_for("the resync window of the handover closes", swept,
+                 count=4 * (SWEEP_SECONDS + 20), wait=0.25)
+    finally:
+        r1().cmd("pkill -f 'ip monitor route'")
+    changes = r1().cmd(f"cat {monitor}").strip()
+    assert changes == "", f"the FIB changed in a planned switchover:\n{changes[:2000]}"
+    after = zebra_ha()["counters"]
+    assert after["routesSwept"] == before["routesSwept"]
+    assert after["fibUpdatesSkipped"] >= before["fibUpdatesSkipped"] + PREFIXES
+    assert kernel_routes() == PREFIXES
 
 
 if __name__ == "__main__":

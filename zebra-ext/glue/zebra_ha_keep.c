@@ -1,37 +1,173 @@
 /*
- * While one BGP route processor of an HA pair is still connected, the routes
- * in zebra belong to the pair, not to the process that left: a standby that
- * dies (or is restarted) must not take the active's FIB with it, and an
- * active that dies leaves its routes for the new active to confirm.
+ * Forwarding through a change of BGP route processor (DESIGN.md, invariant 5).
+ *
+ * - While another BGP client of the same instance is connected, a BGP client
+ *   that leaves does not take its routes out of the FIB: a standby that dies
+ *   owned nothing, and an active that dies leaves its routes for the new
+ *   active to confirm.
+ * - When the client that left had installed routes (it was the active), a
+ *   resync window opens: routes the new active sends again unchanged take
+ *   over the installed state without touching the kernel; when the sweep
+ *   timer ends the window, the routes it did not confirm are removed.
  */
 #include <zebra.h>
 
 #include "linklist.h"
+#include "srcdest_table.h"
+#include "table.h"
+#include "thread.h"
+#include "vrf.h"
 
+#include "zebra/rib.h"
 #include "zebra/zebra_router.h"
+#include "zebra/zebra_vrf.h"
 #include "zebra/zserv.h"
 
 #include "zebra_ha_glue.h"
 
-static int keep_routes_while_partner_connected(struct zserv *leaving)
+/* The module's one instance (FRR modules are process-wide). */
+static struct {
+	struct thread_master *master;
+	unsigned int sweep_seconds;
+	bool resyncing;
+	time_t left_at; /* monotime, seconds: when the active left */
+	uint16_t instance;
+	struct thread *t_sweep;
+	struct zebra_ha_counters counters;
+} ha = {.sweep_seconds = ZEBRA_HA_DEFAULT_SWEEP_SECONDS};
+
+static bool other_bgp_client(const struct zserv *leaving)
 {
 	struct listnode *node;
 	struct zserv *client;
 
-	if (leaving->proto != ZEBRA_ROUTE_BGP)
-		return 0;
 	for (ALL_LIST_ELEMENTS_RO(zrouter.client_list, node, client))
 		if (client != leaving && client->proto == leaving->proto &&
 		    client->instance == leaving->instance && !client->is_closed &&
-		    !client->synchronous) {
-			zlog_notice("frr-ha: a bgp client left while another is connected: its routes stay installed");
-			return 1;
-		}
-	return 0;
+		    !client->synchronous)
+			return true;
+	return false;
 }
 
-void zebra_ha_keep_init(void)
+/* Calls fn on every live BGP entry of the resyncing instance. */
+static void for_each_bgp_route(void (*fn)(struct route_node *rn,
+					  struct route_entry *re, void *arg),
+			       void *arg)
 {
-	hook_register(zserv_client_keep_routes,
-		      keep_routes_while_partner_connected);
+	struct vrf *vrf;
+
+	RB_FOREACH (vrf, vrf_id_head, &vrfs_by_id) {
+		struct zebra_vrf *zvrf = vrf->info;
+
+		if (!zvrf)
+			continue;
+		for (afi_t afi = AFI_IP; afi <= AFI_IP6; afi++) {
+			struct route_table *table = zvrf->table[afi][SAFI_UNICAST];
+			struct route_node *rn;
+
+			if (!table)
+				continue;
+			for (rn = route_top(table); rn; rn = srcdest_route_next(rn)) {
+				struct route_entry *re, *next;
+
+				RNODE_FOREACH_RE_SAFE (rn, re, next)
+					if (!CHECK_FLAG(re->status, ROUTE_ENTRY_REMOVED) &&
+					    re->type == ZEBRA_ROUTE_BGP &&
+					    re->instance == ha.instance)
+						fn(rn, re, arg);
+			}
+		}
+	}
+}
+
+/* Not sent again since the active left: unconfirmed. */
+static bool unconfirmed(const struct route_entry *re)
+{
+	return re->uptime < ha.left_at;
+}
+
+static void count_stale(struct route_node *rn, struct route_entry *re, void *arg)
+{
+	if (unconfirmed(re))
+		(*(uint64_t *)arg)++;
+}
+
+static void sweep_stale(struct route_node *rn, struct route_entry *re, void *arg)
+{
+	if (unconfirmed(re)) {
+		rib_delnode(rn, re);
+		(*(uint64_t *)arg)++;
+	}
+}
+
+static void sweep(struct thread *t)
+{
+	uint64_t swept = 0;
+
+	for_each_bgp_route(sweep_stale, &swept);
+	ha.resyncing = false;
+	ha.counters.sweeps++;
+	ha.counters.routes_swept += swept;
+	zlog_notice("frr-ha: resync window closed: %" PRIu64
+		    " BGP routes the new active did not send again were removed",
+		    swept);
+}
+
+static int keep_routes_while_partner_connected(struct zserv *leaving)
+{
+	uint32_t routes = leaving->v4_route_add_cnt + leaving->v6_route_add_cnt;
+
+	if (leaving->proto != ZEBRA_ROUTE_BGP || !other_bgp_client(leaving))
+		return 0;
+	ha.counters.kept_disconnects++;
+	if (routes == 0) {
+		/* A standby: it installed nothing, so nothing changes. */
+		zlog_notice("frr-ha: a bgp client that installed no route left; the other one keeps the FIB");
+		return 1;
+	}
+	zlog_notice("frr-ha: the bgp client that installed the routes left while another is connected: routes stay installed, removed after %u s unless sent again",
+		    ha.sweep_seconds);
+	ha.resyncing = true;
+	ha.left_at = monotime(NULL);
+	ha.instance = leaving->instance;
+	THREAD_OFF(ha.t_sweep);
+	thread_add_timer(ha.master, sweep, NULL, ha.sweep_seconds, &ha.t_sweep);
+	return 1;
+}
+
+/* During the resync window, a BGP route sent again with the same nexthop
+ * group, metric, MTU and table programs exactly what the kernel holds. */
+static int same_fib_content(struct route_node *rn, const struct route_entry *old,
+			    const struct route_entry *new)
+{
+	if (!ha.resyncing || old->type != ZEBRA_ROUTE_BGP ||
+	    new->type != ZEBRA_ROUTE_BGP || old->instance != new->instance ||
+	    old->nhe != new->nhe || old->metric != new->metric ||
+	    old->mtu != new->mtu || old->nexthop_mtu != new->nexthop_mtu ||
+	    old->table != new->table ||
+	    CHECK_FLAG(old->status, ROUTE_ENTRY_USE_FIB_NHG))
+		return 0;
+	ha.counters.fib_updates_skipped++;
+	return 1;
+}
+
+void zebra_ha_resync_status(struct zebra_ha_resync_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->sweep_seconds = ha.sweep_seconds;
+	st->resyncing = ha.resyncing;
+	if (ha.resyncing) {
+		st->sweep_in_seconds = thread_timer_remain_second(ha.t_sweep);
+		for_each_bgp_route(count_stale, &st->stale_routes);
+	}
+	st->counters = ha.counters;
+}
+
+void zebra_ha_keep_init(struct thread_master *master, unsigned int sweep_seconds)
+{
+	ha.master = master;
+	if (sweep_seconds)
+		ha.sweep_seconds = sweep_seconds;
+	hook_register(zserv_client_keep_routes, keep_routes_while_partner_connected);
+	hook_register(rib_fib_unchanged, same_fib_content);
 }

@@ -1,7 +1,8 @@
 /*
- * zebra -M ha: the module's entry point. It will keep the old active's FIB
- * through a switchover. Today: BGP routes stay while one route processor of
- * the pair is connected, and "show zebra ha" lists the BGP clients.
+ * zebra -M ha[:sweep=SECONDS]: the module's entry point. It keeps the FIB
+ * through a change of BGP route processor (zebra_ha_keep.c) and shows what
+ * it does ("show zebra ha"). SECONDS bounds how long routes the new active
+ * does not send again stay installed (default 60).
  */
 #include <zebra.h>
 
@@ -12,8 +13,17 @@
 
 static int zebra_ha_late_init(struct thread_master *master)
 {
+	const char *args = THIS_MODULE->load_args;
+	unsigned int sweep = 0;
+
+	if (args && *args && (sscanf(args, "sweep=%u", &sweep) != 1 || sweep == 0 ||
+			      sweep > 3600)) {
+		zlog_err("frr-ha: zebra module argument '%s' not understood (expected sweep=1..3600); using %u s",
+			 args, ZEBRA_HA_DEFAULT_SWEEP_SECONDS);
+		sweep = 0;
+	}
 	zebra_ha_vty_init();
-	zebra_ha_keep_init();
+	zebra_ha_keep_init(master, sweep);
 	zlog_info("frr-ha: zebra module %s loaded", FRR_HA_VERSION);
 	return 0;
 }

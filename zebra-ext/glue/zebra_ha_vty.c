@@ -32,6 +32,39 @@ static void show_client(struct vty *vty, struct zserv *client,
 		client->instance, client->session_id, routes);
 }
 
+static void show_resync_json(json_object *json,
+			     const struct zebra_ha_resync_status *st)
+{
+	json_object *r = json_object_new_object();
+	json_object *c = json_object_new_object();
+
+	json_object_boolean_add(r, "active", st->resyncing);
+	json_object_int_add(r, "sweepTimerSeconds", st->sweep_seconds);
+	if (st->resyncing) {
+		json_object_int_add(r, "sweepInSeconds", st->sweep_in_seconds);
+		json_object_int_add(r, "staleRoutes", st->stale_routes);
+	}
+	json_object_object_add(json, "resync", r);
+	json_object_int_add(c, "keptDisconnects", st->counters.kept_disconnects);
+	json_object_int_add(c, "sweeps", st->counters.sweeps);
+	json_object_int_add(c, "routesSwept", st->counters.routes_swept);
+	json_object_int_add(c, "fibUpdatesSkipped", st->counters.fib_updates_skipped);
+	json_object_object_add(json, "counters", c);
+}
+
+static void show_resync_text(struct vty *vty, const struct zebra_ha_resync_status *st)
+{
+	if (st->resyncing)
+		vty_out(vty, "Resync: %" PRIu64 " routes not yet sent again by the new active, removed in %lu s\n",
+			st->stale_routes, st->sweep_in_seconds);
+	else
+		vty_out(vty, "Resync: none (sweep timer %u s)\n", st->sweep_seconds);
+	vty_out(vty, "Counters: %" PRIu64 " disconnects kept, %" PRIu64 " sweeps, %" PRIu64
+		     " routes swept, %" PRIu64 " FIB updates skipped (unchanged)\n",
+		st->counters.kept_disconnects, st->counters.sweeps,
+		st->counters.routes_swept, st->counters.fib_updates_skipped);
+}
+
 DEFUN (show_zebra_ha,
        show_zebra_ha_cmd,
        "show zebra ha [json]",
@@ -42,16 +75,20 @@ DEFUN (show_zebra_ha,
 {
 	bool uj = use_json(argc, argv);
 	json_object *json = NULL, *json_clients = NULL;
+	struct zebra_ha_resync_status st;
 	struct listnode *node;
 	struct zserv *client;
 
+	zebra_ha_resync_status(&st);
 	if (uj) {
 		json = json_object_new_object();
 		json_clients = json_object_new_array();
 		json_object_string_add(json, "version", FRR_HA_VERSION);
+		show_resync_json(json, &st);
 	} else {
-		vty_out(vty, "frr-ha %s\nBGP route processors connected:\n",
-			FRR_HA_VERSION);
+		vty_out(vty, "frr-ha %s\n", FRR_HA_VERSION);
+		show_resync_text(vty, &st);
+		vty_out(vty, "BGP route processors connected:\n");
 	}
 
 	for (ALL_LIST_ELEMENTS_RO(zrouter.client_list, node, client))
