@@ -17,6 +17,7 @@
 #include "sockunion.h"
 #include "thread.h"
 #include "vrf.h"
+#include "workqueue.h"
 
 #include "bgpd/bgpd.h"
 #include "bgpd/bgp_debug.h"
@@ -62,6 +63,9 @@ static struct {
 	struct thread *t_accept, *t_tick;
 	int lock_fd;
 	bool lock_held;
+	/* Active since the last takeover, zebra not yet told that this RP
+	 * has sent everything it holds. */
+	bool fib_confirm_pending;
 } ha = {.listen_fd = -1, .lock_fd = -1};
 
 static uint64_t now_ms(void)
@@ -497,6 +501,48 @@ static void run_sessions(void)
 				BGP_EVENT_ADD(peer, BGP_Start);
 }
 
+/* Every session that can be up is up, has sent End-of-RIB for all it
+ * negotiated, and bestpath has caught up: the new active holds what it will
+ * hold, and has sent it to zebra. */
+static bool all_sessions_synced(void)
+{
+	struct listnode *bn, *pn;
+	struct bgp *bgp;
+	struct peer *peer;
+	afi_t afi;
+	safi_t safi;
+
+	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp)) {
+		if (bgp->process_queue && !work_queue_empty(bgp->process_queue))
+			return false;
+		for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer)) {
+			if (!peer_active(peer) || CHECK_FLAG(peer->flags, PEER_FLAG_SHUTDOWN))
+				continue;
+			if (!peer_established(peer))
+				return false;
+			FOREACH_AFI_SAFI (afi, safi)
+				if (peer->afc_nego[afi][safi] &&
+				    !CHECK_FLAG(peer->af_sflags[afi][safi],
+						PEER_STATUS_EOR_RECEIVED))
+					return false;
+		}
+	}
+	return true;
+}
+
+/* Tells zebra (zebra -M ha) that this RP, new active, has sent every route
+ * it holds: routes of the old active it did not send again can go. */
+static void confirm_fib_when_synced(void)
+{
+	if (!ha.fib_confirm_pending || !all_sessions_synced())
+		return;
+	if (bgp_zebra_update(AFI_UNSPEC, SAFI_UNSPEC, VRF_DEFAULT,
+			     ZEBRA_CLIENT_ROUTE_UPDATE_COMPLETE) != BGP_GR_SUCCESS)
+		return; /* zebra not connected yet: next tick */
+	ha.fib_confirm_pending = false;
+	zlog_notice("frr-ha: every session is synced: told zebra this RP has sent all its routes");
+}
+
 static void host_role_changed(void *ctx, enum frr_ha_role role, uint64_t epoch)
 {
 	static enum frr_ha_role previous = FRR_HA_ROLE_INIT;
@@ -506,11 +552,13 @@ static void host_role_changed(void *ctx, enum frr_ha_role role, uint64_t epoch)
 			    ha.config.self, epoch);
 		run_sessions();
 		link_vty_to_self();
+		ha.fib_confirm_pending = true;
 	} else {
 		zlog_notice("frr-ha: rp %s is %s (epoch %" PRIu64 "): BGP sessions held",
 			    ha.config.self,
 			    role == FRR_HA_ROLE_INIT ? "starting" : "standby", epoch);
 		bgpd_ha_hold_sessions();
+		ha.fib_confirm_pending = false;
 		/* Leaving the active role: the routes this RP installed stay in
 		 * zebra (nothing was withdrawn). Reconnecting to zebra as a new
 		 * client tells zebra (with zebra -M ha) that their owner left,
@@ -642,6 +690,7 @@ static void pair_tick(struct thread *t)
 	thread_add_timer_msec(ha.master, pair_tick, NULL, ha.config.interval_ms,
 			      &ha.t_tick);
 	frr_ha_node_tick(ha.node, now_ms());
+	confirm_fib_when_synced();
 	listen_start();
 	if (list_isempty(ha.channels) && frr_ha_node_should_connect(ha.node))
 		channel_connect();

@@ -11,10 +11,13 @@ Checked:
 - kill -9 of the active: the standby takes over and the sessions start anew
   (transparent failover is not part of this test); zebra keeps every route,
   lets the new active's identical routes take over without reprogramming the
-  kernel, adds the prefix r2 added meanwhile, and removes, when the sweep
-  timer ends, the one r2 withdrew meanwhile. `ip monitor route` shows exactly
-  those two changes; the sampled table never loses another route;
-- a planned switchover back: `ip monitor route` records no change at all.
+  kernel, adds the prefix r2 added meanwhile, and removes the one r2 withdrew
+  meanwhile as soon as the new active says it has sent everything (well
+  before the sweep timer). `ip monitor route` shows exactly those two
+  changes; the sampled table never loses another route;
+- a planned switchover back, with a neighbor that never comes up (so the new
+  active never says it is done): `ip monitor route` records no change at
+  all, and the resync window is closed by the sweep timer.
 """
 import json
 import os
@@ -32,6 +35,7 @@ from ha_lib.frr_ha import (  # noqa: E402
     kill_rp,
     rp_json,
     rp_pid,
+    rp_vty_dir,
     start_local_pair,
     start_rp,
     stop_pairs,
@@ -42,7 +46,7 @@ from ha_lib.frr_ha import (  # noqa: E402
 pytestmark = [pytest.mark.bgpd]
 
 PREFIXES = 10000
-SWEEP_SECONDS = 5
+SWEEP_SECONDS = 20
 WITHDRAWN = "172.16.0.5"  # r2 withdraws it while r1 changes RP
 ADDED = "192.0.2.77"  # r2 adds it while r1 changes RP
 CONF = os.path.join(CWD, "..", "ha_pair_local")
@@ -140,6 +144,7 @@ def test_kill9_of_active_keeps_unchanged_routes_untouched():
                  f"-c 'address-family ipv4 unicast' -c 'no network {WITHDRAWN}/32' "
                  f"-c 'network {ADDED}/32'")
         time.sleep(0.5)
+        killed_at = time.time()
         kill_rp(r1(), "a")
         wait_for("rp b takes over",
                  lambda: None if rp_json(r1(), "b")["role"] == "active" else "not yet",
@@ -168,6 +173,8 @@ def test_kill9_of_active_keeps_unchanged_routes_untouched():
     ha = zebra_ha()
     assert ha["counters"]["fibUpdatesSkipped"] >= PREFIXES - 1, ha
     assert ha["counters"]["routesSwept"] == 1 and ha["counters"]["sweeps"] == 1, ha
+    assert ha["counters"]["timerSweeps"] == 0, "the new active never said it was done"
+    assert time.time() - killed_at < SWEEP_SECONDS, "swept by the timer, not on the new active's word"
     assert ha["resync"]["active"] is False
     start_rp(r1(), "a")
     wait_pair(r1(), "b", "a")
@@ -175,12 +182,17 @@ def test_kill9_of_active_keeps_unchanged_routes_untouched():
 
 def test_planned_switchover_leaves_the_fib_alone():
     monitor = "/tmp/zebra_ha_fib.planned.monitor"
+    for rp in ("a", "b"):  # a neighbor that never comes up
+        r1().cmd(f"vtysh -d bgpd --vty_socket {rp_vty_dir(rp)} -c 'configure terminal' "
+                 "-c 'router bgp 65001' -c 'neighbor 10.0.12.99 remote-as 65099'")
+    wait_pair(r1(), "b", "a")
     before = zebra_ha()["counters"]
     r1().cmd(f"rm -f {monitor}; (ip monitor route > {monitor} 2>&1 &) ; sleep 0.5")
     try:
         out = r1().vtysh_cmd("bgp ha switchover")
         assert "Switchover started" in out, out
         wait_pair(r1(), "a", "b")
+        assert zebra_ha()["resync"]["active"] is True
 
         def swept():
             ha = zebra_ha()
@@ -193,6 +205,7 @@ def test_planned_switchover_leaves_the_fib_alone():
     changes = r1().cmd(f"cat {monitor}").strip()
     assert changes == "", f"the FIB changed in a planned switchover:\n{changes[:2000]}"
     after = zebra_ha()["counters"]
+    assert after["timerSweeps"] == before["timerSweeps"] + 1
     assert after["routesSwept"] == before["routesSwept"]
     assert after["fibUpdatesSkipped"] >= before["fibUpdatesSkipped"] + PREFIXES
     assert kernel_routes() == PREFIXES

@@ -15,6 +15,7 @@ void zebra_ha_vty_init(void);
 struct zebra_ha_counters {
 	uint64_t kept_disconnects;     /* a bgp client left, its routes stayed */
 	uint64_t sweeps;               /* resync windows closed */
+	uint64_t timer_sweeps;         /* of them, by the timer */
 	uint64_t routes_swept;         /* unconfirmed routes removed */
 	uint64_t fib_updates_skipped;  /* identical routes not reprogrammed */
 };

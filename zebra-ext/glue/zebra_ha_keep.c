@@ -7,8 +7,10 @@
  *   active to confirm.
  * - When the client that left had installed routes (it was the active), a
  *   resync window opens: routes the new active sends again unchanged take
- *   over the installed state without touching the kernel; when the sweep
- *   timer ends the window, the routes it did not confirm are removed.
+ *   over the installed state without touching the kernel. When the new
+ *   active says it has sent everything (route update complete for
+ *   AFI_UNSPEC, from bgpd -M ha), or at the latest when the sweep timer
+ *   fires, the routes it did not send again are removed.
  */
 #include <zebra.h>
 
@@ -100,17 +102,35 @@ static void sweep_stale(struct route_node *rn, struct route_entry *re, void *arg
 	}
 }
 
-static void sweep(struct thread *t)
+static void sweep_now(const char *why)
 {
 	uint64_t swept = 0;
 
+	THREAD_OFF(ha.t_sweep);
 	for_each_bgp_route(sweep_stale, &swept);
 	ha.resyncing = false;
 	ha.counters.sweeps++;
 	ha.counters.routes_swept += swept;
-	zlog_notice("frr-ha: resync window closed: %" PRIu64
+	if (strcmp(why, "timer") == 0)
+		ha.counters.timer_sweeps++;
+	zlog_notice("frr-ha: resync window closed (%s): %" PRIu64
 		    " BGP routes the new active did not send again were removed",
-		    swept);
+		    why, swept);
+}
+
+static void sweep(struct thread *t)
+{
+	sweep_now("timer");
+}
+
+static int new_active_finished(struct zserv *client, const struct zapi_cap *api)
+{
+	if (!ha.resyncing || api->cap != ZEBRA_CLIENT_ROUTE_UPDATE_COMPLETE ||
+	    api->afi != AFI_UNSPEC || client->proto != ZEBRA_ROUTE_BGP ||
+	    client->instance != ha.instance)
+		return 0;
+	sweep_now("the new active sent all its routes");
+	return 0;
 }
 
 static int keep_routes_while_partner_connected(struct zserv *leaving)
@@ -170,4 +190,5 @@ void zebra_ha_keep_init(struct thread_master *master, unsigned int sweep_seconds
 		ha.sweep_seconds = sweep_seconds;
 	hook_register(zserv_client_keep_routes, keep_routes_while_partner_connected);
 	hook_register(rib_fib_unchanged, same_fib_content);
+	hook_register(zserv_client_capabilities, new_active_finished);
 }

@@ -47,6 +47,7 @@ static void show_resync_json(json_object *json,
 	json_object_object_add(json, "resync", r);
 	json_object_int_add(c, "keptDisconnects", st->counters.kept_disconnects);
 	json_object_int_add(c, "sweeps", st->counters.sweeps);
+	json_object_int_add(c, "timerSweeps", st->counters.timer_sweeps);
 	json_object_int_add(c, "routesSwept", st->counters.routes_swept);
 	json_object_int_add(c, "fibUpdatesSkipped", st->counters.fib_updates_skipped);
 	json_object_object_add(json, "counters", c);
@@ -59,10 +60,12 @@ static void show_resync_text(struct vty *vty, const struct zebra_ha_resync_statu
 			st->stale_routes, st->sweep_in_seconds);
 	else
 		vty_out(vty, "Resync: none (sweep timer %u s)\n", st->sweep_seconds);
-	vty_out(vty, "Counters: %" PRIu64 " disconnects kept, %" PRIu64 " sweeps, %" PRIu64
-		     " routes swept, %" PRIu64 " FIB updates skipped (unchanged)\n",
+	vty_out(vty, "Counters: %" PRIu64 " disconnects kept, %" PRIu64 " sweeps (%" PRIu64
+		     " by the timer), %" PRIu64 " routes swept, %" PRIu64
+		     " FIB updates skipped (unchanged)\n",
 		st->counters.kept_disconnects, st->counters.sweeps,
-		st->counters.routes_swept, st->counters.fib_updates_skipped);
+		st->counters.timer_sweeps, st->counters.routes_swept,
+		st->counters.fib_updates_skipped);
 }
 
 DEFUN (show_zebra_ha,
