@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """
 Forwarding while route processors come and go (zebra -M ha). Router r1 runs
-zebra and an HA pair of bgpd RPs; r2 announces 10 000 prefixes that r1
-installs in its kernel.
+zebra and an HA pair of bgpd RPs; r2 announces 10 000 IPv4 and 2 000 IPv6
+prefixes that r1 installs in its kernel.
 
 Checked:
 - restarting the standby several times (kill -9, then start again) while the
@@ -46,40 +46,58 @@ from ha_lib.frr_ha import (  # noqa: E402
 pytestmark = [pytest.mark.bgpd]
 
 PREFIXES = 10000
+PREFIXES_V6 = 2000
 SWEEP_SECONDS = 20
 WITHDRAWN = "172.16.0.5"  # r2 withdraws it while r1 changes RP
 ADDED = "192.0.2.77"  # r2 adds it while r1 changes RP
 CONF = os.path.join(CWD, "..", "ha_pair_local")
 
 
-def r2_config(path):
-    lines = [
-        "router bgp 65002",
-        " bgp router-id 10.0.0.2",
-        " no bgp ebgp-requires-policy",
-        " no bgp network import-check",
-        " neighbor 10.0.12.1 remote-as 65001",
-        " neighbor 10.0.12.1 timers 3 10",
-        " neighbor 10.0.12.1 timers connect 1",
-        " address-family ipv4 unicast",
-    ]
-    lines += [f"  network 172.{16 + i // 65536}.{(i // 256) % 256}.{i % 256}/32" for i in range(PREFIXES)]
-    lines += [" exit-address-family", ""]
+def write(path, lines):
     with open(path, "w") as f:
-        f.write("\n".join(lines))
+        f.write("\n".join(lines) + "\n")
+
+
+def configs(confdir):
+    """r1 (the pair, as in ha_pair_local) and r2 with an IPv4 and an IPv6
+    session; r2 announces PREFIXES IPv4 and PREFIXES_V6 IPv6 prefixes."""
+    with open(f"{CONF}/r1/bgpd.conf") as f:
+        r1_bgp = f.read().splitlines()
+    at = r1_bgp.index(" address-family ipv4 unicast")
+    r1_bgp[at:at] = [" neighbor fd00:12::2 remote-as 65002",
+                     " neighbor fd00:12::2 timers 3 10",
+                     " neighbor fd00:12::2 timers connect 1"]
+    at = r1_bgp.index(" exit-address-family") + 1
+    r1_bgp[at:at] = [" address-family ipv4 unicast", "  no neighbor fd00:12::2 activate",
+                     " exit-address-family", " address-family ipv6 unicast",
+                     "  neighbor fd00:12::2 activate", " exit-address-family"]
+    write(f"{confdir}/r1/bgpd.conf", r1_bgp)
+    write(f"{confdir}/r1/zebra.conf", ["interface r1-eth0", " ip address 10.0.12.1/24",
+                                       " ipv6 address fd00:12::1/64", "!", "ip forwarding",
+                                       "ipv6 forwarding"])
+    write(f"{confdir}/r2/zebra.conf", ["interface r2-eth0", " ip address 10.0.12.2/24",
+                                       " ipv6 address fd00:12::2/64", "!", "ip forwarding",
+                                       "ipv6 forwarding"])
+    r2 = ["router bgp 65002", " bgp router-id 10.0.0.2", " no bgp ebgp-requires-policy",
+          " no bgp network import-check"]
+    for n in ("10.0.12.1", "fd00:12::1"):
+        r2 += [f" neighbor {n} remote-as 65001", f" neighbor {n} timers 3 10",
+               f" neighbor {n} timers connect 1"]
+    r2 += [" address-family ipv4 unicast", "  no neighbor fd00:12::1 activate"]
+    r2 += [f"  network 172.{16 + i // 65536}.{(i // 256) % 256}.{i % 256}/32"
+           for i in range(PREFIXES)]
+    r2 += [" exit-address-family", " address-family ipv6 unicast",
+           "  neighbor fd00:12::1 activate"]
+    r2 += [f"  network 2001:db8:{i:x}::/48" for i in range(PREFIXES_V6)]
+    r2 += [" exit-address-family"]
+    write(f"{confdir}/r2/bgpd.conf", r2)
 
 
 def setup_module(mod):
-    # The local pair of ha_pair_local, with r2 announcing PREFIXES routes.
     confdir = f"/tmp/{mod.__name__}.conf"
-    os.makedirs(f"{confdir}/r1", exist_ok=True)
-    os.makedirs(f"{confdir}/r2", exist_ok=True)
-    for name in ("zebra.conf", "bgpd.conf"):
-        with open(f"{CONF}/r1/{name}") as src, open(f"{confdir}/r1/{name}", "w") as dst:
-            dst.write(src.read())
-    with open(f"{CONF}/r2/zebra.conf") as src, open(f"{confdir}/r2/zebra.conf", "w") as dst:
-        dst.write(src.read())
-    r2_config(f"{confdir}/r2/bgpd.conf")
+    for r in ("r1", "r2"):
+        os.makedirs(f"{confdir}/{r}", exist_ok=True)
+    configs(confdir)
     start_local_pair(mod.__name__, confdir, f"-M ha:sweep={SWEEP_SECONDS}")
 
 
@@ -91,14 +109,15 @@ def r1():
     return get_topogen().gears["r1"]
 
 
-def kernel_routes():
-    return int(r1().cmd("ip -4 route show proto bgp | wc -l").strip())
+def kernel_routes(family="-4"):
+    return int(r1().cmd(f"ip {family} route show proto bgp | wc -l").strip())
 
 
 def test_table_installed():
     wait_pair(r1(), "a", "b", epoch=1)
-    wait_for(f"r1's kernel holds {PREFIXES} BGP routes",
-             lambda: None if kernel_routes() >= PREFIXES else f"{kernel_routes()} routes",
+    wait_for(f"r1's kernel holds {PREFIXES} + {PREFIXES_V6} BGP routes",
+             lambda: None if (kernel_routes(), kernel_routes("-6")) == (PREFIXES, PREFIXES_V6)
+             else f"{kernel_routes()} + {kernel_routes('-6')} routes",
              count=120, wait=1)
 
 
@@ -109,17 +128,17 @@ def test_standby_restarts_never_touch_the_fib():
     try:
         for _ in range(3):
             kill_rp(r1(), "b")
-            counts.append(kernel_routes())
+            counts.append((kernel_routes(), kernel_routes("-6")))
             time.sleep(1)
-            counts.append(kernel_routes())
+            counts.append((kernel_routes(), kernel_routes("-6")))
             start_rp(r1(), "b")
             wait_pair(r1(), "a", "b", epoch=1)
-            counts.append(kernel_routes())
+            counts.append((kernel_routes(), kernel_routes("-6")))
     finally:
         r1().cmd("pkill -f 'ip monitor route'")
     changes = r1().cmd(f"cat {monitor}").strip()
     assert changes == "", f"the FIB changed while the standby restarted:\n{changes[:2000]}"
-    assert min(counts) >= PREFIXES, f"kernel route counts sampled: {counts}"
+    assert set(counts) == {(PREFIXES, PREFIXES_V6)}, f"kernel route counts sampled: {counts}"
 
 
 def r2():
@@ -134,7 +153,8 @@ def test_kill9_of_active_keeps_unchanged_routes_untouched():
     monitor = "/tmp/zebra_ha_fib.kill9.monitor"
     samples = "/tmp/zebra_ha_fib.kill9.samples"
     r1().cmd(f"rm -f {monitor} {samples}; (ip monitor route > {monitor} 2>&1 &) ; "
-             f"(while true; do ip -4 route show proto bgp | wc -l; sleep 0.1; done > {samples} 2>&1 &); sleep 0.5")
+             f"(while true; do echo $(ip -4 route show proto bgp | wc -l) $(ip -6 route show proto bgp | wc -l); "
+             f"sleep 0.1; done > {samples} 2>&1 &); sleep 0.5")
     try:
         # Freeze the active so that r2's changes reach only its socket, then
         # kill it: the new active learns them from r2, as a peer's changes
@@ -161,17 +181,19 @@ def test_kill9_of_active_keeps_unchanged_routes_untouched():
         wait_for("the new active's table is in the kernel, swept", resynced,
                  count=4 * (SWEEP_SECONDS + 20), wait=0.25)
     finally:
-        r1().cmd("pkill -f 'ip monitor route'; pkill -f 'ip -4 route show proto bgp'; "
-                 "pkill -f 'while true; do ip -4 route'")
+        r1().cmd("pkill -f 'while true; do echo'; pkill -f 'ip monitor route'")
     events = [line for line in r1().cmd(f"cat {monitor}").splitlines() if line.strip()]
     changed = {(line.startswith("Deleted"), line.split()[1 if line.startswith("Deleted") else 0])
                for line in events}
     assert changed == {(True, WITHDRAWN), (False, ADDED)}, \
         f"FIB changes other than the real ones ({len(events)} events):\n" + "\n".join(events[:20])
-    counts = [int(x) for x in r1().cmd(f"cat {samples}").split() if x.isdigit()]
-    assert counts and min(counts) >= PREFIXES - 1, f"the table shrank: min {min(counts)}"
+    counts = [tuple(int(x) for x in line.split()) for line in r1().cmd(f"cat {samples}").splitlines()
+              if len(line.split()) == 2]
+    assert counts, "no samples"
+    assert min(c[0] for c in counts) >= PREFIXES - 1, f"the IPv4 table shrank: {min(counts)}"
+    assert min(c[1] for c in counts) == PREFIXES_V6, f"the IPv6 table shrank: {min(counts)}"
     ha = zebra_ha()
-    assert ha["counters"]["fibUpdatesSkipped"] >= PREFIXES - 1, ha
+    assert ha["counters"]["fibUpdatesSkipped"] >= PREFIXES - 1 + PREFIXES_V6, ha
     assert ha["counters"]["routesSwept"] == 1 and ha["counters"]["sweeps"] == 1, ha
     assert ha["counters"]["timerSweeps"] == 0, "the new active never said it was done"
     assert time.time() - killed_at < SWEEP_SECONDS, "swept by the timer, not on the new active's word"
@@ -207,8 +229,8 @@ def test_planned_switchover_leaves_the_fib_alone():
     after = zebra_ha()["counters"]
     assert after["timerSweeps"] == before["timerSweeps"] + 1
     assert after["routesSwept"] == before["routesSwept"]
-    assert after["fibUpdatesSkipped"] >= before["fibUpdatesSkipped"] + PREFIXES
-    assert kernel_routes() == PREFIXES
+    assert after["fibUpdatesSkipped"] >= before["fibUpdatesSkipped"] + PREFIXES + PREFIXES_V6
+    assert (kernel_routes(), kernel_routes("-6")) == (PREFIXES, PREFIXES_V6)
 
 
 if __name__ == "__main__":
