@@ -23,6 +23,7 @@
 #include "bgpd/bgp_debug.h"
 #include "bgpd/bgp_fsm.h"
 #include "bgpd/bgp_network.h"
+#include "bgpd/bgp_nexthop.h"
 #include "bgpd/bgp_zebra.h"
 
 #include "bgpd_ha_glue.h"
@@ -502,19 +503,27 @@ static void run_sessions(void)
 }
 
 /* Every session that can be up is up, has sent End-of-RIB for all it
- * negotiated, and bestpath has caught up: the new active holds what it will
- * hold, and has sent it to zebra. */
+ * negotiated, zebra has answered every nexthop bgpd asked about, and
+ * bestpath has caught up: the new active holds what it will hold, and has
+ * sent it to zebra. */
 static bool all_sessions_synced(void)
 {
 	struct listnode *bn, *pn;
 	struct bgp *bgp;
 	struct peer *peer;
+	struct bgp_nexthop_cache *bnc;
 	afi_t afi;
 	safi_t safi;
 
 	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp)) {
 		if (bgp->process_queue && !work_queue_empty(bgp->process_queue))
 			return false;
+		/* A path whose nexthop zebra has not resolved yet is not
+		 * selected yet: it would reach zebra after the signal. */
+		for (afi = AFI_IP; afi < AFI_MAX; afi++)
+			frr_each (bgp_nexthop_cache, &bgp->nexthop_cache_table[afi], bnc)
+				if (!bnc->last_update)
+					return false;
 		for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer)) {
 			if (!peer_active(peer) || CHECK_FLAG(peer->flags, PEER_FLAG_SHUTDOWN))
 				continue;
@@ -534,12 +543,27 @@ static bool all_sessions_synced(void)
  * it holds: routes of the old active it did not send again can go. */
 static void confirm_fib_when_synced(void)
 {
-	if (!ha.fib_confirm_pending || !all_sessions_synced())
+	static uint64_t synced_since;
+	uint64_t now = now_ms();
+
+	if (!ha.fib_confirm_pending)
+		return;
+	/* A premature "done" would remove routes the new active is still
+	 * about to send (FIB churn); a late one costs nothing: require the
+	 * state to hold for a second. */
+	if (!all_sessions_synced()) {
+		synced_since = 0;
+		return;
+	}
+	if (!synced_since)
+		synced_since = now;
+	if (now - synced_since < 1000)
 		return;
 	if (bgp_zebra_update(AFI_UNSPEC, SAFI_UNSPEC, VRF_DEFAULT,
 			     ZEBRA_CLIENT_ROUTE_UPDATE_COMPLETE) != BGP_GR_SUCCESS)
 		return; /* zebra not connected yet: next tick */
 	ha.fib_confirm_pending = false;
+	synced_since = 0;
 	zlog_notice("frr-ha: every session is synced: told zebra this RP has sent all its routes");
 }
 

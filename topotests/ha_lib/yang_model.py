@@ -184,3 +184,20 @@ def show_json_to_instance(show):
             value = _u64(value)
         state[_RENAMED.get(key, kebab(key))] = value
     return {f"{MODULE_NAME}:ha": {"state": state}}
+
+
+def show_zebra_json_to_instance(show):
+    """`show zebra ha json` as a YANG JSON instance of frr-ha:zebra/state."""
+    resync = show.get("resync", {})
+    state = {"version": show["version"], "resync-active": resync["active"]}
+    if "sweepInSeconds" in resync:
+        state["sweep-in-seconds"] = resync["sweepInSeconds"]
+    if "staleRoutes" in resync:
+        state["stale-routes"] = str(resync["staleRoutes"])
+    state["counters"] = {kebab(k): str(v) for k, v in show.get("counters", {}).items()}
+    state["bgp-client"] = [
+        {"socket": c["socket"], "session-id": c["sessionId"], "instance": c["instance"],
+         "routes-added": c["routesAdded"]}
+        for c in show.get("bgpClients", [])
+    ]
+    return {f"{MODULE_NAME}:zebra": {"sweep-timer": resync["sweepTimerSeconds"], "state": state}}

@@ -31,6 +31,7 @@ sys.path.append(os.path.join(CWD, ".."))
 
 from lib.topogen import get_topogen  # noqa: E402
 
+from ha_lib.yang_model import show_zebra_json_to_instance, validate_instance  # noqa: E402
 from ha_lib.frr_ha import (  # noqa: E402
     kill_rp,
     rp_json,
@@ -200,6 +201,11 @@ def test_kill9_of_active_keeps_unchanged_routes_untouched():
     assert ha["resync"]["active"] is False
     start_rp(r1(), "a")
     wait_pair(r1(), "b", "a")
+
+
+def test_zebra_state_fits_the_yang_model(tmp_path):
+    validate_instance(show_zebra_json_to_instance(zebra_ha()), str(tmp_path))
+    assert "Counters:" in r1().vtysh_cmd("show zebra ha")
 
 
 def test_planned_switchover_leaves_the_fib_alone():

@@ -22,14 +22,15 @@ static void show_client(struct vty *vty, struct zserv *client,
 	if (json_clients) {
 		json_object *j = json_object_new_object();
 
+		json_object_int_add(j, "socket", client->sock);
 		json_object_int_add(j, "instance", client->instance);
 		json_object_int_add(j, "sessionId", client->session_id);
 		json_object_int_add(j, "routesAdded", routes);
 		json_object_array_add(json_clients, j);
 		return;
 	}
-	vty_out(vty, "  bgp instance %u session %u: %u routes added\n",
-		client->instance, client->session_id, routes);
+	vty_out(vty, "  bgp client on socket %d (instance %u, session %u): %u routes added\n",
+		client->sock, client->instance, client->session_id, routes);
 }
 
 static void show_resync_json(json_object *json,
