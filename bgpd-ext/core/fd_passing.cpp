@@ -9,8 +9,24 @@
 namespace frr_ha {
 
 namespace {
+
 constexpr std::size_t kMaxLabel = 256;
-}
+
+// One data buffer and room for one descriptor: the shape of both messages.
+struct DescriptorMessage {
+    DescriptorMessage(void *data, std::size_t len) : iov{data, len}
+    {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof(control);
+    }
+    struct iovec iov;
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg = {};
+};
+
+}  // namespace
 
 bool send_descriptor(int channel, int fd, const std::string &label, std::string *error)
 {
@@ -19,21 +35,15 @@ bool send_descriptor(int channel, int fd, const std::string &label, std::string 
             *error = "label must have 1 to 256 bytes";
         return false;
     }
-    struct iovec iov = {const_cast<char *>(label.data()), label.size()};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    DescriptorMessage m(const_cast<char *>(label.data()), label.size());
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&m.msg);
     cmsg->cmsg_level = SOL_SOCKET;
     cmsg->cmsg_type = SCM_RIGHTS;
     cmsg->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
     ssize_t n;
     do {
-        n = sendmsg(channel, &msg, MSG_NOSIGNAL);
+        n = sendmsg(channel, &m.msg, MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
     if (n != static_cast<ssize_t>(label.size())) {
         if (error)
@@ -46,25 +56,19 @@ bool send_descriptor(int channel, int fd, const std::string &label, std::string 
 int receive_descriptor(int channel, std::string *label, std::string *error)
 {
     char buf[kMaxLabel];
-    struct iovec iov = {buf, sizeof(buf)};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
+    DescriptorMessage m(buf, sizeof(buf));
     ssize_t n;
     do {
-        n = recvmsg(channel, &msg, MSG_CMSG_CLOEXEC);
+        n = recvmsg(channel, &m.msg, MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
     if (n <= 0) {
         if (error)
             *error = n < 0 ? std::strerror(errno) : "channel closed";
         return -1;
     }
-    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&m.msg);
     if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
-        (msg.msg_flags & MSG_CTRUNC)) {
+        (m.msg.msg_flags & MSG_CTRUNC)) {
         if (error)
             *error = "no descriptor in the message";
         return -1;
