@@ -190,6 +190,8 @@ def show_zebra_json_to_instance(show):
     """`show zebra ha json` as a YANG JSON instance of frr-ha:zebra/state."""
     resync = show.get("resync", {})
     state = {"version": show["version"], "resync-active": resync["active"]}
+    if "ownerSocket" in show:
+        state["owner-socket"] = show["ownerSocket"]
     if "sweepInSeconds" in resync:
         state["sweep-in-seconds"] = resync["sweepInSeconds"]
     if "staleRoutes" in resync:

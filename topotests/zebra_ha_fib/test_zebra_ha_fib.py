@@ -11,10 +11,11 @@ Checked:
 - kill -9 of the active: the standby takes over and the sessions start anew
   (transparent failover is not part of this test); zebra keeps every route,
   lets the new active's identical routes take over without reprogramming the
-  kernel, adds the prefix r2 added meanwhile, and removes the one r2 withdrew
-  meanwhile as soon as the new active says it has sent everything (well
-  before the sweep timer). `ip monitor route` shows exactly those two
-  changes; the sampled table never loses another route;
+  kernel, adds the prefix r2 added meanwhile, replaces the one whose next hop
+  r2 changed meanwhile, and removes the one r2 withdrew meanwhile as soon as
+  the new active says it has sent everything (well before the sweep timer).
+  `ip monitor route` shows exactly those three changes; the sampled table
+  never loses another route;
 - a planned switchover back, with a neighbor that never comes up (so the new
   active never says it is done): `ip monitor route` records no change at
   all, and the resync window is closed by the sweep timer.
@@ -51,6 +52,7 @@ PREFIXES_V6 = 2000
 SWEEP_SECONDS = 20
 WITHDRAWN = "172.16.0.5"  # r2 withdraws it while r1 changes RP
 ADDED = "192.0.2.77"  # r2 adds it while r1 changes RP
+CHANGED = "172.16.0.7"  # r2 moves its next hop to 10.0.12.3 while r1 changes RP
 CONF = os.path.join(CWD, "..", "ha_pair_local")
 
 
@@ -161,9 +163,13 @@ def test_kill9_of_active_keeps_unchanged_routes_untouched():
         # kill it: the new active learns them from r2, as a peer's changes
         # during a switchover.
         r1().cmd(f"kill -STOP {rp_pid(r1(), 'a')}")
-        r2().cmd(f"vtysh -c 'configure terminal' -c 'router bgp 65002' "
-                 f"-c 'address-family ipv4 unicast' -c 'no network {WITHDRAWN}/32' "
-                 f"-c 'network {ADDED}/32'")
+        r2().cmd(f"vtysh -c 'configure terminal' "
+                 f"-c 'ip prefix-list MOVE seq 5 permit {CHANGED}/32' "
+                 "-c 'route-map MOVE permit 10' -c 'match ip address prefix-list MOVE' "
+                 "-c 'set ip next-hop 10.0.12.3' -c 'exit' -c 'route-map MOVE permit 20' -c 'exit' "
+                 f"-c 'router bgp 65002' -c 'address-family ipv4 unicast' "
+                 f"-c 'no network {WITHDRAWN}/32' -c 'network {ADDED}/32' "
+                 "-c 'neighbor 10.0.12.1 route-map MOVE out'")
         time.sleep(0.5)
         killed_at = time.time()
         kill_rp(r1(), "a")
@@ -175,6 +181,9 @@ def test_kill9_of_active_keeps_unchanged_routes_untouched():
             kernel = r1().cmd("ip -4 route show proto bgp")
             if f"{ADDED} " not in kernel:
                 return "the added prefix is not installed yet"
+            if not any(line.startswith(f"{CHANGED} ") and "via 10.0.12.3" in line
+                       for line in kernel.splitlines()):
+                return "the changed prefix is not replaced yet"
             if f"{WITHDRAWN} " in kernel:
                 return "the withdrawn prefix is still installed (sweep pending)"
             return None
@@ -184,10 +193,15 @@ def test_kill9_of_active_keeps_unchanged_routes_untouched():
     finally:
         r1().cmd("pkill -f 'while true; do echo'; pkill -f 'ip monitor route'")
     events = [line for line in r1().cmd(f"cat {monitor}").splitlines() if line.strip()]
-    changed = {(line.startswith("Deleted"), line.split()[1 if line.startswith("Deleted") else 0])
-               for line in events}
-    assert changed == {(True, WITHDRAWN), (False, ADDED)}, \
-        f"FIB changes other than the real ones ({len(events)} events):\n" + "\n".join(events[:20])
+    touched = {}
+    for line in events:
+        deleted = line.startswith("Deleted")
+        touched.setdefault(line.split()[1 if deleted else 0], []).append(line)
+    report = f"FIB changes ({len(events)} events):\n" + "\n".join(events[:20])
+    assert set(touched) == {WITHDRAWN, ADDED, CHANGED}, report
+    assert all(line.startswith("Deleted") for line in touched[WITHDRAWN]), report
+    assert not any(line.startswith("Deleted") for line in touched[ADDED]), report
+    assert "via 10.0.12.3" in touched[CHANGED][-1] and not touched[CHANGED][-1].startswith("Deleted"), report
     counts = [tuple(int(x) for x in line.split()) for line in r1().cmd(f"cat {samples}").splitlines()
               if len(line.split()) == 2]
     assert counts, "no samples"
@@ -204,7 +218,10 @@ def test_kill9_of_active_keeps_unchanged_routes_untouched():
 
 
 def test_zebra_state_fits_the_yang_model(tmp_path):
-    validate_instance(show_zebra_json_to_instance(zebra_ha()), str(tmp_path))
+    ha = zebra_ha()
+    owners = [c["socket"] for c in ha["bgpClients"] if c["routesAdded"] > 0]
+    assert len(ha["bgpClients"]) == 2 and ha["ownerSocket"] == owners[0], ha
+    validate_instance(show_zebra_json_to_instance(ha), str(tmp_path))
     assert "Counters:" in r1().vtysh_cmd("show zebra ha")
 
 

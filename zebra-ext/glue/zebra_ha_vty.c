@@ -98,6 +98,18 @@ DEFUN (show_zebra_ha,
 	for (ALL_LIST_ELEMENTS_RO(zrouter.client_list, node, client))
 		if (client->proto == ZEBRA_ROUTE_BGP)
 			show_client(vty, client, json_clients);
+	/* The owner of the BGP routes: the client that sent them (a standby
+	 * sends none). */
+	for (ALL_LIST_ELEMENTS_RO(zrouter.client_list, node, client))
+		if (client->proto == ZEBRA_ROUTE_BGP &&
+		    client->v4_route_add_cnt + client->v6_route_add_cnt > 0) {
+			if (uj)
+				json_object_int_add(json, "ownerSocket", client->sock);
+			else
+				vty_out(vty, "Owner of the BGP routes: client on socket %d\n",
+					client->sock);
+			break;
+		}
 
 	if (uj) {
 		json_object_object_add(json, "bgpClients", json_clients);
