@@ -179,6 +179,24 @@ def test_no_key_named_then_recovers(routing_baseline):
     wait_pair(r1(), "a", "b", epoch=1)
 
 
+def test_switchover_refused_while_standby_lacks_a_session(routing_baseline):
+    # rp b pairs and syncs, but its configuration lacks the active's neighbor:
+    # it is not ready, says why, and a planned switchover is refused with it.
+    restart_b_with(lambda c: "\n".join(l for l in c.splitlines() if "10.0.12.2" not in l) + "\n")
+    reason = "neighbor 10.0.12.2 (VRF default) is not configured on this RP"
+    wait_for("rp b says why it is not ready",
+             lambda: None if rp_json(r1(), "b").get("notReadyReason") == reason
+             else rp_json(r1(), "b").get("notReadyReason"), count=20, wait=0.25)
+    assert rp_json(r1(), "b")["sync"]["state"] == "done"
+    out = r1().vtysh_cmd("bgp ha switchover")
+    assert f"% Switchover refused: standby not ready: {reason}" in out, out
+    assert rp_json(r1(), "a")["role"] == "active"
+    assert_still_routing(routing_baseline)
+    kill_rp(r1(), "b")
+    start_rp(r1(), "b")
+    wait_pair(r1(), "a", "b", epoch=1)
+
+
 def test_second_rp_b_refused(routing_baseline):
     # Another process started as rp b while rp b runs: it must not steal the
     # channel socket nor the role, and its death must not touch the FIB.
