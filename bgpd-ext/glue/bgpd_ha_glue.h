@@ -24,6 +24,8 @@ const char *bgpd_ha_rp_name(void);
 
 /* --- bgpd_ha_pair.c: the pair's host side (sockets, lock, roles) ---------- */
 
+/* The pair's clock: monotonic milliseconds. */
+uint64_t bgpd_ha_now_ms(void);
 /* The configuration the CLI edits; applied with bgpd_ha_pair_apply(). */
 struct frr_ha_pair_config *bgpd_ha_pair_config(void);
 /* Starts the pair (once the configuration file is read) or applies a

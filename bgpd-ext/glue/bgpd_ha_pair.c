@@ -69,7 +69,7 @@ static struct {
 	bool fib_confirm_pending;
 } ha = {.listen_fd = -1, .lock_fd = -1};
 
-static uint64_t now_ms(void)
+uint64_t bgpd_ha_now_ms(void)
 {
 	struct timeval tv;
 
@@ -129,7 +129,7 @@ static void channel_gone(struct ha_channel *ch)
 
 	channel_free(ch);
 	if (known && ha.node)
-		frr_ha_node_channel_closed(ha.node, id, now_ms());
+		frr_ha_node_channel_closed(ha.node, id, bgpd_ha_now_ms());
 }
 
 static void channel_read(struct thread *t);
@@ -179,7 +179,7 @@ static void channel_backlog(struct thread *t)
 	size_t queued = ch->out_len - ch->out_off;
 
 	if (queued > HA_BACKLOG_LIMIT && ha.node)
-		frr_ha_node_channel_backlog(ha.node, ch->id, queued, now_ms());
+		frr_ha_node_channel_backlog(ha.node, ch->id, queued, bgpd_ha_now_ms());
 }
 
 static void channel_read(struct thread *t)
@@ -198,7 +198,7 @@ static void channel_read(struct thread *t)
 	}
 	/* Re-arm first: the core may close this channel while handling. */
 	thread_add_read(ha.master, channel_read, ch, ch->fd, &ch->t_read);
-	frr_ha_node_channel_bytes(ha.node, ch->id, buf, n, now_ms());
+	frr_ha_node_channel_bytes(ha.node, ch->id, buf, n, bgpd_ha_now_ms());
 }
 
 static struct ha_channel *channel_new(int fd, bool connecting)
@@ -216,7 +216,7 @@ static void channel_open(struct ha_channel *ch)
 {
 	ch->connecting = false;
 	thread_add_read(ha.master, channel_read, ch, ch->fd, &ch->t_read);
-	frr_ha_node_channel_opened(ha.node, ch->id, now_ms());
+	frr_ha_node_channel_opened(ha.node, ch->id, bgpd_ha_now_ms());
 }
 
 static void channel_connected(struct thread *t)
@@ -544,7 +544,7 @@ static bool all_sessions_synced(void)
 static void confirm_fib_when_synced(void)
 {
 	static uint64_t synced_since;
-	uint64_t now = now_ms();
+	uint64_t now = bgpd_ha_now_ms();
 
 	if (!ha.fib_confirm_pending)
 		return;
@@ -713,7 +713,7 @@ static void pair_tick(struct thread *t)
 {
 	thread_add_timer_msec(ha.master, pair_tick, NULL, ha.config.interval_ms,
 			      &ha.t_tick);
-	frr_ha_node_tick(ha.node, now_ms());
+	frr_ha_node_tick(ha.node, bgpd_ha_now_ms());
 	confirm_fib_when_synced();
 	listen_start();
 	if (list_isempty(ha.channels) && frr_ha_node_should_connect(ha.node))
@@ -725,13 +725,13 @@ void bgpd_ha_pair_apply(void)
 	if (!ha.started || !*ha.config.self)
 		return;
 	if (!ha.node) {
-		ha.node = frr_ha_node_new(&host_ops, NULL, &ha.config, now_ms());
+		ha.node = frr_ha_node_new(&host_ops, NULL, &ha.config, bgpd_ha_now_ms());
 		if (!ha.node) {
 			zlog_err("frr-ha: cannot start the HA pair");
 			return;
 		}
 	} else {
-		frr_ha_node_reconfigure(ha.node, &ha.config, now_ms());
+		frr_ha_node_reconfigure(ha.node, &ha.config, bgpd_ha_now_ms());
 	}
 	/* The own address may have changed. */
 	listen_stop();

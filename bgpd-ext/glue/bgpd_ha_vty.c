@@ -322,14 +322,6 @@ static int ha_config_write(struct bgp *bgp, struct vty *vty)
 
 /* --- operation --------------------------------------------------------------------- */
 
-static uint64_t mono_ms(void)
-{
-	struct timeval tv;
-
-	monotime(&tv);
-	return (uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 DEFUN (bgp_ha_switchover,
        bgp_ha_switchover_cmd,
        "bgp ha switchover",
@@ -344,7 +336,7 @@ DEFUN (bgp_ha_switchover,
 		vty_out(vty, "%% This bgpd is not a route processor of an HA pair\n");
 		return CMD_WARNING;
 	}
-	if (!frr_ha_node_request_switchover(node, mono_ms(), why, sizeof(why))) {
+	if (!frr_ha_node_request_switchover(node, bgpd_ha_now_ms(), why, sizeof(why))) {
 		vty_out(vty, "%% Switchover refused: %s\n", why);
 		return CMD_WARNING;
 	}
@@ -366,7 +358,7 @@ DEFUN (clear_bgp_ha_channel,
 		vty_out(vty, "%% This bgpd is not a route processor of an HA pair\n");
 		return CMD_WARNING;
 	}
-	frr_ha_node_drop_channels(node, "cleared by the operator", mono_ms());
+	frr_ha_node_drop_channels(node, "cleared by the operator", bgpd_ha_now_ms());
 	return CMD_SUCCESS;
 }
 
