@@ -39,6 +39,7 @@ packages=(
     libssl-dev clang libclang-rt-14-dev
     # topotests (FRR's topotest library runs on Debian's python3)
     python3-pytest iproute2 iputils-ping procps psmisc gdb jq
+    tshark
 )
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 

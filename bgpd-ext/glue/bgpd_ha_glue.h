@@ -9,6 +9,7 @@
 
 #include "../include/frr_ha/bgpd_ha_core.h"
 #include "../include/frr_ha/pair.h"
+#include "../include/frr_ha/tap.h"
 
 DECLARE_MGROUP(BGPD_HA);
 
@@ -35,6 +36,8 @@ void bgpd_ha_pair_init(struct thread_master *master);
 void bgpd_ha_pair_fini(void);
 /* The pair node, or NULL when this bgpd is not an RP of a pair. */
 struct frr_ha_node *bgpd_ha_pair_node(void);
+/* This RP's (self) or its partner's configuration, NULL if not configured. */
+const struct frr_ha_rp_config *bgpd_ha_rp_config(bool self);
 /* Peers and listeners held (not init/active owner of the sessions). */
 void bgpd_ha_hold_sessions(void);
 
@@ -49,6 +52,19 @@ void bgpd_ha_modes_forget(struct bgp *bgp);
 
 /* The switchover decision for one of bgpd's sessions, read off the peer. */
 struct frr_ha_mode_decision bgpd_ha_peer_decision(struct peer *peer);
+
+/* --- bgpd_ha_tf.c: transparent failover of sessions (local mode) ---------- */
+
+void bgpd_ha_tf_init(struct thread_master *master);
+void bgpd_ha_tf_fini(void);
+/* The role changed: take over the shadows (active), hand every mirrored
+ * session back untouched (leaving active), listen for hand-overs (standby). */
+void bgpd_ha_tf_role_changed(enum frr_ha_role previous, enum frr_ha_role role);
+/* A standby's shadow of the active's session: kept up while standby. */
+bool bgpd_ha_tf_is_shadow(struct peer *peer);
+/* The session's transparent-failover state, for show commands. */
+struct frr_ha_tap_info;
+bool bgpd_ha_tf_info(struct peer *peer, struct frr_ha_tap_info *info);
 
 /* --- bgpd_ha_vty.c ---------------------------------------------------------- */
 

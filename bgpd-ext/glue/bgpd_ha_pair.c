@@ -87,7 +87,7 @@ struct frr_ha_node *bgpd_ha_pair_node(void)
 	return ha.node;
 }
 
-static const struct frr_ha_rp_config *rp_config(bool self)
+const struct frr_ha_rp_config *bgpd_ha_rp_config(bool self)
 {
 	for (unsigned int i = 0; i < ha.config.n_rps; i++)
 		if ((strcmp(ha.config.rps[i].name, ha.config.self) == 0) == self)
@@ -263,7 +263,7 @@ static socklen_t rp_sockaddr(const struct frr_ha_rp_config *rp,
 
 static void channel_connect(void)
 {
-	const struct frr_ha_rp_config *partner = rp_config(false);
+	const struct frr_ha_rp_config *partner = bgpd_ha_rp_config(false);
 	struct sockaddr_storage ss;
 	socklen_t len;
 	struct ha_channel *ch;
@@ -321,7 +321,7 @@ static void listen_stop(void)
 
 static void listen_start(void)
 {
-	const struct frr_ha_rp_config *self = rp_config(true);
+	const struct frr_ha_rp_config *self = bgpd_ha_rp_config(true);
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, on = 1;
@@ -483,7 +483,7 @@ void bgpd_ha_hold_sessions(void)
 	 * nothing to a peer. */
 	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp))
 		for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer))
-			if (peer->status != Idle)
+			if (peer->status != Idle && !bgpd_ha_tf_is_shadow(peer))
 				BGP_EVENT_ADD(peer, BGP_Stop);
 }
 
@@ -574,6 +574,7 @@ static void host_role_changed(void *ctx, enum frr_ha_role role, uint64_t epoch)
 	if (role == FRR_HA_ROLE_ACTIVE) {
 		zlog_notice("frr-ha: rp %s is active (epoch %" PRIu64 "): running BGP sessions",
 			    ha.config.self, epoch);
+		bgpd_ha_tf_role_changed(previous, role);
 		run_sessions();
 		link_vty_to_self();
 		ha.fib_confirm_pending = true;
@@ -581,6 +582,7 @@ static void host_role_changed(void *ctx, enum frr_ha_role role, uint64_t epoch)
 		zlog_notice("frr-ha: rp %s is %s (epoch %" PRIu64 "): BGP sessions held",
 			    ha.config.self,
 			    role == FRR_HA_ROLE_INIT ? "starting" : "standby", epoch);
+		bgpd_ha_tf_role_changed(previous, role);
 		bgpd_ha_hold_sessions();
 		ha.fib_confirm_pending = false;
 		/* Leaving the active role: the routes this RP installed stay in
@@ -764,7 +766,7 @@ void bgpd_ha_pair_init(struct thread_master *master)
 void bgpd_ha_pair_fini(void)
 {
 	struct ha_channel *ch;
-	const struct frr_ha_rp_config *self = rp_config(true);
+	const struct frr_ha_rp_config *self = bgpd_ha_rp_config(true);
 
 	bool listening = ha.listen_fd >= 0;
 

@@ -371,9 +371,25 @@ static void show_peer(struct vty *vty, struct bgp *bgp, struct peer *peer,
 	const char *configured =
 		frr_ha_configured_mode_name(bgpd_ha_mode_get(bgp, peer->host));
 	const char *state = lookup_msg(bgp_status_msg, peer->status, NULL);
+	struct frr_ha_tap_info tap;
+	bool has_tap = peer_established(peer) && bgpd_ha_tf_info(peer, &tap);
 
 	if (json_peers) {
 		json_object *j = json_object_new_object();
+
+		if (has_tap) {
+			json_object *jt = json_object_new_object();
+
+			/* recording, mirroring, unprotected, shadow, live... */
+			json_object_string_add(jt, "stream", tap.mode);
+			if (tap.why[0])
+				json_object_string_add(jt, "notProtectedReason", tap.why);
+			json_object_int_add(jt, "bytesConsumed", tap.consumed);
+			json_object_int_add(jt, "bytesWritten", tap.written);
+			json_object_int_add(jt, "bytesMirrored", tap.mirrored);
+			json_object_int_add(jt, "sendLogMessages", tap.sendlog_messages);
+			json_object_object_add(j, "session", jt);
+		}
 
 		json_object_string_add(j, "vrf", bgp->name_pretty);
 		json_object_string_add(j, "state", state);
@@ -386,6 +402,9 @@ static void show_peer(struct vty *vty, struct bgp *bgp, struct peer *peer,
 	}
 	vty_out(vty, "  %-39s %-12s %-16s %-16s %s\n", peer->host, state,
 		configured, frr_ha_session_mode_name(d.mode), d.reason);
+	if (has_tap)
+		vty_out(vty, "  %-39s stream %s%s%s\n", "", tap.mode,
+			tap.why[0] ? ": " : "", tap.why);
 }
 
 static void show_counters_json(json_object *json, const struct frr_ha_counters *c)

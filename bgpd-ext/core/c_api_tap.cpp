@@ -1,0 +1,258 @@
+// The session taps behind include/frr_ha/tap.h: one SessionTap per socket,
+// found by descriptor and checked by the socket's cookie, so a descriptor
+// number reused for a new connection never inherits an old one's tap.
+#include "frr_ha/tap.h"
+
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "fd_passing.hpp"
+#include "ha_channel.pb.h"
+#include "session_tap.hpp"
+#include "unique_fd.hpp"
+
+using frr_ha::SessionTap;
+using frr_ha::UniqueFd;
+
+struct frr_ha_taps {
+    struct Entry {
+        std::uint64_t cookie;
+        std::unique_ptr<SessionTap> tap;
+    };
+    std::mutex mutex;  // the map; each tap is guarded by its session's lock
+    std::map<int, Entry> by_fd;
+    UniqueFd parked{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};  // never ready
+
+    static std::uint64_t cookie(int fd)
+    {
+        std::uint64_t c = 0;
+        socklen_t len = sizeof(c);
+        if (::getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c, &len) < 0)
+            return 0;
+        return c;
+    }
+
+    // The tap of `fd`; a new recording one for a connection not seen yet.
+    SessionTap &get(int fd)
+    {
+        std::uint64_t c = cookie(fd);
+        auto it = by_fd.find(fd);
+        if (it == by_fd.end() || it->second.cookie != c)
+            it = by_fd.insert_or_assign(fd, Entry{c, std::make_unique<SessionTap>(fd)}).first;
+        return *it->second.tap;
+    }
+
+    SessionTap *find(int fd)
+    {
+        auto it = by_fd.find(fd);
+        if (it == by_fd.end() || it->second.cookie != cookie(fd))
+            return nullptr;
+        return it->second.tap.get();
+    }
+};
+
+namespace {
+
+void copy_text(char *out, std::size_t len, const std::string &text)
+{
+    if (!out || len == 0)
+        return;
+    std::size_t n = std::min(len - 1, text.size());
+    std::memcpy(out, text.data(), n);
+    out[n] = '\0';
+}
+
+}  // namespace
+
+extern "C" {
+
+struct frr_ha_taps *frr_ha_taps_new(void)
+{
+    return new frr_ha_taps();  // owned by the caller, freed by frr_ha_taps_free
+}
+
+void frr_ha_taps_free(struct frr_ha_taps *taps)
+{
+    std::unique_ptr<frr_ha_taps> owned(taps);
+}
+
+ssize_t frr_ha_tap_read(struct frr_ha_taps *taps, int fd, void *buf, size_t len,
+                        bool *mirror_ended)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    return taps->get(fd).read(buf, len, mirror_ended);
+}
+
+ssize_t frr_ha_tap_writev(struct frr_ha_taps *taps, int fd, const struct iovec *iov, int iovcnt)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    return taps->get(fd).writev(iov, iovcnt);
+}
+
+int frr_ha_tap_input_fd(struct frr_ha_taps *taps, int fd)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    return tap ? tap->input_fd(taps->parked.get()) : fd;
+}
+
+bool frr_ha_tap_attach(struct frr_ha_taps *taps, int fd, int input_link, int sendlog_link,
+                       struct frr_ha_tap_bias *bias, char *why, size_t why_len)
+{
+    UniqueFd in(input_link), out(sendlog_link);
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::string error;
+    frr_ha::TcpCountBias b;
+    if (!taps->get(fd).attach(std::move(in), std::move(out), &b, &error)) {
+        copy_text(why, why_len, error);
+        return false;
+    }
+    bias->received = b.received;
+    bias->acked = b.acked;
+    return true;
+}
+
+void frr_ha_tap_unprotect(struct frr_ha_taps *taps, int fd, const char *why)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    if (SessionTap *tap = taps->find(fd))
+        tap->unprotect(why);
+}
+
+void frr_ha_tap_unprotect_all(struct frr_ha_taps *taps, const char *why)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    for (auto &entry : taps->by_fd)
+        if (entry.second.tap->mode() == frr_ha::TapMode::Mirroring ||
+            entry.second.tap->mode() == frr_ha::TapMode::Recording)
+            entry.second.tap->unprotect(why);
+}
+
+void frr_ha_tap_release(struct frr_ha_taps *taps, int fd)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    if (SessionTap *tap = taps->find(fd))
+        tap->release();
+}
+
+void frr_ha_tap_add_shadow(struct frr_ha_taps *taps, int fd, int input_link, int sendlog_link,
+                           const struct frr_ha_tap_bias *bias)
+{
+    UniqueFd in(input_link), out(sendlog_link);
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    frr_ha::TcpCountBias b{bias->acked, bias->received};
+    taps->by_fd.insert_or_assign(
+        fd, frr_ha_taps::Entry{frr_ha_taps::cookie(fd),
+                               std::make_unique<SessionTap>(fd, std::move(in), std::move(out), b)});
+}
+
+int frr_ha_tap_sendlog_fd(struct frr_ha_taps *taps, int fd)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    return tap ? tap->sendlog_fd() : -1;
+}
+
+bool frr_ha_tap_drain_sendlog(struct frr_ha_taps *taps, int fd, char *why, size_t why_len)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    std::string error;
+    if (!tap || !tap->drain_sendlog(false, &error)) {
+        copy_text(why, why_len, tap ? error : "no such session");
+        return false;
+    }
+    return true;
+}
+
+bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd, char *why, size_t why_len)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    std::string error;
+    if (!tap || !tap->take_over(&error)) {
+        copy_text(why, why_len, tap ? error : "no such session");
+        return false;
+    }
+    return true;
+}
+
+bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd, struct frr_ha_tap_info *out)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    if (!tap)
+        return false;
+    out->mode = frr_ha::tap_mode_name(tap->mode());
+    copy_text(out->why, sizeof(out->why), tap->why_unprotected());
+    out->consumed = tap->consumed();
+    out->written = tap->written();
+    out->mirrored = tap->mirrored();
+    out->sendlog_messages = tap->sendlog_messages();
+    out->completed_bytes = tap->completed_bytes();
+    out->unsent_messages = tap->unsent_messages();
+    return true;
+}
+
+void frr_ha_taps_sweep(struct frr_ha_taps *taps)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    for (auto it = taps->by_fd.begin(); it != taps->by_fd.end();) {
+        if (frr_ha_taps::cookie(it->first) != it->second.cookie)
+            it = taps->by_fd.erase(it);
+        else
+            ++it;
+    }
+}
+
+bool frr_ha_handover_send(int channel, const struct frr_ha_handover *handover, int fd,
+                          int input_link, int sendlog_link, char *why, size_t why_len)
+{
+    frr_ha::wire::SessionHandover m;
+    m.set_epoch(handover->epoch);
+    m.set_vrf(handover->vrf);
+    m.set_neighbor(handover->neighbor);
+    m.set_bias_received(handover->bias.received);
+    m.set_bias_acked(handover->bias.acked);
+    std::string error;
+    if (!frr_ha::send_descriptors(channel, {fd, input_link, sendlog_link}, m.SerializeAsString(),
+                                  &error)) {
+        copy_text(why, why_len, error);
+        return false;
+    }
+    return true;
+}
+
+bool frr_ha_handover_receive(int channel, struct frr_ha_handover *handover, int fds[3],
+                             char *why, size_t why_len)
+{
+    std::vector<UniqueFd> got;
+    std::string label, error;
+    if (!frr_ha::receive_descriptors(channel, &got, &label, &error)) {
+        copy_text(why, why_len, error);
+        return false;
+    }
+    frr_ha::wire::SessionHandover m;
+    if (got.size() != 3 || !m.ParseFromString(label)) {
+        copy_text(why, why_len, "malformed session hand-over");
+        return false;
+    }
+    handover->epoch = m.epoch();
+    copy_text(handover->vrf, sizeof(handover->vrf), m.vrf());
+    copy_text(handover->neighbor, sizeof(handover->neighbor), m.neighbor());
+    handover->bias.received = m.bias_received();
+    handover->bias.acked = m.bias_acked();
+    for (int i = 0; i < 3; i++)
+        fds[i] = got[i].release();
+    return true;
+}
+
+}  // extern "C"

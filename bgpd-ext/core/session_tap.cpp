@@ -1,0 +1,366 @@
+#include "session_tap.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace frr_ha {
+
+namespace {
+
+// How long an active waits for a slow standby to take mirrored bytes before
+// it gives up protecting the session (the session itself carries on).
+constexpr int kLinkTimeoutMs = 2000;
+// How long a new active waits for the rest of a dead active's links.
+constexpr int kDrainTimeoutMs = 1000;
+
+bool send_all(int fd, const char *data, std::size_t len)
+{
+    while (len > 0) {
+        ssize_t n = ::send(fd, data, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        data += n;
+        len -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+// Writes all of `data` to a non-blocking socket, waiting up to the timeout.
+bool write_all_waiting(int fd, const std::string &data, int timeout_ms)
+{
+    std::size_t off = 0;
+    while (off < data.size()) {
+        ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            off += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return false;
+        struct pollfd p = {fd, POLLOUT, 0};
+        if (::poll(&p, 1, timeout_ms) <= 0)
+            return false;
+    }
+    return true;
+}
+
+void set_send_timeout(int fd)
+{
+    struct timeval tv = {kLinkTimeoutMs / 1000, (kLinkTimeoutMs % 1000) * 1000};
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+}  // namespace
+
+const char *tap_mode_name(TapMode mode)
+{
+    switch (mode) {
+    case TapMode::Recording: return "recording";
+    case TapMode::Mirroring: return "mirroring";
+    case TapMode::Unprotected: return "unprotected";
+    case TapMode::Released: return "released";
+    case TapMode::Shadow: return "shadow";
+    case TapMode::MirrorEnded: return "mirror-ended";
+    case TapMode::TakingOver: return "taking-over";
+    case TapMode::Live: return "live";
+    }
+    return "unknown";
+}
+
+SessionTap::SessionTap(int fd, UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias bias)
+    : fd_(fd), mode_(TapMode::Shadow), input_link_(std::move(input_link)),
+      sendlog_link_(std::move(sendlog_link)), bias_(bias)
+{
+}
+
+void SessionTap::record(std::string &history, const void *data, std::size_t len)
+{
+    if (mode_ != TapMode::Recording)
+        return;
+    if (read_history_.size() + write_history_.size() + len > kMaxHistory) {
+        unprotect("more than 4 MiB exchanged before the standby took the session");
+        return;
+    }
+    history.append(static_cast<const char *>(data), len);
+}
+
+ssize_t SessionTap::read(void *buf, std::size_t len, bool *ended)
+{
+    switch (mode_) {
+    case TapMode::Released:
+        errno = EAGAIN;
+        return -1;
+    case TapMode::Shadow:
+    case TapMode::MirrorEnded:
+    case TapMode::TakingOver:
+        return read_shadow(buf, len, ended);
+    default:
+        return read_active(buf, len);
+    }
+}
+
+ssize_t SessionTap::read_active(void *buf, std::size_t len)
+{
+    if (mode_ != TapMode::Mirroring) {
+        ssize_t n = ::read(fd_, buf, len);
+        if (n > 0) {
+            consumed_ += static_cast<std::uint64_t>(n);
+            record(read_history_, buf, static_cast<std::size_t>(n));
+        }
+        return n;
+    }
+    // Peek, mirror, consume: a byte leaves the kernel's queue only once the
+    // standby's link holds it.
+    ssize_t n = ::recv(fd_, buf, len, MSG_PEEK | MSG_DONTWAIT);
+    if (n <= 0)
+        return n;
+    if (!send_all(input_link_.get(), static_cast<const char *>(buf), static_cast<std::size_t>(n)))
+        unprotect(std::string("the standby stopped taking the mirror: ") + std::strerror(errno));
+    ssize_t m = ::recv(fd_, buf, static_cast<std::size_t>(n), MSG_DONTWAIT);
+    if (m > 0)
+        consumed_ += static_cast<std::uint64_t>(m);
+    return m;
+}
+
+ssize_t SessionTap::read_shadow(void *buf, std::size_t len, bool *ended)
+{
+    if (mode_ == TapMode::MirrorEnded) {
+        errno = EAGAIN;
+        return -1;
+    }
+    ssize_t n = ::read(input_link_.get(), buf, len);
+    if (n > 0) {
+        mirror_.append(mirror_.end(), static_cast<std::uint64_t>(n));
+        return n;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return n;
+    // The mirror closed: the active died, handed over, or ended the session.
+    if (mode_ == TapMode::TakingOver)
+        return finish_mirror();
+    mode_ = TapMode::MirrorEnded;
+    if (ended)
+        *ended = true;
+    errno = EAGAIN;
+    return -1;
+}
+
+ssize_t SessionTap::finish_mirror()
+{
+    std::string error;
+    auto pos = tcp_stream_position(fd_, &error);
+    std::optional<std::uint64_t> dup;
+    if (pos)
+        dup = mirror_.duplicates_in_queue(pos->consumed(bias_));
+    if (!dup) {
+        why_ = pos ? "the old active consumed bytes the mirror never got" : error;
+        mode_ = TapMode::Unprotected;
+        errno = EPROTO;
+        return -1;
+    }
+    // Bytes the old active mirrored but did not consume are still at the
+    // head of the socket's queue: drop them once.
+    char scratch[4096];
+    for (std::uint64_t left = *dup; left > 0;) {
+        ssize_t n = ::recv(fd_, scratch, std::min<std::uint64_t>(left, sizeof(scratch)), MSG_DONTWAIT);
+        if (n <= 0) {
+            why_ = "the socket lost bytes the mirror holds";
+            mode_ = TapMode::Unprotected;
+            errno = EPROTO;
+            return -1;
+        }
+        left -= static_cast<std::uint64_t>(n);
+    }
+    consumed_ = mirror_.end();
+    input_link_.reset();
+    mode_ = TapMode::Live;
+    errno = EAGAIN;  // bgpd polls the socket itself from now on
+    return -1;
+}
+
+ssize_t SessionTap::writev(const struct iovec *iov, int iovcnt)
+{
+    std::size_t total = 0;
+    for (int i = 0; i < iovcnt; i++)
+        total += iov[i].iov_len;
+
+    switch (mode_) {
+    case TapMode::Released:
+        errno = EAGAIN;
+        return -1;
+    case TapMode::Shadow:
+    case TapMode::MirrorEnded:
+        return static_cast<ssize_t>(total);  // a standby writes nothing to a peer
+    case TapMode::Mirroring: {
+        // Log, then write: the standby learns each byte before the peer can.
+        std::uint64_t skip = logged_ - written_;  // already logged, not yet written
+        for (int i = 0; i < iovcnt && mode_ == TapMode::Mirroring; i++) {
+            std::size_t take = iov[i].iov_len;
+            const char *base = static_cast<const char *>(iov[i].iov_base);
+            if (skip >= take) {
+                skip -= take;
+                continue;
+            }
+            if (!send_all(sendlog_link_.get(), base + skip, take - skip))
+                unprotect(std::string("the standby stopped taking the send log: ") +
+                          std::strerror(errno));
+            logged_ += take - skip;
+            skip = 0;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+
+    ssize_t n = ::writev(fd_, iov, iovcnt);
+    if (n <= 0)
+        return n;
+    written_ += static_cast<std::uint64_t>(n);
+    if (mode_ == TapMode::Recording) {
+        std::size_t left = static_cast<std::size_t>(n);
+        for (int i = 0; i < iovcnt && left > 0; i++) {
+            std::size_t take = std::min(left, iov[i].iov_len);
+            record(write_history_, iov[i].iov_base, take);
+            left -= take;
+        }
+    }
+    return n;
+}
+
+int SessionTap::input_fd(int parked) const
+{
+    switch (mode_) {
+    case TapMode::Shadow:
+    case TapMode::TakingOver:
+        return input_link_.get();
+    case TapMode::MirrorEnded:
+        return parked;
+    default:
+        return fd_;
+    }
+}
+
+bool SessionTap::attach(UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias *bias,
+                        std::string *error)
+{
+    if (mode_ != TapMode::Recording) {
+        *error = mode_ == TapMode::Unprotected ? why_ : "not a new session of this RP";
+        return false;
+    }
+    auto pos = tcp_stream_position(fd_, error);
+    if (!pos)
+        return false;
+    *bias = calibrate(*pos, written_, consumed_);
+    set_send_timeout(input_link.get());
+    set_send_timeout(sendlog_link.get());
+    if (!send_all(input_link.get(), read_history_.data(), read_history_.size()) ||
+        !send_all(sendlog_link.get(), write_history_.data(), write_history_.size())) {
+        *error = std::string("history not taken by the standby: ") + std::strerror(errno);
+        return false;
+    }
+    input_link_ = std::move(input_link);
+    sendlog_link_ = std::move(sendlog_link);
+    logged_ = written_;
+    std::string().swap(read_history_);
+    std::string().swap(write_history_);
+    mode_ = TapMode::Mirroring;
+    return true;
+}
+
+void SessionTap::unprotect(const std::string &why)
+{
+    if (mode_ == TapMode::Unprotected)
+        return;
+    why_ = why;
+    mode_ = TapMode::Unprotected;
+    input_link_.reset();
+    sendlog_link_.reset();
+    std::string().swap(read_history_);
+    std::string().swap(write_history_);
+}
+
+void SessionTap::release()
+{
+    mode_ = TapMode::Released;
+    input_link_.reset();
+    sendlog_link_.reset();
+}
+
+bool SessionTap::drain_sendlog(bool to_eof, std::string *error)
+{
+    int link = sendlog_link_.get();
+    if (link < 0)
+        return true;  // read to its end already
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::recv(link, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0) {
+            out_framer_.feed(buf, static_cast<std::size_t>(n));
+            while (auto msg = out_framer_.next()) {
+                std::uint64_t at = out_framer_.boundary() - msg->size();
+                send_log_.append(at, std::move(*msg));
+            }
+            continue;
+        }
+        if (n == 0) {
+            sendlog_link_.reset();
+            return true;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            *error = std::string("send log: ") + std::strerror(errno);
+            return false;
+        }
+        if (!to_eof)
+            break;
+        struct pollfd p = {link, POLLIN, 0};
+        if (::poll(&p, 1, kDrainTimeoutMs) <= 0) {
+            *error = "the old active's send log did not close";
+            return false;
+        }
+    }
+    // Forget what the peer has acknowledged.
+    if (auto pos = tcp_stream_position(fd_))
+        send_log_.trim(pos->acked - bias_.acked);
+    return true;
+}
+
+bool SessionTap::take_over(std::string *error)
+{
+    if (mode_ != TapMode::Shadow && mode_ != TapMode::MirrorEnded) {
+        *error = std::string("not a shadow (") + tap_mode_name(mode_) + ")";
+        return false;
+    }
+    if (!drain_sendlog(true, error))
+        return false;
+    auto pos = tcp_stream_position(fd_, error);
+    if (!pos)
+        return false;
+    auto resume = send_log_.resume(pos->written(bias_));
+    if (!resume) {
+        *error = "the send log does not cover what the old active wrote";
+        return false;
+    }
+    // A message the old active wrote in part is finished byte for byte.
+    if (!write_all_waiting(fd_, resume->complete, kDrainTimeoutMs)) {
+        *error = std::string("completing a half-written message: ") + std::strerror(errno);
+        return false;
+    }
+    completed_bytes_ = resume->complete.size();
+    unsent_messages_ = resume->unwritten;
+    written_ = resume->boundary;
+    send_log_ = SendLog(written_);
+    mode_ = TapMode::TakingOver;
+    return true;
+}
+
+}  // namespace frr_ha

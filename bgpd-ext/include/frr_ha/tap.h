@@ -1,0 +1,88 @@
+/*
+ * The C boundary of the session taps (core: ../../core/session_tap.hpp):
+ * what stands between bgpd's I/O and each session's socket on both RPs.
+ *
+ * Every function takes the session's socket descriptor as seen by this
+ * process and must be called with that session's I/O lock held (bgpd:
+ * peer->io_mtx). Links passed in are owned by the taps from then on.
+ */
+#ifndef FRR_HA_TAP_H
+#define FRR_HA_TAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct iovec;
+struct frr_ha_taps;
+
+struct frr_ha_tap_bias {
+	uint64_t received, acked;
+};
+
+struct frr_ha_tap_info {
+	const char *mode; /* see tap_mode_name(): "recording", "mirroring", ... */
+	char why[256];	  /* why a session is not protected, or "" */
+	uint64_t consumed, written, mirrored;
+	size_t sendlog_messages, completed_bytes, unsent_messages;
+};
+
+struct frr_ha_taps *frr_ha_taps_new(void);
+void frr_ha_taps_free(struct frr_ha_taps *taps);
+
+/* bgpd's I/O: like read(2), writev(2). *mirror_ended is set when a
+ * shadow's mirror has just closed. */
+ssize_t frr_ha_tap_read(struct frr_ha_taps *taps, int fd, void *buf,
+			size_t len, bool *mirror_ended);
+ssize_t frr_ha_tap_writev(struct frr_ha_taps *taps, int fd,
+			  const struct iovec *iov, int iovcnt);
+int frr_ha_tap_input_fd(struct frr_ha_taps *taps, int fd);
+
+/* Active: hand the session over (see SessionTap::attach). */
+bool frr_ha_tap_attach(struct frr_ha_taps *taps, int fd, int input_link,
+		       int sendlog_link, struct frr_ha_tap_bias *bias,
+		       char *why, size_t why_len);
+void frr_ha_tap_unprotect(struct frr_ha_taps *taps, int fd, const char *why);
+void frr_ha_tap_unprotect_all(struct frr_ha_taps *taps, const char *why);
+void frr_ha_tap_release(struct frr_ha_taps *taps, int fd);
+
+/* Standby. */
+void frr_ha_tap_add_shadow(struct frr_ha_taps *taps, int fd, int input_link,
+			   int sendlog_link, const struct frr_ha_tap_bias *bias);
+int frr_ha_tap_sendlog_fd(struct frr_ha_taps *taps, int fd);
+bool frr_ha_tap_drain_sendlog(struct frr_ha_taps *taps, int fd, char *why,
+			      size_t why_len);
+bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd, char *why,
+			  size_t why_len);
+
+/* The hand-over of one session to the standby (local mode): a message on
+ * the hand-over socket with the session's socket and its two links. */
+#define FRR_HA_HANDOVER_TEXT_MAX 128
+struct frr_ha_handover {
+	uint64_t epoch;
+	char vrf[FRR_HA_HANDOVER_TEXT_MAX];
+	char neighbor[FRR_HA_HANDOVER_TEXT_MAX];
+	struct frr_ha_tap_bias bias;
+};
+bool frr_ha_handover_send(int channel, const struct frr_ha_handover *handover,
+			  int fd, int input_link, int sendlog_link, char *why,
+			  size_t why_len);
+/* On success, fds[0..2] are the socket and the links, owned by the caller. */
+bool frr_ha_handover_receive(int channel, struct frr_ha_handover *handover,
+			     int fds[3], char *why, size_t why_len);
+
+bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd,
+		     struct frr_ha_tap_info *out);
+/* Drops the taps of closed sockets (their links close with them). */
+void frr_ha_taps_sweep(struct frr_ha_taps *taps);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FRR_HA_TAP_H */
