@@ -49,10 +49,9 @@ static struct {
 	struct frr_ha_taps *taps;
 	struct list *shadows;
 	int listen_fd; /* standby: hand-overs arrive here */
-	int in_fd;     /* standby: the active's hand-over connection */
-	int out_fd;    /* active: connection to the standby's hand-over socket */
-	struct thread *t_accept, *t_in, *t_ended;
-} tf = {.listen_fd = -1, .in_fd = -1, .out_fd = -1};
+	struct list *handover_conns;
+	struct thread *t_accept;
+} tf = {.listen_fd = -1};
 
 static enum frr_ha_role current_role(void)
 {
@@ -249,29 +248,40 @@ static void tf_adopt(const struct frr_ha_handover *h, int fds[3])
 	BGP_EVENT_ADD(peer, BGP_Start);
 }
 
+/* One connection of the active to the hand-over socket: one hand-over. */
+struct ha_handover_conn {
+	int fd;
+	struct thread *t_read;
+};
+
+static void handover_conn_free(struct ha_handover_conn *c)
+{
+	THREAD_OFF(c->t_read);
+	close(c->fd);
+	listnode_delete(tf.handover_conns, c);
+	XFREE(MTYPE_HA_SHADOW, c);
+}
+
 static void tf_handover_read(struct thread *t)
 {
+	struct ha_handover_conn *c = THREAD_ARG(t);
 	struct frr_ha_handover h;
 	int fds[3];
 	char why[256];
 
-	if (!frr_ha_handover_receive(tf.in_fd, &h, fds, why, sizeof(why))) {
+	if (!frr_ha_handover_receive(c->fd, &h, fds, why, sizeof(why))) {
 		if (strcmp(why, "channel closed") != 0)
 			zlog_warn("frr-ha: hand-over socket: %s", why);
-		if (strcmp(why, "channel closed") == 0 ||
-		    strcmp(why, "malformed session hand-over") != 0) {
-			close(tf.in_fd);
-			tf.in_fd = -1;
-			return;
-		}
-	} else {
-		tf_adopt(&h, fds);
+		handover_conn_free(c);
+		return;
 	}
-	thread_add_read(tf.master, tf_handover_read, NULL, tf.in_fd, &tf.t_in);
+	tf_adopt(&h, fds);
+	thread_add_read(tf.master, tf_handover_read, c, c->fd, &c->t_read);
 }
 
 static void tf_handover_accept(struct thread *t)
 {
+	struct ha_handover_conn *c;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	int fd = accept4(tf.listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -288,11 +298,10 @@ static void tf_handover_accept(struct thread *t)
 		close(fd);
 		return;
 	}
-	THREAD_OFF(tf.t_in);
-	if (tf.in_fd >= 0)
-		close(tf.in_fd);
-	tf.in_fd = fd;
-	thread_add_read(tf.master, tf_handover_read, NULL, fd, &tf.t_in);
+	c = XCALLOC(MTYPE_HA_SHADOW, sizeof(*c));
+	c->fd = fd;
+	listnode_add(tf.handover_conns, c);
+	thread_add_read(tf.master, tf_handover_read, c, fd, &c->t_read);
 }
 
 static void handover_listen(void)
@@ -324,31 +333,32 @@ static void handover_stop_listening(void)
 {
 	struct sockaddr_un sun;
 
+	struct ha_handover_conn *c;
+
 	THREAD_OFF(tf.t_accept);
-	THREAD_OFF(tf.t_in);
 	if (tf.listen_fd >= 0) {
 		close(tf.listen_fd);
 		if (handover_path(true, &sun))
 			unlink(sun.sun_path);
 	}
-	if (tf.in_fd >= 0)
-		close(tf.in_fd);
-	tf.listen_fd = tf.in_fd = -1;
+	tf.listen_fd = -1;
+	while (tf.handover_conns && (c = listnode_head(tf.handover_conns)))
+		handover_conn_free(c);
 }
 
 /* --- hand-over (active) ---------------------------------------------------------- */
 
-static bool handover_connect(char *why, size_t why_len)
+/* A connection to the standby's hand-over socket, for one hand-over: a
+ * standby restarted since the last one is reached all the same. */
+static int handover_connect(char *why, size_t why_len)
 {
 	struct sockaddr_un sun;
 	struct timeval tv = {1, 0};
 	int fd;
 
-	if (tf.out_fd >= 0)
-		return true;
 	if (!handover_path(false, &sun)) {
 		snprintf(why, why_len, "no local standby configured");
-		return false;
+		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
@@ -356,11 +366,10 @@ static bool handover_connect(char *why, size_t why_len)
 			 sun.sun_path, safe_strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return false;
+		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	tf.out_fd = fd;
-	return true;
+	return fd;
 }
 
 static bool link_pair(int link[2])
@@ -381,7 +390,7 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 {
 	struct frr_ha_status status;
 	struct frr_ha_handover h = {};
-	int in[2], out[2];
+	int in[2], out[2], conn;
 	bool ok;
 
 	frr_ha_node_status(bgpd_ha_pair_node(), &status);
@@ -389,13 +398,17 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 		snprintf(why, why_len, "no standby when the session came up");
 		return false;
 	}
-	if (!handover_connect(why, why_len))
+	conn = handover_connect(why, why_len);
+	if (conn < 0)
 		return false;
-	if (!link_pair(in))
+	if (!link_pair(in)) {
+		close(conn);
 		goto fail_errno;
+	}
 	if (!link_pair(out)) {
 		close(in[0]);
 		close(in[1]);
+		close(conn);
 		goto fail_errno;
 	}
 	h.epoch = status.epoch;
@@ -408,14 +421,11 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 				       why, why_len);
 	}
 	if (ok)
-		ok = frr_ha_handover_send(tf.out_fd, &h, peer->fd, in[1], out[1],
+		ok = frr_ha_handover_send(conn, &h, peer->fd, in[1], out[1],
 					  why, why_len);
 	close(in[1]);
 	close(out[1]);
-	if (!ok && tf.out_fd >= 0) {
-		close(tf.out_fd);
-		tf.out_fd = -1;
-	}
+	close(conn);
 	return ok;
 fail_errno:
 	snprintf(why, why_len, "links: %s", safe_strerror(errno));
@@ -521,10 +531,6 @@ void bgpd_ha_tf_role_changed(enum frr_ha_role previous, enum frr_ha_role role)
 	}
 	if (previous == FRR_HA_ROLE_ACTIVE)
 		release_all();
-	if (tf.out_fd >= 0) {
-		close(tf.out_fd);
-		tf.out_fd = -1;
-	}
 	if (role == FRR_HA_ROLE_STANDBY)
 		handover_listen();
 }
@@ -546,6 +552,7 @@ void bgpd_ha_tf_init(struct thread_master *master)
 	tf.master = master;
 	tf.taps = frr_ha_taps_new();
 	tf.shadows = list_new();
+	tf.handover_conns = list_new();
 	/* From the first connection on: an active keeps every session's
 	 * history from its first byte until the session is handed over. */
 	bgp_io_tap = &tf_tap;
@@ -564,9 +571,7 @@ void bgpd_ha_tf_fini(void)
 	while (tf.shadows && (s = listnode_head(tf.shadows)))
 		shadow_free(s);
 	list_delete(&tf.shadows);
-	if (tf.out_fd >= 0)
-		close(tf.out_fd);
-	tf.out_fd = -1;
+	list_delete(&tf.handover_conns);
 	frr_ha_taps_free(tf.taps);
 	tf.taps = NULL;
 }

@@ -76,7 +76,10 @@ def r1_conf():
     c += ["  neighbor fd00:12::3 next-hop-self", " exit-address-family",
           " bgp ha rp a address unix /var/run/frr/bgpd-ha-a.sock priority 200",
           " bgp ha rp b address unix /var/run/frr/bgpd-ha-b.sock",
-          f" bgp ha key {KEY}"]
+          f" bgp ha key {KEY}",
+          # A standby busy with full tables on this small, shared machine
+          # can miss a 300 ms detection; local mode takes over on the lock.
+          " bgp ha heartbeat interval 300 multiplier 5"]
     c += [f" neighbor {n} ha failover-mode transparent"
           for _, v4, v6, _ in PEERS.values() for n in (v4, v6)]
     return c
@@ -160,9 +163,14 @@ def peer_view():
     return view
 
 
+ADDED_BY_R2 = []  # IPv4 prefixes r2 announced during the test
+
+
 def expected_prefixes(name, afi):
     """r1 passes each peer the other peer's table (plus its own 10.1.0.0/24)."""
-    return PREFIXES + 1 if afi == "ipv4" else PREFIXES_V6
+    if afi == "ipv6":
+        return PREFIXES_V6
+    return PREFIXES + 1 + (len(ADDED_BY_R2) if name == "r3" else 0)
 
 
 def wait_full_tables():
@@ -215,6 +223,7 @@ def check_transparent(before, capture):
         wire = capture.summary(name)
         assert wire["fin_or_rst_from_r1"] == 0, wire
         assert wire["malformed"] == 0, wire
+        assert wire["framing_problems"] == [], wire
         assert wire["notifications"] == 0, wire
         assert wire["bgp_messages_from_r1"] > 0, wire
 
@@ -222,18 +231,105 @@ def check_transparent(before, capture):
 def change_reaches_peers(prefix):
     """r2 announces `prefix`; r3 gets it through r1's new active."""
     gear("r2").vtysh_cmd(f"configure\nrouter bgp 65002\naddress-family ipv4 unicast\nnetwork {prefix}")
+    ADDED_BY_R2.append(prefix)
     wait_for(f"r3 learns {prefix} through r1",
              lambda: None if prefix in vtysh_json(gear("r3"), "show ip bgp json")["routes"]
              else "not yet", count=30, wait=1)
 
 
-def test_kill9_of_active_while_idle():
+def wait_handed_over(active, standby):
+    wait_full_tables()
+    wait_for(f"rp {active} mirrors every session",
+             lambda: None if set(protected_sessions(active).values()) == {"mirroring"}
+             else str(protected_sessions(active)), count=30, wait=1)
+    wait_for(f"rp {standby} shadows every session",
+             lambda: None if set(protected_sessions(standby).values()) == {"shadow"}
+             else str(protected_sessions(standby)), count=60, wait=1)
+
+
+def restart_sessions_from_peers():
+    """The peers restart their sessions: new sessions are handed over anew."""
+    for name in PEERS:
+        gear(name).vtysh_cmd("clear bgp *")
+
+
+def become_active(rp):
+    wait_for(f"rp {rp} is active", lambda: None if rp_json(gear("r1"), rp)["role"] == "active"
+             else "not yet", count=40, wait=0.25)
+
+
+def test_kill9_of_standby_leaves_active_and_peers_alone():
+    before = peer_view()
+    kill_rp(gear("r1"), "b")
+    time.sleep(12)  # longer than the peers' hold time
+    assert same_session(before, peer_view())
+    # The active stops mirroring to a standby that is gone, and says why.
+    wait_for("rp a no longer protects the sessions",
+             lambda: None if set(protected_sessions("a").values()) == {"unprotected"}
+             else str(protected_sessions("a")), count=20, wait=0.5)
+    start_rp(gear("r1"), "b")
+    wait_pair(gear("r1"), "a", "b", epoch=1)
+    assert same_session(before, peer_view())
+    restart_sessions_from_peers()
+    wait_handed_over("a", "b")
+
+
+def test_planned_switchover():
     before = peer_view()
     capture = Capture(get_topogen(), PEERS, R1)
-    kill_rp(gear("r1"), "a")
-    wait_for("rp b is active", lambda: None if rp_json(gear("r1"), "b")["role"] == "active"
-             else "not yet", count=40, wait=0.25)
+    out = gear("r1").vtysh_cmd("bgp ha switchover")
+    assert "Switchover started" in out, out
+    become_active("b")
+    time.sleep(12)
+    check_transparent(before, capture)
+    change_reaches_peers("198.51.100.1/32")
+
+
+def test_kill9_of_active_while_idle():
+    wait_pair(gear("r1"), "b", "a", epoch=2)
+    restart_sessions_from_peers()
+    wait_handed_over("b", "a")
+    before = peer_view()
+    capture = Capture(get_topogen(), PEERS, R1)
+    kill_rp(gear("r1"), "b")
+    become_active("a")
     time.sleep(12)  # longer than the peers' hold time: keepalives must continue
     check_transparent(before, capture)
-    assert "session continued" in rp_log(gear("r1"), "b")
-    change_reaches_peers("198.51.100.1/32")
+    assert "session continued" in rp_log(gear("r1"), "a")
+    change_reaches_peers("198.51.100.2/32")
+
+
+def test_kill9_of_active_during_full_table_exchange():
+    start_rp(gear("r1"), "b")
+    wait_pair(gear("r1"), "a", "b", epoch=3)
+    first = peer_view()
+    capture = Capture(get_topogen(), PEERS, R1)
+    restart_sessions_from_peers()
+    # Kill the active as soon as every new session is handed over: the
+    # tables are still on their way.
+    wait_for("every new session is mirrored",
+             lambda: None if set(protected_sessions("a").values()) == {"mirroring"}
+             and len(protected_sessions("a")) == 4 else str(protected_sessions("a")),
+             count=100, wait=0.05)
+    capture.mark("kill")
+    kill_rp(gear("r1"), "a")
+    become_active("b")
+    wait_full_tables()
+    time.sleep(12)
+    view = peer_view()
+    # One restart each (the peers' clear), none from the switchover.
+    moved = {k: ((first[k]["established"], first[k]["dropped"]),
+                 (v["established"], v["dropped"]))
+             for k, v in view.items()
+             if (v["established"], v["dropped"]) !=
+             (first[k]["established"] + 1, first[k]["dropped"] + 1)
+             or v["notificationsRecv"] != first[k]["notificationsRecv"]}
+    assert not moved, f"(established, dropped) before and after: {moved}"
+    capture.stop()
+    for name in PEERS:
+        wire = capture.summary(name, since="kill")
+        assert wire["fin_or_rst_from_r1"] == 0, wire
+        assert wire["notifications"] == 0, wire
+        assert wire["malformed"] == 0, wire
+        assert wire["framing_problems"] == [], wire
+    change_reaches_peers("198.51.100.3/32")
