@@ -1,0 +1,235 @@
+// SessionTap on real loopback TCP sockets: the active's history and mirror,
+// and a shadow taking over with a half-written message and mirrored bytes
+// the old active never consumed.
+#include <catch2/catch.hpp>
+
+#include "bgp_stream.hpp"
+#include "session_tap.hpp"
+#include "tcp_stream_position.hpp"
+#include "unique_fd.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+using namespace frr_ha;
+
+namespace {
+
+struct Connection {
+    UniqueFd ours;  // the router's socket (the RPs share it)
+    UniqueFd peer;
+};
+
+Connection connect_loopback()
+{
+    UniqueFd l(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(l.get(), reinterpret_cast<sockaddr *>(&a), sizeof(a)) == 0);
+    REQUIRE(listen(l.get(), 1) == 0);
+    socklen_t len = sizeof(a);
+    REQUIRE(getsockname(l.get(), reinterpret_cast<sockaddr *>(&a), &len) == 0);
+    Connection c;
+    c.ours = UniqueFd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(connect(c.ours.get(), reinterpret_cast<sockaddr *>(&a), sizeof(a)) == 0);
+    c.peer = UniqueFd(accept4(l.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    REQUIRE(c.peer.get() >= 0);
+    fcntl(c.ours.get(), F_SETFL, O_NONBLOCK);
+    return c;
+}
+
+void link_pair(UniqueFd *writer, UniqueFd *reader)
+{
+    int fds[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+    fcntl(fds[1], F_SETFL, O_NONBLOCK);
+    writer->reset(fds[0]);
+    reader->reset(fds[1]);
+}
+
+void send_all(int fd, const std::string &data)
+{
+    REQUIRE(send(fd, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size()));
+}
+
+// Everything readable within a short wait.
+std::string drain(int fd)
+{
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 200) <= 0)
+            return out;
+        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n <= 0)
+            return out;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+void settle() { usleep(50 * 1000); }
+
+std::string read_tap(SessionTap &tap, bool *ended = nullptr)
+{
+    std::string out;
+    char buf[4096];
+    for (int i = 0; i < 100; i++) {
+        ssize_t n = tap.read(buf, sizeof(buf), ended);
+        if (n > 0)
+            out.append(buf, static_cast<std::size_t>(n));
+        else if (n < 0 && errno == EAGAIN)
+            break;
+        else
+            break;
+    }
+    return out;
+}
+
+std::size_t messages_in(const std::string &stream, std::string *error)
+{
+    BgpStreamFramer f(kBgpMaxExtendedMessage);
+    f.feed(stream.data(), stream.size());
+    std::size_t n = 0;
+    while (f.next())
+        n++;
+    *error = f.broken() ? f.error() : (f.partial() ? "partial message at the end" : "");
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("an active's tap keeps the history, then mirrors before consuming and logs before writing")
+{
+    Connection c = connect_loopback();
+    SessionTap tap(c.ours.get());
+    const std::string open_like = bgp_keepalive() + bgp_empty_update();
+
+    send_all(c.peer.get(), open_like);
+    settle();
+    CHECK(read_tap(tap) == open_like);
+    struct iovec iov = {const_cast<char *>(open_like.data()), open_like.size()};
+    CHECK(tap.writev(&iov, 1) == static_cast<ssize_t>(open_like.size()));
+    CHECK(drain(c.peer.get()) == open_like);
+
+    UniqueFd in_w, in_r, out_w, out_r;
+    link_pair(&in_w, &in_r);
+    link_pair(&out_w, &out_r);
+    TcpCountBias bias;
+    std::string error;
+    REQUIRE(tap.attach(std::move(in_w), std::move(out_w), &bias, &error));
+    CHECK(tap.mode() == TapMode::Mirroring);
+    // The links start with the history: the standby sees both streams from
+    // their first byte.
+    CHECK(drain(in_r.get()) == open_like);
+    CHECK(drain(out_r.get()) == open_like);
+    // The bias makes the kernel's counters say what the tap counted.
+    auto pos = tcp_stream_position(c.ours.get());
+    REQUIRE(pos);
+    CHECK(pos->consumed(bias) == tap.consumed());
+    CHECK(pos->written(bias) == tap.written());
+
+    const std::string more = bgp_keepalive() + bgp_keepalive();
+    send_all(c.peer.get(), more);
+    settle();
+    CHECK(read_tap(tap) == more);
+    CHECK(drain(in_r.get()) == more);
+    CHECK(tap.writev(&iov, 1) == static_cast<ssize_t>(open_like.size()));
+    CHECK(drain(out_r.get()) == open_like);
+    CHECK(drain(c.peer.get()) == open_like);
+
+    // The standby goes away: the session carries on, unprotected, saying why.
+    in_r.reset();
+    out_r.reset();
+    send_all(c.peer.get(), more);
+    settle();
+    CHECK(read_tap(tap) == more);
+    CHECK(tap.mode() == TapMode::Unprotected);
+    CHECK(tap.why_unprotected().find("standby stopped taking the mirror") != std::string::npos);
+}
+
+TEST_CASE("a shadow takes over: finishes a half-written message, drops what it already holds")
+{
+    Connection c = connect_loopback();
+    auto fresh = tcp_stream_position(c.ours.get());
+    REQUIRE(fresh);
+    TcpCountBias bias = calibrate(*fresh, 0, 0);
+
+    UniqueFd in_w, in_r, out_w, out_r;
+    link_pair(&in_w, &in_r);
+    link_pair(&out_w, &out_r);
+    SessionTap shadow(dup(c.ours.get()), std::move(in_r), std::move(out_r), bias);
+
+    // The old active, by hand: the peer sends three messages; it peeks and
+    // mirrors all three but consumes only the first before it dies.
+    const std::string three = bgp_keepalive() + bgp_keepalive() + bgp_keepalive();
+    send_all(c.peer.get(), three);
+    settle();
+    char buf[256];
+    REQUIRE(recv(c.ours.get(), buf, sizeof(buf), MSG_PEEK) == 57);
+    send_all(in_w.get(), std::string(buf, 57));
+    REQUIRE(recv(c.ours.get(), buf, 19, 0) == 19);
+    // It logs two messages and writes the first and 5 bytes of the second.
+    const std::string ka = bgp_keepalive(), upd = bgp_empty_update();
+    send_all(out_w.get(), ka + upd);
+    send_all(c.ours.get(), ka + upd.substr(0, 5));
+    in_w.reset();  // SIGKILL
+    out_w.reset();
+
+    bool ended = false;
+    CHECK(read_tap(shadow, &ended) == three);  // the shadow ran all three
+    CHECK(ended);
+    CHECK(shadow.mode() == TapMode::MirrorEnded);
+
+    std::string error;
+    REQUIRE(shadow.take_over(&error));
+    CHECK(shadow.completed_bytes() == upd.size() - 5);
+    CHECK(shadow.mode() == TapMode::TakingOver);
+    // The peer got both messages whole, each byte once.
+    std::string at_peer = drain(c.peer.get());
+    CHECK(at_peer == ka + upd);
+    CHECK(messages_in(at_peer, &error) == 2);
+    CHECK(error.empty());
+
+    // Input: the mirror ends, the two mirrored-but-unconsumed messages are
+    // dropped from the socket, and new bytes come from the socket itself.
+    CHECK(read_tap(shadow).empty());
+    CHECK(shadow.mode() == TapMode::Live);
+    send_all(c.peer.get(), upd);
+    settle();
+    CHECK(read_tap(shadow) == upd);
+    CHECK(shadow.consumed() == 57 + upd.size());
+}
+
+TEST_CASE("a shadow refuses to continue when the old active consumed bytes it never mirrored")
+{
+    Connection c = connect_loopback();
+    auto fresh = tcp_stream_position(c.ours.get());
+    REQUIRE(fresh);
+    UniqueFd in_w, in_r, out_w, out_r;
+    link_pair(&in_w, &in_r);
+    link_pair(&out_w, &out_r);
+    SessionTap shadow(dup(c.ours.get()), std::move(in_r), std::move(out_r), calibrate(*fresh, 0, 0));
+
+    send_all(c.peer.get(), bgp_keepalive());
+    settle();
+    char buf[64];
+    REQUIRE(recv(c.ours.get(), buf, sizeof(buf), 0) == 19);  // consumed, not mirrored
+    in_w.reset();
+    out_w.reset();
+
+    std::string error;
+    REQUIRE(shadow.take_over(&error));
+    CHECK(shadow.read(buf, sizeof(buf), nullptr) == -1);
+    CHECK(errno == EPROTO);
+    CHECK(shadow.mode() == TapMode::Unprotected);
+    CHECK(shadow.why_unprotected() == "the old active consumed bytes the mirror never got");
+}
