@@ -47,6 +47,7 @@ public:
     std::uint64_t boundary() const { return boundary_; }
     // Bytes of a message not complete yet.
     std::size_t partial() const { return buffer_.size() - pos_; }
+    std::string partial_bytes() const { return buffer_.substr(pos_); }
 
 private:
     std::size_t max_message_;

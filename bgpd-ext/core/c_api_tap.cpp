@@ -105,19 +105,31 @@ int frr_ha_tap_input_fd(struct frr_ha_taps *taps, int fd)
 }
 
 bool frr_ha_tap_attach(struct frr_ha_taps *taps, int fd, int input_link, int sendlog_link,
-                       struct frr_ha_tap_bias *bias, char *why, size_t why_len)
+                       size_t max_message, struct frr_ha_tap_bias *bias, char *why,
+                       size_t why_len)
 {
     UniqueFd in(input_link), out(sendlog_link);
     std::lock_guard<std::mutex> lock(taps->mutex);
     std::string error;
     frr_ha::TcpCountBias b;
-    if (!taps->get(fd).attach(std::move(in), std::move(out), &b, &error)) {
+    SessionTap &tap = taps->get(fd);
+    tap.set_max_message(max_message);
+    if (!tap.attach(std::move(in), std::move(out), &b, &error)) {
         copy_text(why, why_len, error);
         return false;
     }
     bias->received = b.received;
     bias->acked = b.acked;
     return true;
+}
+
+bool frr_ha_tap_attachable(struct frr_ha_taps *taps, int fd, char *why, size_t why_len)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    std::string error = tap ? tap->why_not_attachable() : "no such session";
+    copy_text(why, why_len, error);
+    return error.empty();
 }
 
 void frr_ha_tap_unprotect(struct frr_ha_taps *taps, int fd, const char *why)
@@ -152,6 +164,13 @@ void frr_ha_tap_add_shadow(struct frr_ha_taps *taps, int fd, int input_link, int
     taps->by_fd.insert_or_assign(
         fd, frr_ha_taps::Entry{frr_ha_taps::cookie(fd),
                                std::make_unique<SessionTap>(fd, std::move(in), std::move(out), b)});
+}
+
+void frr_ha_tap_open_gate(struct frr_ha_taps *taps, int fd)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    if (SessionTap *tap = taps->find(fd))
+        tap->open_gate();
 }
 
 int frr_ha_tap_sendlog_fd(struct frr_ha_taps *taps, int fd)

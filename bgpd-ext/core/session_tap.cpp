@@ -113,6 +113,7 @@ ssize_t SessionTap::read_active(void *buf, std::size_t len)
         if (n > 0) {
             consumed_ += static_cast<std::uint64_t>(n);
             record(read_history_, buf, static_cast<std::size_t>(n));
+            track_input(buf, static_cast<std::size_t>(n));
         }
         return n;
     }
@@ -124,9 +125,33 @@ ssize_t SessionTap::read_active(void *buf, std::size_t len)
     if (!send_all(input_link_.get(), static_cast<const char *>(buf), static_cast<std::size_t>(n)))
         unprotect(std::string("the standby stopped taking the mirror: ") + std::strerror(errno));
     ssize_t m = ::recv(fd_, buf, static_cast<std::size_t>(n), MSG_DONTWAIT);
-    if (m > 0)
+    if (m > 0) {
         consumed_ += static_cast<std::uint64_t>(m);
+        track_input(buf, static_cast<std::size_t>(m));
+    }
     return m;
+}
+
+// How much of the mirror a shadow whose gate is closed may take now: the
+// rest of the OPEN and KEEPALIVE that start the stream, nothing after.
+std::size_t SessionTap::gated_length(std::size_t len)
+{
+    if (gate_open_)
+        return len;
+    char head[2 * kBgpMaxMessage + kBgpHeaderSize];
+    ssize_t n = ::recv(input_link_.get(), head, sizeof(head), MSG_PEEK | MSG_DONTWAIT);
+    if (n <= 0)
+        return len;  // nothing (or the end): read() says which
+    // Walk the first two messages from the start of the stream.
+    std::uint64_t end = 0;
+    std::uint64_t seen = pregate_bytes_ + static_cast<std::uint64_t>(n);
+    std::string start = pregate_start_ + std::string(head, static_cast<std::size_t>(n));
+    for (int i = 0; i < 2; i++) {
+        if (start.size() < end + kBgpHeaderSize)
+            return std::min<std::uint64_t>(len, seen - pregate_bytes_);
+        end += static_cast<std::uint8_t>(start[end + 16]) << 8 | static_cast<std::uint8_t>(start[end + 17]);
+    }
+    return static_cast<std::size_t>(std::min<std::uint64_t>(len, end > pregate_bytes_ ? end - pregate_bytes_ : 0));
 }
 
 ssize_t SessionTap::read_shadow(void *buf, std::size_t len, bool *ended)
@@ -135,9 +160,20 @@ ssize_t SessionTap::read_shadow(void *buf, std::size_t len, bool *ended)
         errno = EAGAIN;
         return -1;
     }
+    len = gated_length(len);
+    if (len == 0) {  // the gate: parked until the FSM is Established
+        gate_waiting_ = true;
+        errno = EAGAIN;
+        return -1;
+    }
     ssize_t n = ::read(input_link_.get(), buf, len);
+    if (n > 0 && !gate_open_) {
+        pregate_bytes_ += static_cast<std::uint64_t>(n);
+        pregate_start_.append(static_cast<const char *>(buf), static_cast<std::size_t>(n));
+    }
     if (n > 0) {
         mirror_.append(mirror_.end(), static_cast<std::uint64_t>(n));
+        track_input(buf, static_cast<std::size_t>(n));
         return n;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -224,6 +260,7 @@ ssize_t SessionTap::writev(const struct iovec *iov, int iovcnt)
     if (n <= 0)
         return n;
     written_ += static_cast<std::uint64_t>(n);
+    track_output(iov, iovcnt, static_cast<std::size_t>(n));
     if (mode_ == TapMode::Recording) {
         std::size_t left = static_cast<std::size_t>(n);
         for (int i = 0; i < iovcnt && left > 0; i++) {
@@ -239,6 +276,7 @@ int SessionTap::input_fd(int parked) const
 {
     switch (mode_) {
     case TapMode::Shadow:
+        return gate_waiting_ && !gate_open_ ? parked : input_link_.get();
     case TapMode::TakingOver:
         return input_link_.get();
     case TapMode::MirrorEnded:
@@ -248,21 +286,90 @@ int SessionTap::input_fd(int parked) const
     }
 }
 
+void SessionTap::track_input(const void *data, std::size_t len)
+{
+    if (!in_rib_.usable())
+        return;
+    in_track_.feed(data, len);
+    while (auto msg = in_track_.next())
+        in_rib_.apply(*msg);
+}
+
+void SessionTap::track_output(const struct iovec *iov, int iovcnt, std::size_t len)
+{
+    for (int i = 0; i < iovcnt && len > 0; i++) {
+        std::size_t take = std::min(len, iov[i].iov_len);
+        out_track_.feed(iov[i].iov_base, take);
+        len -= take;
+    }
+    while (auto msg = out_track_.next())
+        track_sendlog(*msg);
+}
+
+void SessionTap::track_sendlog(const std::string &message)
+{
+    if (out_open_.empty() && message.size() > kBgpHeaderSize &&
+        static_cast<BgpType>(message[18]) == BgpType::Open)
+        out_open_ = message;
+}
+
+std::string SessionTap::why_not_attachable() const
+{
+    switch (mode_) {
+    case TapMode::Recording:
+        return {};
+    case TapMode::Unprotected:
+    case TapMode::Live:
+        break;
+    default:
+        return std::string("session is ") + tap_mode_name(mode_);
+    }
+    if (!in_rib_.usable())
+        return in_rib_.why();
+    if (in_rib_.open().empty() || out_open_.empty())
+        return "the session's OPEN messages were not seen";
+    if (in_track_.broken() || out_track_.broken())
+        return "the session's streams could not be followed";
+    return {};
+}
+
+bool SessionTap::history_from_streams(std::string *in, std::string *out, std::string *error) const
+{
+    auto updates = in_rib_.replay(max_message_);
+    if (updates.empty() && in_rib_.prefixes() > 0) {
+        *error = "a route's attributes do not fit in a message";
+        return false;
+    }
+    *in = in_rib_.open() + bgp_keepalive();
+    for (const auto &u : updates)
+        *in += u;
+    *in += in_track_.partial_bytes();
+    *out = out_open_ + bgp_keepalive() + out_track_.partial_bytes();
+    return true;
+}
+
 bool SessionTap::attach(UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias *bias,
                         std::string *error)
 {
-    if (mode_ != TapMode::Recording) {
-        *error = mode_ == TapMode::Unprotected ? why_ : "not a new session of this RP";
+    *error = why_not_attachable();
+    if (!error->empty())
+        return false;
+    std::string in_history, out_history;
+    if (mode_ == TapMode::Recording) {
+        in_history.swap(read_history_);
+        out_history.swap(write_history_);
+    } else if (!history_from_streams(&in_history, &out_history, error)) {
         return false;
     }
     auto pos = tcp_stream_position(fd_, error);
     if (!pos)
         return false;
-    *bias = calibrate(*pos, written_, consumed_);
+    // The standby counts the streams from the start of the history.
+    *bias = calibrate(*pos, out_history.size(), in_history.size());
     set_send_timeout(input_link.get());
     set_send_timeout(sendlog_link.get());
-    if (!send_all(input_link.get(), read_history_.data(), read_history_.size()) ||
-        !send_all(sendlog_link.get(), write_history_.data(), write_history_.size())) {
+    if (!send_all(input_link.get(), in_history.data(), in_history.size()) ||
+        !send_all(sendlog_link.get(), out_history.data(), out_history.size())) {
         *error = std::string("history not taken by the standby: ") + std::strerror(errno);
         return false;
     }
@@ -271,6 +378,7 @@ bool SessionTap::attach(UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias
     logged_ = written_;
     std::string().swap(read_history_);
     std::string().swap(write_history_);
+    why_.clear();
     mode_ = TapMode::Mirroring;
     return true;
 }
@@ -306,6 +414,7 @@ bool SessionTap::drain_sendlog(bool to_eof, std::string *error)
             out_framer_.feed(buf, static_cast<std::size_t>(n));
             while (auto msg = out_framer_.next()) {
                 std::uint64_t at = out_framer_.boundary() - msg->size();
+                track_sendlog(*msg);
                 send_log_.append(at, std::move(*msg));
             }
             continue;
@@ -359,6 +468,7 @@ bool SessionTap::take_over(std::string *error)
     unsent_messages_ = resume->unwritten;
     written_ = resume->boundary;
     send_log_ = SendLog(written_);
+    open_gate();
     mode_ = TapMode::TakingOver;
     return true;
 }

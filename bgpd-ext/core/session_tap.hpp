@@ -26,6 +26,7 @@
 #include "bgp_stream.hpp"
 #include "receive_mirror.hpp"
 #include "send_log.hpp"
+#include "stream_rib.hpp"
 #include "tcp_stream_position.hpp"
 #include "unique_fd.hpp"
 
@@ -56,6 +57,8 @@ public:
     SessionTap(int fd, UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias bias);
 
     int fd() const { return fd_; }
+    // The session's largest message (RFC 8654 extended messages or not).
+    void set_max_message(std::size_t max) { max_message_ = max; }
     TapMode mode() const { return mode_; }
     const std::string &why_unprotected() const { return why_; }
     std::uint64_t consumed() const { return consumed_; }
@@ -72,7 +75,12 @@ public:
 
     // Active: hands the session to the standby. Writes the history to the
     // links and mirrors from now on; the bias tells the standby how the
-    // kernel's counters relate to the stream (measured here, now).
+    // kernel's counters relate to the stream (measured here, now). A new
+    // session's history is its bytes; an older one's is made from what
+    // the streams hold (both OPENs, the received routes as UPDATEs, the
+    // message in progress), so that the standby ends in the same state.
+    // Why not, or "" if it can.
+    std::string why_not_attachable() const;
     bool attach(UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias *bias,
                 std::string *error);
     // Active: the standby is gone or the session cannot be handed over.
@@ -86,6 +94,16 @@ public:
     int sendlog_fd() const { return sendlog_link_.get(); }
     std::size_t sendlog_messages() const { return send_log_.messages(); }
 
+    // Shadow: its FSM is Established, so it can take messages of the
+    // negotiated size. Until then it gets the OPEN and the KEEPALIVE only:
+    // bgpd checks each header's length against what the OPENs negotiated,
+    // in its I/O thread, as soon as the bytes arrive.
+    void open_gate()
+    {
+        gate_open_ = true;
+        std::string().swap(pregate_start_);
+    }
+
     // New active: continue the session. Settles the output side now (a
     // half-written message is finished from the send log); the input side
     // finishes in read() once the mirror is read to its end.
@@ -97,7 +115,12 @@ private:
     ssize_t read_active(void *buf, std::size_t len);
     ssize_t read_shadow(void *buf, std::size_t len, bool *ended);
     ssize_t finish_mirror();
+    std::size_t gated_length(std::size_t len);
     void record(std::string &history, const void *data, std::size_t len);
+    void track_input(const void *data, std::size_t len);
+    void track_output(const struct iovec *iov, int iovcnt, std::size_t len);
+    void track_sendlog(const std::string &message);
+    bool history_from_streams(std::string *in, std::string *out, std::string *error) const;
 
     int fd_;
     TapMode mode_ = TapMode::Recording;
@@ -111,7 +134,16 @@ private:
     TcpCountBias bias_;
     BgpStreamFramer out_framer_{kBgpMaxExtendedMessage};  // shadow: the sent stream
     SendLog send_log_;
+    // What both streams hold, for a standby that joins later.
+    BgpStreamFramer in_track_{kBgpMaxExtendedMessage}, out_track_{kBgpMaxExtendedMessage};
+    StreamRib in_rib_;
+    std::string out_open_;
+    std::size_t max_message_ = kBgpMaxMessage;
     std::size_t completed_bytes_ = 0, unsent_messages_ = 0;
+    bool gate_open_ = false;
+    bool gate_waiting_ = false;
+    std::uint64_t pregate_bytes_ = 0;  // shadow input taken before the gate opened
+    std::string pregate_start_;       // those bytes (the OPEN and KEEPALIVE)
 };
 
 }  // namespace frr_ha

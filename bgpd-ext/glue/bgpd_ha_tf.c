@@ -22,6 +22,7 @@
 #include "bgpd/bgpd.h"
 #include "bgpd/bgp_fsm.h"
 #include "bgpd/bgp_io.h"
+#include "bgpd/bgp_debug.h"
 
 #include "bgpd_ha_glue.h"
 
@@ -35,6 +36,8 @@ DEFINE_MTYPE_STATIC(BGPD_HA, HA_SHADOW, "HA shadow session");
 /* A mirror that closed while this RP stays standby: the active ended the
  * session (not died: its death makes this RP active well within this). */
 #define TF_MIRROR_END_GRACE_MS 1000
+/* How often an active looks for sessions a standby could take. */
+#define TF_PROTECT_SWEEP_MS 1000
 
 struct ha_shadow {
 	struct peer *peer;
@@ -50,7 +53,7 @@ static struct {
 	struct list *shadows;
 	int listen_fd; /* standby: hand-overs arrive here */
 	struct list *handover_conns;
-	struct thread *t_accept;
+	struct thread *t_accept, *t_sweep;
 } tf = {.listen_fd = -1};
 
 static enum frr_ha_role current_role(void)
@@ -417,8 +420,9 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 	/* The history goes into the links before the standby gets them; their
 	 * buffers hold it. */
 	frr_with_mutex (&peer->io_mtx) {
-		ok = frr_ha_tap_attach(tf.taps, peer->fd, in[0], out[0], &h.bias,
-				       why, why_len);
+		ok = frr_ha_tap_attach(tf.taps, peer->fd, in[0], out[0],
+				       peer->max_packet_size, &h.bias, why,
+				       why_len);
 	}
 	if (ok)
 		ok = frr_ha_handover_send(conn, &h, peer->fd, in[1], out[1],
@@ -444,6 +448,29 @@ static int tf_status_changed(struct peer *peer)
 	struct frr_ha_mode_decision decision;
 	char why[256] = "";
 
+	struct ha_shadow *shadow = shadow_of(peer);
+
+	if (shadow) {
+		if (peer->status == Established) {
+			zlog_info("frr-ha: %s: shadow session Established", peer->host);
+			frr_with_mutex (&peer->io_mtx) {
+				frr_ha_tap_open_gate(tf.taps, peer->fd);
+			}
+			/* Poll the mirror again (it was parked at the gate). */
+			bgp_reads_off(peer);
+			bgp_reads_on(peer);
+		}
+		else if (peer->status == Idle || peer->status == Clearing) {
+			/* The shadow failed on its own: the active's session
+			 * goes on unprotected (its mirror sees the close). */
+			zlog_warn("frr-ha: %s: shadow session went from %s to %s: %s",
+				  peer->host, lookup_msg(bgp_status_msg, peer->ostatus, NULL),
+				  lookup_msg(bgp_status_msg, peer->status, NULL),
+				  peer_down_str[peer->last_reset]);
+			shadow_free(shadow);
+		}
+		return 0;
+	}
 	if (peer->status != Established || peer->ostatus == Established)
 		return 0;
 	if (current_role() != FRR_HA_ROLE_ACTIVE)
@@ -468,6 +495,44 @@ static int tf_backward(struct peer *peer)
 	 * shadow sees its mirror end. */
 	frr_ha_taps_sweep(tf.taps);
 	return 0;
+}
+
+/* A standby that joins (or comes back) gets the Established sessions it
+ * lacks: their history is made from what the streams hold. */
+static void tf_protect_sweep(struct thread *t)
+{
+	struct listnode *bn, *pn;
+	struct bgp *bgp;
+	struct peer *peer;
+	struct frr_ha_status status;
+	char why[256];
+
+	thread_add_timer_msec(tf.master, tf_protect_sweep, NULL,
+			      TF_PROTECT_SWEEP_MS, &tf.t_sweep);
+	if (current_role() != FRR_HA_ROLE_ACTIVE)
+		return;
+	frr_ha_node_status(bgpd_ha_pair_node(), &status);
+	if (!status.partner_known || strcmp(status.partner_role, "standby") != 0)
+		return;
+	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp))
+		for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer)) {
+			bool attachable;
+
+			if (!peer_established(peer) ||
+			    bgpd_ha_peer_decision(peer).mode != FRR_HA_SESSION_TRANSPARENT)
+				continue;
+			frr_with_mutex (&peer->io_mtx) {
+				attachable = frr_ha_tap_attachable(tf.taps, peer->fd, why,
+								   sizeof(why));
+			}
+			if (!attachable)
+				continue;
+			if (hand_over(peer, why, sizeof(why)))
+				zlog_info("frr-ha: %s: Established session handed to the standby",
+					  peer->host);
+			else
+				unprotect(peer, why);
+		}
 }
 
 /* --- role changes ------------------------------------------------------------------ */
@@ -559,12 +624,15 @@ void bgpd_ha_tf_init(struct thread_master *master)
 	bgp_supplied_connection = tf_supplied_connection;
 	hook_register(peer_status_changed, tf_status_changed);
 	hook_register(peer_backward_transition, tf_backward);
+	thread_add_timer_msec(master, tf_protect_sweep, NULL, TF_PROTECT_SWEEP_MS,
+			      &tf.t_sweep);
 }
 
 void bgpd_ha_tf_fini(void)
 {
 	struct ha_shadow *s;
 
+	THREAD_OFF(tf.t_sweep);
 	bgp_io_tap = NULL;
 	bgp_supplied_connection = NULL;
 	handover_stop_listening();

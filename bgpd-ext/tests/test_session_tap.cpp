@@ -167,6 +167,7 @@ TEST_CASE("a shadow takes over: finishes a half-written message, drops what it a
     link_pair(&in_w, &in_r);
     link_pair(&out_w, &out_r);
     SessionTap shadow(dup(c.ours.get()), std::move(in_r), std::move(out_r), bias);
+    shadow.open_gate();  // its FSM is Established
 
     // The old active, by hand: the peer sends three messages; it peeks and
     // mirrors all three but consumes only the first before it dies.
@@ -218,6 +219,7 @@ TEST_CASE("a shadow refuses to continue when the old active consumed bytes it ne
     link_pair(&in_w, &in_r);
     link_pair(&out_w, &out_r);
     SessionTap shadow(dup(c.ours.get()), std::move(in_r), std::move(out_r), calibrate(*fresh, 0, 0));
+    shadow.open_gate();
 
     send_all(c.peer.get(), bgp_keepalive());
     settle();
@@ -232,4 +234,26 @@ TEST_CASE("a shadow refuses to continue when the old active consumed bytes it ne
     CHECK(errno == EPROTO);
     CHECK(shadow.mode() == TapMode::Unprotected);
     CHECK(shadow.why_unprotected() == "the old active consumed bytes the mirror never got");
+}
+
+TEST_CASE("a shadow takes only the OPEN and KEEPALIVE until its FSM is Established")
+{
+    Connection c = connect_loopback();
+    UniqueFd in_w, in_r, out_w, out_r;
+    link_pair(&in_w, &in_r);
+    link_pair(&out_w, &out_r);
+    SessionTap shadow(dup(c.ours.get()), std::move(in_r), std::move(out_r), TcpCountBias{});
+
+    // An OPEN-sized first message, a KEEPALIVE, then an UPDATE, all at once.
+    std::string open = bgp_empty_update();
+    open[18] = static_cast<char>(BgpType::Open);
+    const std::string update = bgp_empty_update();
+    send_all(in_w.get(), open + bgp_keepalive() + update);
+    const int parked = 1000;
+    CHECK(shadow.input_fd(parked) != parked);
+    CHECK(read_tap(shadow) == open + bgp_keepalive());
+    CHECK(shadow.input_fd(parked) == parked);  // no polling while gated
+    shadow.open_gate();
+    CHECK(shadow.input_fd(parked) != parked);
+    CHECK(read_tap(shadow) == update);
 }

@@ -123,6 +123,19 @@ def _u64(value):
     return str(value)
 
 
+_SESSION_TEXT = {"stream", "notProtectedReason"}
+
+
+def _convert_neighbor(neighbor):
+    """A neighbor, with its session's stream state nested as "session"."""
+    flat = {k: v for k, v in neighbor.items() if k != "session"}
+    out = _convert(flat)
+    if "session" in neighbor:
+        session = neighbor["session"]
+        out["session"] = _convert(session, uint64=set(session) - _SESSION_TEXT)
+    return out
+
+
 def _convert(obj, uint64=(), all_uint64=False, drop_empty=()):
     """Converts one show object (flat: string, number, boolean members).
 
@@ -175,7 +188,7 @@ def show_json_to_instance(show):
                 continue
         elif key == "neighbors":
             value = [
-                {"address": address, **_convert(neighbor)}
+                {"address": address, **_convert_neighbor(neighbor)}
                 for address, neighbor in value.items()
             ]
             if not value:

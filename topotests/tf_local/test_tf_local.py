@@ -31,6 +31,7 @@ from ha_lib.frr_ha import (  # noqa: E402
     load_plain_router,
     rp_json,
     rp_log,
+    rp_pid,
     start_rp,
     stop_pairs,
     vtysh_json,
@@ -62,7 +63,7 @@ def zebra_conf(name, v4, v6):
 
 
 def r1_conf():
-    c = ["router bgp 65001", " bgp router-id 10.0.0.1", " no bgp ebgp-requires-policy",
+    c = ["debug bgp neighbor-events", "router bgp 65001", " bgp router-id 10.0.0.1", " no bgp ebgp-requires-policy",
          " no bgp network import-check", " no bgp default ipv4-unicast"]
     for asn, v4, v6, _ in PEERS.values():
         for n in (v4, v6):
@@ -87,7 +88,7 @@ def r1_conf():
 
 def peer_conf(name):
     asn, v4, v6, octet = PEERS[name]
-    c = ["router bgp %d" % asn, f" bgp router-id 10.0.0.{name[1]}",
+    c = ["debug bgp neighbor-events", "router bgp %d" % asn, f" bgp router-id 10.0.0.{name[1]}",
          " no bgp ebgp-requires-policy", " no bgp network import-check",
          " no bgp default ipv4-unicast", " bgp graceful-restart-disable"]
     for n in R1:
@@ -269,9 +270,11 @@ def test_kill9_of_standby_leaves_active_and_peers_alone():
              else str(protected_sessions("a")), count=20, wait=0.5)
     start_rp(gear("r1"), "b")
     wait_pair(gear("r1"), "a", "b", epoch=1)
-    assert same_session(before, peer_view())
-    restart_sessions_from_peers()
+    # The restarted standby gets the Established sessions, made from what
+    # their streams hold: the peers see nothing of it.
     wait_handed_over("a", "b")
+    assert same_session(before, peer_view())
+    assert "Established session handed to the standby" in rp_log(gear("r1"), "a")
 
 
 def test_planned_switchover():
@@ -287,7 +290,6 @@ def test_planned_switchover():
 
 def test_kill9_of_active_while_idle():
     wait_pair(gear("r1"), "b", "a", epoch=2)
-    restart_sessions_from_peers()
     wait_handed_over("b", "a")
     before = peer_view()
     capture = Capture(get_topogen(), PEERS, R1)
@@ -299,21 +301,49 @@ def test_kill9_of_active_while_idle():
     change_reaches_peers("198.51.100.2/32")
 
 
+def test_repeated_switchovers_back_and_forth():
+    """Five cycles: the old active restarts as standby, gets the sessions,
+    and takes over again, by kill -9 and planned switchover in turn. The
+    sessions the peers opened at the start carry on through all of it."""
+    start = peer_view()
+    active, standby, epoch = "a", "b", 3
+    for cycle in range(5):
+        start_rp(gear("r1"), standby)
+        wait_pair(gear("r1"), active, standby, epoch=epoch)
+        wait_handed_over(active, standby)
+        capture = Capture(get_topogen(), PEERS, R1)
+        if cycle % 2 == 0:
+            out = gear("r1").vtysh_cmd("bgp ha switchover")
+            assert "Switchover started" in out, out
+            become_active(standby)
+            kill_rp(gear("r1"), active)  # restarted as standby next cycle
+        else:
+            kill_rp(gear("r1"), active)
+            become_active(standby)
+        active, standby, epoch = standby, active, epoch + 1
+        time.sleep(4)  # beyond the peers' keepalive interval
+        check_transparent(start, capture)
+    change_reaches_peers("198.51.100.4/32")
+
+
 def test_kill9_of_active_during_full_table_exchange():
-    start_rp(gear("r1"), "b")
-    wait_pair(gear("r1"), "a", "b", epoch=3)
+    active = "a" if rp_pid(gear("r1"), "a") else "b"  # the other one is down
+    standby = "b" if active == "a" else "a"
+    start_rp(gear("r1"), standby)
+    epoch = rp_json(gear("r1"), active)["epoch"]
+    wait_pair(gear("r1"), active, standby, epoch=epoch)
     first = peer_view()
     capture = Capture(get_topogen(), PEERS, R1)
     restart_sessions_from_peers()
     # Kill the active as soon as every new session is handed over: the
     # tables are still on their way.
     wait_for("every new session is mirrored",
-             lambda: None if set(protected_sessions("a").values()) == {"mirroring"}
-             and len(protected_sessions("a")) == 4 else str(protected_sessions("a")),
+             lambda: None if set(protected_sessions(active).values()) == {"mirroring"}
+             and len(protected_sessions(active)) == 4 else str(protected_sessions(active)),
              count=100, wait=0.05)
     capture.mark("kill")
-    kill_rp(gear("r1"), "a")
-    become_active("b")
+    kill_rp(gear("r1"), active)
+    become_active(standby)
     wait_full_tables()
     time.sleep(12)
     view = peer_view()

@@ -43,10 +43,14 @@ ssize_t frr_ha_tap_writev(struct frr_ha_taps *taps, int fd,
 			  const struct iovec *iov, int iovcnt);
 int frr_ha_tap_input_fd(struct frr_ha_taps *taps, int fd);
 
-/* Active: hand the session over (see SessionTap::attach). */
+/* Active: hand the session over (see SessionTap::attach); max_message is
+ * the session's largest message (4096, or 65535 with RFC 8654). */
 bool frr_ha_tap_attach(struct frr_ha_taps *taps, int fd, int input_link,
-		       int sendlog_link, struct frr_ha_tap_bias *bias,
-		       char *why, size_t why_len);
+		       int sendlog_link, size_t max_message,
+		       struct frr_ha_tap_bias *bias, char *why, size_t why_len);
+/* Whether an Established session could be handed over now (else why). */
+bool frr_ha_tap_attachable(struct frr_ha_taps *taps, int fd, char *why,
+			   size_t why_len);
 void frr_ha_tap_unprotect(struct frr_ha_taps *taps, int fd, const char *why);
 void frr_ha_tap_unprotect_all(struct frr_ha_taps *taps, const char *why);
 void frr_ha_tap_release(struct frr_ha_taps *taps, int fd);
@@ -54,6 +58,8 @@ void frr_ha_tap_release(struct frr_ha_taps *taps, int fd);
 /* Standby. */
 void frr_ha_tap_add_shadow(struct frr_ha_taps *taps, int fd, int input_link,
 			   int sendlog_link, const struct frr_ha_tap_bias *bias);
+/* The shadow's FSM is Established: it takes the rest of the mirror. */
+void frr_ha_tap_open_gate(struct frr_ha_taps *taps, int fd);
 int frr_ha_tap_sendlog_fd(struct frr_ha_taps *taps, int fd);
 bool frr_ha_tap_drain_sendlog(struct frr_ha_taps *taps, int fd, char *why,
 			      size_t why_len);

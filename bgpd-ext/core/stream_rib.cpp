@@ -1,0 +1,268 @@
+#include "stream_rib.hpp"
+
+#include "bgp_stream.hpp"
+
+namespace frr_ha {
+
+namespace {
+
+constexpr std::uint8_t kAttrExtendedLength = 0x10;
+constexpr std::uint8_t kMpReach = 14;
+constexpr std::uint8_t kMpUnreach = 15;
+constexpr std::uint16_t kAfiIpv4 = 1, kAfiIpv6 = 2;
+
+std::uint16_t get16(std::string_view s, std::size_t at)
+{
+    return static_cast<std::uint16_t>(static_cast<std::uint8_t>(s[at]) << 8 |
+                                      static_cast<std::uint8_t>(s[at + 1]));
+}
+
+void put16(std::string &s, std::size_t value)
+{
+    s.push_back(static_cast<char>((value >> 8) & 0xff));
+    s.push_back(static_cast<char>(value & 0xff));
+}
+
+void set16(std::string &s, std::size_t at, std::size_t value)
+{
+    s[at] = static_cast<char>((value >> 8) & 0xff);
+    s[at + 1] = static_cast<char>(value & 0xff);
+}
+
+// A message header whose length is filled in by finish().
+std::string start_update()
+{
+    std::string m(16, '\xff');
+    put16(m, 0);
+    m.push_back(static_cast<char>(BgpType::Update));
+    return m;
+}
+
+void finish(std::string &m) { set16(m, 16, m.size()); }
+
+}  // namespace
+
+bool StreamRib::fail(const std::string &why)
+{
+    if (why_.empty())
+        why_ = why;
+    paths_.clear();
+    return false;
+}
+
+StreamRib::Shared StreamRib::intern(std::string bytes)
+{
+    auto &slot = pool_[bytes];
+    if (auto live = slot.lock())
+        return live;
+    auto made = std::make_shared<const std::string>(std::move(bytes));
+    slot = made;
+    // Forget attribute sets no prefix uses any more, now and then.
+    if (pool_.size() > 1024 && pool_.size() > 2 * paths_.size()) {
+        for (auto it = pool_.begin(); it != pool_.end();)
+            it = it->second.expired() ? pool_.erase(it) : std::next(it);
+    }
+    return made;
+}
+
+bool StreamRib::parse_nlri(Family family, std::string_view data, std::vector<std::string> *out)
+{
+    const std::size_t max_bits = family.afi == kAfiIpv4 ? 32 : 128;
+    std::size_t pos = 0;
+    while (pos < data.size()) {
+        std::size_t bits = static_cast<std::uint8_t>(data[pos]);
+        std::size_t bytes = (bits + 7) / 8;
+        if (bits > max_bits || pos + 1 + bytes > data.size())
+            return fail("a prefix does not fit its address family (ADD-PATH is not supported)");
+        out->emplace_back(data.substr(pos, 1 + bytes));
+        pos += 1 + bytes;
+    }
+    return true;
+}
+
+bool StreamRib::apply(std::string_view m)
+{
+    if (!usable())
+        return false;
+    if (m.size() < kBgpHeaderSize)
+        return fail("a message shorter than a header");
+    const auto type = static_cast<BgpType>(m[18]);
+    if (type == BgpType::Open) {
+        if (open_.empty())
+            open_.assign(m);
+        return true;
+    }
+    if (type != BgpType::Update)
+        return true;
+
+    std::string_view body = m.substr(kBgpHeaderSize);
+    if (body.size() < 4)
+        return fail("UPDATE too short");
+    const std::size_t withdrawn_len = get16(body, 0);
+    if (2 + withdrawn_len + 2 > body.size())
+        return fail("UPDATE withdrawn routes overrun");
+    const std::size_t attr_len = get16(body, 2 + withdrawn_len);
+    const std::size_t attr_at = 4 + withdrawn_len;
+    if (attr_at + attr_len > body.size())
+        return fail("UPDATE attributes overrun");
+    const Family ipv4{kAfiIpv4, 1};
+
+    std::vector<std::string> gone, added;
+    if (!parse_nlri(ipv4, body.substr(2, withdrawn_len), &gone))
+        return false;
+    for (auto &n : gone)
+        paths_.erase(Key{ipv4, std::move(n)});
+    if (withdrawn_len == 0 && attr_len == 0 && attr_at == body.size()) {
+        end_of_rib_.insert(ipv4);
+        return true;
+    }
+
+    // Attributes: MP_REACH/MP_UNREACH taken apart, the rest kept as sent.
+    std::string kept;
+    std::string_view attrs = body.substr(attr_at, attr_len);
+    bool mp_reach = false, mp_unreach_only = true;
+    Family mp_family{};
+    std::string mp_next_hop;
+    std::vector<std::string> mp_added;
+    for (std::size_t pos = 0; pos < attrs.size();) {
+        if (pos + 3 > attrs.size())
+            return fail("attribute header overrun");
+        const auto flags = static_cast<std::uint8_t>(attrs[pos]);
+        const auto code = static_cast<std::uint8_t>(attrs[pos + 1]);
+        const bool ext = flags & kAttrExtendedLength;
+        if (ext && pos + 4 > attrs.size())
+            return fail("attribute header overrun");
+        const std::size_t len = ext ? get16(attrs, pos + 2) : static_cast<std::uint8_t>(attrs[pos + 2]);
+        const std::size_t head = ext ? 4 : 3;
+        if (pos + head + len > attrs.size())
+            return fail("attribute overrun");
+        std::string_view value = attrs.substr(pos + head, len);
+        if (code == kMpReach || code == kMpUnreach) {
+            if (value.size() < 3)
+                return fail("MP attribute too short");
+            Family f{get16(value, 0), static_cast<std::uint8_t>(value[2])};
+            if ((f.afi != kAfiIpv4 && f.afi != kAfiIpv6) || (f.safi != 1 && f.safi != 2))
+                return fail("address family " + std::to_string(f.afi) + "/" +
+                            std::to_string(f.safi) + " is not supported");
+            if (code == kMpUnreach) {
+                std::vector<std::string> mp_gone;
+                if (!parse_nlri(f, value.substr(3), &mp_gone))
+                    return false;
+                if (mp_gone.empty() && attrs.size() == head + len)
+                    end_of_rib_.insert(f);
+                for (auto &n : mp_gone)
+                    paths_.erase(Key{f, std::move(n)});
+            } else {
+                if (value.size() < 4 || std::size_t{5} + static_cast<std::uint8_t>(value[3]) > value.size())
+                    return fail("MP_REACH next hop overrun");
+                const std::size_t nh_len = static_cast<std::uint8_t>(value[3]);
+                mp_reach = true;
+                mp_unreach_only = false;
+                mp_family = f;
+                mp_next_hop.assign(value.substr(3, 1 + nh_len));
+                if (!parse_nlri(f, value.substr(4 + nh_len + 1), &mp_added))
+                    return false;
+            }
+        } else {
+            mp_unreach_only = false;
+            kept.append(attrs.substr(pos, head + len));
+        }
+        pos += head + len;
+    }
+    (void)mp_unreach_only;
+
+    if (!parse_nlri(ipv4, body.substr(attr_at + attr_len), &added))
+        return false;
+    if (added.empty() && mp_added.empty())
+        return true;
+    Shared shared_attrs = intern(std::move(kept));
+    for (auto &n : added)
+        paths_[Key{ipv4, std::move(n)}] = Path{shared_attrs, nullptr};
+    if (mp_reach) {
+        Shared nh = intern(std::move(mp_next_hop));
+        for (auto &n : mp_added)
+            paths_[Key{mp_family, std::move(n)}] = Path{shared_attrs, nh};
+    }
+    return true;
+}
+
+std::vector<std::string> StreamRib::replay(std::size_t max_message) const
+{
+    // Prefixes sharing attributes (and next hop) go into the same messages.
+    struct Group {
+        Family family;
+        const std::string *attributes;
+        const std::string *next_hop;
+        bool operator<(const Group &o) const
+        {
+            if (family < o.family || o.family < family)
+                return family < o.family;
+            // By content, not address: the same state replays the same way.
+            if (*attributes != *o.attributes)
+                return *attributes < *o.attributes;
+            if (!next_hop || !o.next_hop)
+                return !next_hop && o.next_hop;
+            return *next_hop < *o.next_hop;
+        }
+    };
+    std::map<Group, std::vector<const std::string *>> groups;
+    for (const auto &[key, path] : paths_)
+        groups[Group{key.family, path.attributes.get(), path.next_hop.get()}].push_back(&key.nlri);
+
+    std::vector<std::string> out;
+    for (const auto &[group, nlris] : groups) {
+        const bool plain_ipv4 = group.next_hop == nullptr;
+        std::size_t i = 0;
+        while (i < nlris.size()) {
+            std::string m = start_update();
+            put16(m, 0);  // no withdrawn routes
+            const std::size_t attr_len_at = m.size();
+            put16(m, 0);
+            m += *group.attributes;
+            std::size_t mp_len_at = 0;
+            if (!plain_ipv4) {
+                m.push_back(static_cast<char>(0x80 | kAttrExtendedLength));  // optional
+                m.push_back(static_cast<char>(kMpReach));
+                mp_len_at = m.size();
+                put16(m, 0);
+                put16(m, group.family.afi);
+                m.push_back(static_cast<char>(group.family.safi));
+                m += *group.next_hop;
+                m.push_back('\0');  // reserved
+            }
+            const std::size_t first = i;
+            while (i < nlris.size() && m.size() + nlris[i]->size() <= max_message)
+                m += *nlris[i++];
+            if (i == first)  // attributes too long for even one prefix
+                return {};
+            if (!plain_ipv4) {
+                set16(m, mp_len_at, m.size() - mp_len_at - 2);
+                set16(m, attr_len_at, m.size() - attr_len_at - 2);
+            } else {
+                set16(m, attr_len_at, group.attributes->size());
+            }
+            finish(m);
+            out.push_back(std::move(m));
+        }
+    }
+    for (const auto &f : end_of_rib_) {
+        std::string m = start_update();
+        if (f.afi == kAfiIpv4 && f.safi == 1) {
+            put16(m, 0);
+            put16(m, 0);
+        } else {
+            put16(m, 0);
+            put16(m, 6);
+            m.push_back(static_cast<char>(0x80));
+            m.push_back(static_cast<char>(kMpUnreach));
+            m.push_back(3);
+            put16(m, f.afi);
+            m.push_back(static_cast<char>(f.safi));
+        }
+        finish(m);
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+}  // namespace frr_ha

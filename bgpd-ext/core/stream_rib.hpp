@@ -1,0 +1,75 @@
+// What a BGP byte stream has announced and not withdrawn, kept in the
+// stream's own encoding: for each prefix, the path attributes exactly as
+// the sender put them (and the MP_REACH next hop). From it, a standby that
+// joins an Established session gets the session's state as UPDATE messages
+// it can run through bgpd's own input path: the same bytes, so the same
+// result, inbound policy included, as if it had seen the whole stream.
+//
+// Supported: IPv4 and IPv6 unicast and multicast without ADD-PATH (a
+// session using anything else is refused with the reason).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace frr_ha {
+
+class StreamRib {
+public:
+    // Takes in one whole BGP message of the stream. False when the message
+    // cannot be understood here; the record is then unusable (why()).
+    bool apply(std::string_view message);
+
+    bool usable() const { return why_.empty(); }
+    const std::string &why() const { return why_; }
+    // The first OPEN of the stream, or "".
+    const std::string &open() const { return open_; }
+    std::size_t prefixes() const { return paths_.size(); }
+
+    // The recorded state as UPDATE messages of at most `max_message` bytes,
+    // then End-of-RIB for each address family that sent one.
+    std::vector<std::string> replay(std::size_t max_message) const;
+
+private:
+    struct Family {
+        std::uint16_t afi;
+        std::uint8_t safi;
+        bool operator<(const Family &o) const
+        {
+            return afi != o.afi ? afi < o.afi : safi < o.safi;
+        }
+    };
+    struct Key {
+        Family family;
+        std::string nlri;  // length in bits, then the prefix's bytes
+        bool operator<(const Key &o) const
+        {
+            if (family < o.family || o.family < family)
+                return family < o.family;
+            return nlri < o.nlri;
+        }
+    };
+    using Shared = std::shared_ptr<const std::string>;
+    struct Path {
+        Shared attributes;  // every attribute but MP_REACH/MP_UNREACH
+        Shared next_hop;    // MP_REACH: next-hop length and bytes; null for IPv4 NLRI
+    };
+
+    bool fail(const std::string &why);
+    Shared intern(std::string bytes);
+    bool parse_nlri(Family family, std::string_view data, std::vector<std::string> *out);
+
+    std::map<Key, Path> paths_;
+    std::set<Family> end_of_rib_;
+    std::unordered_map<std::string, std::weak_ptr<const std::string>> pool_;
+    std::string open_;
+    std::string why_;
+};
+
+}  // namespace frr_ha
