@@ -192,16 +192,33 @@ bool frr_ha_tap_drain_sendlog(struct frr_ha_taps *taps, int fd, char *why, size_
     return true;
 }
 
-bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd, char *why, size_t why_len)
+bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd, size_t max_message, char *why,
+                          size_t why_len)
 {
     std::lock_guard<std::mutex> lock(taps->mutex);
     SessionTap *tap = taps->find(fd);
     std::string error;
+    if (tap)
+        tap->set_max_message(max_message);
     if (!tap || !tap->take_over(&error)) {
         copy_text(why, why_len, tap ? error : "no such session");
         return false;
     }
     return true;
+}
+
+size_t frr_ha_tap_takeover_messages(struct frr_ha_taps *taps, int fd,
+                                    void (*emit)(void *ctx, const void *data, size_t len),
+                                    void *ctx)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    if (!tap)
+        return 0;
+    auto messages = tap->take_takeover_messages();
+    for (const auto &m : messages)
+        emit(ctx, m.data(), m.size());
+    return messages.size();
 }
 
 bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd, struct frr_ha_tap_info *out)
@@ -218,6 +235,12 @@ bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd, struct frr_ha_tap_info *o
     out->sendlog_messages = tap->sendlog_messages();
     out->completed_bytes = tap->completed_bytes();
     out->unsent_messages = tap->unsent_messages();
+    out->takeover_diff_messages = tap->takeover_diff_messages();
+    out->received_prefixes = tap->received_prefixes();
+    out->peer_holds_prefixes = tap->peer_holds_prefixes();
+    out->shadow_sent_prefixes = tap->shadow_sent_prefixes();
+    copy_text(out->takeover_diff_problem, sizeof(out->takeover_diff_problem),
+              tap->takeover_diff_problem());
     return true;
 }
 

@@ -19,6 +19,17 @@ void SendLog::trim(std::uint64_t acked)
     }
 }
 
+std::vector<std::string> SendLog::take_until(std::uint64_t offset)
+{
+    std::vector<std::string> taken;
+    while (!log_.empty() && log_.front().offset + log_.front().bytes.size() <= offset) {
+        begin_ = log_.front().offset + log_.front().bytes.size();
+        taken.push_back(std::move(log_.front().bytes));
+        log_.pop_front();
+    }
+    return taken;
+}
+
 std::optional<SendLog::Resume> SendLog::resume(std::uint64_t written) const
 {
     if (written < begin_ || written > end_)

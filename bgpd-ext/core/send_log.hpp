@@ -8,6 +8,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace frr_ha {
 
@@ -21,6 +22,8 @@ public:
     bool append(std::uint64_t offset, std::string message);
     // Forgets messages wholly before `acked` (the peer has them).
     void trim(std::uint64_t acked);
+    // Removes the messages wholly before `offset` and returns them.
+    std::vector<std::string> take_until(std::uint64_t offset);
 
     std::uint64_t begin() const { return begin_; }
     std::uint64_t end() const { return end_; }

@@ -233,7 +233,12 @@ ssize_t SessionTap::writev(const struct iovec *iov, int iovcnt)
         return -1;
     case TapMode::Shadow:
     case TapMode::MirrorEnded:
-        return static_cast<ssize_t>(total);  // a standby writes nothing to a peer
+        // A standby writes nothing to a peer; it notes what it would have.
+        for (int i = 0; i < iovcnt; i++)
+            shadow_track_.feed(iov[i].iov_base, iov[i].iov_len);
+        while (auto msg = shadow_track_.next())
+            shadow_sent_.apply(*msg);
+        return static_cast<ssize_t>(total);
     case TapMode::Mirroring: {
         // Log, then write: the standby learns each byte before the peer can.
         std::uint64_t skip = logged_ - written_;  // already logged, not yet written
@@ -302,8 +307,28 @@ void SessionTap::track_output(const struct iovec *iov, int iovcnt, std::size_t l
         out_track_.feed(iov[i].iov_base, take);
         len -= take;
     }
-    while (auto msg = out_track_.next())
+    while (auto msg = out_track_.next()) {
         track_sendlog(*msg);
+        out_rib_.apply(*msg);
+        if (difference_pending_)  // this RP's FSM sent it, after the takeover
+            shadow_sent_.apply(*msg);
+    }
+}
+
+std::vector<std::string> SessionTap::take_takeover_messages()
+{
+    if (!difference_pending_)
+        return {};
+    difference_pending_ = false;
+    std::vector<std::string> messages;
+    if (!out_rib_.usable() || !shadow_sent_.usable()) {
+        takeover_diff_problem_ = out_rib_.usable() ? shadow_sent_.why() : out_rib_.why();
+    } else {
+        messages = out_rib_.diff_to(shadow_sent_, max_message_);
+        takeover_diff_messages_ = messages.size();
+    }
+    shadow_sent_ = StreamRib();
+    return messages;
 }
 
 void SessionTap::track_sendlog(const std::string &message)
@@ -344,7 +369,15 @@ bool SessionTap::history_from_streams(std::string *in, std::string *out, std::st
     for (const auto &u : updates)
         *in += u;
     *in += in_track_.partial_bytes();
-    *out = out_open_ + bgp_keepalive() + out_track_.partial_bytes();
+    auto held = out_rib_.replay(max_message_);
+    if (held.empty() && out_rib_.prefixes() > 0) {
+        *error = "a route's attributes do not fit in a message";
+        return false;
+    }
+    *out = out_open_ + bgp_keepalive();
+    for (const auto &m : held)
+        *out += m;
+    *out += out_track_.partial_bytes();
     return true;
 }
 
@@ -437,9 +470,10 @@ bool SessionTap::drain_sendlog(bool to_eof, std::string *error)
             return false;
         }
     }
-    // Forget what the peer has acknowledged.
+    // What the peer acknowledged, it holds; the log forgets it.
     if (auto pos = tcp_stream_position(fd_))
-        send_log_.trim(pos->acked - bias_.acked);
+        for (const auto &m : send_log_.take_until(pos->acked - bias_.acked))
+            out_rib_.apply(m);
     return true;
 }
 
@@ -467,6 +501,11 @@ bool SessionTap::take_over(std::string *error)
     completed_bytes_ = resume->complete.size();
     unsent_messages_ = resume->unwritten;
     written_ = resume->boundary;
+    // The peer holds what was written; bring it to what this RP's FSM
+    // believes it sent, and not one prefix more.
+    for (const auto &m : send_log_.take_until(resume->boundary))
+        out_rib_.apply(m);
+    difference_pending_ = true;
     send_log_ = SendLog(written_);
     open_gate();
     mode_ = TapMode::TakingOver;

@@ -109,6 +109,15 @@ public:
     // finishes in read() once the mirror is read to its end.
     bool take_over(std::string *error);
     std::size_t completed_bytes() const { return completed_bytes_; }
+    // New active, once this RP's own update generation has settled after
+    // the takeover: the messages that bring the peer from what the old
+    // active had written to what this RP's FSM believes it sent (taken once).
+    std::vector<std::string> take_takeover_messages();
+    std::size_t takeover_diff_messages() const { return takeover_diff_messages_; }
+    const std::string &takeover_diff_problem() const { return takeover_diff_problem_; }
+    std::size_t received_prefixes() const { return in_rib_.prefixes(); }
+    std::size_t peer_holds_prefixes() const { return out_rib_.prefixes(); }
+    std::size_t shadow_sent_prefixes() const { return shadow_sent_.prefixes(); }
     std::size_t unsent_messages() const { return unsent_messages_; }
 
 private:
@@ -137,9 +146,16 @@ private:
     // What both streams hold, for a standby that joins later.
     BgpStreamFramer in_track_{kBgpMaxExtendedMessage}, out_track_{kBgpMaxExtendedMessage};
     StreamRib in_rib_;
+    StreamRib out_rib_;  // what the peer holds from us (written, or logged and acknowledged)
     std::string out_open_;
+    // Shadow: what its own FSM sent (swallowed), the state it believes the
+    // peer has; at takeover the peer is brought from out_rib_ to it.
+    BgpStreamFramer shadow_track_{kBgpMaxExtendedMessage};
+    StreamRib shadow_sent_;
+    bool difference_pending_ = false;
     std::size_t max_message_ = kBgpMaxMessage;
-    std::size_t completed_bytes_ = 0, unsent_messages_ = 0;
+    std::size_t completed_bytes_ = 0, unsent_messages_ = 0, takeover_diff_messages_ = 0;
+    std::string takeover_diff_problem_;
     bool gate_open_ = false;
     bool gate_waiting_ = false;
     std::uint64_t pregate_bytes_ = 0;  // shadow input taken before the gate opened

@@ -188,6 +188,17 @@ bool StreamRib::apply(std::string_view m)
 
 std::vector<std::string> StreamRib::replay(std::size_t max_message) const
 {
+    auto out = announce(paths_, max_message);
+    if (out.empty() && !paths_.empty())
+        return {};
+    for (auto &m : end_of_rib(end_of_rib_))
+        out.push_back(std::move(m));
+    return out;
+}
+
+std::vector<std::string> StreamRib::announce(const std::map<Key, Path> &paths,
+                                             std::size_t max_message)
+{
     // Prefixes sharing attributes (and next hop) go into the same messages.
     struct Group {
         Family family;
@@ -206,7 +217,7 @@ std::vector<std::string> StreamRib::replay(std::size_t max_message) const
         }
     };
     std::map<Group, std::vector<const std::string *>> groups;
-    for (const auto &[key, path] : paths_)
+    for (const auto &[key, path] : paths)
         groups[Group{key.family, path.attributes.get(), path.next_hop.get()}].push_back(&key.nlri);
 
     std::vector<std::string> out;
@@ -245,7 +256,13 @@ std::vector<std::string> StreamRib::replay(std::size_t max_message) const
             out.push_back(std::move(m));
         }
     }
-    for (const auto &f : end_of_rib_) {
+    return out;
+}
+
+std::vector<std::string> StreamRib::end_of_rib(const std::set<Family> &families)
+{
+    std::vector<std::string> out;
+    for (const auto &f : families) {
         std::string m = start_update();
         if (f.afi == kAfiIpv4 && f.safi == 1) {
             put16(m, 0);
@@ -262,6 +279,75 @@ std::vector<std::string> StreamRib::replay(std::size_t max_message) const
         finish(m);
         out.push_back(std::move(m));
     }
+    return out;
+}
+
+}  // namespace frr_ha
+
+namespace frr_ha {
+
+std::vector<std::string> StreamRib::diff_to(const StreamRib &target, std::size_t max_message) const
+{
+    std::map<Key, Path> changed;
+    std::map<Family, std::vector<const std::string *>> gone;
+    for (const auto &[key, path] : target.paths_) {
+        auto it = paths_.find(key);
+        const bool same = it != paths_.end() && *it->second.attributes == *path.attributes &&
+                          (it->second.next_hop == path.next_hop ||
+                           (it->second.next_hop && path.next_hop &&
+                            *it->second.next_hop == *path.next_hop));
+        if (!same)
+            changed.emplace(key, path);
+    }
+    for (const auto &[key, path] : paths_)
+        if (!target.paths_.count(key))
+            gone[key.family].push_back(&key.nlri);
+
+    std::vector<std::string> out;
+    for (const auto &[family, nlris] : gone) {
+        const bool plain_ipv4 = family.afi == kAfiIpv4 && family.safi == 1;
+        std::size_t i = 0;
+        while (i < nlris.size()) {
+            std::string m = start_update();
+            std::size_t len_at = m.size();
+            put16(m, 0);  // withdrawn length (IPv4) or 0
+            std::size_t mp_len_at = 0;
+            if (!plain_ipv4) {
+                put16(m, 0);  // attributes length, set below
+                m.push_back(static_cast<char>(0x80 | kAttrExtendedLength));
+                m.push_back(static_cast<char>(kMpUnreach));
+                mp_len_at = m.size();
+                put16(m, 0);
+                put16(m, family.afi);
+                m.push_back(static_cast<char>(family.safi));
+            }
+            const std::size_t first = i;
+            while (i < nlris.size() && m.size() + nlris[i]->size() + (plain_ipv4 ? 2 : 0) <= max_message)
+                m += *nlris[i++];
+            if (i == first)
+                return {};
+            if (plain_ipv4) {
+                set16(m, len_at, m.size() - len_at - 2);
+                put16(m, 0);  // no attributes
+            } else {
+                set16(m, mp_len_at, m.size() - mp_len_at - 2);
+                set16(m, len_at + 2, m.size() - len_at - 4);
+            }
+            finish(m);
+            out.push_back(std::move(m));
+        }
+    }
+    auto announced = announce(changed, max_message);
+    if (announced.empty() && !changed.empty())
+        return {};
+    for (auto &m : announced)
+        out.push_back(std::move(m));
+    std::set<Family> eor;
+    for (const auto &f : target.end_of_rib_)
+        if (!end_of_rib_.count(f))
+            eor.insert(f);
+    for (auto &m : end_of_rib(eor))
+        out.push_back(std::move(m));
     return out;
 }
 

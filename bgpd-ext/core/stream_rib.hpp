@@ -36,6 +36,12 @@ public:
     // then End-of-RIB for each address family that sent one.
     std::vector<std::string> replay(std::size_t max_message) const;
 
+    // The messages that turn what this record holds into what `target`
+    // holds: UPDATEs for prefixes new or changed in `target`, withdrawals
+    // for those it lacks, End-of-RIB it sent and this did not; nothing for
+    // a prefix both hold alike.
+    std::vector<std::string> diff_to(const StreamRib &target, std::size_t max_message) const;
+
 private:
     struct Family {
         std::uint16_t afi;
@@ -62,6 +68,9 @@ private:
     };
 
     bool fail(const std::string &why);
+    static std::vector<std::string> announce(const std::map<Key, Path> &paths,
+                                             std::size_t max_message);
+    static std::vector<std::string> end_of_rib(const std::set<Family> &families);
     Shared intern(std::string bytes);
     bool parse_nlri(Family family, std::string_view data, std::vector<std::string> *out);
 

@@ -17,12 +17,14 @@
 #include "memory.h"
 #include "network.h"
 #include "privs.h"
+#include "stream.h"
 #include "thread.h"
 
 #include "bgpd/bgpd.h"
 #include "bgpd/bgp_fsm.h"
 #include "bgpd/bgp_io.h"
 #include "bgpd/bgp_debug.h"
+#include "bgpd/bgp_updgrp.h"
 
 #include "bgpd_ha_glue.h"
 
@@ -53,7 +55,8 @@ static struct {
 	struct list *shadows;
 	int listen_fd; /* standby: hand-overs arrive here */
 	struct list *handover_conns;
-	struct thread *t_accept, *t_sweep;
+	struct list *differences; /* taken-over sessions awaiting their difference */
+	struct thread *t_accept, *t_sweep, *t_difference;
 } tf = {.listen_fd = -1};
 
 static enum frr_ha_role current_role(void)
@@ -553,6 +556,111 @@ static void release_all(void)
 				}
 }
 
+static void emit_to_fifo(void *ctx, const void *data, size_t len)
+{
+	struct stream *s = stream_new(len);
+	char hex[2 * 48 + 1] = "";
+
+	for (size_t i = 19; i < len && i < 19 + 48; i++)
+		snprintf(hex + 2 * (i - 19), 3, "%02x", ((const uint8_t *)data)[i]);
+	zlog_debug("frr-ha: takeover difference: %zu-byte UPDATE %s%s", len, hex,
+		   len > 19 + 48 ? "..." : "");
+
+	stream_put(s, data, len);
+	stream_fifo_push(ctx, s);
+}
+
+/* The messages that bring the peer to what this RP believes it holds go
+ * out before anything the shadow had queued (peer->io_mtx held). */
+static void send_first(struct peer *peer)
+{
+	struct stream_fifo *queued = stream_fifo_new();
+	struct stream *s;
+
+	while ((s = stream_fifo_pop(peer->obuf)))
+		stream_fifo_push(queued, s);
+	frr_ha_tap_takeover_messages(tf.taps, peer->fd, emit_to_fifo, peer->obuf);
+	while ((s = stream_fifo_pop(queued)))
+		stream_fifo_push(peer->obuf, s);
+	stream_fifo_free(queued);
+}
+
+/* Once the new active's own update generation for a peer has settled, the
+ * peer gets the difference between what the old active wrote and what this
+ * RP's FSM believes it sent. Before that, messages still queued here would
+ * look like a difference. */
+struct ha_difference {
+	struct peer *peer;
+	int fd;
+};
+
+static bool output_settled(struct peer *peer)
+{
+	afi_t afi;
+	safi_t safi;
+	bool empty;
+
+	FOREACH_AFI_SAFI (afi, safi) {
+		struct peer_af *paf = peer_af_find(peer, afi, safi);
+
+		if (!paf || !paf->subgroup)
+			continue;
+		if (paf->subgroup->t_coalesce || subgroup_packets_to_build(paf->subgroup) ||
+		    (paf->next_pkt_to_send && paf->next_pkt_to_send->buffer))
+			return false;
+	}
+	frr_with_mutex (&peer->io_mtx) {
+		empty = stream_fifo_count_safe(peer->obuf) == 0;
+	}
+	return empty;
+}
+
+static void tf_difference_check(struct thread *t)
+{
+	struct listnode *node, *next;
+	struct ha_difference *d;
+
+	for (ALL_LIST_ELEMENTS(tf.differences, node, next, d)) {
+		struct peer *peer = d->peer;
+		struct frr_ha_tap_info info = {};
+		size_t n = 0;
+
+		if (peer->status == Established && peer->fd == d->fd && !output_settled(peer))
+			continue;
+		if (peer->status == Established && peer->fd == d->fd) {
+			frr_with_mutex (&peer->io_mtx) {
+				send_first(peer);
+				frr_ha_tap_info(tf.taps, peer->fd, &info);
+			}
+			n = info.takeover_diff_messages;
+			if (info.takeover_diff_problem[0])
+				zlog_warn("frr-ha: %s: no difference made after the takeover: %s",
+					  peer->host, info.takeover_diff_problem);
+			else
+				zlog_notice("frr-ha: %s: %zu messages brought the peer up to date",
+					    peer->host, n);
+			if (n)
+				bgp_writes_on(peer);
+		}
+		listnode_delete(tf.differences, d);
+		peer_unlock(peer);
+		XFREE(MTYPE_HA_SHADOW, d);
+	}
+	if (listcount(tf.differences))
+		thread_add_timer_msec(tf.master, tf_difference_check, NULL, 100,
+				      &tf.t_difference);
+}
+
+static void difference_later(struct peer *peer)
+{
+	struct ha_difference *d = XCALLOC(MTYPE_HA_SHADOW, sizeof(*d));
+
+	d->peer = peer_lock(peer);
+	d->fd = peer->fd;
+	listnode_add(tf.differences, d);
+	thread_add_timer_msec(tf.master, tf_difference_check, NULL, 100, &tf.t_difference);
+}
+
 static void take_over_all(void)
 {
 	struct listnode *node, *next;
@@ -568,7 +676,9 @@ static void take_over_all(void)
 		THREAD_OFF(s->t_ended);
 		if (peer->status != Idle && peer->fd == s->fd)
 			frr_with_mutex (&peer->io_mtx) {
-				ok = frr_ha_tap_take_over(tf.taps, s->fd, why, sizeof(why));
+				ok = frr_ha_tap_take_over(tf.taps, s->fd,
+							  peer->max_packet_size, why,
+							  sizeof(why));
 				frr_ha_tap_info(tf.taps, s->fd, &info);
 			}
 		else
@@ -577,9 +687,10 @@ static void take_over_all(void)
 			shadow_stop(s, why);
 			continue;
 		}
-		zlog_notice("frr-ha: %s: session continued (%zu bytes completed, %zu messages left to send again)",
+		zlog_notice("frr-ha: %s: session continued (%zu bytes completed, %zu messages of the old active not sent)",
 			    peer->host, info.completed_bytes, info.unsent_messages);
 		shadow_free(s);
+		difference_later(peer);
 		/* Input: the rest of the mirror, then the socket itself. */
 		bgp_reads_off(peer);
 		bgp_reads_on(peer);
@@ -618,6 +729,7 @@ void bgpd_ha_tf_init(struct thread_master *master)
 	tf.taps = frr_ha_taps_new();
 	tf.shadows = list_new();
 	tf.handover_conns = list_new();
+	tf.differences = list_new();
 	/* From the first connection on: an active keeps every session's
 	 * history from its first byte until the session is handed over. */
 	bgp_io_tap = &tf_tap;
@@ -633,6 +745,7 @@ void bgpd_ha_tf_fini(void)
 	struct ha_shadow *s;
 
 	THREAD_OFF(tf.t_sweep);
+	THREAD_OFF(tf.t_difference);
 	bgp_io_tap = NULL;
 	bgp_supplied_connection = NULL;
 	handover_stop_listening();
@@ -640,6 +753,14 @@ void bgpd_ha_tf_fini(void)
 		shadow_free(s);
 	list_delete(&tf.shadows);
 	list_delete(&tf.handover_conns);
+	while (tf.differences && listcount(tf.differences)) {
+		struct ha_difference *d = listnode_head(tf.differences);
+
+		listnode_delete(tf.differences, d);
+		peer_unlock(d->peer);
+		XFREE(MTYPE_HA_SHADOW, d);
+	}
+	list_delete(&tf.differences);
 	frr_ha_taps_free(tf.taps);
 	tf.taps = NULL;
 }

@@ -257,3 +257,44 @@ TEST_CASE("a shadow takes only the OPEN and KEEPALIVE until its FSM is Establish
     CHECK(shadow.input_fd(parked) != parked);
     CHECK(read_tap(shadow) == update);
 }
+
+TEST_CASE("after a takeover the peer gets what the shadow sent and the old active did not")
+{
+    Connection c = connect_loopback();
+    auto fresh = tcp_stream_position(c.ours.get());
+    REQUIRE(fresh);
+    UniqueFd in_w, in_r, out_w, out_r;
+    link_pair(&in_w, &in_r);
+    link_pair(&out_w, &out_r);
+    SessionTap shadow(dup(c.ours.get()), std::move(in_r), std::move(out_r), calibrate(*fresh, 0, 0));
+    shadow.open_gate();
+
+    // An UPDATE announcing 10.2.0.0/24 (ORIGIN, AS_PATH, NEXT_HOP).
+    const std::string body = std::string("\x00\x00\x00\x14", 4) +
+                             std::string("\x40\x01\x01\x00", 4) +
+                             std::string("\x40\x02\x06\x02\x01\x00\x00\xfd\xe9", 9) +
+                             std::string("\x40\x03\x04\x0a\x00\x0c\x01", 7) + std::string("\x18\x0a\x02\x00", 4);
+    std::string update(16, '\xff');
+    update += static_cast<char>(0);
+    update += static_cast<char>(19 + body.size());
+    update += static_cast<char>(BgpType::Update);
+    update += body;
+
+    // The old active logged and wrote a KEEPALIVE only; the shadow's FSM
+    // had also sent the UPDATE (swallowed) when the active died.
+    send_all(out_w.get(), bgp_keepalive());
+    send_all(c.ours.get(), bgp_keepalive());
+    struct iovec iov = {const_cast<char *>(update.data()), update.size()};
+    CHECK(shadow.writev(&iov, 1) == static_cast<ssize_t>(update.size()));
+    in_w.reset();
+    out_w.reset();
+    bool ended = false;
+    read_tap(shadow, &ended);
+
+    std::string error;
+    REQUIRE(shadow.take_over(&error));
+    auto first = shadow.take_takeover_messages();
+    REQUIRE(first.size() == 1);
+    CHECK(first.front() == update);  // the same bytes the shadow had sent
+    CHECK(shadow.take_takeover_messages().empty());
+}

@@ -103,3 +103,28 @@ TEST_CASE("what cannot be replayed makes the record unusable, saying why")
     CHECK_FALSE(addpath.apply(update("", kOrigin + kAsPath + kNextHop, std::string("\x00\x00\x00\x01\x18\x0a\x02", 7))));
     CHECK(addpath.why().find("ADD-PATH") != std::string::npos);
 }
+
+TEST_CASE("the difference between two records is only what differs")
+{
+    StreamRib holds, wants;
+    // Both: 10.2.0/24 alike. Peer holds 10.2.1/24 (gone in wants) and
+    // 10.2.2/24 with another MED; wants adds 10.2.3/24 and an IPv6 prefix,
+    // and has sent End-of-RIB.
+    REQUIRE(holds.apply(update("", kOrigin + kAsPath + kNextHop, v4(10, 2, 0) + v4(10, 2, 1) + v4(10, 2, 2))));
+    REQUIRE(holds.apply(update("", kOrigin + kAsPath + mp_reach_v6(v6(1) + v6(9)), "")));
+    REQUIRE(wants.apply(update("", kOrigin + kAsPath + kNextHop, v4(10, 2, 0))));
+    REQUIRE(wants.apply(update("", kOrigin + kAsPath + kNextHop + kMed, v4(10, 2, 2) + v4(10, 2, 3))));
+    REQUIRE(wants.apply(update("", kOrigin + kAsPath + mp_reach_v6(v6(1) + v6(2)), "")));
+    REQUIRE(wants.apply(update("", "", "")));
+
+    auto diff = holds.diff_to(wants, 4096);
+    // withdraw 10.2.1/24; MP_UNREACH v6(9); announce 10.2.2+3 together; v6(2); EoR.
+    CHECK(diff.size() == 5);
+    StreamRib after = holds;
+    for (const auto &m : diff)
+        REQUIRE(after.apply(m));
+    CHECK(after.prefixes() == wants.prefixes());
+    CHECK(replayed(after) == replayed(wants));
+    CHECK(after.diff_to(wants, 4096).empty());
+    CHECK(wants.diff_to(wants, 4096).empty());
+}

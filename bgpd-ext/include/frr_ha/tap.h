@@ -30,6 +30,11 @@ struct frr_ha_tap_info {
 	char why[256];	  /* why a session is not protected, or "" */
 	uint64_t consumed, written, mirrored;
 	size_t sendlog_messages, completed_bytes, unsent_messages;
+	size_t takeover_diff_messages; /* sent to bring the peer up to date */
+	/* Prefixes in what the streams hold: received from the peer, held by
+	 * the peer from us, and (standby) sent by this RP's own FSM. */
+	size_t received_prefixes, peer_holds_prefixes, shadow_sent_prefixes;
+	char takeover_diff_problem[256]; /* why no difference could be made */
 };
 
 struct frr_ha_taps *frr_ha_taps_new(void);
@@ -63,8 +68,13 @@ void frr_ha_tap_open_gate(struct frr_ha_taps *taps, int fd);
 int frr_ha_tap_sendlog_fd(struct frr_ha_taps *taps, int fd);
 bool frr_ha_tap_drain_sendlog(struct frr_ha_taps *taps, int fd, char *why,
 			      size_t why_len);
-bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd, char *why,
-			  size_t why_len);
+bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd,
+			  size_t max_message, char *why, size_t why_len);
+/* After frr_ha_tap_take_over: the messages to send before any other, once. */
+size_t frr_ha_tap_takeover_messages(struct frr_ha_taps *taps, int fd,
+				    void (*emit)(void *ctx, const void *data,
+						 size_t len),
+				    void *ctx);
 
 /* The hand-over of one session to the standby (local mode): a message on
  * the hand-over socket with the session's socket and its two links. */
