@@ -5,10 +5,10 @@
 # network namespace. The active bgpd is killed with SIGKILL; the standby takes
 # over, and we print what each peer saw.
 #
-# Today the standby takes the role at once but starts the sessions anew (the
-# transparent failover and the standby-driven graceful restart come next), so
-# the demo shows both the pair and the cost it will remove: the plain peer's
-# session flaps and r1's routes are withdrawn and re-announced.
+# The plain peer's session gets a peer-transparent failover: the standby
+# continues it on the same TCP connection and the peer sees nothing. The GR
+# peer's session still restarts as stock FRR would (the standby-driven
+# graceful restart comes next).
 #
 # Run as root after scripts/build.sh (scripts/demo.sh does both).
 set -euo pipefail
@@ -152,6 +152,18 @@ wait_ready() { # wait_ready RP
     echo "demo: rp $1 did not become ready" >&2; return 1
 }
 wait_ready b
+wait_protected() { # the plain peer's session is mirrored and its shadow in step
+    local i a b
+    for i in $(seq 1 240); do
+        a=$(rp_vty a 'show bgp ha json' | jq -r '.neighbors."10.0.2.2".session.stream')
+        b=$(rp_vty b 'show bgp ha json' | jq -r '.neighbors."10.0.2.2".session |
+            "\(.stream) \(.shadowSentPrefixes == .peerHoldsPrefixes)"')
+        [ "$a $b" = "mirroring shadow true" ] && return 0
+        sleep 0.25
+    done
+    echo "demo: the plain peer's session was not handed to the standby ($a $b)" >&2; return 1
+}
+wait_protected
 say "r1: show bgp ha (on the active, through a plain vtysh)"
 vty r1 "show bgp ha"
 
@@ -163,8 +175,8 @@ vty r1 "show bgp ha json" | jq -r '"   rp \(.rp) is \(.role) at epoch \(.epoch);
 sleep 2.5
 say "3 s after the kill, each peer sees:"
 report
-echo "   (next: gr gets a graceful restart driven by the standby, and plain a"
-echo "    transparent failover in which it sees nothing)"
+echo "   (plain: transparent failover, nothing seen; gr: restarted as stock FRR"
+echo "    would, the graceful restart driven by the standby comes next)"
 
 say "rp b serves the sessions; rp a restarts and becomes the standby"
 wait_established

@@ -665,6 +665,8 @@ static void take_over_all(void)
 {
 	struct listnode *node, *next;
 	struct ha_shadow *s;
+	uint64_t started = bgpd_ha_now_ms();
+	unsigned int continued = 0, shadows = listcount(tf.shadows);
 
 	for (ALL_LIST_ELEMENTS(tf.shadows, node, next, s)) {
 		struct peer *peer = s->peer;
@@ -691,11 +693,15 @@ static void take_over_all(void)
 			    peer->host, info.completed_bytes, info.unsent_messages);
 		shadow_free(s);
 		difference_later(peer);
+		continued++;
 		/* Input: the rest of the mirror, then the socket itself. */
 		bgp_reads_off(peer);
 		bgp_reads_on(peer);
 		bgp_writes_on(peer);
 	}
+	if (shadows)
+		zlog_notice("frr-ha: %u of %u shadow sessions continued in %" PRIu64 " ms",
+			    continued, shadows, bgpd_ha_now_ms() - started);
 }
 
 void bgpd_ha_tf_role_changed(enum frr_ha_role previous, enum frr_ha_role role)

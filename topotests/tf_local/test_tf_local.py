@@ -39,6 +39,7 @@ from ha_lib.frr_ha import (  # noqa: E402
     wait_pair,
 )
 from ha_lib.wire import Capture  # noqa: E402
+from ha_lib.yang_model import show_json_to_instance, validate_instance  # noqa: E402
 
 pytestmark = [pytest.mark.bgpd]
 
@@ -63,7 +64,8 @@ def zebra_conf(name, v4, v6):
 
 
 def r1_conf():
-    c = ["debug bgp neighbor-events", "router bgp 65001", " bgp router-id 10.0.0.1", " no bgp ebgp-requires-policy",
+    c = ["debug bgp neighbor-events", "log timestamp precision 3",
+         "router bgp 65001", " bgp router-id 10.0.0.1", " no bgp ebgp-requires-policy",
          " no bgp network import-check", " no bgp default ipv4-unicast"]
     for asn, v4, v6, _ in PEERS.values():
         for n in (v4, v6):
@@ -202,6 +204,11 @@ def test_sessions_come_up_handed_to_the_standby():
     wait_for("rp b shadows every session",
              lambda: None if set(protected_sessions("b").values()) == {"shadow"}
              else str(protected_sessions("b")), count=60, wait=1)
+
+
+def test_session_state_fits_the_yang_model(tmp_path):
+    for rp in ("a", "b"):
+        validate_instance(show_json_to_instance(rp_json(gear("r1"), rp)), str(tmp_path))
 
 
 def same_session(before, after):
