@@ -418,9 +418,9 @@ bool SessionTap::attach(UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias
 
 void SessionTap::unprotect(const std::string &why)
 {
+    why_ = why;  // the latest reason, also for a session already unprotected
     if (mode_ == TapMode::Unprotected)
         return;
-    why_ = why;
     mode_ = TapMode::Unprotected;
     input_link_.reset();
     sendlog_link_.reset();

@@ -62,6 +62,9 @@ void bgpd_ha_tf_fini(void);
 void bgpd_ha_tf_role_changed(enum frr_ha_role previous, enum frr_ha_role role);
 /* A standby's shadow of the active's session: kept up while standby. */
 bool bgpd_ha_tf_is_shadow(struct peer *peer);
+/* Whether the standby protects every Established TF session (else which
+ * one does not, and why): a planned switchover would restart it. */
+bool bgpd_ha_tf_all_protected(char *why, size_t why_len);
 /* The session's transparent-failover state, for show commands. */
 struct frr_ha_tap_info;
 bool bgpd_ha_tf_info(struct peer *peer, struct frr_ha_tap_info *info);

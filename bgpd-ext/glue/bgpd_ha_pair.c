@@ -496,10 +496,16 @@ static void run_sessions(void)
 	bgp_option_unset(BGP_OPT_NO_FIB);
 	UNSET_FLAG(bm->flags, BM_FLAG_HOLD_PEERS);
 	bgp_listeners(true);
-	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp))
+	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp)) {
+		/* What the continued sessions taught this RP while standby goes
+		 * to zebra now: the routes the old active installed are
+		 * confirmed (identical ones untouched, with zebra -M ha). */
+		bgp_zebra_announce_table(bgp, AFI_IP, SAFI_UNICAST);
+		bgp_zebra_announce_table(bgp, AFI_IP6, SAFI_UNICAST);
 		for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer))
 			if (peer->status == Idle && peer_active(peer))
 				BGP_EVENT_ADD(peer, BGP_Start);
+	}
 }
 
 /* Every session that can be up is up, has sent End-of-RIB for all it

@@ -717,6 +717,30 @@ void bgpd_ha_tf_role_changed(enum frr_ha_role previous, enum frr_ha_role role)
 		handover_listen();
 }
 
+bool bgpd_ha_tf_all_protected(char *why, size_t why_len)
+{
+	struct listnode *bn, *pn;
+	struct bgp *bgp;
+	struct peer *peer;
+
+	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp))
+		for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer)) {
+			struct frr_ha_tap_info info = {};
+
+			if (!peer_established(peer) ||
+			    bgpd_ha_peer_decision(peer).mode != FRR_HA_SESSION_TRANSPARENT)
+				continue;
+			if (bgpd_ha_tf_info(peer, &info) && strcmp(info.mode, "mirroring") == 0)
+				continue;
+			snprintf(why, why_len,
+				 "neighbor %s is not protected by the standby yet (%s%s%s)",
+				 peer->host, info.mode ? info.mode : "no stream",
+				 info.why[0] ? ": " : "", info.why);
+			return false;
+		}
+	return true;
+}
+
 bool bgpd_ha_tf_info(struct peer *peer, struct frr_ha_tap_info *info)
 {
 	bool ok = false;

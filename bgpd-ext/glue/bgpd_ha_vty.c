@@ -330,10 +330,19 @@ DEFUN (bgp_ha_switchover,
        "Hand the active role to the ready standby (planned switchover)\n")
 {
 	struct frr_ha_node *node = bgpd_ha_pair_node();
+	struct frr_ha_status status;
 	char why[FRR_HA_TEXT_MAX];
 
 	if (!node) {
 		vty_out(vty, "%% This bgpd is not a route processor of an HA pair\n");
+		return CMD_WARNING;
+	}
+	frr_ha_node_status(node, &status);
+	/* Once the pair itself could switch over (a ready standby), a
+	 * transparent session the standby does not hold would restart. */
+	if (frr_ha_node_role(node) == FRR_HA_ROLE_ACTIVE && status.partner_known &&
+	    status.partner_ready && !bgpd_ha_tf_all_protected(why, sizeof(why))) {
+		vty_out(vty, "%% Switchover refused: %s\n", why);
 		return CMD_WARNING;
 	}
 	if (!frr_ha_node_request_switchover(node, bgpd_ha_now_ms(), why, sizeof(why))) {

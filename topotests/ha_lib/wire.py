@@ -93,6 +93,18 @@ class Capture:
                     result.append((sid, b"".join(chunks[side])))
         return result
 
+    def first_from_r1_after(self, name, mark):
+        """Seconds from a mark to r1's first TCP payload on each connection."""
+        src = " || ".join(f"{'ipv6' if ':' in a else 'ip'}.src == {a}" for a in self.r1)
+        out = tshark("-r", self.files[name], "-Y",
+                     f"({src}) && tcp.len > 0 && frame.time_epoch >= {self.marks[mark]}",
+                     "-T", "fields", "-e", "tcp.stream", "-e", "frame.time_epoch")
+        first = {}
+        for line in out.splitlines():
+            sid, when = line.split("\t")
+            first.setdefault(sid, float(when) - self.marks[mark])
+        return {sid: round(t, 3) for sid, t in sorted(first.items())}
+
     def summary(self, name, since=None):
         """Counts in one peer's capture (frames), from `since` (a mark) on."""
         path = self.files[name]

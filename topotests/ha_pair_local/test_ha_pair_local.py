@@ -129,7 +129,18 @@ def test_unix_socket_keeps_other_users_out():
     assert mode == "600 frr", mode
 
 
+def wait_protected(active):
+    """r2's transparent session is held by the standby too (else a planned
+    switchover is refused: it would restart the session)."""
+    def protected():
+        stream = rp_json(r1(), active)["neighbors"]["10.0.12.2"].get("session", {}).get("stream")
+        return None if stream == "mirroring" else f"stream {stream}"
+
+    wait_for(f"rp {active}'s session to r2 is protected", protected, count=30, wait=0.5)
+
+
 def test_planned_switchover_moves_role_and_epoch():
+    wait_protected("a")
     out = r1().vtysh_cmd("bgp ha switchover")
     assert "Switchover started" in out, out
     wait_pair(r1(), "b", "a", epoch=2)

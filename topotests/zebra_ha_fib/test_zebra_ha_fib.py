@@ -9,7 +9,7 @@ Checked:
   active runs never touches a route of the active: `ip monitor route` in r1
   records no change at all, and the kernel's table never shrinks;
 - kill -9 of the active: the standby takes over and the sessions start anew
-  (transparent failover is not part of this test); zebra keeps every route,
+  (failover mode none: transparent failover is tf_local's); zebra keeps every route,
   lets the new active's identical routes take over without reprogramming the
   kernel, adds the prefix r2 added meanwhile, replaces the one whose next hop
   r2 changed meanwhile, and removes the one r2 withdrew meanwhile as soon as
@@ -67,6 +67,11 @@ def configs(confdir):
     with open(f"{CONF}/r1/bgpd.conf") as f:
         r1_bgp = f.read().splitlines()
     at = r1_bgp.index(" address-family ipv4 unicast")
+    # This test is about zebra: the sessions restart at each switchover
+    # (failover mode none) so that the new active sends every route again.
+    r1_bgp = [line.replace("ha failover-mode transparent", "ha failover-mode none")
+              for line in r1_bgp]
+    r1_bgp.append(" neighbor fd00:12::2 ha failover-mode none")
     r1_bgp[at:at] = [" neighbor fd00:12::2 remote-as 65002",
                      " neighbor fd00:12::2 timers 3 10",
                      " neighbor fd00:12::2 timers connect 1"]
