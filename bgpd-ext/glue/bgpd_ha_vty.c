@@ -339,9 +339,11 @@ DEFUN (bgp_ha_switchover,
 	}
 	frr_ha_node_status(node, &status);
 	/* Once the pair itself could switch over (a ready standby), a
-	 * transparent session the standby does not hold would restart. */
-	if (frr_ha_node_role(node) == FRR_HA_ROLE_ACTIVE && status.partner_known &&
-	    status.partner_ready && !bgpd_ha_tf_all_protected(why, sizeof(why))) {
+	 * transparent session the standby does not hold would restart. Local
+	 * mode only: across hosts no session is continued yet. */
+	if (frr_ha_node_role(node) == FRR_HA_ROLE_ACTIVE && status.local_mode &&
+	    status.partner_known && status.partner_ready &&
+	    !bgpd_ha_tf_all_protected(why, sizeof(why))) {
 		vty_out(vty, "%% Switchover refused: %s\n", why);
 		return CMD_WARNING;
 	}
