@@ -139,13 +139,11 @@ void frr_ha_tap_unprotect(struct frr_ha_taps *taps, int fd, const char *why)
         tap->unprotect(why);
 }
 
-void frr_ha_tap_unprotect_all(struct frr_ha_taps *taps, const char *why)
+void frr_ha_tap_exclude(struct frr_ha_taps *taps, int fd, const char *why)
 {
     std::lock_guard<std::mutex> lock(taps->mutex);
-    for (auto &entry : taps->by_fd)
-        if (entry.second.tap->mode() == frr_ha::TapMode::Mirroring ||
-            entry.second.tap->mode() == frr_ha::TapMode::Recording)
-            entry.second.tap->unprotect(why);
+    if (SessionTap *tap = taps->find(fd))
+        tap->exclude(why);
 }
 
 void frr_ha_tap_release(struct frr_ha_taps *taps, int fd)

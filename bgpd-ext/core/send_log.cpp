@@ -13,10 +13,7 @@ bool SendLog::append(std::uint64_t offset, std::string message)
 
 void SendLog::trim(std::uint64_t acked)
 {
-    while (!log_.empty() && log_.front().offset + log_.front().bytes.size() <= acked) {
-        begin_ = log_.front().offset + log_.front().bytes.size();
-        log_.pop_front();
-    }
+    take_until(acked);
 }
 
 std::vector<std::string> SendLog::take_until(std::uint64_t offset)

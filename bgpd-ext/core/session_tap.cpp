@@ -143,15 +143,15 @@ std::size_t SessionTap::gated_length(std::size_t len)
     if (n <= 0)
         return len;  // nothing (or the end): read() says which
     // Walk the first two messages from the start of the stream.
-    std::uint64_t end = 0;
-    std::uint64_t seen = pregate_bytes_ + static_cast<std::uint64_t>(n);
+    const std::size_t taken = pregate_start_.size();
     std::string start = pregate_start_ + std::string(head, static_cast<std::size_t>(n));
+    std::size_t end = 0;
     for (int i = 0; i < 2; i++) {
         if (start.size() < end + kBgpHeaderSize)
-            return std::min<std::uint64_t>(len, seen - pregate_bytes_);
+            return std::min(len, static_cast<std::size_t>(n));
         end += static_cast<std::uint8_t>(start[end + 16]) << 8 | static_cast<std::uint8_t>(start[end + 17]);
     }
-    return static_cast<std::size_t>(std::min<std::uint64_t>(len, end > pregate_bytes_ ? end - pregate_bytes_ : 0));
+    return std::min(len, end > taken ? end - taken : 0);
 }
 
 ssize_t SessionTap::read_shadow(void *buf, std::size_t len, bool *ended)
@@ -167,10 +167,8 @@ ssize_t SessionTap::read_shadow(void *buf, std::size_t len, bool *ended)
         return -1;
     }
     ssize_t n = ::read(input_link_.get(), buf, len);
-    if (n > 0 && !gate_open_) {
-        pregate_bytes_ += static_cast<std::uint64_t>(n);
+    if (n > 0 && !gate_open_)
         pregate_start_.append(static_cast<const char *>(buf), static_cast<std::size_t>(n));
-    }
     if (n > 0) {
         mirror_.append(mirror_.end(), static_cast<std::uint64_t>(n));
         track_input(buf, static_cast<std::size_t>(n));
@@ -293,7 +291,7 @@ int SessionTap::input_fd(int parked) const
 
 void SessionTap::track_input(const void *data, std::size_t len)
 {
-    if (!in_rib_.usable())
+    if (!following_ || !in_rib_.usable())
         return;
     in_track_.feed(data, len);
     while (auto msg = in_track_.next())
@@ -302,6 +300,8 @@ void SessionTap::track_input(const void *data, std::size_t len)
 
 void SessionTap::track_output(const struct iovec *iov, int iovcnt, std::size_t len)
 {
+    if (!following_)
+        return;
     for (int i = 0; i < iovcnt && len > 0; i++) {
         std::size_t take = std::min(len, iov[i].iov_len);
         out_track_.feed(iov[i].iov_base, take);
@@ -349,6 +349,8 @@ std::string SessionTap::why_not_attachable() const
     default:
         return std::string("session is ") + tap_mode_name(mode_);
     }
+    if (!following_)
+        return "the session's streams were not followed: " + why_;
     if (!in_rib_.usable())
         return in_rib_.why();
     if (in_rib_.open().empty() || out_open_.empty())
@@ -426,6 +428,16 @@ void SessionTap::unprotect(const std::string &why)
     sendlog_link_.reset();
     std::string().swap(read_history_);
     std::string().swap(write_history_);
+}
+
+void SessionTap::exclude(const std::string &why)
+{
+    unprotect(why);
+    following_ = false;
+    in_rib_ = StreamRib();
+    out_rib_ = StreamRib();
+    in_track_ = BgpStreamFramer(kBgpMaxExtendedMessage);
+    out_track_ = BgpStreamFramer(kBgpMaxExtendedMessage);
 }
 
 void SessionTap::release()

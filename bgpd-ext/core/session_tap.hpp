@@ -85,6 +85,10 @@ public:
                 std::string *error);
     // Active: the standby is gone or the session cannot be handed over.
     void unprotect(const std::string &why);
+    // Active: the session will never be handed over (its switchover mode is
+    // not transparent): stop following its streams, which costs a parse of
+    // every message read and written.
+    void exclude(const std::string &why);
     // Old active, planned switchover: never read or write this socket again.
     void release();
 
@@ -157,9 +161,9 @@ private:
     std::size_t completed_bytes_ = 0, unsent_messages_ = 0, takeover_diff_messages_ = 0;
     std::string takeover_diff_problem_;
     bool gate_open_ = false;
+    bool following_ = true;  // streams parsed into in_rib_/out_rib_
     bool gate_waiting_ = false;
-    std::uint64_t pregate_bytes_ = 0;  // shadow input taken before the gate opened
-    std::string pregate_start_;       // those bytes (the OPEN and KEEPALIVE)
+    std::string pregate_start_;  // shadow input taken before the gate opened
 };
 
 }  // namespace frr_ha

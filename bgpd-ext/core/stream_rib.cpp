@@ -120,7 +120,7 @@ bool StreamRib::apply(std::string_view m)
     // Attributes: MP_REACH/MP_UNREACH taken apart, the rest kept as sent.
     std::string kept;
     std::string_view attrs = body.substr(attr_at, attr_len);
-    bool mp_reach = false, mp_unreach_only = true;
+    bool mp_reach = false;
     Family mp_family{};
     std::string mp_next_hop;
     std::vector<std::string> mp_added;
@@ -157,19 +157,16 @@ bool StreamRib::apply(std::string_view m)
                     return fail("MP_REACH next hop overrun");
                 const std::size_t nh_len = static_cast<std::uint8_t>(value[3]);
                 mp_reach = true;
-                mp_unreach_only = false;
                 mp_family = f;
                 mp_next_hop.assign(value.substr(3, 1 + nh_len));
                 if (!parse_nlri(f, value.substr(4 + nh_len + 1), &mp_added))
                     return false;
             }
         } else {
-            mp_unreach_only = false;
             kept.append(attrs.substr(pos, head + len));
         }
         pos += head + len;
     }
-    (void)mp_unreach_only;
 
     if (!parse_nlri(ipv4, body.substr(attr_at + attr_len), &added))
         return false;

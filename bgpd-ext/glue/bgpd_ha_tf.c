@@ -480,7 +480,9 @@ static int tf_status_changed(struct peer *peer)
 		return 0; /* a shadow coming up, or no pair */
 	decision = bgpd_ha_peer_decision(peer);
 	if (decision.mode != FRR_HA_SESSION_TRANSPARENT) {
-		unprotect(peer, decision.reason);
+		frr_with_mutex (&peer->io_mtx) {
+			frr_ha_tap_exclude(tf.taps, peer->fd, decision.reason);
+		}
 		return 0;
 	}
 	if (!hand_over(peer, why, sizeof(why))) {

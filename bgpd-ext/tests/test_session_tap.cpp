@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <string>
 
 using namespace frr_ha;
@@ -94,6 +95,27 @@ std::string read_tap(SessionTap &tap, bool *ended = nullptr)
     return out;
 }
 
+// A standby's shadow of a fresh connection, and the old active's ends of
+// its links (write to them, or reset them: the active dies).
+struct ShadowOfFreshConnection {
+    Connection c = connect_loopback();
+    UniqueFd in_w, out_w;
+    std::unique_ptr<SessionTap> shadow;
+
+    explicit ShadowOfFreshConnection(bool established = true)
+    {
+        auto fresh = tcp_stream_position(c.ours.get());
+        REQUIRE(fresh);
+        UniqueFd in_r, out_r;
+        link_pair(&in_w, &in_r);
+        link_pair(&out_w, &out_r);
+        shadow = std::make_unique<SessionTap>(dup(c.ours.get()), std::move(in_r),
+                                              std::move(out_r), calibrate(*fresh, 0, 0));
+        if (established)
+            shadow->open_gate();  // its FSM is Established
+    }
+};
+
 std::size_t messages_in(const std::string &stream, std::string *error)
 {
     BgpStreamFramer f(kBgpMaxExtendedMessage);
@@ -158,16 +180,10 @@ TEST_CASE("an active's tap keeps the history, then mirrors before consuming and 
 
 TEST_CASE("a shadow takes over: finishes a half-written message, drops what it already holds")
 {
-    Connection c = connect_loopback();
-    auto fresh = tcp_stream_position(c.ours.get());
-    REQUIRE(fresh);
-    TcpCountBias bias = calibrate(*fresh, 0, 0);
-
-    UniqueFd in_w, in_r, out_w, out_r;
-    link_pair(&in_w, &in_r);
-    link_pair(&out_w, &out_r);
-    SessionTap shadow(dup(c.ours.get()), std::move(in_r), std::move(out_r), bias);
-    shadow.open_gate();  // its FSM is Established
+    ShadowOfFreshConnection f;
+    Connection &c = f.c;
+    SessionTap &shadow = *f.shadow;
+    UniqueFd &in_w = f.in_w, &out_w = f.out_w;
 
     // The old active, by hand: the peer sends three messages; it peeks and
     // mirrors all three but consumes only the first before it dies.
@@ -212,14 +228,10 @@ TEST_CASE("a shadow takes over: finishes a half-written message, drops what it a
 
 TEST_CASE("a shadow refuses to continue when the old active consumed bytes it never mirrored")
 {
-    Connection c = connect_loopback();
-    auto fresh = tcp_stream_position(c.ours.get());
-    REQUIRE(fresh);
-    UniqueFd in_w, in_r, out_w, out_r;
-    link_pair(&in_w, &in_r);
-    link_pair(&out_w, &out_r);
-    SessionTap shadow(dup(c.ours.get()), std::move(in_r), std::move(out_r), calibrate(*fresh, 0, 0));
-    shadow.open_gate();
+    ShadowOfFreshConnection f;
+    Connection &c = f.c;
+    SessionTap &shadow = *f.shadow;
+    UniqueFd &in_w = f.in_w, &out_w = f.out_w;
 
     send_all(c.peer.get(), bgp_keepalive());
     settle();
@@ -238,11 +250,9 @@ TEST_CASE("a shadow refuses to continue when the old active consumed bytes it ne
 
 TEST_CASE("a shadow takes only the OPEN and KEEPALIVE until its FSM is Established")
 {
-    Connection c = connect_loopback();
-    UniqueFd in_w, in_r, out_w, out_r;
-    link_pair(&in_w, &in_r);
-    link_pair(&out_w, &out_r);
-    SessionTap shadow(dup(c.ours.get()), std::move(in_r), std::move(out_r), TcpCountBias{});
+    ShadowOfFreshConnection f(false);
+    SessionTap &shadow = *f.shadow;
+    UniqueFd &in_w = f.in_w;
 
     // An OPEN-sized first message, a KEEPALIVE, then an UPDATE, all at once.
     std::string open = bgp_empty_update();
@@ -260,14 +270,10 @@ TEST_CASE("a shadow takes only the OPEN and KEEPALIVE until its FSM is Establish
 
 TEST_CASE("after a takeover the peer gets what the shadow sent and the old active did not")
 {
-    Connection c = connect_loopback();
-    auto fresh = tcp_stream_position(c.ours.get());
-    REQUIRE(fresh);
-    UniqueFd in_w, in_r, out_w, out_r;
-    link_pair(&in_w, &in_r);
-    link_pair(&out_w, &out_r);
-    SessionTap shadow(dup(c.ours.get()), std::move(in_r), std::move(out_r), calibrate(*fresh, 0, 0));
-    shadow.open_gate();
+    ShadowOfFreshConnection f;
+    Connection &c = f.c;
+    SessionTap &shadow = *f.shadow;
+    UniqueFd &in_w = f.in_w, &out_w = f.out_w;
 
     // An UPDATE announcing 10.2.0.0/24 (ORIGIN, AS_PATH, NEXT_HOP).
     const std::string body = std::string("\x00\x00\x00\x14", 4) +

@@ -11,6 +11,7 @@
 #include "receive_mirror.hpp"
 #include "send_log.hpp"
 #include "tcp_stream_position.hpp"
+#include "unique_fd.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -33,27 +34,9 @@ using namespace frr_ha;
 
 namespace {
 
-// A descriptor closed when it goes out of scope.
-class Fd {
-public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    ~Fd()
-    {
-        if (fd_ >= 0)
-            close(fd_);
-    }
-    Fd(const Fd &) = delete;
-    Fd &operator=(const Fd &) = delete;
-    Fd(Fd &&o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
-Fd listen_loopback(std::uint16_t *port)
+UniqueFd listen_loopback(std::uint16_t *port)
 {
-    Fd l(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd l(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     REQUIRE(l.get() >= 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -159,9 +142,9 @@ TEST_CASE("the kernel's positions match what the application read and wrote")
 {
     std::uint16_t port;
     auto listener = listen_loopback(&port);
-    Fd app(connect_loopback(port));
+    UniqueFd app(connect_loopback(port));
     REQUIRE(app.get() >= 0);
-    Fd peer(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    UniqueFd peer(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
     REQUIRE(peer.get() >= 0);
     // Nothing read or written yet by either application.
     const auto app_bias = calibrate(position(app.get()), 0, 0);
@@ -207,7 +190,7 @@ TEST_CASE("a socket handed over survives a SIGKILL of its first holder, and the 
     auto listener = listen_loopback(&port);
     int chan[2];
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) == 0);
-    Fd standby_end(chan[0]);
+    UniqueFd standby_end(chan[0]);
 
     // What the BGP peer sends, and what the active has to send it.
     std::string from_peer;
@@ -256,13 +239,13 @@ TEST_CASE("a socket handed over survives a SIGKILL of its first holder, and the 
         _exit(0);
     }
     close(chan[1]);
-    Fd peer(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    UniqueFd peer(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
     REQUIRE(peer.get() >= 0);
     write_all(peer.get(), from_peer);
 
     // The standby: receives the socket, the log and the mirror.
     std::string label, err;
-    Fd session(receive_descriptor(standby_end.get(), &label, &err));
+    UniqueFd session(receive_descriptor(standby_end.get(), &label, &err));
     INFO(err);
     REQUIRE(session.get() >= 0);
     CHECK(label == "192.0.2.2");

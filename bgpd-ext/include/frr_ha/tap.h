@@ -57,7 +57,8 @@ bool frr_ha_tap_attach(struct frr_ha_taps *taps, int fd, int input_link,
 bool frr_ha_tap_attachable(struct frr_ha_taps *taps, int fd, char *why,
 			   size_t why_len);
 void frr_ha_tap_unprotect(struct frr_ha_taps *taps, int fd, const char *why);
-void frr_ha_tap_unprotect_all(struct frr_ha_taps *taps, const char *why);
+/* The session will never be handed over: stop following its streams. */
+void frr_ha_tap_exclude(struct frr_ha_taps *taps, int fd, const char *why);
 void frr_ha_tap_release(struct frr_ha_taps *taps, int fd);
 
 /* Standby. */
