@@ -40,8 +40,18 @@ packages=(
     # topotests (FRR's topotest library runs on Debian's python3)
     python3-pytest iproute2 iputils-ping procps psmisc gdb jq
     tshark
+    # a second BGP implementation as graceful-restart peer (topotests/gr_tf_mixed)
+    bird2
+    # the Debian packages (scripts/build-debs.sh) and their test
+    # (tests/packaging): Debian's packaging tools, debootstrap for a clean
+    # Debian 12 root; frr's own build dependencies follow below
+    dpkg-dev debhelper fakeroot build-essential lintian debootstrap
+    debian-archive-keyring
 )
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+# Everything Debian's frr source package needs to build (sphinx, net-snmp,
+# rtrlib, ...); build-debs.sh adds only what our modules need (above).
+apt-get build-dep -y -qq frr >/dev/null
 
 # FRR runs as frr:frr; vtysh users are in frrvty.
 getent group frr >/dev/null || groupadd --system frr

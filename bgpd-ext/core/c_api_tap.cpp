@@ -153,6 +153,13 @@ void frr_ha_tap_release(struct frr_ha_taps *taps, int fd)
         tap->release();
 }
 
+void frr_ha_tap_end_for_graceful_restart(struct frr_ha_taps *taps, int fd)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    if (SessionTap *tap = taps->find(fd))
+        tap->end_for_graceful_restart();
+}
+
 void frr_ha_tap_add_shadow(struct frr_ha_taps *taps, int fd, int input_link, int sendlog_link,
                            const struct frr_ha_tap_bias *bias)
 {

@@ -20,7 +20,10 @@ ModeDecision decide_session_mode(ConfiguredMode configured, const SessionFacts &
         return {SessionMode::Transparent, "mode transparent"};
     case ConfiguredMode::GracefulRestart:
         if (gr_possible)
-            return {SessionMode::GracefulRestart, "mode graceful-restart"};
+            return {SessionMode::GracefulRestart,
+                    facts.forwarding_preserved
+                        ? "mode graceful-restart"
+                        : "mode graceful-restart, without preserve-fw-state: the F bit is clear, so the peer drops our routes when the session returns"};
         // The peer (or our own GR config) cannot do RFC 4724: the best we
         // can do without overriding the operator is what stock FRR does.
         return {SessionMode::PlainRestart,
@@ -30,11 +33,16 @@ ModeDecision decide_session_mode(ConfiguredMode configured, const SessionFacts &
     case ConfiguredMode::Auto:
         break;
     }
-    if (gr_possible)
+    // A graceful restart without the F bit makes the peer drop our routes
+    // (RFC 4724 4.2): then the transparent failover is the better choice.
+    if (gr_possible && facts.forwarding_preserved)
         return {SessionMode::GracefulRestart, "auto: GR negotiated and enabled"};
+    if (!facts.peer_advertised_gr)
+        return {SessionMode::Transparent, "auto: peer did not negotiate GR"};
+    if (!facts.local_gr_restart)
+        return {SessionMode::Transparent, "auto: GR not enabled for this peer in FRR's config"};
     return {SessionMode::Transparent,
-            facts.peer_advertised_gr ? "auto: GR not enabled for this peer in FRR's config"
-                                     : "auto: peer did not negotiate GR"};
+            "auto: FRR's GR config does not preserve forwarding (bgp graceful-restart preserve-fw-state)"};
 }
 
 namespace {

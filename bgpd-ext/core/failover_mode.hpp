@@ -15,6 +15,7 @@ struct SessionFacts {
     bool established = false;
     bool peer_advertised_gr = false;  // the peer can help our restart
     bool local_gr_restart = false;    // FRR's GR config lets us restart gracefully
+    bool forwarding_preserved = false;  // ... and sends the F bit (preserve-fw-state)
 };
 
 struct ModeDecision {

@@ -1,6 +1,7 @@
 #include "session_tap.hpp"
 
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -70,6 +71,7 @@ const char *tap_mode_name(TapMode mode)
     case TapMode::MirrorEnded: return "mirror-ended";
     case TapMode::TakingOver: return "taking-over";
     case TapMode::Live: return "live";
+    case TapMode::GracefulEnd: return "graceful-end";
     }
     return "unknown";
 }
@@ -97,6 +99,8 @@ ssize_t SessionTap::read(void *buf, std::size_t len, bool *ended)
     case TapMode::Released:
         errno = EAGAIN;
         return -1;
+    case TapMode::GracefulEnd:
+        return 0;
     case TapMode::Shadow:
     case TapMode::MirrorEnded:
     case TapMode::TakingOver:
@@ -229,6 +233,8 @@ ssize_t SessionTap::writev(const struct iovec *iov, int iovcnt)
     case TapMode::Released:
         errno = EAGAIN;
         return -1;
+    case TapMode::GracefulEnd:
+        return static_cast<ssize_t>(total);
     case TapMode::Shadow:
     case TapMode::MirrorEnded:
         // A standby writes nothing to a peer; it notes what it would have.
@@ -284,6 +290,8 @@ int SessionTap::input_fd(int parked) const
         return input_link_.get();
     case TapMode::MirrorEnded:
         return parked;
+    case TapMode::GracefulEnd:
+        return always_readable_.get();
     default:
         return fd_;
     }
@@ -438,6 +446,14 @@ void SessionTap::exclude(const std::string &why)
     out_rib_ = StreamRib();
     in_track_ = BgpStreamFramer(kBgpMaxExtendedMessage);
     out_track_ = BgpStreamFramer(kBgpMaxExtendedMessage);
+}
+
+void SessionTap::end_for_graceful_restart()
+{
+    mode_ = TapMode::GracefulEnd;
+    input_link_.reset();
+    sendlog_link_.reset();
+    always_readable_ = UniqueFd(::eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC));
 }
 
 void SessionTap::release()

@@ -41,6 +41,7 @@ enum class TapMode {
     MirrorEnded,   // standby: the mirror closed; waiting to know why
     TakingOver,    // new active: finishing the mirror, then the socket
     Live,          // new active: plain I/O on the socket
+    GracefulEnd,   // new active, graceful restart: reads end of stream at once
 };
 
 const char *tap_mode_name(TapMode mode);
@@ -113,6 +114,13 @@ public:
     // finishes in read() once the mirror is read to its end.
     bool take_over(std::string *error);
     std::size_t completed_bytes() const { return completed_bytes_; }
+    // New active, for a session that restarts gracefully (RFC 4724) rather
+    // than continue: bgpd reads the end of the stream at once, as if the
+    // connection had closed, so that FRR's own GR code keeps the peer's
+    // routes as stale until its End-of-RIB; nothing more is written. The
+    // socket closes when bgpd drops the session: the peer sees it close.
+    void end_for_graceful_restart();
+
     // New active, once this RP's own update generation has settled after
     // the takeover: the messages that bring the peer from what the old
     // active had written to what this RP's FSM believes it sent (taken once).
@@ -143,6 +151,7 @@ private:
     std::uint64_t logged_ = 0;    // sent-stream bytes on the send-log link
     std::string read_history_, write_history_;
     UniqueFd input_link_, sendlog_link_;
+    UniqueFd always_readable_;  // GracefulEnd: wakes bgpd's I/O to read the end
     ReceiveMirror mirror_;  // shadow: the received stream held from the mirror
     TcpCountBias bias_;
     BgpStreamFramer out_framer_{kBgpMaxExtendedMessage};  // shadow: the sent stream

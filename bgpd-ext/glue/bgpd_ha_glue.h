@@ -62,12 +62,28 @@ void bgpd_ha_tf_fini(void);
 void bgpd_ha_tf_role_changed(enum frr_ha_role previous, enum frr_ha_role role);
 /* A standby's shadow of the active's session: kept up while standby. */
 bool bgpd_ha_tf_is_shadow(struct peer *peer);
-/* Whether the standby protects every Established TF session (else which
- * one does not, and why): a planned switchover would restart it. */
+/* Whether the standby shadows every Established TF or GR session (else
+ * which one does not, and why): a planned switchover would restart a TF
+ * session, or lose a GR peer's routes until it sends them again. */
 bool bgpd_ha_tf_all_protected(char *why, size_t why_len);
+/* Whether the active hands the session to the standby: transparent
+ * failover, and graceful restart (whose shadow keeps the peer's routes in
+ * the standby's RIB, to be kept as stale at takeover). */
+bool bgpd_ha_tf_shadowed(struct peer *peer);
 /* The session's transparent-failover state, for show commands. */
 struct frr_ha_tap_info;
 bool bgpd_ha_tf_info(struct peer *peer, struct frr_ha_tap_info *info);
+
+/* --- bgpd_ha_gr.c: the new active as a restarting speaker (RFC 4724) ------ */
+
+/* Takeover: sessions that open from now on (for the GR restart time) carry
+ * the Restart State bit, and FRR's GR code treats them as after a restart. */
+void bgpd_ha_gr_restart_window(void);
+/* Takeover ended this session for a graceful restart: its routes are kept
+ * (stale) until the peer's End-of-RIB, whatever its F bit says. */
+void bgpd_ha_gr_session_ended(struct peer *peer);
+void bgpd_ha_gr_init(void);
+void bgpd_ha_gr_fini(void);
 
 /* --- bgpd_ha_vty.c ---------------------------------------------------------- */
 

@@ -97,7 +97,11 @@ struct frr_ha_mode_decision bgpd_ha_peer_decision(struct peer *peer)
 	struct frr_ha_session_facts facts = {
 		.established = peer_established(peer),
 		.peer_advertised_gr = CHECK_FLAG(peer->cap, PEER_CAP_RESTART_RCV),
-		.local_gr_restart = bgp_peer_gr_mode_get(peer) == PEER_GR,
+		/* FRR's effective GR mode for the peer (its own, or the
+		 * global one it inherits) is "restart". */
+		.local_gr_restart = CHECK_FLAG(peer->flags, PEER_FLAG_GRACEFUL_RESTART),
+		.forwarding_preserved =
+			CHECK_FLAG(peer->bgp->flags, BGP_FLAG_GR_PRESERVE_FWD),
 	};
 
 	return frr_ha_decide_session_mode(bgpd_ha_mode_get(peer->bgp, peer->host),

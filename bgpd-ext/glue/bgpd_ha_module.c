@@ -27,6 +27,7 @@ static int bgpd_ha_late_init(struct thread_master *master)
 	bgpd_ha_vty_init();
 	bgpd_ha_pair_init(master);
 	bgpd_ha_tf_init(master);
+	bgpd_ha_gr_init();
 	if (*bgpd_ha_rp_name())
 		zlog_info("frr-ha: bgpd module %s loaded as rp %s",
 			  frr_ha_core_version(), bgpd_ha_rp_name());
@@ -38,6 +39,7 @@ static int bgpd_ha_late_init(struct thread_master *master)
 
 static int bgpd_ha_fini(void)
 {
+	bgpd_ha_gr_fini();
 	bgpd_ha_tf_fini();
 	bgpd_ha_pair_fini();
 	return 0;

@@ -494,6 +494,7 @@ static void run_sessions(void)
 	struct peer *peer;
 
 	bgp_option_unset(BGP_OPT_NO_FIB);
+	bgpd_ha_gr_restart_window();
 	UNSET_FLAG(bm->flags, BM_FLAG_HOLD_PEERS);
 	bgp_listeners(true);
 	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp)) {

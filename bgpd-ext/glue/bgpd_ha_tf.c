@@ -446,6 +446,11 @@ static void unprotect(struct peer *peer, const char *why)
 	}
 }
 
+bool bgpd_ha_tf_shadowed(struct peer *peer)
+{
+	return bgpd_ha_peer_decision(peer).mode != FRR_HA_SESSION_PLAIN_RESTART;
+}
+
 static int tf_status_changed(struct peer *peer)
 {
 	struct frr_ha_mode_decision decision;
@@ -479,7 +484,7 @@ static int tf_status_changed(struct peer *peer)
 	if (current_role() != FRR_HA_ROLE_ACTIVE)
 		return 0; /* a shadow coming up, or no pair */
 	decision = bgpd_ha_peer_decision(peer);
-	if (decision.mode != FRR_HA_SESSION_TRANSPARENT) {
+	if (decision.mode == FRR_HA_SESSION_PLAIN_RESTART) {
 		frr_with_mutex (&peer->io_mtx) {
 			frr_ha_tap_exclude(tf.taps, peer->fd, decision.reason);
 		}
@@ -523,8 +528,7 @@ static void tf_protect_sweep(struct thread *t)
 		for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer)) {
 			bool attachable;
 
-			if (!peer_established(peer) ||
-			    bgpd_ha_peer_decision(peer).mode != FRR_HA_SESSION_TRANSPARENT)
+			if (!peer_established(peer) || !bgpd_ha_tf_shadowed(peer))
 				continue;
 			frr_with_mutex (&peer->io_mtx) {
 				attachable = frr_ha_tap_attachable(tf.taps, peer->fd, why,
@@ -663,12 +667,31 @@ static void difference_later(struct peer *peer)
 	thread_add_timer_msec(tf.master, tf_difference_check, NULL, 100, &tf.t_difference);
 }
 
+/* A session whose switchover is a graceful restart: FRR's own GR code ends
+ * it as a closed connection (the peer's routes stay, stale, until its
+ * End-of-RIB) and closes the socket; the peer, seeing the close, keeps ours
+ * and reconnects to an OPEN with the Restart State bit. */
+static void end_for_graceful_restart(struct ha_shadow *s)
+{
+	struct peer *peer = s->peer;
+
+	zlog_notice("frr-ha: %s: graceful restart: the session ends here; its routes are kept as stale until the peer's End-of-RIB",
+		    peer->host);
+	frr_with_mutex (&peer->io_mtx) {
+		frr_ha_tap_end_for_graceful_restart(tf.taps, s->fd);
+	}
+	shadow_free(s);
+	bgpd_ha_gr_session_ended(peer);
+	bgp_reads_off(peer);
+	bgp_reads_on(peer);
+}
+
 static void take_over_all(void)
 {
 	struct listnode *node, *next;
 	struct ha_shadow *s;
 	uint64_t started = bgpd_ha_now_ms();
-	unsigned int continued = 0, shadows = listcount(tf.shadows);
+	unsigned int continued = 0, graceful = 0, shadows = listcount(tf.shadows);
 
 	for (ALL_LIST_ELEMENTS(tf.shadows, node, next, s)) {
 		struct peer *peer = s->peer;
@@ -678,6 +701,12 @@ static void take_over_all(void)
 
 		THREAD_OFF(s->t_sendlog);
 		THREAD_OFF(s->t_ended);
+		if (peer->status == Established && peer->fd == s->fd &&
+		    bgpd_ha_peer_decision(peer).mode == FRR_HA_SESSION_GRACEFUL_RESTART) {
+			end_for_graceful_restart(s);
+			graceful++;
+			continue;
+		}
 		if (peer->status != Idle && peer->fd == s->fd)
 			frr_with_mutex (&peer->io_mtx) {
 				ok = frr_ha_tap_take_over(tf.taps, s->fd,
@@ -702,8 +731,8 @@ static void take_over_all(void)
 		bgp_writes_on(peer);
 	}
 	if (shadows)
-		zlog_notice("frr-ha: %u of %u shadow sessions continued in %" PRIu64 " ms",
-			    continued, shadows, bgpd_ha_now_ms() - started);
+		zlog_notice("frr-ha: %u of %u shadow sessions continued in %" PRIu64 " ms, %u restart gracefully",
+			    continued, shadows, bgpd_ha_now_ms() - started, graceful);
 }
 
 void bgpd_ha_tf_role_changed(enum frr_ha_role previous, enum frr_ha_role role)
@@ -729,8 +758,7 @@ bool bgpd_ha_tf_all_protected(char *why, size_t why_len)
 		for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer)) {
 			struct frr_ha_tap_info info = {};
 
-			if (!peer_established(peer) ||
-			    bgpd_ha_peer_decision(peer).mode != FRR_HA_SESSION_TRANSPARENT)
+			if (!peer_established(peer) || !bgpd_ha_tf_shadowed(peer))
 				continue;
 			if (bgpd_ha_tf_info(peer, &info) && strcmp(info.mode, "mirroring") == 0)
 				continue;

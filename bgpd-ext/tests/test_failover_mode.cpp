@@ -11,9 +11,9 @@ using frr_ha::SessionFacts;
 using frr_ha::SessionMode;
 
 namespace {
-SessionFacts established(bool peer_gr, bool local_restart)
+SessionFacts established(bool peer_gr, bool local_restart, bool forwarding_preserved = true)
 {
-    return SessionFacts{true, peer_gr, local_restart};
+    return SessionFacts{true, peer_gr, local_restart, forwarding_preserved};
 }
 }  // namespace
 
@@ -27,6 +27,17 @@ TEST_CASE("auto picks GR only when the peer negotiated it and FRR may restart gr
           SessionMode::Transparent);
     CHECK(decide_session_mode(ConfiguredMode::Auto, established(false, false)).mode ==
           SessionMode::Transparent);
+}
+
+TEST_CASE("auto prefers TF over a graceful restart whose F bit would be clear")
+{
+    auto d = decide_session_mode(ConfiguredMode::Auto, established(true, true, false));
+    CHECK(d.mode == SessionMode::Transparent);
+    CHECK(std::string(d.reason).find("preserve-fw-state") != std::string::npos);
+
+    d = decide_session_mode(ConfiguredMode::GracefulRestart, established(true, true, false));
+    CHECK(d.mode == SessionMode::GracefulRestart);
+    CHECK(std::string(d.reason).find("F bit") != std::string::npos);
 }
 
 TEST_CASE("transparent wins over a negotiated GR")
@@ -70,7 +81,7 @@ TEST_CASE("mode names round-trip and unknown names are refused")
 
 TEST_CASE("the C boundary gives the core's answers")
 {
-    frr_ha_session_facts facts{true, true, true};
+    frr_ha_session_facts facts{true, true, true, true};
     auto d = frr_ha_decide_session_mode(FRR_HA_CONFIGURED_AUTO, &facts);
     CHECK(d.mode == FRR_HA_SESSION_GRACEFUL_RESTART);
     CHECK(std::string(frr_ha_session_mode_name(d.mode)) == "graceful-restart");

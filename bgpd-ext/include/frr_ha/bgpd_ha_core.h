@@ -37,6 +37,10 @@ struct frr_ha_session_facts {
 	/* FRR's own GR config lets us restart gracefully towards this peer
 	 * (mode "restart", globally or per neighbor). */
 	bool local_gr_restart;
+	/* FRR's GR config says forwarding survives a restart
+	 * ("bgp graceful-restart preserve-fw-state": the F bit): true of an
+	 * HA pair, whose zebra keeps the routes through the switchover. */
+	bool forwarding_preserved;
 };
 
 struct frr_ha_mode_decision {

@@ -76,6 +76,9 @@ size_t frr_ha_tap_takeover_messages(struct frr_ha_taps *taps, int fd,
 				    void (*emit)(void *ctx, const void *data,
 						 size_t len),
 				    void *ctx);
+/* New active: the session restarts gracefully instead (see
+ * SessionTap::end_for_graceful_restart): bgpd reads its end at once. */
+void frr_ha_tap_end_for_graceful_restart(struct frr_ha_taps *taps, int fd);
 
 /* The hand-over of one session to the standby (local mode): a message on
  * the hand-over socket with the session's socket and its two links. */
