@@ -108,7 +108,9 @@ mv "$src/debian/changelog.new" "$src/debian/changelog"
 # 6. Build the source package and the architecture-dependent packages.
 #    frr-doc and frr-pythontools (Architecture: all) are not rebuilt:
 #    Debian's accept our frr (see docs/packaging.md).
-opts="nocheck nodoc terse parallel=$(nproc)"
+# No "nodoc": frr's configure enables its docs whatever the option says,
+# and debhelper would drop the documentation and examples of the packages.
+opts="nocheck terse parallel=$(nproc)"
 [ "$dbgsym" = yes ] || opts="$opts noddebs"
 path=/usr/sbin:/usr/bin:/sbin:/bin
 if [ -d /usr/lib/ccache ]; then
