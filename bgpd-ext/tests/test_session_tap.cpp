@@ -304,3 +304,33 @@ TEST_CASE("after a takeover the peer gets what the shadow sent and the old activ
     CHECK(first.front() == update);  // the same bytes the shadow had sent
     CHECK(shadow.take_takeover_messages().empty());
 }
+
+TEST_CASE("a session ended for a graceful restart reads its end at once and writes nothing")
+{
+    ShadowOfFreshConnection f;
+    Connection &c = f.c;
+    SessionTap &shadow = *f.shadow;
+
+    // The peer has sent something the old active never consumed.
+    send_all(c.peer.get(), bgp_keepalive());
+    shadow.end_for_graceful_restart();
+    CHECK(std::string(tap_mode_name(shadow.mode())) == "graceful-end");
+
+    // bgpd's I/O thread is woken at once, and reads the end of the stream.
+    const int parked = 1000;
+    struct pollfd p = {shadow.input_fd(parked), POLLIN, 0};
+    REQUIRE(p.fd >= 0);
+    REQUIRE(p.fd != parked);
+    CHECK(poll(&p, 1, 0) == 1);
+    char buf[64];
+    bool ended = false;
+    CHECK(shadow.read(buf, sizeof(buf), &ended) == 0);
+
+    // Nothing reaches the peer: a NOTIFICATION here would defeat the
+    // peer's graceful-restart helper.
+    const std::string notification(21, '\xff');
+    struct iovec iov = {const_cast<char *>(notification.data()), notification.size()};
+    CHECK(shadow.writev(&iov, 1) == static_cast<ssize_t>(notification.size()));
+    struct pollfd q = {c.peer.get(), POLLIN, 0};
+    CHECK(poll(&q, 1, 50) == 0);
+}

@@ -240,6 +240,32 @@ def streams(rp):
     return {addr_to_name(a): v.get("session", {}).get("stream") for a, v in neighbors(rp).items()}
 
 
+def wait_shadowed(active, standby):
+    """The standby shadows the TF sessions (to continue them) and the GR
+    ones (so that their routes are in its RIB), not the plain one; and its
+    FSM has sent (to nowhere) what each peer holds, but for the
+    plain-restart peer's routes, which it never learns (they restart with
+    that peer)."""
+    shadowed = {n for n in PEERS if n != "p5"}
+    wait_for(f"rp {active} mirrors every TF and GR session",
+             lambda: None if {n for n, s in streams(active).items() if s == "mirroring"} == shadowed
+             else str(streams(active)), count=60, wait=1)
+    wait_for(f"rp {standby} shadows them",
+             lambda: None if {n for n, s in streams(standby).items() if s == "shadow"} == shadowed
+             else str(streams(standby)), count=60, wait=1)
+
+    def in_step():
+        lagging = {addr_to_name(a): (v["session"]["shadowSentPrefixes"],
+                                     v["session"]["peerHoldsPrefixes"])
+                   for a, v in neighbors(standby).items()
+                   if "session" in v and v["session"].get("stream") == "shadow"
+                   and v["session"]["shadowSentPrefixes"] + TINY
+                   != v["session"]["peerHoldsPrefixes"]}
+        return f"(shadow sent, peer holds): {lagging}" if lagging else None
+
+    wait_for(f"rp {standby} is in step with every shadowed session", in_step, count=90, wait=1)
+
+
 def test_sessions_come_up_and_each_gets_its_switchover():
     wait_pair(gear("r1"), "a", "b", epoch=1)
     for name in FRR_PEERS:
@@ -248,29 +274,7 @@ def test_sessions_come_up_and_each_gets_its_switchover():
     wait_full_tables()
     decided = {addr_to_name(a): v["switchoverMode"] for a, v in neighbors("a").items()}
     assert decided == EXPECTED_SWITCHOVER, decided
-    # The standby shadows the TF sessions (to continue them) and the GR
-    # ones (so that their routes are in its RIB); the plain one it does not.
-    shadowed = {n for n in PEERS if n != "p5"}
-    wait_for("rp a mirrors every TF and GR session",
-             lambda: None if {n for n, s in streams("a").items() if s == "mirroring"} == shadowed
-             else str(streams("a")), count=60, wait=1)
-    wait_for("rp b shadows them",
-             lambda: None if {n for n, s in streams("b").items() if s == "shadow"} == shadowed
-             else str(streams("b")), count=60, wait=1)
-
-    def in_step():
-        """The standby's FSM sent (to nowhere) what the peer holds, but for
-        the plain-restart peer's routes: that session is not shadowed, so
-        the standby never learns them (they restart with it)."""
-        lagging = {addr_to_name(a): (v["session"]["shadowSentPrefixes"],
-                                     v["session"]["peerHoldsPrefixes"])
-                   for a, v in neighbors("b").items()
-                   if "session" in v and v["session"].get("stream") == "shadow"
-                   and v["session"]["shadowSentPrefixes"] + TINY
-                   != v["session"]["peerHoldsPrefixes"]}
-        return f"(shadow sent, peer holds): {lagging}" if lagging else None
-
-    wait_for("rp b is in step with every shadowed session", in_step, count=90, wait=1)
+    wait_shadowed("a", "b")
     assert r1_kernel_routes() == TOTAL
 
 
@@ -323,9 +327,13 @@ def p1_stale_of_r1():
 
 
 def p3_view_of_r1():
+    """BIRD shows no per-route stale flag; while it helps a neighbor's
+    graceful restart it says so, and keeps the routes (all stale)."""
     route = birdc(f"show route {R1_NETWORK} all")
-    return {"present": R1_NETWORK in route, "stale": "stale" in route.lower(),
-            "state": bird_session()["state"]}
+    session = bird_session()
+    return {"present": R1_NETWORK in route, "state": session["state"],
+            "imported": session["imported"],
+            "helping": "Neighbor graceful restart active" in session["text"]}
 
 
 def r1_stale_of_p1():
@@ -339,7 +347,9 @@ def r1_stale_of_p1():
     return {"paths": len(paths), "stale": any(p.get("stale") for p in paths)}
 
 
-def test_kill9_gives_gr_peers_a_graceful_restart_and_tf_peers_nothing():
+def switch_over_and_check(switch, new_active):
+    """Runs `switch` (a kill -9 or a planned switchover) and checks what
+    every peer and r1's FIB saw until the GR peers have r1's End-of-RIB."""
     before = {n: frr_session(n) for n in FRR_PEERS}
     tables_before = {n: frozenset(vtysh_json(gear(n), "show bgp ipv4 unicast json")["routes"])
                      for n in FRR_PEERS}
@@ -348,10 +358,10 @@ def test_kill9_gives_gr_peers_a_graceful_restart_and_tf_peers_nothing():
     sampler = Sampler({"r1_kernel": r1_kernel_routes, "p1": p1_stale_of_r1,
                        "p3": p3_view_of_r1, "r1_p1_paths": r1_stale_of_p1})
     time.sleep(1)
-    capture.mark("kill")
-    kill_rp(gear("r1"), "a")
-    wait_for("rp b is active",
-             lambda: None if rp_json(gear("r1"), "b")["role"] == "active" else "not yet",
+    capture.mark("switch")
+    switch()
+    wait_for(f"rp {new_active} is active",
+             lambda: None if rp_json(gear("r1"), new_active)["role"] == "active" else "not yet",
              count=40, wait=0.25)
     wait_full_tables()
 
@@ -368,7 +378,7 @@ def test_kill9_gives_gr_peers_a_graceful_restart_and_tf_peers_nothing():
     samples = sampler.stop()
     capture.stop()
     deleted = {n: stop_monitor(n, p) for n, p in monitors.items()}
-    log = rp_log(gear("r1"), "b")
+    log = rp_log(gear("r1"), new_active)
 
     # r1's FIB kept every route throughout.
     kernel = [s["r1_kernel"] for s in samples if isinstance(s["r1_kernel"], int)]
@@ -383,7 +393,9 @@ def test_kill9_gives_gr_peers_a_graceful_restart_and_tf_peers_nothing():
     assert any(s["stale"] for s in p1_down), f"p1 never marked r1's routes stale: {p1_down}"
     p3_down = [s["p3"] for s in samples if isinstance(s["p3"], dict) and s["p3"]["state"] != "Established"]
     assert p3_down, "p3's session never went down: no graceful restart seen"
-    assert all(s["present"] for s in p3_down), f"p3 lost r1's routes mid-restart: {p3_down}"
+    assert all(s["present"] and s["imported"] == expected_from_r1("p3") for s in p3_down), \
+        f"p3 lost r1's routes mid-restart: {p3_down}"
+    assert any(s["helping"] for s in p3_down), f"p3 never helped a graceful restart: {p3_down}"
     after = {n: frr_session(n) for n in FRR_PEERS}
     assert after["p1"]["established"] == before["p1"]["established"] + 1, (before["p1"], after["p1"])
     assert after["p1"]["notificationsRecv"] == before["p1"]["notificationsRecv"], after["p1"]
@@ -392,11 +404,11 @@ def test_kill9_gives_gr_peers_a_graceful_restart_and_tf_peers_nothing():
     for name in GR_PEERS:
         path = capture.files[name]
         opens = tshark("-r", path, "-Y", f"ip.src == {R1} && bgp.type == 1 && "
-                       f"frame.time_epoch >= {capture.marks['kill']}",
+                       f"frame.time_epoch >= {capture.marks['switch']}",
                        "-T", "fields", "-e", "bgp.cap.gr.timers.restart_flag",
                        "-e", "bgp.cap.gr.flag.pfs").split()
         assert opens and opens[0] in ("1", "True"), f"{name}: r1's OPENs after the kill: {opens}"
-        assert capture.summary(name, since="kill")["notifications"] == 0
+        assert capture.summary(name, since="switch")["notifications"] == 0
 
     # The restarting router's RIB kept p1's routes, as stale, until p1's
     # End-of-RIB (FRR's own GR marking and sweeping).
@@ -432,3 +444,23 @@ def test_kill9_gives_gr_peers_a_graceful_restart_and_tf_peers_nothing():
     print("kernel BGP routes on r1 during the switchover (min/max/samples):",
           min(kernel), max(kernel), len(kernel))
     print("p1 samples while down:", len(p1_down), "p3 samples while down:", len(p3_down))
+
+
+def test_kill9_gives_gr_peers_a_graceful_restart_and_tf_peers_nothing():
+    switch_over_and_check(lambda: kill_rp(gear("r1"), "a"), "b")
+
+
+def test_planned_switchover_does_the_same():
+    """The killed RP comes back as standby, takes the sessions, and a
+    planned switchover hands everything back: GR peers restart gracefully
+    again (the old active closes their connections without a NOTIFICATION),
+    TF peers see nothing."""
+    start_rp(gear("r1"), "a")
+    wait_pair(gear("r1"), "b", "a", epoch=2)
+    wait_shadowed("b", "a")
+
+    def switch():
+        out = gear("r1").vtysh_cmd("bgp ha switchover")
+        assert "Switchover started" in out, out
+
+    switch_over_and_check(switch, "a")

@@ -3,7 +3,7 @@
 The whole chain, patch -> build -> load -> CLI: r1 runs zebra and bgpd with
 the frr-ha modules (-M ha) and peers over eBGP with two stock FRR routers.
 r2 does not restart gracefully towards r1; r3 and r1 both configure graceful
-restart for their session.
+restart for their session (r1 with its forwarding state preserved).
 
 Checked: routes flow both ways and reach r1's kernel, and the modules answer
 through vtysh (text and json) with what bgpd and zebra really negotiated and
