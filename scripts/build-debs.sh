@@ -35,9 +35,12 @@ mkdir -p "$work/download"
 
 ha_version="$(sed -n 's/^project(frr-ha VERSION \([0-9.]*\).*/\1/p' "$top/CMakeLists.txt")"
 [ -n "$ha_version" ] || { echo "build-debs: no project version in CMakeLists.txt" >&2; exit 1; }
-# Above Debian's own revision (so apt prefers it to the one it replaces), and
-# below Debian's next one (which lacks our patches: see docs/packaging.md).
-version="$FRR_DEB_VERSION+ha$ha_version"
+# Debian's version, then "+ha" and ours with "+" for "." (0.2.0: +ha0+2+0):
+# above Debian's own revision (so apt prefers it to the one it replaces),
+# below Debian's next one (which lacks our patches: docs/packaging.md), in
+# the order of our versions between our builds, and a well-formed revision
+# (at most one "." in it, Debian's).
+version="$FRR_DEB_VERSION+ha${ha_version//./+}"
 upstream="${FRR_DEB_VERSION%-*}"
 upstream="${upstream#*:}"
 
@@ -73,22 +76,34 @@ mkdir -p "$ha_src"
 #    its build steps included from debian/rules, its build dependencies.
 for f in "$top"/packaging/debian/*; do
     case "$(basename "$f")" in
-        frr-ha.control) ;;
+        frr-ha.control|source.lintian-overrides) ;;
         *) cp "$f" "$src/debian/" ;;
     esac
 done
 { echo; cat "$top/packaging/debian/frr-ha.control"; } >> "$src/debian/control"
-extra_bd="               catch2,\n               cmake (>= 3.25),\n               debhelper (>= 12.8~),\n               g++,\n               libprotobuf-dev,\n               libssl-dev,\n               protobuf-compiler,"
+cat "$top/packaging/debian/source.lintian-overrides" >> "$src/debian/source/lintian-overrides"
+extra_bd="               catch2,\n               cmake (>= 3.25),\n               debhelper (>= 12.8~),\n               libprotobuf-dev,\n               libssl-dev,\n               protobuf-compiler,"
 sed -i -e "s/^Build-Depends: bison,\$/Build-Depends: bison,\n$extra_bd/" "$src/debian/control"
 grep -q '^ *protobuf-compiler,' "$src/debian/control" || {
     echo "build-debs: could not add our build dependencies to debian/control" >&2; exit 1; }
 printf '\n# frr-ha: the modules and the vtysh command scan\ninclude debian/frr-ha.mk\n' >> "$src/debian/rules"
 
-# 5. The changelog entry that makes this version (signed by the author of
-#    the commit it is built from, dated by it: the same commit builds the
-#    same source package).
+# 5. Who makes this version: the author of the commit it is built from
+#    (DEBFULLNAME and DEBEMAIL override), as Maintainer, Debian's maintainer
+#    kept as XSBC-Original-Maintainer (the usual form for a derived package);
+#    the changelog entry is signed by the same and dated by the commit, so
+#    the same commit builds the same source package.
 author="${DEBFULLNAME:-$(cd "$top" && git log -1 --format=%an)}"
 email="${DEBEMAIL:-$(cd "$top" && git log -1 --format=%ae)}"
+awk -v m="$author <$email>" '
+    !done && /^Maintainer:/ { orig = substr($0, 13); print "Maintainer: " m
+                              print "XSBC-Original-Maintainer:" orig; next }
+    !done && /^Uploaders:/ { skip = 1; next }
+    skip && /^[ \t]/ { next }
+    { skip = 0 }
+    /^$/ { done = 1 }
+    { print }' "$src/debian/control" > "$src/debian/control.new"
+mv "$src/debian/control.new" "$src/debian/control"
 date="$(date -R -d "@$(cd "$top" && git log -1 --format=%ct)")"
 {
     echo "frr ($version) bookworm; urgency=medium"

@@ -40,6 +40,15 @@ ok() { echo "ok: $*"; }
 in_root() { chroot "$root" "$@"; }
 in_ns() { ip netns exec "$ns" chroot "$root" "$@"; }
 vty() { in_root vtysh "$@"; }
+wait_for() { # wait_for SECONDS WHAT COMMAND...: until COMMAND succeeds
+    local limit=$1 what=$2 i
+    shift 2
+    for i in $(seq 1 $((limit * 4))); do
+        "$@" && return 0
+        sleep 0.25
+    done
+    fail "$what (after $limit s)"
+}
 
 # --- clean up whatever this test mounted or started, whatever happened ------
 chroot_pids() {
@@ -56,9 +65,20 @@ unmount_all() {
         umount "$m" 2>/dev/null || umount -l "$m"
     done
 }
+diagnose() { # what FRR in the root says, for a failed run
+    local d p
+    echo "--- processes in the root:"
+    for p in $(chroot_pids); do echo "$p: $(tr '\0' ' ' < "/proc/$p/cmdline")"; done
+    for d in "$root"/run/frr/ha-*; do
+        [ -S "$d/bgpd.vty" ] || continue
+        echo "--- show bgp ha (RP ${d##*/ha-}):"
+        timeout 10 chroot "$root" vtysh --vty_socket "${d#$root}" -c 'show bgp ha' 2>&1 | head -40
+    done
+}
 cleanup() {
     local rc=$? pids
     set +e
+    [ $rc -eq 0 ] || [ ! -d "$root/proc/self" ] || diagnose >&2
     pids="$(chroot_pids)"
     [ -n "$pids" ] && kill -9 $pids 2>/dev/null
     sleep 0.2
@@ -133,10 +153,24 @@ ok "Debian's frr $v installed ($((SECONDS - t0)) s)"
 debian_moddir="$(in_root dpkg -L frr | sed -n 's|/bgpd_bmp.so$||p')"
 [ -n "$debian_moddir" ] || fail "Debian's frr ships no bgpd_bmp.so: where are its modules?"
 cp "$root/etc/frr/daemons" "$work/daemons.debian"
-# The stock vtysh does not know our commands (so the checks below mean something).
-out="$(vty -c 'show bgp ha' 2>&1 || true)"
-grep -q 'Unknown command' <<< "$out" || fail "Debian's vtysh accepts 'show bgp ha': $out"
-ok "Debian's vtysh: 'show bgp ha' is an unknown command"
+# Stock FRR runs here, and its vtysh does not know our commands (so that
+# the checks below mean something).
+ip netns add "$ns"
+ip netns exec "$ns" ip link set lo up
+in_ns /usr/lib/frr/frrinit.sh start > "$work/frrinit-debian.log" 2>&1 || {
+    cat "$work/frrinit-debian.log" >&2; fail "frrinit.sh start (Debian's frr)"; }
+unknown_commands() {
+    local c out
+    for c in 'show bgp ha' 'show zebra ha'; do
+        out="$(vty -c "$c" 2>&1 || true)"
+        grep -q 'Unknown command' <<< "$out" || { echo "vtysh: '$c': $out" >&2; return 1; }
+    done
+}
+zebra_up() { vty -c 'show version' 2>/dev/null | grep -q '^FRRouting 8.4.4'; }
+wait_for 20 "Debian's zebra answering vtysh" zebra_up
+unknown_commands || fail "Debian's vtysh knows an HA command"
+in_ns /usr/lib/frr/frrinit.sh stop > /dev/null 2>&1 || fail "frrinit.sh stop (Debian's frr)"
+ok "Debian's FRR starts; its vtysh: 'show bgp ha', 'show zebra ha' are unknown commands"
 
 # --- 2. our packages -----------------------------------------------------------
 step "apt install ./*.deb"
@@ -173,8 +207,6 @@ sed -i -e 's/^bgpd=.*/bgpd=no/' \
 grep -q '^zebra_options=".* -M ha"$' "$root/etc/frr/daemons" || fail "could not edit zebra_options"
 in_root install -o frr -g frr -m 0640 /usr/share/doc/frr-ha/examples/frr.conf /etc/frr/frr.conf
 
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
 in_ns /usr/lib/frr/frrinit.sh start > "$work/frrinit.log" 2>&1 || {
     cat "$work/frrinit.log" >&2; fail "frrinit.sh start"; }
 
@@ -195,15 +227,6 @@ ha_json() { # ha_json RP-or-empty FILTER: jq on show bgp ha json (of RP, or of t
     [ -n "$1" ] && sock=(--vty_socket "/var/run/frr/ha-$1")
     vty "${sock[@]}" -c 'show bgp ha json' 2>/dev/null | jq -r "$2" 2>/dev/null
 }
-wait_for() { # wait_for SECONDS WHAT COMMAND...: until COMMAND succeeds
-    local limit=$1 what=$2 i
-    shift 2
-    for i in $(seq 1 $((limit * 4))); do
-        "$@" && return 0
-        sleep 0.25
-    done
-    fail "$what (after $limit s)"
-}
 pair_is() { # pair_is ACTIVE STANDBY
     [ "$(ha_json "$1" '"\(.rp) \(.role)"')" = "$1 active" ] &&
     [ "$(ha_json "$2" '"\(.rp) \(.role) \(.partner.channel) \(.ready)"')" = "$2 standby up true" ] &&
@@ -211,7 +234,8 @@ pair_is() { # pair_is ACTIVE STANDBY
 }
 wait_for 30 "RP a active, RP b a ready standby, a plain vtysh on a" pair_is a b
 ha_json a . > "$work/show-bgp-ha-a.json"
-[ "$(jq -r .version "$work/show-bgp-ha-a.json")" = "$(sed -n 's/.*+ha//p' <<< "$ha_version")" ] ||
+# the version in the package's: 8.4.4-1.1~deb12u2+ha0+2+0 for 0.2.0
+[ "$(jq -r .version "$work/show-bgp-ha-a.json")" = "$(sed -n 's/.*+ha//p' <<< "$ha_version" | tr + .)" ] ||
     fail "show bgp ha json: version $(jq -r .version "$work/show-bgp-ha-a.json") is not the package's"
 ok "show bgp ha json: a active, b standby (channel up, ready), epoch $(jq -r .epoch "$work/show-bgp-ha-a.json")"
 
@@ -300,9 +324,6 @@ for d in zebra bgpd; do
     ! tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- '-M ha' || fail "$d runs with -M ha"
 done
 ok "stock zebra and bgpd run under watchfrr, bgpd has the configuration"
-for c in 'show bgp ha' 'show zebra ha'; do
-    out="$(vty -c "$c" 2>&1 || true)"
-    grep -q 'Unknown command' <<< "$out" || fail "vtysh still knows '$c': $out"
-done
+unknown_commands || fail "vtysh still knows an HA command"
 ok "vtysh: 'show bgp ha' and 'show zebra ha' are unknown commands again"
 in_ns /usr/lib/frr/frrinit.sh stop > /dev/null 2>&1 || fail "frrinit.sh stop (stock)"
