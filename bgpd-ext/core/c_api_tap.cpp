@@ -105,8 +105,8 @@ int frr_ha_tap_input_fd(struct frr_ha_taps *taps, int fd)
 }
 
 bool frr_ha_tap_attach(struct frr_ha_taps *taps, int fd, int input_link, int sendlog_link,
-                       size_t max_message, struct frr_ha_tap_bias *bias, char *why,
-                       size_t why_len)
+                       size_t max_message, bool receive_only, struct frr_ha_tap_bias *bias,
+                       char *why, size_t why_len)
 {
     UniqueFd in(input_link), out(sendlog_link);
     std::lock_guard<std::mutex> lock(taps->mutex);
@@ -114,7 +114,7 @@ bool frr_ha_tap_attach(struct frr_ha_taps *taps, int fd, int input_link, int sen
     frr_ha::TcpCountBias b;
     SessionTap &tap = taps->get(fd);
     tap.set_max_message(max_message);
-    if (!tap.attach(std::move(in), std::move(out), &b, &error)) {
+    if (!tap.attach(std::move(in), std::move(out), &b, &error, receive_only)) {
         copy_text(why, why_len, error);
         return false;
     }
@@ -238,6 +238,7 @@ bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd, struct frr_ha_tap_info *o
     out->written = tap->written();
     out->mirrored = tap->mirrored();
     out->sendlog_messages = tap->sendlog_messages();
+    out->receive_only = tap->receive_only();
     out->completed_bytes = tap->completed_bytes();
     out->unsent_messages = tap->unsent_messages();
     out->takeover_diff_messages = tap->takeover_diff_messages();

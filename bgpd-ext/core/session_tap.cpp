@@ -244,6 +244,8 @@ ssize_t SessionTap::writev(const struct iovec *iov, int iovcnt)
             shadow_sent_.apply(*msg);
         return static_cast<ssize_t>(total);
     case TapMode::Mirroring: {
+        if (receive_only_)
+            break;
         // Log, then write: the standby learns each byte before the peer can.
         std::uint64_t skip = logged_ - written_;  // already logged, not yet written
         for (int i = 0; i < iovcnt && mode_ == TapMode::Mirroring; i++) {
@@ -392,7 +394,7 @@ bool SessionTap::history_from_streams(std::string *in, std::string *out, std::st
 }
 
 bool SessionTap::attach(UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias *bias,
-                        std::string *error)
+                        std::string *error, bool receive_only)
 {
     *error = why_not_attachable();
     if (!error->empty())
@@ -417,7 +419,9 @@ bool SessionTap::attach(UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias
         return false;
     }
     input_link_ = std::move(input_link);
-    sendlog_link_ = std::move(sendlog_link);
+    if (!receive_only)
+        sendlog_link_ = std::move(sendlog_link);  // else closed: the standby reads its end
+    receive_only_ = receive_only;
     logged_ = written_;
     std::string().swap(read_history_);
     std::string().swap(write_history_);

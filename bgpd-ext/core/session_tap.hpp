@@ -80,10 +80,14 @@ public:
     // session's history is its bytes; an older one's is made from what
     // the streams hold (both OPENs, the received routes as UPDATEs, the
     // message in progress), so that the standby ends in the same state.
-    // Why not, or "" if it can.
+    // With `receive_only` (a session that will restart gracefully rather
+    // than continue), the send log gets the history and then closes: only
+    // the received stream is mirrored, which is what keeps the peer's
+    // routes in the standby's RIB. Why not, or "" if it can.
     std::string why_not_attachable() const;
     bool attach(UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias *bias,
-                std::string *error);
+                std::string *error, bool receive_only = false);
+    bool receive_only() const { return receive_only_; }
     // Active: the standby is gone or the session cannot be handed over.
     void unprotect(const std::string &why);
     // Active: the session will never be handed over (its switchover mode is
@@ -170,6 +174,7 @@ private:
     std::size_t completed_bytes_ = 0, unsent_messages_ = 0, takeover_diff_messages_ = 0;
     std::string takeover_diff_problem_;
     bool gate_open_ = false;
+    bool receive_only_ = false;  // attached without a send log
     bool following_ = true;  // streams parsed into in_rib_/out_rib_
     bool gate_waiting_ = false;
     std::string pregate_start_;  // shadow input taken before the gate opened

@@ -398,6 +398,10 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 	struct frr_ha_handover h = {};
 	int in[2], out[2], conn;
 	bool ok;
+	/* A session that will restart gracefully is not continued: the
+	 * standby needs what the peer sends (its routes), not what we send. */
+	bool receive_only = bgpd_ha_peer_decision(peer).mode ==
+			    FRR_HA_SESSION_GRACEFUL_RESTART;
 
 	frr_ha_node_status(bgpd_ha_pair_node(), &status);
 	if (!status.partner_known || strcmp(status.partner_role, "standby") != 0) {
@@ -424,8 +428,8 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 	 * buffers hold it. */
 	frr_with_mutex (&peer->io_mtx) {
 		ok = frr_ha_tap_attach(tf.taps, peer->fd, in[0], out[0],
-				       peer->max_packet_size, &h.bias, why,
-				       why_len);
+				       peer->max_packet_size, receive_only,
+				       &h.bias, why, why_len);
 	}
 	if (ok)
 		ok = frr_ha_handover_send(conn, &h, peer->fd, in[1], out[1],

@@ -399,6 +399,7 @@ static void show_peer(struct vty *vty, struct bgp *bgp, struct peer *peer,
 			json_object_int_add(jt, "bytesWritten", tap.written);
 			json_object_int_add(jt, "bytesMirrored", tap.mirrored);
 			json_object_int_add(jt, "sendLogMessages", tap.sendlog_messages);
+			json_object_boolean_add(jt, "receivedStreamOnly", tap.receive_only);
 			json_object_int_add(jt, "receivedPrefixes", tap.received_prefixes);
 			json_object_int_add(jt, "peerHoldsPrefixes", tap.peer_holds_prefixes);
 			json_object_int_add(jt, "shadowSentPrefixes", tap.shadow_sent_prefixes);

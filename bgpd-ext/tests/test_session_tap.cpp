@@ -334,3 +334,40 @@ TEST_CASE("a session ended for a graceful restart reads its end at once and writ
     struct pollfd q = {c.peer.get(), POLLIN, 0};
     CHECK(poll(&q, 1, 50) == 0);
 }
+
+TEST_CASE("a session handed over for a graceful restart mirrors what it receives, not what it sends")
+{
+    Connection c = connect_loopback();
+    SessionTap tap(c.ours.get());
+    const std::string open_like = bgp_keepalive() + bgp_empty_update();
+    send_all(c.peer.get(), open_like);
+    settle();
+    CHECK(read_tap(tap) == open_like);
+    struct iovec iov = {const_cast<char *>(open_like.data()), open_like.size()};
+    CHECK(tap.writev(&iov, 1) == static_cast<ssize_t>(open_like.size()));
+    CHECK(drain(c.peer.get()) == open_like);
+
+    UniqueFd in_w, in_r, out_w, out_r;
+    link_pair(&in_w, &in_r);
+    link_pair(&out_w, &out_r);
+    TcpCountBias bias;
+    std::string error;
+    REQUIRE(tap.attach(std::move(in_w), std::move(out_w), &bias, &error, true));
+    CHECK(tap.receive_only());
+    // Both histories, so the standby's FSM comes up as the active's did;
+    // then the send log ends.
+    CHECK(drain(in_r.get()) == open_like);
+    CHECK(drain(out_r.get()) == open_like);
+    char byte;
+    CHECK(recv(out_r.get(), &byte, 1, MSG_DONTWAIT) == 0);
+
+    // From now on: received bytes are mirrored, sent ones go straight out.
+    const std::string more = bgp_keepalive() + bgp_keepalive();
+    send_all(c.peer.get(), more);
+    settle();
+    CHECK(read_tap(tap) == more);
+    CHECK(drain(in_r.get()) == more);
+    CHECK(tap.writev(&iov, 1) == static_cast<ssize_t>(open_like.size()));
+    CHECK(drain(c.peer.get()) == open_like);
+    CHECK(tap.mode() == TapMode::Mirroring);
+}

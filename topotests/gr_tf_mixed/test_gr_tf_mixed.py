@@ -42,6 +42,7 @@ from ha_lib.frr_ha import (  # noqa: E402
     wait_pair,
 )
 from ha_lib.wire import Capture, tshark  # noqa: E402
+from ha_lib.yang_model import show_json_to_instance, validate_instance  # noqa: E402
 
 pytestmark = [pytest.mark.bgpd]
 
@@ -242,10 +243,10 @@ def streams(rp):
 
 def wait_shadowed(active, standby):
     """The standby shadows the TF sessions (to continue them) and the GR
-    ones (so that their routes are in its RIB), not the plain one; and its
-    FSM has sent (to nowhere) what each peer holds, but for the
-    plain-restart peer's routes, which it never learns (they restart with
-    that peer)."""
+    ones (so that their routes are in its RIB: only what they receive is
+    mirrored), not the plain one; and for each TF session its FSM has sent
+    (to nowhere) what the peer holds, but for the plain-restart peer's
+    routes, which it never learns (they restart with that peer)."""
     shadowed = {n for n in PEERS if n != "p5"}
     wait_for(f"rp {active} mirrors every TF and GR session",
              lambda: None if {n for n, s in streams(active).items() if s == "mirroring"} == shadowed
@@ -254,16 +255,21 @@ def wait_shadowed(active, standby):
              lambda: None if {n for n, s in streams(standby).items() if s == "shadow"} == shadowed
              else str(streams(standby)), count=60, wait=1)
 
+    receive_only = {addr_to_name(a): v["session"]["receivedStreamOnly"]
+                    for a, v in neighbors(active).items() if addr_to_name(a) in shadowed}
+    assert receive_only == {n: EXPECTED_SWITCHOVER[n] == "graceful-restart" for n in shadowed}, \
+        receive_only
+
     def in_step():
         lagging = {addr_to_name(a): (v["session"]["shadowSentPrefixes"],
                                      v["session"]["peerHoldsPrefixes"])
                    for a, v in neighbors(standby).items()
-                   if "session" in v and v["session"].get("stream") == "shadow"
+                   if addr_to_name(a) in TF_PEERS
                    and v["session"]["shadowSentPrefixes"] + TINY
                    != v["session"]["peerHoldsPrefixes"]}
         return f"(shadow sent, peer holds): {lagging}" if lagging else None
 
-    wait_for(f"rp {standby} is in step with every shadowed session", in_step, count=90, wait=1)
+    wait_for(f"rp {standby} is in step with every TF session", in_step, count=90, wait=1)
 
 
 def test_sessions_come_up_and_each_gets_its_switchover():
@@ -276,6 +282,11 @@ def test_sessions_come_up_and_each_gets_its_switchover():
     assert decided == EXPECTED_SWITCHOVER, decided
     wait_shadowed("a", "b")
     assert r1_kernel_routes() == TOTAL
+
+
+def test_state_fits_the_yang_model(tmp_path):
+    for rp in ("a", "b"):
+        validate_instance(show_json_to_instance(rp_json(gear("r1"), rp)), str(tmp_path))
 
 
 class Sampler:

@@ -30,6 +30,7 @@ struct frr_ha_tap_info {
 	char why[256];	  /* why a session is not protected, or "" */
 	uint64_t consumed, written, mirrored;
 	size_t sendlog_messages, completed_bytes, unsent_messages;
+	bool receive_only; /* mirrored without a send log (graceful restart) */
 	size_t takeover_diff_messages; /* sent to bring the peer up to date */
 	/* Prefixes in what the streams hold: received from the peer, held by
 	 * the peer from us, and (standby) sent by this RP's own FSM. */
@@ -49,9 +50,10 @@ ssize_t frr_ha_tap_writev(struct frr_ha_taps *taps, int fd,
 int frr_ha_tap_input_fd(struct frr_ha_taps *taps, int fd);
 
 /* Active: hand the session over (see SessionTap::attach); max_message is
- * the session's largest message (4096, or 65535 with RFC 8654). */
+ * the session's largest message (4096, or 65535 with RFC 8654);
+ * receive_only for a session that will restart gracefully, not continue. */
 bool frr_ha_tap_attach(struct frr_ha_taps *taps, int fd, int input_link,
-		       int sendlog_link, size_t max_message,
+		       int sendlog_link, size_t max_message, bool receive_only,
 		       struct frr_ha_tap_bias *bias, char *why, size_t why_len);
 /* Whether an Established session could be handed over now (else why). */
 bool frr_ha_tap_attachable(struct frr_ha_taps *taps, int fd, char *why,
