@@ -197,7 +197,7 @@ def start_peers(af, peers, gr):
     peer-as = {R1_AS}
   [neighbors.transport.config]
     local-address = "{peer_addr(af, i)}"
-    passive-mode = true
+    passive-mode = false
   [neighbors.timers.config]
     connect-retry = 1
     hold-time = {HOLD}

@@ -42,6 +42,8 @@ packages=(
     tshark
     # a second BGP implementation as graceful-restart peer (topotests/gr_tf_mixed)
     bird2
+    # bench/run.py: GoBGP as the peers, plots of the results
+    gobgpd python3-matplotlib
     # the Debian packages (scripts/build-debs.sh) and their test
     # (tests/packaging): Debian's packaging tools, debootstrap for a clean
     # Debian 12 root; frr's own build dependencies follow below
