@@ -418,7 +418,8 @@ static void show_peer(struct vty *vty, struct bgp *bgp, struct peer *peer,
 	vty_out(vty, "  %-39s %-12s %-16s %-16s %s\n", peer->host, state,
 		configured, frr_ha_session_mode_name(d.mode), d.reason);
 	if (has_tap)
-		vty_out(vty, "  %-39s stream %s%s%s\n", "", tap.mode,
+		vty_out(vty, "  %-39s stream %s%s%s%s\n", "", tap.mode,
+			tap.receive_only ? " (received stream only)" : "",
 			tap.why[0] ? ": " : "", tap.why);
 }
 
