@@ -485,8 +485,16 @@ static int tf_status_changed(struct peer *peer)
 	}
 	if (peer->status != Established || peer->ostatus == Established)
 		return 0;
+	if (!bgpd_ha_pair_node()) {
+		/* A bgpd with the module but no pair: nobody will take the
+		 * session, so its history and stream records are dropped. */
+		frr_with_mutex (&peer->io_mtx) {
+			frr_ha_tap_exclude(tf.taps, peer->fd, "this bgpd is not an RP of an HA pair");
+		}
+		return 0;
+	}
 	if (current_role() != FRR_HA_ROLE_ACTIVE)
-		return 0; /* a shadow coming up, or no pair */
+		return 0; /* a shadow coming up */
 	decision = bgpd_ha_peer_decision(peer);
 	if (decision.mode == FRR_HA_SESSION_PLAIN_RESTART) {
 		frr_with_mutex (&peer->io_mtx) {

@@ -113,6 +113,13 @@ def test_show_bgp_ha_json():
     assert ha["version"], "the module reports its version"
     assert "did not negotiate GR" in ha["neighbors"]["10.0.12.2"]["reason"] or \
         "not enabled" in ha["neighbors"]["10.0.12.2"]["reason"]
+    # Not an RP of a pair: nobody will take the sessions, so the module
+    # keeps no history of them and follows none of their streams.
+    for n in ("10.0.12.2", "10.0.13.3"):
+        session = ha["neighbors"][n]["session"]
+        assert session["stream"] == "unprotected", session
+        assert session["notProtectedReason"] == "this bgpd is not an RP of an HA pair", session
+        assert session["receivedPrefixes"] == 0, session
 
 
 def test_show_bgp_ha_text():
