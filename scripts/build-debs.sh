@@ -89,15 +89,14 @@ grep -q '^ *protobuf-compiler,' "$src/debian/control" || {
 printf '\n# frr-ha: the modules and the vtysh command scan\ninclude debian/frr-ha.mk\n' >> "$src/debian/rules"
 
 # 5. Who makes this version: the author of the commit it is built from
-#    (DEBFULLNAME and DEBEMAIL override), as Maintainer, Debian's maintainer
-#    kept as XSBC-Original-Maintainer (the usual form for a derived package);
-#    the changelog entry is signed by the same and dated by the commit, so
-#    the same commit builds the same source package.
+#    (DEBFULLNAME and DEBEMAIL override) is its Maintainer (reports about
+#    these packages are ours, not Debian's; Debian's maintainers stay in the
+#    changelog); the changelog entry is signed by the same and dated by the
+#    commit, so the same commit builds the same source package.
 author="${DEBFULLNAME:-$(cd "$top" && git log -1 --format=%an)}"
 email="${DEBEMAIL:-$(cd "$top" && git log -1 --format=%ae)}"
 awk -v m="$author <$email>" '
-    !done && /^Maintainer:/ { orig = substr($0, 13); print "Maintainer: " m
-                              print "XSBC-Original-Maintainer:" orig; next }
+    !done && /^Maintainer:/ { print "Maintainer: " m; next }
     !done && /^Uploaders:/ { skip = 1; next }
     skip && /^[ \t]/ { next }
     { skip = 0 }
