@@ -14,6 +14,8 @@
 #  4. check from vtysh: show bgp ha json (roles a active, b standby, channel
 #     up), show zebra ha json (both RPs connected), a configuration command
 #     of ours through vtysh, a planned switchover that a plain vtysh follows;
+#     and that apt keeps our frr from a newer Debian frr (a stand-in)
+#     unless frr-ha goes, saying so;
 #  5. remove frr-ha, go back to Debian's frr, and check that stock FRR
 #     (zebra and bgpd under watchfrr) starts and that vtysh no longer knows
 #     the HA commands.
@@ -278,6 +280,32 @@ ok "both RPs run as frr (uid $frr_uid), bounding set $want_bnd, CAP_NET_ADMIN pe
 vty -c 'bgp ha switchover' > "$work/switchover.log" 2>&1 || { cat "$work/switchover.log" >&2; fail "bgp ha switchover"; }
 wait_for 30 "after the switchover: b active, a a ready standby" pair_is b a
 ok "bgp ha switchover: b active, a standby, plain vtysh on b"
+
+# --- a newer Debian frr cannot replace ours unnoticed ------------------------------
+step "a newer Debian frr appears (a stand-in, in a local archive)"
+newer_version="${FRR_DEB_VERSION%u*}u99"
+newer="$root/tmp/newer-frr"
+rm -rf "$newer"
+mkdir -p "$newer/pkg/DEBIAN"
+printf '%s\n' "Package: frr" "Version: $newer_version" "Architecture: $(dpkg --print-architecture)" \
+    "Maintainer: frr-ha test <root@localhost>" "Description: stand-in for a newer Debian frr" \
+    > "$newer/pkg/DEBIAN/control"
+dpkg-deb --build "$newer/pkg" "$newer/frr_${newer_version}_$(dpkg --print-architecture).deb" > /dev/null
+rm -rf "$newer/pkg"
+(cd "$newer" && dpkg-scanpackages . /dev/null > Packages 2>/dev/null)
+echo "deb [trusted=yes] file:/tmp/newer-frr ./" > "$root/etc/apt/sources.list.d/newer-frr.list"
+in_root apt-get update -qq > /dev/null 2>&1 || fail "apt-get update with the stand-in archive"
+in_root apt-get -s upgrade > "$work/upgrade.log" 2>&1 || fail "apt-get -s upgrade"
+! grep -q '^Inst frr ' "$work/upgrade.log" || { cat "$work/upgrade.log" >&2; fail "apt upgrade would replace our frr by $newer_version"; }
+sed -n '/kept back:/,/^[^ ]/p' "$work/upgrade.log" | grep -qw frr ||
+    { cat "$work/upgrade.log" >&2; fail "apt upgrade does not say it keeps frr back"; }
+ok "apt upgrade keeps our frr back from $newer_version"
+in_root apt-get -s full-upgrade > "$work/full-upgrade.log" 2>&1 || fail "apt-get -s full-upgrade"
+grep -q '^Remv frr-ha ' "$work/full-upgrade.log" ||
+    { cat "$work/full-upgrade.log" >&2; fail "apt full-upgrade would take $newer_version without removing frr-ha"; }
+ok "apt full-upgrade can take $newer_version only by removing frr-ha, and says so"
+rm -rf "$newer" "$root/etc/apt/sources.list.d/newer-frr.list"
+in_root apt-get update -qq > /dev/null 2>&1 || fail "apt-get update"
 
 # --- stop, as the service stops ---------------------------------------------------
 rp_ctl stop b > /dev/null 2>&1 || fail "frr-ha-rp stop b"
