@@ -48,7 +48,8 @@ upstream="${upstream#*:}"
 #    Sources index; dpkg-source checks them against the .dsc.
 dsc="$work/download/frr_${FRR_DEB_VERSION#*:}.dsc"
 if [ ! -f "$dsc" ]; then
-    (cd "$work/download" && apt-get source --download-only "frr=$FRR_DEB_VERSION" >/dev/null)
+    (cd "$work/download" && apt-get source --download-only "frr=$FRR_DEB_VERSION") \
+        > "$work/apt-source.log" 2>&1 || { cat "$work/apt-source.log" >&2; exit 1; }
 fi
 src="$work/frr-$upstream"
 rm -rf "$src" "$work"/frr_* "$work"/frr-*_* 2>/dev/null || true

@@ -60,12 +60,21 @@ chroot_pids() {
     done
     return 0
 }
+mounts_in_root() { awk -v r="$root" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/mounts; }
 unmount_all() {
     local m
     # deepest first
-    for m in $(awk -v r="$root" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/mounts | sort -r); do
+    for m in $(mounts_in_root | sort -r); do
         umount "$m" 2>/dev/null || umount -l "$m"
     done
+}
+remove_root() {
+    # Never through a mount (a bound /dev is the machine's own).
+    if [ -n "$(mounts_in_root)" ]; then
+        echo "install-test: still mounted in $root, not removing it: $(mounts_in_root | tr '\n' ' ')" >&2
+        return 1
+    fi
+    rm -rf --one-file-system "$root"
 }
 diagnose() { # what FRR in the root says, for a failed run
     local d p
@@ -80,23 +89,28 @@ diagnose() { # what FRR in the root says, for a failed run
 cleanup() {
     local rc=$? pids
     set +e
+    # A signal's trap runs inside the redirections of the command it
+    # interrupted: report to where the test's own output goes.
+    exec 1>&3 2>&4
     [ $rc -eq 0 ] || [ ! -d "$root/proc/self" ] || diagnose >&2
     pids="$(chroot_pids)"
     [ -n "$pids" ] && kill -9 $pids 2>/dev/null
     sleep 0.2
     unmount_all
     ip netns del "$ns" 2>/dev/null
-    if [ -z "${KEEP_ROOT:-}" ]; then rm -rf "$root"; fi
+    if [ -z "${KEEP_ROOT:-}" ]; then remove_root; fi
     [ $rc -eq 0 ] && echo "install-test: passed in $((SECONDS - t_start)) s" ||
         echo "install-test: FAILED (exit $rc) after $((SECONDS - t_start)) s" >&2
     exit $rc
 }
+exec 3>&1 4>&2
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A previous run that was killed may have left mounts behind.
+# A previous run that was killed (a CTest timeout kills without a trap) may
+# have left mounts behind.
 unmount_all
-rm -rf "$root"
+remove_root
 
 # --- 1. a clean Debian 12 root -----------------------------------------------
 # The archive this machine uses for bookworm (deb822 or one-line sources).
@@ -126,9 +140,9 @@ echo "debootstrap: $((SECONDS - t0)) s"
 # binary only. Services are not started by package scripts in the root.
 rm -f "$root/etc/apt/sources.list"
 for f in /etc/apt/sources.list.d/*.sources; do
-    [ -e "$f" ] && grep -q '^Types:.*\bdeb\b' "$f" || continue
-    awk 'BEGIN { RS = ""; ORS = "\n\n" } /(^|\n)Types:[^\n]*[ :]deb( |\n|$)/' "$f" \
-        > "$root/etc/apt/sources.list.d/$(basename "$f")"
+    [ -e "$f" ] || continue
+    deb="$(awk 'BEGIN { RS = ""; ORS = "\n\n" } /(^|\n)Types:[^\n]*[ :]deb( |\n|$)/' "$f")"
+    if [ -n "$deb" ]; then printf '%s\n' "$deb" > "$root/etc/apt/sources.list.d/$(basename "$f")"; fi
 done
 if [ -f /etc/apt/sources.list ]; then
     grep '^deb ' /etc/apt/sources.list > "$root/etc/apt/sources.list" || rm -f "$root/etc/apt/sources.list"
