@@ -45,7 +45,7 @@ R1_AS, FEED_AS, PEER_AS = 65001, 65200, 65100
 KEY = "frr-ha-bench-key-0123456789"
 KEEPALIVE, HOLD = 3, 10
 
-STARTED = []  # (kind, pid) of every process we started, for cleanup
+STARTED = []  # (kind, pid, start time) of every process we started, for cleanup
 NAMESPACES = []
 
 
@@ -68,6 +68,29 @@ def alive(pid):
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except (OSError, TypeError, IndexError):
+        return False
+
+
+def start_time(pid):
+    """The process's start time in clock ticks since boot: with the pid, it
+    names one process, so a pid the kernel gave to another one is never ours."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, TypeError, IndexError, ValueError):
+        return None
+
+
+def track(kind, pid):
+    STARTED.append((kind, pid, start_time(pid)))
+
+
+def ours(pid):
+    """An FRR daemon of this benchmark: started with -N bench-r1."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return NS_R1.encode() in f.read().split(b"\0")
+    except (OSError, TypeError):
         return False
 
 
@@ -177,7 +200,7 @@ def start_feed(af, prefixes):
     p = subprocess.Popen(["ip", "netns", "exec", NS_FEED, "bird", "-f", "-c", f"{d}/bird.conf",
                           "-s", f"{d}/bird.ctl"], stdout=subprocess.DEVNULL,
                          stderr=open(f"{d}/bird.err", "w"))
-    STARTED.append(("bird", p.pid))
+    track("bird", p.pid)
     return p
 
 
@@ -216,7 +239,7 @@ def start_peers(af, peers, gr):
     p = subprocess.Popen(["ip", "netns", "exec", NS_PEERS, "gobgpd", "-f", f"{d}/gobgpd.toml",
                           "--api-hosts", GOBGP_API, "-l", "warn", "-p", "--pprof-disable"],
                          stdout=open(f"{d}/gobgpd.log", "w"), stderr=subprocess.STDOUT)
-    STARTED.append(("gobgpd", p.pid))
+    track("gobgpd", p.pid)
     return p
 
 
@@ -315,8 +338,9 @@ class R1:
         mod = "-M ha" if self.ha else ""
         sh(f"{FRR}/zebra -d -N {NS_R1} {mod} -f {STATE}/r1/zebra.conf -i {RUN}/zebra.pid "
            f"--log file:{STATE}/r1/zebra-{self.case}.log", ns=NS_R1)
-        self.zebra_pid = wait("zebra pid", lambda: read_pid(f"{RUN}/zebra.pid"), 10)
-        STARTED.append(("zebra", self.zebra_pid))
+        self.zebra_pid = wait("zebra pid", lambda: read_pid(f"{RUN}/zebra.pid")
+                              if ours(read_pid(f"{RUN}/zebra.pid")) else None, 10)
+        track("zebra", self.zebra_pid)
         time.sleep(0.3)
 
     # one bgpd: rp NAME of the pair, or the stock bgpd (rp=None)
@@ -340,13 +364,13 @@ class R1:
         else:
             args = f"-i {pf}"
         sh(f"{FRR}/bgpd -d -N {NS_R1} {args} -f {self.conf(rp)}", ns=NS_R1)
-        pid = wait(f"bgpd {rp} pid", lambda: read_pid(pf) if alive(read_pid(pf)) else None, 15)
-        STARTED.append(("bgpd", pid))
+        pid = wait(f"bgpd {rp} pid", lambda: self.pid(rp), 15)
+        track("bgpd", pid)
         return pid
 
     def pid(self, rp=None):
         p = read_pid(self.pidfile(rp))
-        return p if alive(p) else None
+        return p if alive(p) and ours(p) else None
 
     def vty(self, cmd, rp=None):
         if rp:
@@ -433,7 +457,7 @@ class Capture:
         self.p = subprocess.Popen(["ip", "netns", "exec", NS_PEERS, "dumpcap", "-q", "-P",
                                    "-i", "peers-r1", "-f", "tcp port 179", "-w", self.path],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        STARTED.append(("dumpcap", self.p.pid))
+        track("dumpcap", self.p.pid)
         wait("dumpcap starts", lambda: os.path.exists(self.path), 10)
         time.sleep(0.3)
 
@@ -971,8 +995,9 @@ FULL_SIZES = [(4, 1, 10000, ALL_CASES), (4, 10, 10000, ALL_CASES),
 
 
 def cleanup():
-    for kind, pid in reversed(STARTED):
-        kill_pid(pid, signal.SIGKILL, 1.0)
+    for _, pid, started in reversed(STARTED):
+        if started is not None and start_time(pid) == started:
+            kill_pid(pid, signal.SIGKILL, 1.0)
     teardown_topology()
 
 
@@ -981,8 +1006,9 @@ def clean_leftovers():
     (their pid files are under our own run folder) and its namespaces."""
     for root, _, files in os.walk(RUN):
         for name in files:
-            if name.endswith(".pid"):
-                kill_pid(read_pid(os.path.join(root, name)), signal.SIGKILL, 1.0)
+            pid = read_pid(os.path.join(root, name)) if name.endswith(".pid") else None
+            if pid and ours(pid):
+                kill_pid(pid, signal.SIGKILL, 1.0)
     for ns in (NS_R1, NS_FEED, NS_PEERS):
         for pid in sh(f"ip netns pids {ns}", check=False).split():
             kill_pid(int(pid), signal.SIGKILL, 1.0)
