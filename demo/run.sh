@@ -27,7 +27,8 @@ cleanup() {
     local r
     for r in r1 gr plain; do
         if [ -d "/var/run/frr/$r" ]; then
-            for pidf in /var/run/frr/"$r"/*.pid; do
+            # the daemons' pid files, and the route processors' (ha-a/, ha-b/)
+            for pidf in /var/run/frr/"$r"/*.pid /var/run/frr/"$r"/*/*.pid; do
                 [ -f "$pidf" ] && kill -9 "$(cat "$pidf")" 2>/dev/null || true
             done
             rm -rf "/var/run/frr/$r"
