@@ -85,6 +85,10 @@ diagnose() { # what FRR in the root says, for a failed run
         echo "--- show bgp ha (RP ${d##*/ha-}):"
         timeout 10 chroot "$root" vtysh --vty_socket "${d#$root}" -c 'show bgp ha' 2>&1 | head -40
     done
+    if [ -s "$root/var/log/frr/frr.log" ]; then
+        echo "--- FRR's log (/var/log/frr/frr.log, last lines):"
+        grep -v 'memstats' "$root/var/log/frr/frr.log" | tail -40
+    fi
 }
 cleanup() {
     local rc=$? pids
@@ -222,6 +226,8 @@ sed -i -e 's/^bgpd=.*/bgpd=no/' \
        -e 's/^\(zebra_options=".*\)"$/\1 -M ha"/' "$root/etc/frr/daemons"
 grep -q '^zebra_options=".* -M ha"$' "$root/etc/frr/daemons" || fail "could not edit zebra_options"
 in_root install -o frr -g frr -m 0640 /usr/share/doc/frr-ha/examples/frr.conf /etc/frr/frr.conf
+# No syslog in the root: the daemons also log to a file, for diagnose().
+echo 'log file /var/log/frr/frr.log informational' >> "$root/etc/frr/frr.conf"
 
 in_ns /usr/lib/frr/frrinit.sh start > "$work/frrinit.log" 2>&1 || {
     cat "$work/frrinit.log" >&2; fail "frrinit.sh start"; }
