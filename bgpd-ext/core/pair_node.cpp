@@ -121,7 +121,14 @@ void PairNode::channel_opened(ChannelId id, Millis now)
         host_.close(id);
         return;
     }
-    auto ch = std::make_unique<Channel>();
+    std::unique_ptr<Channel> ch;
+    try {
+        ch = std::make_unique<Channel>();  // draws its nonce from OpenSSL
+    } catch (const std::exception &e) {
+        log(LogLevel::Error, std::string("HA channel refused: ") + e.what());
+        host_.close(id);
+        return;
+    }
     ch->id = id;
     ch->opened = ch->last_rx = now;
     wire::Message hello;
@@ -131,6 +138,24 @@ void PairNode::channel_opened(ChannelId id, Millis now)
     auto &ref = *ch;
     channels_[id] = std::move(ch);
     send(ref, hello);
+}
+
+// A crypto library that fails (it should not) refuses the channel, with the
+// reason, rather than take the router down.
+bool PairNode::answer_or_close(const Channel &ch, const std::string &challenger_nonce,
+                               const std::string &responder_nonce, const std::string &responder,
+                               const std::string &challenger, std::string *mac)
+{
+    try {
+        *mac = auth_answer(config_.key, challenger_nonce, responder_nonce, responder,
+                           challenger);
+        return true;
+    } catch (const std::exception &e) {
+        counters_.auth_failures++;
+        close_channel(ch.id, std::string("cannot authenticate the partner: ") + e.what(),
+                      LogLevel::Error);
+        return false;
+    }
 }
 
 void PairNode::channel_bytes(ChannelId id, const void *data, std::size_t len, Millis now)
@@ -320,9 +345,12 @@ void PairNode::on_handshake(Channel &ch, const wire::Message &msg, Millis now)
             return;
         }
         ch.partner_nonce = hello.nonce();
+        std::string mac;
+        if (!answer_or_close(ch, ch.partner_nonce, ch.own_nonce, config_.self, partner.name,
+                             &mac))
+            return;
         wire::Message auth;
-        auth.mutable_auth()->set_mac(
-            auth_answer(config_.key, ch.partner_nonce, ch.own_nonce, config_.self, partner.name));
+        auth.mutable_auth()->set_mac(mac);
         ch.stage = Channel::Stage::AwaitAuth;
         send(ch, auth);
         return;
@@ -335,8 +363,10 @@ void PairNode::on_handshake(Channel &ch, const wire::Message &msg, Millis now)
                       LogLevel::Error);
         return;
     }
-    const auto expected =
-        auth_answer(config_.key, ch.own_nonce, ch.partner_nonce, partner.name, config_.self);
+    std::string expected;
+    if (!answer_or_close(ch, ch.own_nonce, ch.partner_nonce, partner.name, config_.self,
+                         &expected))
+        return;
     if (!auth_answer_matches(expected, msg.auth().mac())) {
         counters_.auth_failures++;
         close_channel(ch.id,

@@ -114,6 +114,9 @@ private:
     void send_status(Channel &ch);
     void broadcast_status();
     void close_channel(ChannelId id, const std::string &why, LogLevel level);
+    bool answer_or_close(const Channel &ch, const std::string &challenger_nonce,
+                         const std::string &responder_nonce, const std::string &responder,
+                         const std::string &challenger, std::string *mac);
     void on_frame(Channel &ch, const Frame &frame, Millis now);
     void on_handshake(Channel &ch, const wire::Message &msg, Millis now);
     void on_message(Channel &ch, const wire::Message &msg, Millis now);

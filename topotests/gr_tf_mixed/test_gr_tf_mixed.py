@@ -419,7 +419,19 @@ def switch_over_and_check(switch, new_active):
                        "-T", "fields", "-e", "bgp.cap.gr.timers.restart_flag",
                        "-e", "bgp.cap.gr.flag.pfs").split()
         assert opens and opens[0] in ("1", "True"), f"{name}: r1's OPENs after the kill: {opens}"
-        assert capture.summary(name, since="switch")["notifications"] == 0
+        # The session r1 had with the peer ends without a NOTIFICATION (one
+        # would defeat the graceful restart). On the new connections, the
+        # only one allowed is BGP's connection collision resolution (Cease,
+        # subcode 7), when both sides connect at the same moment.
+        mark = capture.marks["switch"]
+        old_streams = set(tshark("-r", path, "-Y", f"frame.time_epoch < {mark}",
+                                 "-T", "fields", "-e", "tcp.stream").split())
+        notifications = [line.split("\t") for line in tshark(
+            "-r", path, "-Y", f"bgp.type == 3 && frame.time_epoch >= {mark}",
+            "-T", "fields", "-e", "tcp.stream", "-e", "bgp.notify.major_error",
+            "-e", "bgp.notify.minor_error_cease").splitlines()]
+        assert all(n[0] not in old_streams and n[1:] == ["6", "7"] for n in notifications), \
+            f"{name}: NOTIFICATIONs after the switch (stream, code, subcode): {notifications}"
 
     # The restarting router's RIB kept p1's routes, as stale, until p1's
     # End-of-RIB (FRR's own GR marking and sweeping).
