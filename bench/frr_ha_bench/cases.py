@@ -1,0 +1,273 @@
+"""One switchover, and the cases run at one size."""
+import datetime
+import ipaddress
+import json
+import os
+import re
+import shutil
+import signal
+import threading
+import time
+
+from .common import KEEPALIVE, STATE, alive, feed_addrs, kill_pid, log, r1_addr, wait
+from .topology import build_topology, teardown_topology
+from .speakers import (
+    birdc,
+    gobgp_neighbors,
+    peers_count,
+    peers_full,
+    start_feed,
+    start_peers,
+)
+from .router import R1, proc_cpu, proc_rss_mib, r1_bytes_from_feed
+from .wire import Capture, analyse_wire
+
+# --------------------------------------------------------------------------- one switchover
+
+class Sampler(threading.Thread):
+    """Samples every peer's session state and prefixes held, every 0.2 s."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.stop_flag = threading.Event()
+        self.min_held, self.down = {}, set()
+
+    def run(self):
+        while not self.stop_flag.is_set():
+            for n, v in gobgp_neighbors().items():
+                self.min_held[n] = min(self.min_held.get(n, v["accepted"]), v["accepted"])
+                if v["state"] != 6:
+                    self.down.add(n)
+            self.stop_flag.wait(0.2)
+
+    def stop(self):
+        self.stop_flag.set()
+        self.join(5)
+
+
+def log_time(path, pattern, after):
+    """Wall-clock time of the first log line matching pattern at or after `after`."""
+    rx = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d+) .*" + pattern)
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                m = rx.search(line)
+                if m:
+                    t = datetime.datetime.strptime(m.group(1), "%Y/%m/%d %H:%M:%S.%f").timestamp()
+                    if t >= after - 0.002:
+                        return t, line.strip()
+    except OSError:
+        pass
+    return None, None
+
+
+def switchover(r1, run_no, active=None, standby=None):
+    """kill -9 of the active (HA) or of the stock bgpd, restarted at once;
+    returns the figures of this switchover."""
+    case, prefixes = r1.case, r1.prefixes
+    before = gobgp_neighbors()
+    cap = Capture(f"{case}-{run_no}")
+    sampler = Sampler()
+    sampler.start()
+    time.sleep(0.5)
+    pid = r1.pid(active)
+    t_kill = time.time()
+    os.kill(pid, signal.SIGKILL)
+    res = {"case": case}
+    if r1.ha:
+        wait("new active", lambda: r1.ha_json(standby).get("role") == "active", 30, 0.05)
+    else:
+        while alive(pid):
+            time.sleep(0.005)
+        t_restart = time.time()
+        r1.start_bgpd(None)
+        res["restart_delay_ms"] = (t_restart - t_kill) * 1000
+    # settle: the peers hold the full table, every session up, then a quiet period
+    if case == "ha-tf":
+        time.sleep(KEEPALIVE + 1.5)  # every TF session's next keepalive is on the wire
+    wait("peers converge", lambda: peers_full(prefixes), 600, 0.2)
+    if case != "ha-tf":
+        time.sleep(2.0)
+    sampler.stop()
+    cap.stop()
+    after = gobgp_neighbors()
+    r1_set = {r1_addr(r1.af, i) if r1.af == 4 else
+              ipaddress.ip_address(r1_addr(r1.af, i)).packed.hex() for i in range(r1.peers)}
+    wire = analyse_wire(cap.path, t_kill, r1_set)
+    if r1.ha:
+        t_cont, line = log_time(r1.logfile(standby), r"shadow sessions continued in", t_kill)
+        res["takeover_ms"] = (t_cont - t_kill) * 1000 if t_cont else None
+        m = re.search(r"(\d+) of (\d+) shadow sessions continued in (\d+) ms", line or "")
+        res["continued_ms"] = int(m.group(3)) if m else None
+        res["continued"] = f"{m.group(1)}/{m.group(2)}" if m else "?"
+    firsts = [s["first_byte"] for s in wire.values() if s["first_byte"]]
+    res["first_byte_last_ms"] = (max(firsts) - t_kill) * 1000 if len(firsts) == len(before) \
+        else None
+    lasts = [s["last_update"] for s in wire.values() if s["last_update"]]
+    res["converged_ms"] = (max(lasts) - t_kill) * 1000 if lasts else 0.0
+    flaps = 0
+    for n, b in before.items():
+        a = after.get(n, {})
+        if n in sampler.down or a.get("uptime") != b.get("uptime") or \
+           a.get("flops", 0) != b.get("flops", 0):
+            flaps += 1
+    res["flaps"] = flaps
+    res["notifications"] = sum(after.get(n, {}).get("notifications", 0) - b["notifications"]
+                               for n, b in before.items())
+    res["notifications_wire"] = sum(s["notifications"] for s in wire.values())
+    res["fin_rst"] = sum(s["fin"] + s["rst"] for s in wire.values())
+    res["updates"] = sum(s["updates"] for s in wire.values())
+    res["withdrawn_wire"] = sum(s["withdrawn"] for s in wire.values())
+    res["reannounced"] = sum(s["announced"] for s in wire.values())
+    res["lost_at_peers"] = sum(b["accepted"] - sampler.min_held.get(n, b["accepted"])
+                               for n, b in before.items())
+    os.unlink(cap.path)
+    return res
+
+
+# --------------------------------------------------------------------------- cases
+
+def mirrored(r1, standby):
+    """Bytes the standby got through the sessions' input links (its
+    bytesMirrored, summed over the sessions it shadows)."""
+    if not standby:
+        return 0
+    return sum(n.get("session", {}).get("bytesMirrored", 0)
+               for n in r1.ha_json(standby).get("neighbors", {}).values())
+
+
+def load_table(r1, pid, standby=None):
+    """Withdraws the feed's table (static protocol off), then announces it
+    again; returns (seconds until every peer holds it, CPU seconds of pid,
+    bytes mirrored to the standby, bytes r1 received from the feed)."""
+    birdc("disable feed")
+    wait("peers empty", lambda: peers_count(0), 600, 0.2)
+    time.sleep(1.0)
+    cpu0, w0, b0 = proc_cpu(pid), mirrored(r1, standby), r1_bytes_from_feed(r1.af)
+    t0 = time.time()
+    birdc("enable feed")
+    wait("peers full", lambda: peers_full(r1.prefixes), 900, 0.05)
+    t1 = time.time()
+    cpu1 = proc_cpu(pid)
+    if standby:
+        wait("standby in step", lambda: r1.in_step(r1.active_rp, standby), 600, 0.2)
+    return (t1 - t0, cpu1 - cpu0, mirrored(r1, standby) - w0,
+            r1_bytes_from_feed(r1.af) - b0)
+
+
+def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
+    r1 = R1(af, peers, prefixes, case)
+    r1.start_zebra()
+    r1.start_bgpd("a")
+    r1.start_bgpd("b")
+    active, standby = "a", "b"
+    wait("peers full", lambda: peers_full(prefixes), 900, 0.5)
+    wait("standby in step", lambda: r1.in_step(active, standby), 600, 0.5)
+    if case == "ha-tf":
+        # replication cost and standby cost, in the same run, alternating
+        conv = {"with": [], "without": []}
+        for k in range(conv_repeats):
+            for attached in ((True, False) if k % 2 == 0 else (False, True)):
+                if attached:
+                    wait("standby in step", lambda: r1.in_step(active, standby), 600, 0.2)
+                    r1.active_rp = active
+                    conv["with"].append(load_table(r1, r1.pid(active), standby))
+                    wait("standby in step", lambda: r1.in_step(active, standby), 600, 0.2)
+                else:
+                    kill_pid(r1.pid(standby), signal.SIGKILL)
+                    time.sleep(1.0)
+                    conv["without"].append(load_table(r1, r1.pid(active)))
+                    r1.start_bgpd(standby)
+        out["conv"] = conv
+        wait("standby in step", lambda: r1.in_step(active, standby), 600, 0.2)
+        out["rss_active"] = proc_rss_mib(r1.pid(active))
+        out["rss_standby"] = proc_rss_mib(r1.pid(standby))
+        # a standby joining from scratch: start to ready, and to in step
+        rejoin = []
+        for _ in range(max(1, conv_repeats)):
+            kill_pid(r1.pid(standby), signal.SIGKILL)
+            time.sleep(1.0)
+            t0 = time.time()
+            r1.start_bgpd(standby)
+            wait("ready", lambda: r1.ha_json(standby).get("ready"), 600, 0.05)
+            t1 = time.time()
+            wait("in step", lambda: r1.in_step(active, standby), 600, 0.05)
+            rejoin.append((t1 - t0, time.time() - t0))
+        out["rejoin"] = rejoin
+    runs = []
+    for k in range(repeats):
+        wait("standby in step", lambda: r1.in_step(active, standby), 600, 0.2)
+        log(f"  {case} switchover {k + 1}/{repeats} (rp {active} killed)")
+        runs.append(switchover(r1, k, active, standby))
+        log(f"    {runs[-1]}")
+        r1.start_bgpd(active)  # the old active rejoins as standby
+        active, standby = standby, active
+    r1.stop()
+    return runs
+
+
+def run_stock_case(af, peers, prefixes, case, repeats, out):
+    r1 = R1(af, peers, prefixes, case)
+    r1.start_zebra()
+    r1.start_bgpd(None)
+    wait("peers full", lambda: peers_full(prefixes), 900, 0.5)
+    runs = []
+    for k in range(repeats):
+        time.sleep(1.0)
+        log(f"  {case} restart {k + 1}/{repeats}")
+        runs.append(switchover(r1, k))
+        log(f"    {runs[-1]}")
+    if case == "stock":
+        # how long stock FRR takes to learn the table from its peers, from its start
+        learn = []
+        for _ in range(2):
+            kill_pid(r1.pid(None), signal.SIGKILL)
+            wait("peers notice", lambda: not peers_full(prefixes), 60, 0.1)
+            wait("peers empty", lambda: peers_count(0), 120, 0.1)
+            t0 = time.time()
+            r1.start_bgpd(None)
+
+            def have_table():
+                try:
+                    s = json.loads(r1.vty(f"show bgp {'ipv4' if af == 4 else 'ipv6'} unicast "
+                                          "summary json"))
+                    _, feed, _ = feed_addrs(af)
+                    return s["peers"][feed]["pfxRcd"] == prefixes
+                except (ValueError, KeyError):
+                    return False
+            wait("r1 learns the table", have_table, 900, 0.05)
+            t1 = time.time()
+            wait("peers full", lambda: peers_full(prefixes), 900, 0.05)
+            learn.append((t1 - t0, time.time() - t0))
+        out["learn"] = learn
+    r1.stop()
+    return runs
+
+
+def run_size(af, peers, prefixes, repeats, conv_repeats, cases):
+    log(f"size: {peers} peers, {prefixes} IPv{af} prefixes")
+    for d in ("feed", "peers", "r1"):
+        shutil.rmtree(f"{STATE}/{d}", ignore_errors=True)
+    build_topology(af, peers)
+    bird = start_feed(af, prefixes)
+    gob = None
+    out = {"af": af, "peers": peers, "prefixes": prefixes, "runs": {}}
+    try:
+        for case in cases:
+            t0 = time.time()
+            if gob:
+                kill_pid(gob.pid)
+            # the peers are graceful-restart helpers but in the no-GR case
+            gob = start_peers(af, peers, gr=case != "stock", tag=case)
+            if case.startswith("ha"):
+                out["runs"][case] = run_ha_case(af, peers, prefixes, case, repeats,
+                                                conv_repeats, out)
+            else:
+                out["runs"][case] = run_stock_case(af, peers, prefixes, case, repeats, out)
+            log(f"  {case} done in {time.time() - t0:.0f} s")
+    finally:
+        for p in (bird, gob):
+            if p:
+                kill_pid(p.pid)
+        teardown_topology()
+    return out

@@ -1,0 +1,127 @@
+"""The tables and plots of a run."""
+import statistics
+
+from .common import log
+
+# --------------------------------------------------------------------------- report
+
+def pct(values, q):
+    v = sorted(x for x in values if x is not None)
+    if not v:
+        return None
+    k = (len(v) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def fmt(x, unit="", digits=0):
+    if x is None:
+        return "n/a"
+    return f"{x:.{digits}f}{unit}"
+
+
+CASE_NAMES = {"ha-tf": "frr-ha TF", "ha-gr": "frr-ha GR", "stock-gr": "stock FRR + GR",
+              "stock": "stock FRR, no GR"}
+
+
+def tables(results):
+    lines = []
+    lines.append("### Switchover (kill -9) and peer impact, per switchover (sum over all peers; "
+                 "p50 / p99 over the runs)\n")
+    lines.append("| size | case | runs | takeover ms (kill → log) p50/p99 | first byte on last "
+                 "session ms p50/p99 | peers converged ms p50/p99 | flaps | NOTIFICATIONs | "
+                 "FIN/RST | UPDATEs | prefixes withdrawn (wire) | prefixes lost at peers | "
+                 "prefixes re-announced unchanged |")
+    lines.append("|" + "---|" * 13)
+    for r in results:
+        size = f"{r['peers']} peers, {r['prefixes'] // 1000}k IPv{r['af']}"
+        for case, runs in r["runs"].items():
+            if not runs:
+                continue
+
+            def p(key, q):
+                return pct([x.get(key) for x in runs], q)
+
+            def mx(key):
+                return max(x.get(key, 0) or 0 for x in runs)
+            takeover = "—" if not case.startswith("ha") else \
+                f"{fmt(p('takeover_ms', .5))} / {fmt(p('takeover_ms', .99))}"
+            lines.append(
+                f"| {size} | {CASE_NAMES[case]} | {len(runs)} | {takeover} | "
+                f"{fmt(p('first_byte_last_ms', .5))} / {fmt(p('first_byte_last_ms', .99))} | "
+                f"{fmt(p('converged_ms', .5))} / {fmt(p('converged_ms', .99))} | "
+                f"{mx('flaps')} | {mx('notifications')} | {mx('fin_rst')} | {mx('updates')} | "
+                f"{mx('withdrawn_wire')} | {mx('lost_at_peers')} | {mx('reannounced')} |")
+    lines.append("\nflaps … re-announced: the largest value over the runs. "
+                 "Takeover: kill to the new active's log line \"N of M shadow sessions "
+                 "continued\" (both on this host's clock).\n")
+    lines.append("### Replication cost and standby cost (frr-ha TF)\n")
+    lines.append("| size | full-table convergence, standby attached / without (median s) | ratio | "
+                 "active bgpd CPU s attached / without | ratio | bytes mirrored to the standby per "
+                 "byte received from the feed | standby RSS / active RSS MiB | "
+                 "ratio | standby from start: ready / in step s | stock FRR from start: has "
+                 "the table / peers have it s |")
+    lines.append("|" + "---|" * 10)
+    for r in results:
+        c = r.get("conv")
+        if not c:
+            continue
+        size = f"{r['peers']} peers, {r['prefixes'] // 1000}k IPv{r['af']}"
+        if c["with"] and c["without"]:
+            tw = statistics.median(x[0] for x in c["with"])
+            to = statistics.median(x[0] for x in c["without"])
+            cw = statistics.median(x[1] for x in c["with"])
+            co = statistics.median(x[1] for x in c["without"])
+            ww = statistics.median(x[2] for x in c["with"])
+            rb = statistics.median(x[3] for x in c["with"])
+            conv = (f"{tw:.2f} / {to:.2f} | {tw / to:.2f} | {cw:.2f} / {co:.2f} | "
+                    f"{(cw / co if co else 0):.2f} | {fmt(ww / rb if rb else None, '', 2)}")
+        else:
+            conv = "not run | | not run | | not run"
+        rj = r.get("rejoin", [])
+        ln = r.get("learn", [])
+        rj_s = f"{fmt(statistics.median(x[0] for x in rj), '', 2)} / " \
+               f"{fmt(statistics.median(x[1] for x in rj), '', 2)}" if rj else "n/a"
+        ln_s = f"{fmt(statistics.median(x[0] for x in ln), '', 2)} / " \
+               f"{fmt(statistics.median(x[1] for x in ln), '', 2)}" if ln else "n/a"
+        lines.append(
+            f"| {size} | {conv} | "
+            f"{r['rss_standby']:.0f} / {r['rss_active']:.0f} | "
+            f"{r['rss_standby'] / r['rss_active']:.2f} | {rj_s} | {ln_s} |")
+    return "\n".join(lines) + "\n"
+
+
+def plots(results, outdir):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("python3-matplotlib is not installed: no plots")
+        return []
+    made = []
+    metrics = [("converged_ms", "peers converged after kill -9 (ms, p50)"),
+               ("reannounced", "prefixes re-announced per switchover (max)"),
+               ("flaps", "session flaps per switchover (max)")]
+    for key, title in metrics:
+        fig, ax = plt.subplots(figsize=(8, 4))
+        labels = [f"{r['peers']}p/{r['prefixes'] // 1000}k/v{r['af']}" for r in results]
+        cases = [c for c in CASE_NAMES if any(c in r["runs"] for r in results)]
+        w = 0.8 / max(1, len(cases))
+        for j, case in enumerate(cases):
+            vals = []
+            for r in results:
+                runs = r["runs"].get(case, [])
+                v = [x.get(key) or 0 for x in runs]
+                vals.append((pct(v, .5) if key == "converged_ms" else max(v)) if v else 0)
+            ax.bar([i + j * w for i in range(len(results))], vals, w, label=CASE_NAMES[case])
+        ax.set_xticks([i + w * (len(cases) - 1) / 2 for i in range(len(results))])
+        ax.set_xticklabels(labels)
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = f"{outdir}/{key}.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        made.append(path)
+    return made

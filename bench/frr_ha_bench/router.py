@@ -1,0 +1,181 @@
+"""r1: zebra and either the frr-ha pair or one stock bgpd; its processes' costs."""
+import json
+import os
+import re
+import time
+
+from .common import (
+    FEED_AS,
+    FRR,
+    HOLD,
+    KEEPALIVE,
+    KEY,
+    NS_R1,
+    PEER_AS,
+    R1_AS,
+    RUN,
+    STATE,
+    alive,
+    feed_addrs,
+    kill_pid,
+    ours,
+    peer_addr,
+    r1_addr,
+    read_pid,
+    sh,
+    track,
+    wait,
+    write,
+)
+
+# --------------------------------------------------------------------------- r1 (FRR)
+
+def r1_conf(af, peers, case, logfile):
+    ha = case.startswith("ha")
+    gr = case in ("ha-tf", "ha-gr", "stock-gr")
+    feed_r1, feed, _ = feed_addrs(af)
+    fam = "ipv4" if af == 4 else "ipv6"
+    c = [f"log file {logfile}", "log timestamp precision 3", f"router bgp {R1_AS}", " bgp router-id 192.0.2.1",
+         " no bgp ebgp-requires-policy", " no bgp network import-check",
+         " no bgp default ipv4-unicast"]
+    c += [" bgp graceful-restart", " bgp graceful-restart preserve-fw-state"] if gr else \
+         [" bgp graceful-restart-disable"]
+    c += [f" neighbor {feed} remote-as {FEED_AS}", f" neighbor {feed} passive",
+          f" neighbor {feed} timers {KEEPALIVE} {HOLD}",
+          " neighbor PEERS peer-group", f" neighbor PEERS remote-as {PEER_AS}",
+          f" neighbor PEERS timers {KEEPALIVE} {HOLD}",
+          " neighbor PEERS timers connect 1"]
+    for i in range(peers):
+        c += [f" neighbor {peer_addr(af, i)} peer-group PEERS",
+              f" neighbor {peer_addr(af, i)} update-source {r1_addr(af, i)}"]
+    c += [f" address-family {fam} unicast", f"  neighbor {feed} activate",
+          f"  neighbor {feed} route-map BENCH-NONE out", "  neighbor PEERS activate",
+          " exit-address-family"]
+    if ha:
+        mode = "transparent" if case == "ha-tf" else "graceful-restart"
+        c += [f" bgp ha rp a address unix {RUN}/bgpd-ha-a.sock priority 200",
+              f" bgp ha rp b address unix {RUN}/bgpd-ha-b.sock",
+              f" bgp ha key {KEY}", " bgp ha heartbeat interval 300 multiplier 5",
+              f" neighbor {feed} ha failover-mode transparent"]
+        c += [f" neighbor {peer_addr(af, i)} ha failover-mode {mode}" for i in range(peers)]
+    c += ["exit", "route-map BENCH-NONE deny 10", ""]
+    return "\n".join(c)
+
+
+class R1:
+    """zebra plus either the HA pair (rp a, rp b) or one stock bgpd."""
+
+    def __init__(self, af, peers, prefixes, case):
+        self.af, self.peers, self.prefixes, self.case = af, peers, prefixes, case
+        self.ha = case.startswith("ha")
+        os.makedirs(f"{STATE}/r1", exist_ok=True)
+        for rp in (("a", "b") if self.ha else (None,)):
+            write(self.conf(rp), r1_conf(af, peers, case, self.logfile(rp)))
+        write(f"{STATE}/r1/zebra.conf", "ip forwarding\nipv6 forwarding\n")
+        sh(f"install -d -o frr -g frr {RUN}")
+        sh(f"chown -R frr:frr {STATE}/r1")
+        self.zebra_pid = None
+
+    def start_zebra(self):
+        mod = "-M ha" if self.ha else ""
+        sh(f"{FRR}/zebra -d -N {NS_R1} {mod} -f {STATE}/r1/zebra.conf -i {RUN}/zebra.pid "
+           f"--log file:{STATE}/r1/zebra-{self.case}.log", ns=NS_R1)
+        self.zebra_pid = wait("zebra pid", lambda: read_pid(f"{RUN}/zebra.pid")
+                              if ours(read_pid(f"{RUN}/zebra.pid")) else None, 10)
+        track("zebra", self.zebra_pid)
+        time.sleep(0.3)
+
+    # one bgpd: rp NAME of the pair, or the stock bgpd (rp=None)
+    def pidfile(self, rp):
+        return f"{RUN}/ha-{rp}/bgpd.pid" if rp else f"{RUN}/bgpd.pid"
+
+    def conf(self, rp):
+        return f"{STATE}/r1/bgpd-{self.case}-{rp or 'stock'}.conf"
+
+    def logfile(self, rp):
+        return f"{STATE}/r1/bgpd-{self.case}-{rp or 'stock'}.log"
+
+    def start_bgpd(self, rp=None):
+        pf = self.pidfile(rp)
+        if os.path.exists(pf):
+            os.unlink(pf)
+        if rp:
+            d = f"{RUN}/ha-{rp}"
+            sh(f"install -d -o frr -g frr {d}")
+            args = f"-M ha:{rp} --vty_socket {d} -i {pf} -P 0"
+        else:
+            args = f"-i {pf}"
+        sh(f"{FRR}/bgpd -d -N {NS_R1} {args} -f {self.conf(rp)}", ns=NS_R1)
+        pid = wait(f"bgpd {rp} pid", lambda: self.pid(rp), 15)
+        track("bgpd", pid)
+        return pid
+
+    def pid(self, rp=None):
+        p = read_pid(self.pidfile(rp))
+        return p if alive(p) and ours(p) else None
+
+    def vty(self, cmd, rp=None):
+        if rp:
+            return sh(f"vtysh -d bgpd --vty_socket {RUN}/ha-{rp} -c '{cmd}'", ns=NS_R1,
+                      check=False)
+        return sh(f"vtysh -N {NS_R1} -d bgpd -c '{cmd}'", ns=NS_R1, check=False)
+
+    def ha_json(self, rp):
+        try:
+            return json.loads(self.vty("show bgp ha json", rp))
+        except ValueError:
+            return {}
+
+    def stop(self):
+        for rp in (("b", "a") if self.ha else (None,)):
+            kill_pid(self.pid(rp))
+        kill_pid(self.zebra_pid)
+
+    # the HA pair's state
+    def in_step(self, active, standby):
+        a, s = self.ha_json(active), self.ha_json(standby)
+        if a.get("role") != "active" or s.get("role") != "standby" or not s.get("ready"):
+            return False
+        na, ns = a.get("neighbors", {}), s.get("neighbors", {})
+        if len(na) != self.peers + 1:
+            return False
+        for n in na.values():
+            if n.get("session", {}).get("stream") != "mirroring":
+                return False
+        for n in ns.values():
+            t = n.get("session", {})
+            if t.get("stream") != "shadow":
+                return False
+            # a TF session is in step when the standby's FSM has sent (to
+            # nowhere) what the peer holds; a GR session is not continued
+            if n.get("switchoverMode") == "transparent" and \
+               t.get("shadowSentPrefixes") != t.get("peerHoldsPrefixes"):
+                return False
+        return len(ns) == len(na)
+
+
+def proc_cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def r1_bytes_from_feed(af):
+    """tcpi_bytes_received of r1's connection to the feed (ss -ti)."""
+    _, feed, _ = feed_addrs(af)
+    out = sh("ss -tin state established", ns=NS_R1, check=False)
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if feed in line and i + 1 < len(lines):
+            m = re.search(r"bytes_received:(\d+)", lines[i + 1])
+            if m:
+                return int(m.group(1))
+    return 0
