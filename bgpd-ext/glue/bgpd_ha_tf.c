@@ -38,6 +38,9 @@ DEFINE_MTYPE_STATIC(BGPD_HA, HA_SHADOW, "HA shadow session");
 /* A mirror that closed while this RP stays standby: the active ended the
  * session (not died: its death makes this RP active well within this). */
 #define TF_MIRROR_END_GRACE_MS 1000
+/* After a graceful end at takeover, how long this RP leaves the peer to
+ * reconnect before connecting itself. */
+#define TF_GR_PEER_FIRST_MOVE_S 5
 /* How often an active looks for sessions a standby could take. */
 #define TF_PROTECT_SWEEP_MS 1000
 
@@ -694,6 +697,12 @@ static void end_for_graceful_restart(struct ha_shadow *s)
 	}
 	shadow_free(s);
 	bgpd_ha_gr_session_ended(peer);
+	/* The peer, seeing the close, reconnects at once; connecting from
+	 * here at the same moment makes a connection collision, whose
+	 * resolution FRR can end with the new session stopped (and the
+	 * peer's routes flushed). The peer gets the first move; this RP
+	 * connects later only if the peer does not. */
+	peer->v_start = TF_GR_PEER_FIRST_MOVE_S;
 	bgp_reads_off(peer);
 	bgp_reads_on(peer);
 }
