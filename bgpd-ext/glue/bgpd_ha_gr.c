@@ -61,11 +61,15 @@ void bgpd_ha_gr_session_ended(struct peer *peer)
  * (FRR's own EoR handling), so that no best path flaps meanwhile. */
 static int gr_status_changed(struct peer *peer)
 {
-	struct listnode *node = listnode_lookup(restarting, peer);
+	struct listnode *node;
 	afi_t afi;
 	safi_t safi;
 
-	if (!node || (peer->status != Established && peer->status != Deleted))
+	/* Called on every FSM change of every peer: the list only after. */
+	if (peer->status != Established && peer->status != Deleted)
+		return 0;
+	node = listnode_lookup(restarting, peer);
+	if (!node)
 		return 0;
 	if (peer->status == Established)
 		FOREACH_AFI_SAFI_NSF (afi, safi)

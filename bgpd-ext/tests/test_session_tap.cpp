@@ -127,27 +127,43 @@ std::size_t messages_in(const std::string &stream, std::string *error)
     return n;
 }
 
+// An active's tap that has read and written one exchange, then is handed
+// over: the links' standby ends are in_r and out_r.
+struct HandedOverActive {
+    Connection c = connect_loopback();
+    SessionTap tap{c.ours.get()};
+    const std::string open_like = bgp_keepalive() + bgp_empty_update();
+    struct iovec iov = {const_cast<char *>(open_like.data()), open_like.size()};
+    UniqueFd in_r, out_r;
+    TcpCountBias bias;
+
+    explicit HandedOverActive(bool receive_only)
+    {
+        send_all(c.peer.get(), open_like);
+        settle();
+        CHECK(read_tap(tap) == open_like);
+        CHECK(tap.writev(&iov, 1) == static_cast<ssize_t>(open_like.size()));
+        CHECK(drain(c.peer.get()) == open_like);
+
+        UniqueFd in_w, out_w;
+        link_pair(&in_w, &in_r);
+        link_pair(&out_w, &out_r);
+        std::string error;
+        REQUIRE(tap.attach(std::move(in_w), std::move(out_w), &bias, &error, receive_only));
+    }
+};
+
 }  // namespace
 
 TEST_CASE("an active's tap keeps the history, then mirrors before consuming and logs before writing")
 {
-    Connection c = connect_loopback();
-    SessionTap tap(c.ours.get());
-    const std::string open_like = bgp_keepalive() + bgp_empty_update();
-
-    send_all(c.peer.get(), open_like);
-    settle();
-    CHECK(read_tap(tap) == open_like);
-    struct iovec iov = {const_cast<char *>(open_like.data()), open_like.size()};
-    CHECK(tap.writev(&iov, 1) == static_cast<ssize_t>(open_like.size()));
-    CHECK(drain(c.peer.get()) == open_like);
-
-    UniqueFd in_w, in_r, out_w, out_r;
-    link_pair(&in_w, &in_r);
-    link_pair(&out_w, &out_r);
-    TcpCountBias bias;
-    std::string error;
-    REQUIRE(tap.attach(std::move(in_w), std::move(out_w), &bias, &error));
+    HandedOverActive a(false);
+    Connection &c = a.c;
+    SessionTap &tap = a.tap;
+    const std::string &open_like = a.open_like;
+    struct iovec &iov = a.iov;
+    UniqueFd &in_r = a.in_r, &out_r = a.out_r;
+    TcpCountBias &bias = a.bias;
     CHECK(tap.mode() == TapMode::Mirroring);
     // The links start with the history: the standby sees both streams from
     // their first byte.
@@ -337,22 +353,12 @@ TEST_CASE("a session ended for a graceful restart reads its end at once and writ
 
 TEST_CASE("a session handed over for a graceful restart mirrors what it receives, not what it sends")
 {
-    Connection c = connect_loopback();
-    SessionTap tap(c.ours.get());
-    const std::string open_like = bgp_keepalive() + bgp_empty_update();
-    send_all(c.peer.get(), open_like);
-    settle();
-    CHECK(read_tap(tap) == open_like);
-    struct iovec iov = {const_cast<char *>(open_like.data()), open_like.size()};
-    CHECK(tap.writev(&iov, 1) == static_cast<ssize_t>(open_like.size()));
-    CHECK(drain(c.peer.get()) == open_like);
-
-    UniqueFd in_w, in_r, out_w, out_r;
-    link_pair(&in_w, &in_r);
-    link_pair(&out_w, &out_r);
-    TcpCountBias bias;
-    std::string error;
-    REQUIRE(tap.attach(std::move(in_w), std::move(out_w), &bias, &error, true));
+    HandedOverActive a(true);
+    Connection &c = a.c;
+    SessionTap &tap = a.tap;
+    const std::string &open_like = a.open_like;
+    struct iovec &iov = a.iov;
+    UniqueFd &in_r = a.in_r, &out_r = a.out_r;
     CHECK(tap.receive_only());
     // Both histories, so the standby's FSM comes up as the active's did;
     // then the send log ends.
