@@ -3,6 +3,7 @@
 // number reused for a new connection never inherits an old one's tap.
 #include "frr_ha/tap.h"
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
@@ -56,6 +57,28 @@ struct frr_ha_taps {
         if (it == by_fd.end() || it->second.cookie != cookie(fd))
             return nullptr;
         return it->second.tap.get();
+    }
+
+    // The descriptor now names another file (a stand-in, or the peer's
+    // socket back): the tap follows it.
+    void follow(int fd)
+    {
+        auto it = by_fd.find(fd);
+        if (it != by_fd.end())
+            it->second.cookie = cookie(fd);
+    }
+
+    // The tap of `fd` even if bgpd closed `fd` since (but not if the number
+    // names another socket now).
+    std::map<int, Entry>::iterator find_maybe_closed(int fd)
+    {
+        auto it = by_fd.find(fd);
+        if (it == by_fd.end())
+            return it;
+        std::uint64_t c = cookie(fd);
+        if (c == it->second.cookie || (c == 0 && ::fcntl(fd, F_GETFD) < 0 && errno == EBADF))
+            return it;
+        return by_fd.end();
     }
 };
 
@@ -149,8 +172,50 @@ void frr_ha_tap_exclude(struct frr_ha_taps *taps, int fd, const char *why)
 void frr_ha_tap_release(struct frr_ha_taps *taps, int fd)
 {
     std::lock_guard<std::mutex> lock(taps->mutex);
-    if (SessionTap *tap = taps->find(fd))
+    if (SessionTap *tap = taps->find(fd)) {
         tap->release();
+        taps->follow(fd);
+    }
+}
+
+bool frr_ha_tap_isolate(struct frr_ha_taps *taps, int fd, char *why, size_t why_len)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    std::string error = tap ? "" : "no such session";
+    if (!tap || !tap->isolate(&error)) {
+        copy_text(why, why_len, error);
+        return false;
+    }
+    taps->follow(fd);
+    return true;
+}
+
+void frr_ha_tap_shadow_ended(struct frr_ha_taps *taps, int fd, const char *why)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    auto it = taps->find_maybe_closed(fd);
+    if (it == taps->by_fd.end())
+        return;
+    it->second.tap->tell_active_shadow_ended(why ? why : "");
+    taps->by_fd.erase(it);
+}
+
+int frr_ha_tap_standby_word_fd(struct frr_ha_taps *taps, int fd)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    return tap ? tap->standby_word_fd() : -1;
+}
+
+bool frr_ha_tap_take_standby_word(struct frr_ha_taps *taps, int fd, char *why, size_t why_len)
+{
+    std::lock_guard<std::mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    if (!tap || !tap->take_standby_word("the standby closed the session's links"))
+        return false;
+    copy_text(why, why_len, tap->why_unprotected());
+    return true;
 }
 
 void frr_ha_tap_end_for_graceful_restart(struct frr_ha_taps *taps, int fd)
@@ -205,7 +270,9 @@ bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd, size_t max_message, 
     std::string error;
     if (tap)
         tap->set_max_message(max_message);
-    if (!tap || !tap->take_over(&error)) {
+    bool ok = tap && tap->take_over(&error);
+    taps->follow(fd);
+    if (!ok) {
         copy_text(why, why_len, tap ? error : "no such session");
         return false;
     }
@@ -240,6 +307,8 @@ bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd, struct frr_ha_tap_info *o
     out->sendlog_messages = tap->sendlog_messages();
     out->receive_only = tap->receive_only();
     out->completed_bytes = tap->completed_bytes();
+    out->duplicates_dropped = tap->duplicates_dropped();
+    out->isolated = tap->isolated();
     out->unsent_messages = tap->unsent_messages();
     out->takeover_diff_messages = tap->takeover_diff_messages();
     out->received_prefixes = tap->received_prefixes();

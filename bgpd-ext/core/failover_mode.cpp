@@ -5,7 +5,9 @@
 
 namespace frr_ha {
 
-ModeDecision decide_session_mode(ConfiguredMode configured, const SessionFacts &facts)
+namespace {
+
+ModeDecision decide_ignoring_difference(ConfiguredMode configured, const SessionFacts &facts)
 {
     // Only an Established session has state worth carrying over; anything
     // earlier in the FSM simply starts again on the new active.
@@ -43,6 +45,22 @@ ModeDecision decide_session_mode(ConfiguredMode configured, const SessionFacts &
         return {SessionMode::Transparent, "auto: GR not enabled for this peer in FRR's config"};
     return {SessionMode::Transparent,
             "auto: FRR's GR config does not preserve forwarding (bgp graceful-restart preserve-fw-state)"};
+}
+
+}  // namespace
+
+ModeDecision decide_session_mode(ConfiguredMode configured, const SessionFacts &facts)
+{
+    ModeDecision d = decide_ignoring_difference(configured, facts);
+    if (d.mode != SessionMode::Transparent || facts.difference_computable)
+        return d;
+    // A transparent failover that cannot compute the difference would lose
+    // what the old active had queued: never continue such a session.
+    if (facts.peer_advertised_gr && facts.local_gr_restart)
+        return {SessionMode::GracefulRestart,
+                "a family or ADD-PATH the takeover cannot reconcile was negotiated: graceful restart instead of transparent failover"};
+    return {SessionMode::PlainRestart,
+            "a family or ADD-PATH the takeover cannot reconcile was negotiated, and no GR: restarts as stock FRR"};
 }
 
 namespace {

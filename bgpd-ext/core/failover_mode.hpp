@@ -16,6 +16,11 @@ struct SessionFacts {
     bool peer_advertised_gr = false;  // the peer can help our restart
     bool local_gr_restart = false;    // FRR's GR config lets us restart gracefully
     bool forwarding_preserved = false;  // ... and sends the F bit (preserve-fw-state)
+    // After a takeover, the difference between what the peer holds and what
+    // the new active wants can be computed (stream_rib.hpp: IPv4/IPv6
+    // unicast and multicast without ADD-PATH). Without it a continued
+    // session could keep routes the new active no longer has.
+    bool difference_computable = true;
 };
 
 struct ModeDecision {

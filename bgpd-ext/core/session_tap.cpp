@@ -1,5 +1,6 @@
 #include "session_tap.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -48,6 +49,25 @@ bool write_all_waiting(int fd, const std::string &data, int timeout_ms)
         struct pollfd p = {fd, POLLOUT, 0};
         if (::poll(&p, 1, timeout_ms) <= 0)
             return false;
+    }
+    return true;
+}
+
+// Puts a stand-in under descriptor `fd`: a unix socket whose other end is
+// closed, so a write to it fails (EPIPE) and a close or a socket option
+// touches nothing but itself. The file `fd` named is no longer referenced
+// through `fd`.
+bool put_stand_in(int fd, std::string *error)
+{
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0) {
+        *error = std::string("stand-in socket: ") + std::strerror(errno);
+        return false;
+    }
+    UniqueFd stand_in(pair[0]), other_end(pair[1]);
+    if (::dup3(stand_in.get(), fd, O_CLOEXEC) < 0) {
+        *error = std::string("stand-in descriptor: ") + std::strerror(errno);
+        return false;
     }
     return true;
 }
@@ -126,8 +146,11 @@ ssize_t SessionTap::read_active(void *buf, std::size_t len)
     ssize_t n = ::recv(fd_, buf, len, MSG_PEEK | MSG_DONTWAIT);
     if (n <= 0)
         return n;
-    if (!send_all(input_link_.get(), static_cast<const char *>(buf), static_cast<std::size_t>(n)))
-        unprotect(std::string("the standby stopped taking the mirror: ") + std::strerror(errno));
+    if (!send_all(input_link_.get(), static_cast<const char *>(buf), static_cast<std::size_t>(n))) {
+        std::string why = std::string("the standby stopped taking the mirror: ") + std::strerror(errno);
+        if (!take_standby_word(why))
+            unprotect(why);
+    }
     ssize_t m = ::recv(fd_, buf, static_cast<std::size_t>(n), MSG_DONTWAIT);
     if (m > 0) {
         consumed_ += static_cast<std::uint64_t>(m);
@@ -193,7 +216,7 @@ ssize_t SessionTap::read_shadow(void *buf, std::size_t len, bool *ended)
 ssize_t SessionTap::finish_mirror()
 {
     std::string error;
-    auto pos = tcp_stream_position(fd_, &error);
+    auto pos = tcp_stream_position(socket_fd(), &error);
     std::optional<std::uint64_t> dup;
     if (pos)
         dup = mirror_.duplicates_in_queue(pos->consumed(bias_));
@@ -207,7 +230,7 @@ ssize_t SessionTap::finish_mirror()
     // head of the socket's queue: drop them once.
     char scratch[4096];
     for (std::uint64_t left = *dup; left > 0;) {
-        ssize_t n = ::recv(fd_, scratch, std::min<std::uint64_t>(left, sizeof(scratch)), MSG_DONTWAIT);
+        ssize_t n = ::recv(socket_fd(), scratch, std::min<std::uint64_t>(left, sizeof(scratch)), MSG_DONTWAIT);
         if (n <= 0) {
             why_ = "the socket lost bytes the mirror holds";
             mode_ = TapMode::Unprotected;
@@ -216,6 +239,7 @@ ssize_t SessionTap::finish_mirror()
         }
         left -= static_cast<std::uint64_t>(n);
     }
+    duplicates_dropped_ = *dup;
     consumed_ = mirror_.end();
     input_link_.reset();
     mode_ = TapMode::Live;
@@ -255,9 +279,12 @@ ssize_t SessionTap::writev(const struct iovec *iov, int iovcnt)
                 skip -= take;
                 continue;
             }
-            if (!send_all(sendlog_link_.get(), base + skip, take - skip))
-                unprotect(std::string("the standby stopped taking the send log: ") +
-                          std::strerror(errno));
+            if (!send_all(sendlog_link_.get(), base + skip, take - skip)) {
+                std::string why = std::string("the standby stopped taking the send log: ") +
+                                  std::strerror(errno);
+                if (!take_standby_word(why))
+                    unprotect(why);
+            }
             logged_ += take - skip;
             skip = 0;
         }
@@ -354,6 +381,11 @@ std::string SessionTap::why_not_attachable() const
     case TapMode::Recording:
         return {};
     case TapMode::Unprotected:
+        if (auto now = std::chrono::steady_clock::now(); now < handover_not_before_) {
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(handover_not_before_ - now);
+            return why_ + " (handed over again in " + std::to_string(ms.count()) + " ms)";
+        }
+        break;
     case TapMode::Live:
         break;
     default:
@@ -423,6 +455,7 @@ bool SessionTap::attach(UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias
         sendlog_link_ = std::move(sendlog_link);  // else closed: the standby reads its end
     receive_only_ = receive_only;
     logged_ = written_;
+    attached_at_ = std::chrono::steady_clock::now();
     std::string().swap(read_history_);
     std::string().swap(write_history_);
     why_.clear();
@@ -442,6 +475,30 @@ void SessionTap::unprotect(const std::string &why)
     std::string().swap(write_history_);
 }
 
+bool SessionTap::take_standby_word(const std::string &if_silent)
+{
+    if (mode_ != TapMode::Mirroring)
+        return false;
+    char text[512];
+    ssize_t n = ::recv(input_link_.get(), text, sizeof(text), MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return false;
+    if (n <= 0) {  // gone without a word: a standby that died or restarted
+        unprotect(if_silent);
+        return true;
+    }
+    std::string why = "the standby ended its shadow: " + std::string(text, static_cast<std::size_t>(n));
+    auto now = std::chrono::steady_clock::now();
+    if (now - attached_at_ > std::chrono::minutes(1))
+        standby_ends_ = 0;  // a long protection since: start the back-off anew
+    standby_ends_++;
+    auto backoff = std::min<std::chrono::milliseconds>(
+        kMaxHandoverBackoff, std::chrono::milliseconds(1000L << std::min(standby_ends_ - 1, 5u)));
+    handover_not_before_ = now + backoff;
+    unprotect(why);
+    return true;
+}
+
 void SessionTap::exclude(const std::string &why)
 {
     unprotect(why);
@@ -457,6 +514,7 @@ void SessionTap::end_for_graceful_restart()
     mode_ = TapMode::GracefulEnd;
     input_link_.reset();
     sendlog_link_.reset();
+    live_.reset();  // the peer sees the close once no RP holds its socket
     always_readable_ = UniqueFd(::eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC));
 }
 
@@ -465,6 +523,37 @@ void SessionTap::release()
     mode_ = TapMode::Released;
     input_link_.reset();
     sendlog_link_.reset();
+    // From now on this RP holds no reference to the peer's socket: whatever
+    // bgpd does with the session until it exits stays here.
+    std::string error;
+    if (!live_)
+        put_stand_in(fd_, &error);
+    live_.reset();
+}
+
+bool SessionTap::isolate(std::string *error)
+{
+    if (mode_ != TapMode::Shadow || live_)
+        return static_cast<bool>(live_);
+    UniqueFd live(::fcntl(fd_, F_DUPFD_CLOEXEC, 0));
+    if (!live) {
+        *error = std::string("holding the peer's socket: ") + std::strerror(errno);
+        return false;
+    }
+    if (!put_stand_in(fd_, error))
+        return false;
+    live_ = std::move(live);
+    return true;
+}
+
+void SessionTap::tell_active_shadow_ended(const std::string &why)
+{
+    if (input_link_)
+        ::send(input_link_.get(), why.data(), std::min<std::size_t>(why.size(), 500),
+               MSG_DONTWAIT | MSG_NOSIGNAL);
+    input_link_.reset();
+    sendlog_link_.reset();
+    live_.reset();
 }
 
 bool SessionTap::drain_sendlog(bool to_eof, std::string *error)
@@ -503,7 +592,7 @@ bool SessionTap::drain_sendlog(bool to_eof, std::string *error)
         }
     }
     // What the peer acknowledged, it holds; the log forgets it.
-    if (auto pos = tcp_stream_position(fd_))
+    if (auto pos = tcp_stream_position(socket_fd()))
         for (const auto &m : send_log_.take_until(pos->acked - bias_.acked))
             out_rib_.apply(m);
     return true;
@@ -517,7 +606,14 @@ bool SessionTap::take_over(std::string *error)
     }
     if (!drain_sendlog(true, error))
         return false;
-    auto pos = tcp_stream_position(fd_, error);
+    // Without both records the peer could keep routes this RP no longer
+    // has: such a session is not continued (docs/transparent-failover.md).
+    if (!out_rib_.usable() || !shadow_sent_.usable()) {
+        *error = "the difference cannot be computed: " +
+                 (out_rib_.usable() ? shadow_sent_.why() : out_rib_.why());
+        return false;
+    }
+    auto pos = tcp_stream_position(socket_fd(), error);
     if (!pos)
         return false;
     auto resume = send_log_.resume(pos->written(bias_));
@@ -526,7 +622,7 @@ bool SessionTap::take_over(std::string *error)
         return false;
     }
     // A message the old active wrote in part is finished byte for byte.
-    if (!write_all_waiting(fd_, resume->complete, kDrainTimeoutMs)) {
+    if (!write_all_waiting(socket_fd(), resume->complete, kDrainTimeoutMs)) {
         *error = std::string("completing a half-written message: ") + std::strerror(errno);
         return false;
     }
@@ -537,6 +633,14 @@ bool SessionTap::take_over(std::string *error)
     // believes it sent, and not one prefix more.
     for (const auto &m : send_log_.take_until(resume->boundary))
         out_rib_.apply(m);
+    // bgpd's descriptor names the peer's socket again.
+    if (live_) {
+        if (::dup3(live_.get(), fd_, O_CLOEXEC) < 0) {
+            *error = std::string("taking the peer's socket back: ") + std::strerror(errno);
+            return false;
+        }
+        live_.reset();
+    }
     difference_pending_ = true;
     send_log_ = SendLog(written_);
     open_gate();

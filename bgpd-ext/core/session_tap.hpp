@@ -9,9 +9,15 @@
 // holds every byte the active consumed and every byte it may have written.
 //
 // Standby side (a shadow): the session's input comes from the input link;
-// writes are swallowed. At takeover, the rest of the link is read, the
+// writes are swallowed. Once its FSM has taken the session's addresses, the
+// shadow is isolated: bgpd's descriptor for the session becomes a stand-in
+// (a unix socket whose other end is closed) and the peer's socket is held
+// here alone, so nothing bgpd does on a standby (a NOTIFICATION, a close,
+// a socket option) can reach the peer. At takeover the peer's socket takes
+// the stand-in's descriptor number back, the rest of the link is read, the
 // bytes the old active mirrored but never consumed are dropped from the
-// socket's queue, and from then on the socket is read directly.
+// socket's queue, and from then on the socket is read directly. An old
+// active gets a stand-in the same way when it releases a session.
 //
 // All calls but the constructor run with the session's I/O lock held (in
 // bgpd: peer->io_mtx), so a tap needs no lock of its own.
@@ -20,6 +26,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -58,6 +65,9 @@ public:
     SessionTap(int fd, UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias bias);
 
     int fd() const { return fd_; }
+    // The peer's socket: held apart from bgpd's descriptor once isolated.
+    int socket_fd() const { return live_ ? live_.get() : fd_; }
+    bool isolated() const { return static_cast<bool>(live_); }
     // The session's largest message (RFC 8654 extended messages or not).
     void set_max_message(std::size_t max) { max_message_ = max; }
     TapMode mode() const { return mode_; }
@@ -90,12 +100,31 @@ public:
     bool receive_only() const { return receive_only_; }
     // Active: the standby is gone or the session cannot be handed over.
     void unprotect(const std::string &why);
+    // Active: the descriptor to watch for the standby's word on a mirrored
+    // session (the input link's other direction), or -1.
+    int standby_word_fd() const { return mode_ == TapMode::Mirroring ? input_link_.get() : -1; }
+    // Active: takes what the standby said on the input link. True when the
+    // session is no longer protected: the standby ended its shadow (its
+    // reason is shown, and the session is handed over again after a
+    // back-off) or closed the links without a word (`if_silent` is shown).
+    bool take_standby_word(const std::string &if_silent);
+    // Active: after the standby ended shadows of this session, the next
+    // hand-over waits (1 s, doubling to kMaxHandoverBackoff).
+    static constexpr std::chrono::milliseconds kMaxHandoverBackoff{16000};
     // Active: the session will never be handed over (its switchover mode is
     // not transparent): stop following its streams, which costs a parse of
     // every message read and written.
     void exclude(const std::string &why);
-    // Old active, planned switchover: never read or write this socket again.
+    // Old active, planned switchover: never read or write this socket again;
+    // bgpd's descriptor becomes a stand-in.
     void release();
+
+    // Shadow: bgpd's descriptor becomes a stand-in, the peer's socket is
+    // held here (once the shadow's FSM has read the session's addresses).
+    bool isolate(std::string *error);
+    // Shadow: it ended on this RP (hold timer, configuration, an operator):
+    // tells the active why, on the input link, before the links close.
+    void tell_active_shadow_ended(const std::string &why);
 
     // Shadow: takes in what the send-log link holds (to its end with
     // `to_eof`, waiting for the old active's close).
@@ -118,6 +147,9 @@ public:
     // finishes in read() once the mirror is read to its end.
     bool take_over(std::string *error);
     std::size_t completed_bytes() const { return completed_bytes_; }
+    // Bytes the old active mirrored but never consumed, dropped from the
+    // socket's queue at takeover.
+    std::uint64_t duplicates_dropped() const { return duplicates_dropped_; }
     // New active, for a session that restarts gracefully (RFC 4724) rather
     // than continue: bgpd reads the end of the stream at once, as if the
     // connection had closed, so that FRR's own GR code keeps the peer's
@@ -172,6 +204,13 @@ private:
     bool difference_pending_ = false;
     std::size_t max_message_ = kBgpMaxMessage;
     std::size_t completed_bytes_ = 0, unsent_messages_ = 0, takeover_diff_messages_ = 0;
+    std::uint64_t duplicates_dropped_ = 0;
+    UniqueFd live_;  // isolated shadow: the peer's socket (bgpd has a stand-in)
+    // Active: shadows of this session the standby ended in a row, and when
+    // the session may be handed over again.
+    unsigned int standby_ends_ = 0;
+    std::chrono::steady_clock::time_point handover_not_before_{};
+    std::chrono::steady_clock::time_point attached_at_{};
     std::string takeover_diff_problem_;
     bool gate_open_ = false;
     bool receive_only_ = false;  // attached without a send log

@@ -98,3 +98,28 @@ TEST_CASE("the C boundary gives the core's answers")
     CHECK(out == FRR_HA_CONFIGURED_GRACEFUL_RESTART);
     CHECK_FALSE(frr_ha_configured_mode_parse(nullptr, &out));
 }
+
+TEST_CASE("a session whose difference cannot be computed is never continued")
+{
+    SessionFacts facts = established(false, false);
+    facts.difference_computable = false;
+    for (auto m : {ConfiguredMode::Auto, ConfiguredMode::Transparent}) {
+        auto d = decide_session_mode(m, facts);
+        CHECK(d.mode == SessionMode::PlainRestart);
+        CHECK(std::string(d.reason).find("cannot reconcile") != std::string::npos);
+    }
+
+    // With GR possible, graceful restart instead (even with a clear F bit,
+    // where auto would otherwise prefer the transparent failover).
+    facts = established(true, true, false);
+    facts.difference_computable = false;
+    for (auto m : {ConfiguredMode::Auto, ConfiguredMode::Transparent})
+        CHECK(decide_session_mode(m, facts).mode == SessionMode::GracefulRestart);
+
+    // Graceful restart and none need no difference: unchanged.
+    facts = established(true, true);
+    facts.difference_computable = false;
+    CHECK(decide_session_mode(ConfiguredMode::GracefulRestart, facts).mode ==
+          SessionMode::GracefulRestart);
+    CHECK(decide_session_mode(ConfiguredMode::None, facts).mode == SessionMode::PlainRestart);
+}

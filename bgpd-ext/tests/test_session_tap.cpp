@@ -11,11 +11,13 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <memory>
 #include <string>
 
@@ -376,4 +378,102 @@ TEST_CASE("a session handed over for a graceful restart mirrors what it receives
     CHECK(tap.writev(&iov, 1) == static_cast<ssize_t>(open_like.size()));
     CHECK(drain(c.peer.get()) == open_like);
     CHECK(tap.mode() == TapMode::Mirroring);
+}
+
+TEST_CASE("an isolated shadow's descriptor reaches nothing of the peer's connection")
+{
+    ShadowOfFreshConnection f;
+    Connection &c = f.c;
+    SessionTap &shadow = *f.shadow;
+    const int fd = shadow.fd();
+    std::string error;
+
+    REQUIRE(shadow.isolate(&error));
+    CHECK(shadow.isolated());
+    CHECK(shadow.socket_fd() != fd);
+    // What bgpd could do on a standby: write a NOTIFICATION, set a socket
+    // option, shut the descriptor down, close it.
+    const std::string notification = bgp_keepalive();
+    signal(SIGPIPE, SIG_IGN);  // as in bgpd (FRR ignores it)
+    CHECK(::write(fd, notification.data(), notification.size()) < 0);
+    int one = 1;
+    CHECK(::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0);
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+    // The peer saw nothing: no byte, no FIN (a read would return 0), no RST.
+    char buf[64];
+    CHECK(recv(c.peer.get(), buf, sizeof(buf), MSG_DONTWAIT) == -1);
+    CHECK(errno == EAGAIN);
+    // And the connection still carries bytes both ways.
+    send_all(c.peer.get(), bgp_keepalive());
+    settle();
+    CHECK(recv(c.ours.get(), buf, sizeof(buf), MSG_DONTWAIT) == 19);
+}
+
+TEST_CASE("a takeover gives the peer's socket its descriptor number back")
+{
+    ShadowOfFreshConnection f;
+    Connection &c = f.c;
+    SessionTap &shadow = *f.shadow;
+    const int fd = shadow.fd();
+    std::string error;
+
+    REQUIRE(shadow.isolate(&error));
+    f.in_w.reset();  // the old active dies
+    f.out_w.reset();
+    REQUIRE(shadow.take_over(&error));
+    CHECK_FALSE(shadow.isolated());
+    CHECK(shadow.socket_fd() == fd);
+    const std::string ka = bgp_keepalive();
+    CHECK(::send(fd, ka.data(), ka.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(ka.size()));
+    CHECK(drain(c.peer.get()) == ka);
+}
+
+TEST_CASE("a released active holds nothing of the peer's connection")
+{
+    HandedOverActive a(false);
+    const int fd = a.tap.fd();
+    a.tap.release();
+    a.c.ours.release();  // the tap's descriptor, now a stand-in
+    signal(SIGPIPE, SIG_IGN);  // as in bgpd (FRR ignores it)
+    CHECK(::write(fd, "x", 1) < 0);
+    ::close(fd);
+    char buf[64];
+    CHECK(recv(a.c.peer.get(), buf, sizeof(buf), MSG_DONTWAIT) == 0);  // the last holder closed
+}
+
+TEST_CASE("a shadow that ends tells the active why, and the active waits before handing over again")
+{
+    HandedOverActive a(false);
+    SessionTap &tap = a.tap;
+    CHECK(tap.standby_word_fd() >= 0);
+    CHECK_FALSE(tap.take_standby_word("silent"));  // nothing said yet
+
+    // The standby's end of the links, as its shadow ends.
+    const std::string why = "Admin. shutdown";
+    REQUIRE(send(a.in_r.get(), why.data(), why.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(why.size()));
+    a.in_r.reset();
+    a.out_r.reset();
+    REQUIRE(tap.take_standby_word("silent"));
+    CHECK(tap.mode() == TapMode::Unprotected);
+    CHECK(tap.why_unprotected() == "the standby ended its shadow: Admin. shutdown");
+    CHECK(tap.standby_word_fd() == -1);
+    std::string not_yet = tap.why_not_attachable();
+    CHECK(not_yet.find("handed over again in") != std::string::npos);
+
+    // The session itself is untouched: it carries on without the standby.
+    const std::string ka = bgp_keepalive();
+    send_all(a.c.peer.get(), ka);
+    settle();
+    CHECK(read_tap(tap) == ka);
+}
+
+TEST_CASE("a standby that goes without a word leaves the session unprotected at once, no back-off")
+{
+    HandedOverActive a(false);
+    a.in_r.reset();
+    a.out_r.reset();
+    REQUIRE(a.tap.take_standby_word("the standby closed the session's links"));
+    CHECK(a.tap.why_unprotected() == "the standby closed the session's links");
+    CHECK(a.tap.why_not_attachable().find("handed over again in") == std::string::npos);
 }

@@ -41,6 +41,9 @@ struct frr_ha_session_facts {
 	 * ("bgp graceful-restart preserve-fw-state": the F bit): true of an
 	 * HA pair, whose zebra keeps the routes through the switchover. */
 	bool forwarding_preserved;
+	/* A takeover can compute this session's difference: only IPv4/IPv6
+	 * unicast and multicast were negotiated, without ADD-PATH. */
+	bool difference_computable;
 };
 
 struct frr_ha_mode_decision {

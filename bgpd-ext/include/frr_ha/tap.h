@@ -30,6 +30,8 @@ struct frr_ha_tap_info {
 	char why[256];	  /* why a session is not protected, or "" */
 	uint64_t consumed, written, mirrored;
 	size_t sendlog_messages, completed_bytes, unsent_messages;
+	uint64_t duplicates_dropped; /* takeover: mirrored bytes not read twice */
+	bool isolated; /* shadow: bgpd's descriptor is a stand-in */
 	bool receive_only; /* mirrored without a send log (graceful restart) */
 	size_t takeover_diff_messages; /* sent to bring the peer up to date */
 	/* Prefixes in what the streams hold: received from the peer, held by
@@ -61,11 +63,25 @@ bool frr_ha_tap_attachable(struct frr_ha_taps *taps, int fd, char *why,
 void frr_ha_tap_unprotect(struct frr_ha_taps *taps, int fd, const char *why);
 /* The session will never be handed over: stop following its streams. */
 void frr_ha_tap_exclude(struct frr_ha_taps *taps, int fd, const char *why);
+/* Old active: never touch the socket again; fd becomes a stand-in. */
 void frr_ha_tap_release(struct frr_ha_taps *taps, int fd);
+/* Active: the input link of a mirrored session, where the standby says why
+ * it ended its shadow (-1 if none); and taking that word: true when the
+ * session is now unprotected (why: the standby's reason). */
+int frr_ha_tap_standby_word_fd(struct frr_ha_taps *taps, int fd);
+bool frr_ha_tap_take_standby_word(struct frr_ha_taps *taps, int fd, char *why,
+				  size_t why_len);
 
 /* Standby. */
 void frr_ha_tap_add_shadow(struct frr_ha_taps *taps, int fd, int input_link,
 			   int sendlog_link, const struct frr_ha_tap_bias *bias);
+/* Shadow: fd (bgpd's descriptor) becomes a stand-in; the peer's socket is
+ * held by the tap alone until the takeover gives fd back to it. */
+bool frr_ha_tap_isolate(struct frr_ha_taps *taps, int fd, char *why,
+			size_t why_len);
+/* Shadow: it ended on this RP (fd may be closed by now): the active is
+ * told why, and the tap, its links and its hold on the socket go. */
+void frr_ha_tap_shadow_ended(struct frr_ha_taps *taps, int fd, const char *why);
 /* The shadow's FSM is Established: it takes the rest of the mirror. */
 void frr_ha_tap_open_gate(struct frr_ha_taps *taps, int fd);
 int frr_ha_tap_sendlog_fd(struct frr_ha_taps *taps, int fd);
