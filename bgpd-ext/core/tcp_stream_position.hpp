@@ -44,6 +44,15 @@ TcpCountBias calibrate(const TcpStreamPosition &pos, std::uint64_t app_written,
 
 // Reads the position of a connected TCP socket; nothing (and why, in *error)
 // if the kernel cannot tell.
-std::optional<TcpStreamPosition> tcp_stream_position(int fd, std::string *error = nullptr);
+//
+// The four numbers come from one instant of the connection: the peer's
+// segments and ACKs arriving while they are read cannot skew consumed() or
+// written() (the sample is retaken, a bounded number of times, until nothing
+// moved; *retries, if given, says how often). The caller must be the only
+// one reading and writing the socket meanwhile (its own thread, or the
+// reader and writer are gone): what the application does, the sample cannot
+// tell from what the peer does.
+std::optional<TcpStreamPosition> tcp_stream_position(int fd, std::string *error = nullptr,
+                                                     unsigned *retries = nullptr);
 
 }  // namespace frr_ha
