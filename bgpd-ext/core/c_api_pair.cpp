@@ -38,6 +38,7 @@ PairConfig to_core(const frr_ha_pair_config &c)
     out.key = c.key;
     out.interval_ms = c.interval_ms;
     out.multiplier = c.multiplier;
+    out.hang_detection_ms = c.hang_detection_ms;
     return out;
 }
 
@@ -116,6 +117,23 @@ public:
         ops_.log(ctx_, to_c(level), text.c_str());
     }
     std::int64_t wall_clock_ms() override { return ops_.wall_clock_ms(ctx_); }
+    std::uint64_t io_progress() override
+    {
+        return ops_.io_progress ? ops_.io_progress(ctx_) : 0;
+    }
+    void partner_authenticated(ChannelId ch) override
+    {
+        if (ops_.partner_authenticated)
+            ops_.partner_authenticated(ctx_, ch);
+    }
+    FenceResult fence_partner() override
+    {
+        if (!ops_.fence_partner)
+            return {0, "this host cannot fence"};
+        char why[FRR_HA_TEXT_MAX] = "";
+        int pid = ops_.fence_partner(ctx_, why, sizeof(why));
+        return {pid > 0 ? pid : 0, pid > 0 ? std::string() : std::string(why)};
+    }
 
 private:
     frr_ha_host_ops ops_;
@@ -141,6 +159,7 @@ void frr_ha_config_defaults(frr_ha_pair_config *config)
     std::memset(config, 0, sizeof(*config));
     config->interval_ms = FRR_HA_DEFAULT_INTERVAL_MS;
     config->multiplier = FRR_HA_DEFAULT_MULTIPLIER;
+    config->hang_detection_ms = FRR_HA_DEFAULT_HANG_DETECTION_MS;
 }
 
 bool frr_ha_config_check(const frr_ha_pair_config *config, char *why, std::size_t why_len)
@@ -196,6 +215,11 @@ void frr_ha_node_channel_backlog(frr_ha_node *node, std::uint64_t ch, std::size_
 void frr_ha_node_tick(frr_ha_node *node, std::uint64_t now_ms)
 {
     node->node.tick(now_ms);
+}
+
+void frr_ha_node_partner_exited(frr_ha_node *node, std::uint64_t now_ms)
+{
+    node->node.partner_exited(now_ms);
 }
 
 bool frr_ha_node_should_connect(const frr_ha_node *node)
@@ -260,6 +284,41 @@ void frr_ha_node_status(const frr_ha_node *node, frr_ha_status *out)
                                     c.malformed_frames,  c.oversized_frames,
                                     c.handshake_timeouts, c.partners_refused,
                                     c.backlog_drops,     c.switchovers};
+    out->hang_detection_ms = static_cast<std::uint32_t>(n.hang_detection_ms());
+    out->fencing = n.fencing_state().data();
+    const auto &p = n.partner_progress();
+    out->progress_watching = p.watching;
+    out->progress_heartbeats = p.heartbeats;
+    out->progress_last_seq = p.last_seq;
+    out->progress_io = p.io_progress;
+    out->progress_io_reported = p.io_reported;
+    out->progress_last_heartbeat_ms = p.last_heartbeat;
+    out->progress_last_io_advance_ms = p.last_io_advance;
+    out->progress_max_heartbeat_gap_ms = p.max_heartbeat_gap_ms;
+    out->progress_max_io_stall_ms = p.max_io_stall_ms;
+}
+
+std::size_t frr_ha_node_fence_count(const frr_ha_node *node)
+{
+    return node->node.fences().size();
+}
+
+bool frr_ha_node_fence_get(const frr_ha_node *node, std::size_t index, frr_ha_fence *out)
+{
+    const auto &all = node->node.fences();
+    if (index >= all.size())
+        return false;
+    const auto &r = all[index];
+    std::memset(out, 0, sizeof(*out));
+    out->at_unix_ms = r.at_unix_ms;
+    out->pid = r.pid;
+    copy_text(out->reason, sizeof(out->reason), r.reason);
+    copy_text(out->error, sizeof(out->error), r.error);
+    out->partner_died = r.partner_died;
+    out->died_after_ms = r.died_after_ms;
+    out->took_over = r.took_over;
+    out->active_after_ms = r.active_after_ms;
+    return true;
 }
 
 std::size_t frr_ha_node_switchover_count(const frr_ha_node *node)

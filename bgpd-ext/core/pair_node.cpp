@@ -66,6 +66,24 @@ Millis PairNode::detection_ms() const
     return Millis{config_.interval_ms} * config_.multiplier;
 }
 
+Millis PairNode::hang_detection_ms() const
+{
+    if (config_.hang_detection_ms == 0)
+        return 0;
+    return std::max<Millis>(config_.hang_detection_ms, detection_ms());
+}
+
+std::string_view PairNode::fencing_state() const
+{
+    if (hang_detection_ms() == 0)
+        return "disabled";
+    if (!local_mode())
+        return "dual-rp";
+    if (fence_since_)
+        return "fencing";
+    return progress_.watching ? "watching" : "inactive";
+}
+
 const RpConfig *PairNode::self_rp() const
 {
     for (const auto &rp : config_.rps)
@@ -285,6 +303,7 @@ void PairNode::send_status(Channel &ch)
         own_generation_ = session_generation();
     st->set_sync_generation(own_generation_);
     st->set_seq(++status_seq_);
+    st->set_io_progress(host_.io_progress());
     send(ch, msg);
 }
 
@@ -395,6 +414,7 @@ void PairNode::on_handshake(Channel &ch, const wire::Message &msg, Millis now)
     partner_.up_since_unix_ms = host_.wall_clock_ms();
     sync_state_ = SyncState::None;
     log(LogLevel::Info, "HA channel to rp " + partner.name + " up (authenticated)");
+    host_.partner_authenticated(ch.id);
     send_status(ch);
 }
 
@@ -412,6 +432,9 @@ void PairNode::on_message(Channel &ch, const wire::Message &msg, Millis now)
         partner_.not_ready_reason = st.not_ready_reason();
         partner_.sync_generation = st.sync_generation();
         evaluate_role(now);
+        watch_progress(st.seq(), st.io_progress(), now);
+        if (!channels_.count(ch.id))
+            return;
         request_sync_if_needed(ch);
         return;
     }
@@ -546,6 +569,18 @@ bool PairNode::try_become_active(Millis now)
     }
     lock_busy_logged_ = false;
     const auto previous = role_;
+    progress_.watching = false;
+    if (fence_since_) {
+        // The lock is free: the fenced partner is gone.
+        auto &rec = fences_.back();
+        if (!rec.partner_died) {
+            rec.partner_died = true;
+            rec.died_after_ms = static_cast<std::uint32_t>(now - *fence_since_);
+        }
+        rec.took_over = true;
+        rec.active_after_ms = static_cast<std::uint32_t>(now - *fence_since_);
+        fence_since_.reset();
+    }
     std::uint64_t epoch = std::max({*stored, epoch_, partner_.epoch}) + 1;
     if (pending_ && pending_->epoch > epoch)
         epoch = pending_->epoch;
@@ -728,7 +763,107 @@ void PairNode::tick(Millis now)
                       LogLevel::Warning);
     }
     evaluate_role(now);
+    check_progress(now);
     broadcast_status();
+}
+
+// --- a hung active (local mode) ----------------------------------------------------
+
+// A STATUS from the partner: while it is the active and this RP its
+// standby, note when it came and whether the I/O counter moved. The times
+// are arrival times: a standby that was itself busy reads what queued up
+// meanwhile before it judges (the host drains the channel before a tick),
+// so its own stalls never count against the active.
+void PairNode::watch_progress(std::uint64_t seq, std::uint64_t io_progress, Millis now)
+{
+    if (role_ != Role::Standby || partner_.role != Role::Active) {
+        progress_.watching = false;
+        return;
+    }
+    if (!progress_.watching) {
+        progress_ = PartnerProgress{};
+        progress_.watching = true;
+        progress_.last_heartbeat = progress_.last_io_advance = now;
+    }
+    const auto gap = static_cast<std::uint32_t>(now - progress_.last_heartbeat);
+    progress_.max_heartbeat_gap_ms = std::max(progress_.max_heartbeat_gap_ms, gap);
+    progress_.heartbeats++;
+    progress_.last_seq = seq;
+    progress_.last_heartbeat = now;
+    if (io_progress != 0) {
+        if (!progress_.io_reported || io_progress != progress_.io_progress) {
+            if (progress_.io_reported) {
+                const auto stall = static_cast<std::uint32_t>(now - progress_.last_io_advance);
+                progress_.max_io_stall_ms = std::max(progress_.max_io_stall_ms, stall);
+            }
+            progress_.last_io_advance = now;
+        }
+        progress_.io_reported = true;
+        progress_.io_progress = io_progress;
+    } else {
+        progress_.io_reported = false;  // an older partner: heartbeats only
+    }
+    if (fence_tried_ && !fence_since_) {
+        log(LogLevel::Info, "rp " + partner_rp()->name + " makes progress again");
+        fence_tried_ = false;
+    }
+}
+
+void PairNode::check_progress(Millis now)
+{
+    const Millis limit = hang_detection_ms();
+    if (!progress_.watching || role_ != Role::Standby || limit == 0 || !local_mode() ||
+        fence_tried_)
+        return;
+    const Millis silent = now - progress_.last_heartbeat;
+    const Millis io_still = now - progress_.last_io_advance;
+    if (silent > limit)
+        fence("no heartbeat for " + std::to_string(silent) + " ms", now);
+    else if (progress_.io_reported && io_still > limit)
+        fence("I/O thread made no progress for " + std::to_string(io_still) + " ms", now);
+}
+
+void PairNode::fence(const std::string &reason, Millis now)
+{
+    const auto &name = partner_rp()->name;
+    fence_tried_ = true;
+    FenceRecord rec;
+    rec.at_unix_ms = host_.wall_clock_ms();
+    rec.reason = reason;
+    auto result = host_.fence_partner();
+    rec.pid = result.pid;
+    rec.error = result.error;
+    fences_.push_back(rec);
+    if (result.pid == 0) {
+        log(LogLevel::Error, "rp " + name + " is hung (" + reason + ") but cannot be fenced: " +
+                                 result.error + "; this RP stays standby");
+        return;
+    }
+    log(LogLevel::Warning, "rp " + name + " is hung (" + reason + "): killed its process " +
+                               std::to_string(result.pid) +
+                               "; this RP takes over once it is gone");
+    fence_since_ = now;
+    pending_ = PendingTakeover{SwitchoverReason::PartnerHung, now, 0};
+    lock_busy_logged_ = true;  // the lock stays busy until the process is gone
+    try_become_active(now);
+}
+
+void PairNode::partner_exited(Millis now)
+{
+    if (!fence_since_)
+        return;  // died on its own: the channel's EOF and the lock handle it
+    auto &rec = fences_.back();
+    if (!rec.partner_died) {
+        rec.partner_died = true;
+        rec.died_after_ms = static_cast<std::uint32_t>(now - *fence_since_);
+        log(LogLevel::Info, "fenced process " + std::to_string(rec.pid) + " is gone, " +
+                                std::to_string(rec.died_after_ms) + " ms after the hang was detected");
+    }
+    if (role_ == Role::Active)
+        return;
+    if (!pending_ || pending_->reason != SwitchoverReason::PartnerHung)
+        pending_ = PendingTakeover{SwitchoverReason::PartnerHung, *fence_since_, 0};
+    try_become_active(now);
 }
 
 void PairNode::reconfigure(PairConfig config, Millis now)

@@ -15,6 +15,11 @@
 //   time without a frame). There is no preemption.
 // - Two actives that meet compare (epoch, priority, name): the lower one
 //   steps down at once and never writes to a peer again.
+// - Local mode: a standby fences (kills) an active that makes no progress
+//   for the hang-detection time -- no STATUS from its main thread, or no
+//   advance of its I/O thread's counter -- then takes over as after a
+//   kill -9 (the lock, freed by the kernel, says when). Dual-RP mode has no
+//   shared kernel to fence with: it keeps the silence rule above.
 #pragma once
 
 #include "frame_codec.hpp"
@@ -50,6 +55,21 @@ public:
     virtual std::string check_session(const SessionItem &item) = 0;
     virtual void log(LogLevel level, const std::string &text) = 0;
     virtual std::int64_t wall_clock_ms() = 0;
+
+    // This RP's I/O thread progress counter, sent with every STATUS
+    // (0: not measured).
+    virtual std::uint64_t io_progress() { return 0; }
+    // The partner at the other end of this channel proved it holds the key:
+    // (local mode) the host keeps a handle on that process, the one
+    // fence_partner() may kill.
+    virtual void partner_authenticated(ChannelId channel) { (void)channel; }
+    struct FenceResult {
+        int pid = 0;  // the process signalled; 0: none
+        std::string error;
+    };
+    // Kills the partner process verified by partner_authenticated() (local
+    // mode); the host then reports its death with PairNode::partner_exited.
+    virtual FenceResult fence_partner() { return {0, "this host cannot fence"}; }
 };
 
 struct PartnerView {
@@ -77,6 +97,8 @@ public:
     void channel_backlog(ChannelId channel, std::size_t queued_bytes, Millis now);
     // Called every heartbeat interval.
     void tick(Millis now);
+    // The verified partner process is gone (local mode: its pidfd said so).
+    void partner_exited(Millis now);
 
     // Operator requests. Return "" on success, else why not.
     std::string request_switchover(Millis now);
@@ -106,6 +128,12 @@ public:
     const Counters &counters() const { return counters_; }
     const std::vector<SwitchoverRecord> &switchovers() const { return switchovers_; }
     Millis detection_ms() const;
+    // The hang-detection time in use (never below detection_ms()); 0: off.
+    Millis hang_detection_ms() const;
+    // "disabled", "dual-rp", "inactive", "watching" or "fencing".
+    std::string_view fencing_state() const;
+    const PartnerProgress &partner_progress() const { return progress_; }
+    const std::vector<FenceRecord> &fences() const { return fences_; }
 
 private:
     struct Channel;
@@ -121,6 +149,9 @@ private:
     void on_handshake(Channel &ch, const wire::Message &msg, Millis now);
     void on_message(Channel &ch, const wire::Message &msg, Millis now);
     void on_partner_lost(Millis now);
+    void watch_progress(std::uint64_t seq, std::uint64_t io_progress, Millis now);
+    void check_progress(Millis now);
+    void fence(const std::string &reason, Millis now);
     void evaluate_role(Millis now);
     bool outranks_partner(bool compare_epochs) const;
     bool try_become_active(Millis now);
@@ -161,6 +192,12 @@ private:
 
     std::uint64_t status_seq_ = 0;
     Counters counters_;
+    PartnerProgress progress_;
+    std::vector<FenceRecord> fences_;
+    // A fence in progress: when the hang was detected (the partner was
+    // signalled then); the last record of fences_ is its.
+    std::optional<Millis> fence_since_;
+    bool fence_tried_ = false;  // this hang was acted on (even if it failed)
     std::vector<SwitchoverRecord> switchovers_;
 };
 

@@ -54,6 +54,8 @@ std::string_view name_of(SwitchoverReason reason)
         return "partner-lost";
     case SwitchoverReason::ChannelHeal:
         return "channel-heal";
+    case SwitchoverReason::PartnerHung:
+        return "partner-hung";
     }
     return "unknown";
 }

@@ -11,10 +11,14 @@ namespace frr_ha {
 using ChannelId = std::uint64_t;
 using Millis = std::uint64_t;  // a monotonic clock, in milliseconds
 
+// Chosen from the heartbeat gaps measured under a full-table load on a
+// 2-core machine (docs/ha-pair.md, "Hung active").
+constexpr std::uint32_t kDefaultHangDetectionMs = 3000;
+
 enum class Role { Init, Active, Standby };
 enum class ChannelState { Down, Handshake, Up };
 enum class SyncState { None, Syncing, Done };
-enum class SwitchoverReason { Planned, PartnerLost, ChannelHeal };
+enum class SwitchoverReason { Planned, PartnerLost, ChannelHeal, PartnerHung };
 enum class LogLevel { Info, Warning, Error };
 
 std::string_view name_of(Role role);
@@ -35,6 +39,10 @@ struct PairConfig {
     std::string key;
     std::uint32_t interval_ms = 100;
     std::uint32_t multiplier = 3;
+    // How long a local-mode active may make no progress (no heartbeat from
+    // its main thread, or no advance of its I/O thread's counter) before
+    // the standby fences it; 0: never. See docs/ha-pair.md for the default.
+    std::uint32_t hang_detection_ms = kDefaultHangDetectionMs;
 };
 
 // Why this configuration cannot form a pair, or "" when it can.
@@ -56,6 +64,33 @@ struct Counters {
     std::uint64_t malformed_frames = 0, oversized_frames = 0;
     std::uint64_t handshake_timeouts = 0, partners_refused = 0;
     std::uint64_t backlog_drops = 0, switchovers = 0;
+};
+
+// What the standby knows of its partner's progress (local mode), kept
+// across channel drops while the same active holds the ownership lock.
+struct PartnerProgress {
+    bool watching = false;        // this RP is standby of an active partner
+    std::uint64_t heartbeats = 0;  // STATUS frames received while watching
+    std::uint64_t last_seq = 0;    // the partner's last STATUS sequence number
+    bool io_reported = false;      // the partner sends its I/O thread's counter
+    std::uint64_t io_progress = 0;
+    Millis last_heartbeat = 0;     // when the last STATUS arrived
+    Millis last_io_advance = 0;    // when the I/O counter last moved
+    std::uint32_t max_heartbeat_gap_ms = 0;
+    std::uint32_t max_io_stall_ms = 0;
+};
+
+// One fencing of a hung partner (local mode): the standby killed it, waited
+// for it to die, and took over.
+struct FenceRecord {
+    std::int64_t at_unix_ms = 0;
+    int pid = 0;                   // 0: no verified partner process to fence
+    std::string reason;            // "no heartbeat for N ms", ...
+    std::string error;             // why the signal could not be sent
+    bool partner_died = false;
+    std::uint32_t died_after_ms = 0;     // detection -> the partner's death
+    bool took_over = false;
+    std::uint32_t active_after_ms = 0;   // detection -> this RP active
 };
 
 struct SwitchoverRecord {

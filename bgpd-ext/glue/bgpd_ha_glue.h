@@ -40,6 +40,8 @@ struct frr_ha_node *bgpd_ha_pair_node(void);
 const struct frr_ha_rp_config *bgpd_ha_rp_config(bool self);
 /* Peers and listeners held (not init/active owner of the sessions). */
 void bgpd_ha_hold_sessions(void);
+/* The partner's process as verified on the channel (local mode), 0 if none. */
+int bgpd_ha_partner_pid(void);
 
 /* --- bgpd_ha_modes.c: per-neighbor failover modes -------------------------- */
 

@@ -9,6 +9,8 @@
 #include <sys/file.h>
 #include <sys/un.h>
 
+#include "frr_pthread.h"
+#include "frratomic.h"
 #include "libfrr.h"
 #include "linklist.h"
 #include "memory.h"
@@ -27,6 +29,7 @@
 #include "bgpd/bgp_zebra.h"
 
 #include "bgpd_ha_glue.h"
+#include "../include/frr_ha/fence.h"
 
 /* bgpd's connection to zebra (bgp_zebra.c; no public header declares it). */
 extern struct zclient *zclient;
@@ -48,6 +51,11 @@ struct ha_channel {
 	struct thread *t_read, *t_write, *t_backlog, *t_failed;
 	uint8_t *out;
 	size_t out_len, out_off, out_cap;
+	/* Local mode: the process at the other end, taken before the
+	 * handshake; it becomes the partner's if the handshake succeeds. */
+	int pidfd;
+	int pid;
+	char pid_error[FRR_HA_TEXT_MAX];
 };
 
 /* The module's one instance (FRR modules are process-wide). */
@@ -67,7 +75,21 @@ static struct {
 	/* Active since the last takeover, zebra not yet told that this RP
 	 * has sent everything it holds. */
 	bool fib_confirm_pending;
-} ha = {.listen_fd = -1, .lock_fd = -1};
+	/* Local mode: the authenticated partner's process (pidfd), the only
+	 * one a fence may kill; watched for its exit. */
+	int partner_pidfd;
+	int partner_pid;
+	char partner_pid_error[FRR_HA_TEXT_MAX];
+	struct thread *t_partner_exit;
+} ha = {.listen_fd = -1, .lock_fd = -1, .partner_pidfd = -1};
+
+/* The I/O pthread's progress, sent with every heartbeat: a timer on that
+ * pthread's own event loop advances it each heartbeat interval. 0: not
+ * measured (yet). */
+static _Atomic uint64_t io_progress_counter;
+static _Atomic uint32_t io_tick_ms = FRR_HA_DEFAULT_INTERVAL_MS;
+static struct thread *t_io_tick; /* owned by the I/O pthread */
+static bool io_tick_started;
 
 uint64_t bgpd_ha_now_ms(void)
 {
@@ -116,6 +138,8 @@ static void channel_free(struct ha_channel *ch)
 	THREAD_OFF(ch->t_failed);
 	if (ch->fd >= 0)
 		close(ch->fd);
+	if (ch->pidfd >= 0)
+		close(ch->pidfd);
 	listnode_delete(ha.channels, ch);
 	XFREE(MTYPE_HA_OUTQ, ch->out);
 	XFREE(MTYPE_HA_CHANNEL, ch);
@@ -207,6 +231,7 @@ static struct ha_channel *channel_new(int fd, bool connecting)
 
 	ch->id = ++ha.next_id;
 	ch->fd = fd;
+	ch->pidfd = -1;
 	ch->connecting = connecting;
 	listnode_add(ha.channels, ch);
 	return ch;
@@ -214,7 +239,14 @@ static struct ha_channel *channel_new(int fd, bool connecting)
 
 static void channel_open(struct ha_channel *ch)
 {
+	const struct frr_ha_rp_config *self = bgpd_ha_rp_config(true);
+
 	ch->connecting = false;
+	/* Before the HELLO goes out: the partner's answer to it proves that
+	 * the process behind this pidfd is alive and holds the key. */
+	if (self && !self->tcp)
+		ch->pidfd = frr_ha_peer_pidfd(ch->fd, &ch->pid, ch->pid_error,
+					      sizeof(ch->pid_error));
 	thread_add_read(ha.master, channel_read, ch, ch->fd, &ch->t_read);
 	frr_ha_node_channel_opened(ha.node, ch->id, bgpd_ha_now_ms());
 }
@@ -703,6 +735,10 @@ static int64_t host_wall_clock_ms(void *ctx)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+static uint64_t host_io_progress(void *ctx);
+static void host_partner_authenticated(void *ctx, uint64_t id);
+static int host_fence_partner(void *ctx, char *why, size_t why_len);
+
 static const struct frr_ha_host_ops host_ops = {
 	.send = host_send,
 	.close = host_close,
@@ -714,14 +750,146 @@ static const struct frr_ha_host_ops host_ops = {
 	.check_session = host_check_session,
 	.log = host_log,
 	.wall_clock_ms = host_wall_clock_ms,
+	.io_progress = host_io_progress,
+	.partner_authenticated = host_partner_authenticated,
+	.fence_partner = host_fence_partner,
 };
 
 /* --- lifecycle ------------------------------------------------------------------------ */
+
+/* --- a hung active: progress and fencing (docs/ha-pair.md) ------------------------ */
+
+static void io_tick(struct thread *t)
+{
+	atomic_fetch_add_explicit(&io_progress_counter, 1, memory_order_relaxed);
+	thread_add_timer_msec(bgp_pth_io->master, io_tick, NULL,
+			      atomic_load_explicit(&io_tick_ms, memory_order_relaxed),
+			      &t_io_tick);
+}
+
+/* Once bgpd's I/O pthread runs, put the progress timer on its loop (the
+ * thread stops with bgpd; the timer goes with its loop). */
+static void io_tick_start(void)
+{
+	atomic_store_explicit(&io_tick_ms, ha.config.interval_ms,
+			      memory_order_relaxed);
+	if (io_tick_started || !bgp_pth_io ||
+	    !atomic_load_explicit(&bgp_pth_io->running, memory_order_relaxed))
+		return;
+	io_tick_started = true;
+	atomic_store_explicit(&io_progress_counter, 1, memory_order_relaxed);
+	thread_add_timer_msec(bgp_pth_io->master, io_tick, NULL,
+			      ha.config.interval_ms, &t_io_tick);
+}
+
+static uint64_t host_io_progress(void *ctx)
+{
+	return atomic_load_explicit(&io_progress_counter, memory_order_relaxed);
+}
+
+static void partner_process_forget(void)
+{
+	THREAD_OFF(ha.t_partner_exit);
+	if (ha.partner_pidfd >= 0)
+		close(ha.partner_pidfd);
+	ha.partner_pidfd = -1;
+	ha.partner_pid = 0;
+}
+
+static void partner_process_exited(struct thread *t)
+{
+	int pid = ha.partner_pid;
+
+	partner_process_forget();
+	zlog_info("frr-ha: the partner's process %d exited", pid);
+	if (ha.node)
+		frr_ha_node_partner_exited(ha.node, bgpd_ha_now_ms());
+}
+
+static void host_partner_authenticated(void *ctx, uint64_t id)
+{
+	struct ha_channel *ch = channel_find(id);
+
+	if (!ch || (!bgpd_ha_rp_config(true) || bgpd_ha_rp_config(true)->tcp))
+		return;
+	partner_process_forget();
+	if (ch->pidfd < 0) {
+		strlcpy(ha.partner_pid_error, ch->pid_error,
+			sizeof(ha.partner_pid_error));
+		zlog_warn("frr-ha: the partner's process is unknown (%s): a hung partner cannot be fenced",
+			  ch->pid_error);
+		return;
+	}
+	ha.partner_pidfd = ch->pidfd;
+	ha.partner_pid = ch->pid;
+	ch->pidfd = -1;
+	ha.partner_pid_error[0] = '\0';
+	thread_add_read(ha.master, partner_process_exited, NULL,
+			ha.partner_pidfd, &ha.t_partner_exit);
+}
+
+static int host_fence_partner(void *ctx, char *why, size_t why_len)
+{
+	int pid = ha.partner_pid;
+
+	if (ha.partner_pidfd < 0) {
+		snprintf(why, why_len, "no verified partner process%s%s",
+			 *ha.partner_pid_error ? ": " : "",
+			 ha.partner_pid_error);
+		return 0;
+	}
+	if (!frr_ha_pidfd_kill(ha.partner_pidfd, why, why_len))
+		return 0;
+	zlog_warn("frr-ha: SIGKILL sent to the partner's process %d", pid);
+	return pid;
+}
+
+int bgpd_ha_partner_pid(void)
+{
+	return ha.partner_pid;
+}
+
+/* Reads what the partner sent while this RP was busy, before the tick
+ * judges its silence: a stall of this RP's own never counts against the
+ * partner. */
+static void channels_drain(void)
+{
+	uint64_t ids[8];
+	size_t n_ids = 0;
+	struct listnode *node;
+	struct ha_channel *ch;
+
+	for (ALL_LIST_ELEMENTS_RO(ha.channels, node, ch))
+		if (n_ids < array_size(ids) && !ch->connecting && !ch->failed)
+			ids[n_ids++] = ch->id;
+	for (size_t i = 0; i < n_ids; i++) {
+		for (int rounds = 0; rounds < 64; rounds++) {
+			uint8_t buf[HA_READ_CHUNK];
+			ssize_t n;
+
+			ch = channel_find(ids[i]);
+			if (!ch || ch->failed)
+				break;
+			n = read(ch->fd, buf, sizeof(buf));
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+				      errno == EINTR))
+				break;
+			if (n <= 0) {
+				channel_gone(ch);
+				break;
+			}
+			frr_ha_node_channel_bytes(ha.node, ch->id, buf, n,
+						  bgpd_ha_now_ms());
+		}
+	}
+}
 
 static void pair_tick(struct thread *t)
 {
 	thread_add_timer_msec(ha.master, pair_tick, NULL, ha.config.interval_ms,
 			      &ha.t_tick);
+	io_tick_start();
+	channels_drain();
 	frr_ha_node_tick(ha.node, bgpd_ha_now_ms());
 	confirm_fib_when_synced();
 	listen_start();
@@ -786,6 +954,7 @@ void bgpd_ha_pair_fini(void)
 	if (ha.node)
 		frr_ha_node_free(ha.node);
 	ha.node = NULL;
+	partner_process_forget();
 	host_release_ownership(NULL);
 	if (ha.lock_fd >= 0)
 		close(ha.lock_fd);

@@ -241,6 +241,40 @@ DEFUN (no_bgp_ha_heartbeat,
 	return ha_config_changed(vty);
 }
 
+DEFUN (bgp_ha_hang_detection,
+       bgp_ha_hang_detection_cmd,
+       "bgp ha hang-detection <(500-600000)|off>",
+       BGP_STR
+       HA_STR
+       "Fence (kill) an active that makes no progress, and take over (local mode)\n"
+       "Milliseconds without progress of its main or I/O thread (default 3000)\n"
+       "Never fence a hung active\n")
+{
+	const char *arg = argv[3]->arg;
+
+	if (!ha_config_bgp(vty))
+		return CMD_WARNING_CONFIG_FAILED;
+	bgpd_ha_pair_config()->hang_detection_ms =
+		strcmp(arg, "off") == 0 ? 0 : strtoul(arg, NULL, 10);
+	return ha_config_changed(vty);
+}
+
+DEFUN (no_bgp_ha_hang_detection,
+       no_bgp_ha_hang_detection_cmd,
+       "no bgp ha hang-detection [<(500-600000)|off>]",
+       NO_STR
+       BGP_STR
+       HA_STR
+       "Fence (kill) an active that makes no progress, and take over (local mode)\n"
+       "Milliseconds\n"
+       "Never\n")
+{
+	if (!ha_config_bgp(vty))
+		return CMD_WARNING_CONFIG_FAILED;
+	bgpd_ha_pair_config()->hang_detection_ms = FRR_HA_DEFAULT_HANG_DETECTION_MS;
+	return ha_config_changed(vty);
+}
+
 DEFUN (neighbor_ha_failover_mode,
        neighbor_ha_failover_mode_cmd,
        "neighbor <A.B.C.D|X:X::X:X|WORD> ha failover-mode <auto|transparent|graceful-restart|none>",
@@ -315,6 +349,11 @@ static int ha_config_write(struct bgp *bgp, struct vty *vty)
 		    cfg->multiplier != FRR_HA_DEFAULT_MULTIPLIER)
 			vty_out(vty, " bgp ha heartbeat interval %u multiplier %u\n",
 				cfg->interval_ms, cfg->multiplier);
+		if (cfg->hang_detection_ms == 0)
+			vty_out(vty, " bgp ha hang-detection off\n");
+		else if (cfg->hang_detection_ms != FRR_HA_DEFAULT_HANG_DETECTION_MS)
+			vty_out(vty, " bgp ha hang-detection %u\n",
+				cfg->hang_detection_ms);
 	}
 	bgpd_ha_modes_write(vty, bgp);
 	return 0;
@@ -374,6 +413,105 @@ DEFUN (clear_bgp_ha_channel,
 }
 
 /* --- show ---------------------------------------------------------------------------- */
+
+/* A hung active (local mode): the watch on the partner's progress, and the
+ * fencings this RP did. */
+static void show_fencing_json(json_object *json, const struct frr_ha_node *node,
+			      const struct frr_ha_status *st)
+{
+	json_object *jf = json_object_new_object();
+	json_object *jp = json_object_new_object();
+	json_object *list = json_object_new_array();
+	uint64_t now = bgpd_ha_now_ms();
+	char when[32];
+
+	json_object_string_add(jf, "state", st->fencing);
+	json_object_int_add(jf, "hangDetectionMs", st->hang_detection_ms);
+	if (!st->local_mode)
+		json_object_string_add(jf, "note",
+				       "dual-RP mode: no shared kernel, a hung active is not fenced");
+	if (bgpd_ha_partner_pid())
+		json_object_int_add(jf, "partnerPid", bgpd_ha_partner_pid());
+	for (size_t i = 0; i < frr_ha_node_fence_count(node); i++) {
+		struct frr_ha_fence f;
+		json_object *j = json_object_new_object();
+
+		frr_ha_node_fence_get(node, i, &f);
+		format_time(f.at_unix_ms, when, sizeof(when));
+		json_object_string_add(j, "at", when);
+		json_object_int_add(j, "pid", f.pid);
+		json_object_string_add(j, "reason", f.reason);
+		if (*f.error)
+			json_object_string_add(j, "error", f.error);
+		json_object_boolean_add(j, "partnerDied", f.partner_died);
+		if (f.partner_died)
+			json_object_int_add(j, "diedAfterMs", f.died_after_ms);
+		json_object_boolean_add(j, "tookOver", f.took_over);
+		if (f.took_over)
+			json_object_int_add(j, "activeAfterMs", f.active_after_ms);
+		json_object_array_add(list, j);
+	}
+	json_object_object_add(jf, "fences", list);
+	json_object_object_add(json, "fencing", jf);
+
+	json_object_boolean_add(jp, "watching", st->progress_watching);
+	json_object_int_add(jp, "heartbeats", st->progress_heartbeats);
+	json_object_int_add(jp, "lastSeq", st->progress_last_seq);
+	if (st->progress_watching)
+		json_object_int_add(jp, "lastHeartbeatMsAgo",
+				    now - st->progress_last_heartbeat_ms);
+	json_object_int_add(jp, "maxHeartbeatGapMs", st->progress_max_heartbeat_gap_ms);
+	json_object_boolean_add(jp, "ioReported", st->progress_io_reported);
+	json_object_int_add(jp, "ioProgress", st->progress_io);
+	if (st->progress_watching && st->progress_io_reported)
+		json_object_int_add(jp, "ioLastAdvanceMsAgo",
+				    now - st->progress_last_io_advance_ms);
+	json_object_int_add(jp, "maxIoStallMs", st->progress_max_io_stall_ms);
+	json_object_object_add(json, "partnerProgress", jp);
+}
+
+static void show_fencing_text(struct vty *vty, const struct frr_ha_node *node,
+			      const struct frr_ha_status *st)
+{
+	uint64_t now = bgpd_ha_now_ms();
+	char when[32];
+
+	if (!st->local_mode)
+		vty_out(vty, "Hang detection: none in dual-RP mode (no shared kernel to fence with)\n");
+	else if (!st->hang_detection_ms)
+		vty_out(vty, "Hang detection: off\n");
+	else
+		vty_out(vty, "Hang detection: fence after %u ms without progress; %s%s%d\n",
+			st->hang_detection_ms, st->fencing,
+			bgpd_ha_partner_pid() ? ", partner process " : "",
+			bgpd_ha_partner_pid());
+	if (st->progress_watching)
+		vty_out(vty, "Partner progress: %" PRIu64 " heartbeats, last %" PRIu64
+			     " ms ago, longest gap %u ms; I/O thread %s%" PRIu64
+			     ", moved %" PRIu64 " ms ago, longest stall %u ms\n",
+			st->progress_heartbeats, now - st->progress_last_heartbeat_ms,
+			st->progress_max_heartbeat_gap_ms,
+			st->progress_io_reported ? "counter " : "not reported ",
+			st->progress_io, now - st->progress_last_io_advance_ms,
+			st->progress_max_io_stall_ms);
+	for (size_t i = 0; i < frr_ha_node_fence_count(node); i++) {
+		struct frr_ha_fence f;
+
+		frr_ha_node_fence_get(node, i, &f);
+		format_time(f.at_unix_ms, when, sizeof(when));
+		if (!f.pid) {
+			vty_out(vty, "  fence at %s: %s; not fenced: %s\n", when,
+				f.reason, f.error);
+			continue;
+		}
+		vty_out(vty, "  fence at %s: %s; killed process %d", when, f.reason, f.pid);
+		if (f.partner_died)
+			vty_out(vty, ", gone after %u ms", f.died_after_ms);
+		if (f.took_over)
+			vty_out(vty, ", active after %u ms", f.active_after_ms);
+		vty_out(vty, "\n");
+	}
+}
 
 static void show_peer(struct vty *vty, struct bgp *bgp, struct peer *peer,
 		      json_object *json_peers)
@@ -505,6 +643,7 @@ static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 	json_object_object_add(json, "sync", sync);
 
 	show_counters_json(json, &st->counters);
+	show_fencing_json(json, node, st);
 
 	for (size_t i = 0; i < frr_ha_node_switchover_count(node); i++) {
 		struct frr_ha_switchover sw;
@@ -536,6 +675,7 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 		st->ready ? "" : ", ", st->not_ready_reason);
 	vty_out(vty, "Heartbeat: every %u ms, partner lost after %u ms\n",
 		st->interval_ms, st->detection_ms);
+	show_fencing_text(vty, node, st);
 	vty_out(vty, "Partner: rp %s, channel %s", *st->partner_name ? st->partner_name : "-",
 		st->channel);
 	if (st->partner_known)
@@ -626,6 +766,8 @@ void bgpd_ha_vty_init(void)
 	install_element(BGP_NODE, &no_bgp_ha_key_cmd);
 	install_element(BGP_NODE, &bgp_ha_heartbeat_cmd);
 	install_element(BGP_NODE, &no_bgp_ha_heartbeat_cmd);
+	install_element(BGP_NODE, &bgp_ha_hang_detection_cmd);
+	install_element(BGP_NODE, &no_bgp_ha_hang_detection_cmd);
 	install_element(BGP_NODE, &neighbor_ha_failover_mode_cmd);
 	install_element(BGP_NODE, &no_neighbor_ha_failover_mode_cmd);
 	hook_register(bgp_inst_config_write, ha_config_write);

@@ -54,6 +54,15 @@ public:
     }
     void log(LogLevel, const std::string &text) override { logs.push_back(text); }
     std::int64_t wall_clock_ms() override { return 1'800'000'000'000; }
+    std::uint64_t io_progress() override { return io; }
+    void partner_authenticated(ChannelId ch) override { authenticated.push_back(ch); }
+    FenceResult fence_partner() override
+    {
+        fence_calls++;
+        if (!fence_error.empty())
+            return {0, fence_error};
+        return {4242, ""};
+    }
 
     bool logged(const std::string &part) const
     {
@@ -70,6 +79,11 @@ public:
     std::vector<SessionItem> sessions{{"default", "192.0.2.2", 65002, "Established"}};
     std::set<std::string> known_neighbors{"192.0.2.2"};
     std::vector<std::string> logs;
+    std::uint64_t io = 1;      // the I/O thread's counter (0: not reported)
+    bool io_stuck = false;     // the I/O thread makes no progress
+    std::vector<ChannelId> authenticated;
+    int fence_calls = 0;
+    std::string fence_error;   // fence_partner() fails with it
 };
 
 // Carries bytes between the two ends of each channel.
@@ -125,7 +139,9 @@ struct Harness {
         int id = static_cast<int>(hosts.size());
         Lock &lock = tcp ? locks[id] : locks[0];
         hosts.push_back(std::make_unique<TestHost>(id, lock, wire));
-        nodes.push_back(std::make_unique<PairNode>(*hosts[id], config_for(name, tcp, key), now));
+        auto config = config_for(name, tcp, key);
+        config.hang_detection_ms = hang_ms;
+        nodes.push_back(std::make_unique<PairNode>(*hosts[id], config, now));
         return id;
     }
 
@@ -156,6 +172,22 @@ struct Harness {
         return ch;
     }
 
+    // SIGSTOP: no tick, no read, no write. SIGCONT: it reads what queued up.
+    void stop(int id) { stopped.insert(id); }
+    void resume(int id)
+    {
+        stopped.erase(id);
+        // What was written before a close is still there to read.
+        for (auto &d : held)
+            if (nodes[d.to])
+                nodes[d.to]->channel_bytes(d.ch, d.bytes.data(), d.bytes.size(), now);
+        held.clear();
+        for (auto &c : held_closes)
+            wire.closes.push_back(c);
+        held_closes.clear();
+        pump();
+    }
+
     // Cuts a channel without either side closing it (a dead link).
     void cut(ChannelId ch) { wire.ends.erase(ch); }
 
@@ -165,12 +197,20 @@ struct Harness {
             if (!wire.closes.empty()) {
                 auto [side, ch] = wire.closes.front();
                 wire.closes.pop_front();
+                if (stopped.count(side)) {
+                    held_closes.push_back({side, ch});
+                    continue;
+                }
                 if (side < static_cast<int>(nodes.size()) && nodes[side])
                     nodes[side]->channel_closed(ch, now);
                 continue;
             }
             auto d = wire.queue.front();
             wire.queue.pop_front();
+            if (stopped.count(d.to)) {
+                held.push_back(d);  // a stopped process reads nothing
+                continue;
+            }
             if (d.to < static_cast<int>(nodes.size()) && nodes[d.to] && wire.ends.count(d.ch))
                 nodes[d.to]->channel_bytes(d.ch, d.bytes.data(), d.bytes.size(), now);
         }
@@ -181,9 +221,13 @@ struct Harness {
     {
         for (Millis t = 0; t < ms; t += 100) {
             now += 100;
-            for (auto &n : nodes)
-                if (n)
-                    n->tick(now);
+            for (std::size_t i = 0; i < nodes.size(); i++) {
+                if (!nodes[i] || stopped.count(static_cast<int>(i)))
+                    continue;
+                if (!hosts[i]->io_stuck && hosts[i]->io != 0)
+                    hosts[i]->io++;
+                nodes[i]->tick(now);
+            }
             pump();
             check_one_active();
         }
@@ -207,12 +251,17 @@ struct Harness {
     std::vector<std::unique_ptr<TestHost>> hosts;
     std::vector<std::unique_ptr<PairNode>> nodes;
     ChannelId next_channel = 1;
+    std::set<int> stopped;
+    std::deque<Wire::Delivery> held;
+    std::deque<std::pair<int, ChannelId>> held_closes;
+    std::uint32_t hang_ms = kDefaultHangDetectionMs;
 };
 
 // a (priority 200) and b, started together and paired.
-Harness formed_pair(bool tcp = false)
+Harness formed_pair(bool tcp = false, std::uint32_t hang_ms = kDefaultHangDetectionMs)
 {
     Harness h(tcp);
+    h.hang_ms = hang_ms;
     h.start("a");
     h.start("b");
     h.connect(0, 1);
@@ -541,4 +590,180 @@ TEST_CASE("configuration problems are named")
     c = config_for("a", false);
     c.rps.pop_back();
     CHECK(config_problem(c).find("exactly two") != std::string::npos);
+}
+
+// --- a hung active (local mode) --------------------------------------------------
+
+TEST_CASE("the standby keeps a handle on the partner that authenticated")
+{
+    auto h = formed_pair();
+    REQUIRE(h.hosts[0]->authenticated.size() == 1);
+    REQUIRE(h.hosts[1]->authenticated.size() == 1);
+    CHECK(h.hosts[0]->authenticated[0] == h.wire.ends.begin()->first);
+    CHECK(h.nodes[1]->fencing_state() == "watching");
+    CHECK(h.nodes[0]->fencing_state() == "inactive");  // the active watches nobody
+    CHECK(h.nodes[1]->partner_progress().io_reported);
+    CHECK(h.nodes[1]->partner_progress().heartbeats > 0);
+}
+
+TEST_CASE("a stopped active (local) is fenced after the hang-detection time, then the standby "
+          "takes over")
+{
+    auto h = formed_pair();
+    auto &b = *h.nodes[1];
+    h.stop(0);
+    h.run(2900);
+    // Silent for longer than the heartbeat detection time: the channel is
+    // gone, but the lock is held: b waits.
+    CHECK(b.channel_state() == ChannelState::Down);
+    CHECK(b.role() == Role::Standby);
+    CHECK(h.hosts[1]->fence_calls == 0);
+    h.run(200);
+    REQUIRE(h.hosts[1]->fence_calls == 1);
+    CHECK(b.role() == Role::Standby);  // the killed process still holds the lock
+    CHECK(b.fencing_state() == "fencing");
+    REQUIRE(b.fences().size() == 1);
+    CHECK(b.fences()[0].pid == 4242);
+    CHECK(b.fences()[0].reason.rfind("no heartbeat for 3", 0) == 0);
+    CHECK_FALSE(b.fences()[0].partner_died);
+    CHECK(h.hosts[1]->logged("rp a is hung (no heartbeat for"));
+    h.run(500);
+    CHECK(h.hosts[1]->fence_calls == 1);  // once
+
+    // The process dies: the kernel frees the lock; the host reports it.
+    h.now += 7;
+    h.kill(0);
+    h.stopped.erase(0);
+    b.partner_exited(h.now);
+    h.pump();
+    CHECK(b.role() == Role::Active);
+    CHECK(b.epoch() == 2);
+    CHECK(b.fencing_state() == "inactive");
+    REQUIRE(b.switchovers().size() == 1);
+    CHECK(b.switchovers()[0].reason == SwitchoverReason::PartnerHung);
+    const auto &rec = b.fences()[0];
+    CHECK(rec.partner_died);
+    CHECK(rec.took_over);
+    CHECK(rec.died_after_ms == 507);
+    CHECK(rec.active_after_ms == 507);
+    CHECK(b.switchovers()[0].duration_ms == 507);
+}
+
+TEST_CASE("an active whose I/O thread makes no progress is fenced, with that reason")
+{
+    auto h = formed_pair();
+    auto &b = *h.nodes[1];
+    h.hosts[0]->io_stuck = true;
+    h.run(2900);
+    CHECK(h.hosts[1]->fence_calls == 0);
+    CHECK(b.channel_state() == ChannelState::Up);  // its main thread still talks
+    h.run(300);
+    REQUIRE(h.hosts[1]->fence_calls == 1);
+    REQUIRE(b.fences().size() == 1);
+    CHECK(b.fences()[0].reason.rfind("I/O thread made no progress for 3", 0) == 0);
+    // The kill closes the channel and frees the lock: takeover.
+    h.kill(0);
+    h.pump();
+    CHECK(b.role() == Role::Active);
+    CHECK(b.switchovers().back().reason == SwitchoverReason::PartnerHung);
+    CHECK(b.fences()[0].took_over);
+    CHECK(b.fences()[0].partner_died);  // the free lock says so
+}
+
+TEST_CASE("an active that is only busy for less than the hang-detection time is never fenced")
+{
+    auto h = formed_pair();
+    auto &b = *h.nodes[1];
+    for (int i = 0; i < 3; i++) {
+        h.stop(0);
+        h.run(2500);
+        h.resume(0);
+        // The standby is the listening side here: a reconnects by itself.
+        h.run(100);
+        if (h.wire.ends.empty())
+            h.connect(0, 1);
+        h.run(1000);
+    }
+    CHECK(h.hosts[1]->fence_calls == 0);
+    CHECK(b.role() == Role::Standby);
+    CHECK(h.nodes[0]->role() == Role::Active);
+    CHECK(b.partner_progress().max_heartbeat_gap_ms >= 2500);
+    CHECK(b.fencing_state() == "watching");
+    CHECK(b.ready());
+}
+
+TEST_CASE("a standby that was stalled itself reads what queued up before it judges")
+{
+    auto h = formed_pair();
+    auto &b = *h.nodes[1];
+    h.stop(1);
+    h.run(5000);
+    // Back: the host drains the channel before the tick.
+    h.resume(1);
+    h.run(100);
+    CHECK(h.hosts[1]->fence_calls == 0);
+}
+
+TEST_CASE("an older active that does not report its I/O thread is judged by its heartbeats")
+{
+    Harness h;
+    h.start("a");
+    h.start("b");
+    h.hosts[0]->io = 0;
+    h.connect(0, 1);
+    h.run(6000);
+    REQUIRE(h.nodes[1]->role() == Role::Standby);
+    CHECK(h.hosts[1]->fence_calls == 0);
+    CHECK_FALSE(h.nodes[1]->partner_progress().io_reported);
+    h.stop(0);
+    h.run(3500);
+    CHECK(h.hosts[1]->fence_calls == 1);
+}
+
+TEST_CASE("hang detection off, or dual-RP mode: a hung active is never fenced")
+{
+    SECTION("off")
+    {
+        auto h = formed_pair(false, 0);
+        CHECK(h.nodes[1]->fencing_state() == "disabled");
+        h.stop(0);
+        h.run(10000);
+        CHECK(h.hosts[1]->fence_calls == 0);
+        CHECK(h.nodes[1]->role() == Role::Standby);
+    }
+    SECTION("dual-RP")
+    {
+        auto h = formed_pair(true);
+        CHECK(h.nodes[1]->fencing_state() == "dual-rp");
+        h.stop(0);
+        h.run(10000);
+        CHECK(h.hosts[1]->fence_calls == 0);
+        // As before: silence for the detection time is a lost partner.
+        CHECK(h.nodes[1]->role() == Role::Active);
+        CHECK(h.nodes[1]->switchovers().back().reason == SwitchoverReason::PartnerLost);
+    }
+}
+
+TEST_CASE("no partner process to fence: the standby says why and stays standby")
+{
+    auto h = formed_pair();
+    h.hosts[1]->fence_error = "no verified partner process";
+    h.stop(0);
+    h.run(4000);
+    auto &b = *h.nodes[1];
+    CHECK(h.hosts[1]->fence_calls == 1);
+    CHECK(b.role() == Role::Standby);
+    REQUIRE(b.fences().size() == 1);
+    CHECK(b.fences()[0].pid == 0);
+    CHECK(b.fences()[0].error == "no verified partner process");
+    CHECK(h.hosts[1]->logged("cannot be fenced: no verified partner process"));
+    CHECK(b.fencing_state() == "watching");
+}
+
+TEST_CASE("the hang-detection time is never shorter than the heartbeat detection time")
+{
+    Harness h;
+    h.hang_ms = 100;
+    h.start("a");
+    CHECK(h.nodes[0]->hang_detection_ms() == 300);
 }

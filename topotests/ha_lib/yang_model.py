@@ -152,6 +152,18 @@ def _convert(obj, uint64=(), all_uint64=False, drop_empty=()):
     return out
 
 
+_UINT64_PROGRESS = {"heartbeats", "lastSeq", "ioProgress"}
+
+
+def _convert_fencing(fencing):
+    """The fencing object: its "fences" array becomes the fence list."""
+    out = _convert({k: v for k, v in fencing.items() if k != "fences"})
+    fences = [_convert(f) for f in fencing.get("fences", [])]
+    if fences:
+        out["fence"] = fences
+    return out
+
+
 def show_json_to_instance(show):
     """Converts a `show bgp ha json` document (dict, as in docs/ha-pair.md)
     to a YANG JSON instance: {"frr-ha:ha": {"state": {...}}}.
@@ -180,6 +192,10 @@ def show_json_to_instance(show):
                 continue
         elif key == "sync":
             value = _convert(value)
+        elif key == "fencing":
+            value = _convert_fencing(value)
+        elif key == "partnerProgress":
+            value = _convert(value, uint64=_UINT64_PROGRESS)
         elif key == "counters":
             value = _convert(value, all_uint64=True)
         elif key == "switchovers":

@@ -24,6 +24,10 @@ extern "C" {
 #define FRR_HA_DEFAULT_PRIORITY 100
 #define FRR_HA_DEFAULT_INTERVAL_MS 100
 #define FRR_HA_DEFAULT_MULTIPLIER 3
+/* See docs/ha-pair.md ("Hung active") for how it was chosen. */
+#define FRR_HA_DEFAULT_HANG_DETECTION_MS 3000
+#define FRR_HA_HANG_DETECTION_MIN_MS 500
+#define FRR_HA_HANG_DETECTION_MAX_MS 600000
 
 struct frr_ha_rp_config {
 	char name[FRR_HA_NAME_MAX + 1];
@@ -41,6 +45,7 @@ struct frr_ha_pair_config {
 	char key[FRR_HA_KEY_MAX + 1];
 	uint32_t interval_ms;
 	uint32_t multiplier;
+	uint32_t hang_detection_ms; /* 0: a hung active is never fenced */
 };
 
 enum frr_ha_role { FRR_HA_ROLE_INIT, FRR_HA_ROLE_ACTIVE, FRR_HA_ROLE_STANDBY };
@@ -70,6 +75,15 @@ struct frr_ha_host_ops {
 			      char *why, size_t why_len);
 	void (*log)(void *ctx, enum frr_ha_log_level level, const char *text);
 	int64_t (*wall_clock_ms)(void *ctx);
+	/* Optional (NULL: not provided). The I/O thread's progress counter,
+	 * sent with every heartbeat (0: not measured). */
+	uint64_t (*io_progress)(void *ctx);
+	/* The partner on this channel authenticated: keep a handle on its
+	 * process (local mode), the one fence_partner may kill. */
+	void (*partner_authenticated)(void *ctx, uint64_t channel);
+	/* Kill that process; returns its pid, or 0 and why not. Its death is
+	 * reported with frr_ha_node_partner_exited(). */
+	int (*fence_partner)(void *ctx, char *why, size_t why_len);
 };
 
 struct frr_ha_counters {
@@ -101,11 +115,31 @@ struct frr_ha_status {
 	const char *sync_state; /* "none", "syncing", "done" */
 	uint32_t sync_items_received, sync_items_total;
 	struct frr_ha_counters counters;
+	/* A hung active (local mode): see docs/ha-pair.md. */
+	uint32_t hang_detection_ms; /* in use; 0: off */
+	const char *fencing; /* "disabled", "dual-rp", "inactive", "watching", "fencing" */
+	bool progress_watching;
+	uint64_t progress_heartbeats, progress_last_seq, progress_io;
+	bool progress_io_reported;
+	/* When they last arrived / moved, on the clock given to the node. */
+	uint64_t progress_last_heartbeat_ms, progress_last_io_advance_ms;
+	uint32_t progress_max_heartbeat_gap_ms, progress_max_io_stall_ms;
+};
+
+struct frr_ha_fence {
+	int64_t at_unix_ms;
+	int pid; /* 0: nothing could be signalled (see error) */
+	char reason[FRR_HA_TEXT_MAX];
+	char error[FRR_HA_TEXT_MAX];
+	bool partner_died;
+	uint32_t died_after_ms; /* detection -> the partner's death */
+	bool took_over;
+	uint32_t active_after_ms; /* detection -> this RP active */
 };
 
 struct frr_ha_switchover {
 	uint64_t epoch;
-	const char *reason; /* "planned", "partner-lost", "channel-heal" */
+	const char *reason; /* "planned", "partner-lost", "channel-heal", "partner-hung" */
 	int64_t at_unix_ms;
 	uint32_t duration_ms;
 };
@@ -135,6 +169,8 @@ void frr_ha_node_channel_closed(struct frr_ha_node *node, uint64_t channel,
 void frr_ha_node_channel_backlog(struct frr_ha_node *node, uint64_t channel,
 				 size_t queued, uint64_t now_ms);
 void frr_ha_node_tick(struct frr_ha_node *node, uint64_t now_ms);
+/* The partner process verified on the channel is gone (its pidfd said so). */
+void frr_ha_node_partner_exited(struct frr_ha_node *node, uint64_t now_ms);
 
 bool frr_ha_node_should_connect(const struct frr_ha_node *node);
 enum frr_ha_role frr_ha_node_role(const struct frr_ha_node *node);
@@ -148,6 +184,9 @@ void frr_ha_node_status(const struct frr_ha_node *node,
 size_t frr_ha_node_switchover_count(const struct frr_ha_node *node);
 bool frr_ha_node_switchover_get(const struct frr_ha_node *node, size_t index,
 				struct frr_ha_switchover *out);
+size_t frr_ha_node_fence_count(const struct frr_ha_node *node);
+bool frr_ha_node_fence_get(const struct frr_ha_node *node, size_t index,
+			   struct frr_ha_fence *out);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,32 @@
+/*
+ * Fencing a hung partner in local mode: the process at the other end of the
+ * HA channel's unix socket, held as a pidfd so that a pid the kernel reused
+ * for another process is never signalled (core: ../../core/process_fence.hpp).
+ */
+#ifndef FRR_HA_FENCE_H
+#define FRR_HA_FENCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The process at the other end of a connected unix socket (the one that
+ * connected, or the listener), as a pidfd (CLOEXEC): returns it and stores
+ * its pid, or returns -1 and says why. Call it before the partner proves it
+ * holds the key: a process that authenticates afterwards is alive, so the
+ * pidfd is the partner's. */
+int frr_ha_peer_pidfd(int sock, int *pid, char *why, size_t why_len);
+/* SIGKILL through the pidfd. false and why when nothing was signalled (the
+ * process is gone already: its pid may belong to another process now). */
+bool frr_ha_pidfd_kill(int pidfd, char *why, size_t why_len);
+/* Whether the pidfd's process has exited (never blocks). */
+bool frr_ha_pidfd_exited(int pidfd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FRR_HA_FENCE_H */
