@@ -120,7 +120,8 @@ public:
     void release();
 
     // Shadow: bgpd's descriptor becomes a stand-in, the peer's socket is
-    // held here (once the shadow's FSM has read the session's addresses).
+    // held here (once the shadow's FSM has read the session's addresses:
+    // bgpd reads them at the connection and again at the peer's OPEN).
     bool isolate(std::string *error);
     // Shadow: it ended on this RP (hold timer, configuration, an operator):
     // tells the active why, on the input link, before the links close.

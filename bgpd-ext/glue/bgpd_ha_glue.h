@@ -72,6 +72,19 @@ bool bgpd_ha_tf_all_protected(char *why, size_t why_len);
  * failover, and graceful restart (whose shadow keeps the peer's routes in
  * the standby's RIB, to be kept as stale at takeover). */
 bool bgpd_ha_tf_shadowed(struct peer *peer);
+/* What the last takeover of this RP did (all zero before any). */
+struct bgpd_ha_takeover_summary {
+	bool happened;
+	int64_t at_unix_ms;
+	uint32_t duration_ms; /* the role change to every shadow decided */
+	unsigned int shadows, continued, graceful, restarted;
+	uint64_t completed_bytes;    /* half-written messages finished */
+	uint64_t unsent_messages;    /* logged by the old active, never started */
+	uint64_t duplicates_dropped; /* mirrored bytes not read twice */
+	uint64_t difference_messages;
+	unsigned int differences_pending, differences_failed;
+};
+void bgpd_ha_tf_last_takeover(struct bgpd_ha_takeover_summary *out);
 /* The session's transparent-failover state, for show commands. */
 struct frr_ha_tap_info;
 bool bgpd_ha_tf_info(struct peer *peer, struct frr_ha_tap_info *info);
@@ -86,6 +99,11 @@ void bgpd_ha_gr_restart_window(void);
 void bgpd_ha_gr_session_ended(struct peer *peer);
 void bgpd_ha_gr_init(void);
 void bgpd_ha_gr_fini(void);
+
+/* --- bgpd_ha_standby_cli.c: commands a standby refuses ------------------- */
+
+void bgpd_ha_standby_cli_init(void);
+void bgpd_ha_standby_cli_fini(void);
 
 /* --- bgpd_ha_vty.c ---------------------------------------------------------- */
 

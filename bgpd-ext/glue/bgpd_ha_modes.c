@@ -92,6 +92,30 @@ void bgpd_ha_modes_forget(struct bgp *bgp)
 		}
 }
 
+/* Whether a takeover can compute the session's difference: the stream
+ * records follow IPv4/IPv6 unicast and multicast, without ADD-PATH. */
+static bool difference_computable(struct peer *peer)
+{
+	afi_t afi;
+	safi_t safi;
+
+	FOREACH_AFI_SAFI (afi, safi) {
+		if (!peer->afc_nego[afi][safi])
+			continue;
+		if ((afi != AFI_IP && afi != AFI_IP6) ||
+		    (safi != SAFI_UNICAST && safi != SAFI_MULTICAST))
+			return false;
+		/* ADD-PATH in either direction: advertised by us and
+		 * received from the peer. */
+		if ((CHECK_FLAG(peer->af_cap[afi][safi], PEER_CAP_ADDPATH_AF_TX_ADV) &&
+		     CHECK_FLAG(peer->af_cap[afi][safi], PEER_CAP_ADDPATH_AF_RX_RCV)) ||
+		    (CHECK_FLAG(peer->af_cap[afi][safi], PEER_CAP_ADDPATH_AF_RX_ADV) &&
+		     CHECK_FLAG(peer->af_cap[afi][safi], PEER_CAP_ADDPATH_AF_TX_RCV)))
+			return false;
+	}
+	return true;
+}
+
 struct frr_ha_mode_decision bgpd_ha_peer_decision(struct peer *peer)
 {
 	struct frr_ha_session_facts facts = {
@@ -102,6 +126,7 @@ struct frr_ha_mode_decision bgpd_ha_peer_decision(struct peer *peer)
 		.local_gr_restart = CHECK_FLAG(peer->flags, PEER_FLAG_GRACEFUL_RESTART),
 		.forwarding_preserved =
 			CHECK_FLAG(peer->bgp->flags, BGP_FLAG_GR_PRESERVE_FWD),
+		.difference_computable = difference_computable(peer),
 	};
 
 	return frr_ha_decide_session_mode(bgpd_ha_mode_get(peer->bgp, peer->host),

@@ -25,6 +25,7 @@ const char *bgpd_ha_rp_name(void)
 static int bgpd_ha_late_init(struct thread_master *master)
 {
 	bgpd_ha_vty_init();
+	bgpd_ha_standby_cli_init();
 	bgpd_ha_pair_init(master);
 	bgpd_ha_tf_init(master);
 	bgpd_ha_gr_init();
@@ -39,6 +40,7 @@ static int bgpd_ha_late_init(struct thread_master *master)
 
 static int bgpd_ha_fini(void)
 {
+	bgpd_ha_standby_cli_fini();
 	bgpd_ha_gr_fini();
 	bgpd_ha_tf_fini();
 	bgpd_ha_pair_fini();

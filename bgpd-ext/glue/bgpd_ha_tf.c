@@ -46,11 +46,23 @@ DEFINE_MTYPE_STATIC(BGPD_HA, HA_SHADOW, "HA shadow session");
 
 struct ha_shadow {
 	struct peer *peer;
-	int fd;	       /* the session's socket, as this RP holds it */
+	int fd;	       /* bgpd's descriptor: the socket, then a stand-in */
 	bool starting; /* bgp_start() takes fd next */
 	struct thread *t_sendlog;
 	struct thread *t_ended;
 };
+
+/* Active: a mirrored session whose input link is watched for the standby's
+ * word (it ended its shadow, or went away). */
+struct ha_watch {
+	struct peer *peer;
+	int fd;	     /* the session's socket */
+	int word_fd; /* the input link, as the tap holds it */
+	struct thread *t_read;
+};
+
+/* What the last takeover did, for show commands and tests. */
+static struct bgpd_ha_takeover_summary last_takeover;
 
 static struct {
 	struct thread_master *master;
@@ -59,6 +71,7 @@ static struct {
 	int listen_fd; /* standby: hand-overs arrive here */
 	struct list *handover_conns;
 	struct list *differences; /* taken-over sessions awaiting their difference */
+	struct list *watches;	  /* active: mirrored sessions */
 	struct thread *t_accept, *t_sweep, *t_difference;
 } tf = {.listen_fd = -1};
 
@@ -140,6 +153,18 @@ static void shadow_free(struct ha_shadow *s)
 	XFREE(MTYPE_HA_SHADOW, s);
 }
 
+/* Why a shadow's FSM left Established (or never got there), as told to the
+ * active: bgpd's own reset reason and the NOTIFICATION it would have sent. */
+static void shadow_end_reason(struct peer *peer, char *why, size_t len)
+{
+	int n = snprintf(why, len, "%s", peer_down_str[peer->last_reset]);
+
+	if (peer->last_reset == PEER_DOWN_NOTIFY_SEND && n > 0 && (size_t)n < len)
+		snprintf(why + n, len - n, " (%s/%s)",
+			 bgp_notify_code_str(peer->notify.code),
+			 bgp_notify_subcode_str(peer->notify.code, peer->notify.subcode));
+}
+
 /* The shadow ends without a trace at the peer: its writes are swallowed
  * and the active (or its death) decides the session's fate. */
 static void shadow_stop(struct ha_shadow *s, const char *why)
@@ -150,6 +175,37 @@ static void shadow_stop(struct ha_shadow *s, const char *why)
 	shadow_free(s);
 	if (peer->status != Idle)
 		BGP_EVENT_ADD(peer, BGP_Stop);
+}
+
+/* The shadow's FSM has the session's addresses (getsockname/getpeername of
+ * the supplied socket, at the connection and at the OPEN): from now on
+ * bgpd's descriptor is a stand-in. */
+static bool shadow_isolated(struct ha_shadow *s)
+{
+	struct frr_ha_tap_info info = {};
+
+	frr_with_mutex (&s->peer->io_mtx) {
+		frr_ha_tap_info(tf.taps, s->fd, &info);
+	}
+	return info.isolated;
+}
+
+static void shadow_isolate(struct ha_shadow *s)
+{
+	char why[256] = "";
+	bool ok;
+
+	frr_with_mutex (&s->peer->io_mtx) {
+		ok = frr_ha_tap_isolate(tf.taps, s->fd, why, sizeof(why));
+	}
+	if (!ok) {
+		zlog_warn("frr-ha: %s: the shadow could not set the peer's socket apart: %s",
+			  s->peer->host, why);
+		frr_with_mutex (&s->peer->io_mtx) {
+			frr_ha_tap_shadow_ended(tf.taps, s->fd, why);
+		}
+		shadow_stop(s, why);
+	}
 }
 
 static int tf_supplied_connection(struct peer *peer)
@@ -235,9 +291,17 @@ static void tf_adopt(const struct frr_ha_handover *h, int fds[3])
 		refuse = "no such neighbor in this RP's configuration";
 	else if (shadow_of(peer) || peer->status != Idle)
 		refuse = "the neighbor already has a session here";
+	else if (CHECK_FLAG(peer->flags, PEER_FLAG_SHUTDOWN) ||
+		 CHECK_FLAG(peer->bgp->flags, BGP_FLAG_SHUTDOWN))
+		refuse = "the neighbor is shut down in this RP's configuration";
 	if (refuse) {
+		char word[256];
+
 		zlog_warn("frr-ha: refused the hand-over of %s%s%s: %s",
 			  h->neighbor, *h->vrf ? " vrf " : "", h->vrf, refuse);
+		/* The active reads why on the input link. */
+		snprintf(word, sizeof(word), "refused the hand-over: %s", refuse);
+		(void)send(fds[1], word, strlen(word), MSG_DONTWAIT | MSG_NOSIGNAL);
 		for (int i = 0; i < 3; i++)
 			close(fds[i]);
 		return;
@@ -446,6 +510,68 @@ fail_errno:
 	return false;
 }
 
+static void watch_free(struct ha_watch *w)
+{
+	THREAD_OFF(w->t_read);
+	listnode_delete(tf.watches, w);
+	peer_unlock(w->peer);
+	XFREE(MTYPE_HA_SHADOW, w);
+}
+
+static void tf_standby_word(struct thread *t)
+{
+	struct ha_watch *w = THREAD_ARG(t);
+	struct peer *peer = w->peer;
+	char why[256] = "";
+	bool ended = false, watched = false;
+
+	if (peer->fd == w->fd)
+		frr_with_mutex (&peer->io_mtx) {
+			ended = frr_ha_tap_take_standby_word(tf.taps, w->fd, why, sizeof(why));
+			watched = !ended &&
+				  frr_ha_tap_standby_word_fd(tf.taps, w->fd) == w->word_fd;
+		}
+	if (ended)
+		zlog_warn("frr-ha: %s: not protected: %s", peer->host, why);
+	if (!watched) {
+		watch_free(w);
+		return;
+	}
+	thread_add_read(tf.master, tf_standby_word, w, w->word_fd, &w->t_read);
+}
+
+/* The standby may end its shadow of a mirrored session at any time: the
+ * active hears it at once rather than at the session's next byte. */
+static void watch_standby(struct peer *peer)
+{
+	struct ha_watch *w;
+	int word_fd;
+
+	frr_with_mutex (&peer->io_mtx) {
+		word_fd = frr_ha_tap_standby_word_fd(tf.taps, peer->fd);
+	}
+	if (word_fd < 0)
+		return;
+	w = XCALLOC(MTYPE_HA_SHADOW, sizeof(*w));
+	w->peer = peer_lock(peer);
+	w->fd = peer->fd;
+	w->word_fd = word_fd;
+	listnode_add(tf.watches, w);
+	thread_add_read(tf.master, tf_standby_word, w, word_fd, &w->t_read);
+}
+
+/* Watches of sessions that closed, or of every session (peer NULL and
+ * all): before their links close with the taps. */
+static void unwatch(struct peer *peer, bool all)
+{
+	struct listnode *node, *next;
+	struct ha_watch *w;
+
+	for (ALL_LIST_ELEMENTS(tf.watches, node, next, w))
+		if (all || w->peer == peer || w->peer->fd != w->fd)
+			watch_free(w);
+}
+
 static void unprotect(struct peer *peer, const char *why)
 {
 	frr_with_mutex (&peer->io_mtx) {
@@ -466,6 +592,15 @@ static int tf_status_changed(struct peer *peer)
 	struct ha_shadow *shadow = shadow_of(peer);
 
 	if (shadow) {
+		/* bgpd reads the session's addresses off its descriptor at
+		 * the connection and again at the peer's OPEN: isolated once
+		 * the OPEN is in (OpenConfirm). Until then every write of
+		 * the shadow goes through its tap (patches 0007, 0010). */
+		if (peer->status >= OpenConfirm && peer->status <= Established &&
+		    !shadow_isolated(shadow))
+			shadow_isolate(shadow);
+		if (!shadow_of(peer))
+			return 0;
 		if (peer->status == Established) {
 			zlog_info("frr-ha: %s: shadow session Established", peer->host);
 			frr_with_mutex (&peer->io_mtx) {
@@ -475,13 +610,21 @@ static int tf_status_changed(struct peer *peer)
 			bgp_reads_off(peer);
 			bgp_reads_on(peer);
 		}
-		else if (peer->status == Idle || peer->status == Clearing) {
-			/* The shadow failed on its own: the active's session
-			 * goes on unprotected (its mirror sees the close). */
-			zlog_warn("frr-ha: %s: shadow session went from %s to %s: %s",
+		else if (peer->status == Idle || peer->status == Clearing ||
+			 peer->status == Deleted) {
+			/* The shadow ended on its own (hold timer, an operator,
+			 * a configuration change or mismatch): on this RP
+			 * only. The active's session goes on, unprotected with
+			 * this reason, until it is handed over again. */
+			char why[256];
+
+			shadow_end_reason(peer, why, sizeof(why));
+			zlog_warn("frr-ha: %s: shadow session went from %s to %s here only (the peer's session is untouched): %s",
 				  peer->host, lookup_msg(bgp_status_msg, peer->ostatus, NULL),
-				  lookup_msg(bgp_status_msg, peer->status, NULL),
-				  peer_down_str[peer->last_reset]);
+				  lookup_msg(bgp_status_msg, peer->status, NULL), why);
+			frr_with_mutex (&peer->io_mtx) {
+				frr_ha_tap_shadow_ended(tf.taps, shadow->fd, why);
+			}
 			shadow_free(shadow);
 		}
 		return 0;
@@ -511,6 +654,7 @@ static int tf_status_changed(struct peer *peer)
 		return 0;
 	}
 	zlog_info("frr-ha: %s: session handed to the standby", peer->host);
+	watch_standby(peer);
 	return 0;
 }
 
@@ -518,6 +662,7 @@ static int tf_backward(struct peer *peer)
 {
 	/* A closed session's tap goes, and its links with it: the standby's
 	 * shadow sees its mirror end. */
+	unwatch(peer, false);
 	frr_ha_taps_sweep(tf.taps);
 	return 0;
 }
@@ -551,10 +696,11 @@ static void tf_protect_sweep(struct thread *t)
 			}
 			if (!attachable)
 				continue;
-			if (hand_over(peer, why, sizeof(why)))
+			if (hand_over(peer, why, sizeof(why))) {
 				zlog_info("frr-ha: %s: Established session handed to the standby",
 					  peer->host);
-			else
+				watch_standby(peer);
+			} else
 				unprotect(peer, why);
 		}
 }
@@ -569,6 +715,7 @@ static void release_all(void)
 	struct bgp *bgp;
 	struct peer *peer;
 
+	unwatch(NULL, true);
 	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp))
 		for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer))
 			if (peer->fd >= 0)
@@ -654,15 +801,22 @@ static void tf_difference_check(struct thread *t)
 				frr_ha_tap_info(tf.taps, peer->fd, &info);
 			}
 			n = info.takeover_diff_messages;
-			if (info.takeover_diff_problem[0])
+			last_takeover.difference_messages += n;
+			last_takeover.duplicates_dropped += info.duplicates_dropped;
+			if (info.takeover_diff_problem[0]) {
+				/* Checked at hand-over and at takeover: this
+				 * is a record that broke in between. */
+				last_takeover.differences_failed++;
 				zlog_warn("frr-ha: %s: no difference made after the takeover: %s",
 					  peer->host, info.takeover_diff_problem);
-			else
-				zlog_notice("frr-ha: %s: %zu messages brought the peer up to date",
-					    peer->host, n);
+			} else
+				zlog_notice("frr-ha: %s: %zu messages brought the peer up to date (%" PRIu64 " mirrored bytes not read twice)",
+					    peer->host, n, info.duplicates_dropped);
 			if (n)
 				bgp_writes_on(peer);
 		}
+		if (last_takeover.differences_pending)
+			last_takeover.differences_pending--;
 		listnode_delete(tf.differences, d);
 		peer_unlock(peer);
 		XFREE(MTYPE_HA_SHADOW, d);
@@ -707,28 +861,43 @@ static void end_for_graceful_restart(struct ha_shadow *s)
 	bgp_reads_on(peer);
 }
 
+/* RFC 4724 is possible with this peer: a session that cannot continue
+ * restarts gracefully rather than plainly. */
+static bool graceful_restart_possible(struct peer *peer)
+{
+	return CHECK_FLAG(peer->cap, PEER_CAP_RESTART_RCV) &&
+	       CHECK_FLAG(peer->flags, PEER_FLAG_GRACEFUL_RESTART);
+}
+
 static void take_over_all(void)
 {
 	struct listnode *node, *next;
 	struct ha_shadow *s;
 	uint64_t started = bgpd_ha_now_ms();
-	unsigned int continued = 0, graceful = 0, shadows = listcount(tf.shadows);
+	unsigned int continued = 0, graceful = 0, restarted = 0,
+		     shadows = listcount(tf.shadows);
 
+	memset(&last_takeover, 0, sizeof(last_takeover));
+	last_takeover.happened = true;
+	last_takeover.at_unix_ms = (int64_t)time(NULL) * 1000;
 	for (ALL_LIST_ELEMENTS(tf.shadows, node, next, s)) {
 		struct peer *peer = s->peer;
 		struct frr_ha_tap_info info = {};
+		struct frr_ha_mode_decision decision = bgpd_ha_peer_decision(peer);
 		char why[256] = "";
 		bool ok = false;
 
 		THREAD_OFF(s->t_sendlog);
 		THREAD_OFF(s->t_ended);
 		if (peer->status == Established && peer->fd == s->fd &&
-		    bgpd_ha_peer_decision(peer).mode == FRR_HA_SESSION_GRACEFUL_RESTART) {
+		    decision.mode == FRR_HA_SESSION_GRACEFUL_RESTART) {
 			end_for_graceful_restart(s);
 			graceful++;
 			continue;
 		}
-		if (peer->status != Idle && peer->fd == s->fd)
+		if (decision.mode == FRR_HA_SESSION_PLAIN_RESTART)
+			snprintf(why, sizeof(why), "%s", decision.reason);
+		else if (peer->status != Idle && peer->fd == s->fd)
 			frr_with_mutex (&peer->io_mtx) {
 				ok = frr_ha_tap_take_over(tf.taps, s->fd,
 							  peer->max_packet_size, why,
@@ -737,10 +906,24 @@ static void take_over_all(void)
 			}
 		else
 			snprintf(why, sizeof(why), "the shadow session is down");
-		if (!ok) {
-			shadow_stop(s, why);
+		if (!ok && peer->status == Established && peer->fd == s->fd &&
+		    graceful_restart_possible(peer)) {
+			/* Never a continuation that guesses: a graceful
+			 * restart keeps the peer's routes and ours. */
+			zlog_warn("frr-ha: %s: not continued (%s): graceful restart instead",
+				  peer->host, why);
+			end_for_graceful_restart(s);
+			graceful++;
 			continue;
 		}
+		if (!ok) {
+			shadow_stop(s, why);
+			restarted++;
+			continue;
+		}
+		last_takeover.completed_bytes += info.completed_bytes;
+		last_takeover.unsent_messages += info.unsent_messages;
+		last_takeover.differences_pending++;
 		zlog_notice("frr-ha: %s: session continued (%zu bytes completed, %zu messages of the old active not sent)",
 			    peer->host, info.completed_bytes, info.unsent_messages);
 		shadow_free(s);
@@ -751,9 +934,20 @@ static void take_over_all(void)
 		bgp_reads_on(peer);
 		bgp_writes_on(peer);
 	}
+	last_takeover.shadows = shadows;
+	last_takeover.continued = continued;
+	last_takeover.graceful = graceful;
+	last_takeover.restarted = restarted;
+	last_takeover.duration_ms = bgpd_ha_now_ms() - started;
 	if (shadows)
-		zlog_notice("frr-ha: %u of %u shadow sessions continued in %" PRIu64 " ms, %u restart gracefully",
-			    continued, shadows, bgpd_ha_now_ms() - started, graceful);
+		zlog_notice("frr-ha: %u of %u shadow sessions continued in %" PRIu64 " ms, %u restart gracefully, %u restart",
+			    continued, shadows, bgpd_ha_now_ms() - started, graceful,
+			    restarted);
+}
+
+void bgpd_ha_tf_last_takeover(struct bgpd_ha_takeover_summary *out)
+{
+	*out = last_takeover;
 }
 
 void bgpd_ha_tf_role_changed(enum frr_ha_role previous, enum frr_ha_role role)
@@ -811,6 +1005,7 @@ void bgpd_ha_tf_init(struct thread_master *master)
 	tf.shadows = list_new();
 	tf.handover_conns = list_new();
 	tf.differences = list_new();
+	tf.watches = list_new();
 	/* From the first connection on: an active keeps every session's
 	 * history from its first byte until the session is handed over. */
 	bgp_io_tap = &tf_tap;
@@ -830,6 +1025,8 @@ void bgpd_ha_tf_fini(void)
 	bgp_io_tap = NULL;
 	bgp_supplied_connection = NULL;
 	handover_stop_listening();
+	unwatch(NULL, true);
+	list_delete(&tf.watches);
 	while (tf.shadows && (s = listnode_head(tf.shadows)))
 		shadow_free(s);
 	list_delete(&tf.shadows);

@@ -541,6 +541,18 @@ static void show_peer(struct vty *vty, struct bgp *bgp, struct peer *peer,
 			json_object_int_add(jt, "receivedPrefixes", tap.received_prefixes);
 			json_object_int_add(jt, "peerHoldsPrefixes", tap.peer_holds_prefixes);
 			json_object_int_add(jt, "shadowSentPrefixes", tap.shadow_sent_prefixes);
+			/* standby: bgpd's descriptor is a stand-in */
+			json_object_boolean_add(jt, "socketIsolated", tap.isolated);
+			/* new active: what the takeover did to this session */
+			json_object_int_add(jt, "takeoverCompletedBytes", tap.completed_bytes);
+			json_object_int_add(jt, "takeoverUnsentMessages", tap.unsent_messages);
+			json_object_int_add(jt, "takeoverDuplicateBytesDropped",
+					    tap.duplicates_dropped);
+			json_object_int_add(jt, "takeoverDifferenceMessages",
+					    tap.takeover_diff_messages);
+			if (tap.takeover_diff_problem[0])
+				json_object_string_add(jt, "takeoverDifferenceProblem",
+						       tap.takeover_diff_problem);
 			json_object_object_add(j, "session", jt);
 		}
 
@@ -580,6 +592,50 @@ static void show_counters_json(json_object *json, const struct frr_ha_counters *
 	json_object_int_add(j, "backlogDrops", c->backlog_drops);
 	json_object_int_add(j, "switchovers", c->switchovers);
 	json_object_object_add(json, "counters", j);
+}
+
+/* What this RP's last takeover did to its shadows (absent before any). */
+static void show_last_takeover_json(json_object *json)
+{
+	struct bgpd_ha_takeover_summary t;
+	json_object *j;
+	char when[32];
+
+	bgpd_ha_tf_last_takeover(&t);
+	if (!t.happened)
+		return;
+	j = json_object_new_object();
+	format_time(t.at_unix_ms, when, sizeof(when));
+	json_object_string_add(j, "at", when);
+	json_object_int_add(j, "durationMs", t.duration_ms);
+	json_object_int_add(j, "shadows", t.shadows);
+	json_object_int_add(j, "continued", t.continued);
+	json_object_int_add(j, "gracefulRestarts", t.graceful);
+	json_object_int_add(j, "restarts", t.restarted);
+	json_object_int_add(j, "completedBytes", t.completed_bytes);
+	json_object_int_add(j, "unsentMessages", t.unsent_messages);
+	json_object_int_add(j, "duplicateBytesDropped", t.duplicates_dropped);
+	json_object_int_add(j, "differenceMessages", t.difference_messages);
+	json_object_int_add(j, "differencesPending", t.differences_pending);
+	json_object_int_add(j, "differencesFailed", t.differences_failed);
+	json_object_object_add(json, "lastTakeover", j);
+}
+
+static void show_last_takeover_text(struct vty *vty)
+{
+	struct bgpd_ha_takeover_summary t;
+
+	bgpd_ha_tf_last_takeover(&t);
+	if (!t.happened)
+		return;
+	vty_out(vty,
+		"Last takeover: %u of %u shadows continued, %u graceful restarts, %u restarts in %u ms; %" PRIu64
+		" bytes completed, %" PRIu64 " messages of the old active dropped, %" PRIu64
+		" mirrored bytes not read twice, %" PRIu64 " difference messages%s\n",
+		t.continued, t.shadows, t.graceful, t.restarted, t.duration_ms,
+		t.completed_bytes, t.unsent_messages, t.duplicates_dropped,
+		t.difference_messages,
+		t.differences_pending ? " (differences still pending)" : "");
 }
 
 static void show_pair_json(json_object *json, const struct frr_ha_node *node,
@@ -658,6 +714,7 @@ static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 		json_object_array_add(history, j);
 	}
 	json_object_object_add(json, "switchovers", history);
+	show_last_takeover_json(json);
 }
 
 static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
@@ -706,6 +763,7 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 		vty_out(vty, "  epoch %" PRIu64 ": %s at %s, %u ms\n", sw.epoch,
 			sw.reason, when, sw.duration_ms);
 	}
+	show_last_takeover_text(vty);
 }
 
 DEFUN (show_bgp_ha,

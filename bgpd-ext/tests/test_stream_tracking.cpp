@@ -1,11 +1,10 @@
-// Byte positions, message boundaries, half-written messages and fill: the
+// Byte positions, message boundaries and half-written messages: the
 // bookkeeping a standby needs to continue a TF session exactly.
 #include <catch2/catch.hpp>
 
 #include "bgp_stream.hpp"
 #include "receive_mirror.hpp"
 #include "send_log.hpp"
-#include "stream_fill.hpp"
 
 #include <string>
 #include <vector>
@@ -186,25 +185,4 @@ TEST_CASE("receive mirror: duplicates at the head of the queue are counted once"
     CHECK(mirror.duplicates_in_queue(650) == 0);
     // It consumed bytes the mirror never got: lost, no transparent takeover.
     CHECK_FALSE(mirror.duplicates_in_queue(651).has_value());
-}
-
-TEST_CASE("fill: exact lengths of harmless, valid messages")
-{
-    for (std::size_t len = 0; len <= 1000; len++) {
-        auto fill = harmless_fill(len, true);
-        if (!fill)
-            continue;
-        REQUIRE(fill->size() == len);
-        auto msgs = frame_all(*fill, 64);
-        for (const auto &m : msgs)
-            REQUIRE((m == bgp_keepalive() || m == bgp_empty_update()));
-    }
-    CHECK(harmless_fill(0, false) == std::string());
-    CHECK(harmless_fill(38, false) == bgp_keepalive() + bgp_keepalive());
-    CHECK_FALSE(harmless_fill(23, false).has_value());
-    CHECK(harmless_fill(23, true) == bgp_empty_update());
-    CHECK_FALSE(harmless_fill(20, true).has_value());
-    // 19a + 23b reaches every length from 396 on.
-    for (std::size_t len = 396; len < 2000; len++)
-        REQUIRE(harmless_fill(len, true).has_value());
 }

@@ -123,7 +123,10 @@ def _u64(value):
     return str(value)
 
 
-_SESSION_TEXT = {"stream", "notProtectedReason"}
+_SESSION_TEXT = {"stream", "notProtectedReason", "takeoverDifferenceProblem"}
+# lastTakeover: its byte and message counters are uint64.
+_UINT64_TAKEOVER = {"completedBytes", "unsentMessages", "duplicateBytesDropped",
+                    "differenceMessages"}
 
 
 def _convert_neighbor(neighbor):
@@ -196,6 +199,8 @@ def show_json_to_instance(show):
             value = _convert_fencing(value)
         elif key == "partnerProgress":
             value = _convert(value, uint64=_UINT64_PROGRESS)
+        elif key == "lastTakeover":
+            value = _convert(value, uint64=_UINT64_TAKEOVER)
         elif key == "counters":
             value = _convert(value, all_uint64=True)
         elif key == "switchovers":
