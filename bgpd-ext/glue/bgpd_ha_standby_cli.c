@@ -23,14 +23,21 @@
 DECLARE_HOOK(cmd_execute, (struct vty *vty, const char *cmd_in, char **cmd_out),
 	     (vty, cmd_in, cmd_out));
 
+/* "clear bgp ...", "clear ip bgp ..." (FRR writes the optional word as
+ * "clear [ip] bgp ..."), but not the pair's own "clear bgp ha ...". */
 static bool resets_sessions(const struct cmd_element *el)
 {
 	const char *s = el->string;
+	const char *words[] = {"clear ", "[ip] ", "ip "};
 
-	if (strncmp(s, "clear bgp ha ", strlen("clear bgp ha ")) == 0)
-		return false; /* the pair's own commands */
-	return strncmp(s, "clear bgp", strlen("clear bgp")) == 0 ||
-	       strncmp(s, "clear ip bgp", strlen("clear ip bgp")) == 0;
+	if (strncmp(s, words[0], strlen(words[0])) != 0)
+		return false;
+	s += strlen(words[0]);
+	for (size_t i = 1; i < array_size(words); i++)
+		if (strncmp(s, words[i], strlen(words[i])) == 0)
+			s += strlen(words[i]);
+	return strncmp(s, "bgp", 3) == 0 && (s[3] == ' ' || s[3] == '\0') &&
+	       strncmp(s, "bgp ha ", strlen("bgp ha ")) != 0;
 }
 
 /* The command `line` would run on this vty, or NULL: FRR's matcher on the

@@ -450,18 +450,22 @@ def test_standby_stopped_past_the_hold_time():
     check_wire_silent(capture, TF, "start")
 
 
-def in_step():
-    lagging = {n: (v["session"]["shadowSentPrefixes"], v["session"]["peerHoldsPrefixes"])
-               for n, v in neighbors("b").items()
-               if v.get("session", {}).get("stream") == "shadow"
-               and not v["session"].get("receivedStreamOnly")
-               and v["session"]["shadowSentPrefixes"] != v["session"]["peerHoldsPrefixes"]}
+def settled():
+    """The standby's TF shadows have sent (to nowhere) what the peers hold,
+    but p4's routes: p4's session is not handed over (it restarts at a
+    switchover), so the standby's RIB lacks them; at takeover they are
+    withdrawn from the TF peers, a real change, and come back with p4."""
+    lagging = {}
+    for n in TF:
+        s = neighbors("b")[addr(n)]["session"]
+        if s["peerHoldsPrefixes"] - s["shadowSentPrefixes"] != PREFIXES:
+            lagging[n] = (s["shadowSentPrefixes"], s["peerHoldsPrefixes"])
     return f"(shadow sent, peer holds): {lagging}" if lagging else None
 
 
 def test_kill9_of_the_active():
     wait_protected("a", "b")
-    wait_for("rp b is in step", in_step, count=60, wait=0.5)
+    wait_for("rp b's shadows have settled", settled, count=60, wait=0.5)
     before = peer_view()
     capture = Capture(get_topogen(), TF, [R1])
     capture.mark("kill")
@@ -487,6 +491,6 @@ def test_kill9_of_the_active():
              else "pending", count=30, wait=0.5)
     t = rp_json(gear("r1"), "b")["lastTakeover"]
     assert t["differencesFailed"] == 0, t
-    assert t["differenceMessages"] == 0, t  # the standby was in step
+    assert t["differenceMessages"] > 0, t  # p4's routes withdrawn from p1 and p2
     log = rp_log(gear("r1"), "b")
     assert "2 of 4 shadow sessions continued" in log, log[-3000:]
