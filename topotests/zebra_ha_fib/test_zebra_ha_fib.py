@@ -18,7 +18,12 @@ Checked:
   never loses another route;
 - a planned switchover back, with a neighbor that never comes up (so the new
   active never says it is done): `ip monitor route` records no change at
-  all, and the resync window is closed by the sweep timer.
+  all, and the resync window is closed by the sweep timer;
+- a route the active installs in the very second it dies (r2 announces it,
+  the active installs it, r2 withdraws it while the active is frozen, the
+  active is killed, all within one second of zebra's clock): the new active
+  never sends it, and its "route update complete" removes it from zebra's
+  RIB and from the kernel.
 """
 import json
 import os
@@ -31,6 +36,7 @@ CWD = os.path.dirname(os.path.realpath(__file__))
 sys.path.append(os.path.join(CWD, ".."))
 
 from lib.topogen import get_topogen  # noqa: E402
+from lib.topolog import logger  # noqa: E402
 
 from ha_lib.yang_model import show_zebra_json_to_instance, validate_instance  # noqa: E402
 from ha_lib.frr_ha import (  # noqa: E402
@@ -53,6 +59,7 @@ SWEEP_SECONDS = 20
 WITHDRAWN = "172.16.0.5"  # r2 withdraws it while r1 changes RP
 ADDED = "192.0.2.77"  # r2 adds it while r1 changes RP
 CHANGED = "172.16.0.7"  # r2 moves its next hop to 10.0.12.3 while r1 changes RP
+LAST = "198.51.100.1"  # installed by the active in its last second
 CONF = os.path.join(CWD, "..", "ha_pair_local")
 
 
@@ -260,6 +267,96 @@ def test_planned_switchover_leaves_the_fib_alone():
     assert after["routesSwept"] == before["routesSwept"]
     assert after["fibUpdatesSkipped"] >= before["fibUpdatesSkipped"] + PREFIXES + PREFIXES_V6
     assert (kernel_routes(), kernel_routes("-6")) == (PREFIXES, PREFIXES_V6)
+
+
+def r2_vtysh(*commands):
+    args = " ".join(f"-c '{c}'" for c in commands)
+    r2().cmd(f"vtysh -c 'configure terminal' -c 'router bgp 65002' "
+             f"-c 'address-family ipv4 unicast' {args}")
+
+
+def rib_has(prefix):
+    out = r1().vtysh_cmd(f"show ip route {prefix}/32 json")
+    return bool(json.loads(out or "{}").get(f"{prefix}/32"))
+
+
+def install_and_drop(old, new):
+    """r2 announces LAST at the start of a second of the monotonic clock
+    (zebra's); as soon as r1's kernel holds it, a watcher in r1 freezes rp
+    `old` (the active) so that it does not hear r2 withdraw LAST, then `old`
+    is killed. Returns (t0, t1): zebra installed LAST after t0 and saw its
+    client leave before t1."""
+    mark = "/tmp/zebra_ha_fib.last.installed"
+    pid = rp_pid(r1(), old)
+    r1().cmd(f"rm -f {mark}; (timeout 30 stdbuf -oL ip monitor route | {{ grep -m1 -q '^{LAST} ' "
+             f"&& kill -STOP {pid} && date +%s.%N > {mark}; }}) > /dev/null 2>&1 &")
+    time.sleep(0.5)
+    time.sleep(1 - time.monotonic() % 1 + 0.01)
+    t0 = time.monotonic()
+    w0 = time.time()
+    r2_vtysh(f"network {LAST}/32")
+    try:
+        wait_for("r1's kernel installs the last route and the active is frozen",
+                 lambda: None if r1().cmd(f"test -e {mark} && echo y").strip() == "y" else "not yet",
+                 count=1000, wait=0.01)
+        installed = float(r1().cmd(f"cat {mark}")) - w0
+        r2_vtysh(f"no network {LAST}/32")  # what the new active will learn
+    finally:
+        r1().cmd(f"kill -KILL {pid}")
+    wait_for("zebra sees the active leave",
+             lambda: None if zebra_ha()["resync"]["active"] else "no resync window",
+             count=200, wait=0.01)
+    t1 = time.monotonic()
+    logger.info(f"last route: in r1's kernel {installed:.3f} s after r2 announced it, "
+                f"its client gone from zebra before {t1 - t0:.3f} s")
+    wait_for(f"rp {old} exits", lambda: None if not rp_pid(r1(), old) else "alive",
+             count=40, wait=0.25)
+    wait_for(f"rp {new} takes over",
+             lambda: None if rp_json(r1(), new)["role"] == "active" else "not yet",
+             count=40, wait=0.25)
+    return t0, t1
+
+
+def test_route_installed_in_the_active_last_second_is_swept():
+    # The new active must be able to say it has sent everything: the
+    # neighbor that never comes up goes.
+    for rp in ("a", "b"):
+        r1().cmd(f"vtysh -d bgpd --vty_socket {rp_vty_dir(rp)} -c 'configure terminal' "
+                 "-c 'router bgp 65001' -c 'no neighbor 10.0.12.99'")
+    wait_pair(r1(), "a", "b")
+    before = zebra_ha()
+    assert before["resync"]["active"] is False, before
+    before = before["counters"]
+    assert not rib_has(LAST)
+
+    t0, t1 = install_and_drop("a", "b")
+    dropped_at = time.monotonic()
+    same_second = int(t0) == int(t1)
+
+    def swept():
+        ha = zebra_ha()
+        return None if ha["counters"]["sweeps"] == before["sweeps"] + 1 else ha["resync"]
+
+    wait_for("the new active says it has sent all its routes", swept,
+             count=4 * (SWEEP_SECONDS + 20), wait=0.25)
+    took = time.monotonic() - dropped_at
+    after = zebra_ha()["counters"]
+    timing = (f"installed and dropped within [{t0:.3f}, {t1:.3f}] "
+              f"({'one' if same_second else 'two'} second(s) of zebra's clock); "
+              f"swept {took:.1f} s after the drop")
+    logger.info(timing)
+    assert not rib_has(LAST), f"the last route of the old active is still in zebra's RIB; {timing}"
+    kernel = r1().cmd("ip -4 route show proto bgp")
+    assert not any(line.startswith(f"{LAST} ") for line in kernel.splitlines()), \
+        f"the last route of the old active is still in the kernel; {timing}"
+    assert after["routesSwept"] == before["routesSwept"] + 1, (after, timing)
+    assert after["timerSweeps"] == before["timerSweeps"], "swept by the timer, not on the new active's word"
+    assert took < SWEEP_SECONDS, timing
+    assert (kernel_routes(), kernel_routes("-6")) == (PREFIXES, PREFIXES_V6)
+    # The scenario this test exists for: both within one second.
+    assert same_second, f"the setup was too slow to install and drop within one second: {timing}"
+    start_rp(r1(), "a")
+    wait_pair(r1(), "b", "a")
 
 
 if __name__ == "__main__":

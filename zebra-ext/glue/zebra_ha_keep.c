@@ -11,6 +11,16 @@
  *   active says it has sent everything (route update complete for
  *   AFI_UNSPEC, from bgpd -M ha), or at the latest when the sweep timer
  *   fires, the routes it did not send again are removed.
+ *
+ * "Sent again" is decided by who sent the route, not by when: each BGP client
+ * connection gets, with its first route, the next mark of a counter, and
+ * every route a BGP client sends carries its client's mark (patch 0011). A
+ * route is confirmed if its mark is that of a client still connected. An
+ * uptime compared with the moment the owner left (whole seconds) could not
+ * tell a route the old active installed in its last second from one the new
+ * active sent in that same second, and kept the former for good; a mark
+ * also stays right if the new active's first routes reach zebra before the
+ * old one's disconnection does.
  */
 #include <zebra.h>
 
@@ -27,16 +37,65 @@
 
 #include "zebra_ha_glue.h"
 
+DEFINE_MGROUP(ZEBRA_HA, "frr-ha (zebra)");
+DEFINE_MTYPE_STATIC(ZEBRA_HA, HA_CLIENT_MARK, "HA bgp client mark");
+
+/* A connected BGP client and the mark its routes carry. */
+struct client_mark {
+	struct zserv *client;
+	uint32_t mark;
+};
+
 /* The module's one instance (FRR modules are process-wide). */
 static struct {
 	struct thread_master *master;
 	unsigned int sweep_seconds;
 	bool resyncing;
-	time_t left_at; /* monotime, seconds: when the active left */
 	uint16_t instance;
+	uint32_t last_mark;   /* the mark given to the newest BGP client */
+	struct list *clients; /* struct client_mark, BGP clients connected */
 	struct thread *t_sweep;
 	struct zebra_ha_counters counters;
 } ha = {.sweep_seconds = ZEBRA_HA_DEFAULT_SWEEP_SECONDS};
+
+/* The client's mark; a BGP client gets the next one with its first route. */
+static uint32_t mark_of(struct zserv *client)
+{
+	struct listnode *node;
+	struct client_mark *cm;
+
+	for (ALL_LIST_ELEMENTS_RO(ha.clients, node, cm))
+		if (cm->client == client)
+			return cm->mark;
+	cm = XCALLOC(MTYPE_HA_CLIENT_MARK, sizeof(*cm));
+	cm->client = client;
+	if (++ha.last_mark == 0) /* 0: not sent by a BGP client */
+		ha.last_mark = 1;
+	cm->mark = ha.last_mark;
+	listnode_add(ha.clients, cm);
+	return cm->mark;
+}
+
+static int mark_route(struct zserv *client, struct route_entry *re)
+{
+	if (client->proto == ZEBRA_ROUTE_BGP)
+		re->client_mark = mark_of(client);
+	return 0;
+}
+
+/* A client that goes takes its mark along: its routes are confirmed no more. */
+static int forget_client(struct zserv *client)
+{
+	struct listnode *node, *next;
+	struct client_mark *cm;
+
+	for (ALL_LIST_ELEMENTS(ha.clients, node, next, cm))
+		if (cm->client == client) {
+			list_delete_node(ha.clients, node);
+			XFREE(MTYPE_HA_CLIENT_MARK, cm);
+		}
+	return 0;
+}
 
 static bool other_bgp_client(const struct zserv *leaving)
 {
@@ -82,10 +141,16 @@ static void for_each_bgp_route(void (*fn)(struct route_node *rn,
 	}
 }
 
-/* Not sent again since the active left: unconfirmed. */
+/* Not sent (again) by a BGP client still connected: unconfirmed. */
 static bool unconfirmed(const struct route_entry *re)
 {
-	return re->uptime < ha.left_at;
+	struct listnode *node;
+	struct client_mark *cm;
+
+	for (ALL_LIST_ELEMENTS_RO(ha.clients, node, cm))
+		if (cm->mark == re->client_mark)
+			return false;
+	return true;
 }
 
 static void count_stale(struct route_node *rn, struct route_entry *re, void *arg)
@@ -148,7 +213,6 @@ static int keep_routes_while_partner_connected(struct zserv *leaving)
 	zlog_notice("frr-ha: the bgp client that installed the routes left while another is connected: routes stay installed, removed after %u s unless sent again",
 		    ha.sweep_seconds);
 	ha.resyncing = true;
-	ha.left_at = monotime(NULL);
 	ha.instance = leaving->instance;
 	THREAD_OFF(ha.t_sweep);
 	thread_add_timer(ha.master, sweep, NULL, ha.sweep_seconds, &ha.t_sweep);
@@ -186,8 +250,11 @@ void zebra_ha_resync_status(struct zebra_ha_resync_status *st)
 void zebra_ha_keep_init(struct thread_master *master, unsigned int sweep_seconds)
 {
 	ha.master = master;
+	ha.clients = list_new();
 	if (sweep_seconds)
 		ha.sweep_seconds = sweep_seconds;
+	hook_register(zserv_client_route_add, mark_route);
+	hook_register(zserv_client_close, forget_client);
 	hook_register(zserv_client_keep_routes, keep_routes_while_partner_connected);
 	hook_register(rib_fib_unchanged, same_fib_content);
 	hook_register(zserv_client_capabilities, new_active_finished);
