@@ -126,6 +126,10 @@ public:
         if (ops_.partner_authenticated)
             ops_.partner_authenticated(ctx_, ch);
     }
+    bool is_partner_process(ChannelId ch) override
+    {
+        return ops_.is_partner_process && ops_.is_partner_process(ctx_, ch);
+    }
     FenceResult fence_partner() override
     {
         if (!ops_.fence_partner)
@@ -296,6 +300,7 @@ void frr_ha_node_status(const frr_ha_node *node, frr_ha_status *out)
     out->progress_last_io_advance_ms = p.last_io_advance;
     out->progress_max_heartbeat_gap_ms = p.max_heartbeat_gap_ms;
     out->progress_max_io_stall_ms = p.max_io_stall_ms;
+    out->progress_max_own_tick_gap_ms = n.max_own_tick_gap_ms();
 }
 
 std::size_t frr_ha_node_fence_count(const frr_ha_node *node)

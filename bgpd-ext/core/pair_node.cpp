@@ -324,8 +324,11 @@ void PairNode::on_frame(Channel &ch, const Frame &frame, Millis now)
                       LogLevel::Error);
         return;
     }
-    if (ch.stage != Channel::Stage::Up)
+    if (ch.stage != Channel::Stage::Up) {
+        if (progress_.watching && host_.is_partner_process(ch.id))
+            sign_of_life(now);
         on_handshake(ch, msg, now);
+    }
     else
         on_message(ch, msg, now);
 }
@@ -762,6 +765,13 @@ void PairNode::tick(Millis now)
                                    std::to_string(detection_ms()) + " ms",
                       LogLevel::Warning);
     }
+    if (last_tick_) {
+        const Millis gap = now - last_tick_;
+        max_own_tick_gap_ms_ = std::max(max_own_tick_gap_ms_, static_cast<std::uint32_t>(gap));
+        if (gap > detection_ms())
+            progress_.own_resumed = now;
+    }
+    last_tick_ = now;
     evaluate_role(now);
     check_progress(now);
     broadcast_status();
@@ -783,19 +793,23 @@ void PairNode::watch_progress(std::uint64_t seq, std::uint64_t io_progress, Mill
     if (!progress_.watching) {
         progress_ = PartnerProgress{};
         progress_.watching = true;
-        progress_.last_heartbeat = progress_.last_io_advance = now;
+        progress_.last_heartbeat = progress_.last_status = progress_.last_io_advance = now;
     }
-    const auto gap = static_cast<std::uint32_t>(now - progress_.last_heartbeat);
-    progress_.max_heartbeat_gap_ms = std::max(progress_.max_heartbeat_gap_ms, gap);
+    const Millis since_status = now - progress_.last_status;
+    sign_of_life(now);
     progress_.heartbeats++;
     progress_.last_seq = seq;
-    progress_.last_heartbeat = now;
+    progress_.last_status = now;
     if (io_progress != 0) {
         if (!progress_.io_reported || io_progress != progress_.io_progress) {
             if (progress_.io_reported) {
                 const auto stall = static_cast<std::uint32_t>(now - progress_.last_io_advance);
                 progress_.max_io_stall_ms = std::max(progress_.max_io_stall_ms, stall);
             }
+            progress_.last_io_advance = now;
+        } else if (since_status > detection_ms()) {
+            // The main thread (or the whole process) paused: a counter
+            // that did not move across the pause proves nothing yet.
             progress_.last_io_advance = now;
         }
         progress_.io_reported = true;
@@ -809,14 +823,24 @@ void PairNode::watch_progress(std::uint64_t seq, std::uint64_t io_progress, Mill
     }
 }
 
+// The active's main thread ran: a STATUS, or its HELLO on a new channel.
+void PairNode::sign_of_life(Millis now)
+{
+    const auto gap = static_cast<std::uint32_t>(now - progress_.last_heartbeat);
+    progress_.max_heartbeat_gap_ms = std::max(progress_.max_heartbeat_gap_ms, gap);
+    progress_.last_heartbeat = now;
+}
+
 void PairNode::check_progress(Millis now)
 {
     const Millis limit = hang_detection_ms();
     if (!progress_.watching || role_ != Role::Standby || limit == 0 || !local_mode() ||
         fence_tried_)
         return;
-    const Millis silent = now - progress_.last_heartbeat;
-    const Millis io_still = now - progress_.last_io_advance;
+    const Millis silent = now - std::max(progress_.last_heartbeat, progress_.own_resumed);
+    // Only what STATUS frames showed: the counter unchanged from the first
+    // to the last of a run of them.
+    const Millis io_still = progress_.last_status - progress_.last_io_advance;
     if (silent > limit)
         fence("no heartbeat for " + std::to_string(silent) + " ms", now);
     else if (progress_.io_reported && io_still > limit)

@@ -63,6 +63,14 @@ public:
     // (local mode) the host keeps a handle on that process, the one
     // fence_partner() may kill.
     virtual void partner_authenticated(ChannelId channel) { (void)channel; }
+    // Whether the process at the other end of this (not yet authenticated)
+    // channel is the one partner_authenticated() verified before: its
+    // HELLO is then a sign of life of the active's main thread.
+    virtual bool is_partner_process(ChannelId channel)
+    {
+        (void)channel;
+        return false;
+    }
     struct FenceResult {
         int pid = 0;  // the process signalled; 0: none
         std::string error;
@@ -134,6 +142,8 @@ public:
     std::string_view fencing_state() const;
     const PartnerProgress &partner_progress() const { return progress_; }
     const std::vector<FenceRecord> &fences() const { return fences_; }
+    // This RP's own longest time between two ticks (its main thread busy).
+    std::uint32_t max_own_tick_gap_ms() const { return max_own_tick_gap_ms_; }
 
 private:
     struct Channel;
@@ -150,6 +160,7 @@ private:
     void on_message(Channel &ch, const wire::Message &msg, Millis now);
     void on_partner_lost(Millis now);
     void watch_progress(std::uint64_t seq, std::uint64_t io_progress, Millis now);
+    void sign_of_life(Millis now);
     void check_progress(Millis now);
     void fence(const std::string &reason, Millis now);
     void evaluate_role(Millis now);
@@ -198,6 +209,8 @@ private:
     // signalled then); the last record of fences_ is its.
     std::optional<Millis> fence_since_;
     bool fence_tried_ = false;  // this hang was acted on (even if it failed)
+    Millis last_tick_ = 0;
+    std::uint32_t max_own_tick_gap_ms_ = 0;
     std::vector<SwitchoverRecord> switchovers_;
 };
 

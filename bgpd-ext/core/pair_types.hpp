@@ -74,10 +74,20 @@ struct PartnerProgress {
     std::uint64_t last_seq = 0;    // the partner's last STATUS sequence number
     bool io_reported = false;      // the partner sends its I/O thread's counter
     std::uint64_t io_progress = 0;
-    Millis last_heartbeat = 0;     // when the last STATUS arrived
-    Millis last_io_advance = 0;    // when the I/O counter last moved
+    // When the main thread last showed life: a STATUS, or a handshake
+    // frame from the same process on a new channel.
+    Millis last_heartbeat = 0;
+    Millis last_status = 0;        // when the last STATUS arrived
+    // Start of the current run of STATUS frames showing the same I/O
+    // counter (restarted after a pause of the main thread: the I/O thread
+    // gets its chance to run again too).
+    Millis last_io_advance = 0;
     std::uint32_t max_heartbeat_gap_ms = 0;
     std::uint32_t max_io_stall_ms = 0;
+    // This RP's own stalls: a late tick restarts the silence clock, since
+    // a standby that could not run could not hear either (the partner's
+    // reconnections need it).
+    Millis own_resumed = 0;
 };
 
 // One fencing of a hung partner (local mode): the standby killed it, waited

@@ -738,6 +738,7 @@ static int64_t host_wall_clock_ms(void *ctx)
 static uint64_t host_io_progress(void *ctx);
 static void host_partner_authenticated(void *ctx, uint64_t id);
 static int host_fence_partner(void *ctx, char *why, size_t why_len);
+static bool host_is_partner_process(void *ctx, uint64_t id);
 
 static const struct frr_ha_host_ops host_ops = {
 	.send = host_send,
@@ -753,6 +754,7 @@ static const struct frr_ha_host_ops host_ops = {
 	.io_progress = host_io_progress,
 	.partner_authenticated = host_partner_authenticated,
 	.fence_partner = host_fence_partner,
+	.is_partner_process = host_is_partner_process,
 };
 
 /* --- lifecycle ------------------------------------------------------------------------ */
@@ -828,6 +830,16 @@ static void host_partner_authenticated(void *ctx, uint64_t id)
 			ha.partner_pidfd, &ha.t_partner_exit);
 }
 
+/* A live verified partner keeps its pid: a channel whose peer has that pid
+ * is from the same process. */
+static bool host_is_partner_process(void *ctx, uint64_t id)
+{
+	struct ha_channel *ch = channel_find(id);
+
+	return ch && ha.partner_pidfd >= 0 && ch->pid == ha.partner_pid &&
+	       !frr_ha_pidfd_exited(ha.partner_pidfd);
+}
+
 static int host_fence_partner(void *ctx, char *why, size_t why_len)
 {
 	int pid = ha.partner_pid;
@@ -851,7 +863,9 @@ int bgpd_ha_partner_pid(void)
 
 /* Reads what the partner sent while this RP was busy, before the tick
  * judges its silence: a stall of this RP's own never counts against the
- * partner. */
+ * partner. Connections waiting to be accepted first: a partner that keeps
+ * reconnecting (its handshakes timed out on this busy RP) says HELLO on
+ * each. */
 static void channels_drain(void)
 {
 	uint64_t ids[8];
@@ -859,8 +873,19 @@ static void channels_drain(void)
 	struct listnode *node;
 	struct ha_channel *ch;
 
+	for (int i = 0; ha.listen_fd >= 0 && i < 4; i++) {
+		int fd = accept4(ha.listen_fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			break;
+		channel_open(channel_new(fd, false));
+	}
+
+	/* A channel whose write failed (the partner closed it) may still hold
+	 * what the partner wrote before: read that too. */
 	for (ALL_LIST_ELEMENTS_RO(ha.channels, node, ch))
-		if (n_ids < array_size(ids) && !ch->connecting && !ch->failed)
+		if (n_ids < array_size(ids) && !ch->connecting)
 			ids[n_ids++] = ch->id;
 	for (size_t i = 0; i < n_ids; i++) {
 		for (int rounds = 0; rounds < 64; rounds++) {
@@ -868,7 +893,7 @@ static void channels_drain(void)
 			ssize_t n;
 
 			ch = channel_find(ids[i]);
-			if (!ch || ch->failed)
+			if (!ch)
 				break;
 			n = read(ch->fd, buf, sizeof(buf));
 			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||

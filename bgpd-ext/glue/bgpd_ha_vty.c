@@ -467,6 +467,7 @@ static void show_fencing_json(json_object *json, const struct frr_ha_node *node,
 		json_object_int_add(jp, "ioLastAdvanceMsAgo",
 				    now - st->progress_last_io_advance_ms);
 	json_object_int_add(jp, "maxIoStallMs", st->progress_max_io_stall_ms);
+	json_object_int_add(jp, "maxOwnTickGapMs", st->progress_max_own_tick_gap_ms);
 	json_object_object_add(json, "partnerProgress", jp);
 }
 
@@ -488,12 +489,12 @@ static void show_fencing_text(struct vty *vty, const struct frr_ha_node *node,
 	if (st->progress_watching)
 		vty_out(vty, "Partner progress: %" PRIu64 " heartbeats, last %" PRIu64
 			     " ms ago, longest gap %u ms; I/O thread %s%" PRIu64
-			     ", moved %" PRIu64 " ms ago, longest stall %u ms\n",
+			     ", moved %" PRIu64 " ms ago, longest stall %u ms; this RP's longest tick gap %u ms\n",
 			st->progress_heartbeats, now - st->progress_last_heartbeat_ms,
 			st->progress_max_heartbeat_gap_ms,
 			st->progress_io_reported ? "counter " : "not reported ",
 			st->progress_io, now - st->progress_last_io_advance_ms,
-			st->progress_max_io_stall_ms);
+			st->progress_max_io_stall_ms, st->progress_max_own_tick_gap_ms);
 	for (size_t i = 0; i < frr_ha_node_fence_count(node); i++) {
 		struct frr_ha_fence f;
 

@@ -4,6 +4,7 @@
 // both; dual-RP: one per host).
 #include <catch2/catch.hpp>
 
+#include "auth.hpp"
 #include "frame_codec.hpp"
 #include "ha_channel.pb.h"
 #include "pair_node.hpp"
@@ -56,6 +57,7 @@ public:
     std::int64_t wall_clock_ms() override { return 1'800'000'000'000; }
     std::uint64_t io_progress() override { return io; }
     void partner_authenticated(ChannelId ch) override { authenticated.push_back(ch); }
+    bool is_partner_process(ChannelId) override { return same_process; }
     FenceResult fence_partner() override
     {
         fence_calls++;
@@ -83,6 +85,7 @@ public:
     bool io_stuck = false;     // the I/O thread makes no progress
     std::vector<ChannelId> authenticated;
     int fence_calls = 0;
+    bool same_process = true;  // new channels come from the verified partner
     std::string fence_error;   // fence_partner() fails with it
 };
 
@@ -698,10 +701,18 @@ TEST_CASE("a standby that was stalled itself reads what queued up before it judg
     auto &b = *h.nodes[1];
     h.stop(1);
     h.run(5000);
-    // Back: the host drains the channel before the tick.
+    // Back: the host drains the channel before the tick; a closed it (b
+    // was silent) and could not reach b since.
     h.resume(1);
     h.run(100);
     CHECK(h.hosts[1]->fence_calls == 0);
+    CHECK(b.max_own_tick_gap_ms() >= 5000);
+    // A standby that could not run could not hear: the silence counts from
+    // its return.
+    h.run(2800);
+    CHECK(h.hosts[1]->fence_calls == 0);
+    h.run(400);
+    CHECK(h.hosts[1]->fence_calls == 1);  // a never showed life again
 }
 
 TEST_CASE("an older active that does not report its I/O thread is judged by its heartbeats")
@@ -766,4 +777,65 @@ TEST_CASE("the hang-detection time is never shorter than the heartbeat detection
     h.hang_ms = 100;
     h.start("a");
     CHECK(h.nodes[0]->hang_detection_ms() == 300);
+}
+
+namespace {
+
+// A new connection from a's process whose handshake never finishes (a busy
+// standby answers too late; the connector gives up and tries again).
+void hello_only(Harness &h, int to)
+{
+    ChannelId ch = h.next_channel++;
+    h.nodes[to]->channel_opened(ch, h.now);
+    wire::Message hello;
+    hello.mutable_hello()->set_protocol_version(kProtocolVersion);
+    hello.mutable_hello()->set_rp_name("a");
+    hello.mutable_hello()->set_nonce(std::string(kNonceSize, 'n'));
+    std::string payload;
+    hello.SerializeToString(&payload);
+    auto bytes = encode_frame(FrameType::Control, payload);
+    h.nodes[to]->channel_bytes(ch, bytes.data(), bytes.size(), h.now);
+}
+
+}  // namespace
+
+TEST_CASE("an active that keeps reconnecting shows life through its HELLOs")
+{
+    auto h = formed_pair();
+    auto &b = *h.nodes[1];
+    h.cut(h.wire.ends.begin()->first);  // no STATUS gets through any more
+    for (int i = 0; i < 8; i++) {
+        h.run(1000);
+        hello_only(h, 1);
+    }
+    CHECK(h.hosts[1]->fence_calls == 0);
+    CHECK(b.role() == Role::Standby);
+
+    SECTION("from another process, a HELLO is no sign of the active's life")
+    {
+        h.hosts[1]->same_process = false;
+        for (int i = 0; i < 4; i++) {
+            h.run(1000);
+            hello_only(h, 1);
+        }
+        CHECK(h.hosts[1]->fence_calls == 1);
+        CHECK(b.fences().back().reason.rfind("no heartbeat for", 0) == 0);
+    }
+}
+
+TEST_CASE("a whole process paused: an I/O counter that did not move across the pause is no hang")
+{
+    auto h = formed_pair();
+    for (int i = 0; i < 3; i++) {
+        h.hosts[0]->io_stuck = true;
+        h.stop(0);
+        h.run(2800);
+        h.resume(0);
+        h.run(100);  // its first STATUS, before its I/O thread ran again
+        h.hosts[0]->io_stuck = false;
+        if (h.wire.ends.empty())
+            h.connect(0, 1);
+        h.run(500);
+    }
+    CHECK(h.hosts[1]->fence_calls == 0);
 }

@@ -324,6 +324,48 @@ def test_show_state_valid(show, tmp_path):
     validate_instance(show_json_to_instance(show()), tmp_path, "data")
 
 
+def show_after_fencing():
+    """RP a, standby, fenced its hung partner and took over (local mode)."""
+    show = copy.deepcopy(show_example_from_doc())
+    show["fencing"] = {
+        "state": "inactive", "hangDetectionMs": 3000,
+        "fences": [{"at": "2026-11-28T19:20:00Z", "pid": 4100,
+                    "reason": "no heartbeat for 3023 ms", "partnerDied": True,
+                    "diedAfterMs": 14, "tookOver": True, "activeAfterMs": 14},
+                   {"at": "2026-11-28T19:10:00Z", "pid": 0,
+                    "reason": "I/O thread made no progress for 3100 ms",
+                    "error": "no verified partner process", "partnerDied": False,
+                    "tookOver": False}]}
+    show["partnerProgress"] = {"watching": True, "heartbeats": 12345, "lastSeq": 12400,
+                               "lastHeartbeatMsAgo": 40, "maxHeartbeatGapMs": 860,
+                               "ioReported": True, "ioProgress": 12399,
+                               "ioLastAdvanceMsAgo": 80, "maxIoStallMs": 910,
+                               "maxOwnTickGapMs": 5708}
+    show["switchovers"] = [{"epoch": 3, "reason": "partner-hung",
+                            "at": "2026-11-28T19:20:00Z", "durationMs": 14}]
+    return show
+
+
+def test_show_after_fencing_converts_and_is_valid(tmp_path):
+    state = show_json_to_instance(show_after_fencing())["frr-ha:ha"]["state"]
+    assert state["fencing"]["fence"][0]["reason"] == "no heartbeat for 3023 ms"
+    assert state["partner-progress"]["io-progress"] == "12399"  # uint64
+    assert state["switchover"][0]["reason"] == "partner-hung"
+    validate_instance({"frr-ha:ha": {"state": state}}, tmp_path, "data")
+
+
+def test_hang_detection_config_valid(tmp_path):
+    for value in (500, 3000, "off"):
+        config = valid_config()
+        config["frr-ha:ha"]["hang-detection"] = value
+        validate_instance(config, tmp_path, "config")
+    for value in (100, "never"):
+        config = valid_config()
+        config["frr-ha:ha"]["hang-detection"] = value
+        with pytest.raises(AssertionError, match="hang-detection"):
+            validate_instance(config, tmp_path, "config")
+
+
 def test_show_state_with_config_valid(tmp_path):
     """Configuration and state in one complete datastore."""
     instance = valid_config()

@@ -81,6 +81,9 @@ struct frr_ha_host_ops {
 	/* The partner on this channel authenticated: keep a handle on its
 	 * process (local mode), the one fence_partner may kill. */
 	void (*partner_authenticated)(void *ctx, uint64_t channel);
+	/* Whether this channel's process is the one verified before (its
+	 * HELLO then shows the partner's main thread runs). */
+	bool (*is_partner_process)(void *ctx, uint64_t channel);
 	/* Kill that process; returns its pid, or 0 and why not. Its death is
 	 * reported with frr_ha_node_partner_exited(). */
 	int (*fence_partner)(void *ctx, char *why, size_t why_len);
@@ -124,6 +127,7 @@ struct frr_ha_status {
 	/* When they last arrived / moved, on the clock given to the node. */
 	uint64_t progress_last_heartbeat_ms, progress_last_io_advance_ms;
 	uint32_t progress_max_heartbeat_gap_ms, progress_max_io_stall_ms;
+	uint32_t progress_max_own_tick_gap_ms;
 };
 
 struct frr_ha_fence {
