@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,10 @@ struct frr_ha_taps {
         std::uint64_t cookie;
         std::unique_ptr<SessionTap> tap;
     };
-    std::mutex mutex;  // the map; each tap is guarded by its session's lock
+    // The map only: each tap is guarded by its session's own lock, so a
+    // session's I/O and another's (or a show command) never wait on each
+    // other here beyond a lookup. Exclusive only to add or drop a tap.
+    std::shared_mutex mutex;
     std::map<int, Entry> by_fd;
     UniqueFd parked{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};  // never ready
 
@@ -42,9 +46,17 @@ struct frr_ha_taps {
     }
 
     // The tap of `fd`; a new recording one for a connection not seen yet.
+    // Takes the map's lock itself (shared, exclusive only to add a tap).
     SessionTap &get(int fd)
     {
         std::uint64_t c = cookie(fd);
+        {
+            std::shared_lock<std::shared_mutex> lock(mutex);
+            auto it = by_fd.find(fd);
+            if (it != by_fd.end() && it->second.cookie == c)
+                return *it->second.tap;
+        }
+        std::unique_lock<std::shared_mutex> lock(mutex);
         auto it = by_fd.find(fd);
         if (it == by_fd.end() || it->second.cookie != c)
             it = by_fd.insert_or_assign(fd, Entry{c, std::make_unique<SessionTap>(fd)}).first;
@@ -110,19 +122,38 @@ void frr_ha_taps_free(struct frr_ha_taps *taps)
 ssize_t frr_ha_tap_read(struct frr_ha_taps *taps, int fd, void *buf, size_t len,
                         bool *mirror_ended)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
     return taps->get(fd).read(buf, len, mirror_ended);
 }
 
 ssize_t frr_ha_tap_writev(struct frr_ha_taps *taps, int fd, const struct iovec *iov, int iovcnt)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
     return taps->get(fd).writev(iov, iovcnt);
+}
+
+int frr_ha_tap_output_fd(struct frr_ha_taps *taps, int fd)
+{
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    return tap ? tap->output_fd() : fd;
+}
+
+int frr_ha_tap_input_held_on(struct frr_ha_taps *taps, int fd)
+{
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    return tap ? tap->input_held_on() : -1;
+}
+
+bool frr_ha_tap_pump(struct frr_ha_taps *taps, int fd, unsigned int lag_limit_ms)
+{
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    return tap && tap->pump(std::chrono::milliseconds(lag_limit_ms));
 }
 
 int frr_ha_tap_input_fd(struct frr_ha_taps *taps, int fd)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
     SessionTap *tap = taps->find(fd);
     return tap ? tap->input_fd(taps->parked.get()) : fd;
 }
@@ -132,7 +163,6 @@ bool frr_ha_tap_attach(struct frr_ha_taps *taps, int fd, int input_link, int sen
                        char *why, size_t why_len)
 {
     UniqueFd in(input_link), out(sendlog_link);
-    std::lock_guard<std::mutex> lock(taps->mutex);
     std::string error;
     frr_ha::TcpCountBias b;
     SessionTap &tap = taps->get(fd);
@@ -148,7 +178,7 @@ bool frr_ha_tap_attach(struct frr_ha_taps *taps, int fd, int input_link, int sen
 
 bool frr_ha_tap_attachable(struct frr_ha_taps *taps, int fd, char *why, size_t why_len)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
     SessionTap *tap = taps->find(fd);
     std::string error = tap ? tap->why_not_attachable() : "no such session";
     copy_text(why, why_len, error);
@@ -157,21 +187,21 @@ bool frr_ha_tap_attachable(struct frr_ha_taps *taps, int fd, char *why, size_t w
 
 void frr_ha_tap_unprotect(struct frr_ha_taps *taps, int fd, const char *why)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
     if (SessionTap *tap = taps->find(fd))
         tap->unprotect(why);
 }
 
 void frr_ha_tap_exclude(struct frr_ha_taps *taps, int fd, const char *why)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
     if (SessionTap *tap = taps->find(fd))
         tap->exclude(why);
 }
 
 void frr_ha_tap_release(struct frr_ha_taps *taps, int fd)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::unique_lock<std::shared_mutex> lock(taps->mutex);  // follow() changes the entry
     if (SessionTap *tap = taps->find(fd)) {
         tap->release();
         taps->follow(fd);
@@ -180,7 +210,7 @@ void frr_ha_tap_release(struct frr_ha_taps *taps, int fd)
 
 bool frr_ha_tap_isolate(struct frr_ha_taps *taps, int fd, char *why, size_t why_len)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::unique_lock<std::shared_mutex> lock(taps->mutex);  // follow() changes the entry
     SessionTap *tap = taps->find(fd);
     std::string error = tap ? "" : "no such session";
     if (!tap || !tap->isolate(&error)) {
@@ -193,7 +223,7 @@ bool frr_ha_tap_isolate(struct frr_ha_taps *taps, int fd, char *why, size_t why_
 
 void frr_ha_tap_shadow_ended(struct frr_ha_taps *taps, int fd, const char *why)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::unique_lock<std::shared_mutex> lock(taps->mutex);
     auto it = taps->find_maybe_closed(fd);
     if (it == taps->by_fd.end())
         return;
@@ -203,14 +233,14 @@ void frr_ha_tap_shadow_ended(struct frr_ha_taps *taps, int fd, const char *why)
 
 int frr_ha_tap_standby_word_fd(struct frr_ha_taps *taps, int fd)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
     SessionTap *tap = taps->find(fd);
     return tap ? tap->standby_word_fd() : -1;
 }
 
 bool frr_ha_tap_take_standby_word(struct frr_ha_taps *taps, int fd, char *why, size_t why_len)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
     SessionTap *tap = taps->find(fd);
     if (!tap || !tap->take_standby_word("the standby closed the session's links"))
         return false;
@@ -220,7 +250,7 @@ bool frr_ha_tap_take_standby_word(struct frr_ha_taps *taps, int fd, char *why, s
 
 void frr_ha_tap_end_for_graceful_restart(struct frr_ha_taps *taps, int fd)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
     if (SessionTap *tap = taps->find(fd))
         tap->end_for_graceful_restart();
 }
@@ -229,8 +259,8 @@ void frr_ha_tap_add_shadow(struct frr_ha_taps *taps, int fd, int input_link, int
                            const struct frr_ha_tap_bias *bias)
 {
     UniqueFd in(input_link), out(sendlog_link);
-    std::lock_guard<std::mutex> lock(taps->mutex);
     frr_ha::TcpCountBias b{bias->acked, bias->received};
+    std::unique_lock<std::shared_mutex> lock(taps->mutex);
     taps->by_fd.insert_or_assign(
         fd, frr_ha_taps::Entry{frr_ha_taps::cookie(fd),
                                std::make_unique<SessionTap>(fd, std::move(in), std::move(out), b)});
@@ -238,21 +268,21 @@ void frr_ha_tap_add_shadow(struct frr_ha_taps *taps, int fd, int input_link, int
 
 void frr_ha_tap_open_gate(struct frr_ha_taps *taps, int fd)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
     if (SessionTap *tap = taps->find(fd))
         tap->open_gate();
 }
 
 int frr_ha_tap_sendlog_fd(struct frr_ha_taps *taps, int fd)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
     SessionTap *tap = taps->find(fd);
     return tap ? tap->sendlog_fd() : -1;
 }
 
 bool frr_ha_tap_drain_sendlog(struct frr_ha_taps *taps, int fd, char *why, size_t why_len)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
     SessionTap *tap = taps->find(fd);
     std::string error;
     if (!tap || !tap->drain_sendlog(false, &error)) {
@@ -265,7 +295,7 @@ bool frr_ha_tap_drain_sendlog(struct frr_ha_taps *taps, int fd, char *why, size_
 bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd, size_t max_message, char *why,
                           size_t why_len)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::unique_lock<std::shared_mutex> lock(taps->mutex);  // follow() changes the entry
     SessionTap *tap = taps->find(fd);
     std::string error;
     if (tap)
@@ -283,7 +313,7 @@ size_t frr_ha_tap_takeover_messages(struct frr_ha_taps *taps, int fd,
                                     void (*emit)(void *ctx, const void *data, size_t len),
                                     void *ctx)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
     SessionTap *tap = taps->find(fd);
     if (!tap)
         return 0;
@@ -295,7 +325,7 @@ size_t frr_ha_tap_takeover_messages(struct frr_ha_taps *taps, int fd,
 
 bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd, struct frr_ha_tap_info *out)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
     SessionTap *tap = taps->find(fd);
     if (!tap)
         return false;
@@ -316,12 +346,23 @@ bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd, struct frr_ha_tap_info *o
     out->shadow_sent_prefixes = tap->shadow_sent_prefixes();
     copy_text(out->takeover_diff_problem, sizeof(out->takeover_diff_problem),
               tap->takeover_diff_problem());
+    auto r = tap->replication_stats();
+    out->bytes_mirrored = r.bytes_mirrored;
+    out->bytes_logged = r.bytes_logged;
+    out->backpressure_events = r.backpressure_events;
+    out->lag_bytes = r.lag_bytes;
+    out->pending_bytes = r.pending_bytes;
+    out->held_ms = r.held_ms;
+    out->held_p50_ms = r.held_p50_ms;
+    out->held_p99_ms = r.held_p99_ms;
+    out->held_max_ms = r.held_max_ms;
+    out->protected_after_ms = r.protected_after_ms;
     return true;
 }
 
 void frr_ha_taps_sweep(struct frr_ha_taps *taps)
 {
-    std::lock_guard<std::mutex> lock(taps->mutex);
+    std::unique_lock<std::shared_mutex> lock(taps->mutex);
     for (auto it = taps->by_fd.begin(); it != taps->by_fd.end();) {
         if (frr_ha_taps::cookie(it->first) != it->second.cookie)
             it = taps->by_fd.erase(it);

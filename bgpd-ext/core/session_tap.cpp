@@ -1,7 +1,9 @@
 #include "session_tap.hpp"
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -14,25 +16,8 @@ namespace frr_ha {
 
 namespace {
 
-// How long an active waits for a slow standby to take mirrored bytes before
-// it gives up protecting the session (the session itself carries on).
-constexpr int kLinkTimeoutMs = 2000;
 // How long a new active waits for the rest of a dead active's links.
 constexpr int kDrainTimeoutMs = 1000;
-
-bool send_all(int fd, const char *data, std::size_t len)
-{
-    while (len > 0) {
-        ssize_t n = ::send(fd, data, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        data += n;
-        len -= static_cast<std::size_t>(n);
-    }
-    return true;
-}
 
 // Writes all of `data` to a non-blocking socket, waiting up to the timeout.
 bool write_all_waiting(int fd, const std::string &data, int timeout_ms)
@@ -72,18 +57,13 @@ bool put_stand_in(int fd, std::string *error)
     return true;
 }
 
-void set_send_timeout(int fd)
-{
-    struct timeval tv = {kLinkTimeoutMs / 1000, (kLinkTimeoutMs % 1000) * 1000};
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
 }  // namespace
 
 const char *tap_mode_name(TapMode mode)
 {
     switch (mode) {
     case TapMode::Recording: return "recording";
+    case TapMode::HandingOver: return "handing-over";
     case TapMode::Mirroring: return "mirroring";
     case TapMode::Unprotected: return "unprotected";
     case TapMode::Released: return "released";
@@ -132,31 +112,79 @@ ssize_t SessionTap::read(void *buf, std::size_t len, bool *ended)
 
 ssize_t SessionTap::read_active(void *buf, std::size_t len)
 {
-    if (mode_ != TapMode::Mirroring) {
-        ssize_t n = ::read(fd_, buf, len);
-        if (n > 0) {
-            consumed_ += static_cast<std::uint64_t>(n);
-            record(read_history_, buf, static_cast<std::size_t>(n));
-            track_input(buf, static_cast<std::size_t>(n));
+    if (mode_ == TapMode::Mirroring)
+        return read_mirroring(buf, len);
+    ssize_t n = ::read(fd_, buf, len);
+    if (n > 0) {
+        consumed_ += static_cast<std::uint64_t>(n);
+        record(read_history_, buf, static_cast<std::size_t>(n));
+        track_input(buf, static_cast<std::size_t>(n));
+        if (mode_ == TapMode::HandingOver) {
+            pending_in_.append(static_cast<const char *>(buf), static_cast<std::size_t>(n));
+            flush_pending();
         }
-        return n;
     }
-    // Peek, mirror, consume: a byte leaves the kernel's queue only once the
-    // standby's link holds it.
+    return n;
+}
+
+// Peek, mirror, consume: a byte leaves the kernel's queue only once the
+// standby's link holds it. A full link holds this session's input back.
+ssize_t SessionTap::read_mirroring(void *buf, std::size_t len)
+{
     ssize_t n = ::recv(fd_, buf, len, MSG_PEEK | MSG_DONTWAIT);
     if (n <= 0)
         return n;
-    if (!send_all(input_link_.get(), static_cast<const char *>(buf), static_cast<std::size_t>(n))) {
+    ssize_t k = ::send(input_link_.get(), buf, static_cast<std::size_t>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        k = 0;
+    } else if (k < 0) {
         std::string why = std::string("the standby stopped taking the mirror: ") + std::strerror(errno);
         if (!take_standby_word(why))
             unprotect(why);
+        return read_active(buf, len);  // unprotected: a plain read
     }
-    ssize_t m = ::recv(fd_, buf, static_cast<std::size_t>(n), MSG_DONTWAIT);
+    stats_.bytes_mirrored += static_cast<std::uint64_t>(k);
+    if (k < n)
+        hold(&input_held_);
+    else
+        unhold(&input_held_);
+    if (k == 0) {
+        errno = EAGAIN;  // bgpd waits for the link (input_held_on)
+        return -1;
+    }
+    ssize_t m = ::recv(fd_, buf, static_cast<std::size_t>(k), MSG_DONTWAIT);
     if (m > 0) {
         consumed_ += static_cast<std::uint64_t>(m);
         track_input(buf, static_cast<std::size_t>(m));
     }
     return m;
+}
+
+void SessionTap::hold(bool *direction)
+{
+    if (!input_held_ && !output_held_) {
+        held_since_ = std::chrono::steady_clock::now();
+        stats_.backpressure_events++;
+    }
+    *direction = true;
+}
+
+void SessionTap::unhold(bool *direction)
+{
+    if (!*direction)
+        return;
+    *direction = false;
+    if (input_held_ || output_held_)
+        return;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - held_since_)
+                  .count();
+    constexpr std::size_t kKept = 1024;
+    if (held_history_ms_.size() < kKept)
+        held_history_ms_.push_back(static_cast<std::uint32_t>(ms));
+    else
+        held_history_ms_[held_history_next_++ % kKept] = static_cast<std::uint32_t>(ms);
+    stats_.held_max_ms = std::max<std::uint64_t>(stats_.held_max_ms, static_cast<std::uint64_t>(ms));
 }
 
 // How much of the mirror a shadow whose gate is closed may take now: the
@@ -267,45 +295,90 @@ ssize_t SessionTap::writev(const struct iovec *iov, int iovcnt)
         while (auto msg = shadow_track_.next())
             shadow_sent_.apply(*msg);
         return static_cast<ssize_t>(total);
-    case TapMode::Mirroring: {
-        if (receive_only_)
-            break;
-        // Log, then write: the standby learns each byte before the peer can.
-        std::uint64_t skip = logged_ - written_;  // already logged, not yet written
-        for (int i = 0; i < iovcnt && mode_ == TapMode::Mirroring; i++) {
-            std::size_t take = iov[i].iov_len;
-            const char *base = static_cast<const char *>(iov[i].iov_base);
-            if (skip >= take) {
-                skip -= take;
-                continue;
-            }
-            if (!send_all(sendlog_link_.get(), base + skip, take - skip)) {
-                std::string why = std::string("the standby stopped taking the send log: ") +
-                                  std::strerror(errno);
-                if (!take_standby_word(why))
-                    unprotect(why);
-            }
-            logged_ += take - skip;
-            skip = 0;
-        }
+    case TapMode::Mirroring:
+        if (!receive_only_)
+            return writev_mirroring(iov, iovcnt, total);
         break;
-    }
     default:
         break;
     }
+    return writev_plain(iov, iovcnt);
+}
 
+// Log, then write: the standby learns each byte before the peer can. The
+// peer gets only what the send-log link took; a full link holds this
+// session's output back (bgpd waits on output_fd()).
+ssize_t SessionTap::writev_mirroring(const struct iovec *iov, int iovcnt, std::size_t total)
+{
+    std::uint64_t skip = logged_ - written_;  // already logged, not yet written
+    for (int i = 0; i < iovcnt; i++) {
+        std::size_t take = iov[i].iov_len;
+        const char *base = static_cast<const char *>(iov[i].iov_base);
+        if (skip >= take) {
+            skip -= take;
+            continue;
+        }
+        ssize_t k = ::send(sendlog_link_.get(), base + skip, take - skip, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            k = 0;
+        } else if (k < 0) {
+            std::string why = std::string("the standby stopped taking the send log: ") + std::strerror(errno);
+            if (!take_standby_word(why))
+                unprotect(why);
+            return writev_plain(iov, iovcnt);
+        }
+        logged_ += static_cast<std::uint64_t>(k);
+        stats_.bytes_logged += static_cast<std::uint64_t>(k);
+        if (static_cast<std::size_t>(k) < take - skip) {
+            hold(&output_held_);
+            break;
+        }
+        skip = 0;
+    }
+    std::uint64_t allowed = std::min<std::uint64_t>(total, logged_ - written_);
+    if (allowed == total)
+        unhold(&output_held_);
+    if (allowed == 0) {
+        // A NOTIFICATION ends the session: it goes out even if the standby
+        // cannot log it (which would otherwise cost the peer its reason).
+        if (iovcnt > 0 && iov[0].iov_len >= kBgpHeaderSize &&
+            static_cast<const std::uint8_t *>(iov[0].iov_base)[18] ==
+                static_cast<std::uint8_t>(BgpType::Notification)) {
+            unprotect("the session ends (NOTIFICATION) while the standby lags");
+            return writev_plain(iov, iovcnt);
+        }
+        errno = EAGAIN;
+        return -1;
+    }
+    // The first `allowed` bytes of iov.
+    struct iovec part[64];
+    int parts = 0;
+    for (int i = 0; i < iovcnt && allowed > 0 && parts < 64; i++) {
+        std::size_t take = std::min<std::uint64_t>(allowed, iov[i].iov_len);
+        part[parts++] = {iov[i].iov_base, take};
+        allowed -= take;
+    }
+    return writev_plain(part, parts);
+}
+
+ssize_t SessionTap::writev_plain(const struct iovec *iov, int iovcnt)
+{
     ssize_t n = ::writev(fd_, iov, iovcnt);
     if (n <= 0)
         return n;
     written_ += static_cast<std::uint64_t>(n);
     track_output(iov, iovcnt, static_cast<std::size_t>(n));
-    if (mode_ == TapMode::Recording) {
+    if (mode_ == TapMode::Recording || mode_ == TapMode::HandingOver) {
         std::size_t left = static_cast<std::size_t>(n);
         for (int i = 0; i < iovcnt && left > 0; i++) {
             std::size_t take = std::min(left, iov[i].iov_len);
             record(write_history_, iov[i].iov_base, take);
+            if (mode_ == TapMode::HandingOver && !receive_only_)
+                pending_out_.append(static_cast<const char *>(iov[i].iov_base), take);
             left -= take;
         }
+        if (mode_ == TapMode::HandingOver)
+            flush_pending();
     }
     return n;
 }
@@ -443,23 +516,22 @@ bool SessionTap::attach(UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias
         return false;
     // The standby counts the streams from the start of the history.
     *bias = calibrate(*pos, out_history.size(), in_history.size());
-    set_send_timeout(input_link.get());
-    set_send_timeout(sendlog_link.get());
-    if (!send_all(input_link.get(), in_history.data(), in_history.size()) ||
-        !send_all(sendlog_link.get(), out_history.data(), out_history.size())) {
-        *error = std::string("history not taken by the standby: ") + std::strerror(errno);
-        return false;
-    }
+    // The history streams into the links from now on, without blocking:
+    // the caller passes the descriptors first (any size of history).
     input_link_ = std::move(input_link);
-    if (!receive_only)
-        sendlog_link_ = std::move(sendlog_link);  // else closed: the standby reads its end
+    sendlog_link_ = std::move(sendlog_link);
+    pending_in_ = std::move(in_history);
+    pending_out_ = std::move(out_history);
+    pending_in_off_ = pending_out_off_ = 0;
     receive_only_ = receive_only;
-    logged_ = written_;
-    attached_at_ = std::chrono::steady_clock::now();
+    input_held_ = output_held_ = false;
+    stats_ = ReplicationStats();
+    attached_at_ = pending_progress_ = std::chrono::steady_clock::now();
     std::string().swap(read_history_);
     std::string().swap(write_history_);
     why_.clear();
-    mode_ = TapMode::Mirroring;
+    mode_ = TapMode::HandingOver;
+    flush_pending();
     return true;
 }
 
@@ -473,11 +545,108 @@ void SessionTap::unprotect(const std::string &why)
     sendlog_link_.reset();
     std::string().swap(read_history_);
     std::string().swap(write_history_);
+    std::string().swap(pending_in_);
+    std::string().swap(pending_out_);
+    pending_in_off_ = pending_out_off_ = 0;
+    input_held_ = output_held_ = false;
+}
+
+// Hand-over: moves the history (and what passed since) into the links as
+// far as they take it now; protected once both hold it all.
+void SessionTap::flush_pending()
+{
+    struct Stream {
+        UniqueFd &link;
+        std::string &pending;
+        std::size_t &off;
+        std::uint64_t &counted;
+    } streams[] = {{input_link_, pending_in_, pending_in_off_, stats_.bytes_mirrored},
+                   {sendlog_link_, pending_out_, pending_out_off_, stats_.bytes_logged}};
+    auto now = std::chrono::steady_clock::now();
+    for (auto &st : streams) {
+        while (st.link && st.off < st.pending.size()) {
+            ssize_t k = ::send(st.link.get(), st.pending.data() + st.off, st.pending.size() - st.off,
+                               MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+                break;
+            if (k < 0) {
+                std::string why = std::string("the standby stopped taking the hand-over: ") +
+                                  std::strerror(errno);
+                if (!take_standby_word(why))
+                    unprotect(why);
+                return;
+            }
+            st.off += static_cast<std::size_t>(k);
+            st.counted += static_cast<std::uint64_t>(k);
+            pending_progress_ = now;
+        }
+        if (st.off == st.pending.size()) {
+            std::string().swap(st.pending);
+            st.off = 0;
+        }
+    }
+    if (receive_only_ && sendlog_link_ && pending_out_.empty())
+        sendlog_link_.reset();  // history sent: the standby reads its end
+    if (pending_in_.size() + pending_out_.size() > kMaxPendingHandover) {
+        unprotect("the standby did not take the hand-over's history (more than 512 MiB waiting)");
+        return;
+    }
+    if (!pending_in_.empty() || !pending_out_.empty())
+        return;
+    logged_ = written_;
+    stats_.protected_after_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - attached_at_).count();
+    mode_ = TapMode::Mirroring;
+}
+
+bool SessionTap::pump(std::chrono::milliseconds lag_limit)
+{
+    auto now = std::chrono::steady_clock::now();
+    if (mode_ == TapMode::HandingOver) {
+        flush_pending();
+        // A standby that takes nothing of the history for that long is not
+        // going to protect the session soon.
+        if (mode_ == TapMode::HandingOver && now - pending_progress_ > 10 * lag_limit) {
+            unprotect("standby lagging: it took nothing of the hand-over for " +
+                      std::to_string((10 * lag_limit).count()) + " ms");
+            return true;
+        }
+        return false;
+    }
+    if (mode_ != TapMode::Mirroring || (!input_held_ && !output_held_))
+        return false;
+    auto held = std::chrono::duration_cast<std::chrono::milliseconds>(now - held_since_);
+    if (held <= lag_limit)
+        return false;
+    unprotect("standby lagging: its links took nothing for " + std::to_string(held.count()) + " ms");
+    handover_not_before_ = now + std::chrono::seconds(1);
+    return true;
+}
+
+SessionTap::ReplicationStats SessionTap::replication_stats() const
+{
+    ReplicationStats out = stats_;
+    int queued = 0;
+    for (const UniqueFd *link : {&input_link_, &sendlog_link_})
+        if (*link && ::ioctl(link->get(), SIOCOUTQ, &queued) == 0 && queued > 0)
+            out.lag_bytes += static_cast<std::uint64_t>(queued);
+    out.pending_bytes = (pending_in_.size() - pending_in_off_) + (pending_out_.size() - pending_out_off_);
+    if (input_held_ || output_held_)
+        out.held_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                     std::chrono::steady_clock::now() - held_since_)
+                                                     .count());
+    if (!held_history_ms_.empty()) {
+        std::vector<std::uint32_t> sorted = held_history_ms_;
+        std::sort(sorted.begin(), sorted.end());
+        out.held_p50_ms = sorted[sorted.size() / 2];
+        out.held_p99_ms = sorted[std::min(sorted.size() - 1, sorted.size() * 99 / 100)];
+    }
+    return out;
 }
 
 bool SessionTap::take_standby_word(const std::string &if_silent)
 {
-    if (mode_ != TapMode::Mirroring)
+    if (mode_ != TapMode::Mirroring && mode_ != TapMode::HandingOver)
         return false;
     char text[512];
     ssize_t n = ::recv(input_link_.get(), text, sizeof(text), MSG_DONTWAIT);

@@ -2,11 +2,18 @@
 // between the session and its socket (docs/transparent-failover.md).
 //
 // Active side: every byte read or written is counted from the first one,
-// and kept until the session is handed to the standby (attach). After
-// that, a read peeks, mirrors the bytes to the standby's input link and
-// only then consumes them; a write first logs its new bytes on the
-// standby's send-log link. Whatever instant the active dies at, the standby
-// holds every byte the active consumed and every byte it may have written.
+// and kept until the session is handed to the standby (attach). The
+// hand-over passes the descriptors first; the history then streams into
+// the links while the session goes on (HandingOver: what passes meanwhile
+// is appended to the history), without ever blocking. Once the links hold
+// it all, the session is protected (Mirroring): a read peeks, mirrors the
+// bytes to the standby's input link and consumes only what the link took;
+// a write first logs its new bytes on the send-log link and writes to the
+// peer only what is logged. Whatever instant the active dies at, the
+// standby holds every byte the active consumed and every byte it may have
+// written. A link that is full holds back that one session (TCP's own flow
+// control pushes back on its peer); past the lag limit the session goes on
+// unprotected ("standby lagging") and is handed over again later.
 //
 // Standby side (a shadow): the session's input comes from the input link;
 // writes are swallowed. Once its FSM has taken the session's addresses, the
@@ -29,6 +36,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "bgp_stream.hpp"
 #include "receive_mirror.hpp"
@@ -41,6 +49,7 @@ namespace frr_ha {
 
 enum class TapMode {
     Recording,     // active, not handed over (yet): plain I/O, counted
+    HandingOver,   // active, descriptors passed, the history streaming
     Mirroring,     // active, handed over: peek-mirror-consume, log-then-write
     Unprotected,   // active, cannot be handed over (history lost or standby gone)
     Released,      // old active after a planned switchover: no I/O at all
@@ -76,6 +85,18 @@ public:
     std::uint64_t written() const { return written_; }
     std::uint64_t mirrored() const { return mirror_.end(); }
 
+    // Active: what replication costs and how far the standby lags.
+    struct ReplicationStats {
+        std::uint64_t bytes_mirrored = 0, bytes_logged = 0;  // into the links
+        std::uint64_t backpressure_events = 0;  // a link was full
+        std::uint64_t lag_bytes = 0;  // in the links, not read by the standby yet
+        std::uint64_t pending_bytes = 0;  // hand-over: not in the links yet
+        std::uint64_t held_ms = 0;    // the session is held back now, for so long
+        std::uint64_t held_p50_ms = 0, held_p99_ms = 0, held_max_ms = 0;  // past holds
+        std::int64_t protected_after_ms = -1;  // from attach to protected
+    };
+    ReplicationStats replication_stats() const;
+
     // read(2) / writev(2) for bgpd. `ended` is set when a shadow's mirror
     // has just closed (the caller tells the main thread).
     ssize_t read(void *buf, std::size_t len, bool *ended);
@@ -100,9 +121,23 @@ public:
     bool receive_only() const { return receive_only_; }
     // Active: the standby is gone or the session cannot be handed over.
     void unprotect(const std::string &why);
-    // Active: the descriptor to watch for the standby's word on a mirrored
-    // session (the input link's other direction), or -1.
-    int standby_word_fd() const { return mode_ == TapMode::Mirroring ? input_link_.get() : -1; }
+    // Active: the descriptor to watch for the standby's word on a handed-
+    // over session (the input link's other direction), or -1.
+    int standby_word_fd() const
+    {
+        return mode_ == TapMode::Mirroring || mode_ == TapMode::HandingOver ? input_link_.get() : -1;
+    }
+    // Active: the descriptor whose writability bgpd waits on before writing
+    // (the send-log link while it is full and nothing logged is unwritten),
+    // and the one it waits on while input is held back (-1 when not).
+    int output_fd() const { return output_held_ && mode_ == TapMode::Mirroring ? sendlog_link_.get() : fd_; }
+    int input_held_on() const { return input_held_ && mode_ == TapMode::Mirroring ? input_link_.get() : -1; }
+    // Active, every few tens of ms: streams the hand-over's history on, and
+    // gives up protecting a session held back longer than `lag_limit`. True
+    // when the session's I/O must be woken (it is no longer held back).
+    bool pump(std::chrono::milliseconds lag_limit);
+    // The hand-over's history and what passes while it streams, at most.
+    static constexpr std::size_t kMaxPendingHandover = 512u << 20;
     // Active: takes what the standby said on the input link. True when the
     // session is no longer protected: the standby ended its shadow (its
     // reason is shown, and the session is handed over again after a
@@ -171,6 +206,12 @@ public:
 
 private:
     ssize_t read_active(void *buf, std::size_t len);
+    ssize_t read_mirroring(void *buf, std::size_t len);
+    ssize_t writev_mirroring(const struct iovec *iov, int iovcnt, std::size_t total);
+    ssize_t writev_plain(const struct iovec *iov, int iovcnt);
+    void flush_pending();
+    void hold(bool *direction);
+    void unhold(bool *direction);
     ssize_t read_shadow(void *buf, std::size_t len, bool *ended);
     ssize_t finish_mirror();
     std::size_t gated_length(std::size_t len);
@@ -207,6 +248,16 @@ private:
     std::size_t completed_bytes_ = 0, unsent_messages_ = 0, takeover_diff_messages_ = 0;
     std::uint64_t duplicates_dropped_ = 0;
     UniqueFd live_;  // isolated shadow: the peer's socket (bgpd has a stand-in)
+    // Active, hand-over: bytes for each link not taken yet (from *_off_).
+    std::string pending_in_, pending_out_;
+    std::size_t pending_in_off_ = 0, pending_out_off_ = 0;
+    std::chrono::steady_clock::time_point pending_progress_{};
+    // Active, protected: a full link holds the session back.
+    bool input_held_ = false, output_held_ = false;
+    std::chrono::steady_clock::time_point held_since_{};
+    std::vector<std::uint32_t> held_history_ms_;  // the last holds, a ring
+    std::size_t held_history_next_ = 0;
+    ReplicationStats stats_;
     // Active: shadows of this session the standby ended in a row, and when
     // the session may be handed over again.
     unsigned int standby_ends_ = 0;

@@ -85,6 +85,12 @@ struct bgpd_ha_takeover_summary {
 	unsigned int differences_pending, differences_failed;
 };
 void bgpd_ha_tf_last_takeover(struct bgpd_ha_takeover_summary *out);
+/* How long a full link may hold a session back before the session goes on
+ * unprotected ("bgp ha standby-lag-limit"). Well under any keepalive
+ * interval: while held, the session's keepalives wait too. */
+#define BGPD_HA_DEFAULT_LAG_LIMIT_MS 500
+unsigned int bgpd_ha_tf_lag_limit(void);
+void bgpd_ha_tf_set_lag_limit(unsigned int ms);
 /* The session's transparent-failover state, for show commands. */
 struct frr_ha_tap_info;
 bool bgpd_ha_tf_info(struct peer *peer, struct frr_ha_tap_info *info);

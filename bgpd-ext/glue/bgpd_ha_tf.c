@@ -43,6 +43,8 @@ DEFINE_MTYPE_STATIC(BGPD_HA, HA_SHADOW, "HA shadow session");
 #define TF_GR_PEER_FIRST_MOVE_S 5
 /* How often an active looks for sessions a standby could take. */
 #define TF_PROTECT_SWEEP_MS 1000
+/* How often an active moves hand-overs on and checks the standby's lag. */
+#define TF_PUMP_MS 50
 
 struct ha_shadow {
 	struct peer *peer;
@@ -72,6 +74,8 @@ static struct {
 	struct list *handover_conns;
 	struct list *differences; /* taken-over sessions awaiting their difference */
 	struct list *watches;	  /* active: mirrored sessions */
+	unsigned int lag_limit_ms; /* bgp ha standby-lag-limit */
+	struct thread *t_pump;
 	struct thread *t_accept, *t_sweep, *t_difference;
 } tf = {.listen_fd = -1};
 
@@ -121,10 +125,22 @@ static int tf_input_fd(struct peer *peer)
 	return frr_ha_tap_input_fd(tf.taps, peer->fd);
 }
 
+static int tf_output_fd(struct peer *peer)
+{
+	return frr_ha_tap_output_fd(tf.taps, peer->fd);
+}
+
+static int tf_input_held_on(struct peer *peer)
+{
+	return frr_ha_tap_input_held_on(tf.taps, peer->fd);
+}
+
 static const struct bgp_io_tap tf_tap = {
 	.read = tf_read,
 	.writev = tf_writev,
 	.input_fd = tf_input_fd,
+	.output_fd = tf_output_fd,
+	.input_held_on = tf_input_held_on,
 };
 
 /* --- shadows (standby) --------------------------------------------------------- */
@@ -426,14 +442,15 @@ static void handover_stop_listening(void)
 static int handover_connect(char *why, size_t why_len)
 {
 	struct sockaddr_un sun;
-	struct timeval tv = {1, 0};
 	int fd;
 
 	if (!handover_path(false, &sun)) {
 		snprintf(why, why_len, "no local standby configured");
 		return -1;
 	}
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a standby that does not accept (stopped, busy) costs
+	 * this hand-over, never the active's main thread. */
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		snprintf(why, why_len, "standby's hand-over socket %s: %s",
 			 sun.sun_path, safe_strerror(errno));
@@ -441,7 +458,6 @@ static int handover_connect(char *why, size_t why_len)
 			close(fd);
 		return -1;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	return fd;
 }
 
@@ -491,8 +507,8 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 	h.epoch = status.epoch;
 	strlcpy(h.vrf, peer->bgp->name ? peer->bgp->name : "", sizeof(h.vrf));
 	strlcpy(h.neighbor, peer->host, sizeof(h.neighbor));
-	/* The history goes into the links before the standby gets them; their
-	 * buffers hold it. */
+	/* The standby gets the descriptors at once; the history streams into
+	 * the links afterwards, as the standby takes it (tf_pump). */
 	frr_with_mutex (&peer->io_mtx) {
 		ok = frr_ha_tap_attach(tf.taps, peer->fd, in[0], out[0],
 				       peer->max_packet_size, receive_only,
@@ -540,6 +556,37 @@ static void tf_standby_word(struct thread *t)
 	thread_add_read(tf.master, tf_standby_word, w, w->word_fd, &w->t_read);
 }
 
+/* Hand-overs stream their history on, and a session held back by its
+ * standby longer than the lag limit goes on unprotected: its I/O is woken
+ * to wait on the socket again. */
+static void tf_pump(struct thread *t)
+{
+	struct listnode *node;
+	struct ha_watch *w;
+
+	for (ALL_LIST_ELEMENTS_RO(tf.watches, node, w)) {
+		struct peer *peer = w->peer;
+		struct frr_ha_tap_info info = {};
+		bool wake = false;
+
+		if (peer->fd != w->fd || !peer_established(peer))
+			continue;
+		frr_with_mutex (&peer->io_mtx) {
+			wake = frr_ha_tap_pump(tf.taps, w->fd, tf.lag_limit_ms);
+			if (wake)
+				frr_ha_tap_info(tf.taps, w->fd, &info);
+		}
+		if (!wake)
+			continue;
+		zlog_warn("frr-ha: %s: not protected: %s", peer->host, info.why);
+		bgp_reads_off(peer);
+		bgp_reads_on(peer);
+		bgp_writes_on(peer);
+	}
+	if (listcount(tf.watches))
+		thread_add_timer_msec(tf.master, tf_pump, NULL, TF_PUMP_MS, &tf.t_pump);
+}
+
 /* The standby may end its shadow of a mirrored session at any time: the
  * active hears it at once rather than at the session's next byte. */
 static void watch_standby(struct peer *peer)
@@ -558,6 +605,8 @@ static void watch_standby(struct peer *peer)
 	w->word_fd = word_fd;
 	listnode_add(tf.watches, w);
 	thread_add_read(tf.master, tf_standby_word, w, word_fd, &w->t_read);
+	if (!tf.t_pump)
+		thread_add_timer_msec(tf.master, tf_pump, NULL, TF_PUMP_MS, &tf.t_pump);
 }
 
 /* Watches of sessions that closed, or of every session (peer NULL and
@@ -950,6 +999,16 @@ void bgpd_ha_tf_last_takeover(struct bgpd_ha_takeover_summary *out)
 	*out = last_takeover;
 }
 
+unsigned int bgpd_ha_tf_lag_limit(void)
+{
+	return tf.lag_limit_ms;
+}
+
+void bgpd_ha_tf_set_lag_limit(unsigned int ms)
+{
+	tf.lag_limit_ms = ms;
+}
+
 void bgpd_ha_tf_role_changed(enum frr_ha_role previous, enum frr_ha_role role)
 {
 	if (role == FRR_HA_ROLE_ACTIVE) {
@@ -1006,6 +1065,7 @@ void bgpd_ha_tf_init(struct thread_master *master)
 	tf.handover_conns = list_new();
 	tf.differences = list_new();
 	tf.watches = list_new();
+	tf.lag_limit_ms = BGPD_HA_DEFAULT_LAG_LIMIT_MS;
 	/* From the first connection on: an active keeps every session's
 	 * history from its first byte until the session is handed over. */
 	bgp_io_tap = &tf_tap;
@@ -1022,6 +1082,7 @@ void bgpd_ha_tf_fini(void)
 
 	THREAD_OFF(tf.t_sweep);
 	THREAD_OFF(tf.t_difference);
+	THREAD_OFF(tf.t_pump);
 	bgp_io_tap = NULL;
 	bgp_supplied_connection = NULL;
 	handover_stop_listening();

@@ -275,6 +275,35 @@ DEFUN (no_bgp_ha_hang_detection,
 	return ha_config_changed(vty);
 }
 
+DEFUN (bgp_ha_standby_lag_limit,
+       bgp_ha_standby_lag_limit_cmd,
+       "bgp ha standby-lag-limit (50-60000)",
+       BGP_STR
+       HA_STR
+       "How long a standby that does not keep up may hold a session back\n"
+       "Milliseconds (default 500); past it the session goes on unprotected\n")
+{
+	if (!ha_config_bgp(vty))
+		return CMD_WARNING_CONFIG_FAILED;
+	bgpd_ha_tf_set_lag_limit(strtoul(argv[3]->arg, NULL, 10));
+	return CMD_SUCCESS;
+}
+
+DEFUN (no_bgp_ha_standby_lag_limit,
+       no_bgp_ha_standby_lag_limit_cmd,
+       "no bgp ha standby-lag-limit [(50-60000)]",
+       NO_STR
+       BGP_STR
+       HA_STR
+       "How long a standby that does not keep up may hold a session back\n"
+       "Milliseconds\n")
+{
+	if (!ha_config_bgp(vty))
+		return CMD_WARNING_CONFIG_FAILED;
+	bgpd_ha_tf_set_lag_limit(BGPD_HA_DEFAULT_LAG_LIMIT_MS);
+	return CMD_SUCCESS;
+}
+
 DEFUN (neighbor_ha_failover_mode,
        neighbor_ha_failover_mode_cmd,
        "neighbor <A.B.C.D|X:X::X:X|WORD> ha failover-mode <auto|transparent|graceful-restart|none>",
@@ -354,6 +383,8 @@ static int ha_config_write(struct bgp *bgp, struct vty *vty)
 		else if (cfg->hang_detection_ms != FRR_HA_DEFAULT_HANG_DETECTION_MS)
 			vty_out(vty, " bgp ha hang-detection %u\n",
 				cfg->hang_detection_ms);
+		if (bgpd_ha_tf_lag_limit() != BGPD_HA_DEFAULT_LAG_LIMIT_MS)
+			vty_out(vty, " bgp ha standby-lag-limit %u\n", bgpd_ha_tf_lag_limit());
 	}
 	bgpd_ha_modes_write(vty, bgp);
 	return 0;
@@ -554,6 +585,17 @@ static void show_peer(struct vty *vty, struct bgp *bgp, struct peer *peer,
 			if (tap.takeover_diff_problem[0])
 				json_object_string_add(jt, "takeoverDifferenceProblem",
 						       tap.takeover_diff_problem);
+			/* active: what replication costs, how far the standby lags */
+			json_object_int_add(jt, "mirroredToStandby", tap.bytes_mirrored);
+			json_object_int_add(jt, "loggedToStandby", tap.bytes_logged);
+			json_object_int_add(jt, "backpressureEvents", tap.backpressure_events);
+			json_object_int_add(jt, "standbyLagBytes", tap.lag_bytes);
+			json_object_int_add(jt, "handoverPendingBytes", tap.pending_bytes);
+			json_object_int_add(jt, "heldMs", tap.held_ms);
+			json_object_int_add(jt, "heldP50Ms", tap.held_p50_ms);
+			json_object_int_add(jt, "heldP99Ms", tap.held_p99_ms);
+			json_object_int_add(jt, "heldMaxMs", tap.held_max_ms);
+			json_object_int_add(jt, "protectedAfterMs", tap.protected_after_ms);
 			json_object_object_add(j, "session", jt);
 		}
 
@@ -827,6 +869,8 @@ void bgpd_ha_vty_init(void)
 	install_element(BGP_NODE, &no_bgp_ha_heartbeat_cmd);
 	install_element(BGP_NODE, &bgp_ha_hang_detection_cmd);
 	install_element(BGP_NODE, &no_bgp_ha_hang_detection_cmd);
+	install_element(BGP_NODE, &bgp_ha_standby_lag_limit_cmd);
+	install_element(BGP_NODE, &no_bgp_ha_standby_lag_limit_cmd);
 	install_element(BGP_NODE, &neighbor_ha_failover_mode_cmd);
 	install_element(BGP_NODE, &no_neighbor_ha_failover_mode_cmd);
 	hook_register(bgp_inst_config_write, ha_config_write);

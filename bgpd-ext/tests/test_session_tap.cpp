@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "bgp_stream.hpp"
+#include "tap_fixtures.hpp"
 #include "session_tap.hpp"
 #include "tcp_stream_position.hpp"
 #include "unique_fd.hpp"
@@ -23,139 +24,8 @@
 
 using namespace frr_ha;
 
-namespace {
+using namespace frr_ha::test;
 
-struct Connection {
-    UniqueFd ours;  // the router's socket (the RPs share it)
-    UniqueFd peer;
-};
-
-Connection connect_loopback()
-{
-    UniqueFd l(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(l.get(), reinterpret_cast<sockaddr *>(&a), sizeof(a)) == 0);
-    REQUIRE(listen(l.get(), 1) == 0);
-    socklen_t len = sizeof(a);
-    REQUIRE(getsockname(l.get(), reinterpret_cast<sockaddr *>(&a), &len) == 0);
-    Connection c;
-    c.ours = UniqueFd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    REQUIRE(connect(c.ours.get(), reinterpret_cast<sockaddr *>(&a), sizeof(a)) == 0);
-    c.peer = UniqueFd(accept4(l.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    REQUIRE(c.peer.get() >= 0);
-    fcntl(c.ours.get(), F_SETFL, O_NONBLOCK);
-    return c;
-}
-
-void link_pair(UniqueFd *writer, UniqueFd *reader)
-{
-    int fds[2];
-    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
-    fcntl(fds[1], F_SETFL, O_NONBLOCK);
-    writer->reset(fds[0]);
-    reader->reset(fds[1]);
-}
-
-void send_all(int fd, const std::string &data)
-{
-    REQUIRE(send(fd, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size()));
-}
-
-// Everything readable within a short wait.
-std::string drain(int fd)
-{
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 200) <= 0)
-            return out;
-        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-        if (n <= 0)
-            return out;
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-}
-
-void settle() { usleep(50 * 1000); }
-
-std::string read_tap(SessionTap &tap, bool *ended = nullptr)
-{
-    std::string out;
-    char buf[4096];
-    for (int i = 0; i < 100; i++) {
-        ssize_t n = tap.read(buf, sizeof(buf), ended);
-        if (n > 0)
-            out.append(buf, static_cast<std::size_t>(n));
-        else if (n < 0 && errno == EAGAIN)
-            break;
-        else
-            break;
-    }
-    return out;
-}
-
-// A standby's shadow of a fresh connection, and the old active's ends of
-// its links (write to them, or reset them: the active dies).
-struct ShadowOfFreshConnection {
-    Connection c = connect_loopback();
-    UniqueFd in_w, out_w;
-    std::unique_ptr<SessionTap> shadow;
-
-    explicit ShadowOfFreshConnection(bool established = true)
-    {
-        auto fresh = tcp_stream_position(c.ours.get());
-        REQUIRE(fresh);
-        UniqueFd in_r, out_r;
-        link_pair(&in_w, &in_r);
-        link_pair(&out_w, &out_r);
-        shadow = std::make_unique<SessionTap>(dup(c.ours.get()), std::move(in_r),
-                                              std::move(out_r), calibrate(*fresh, 0, 0));
-        if (established)
-            shadow->open_gate();  // its FSM is Established
-    }
-};
-
-std::size_t messages_in(const std::string &stream, std::string *error)
-{
-    BgpStreamFramer f(kBgpMaxExtendedMessage);
-    f.feed(stream.data(), stream.size());
-    std::size_t n = 0;
-    while (f.next())
-        n++;
-    *error = f.broken() ? f.error() : (f.partial() ? "partial message at the end" : "");
-    return n;
-}
-
-// An active's tap that has read and written one exchange, then is handed
-// over: the links' standby ends are in_r and out_r.
-struct HandedOverActive {
-    Connection c = connect_loopback();
-    SessionTap tap{c.ours.get()};
-    const std::string open_like = bgp_keepalive() + bgp_empty_update();
-    struct iovec iov = {const_cast<char *>(open_like.data()), open_like.size()};
-    UniqueFd in_r, out_r;
-    TcpCountBias bias;
-
-    explicit HandedOverActive(bool receive_only)
-    {
-        send_all(c.peer.get(), open_like);
-        settle();
-        CHECK(read_tap(tap) == open_like);
-        CHECK(tap.writev(&iov, 1) == static_cast<ssize_t>(open_like.size()));
-        CHECK(drain(c.peer.get()) == open_like);
-
-        UniqueFd in_w, out_w;
-        link_pair(&in_w, &in_r);
-        link_pair(&out_w, &out_r);
-        std::string error;
-        REQUIRE(tap.attach(std::move(in_w), std::move(out_w), &bias, &error, receive_only));
-    }
-};
-
-}  // namespace
 
 TEST_CASE("an active's tap keeps the history, then mirrors before consuming and logs before writing")
 {

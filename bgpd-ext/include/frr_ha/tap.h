@@ -38,6 +38,11 @@ struct frr_ha_tap_info {
 	 * the peer from us, and (standby) sent by this RP's own FSM. */
 	size_t received_prefixes, peer_holds_prefixes, shadow_sent_prefixes;
 	char takeover_diff_problem[256]; /* why no difference could be made */
+	/* Active: replication (SessionTap::ReplicationStats). */
+	uint64_t bytes_mirrored, bytes_logged, backpressure_events;
+	uint64_t lag_bytes, pending_bytes, held_ms;
+	uint64_t held_p50_ms, held_p99_ms, held_max_ms;
+	int64_t protected_after_ms; /* -1: not (yet) */
 };
 
 struct frr_ha_taps *frr_ha_taps_new(void);
@@ -50,10 +55,19 @@ ssize_t frr_ha_tap_read(struct frr_ha_taps *taps, int fd, void *buf,
 ssize_t frr_ha_tap_writev(struct frr_ha_taps *taps, int fd,
 			  const struct iovec *iov, int iovcnt);
 int frr_ha_tap_input_fd(struct frr_ha_taps *taps, int fd);
+/* What bgpd waits on to write (fd, or the send-log link while it is full)
+ * and, while input is held back, the link whose writability frees it. */
+int frr_ha_tap_output_fd(struct frr_ha_taps *taps, int fd);
+int frr_ha_tap_input_held_on(struct frr_ha_taps *taps, int fd);
+/* Active, periodically: streams a hand-over on; gives up protecting a
+ * session held back longer than the limit. True: wake the session's I/O. */
+bool frr_ha_tap_pump(struct frr_ha_taps *taps, int fd, unsigned int lag_limit_ms);
 
 /* Active: hand the session over (see SessionTap::attach); max_message is
  * the session's largest message (4096, or 65535 with RFC 8654);
- * receive_only for a session that will restart gracefully, not continue. */
+ * receive_only for a session that will restart gracefully, not continue.
+ * The history streams into the links afterwards (frr_ha_tap_pump): pass
+ * the descriptors to the standby right after this. */
 bool frr_ha_tap_attach(struct frr_ha_taps *taps, int fd, int input_link,
 		       int sendlog_link, size_t max_message, bool receive_only,
 		       struct frr_ha_tap_bias *bias, char *why, size_t why_len);
