@@ -525,7 +525,7 @@ bool SessionTap::attach(UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias
     pending_in_off_ = pending_out_off_ = 0;
     receive_only_ = receive_only;
     input_held_ = output_held_ = false;
-    stats_ = ReplicationStats();
+    stats_.protected_after_ms = -1;  // the counters run on across hand-overs
     attached_at_ = pending_progress_ = std::chrono::steady_clock::now();
     std::string().swap(read_history_);
     std::string().swap(write_history_);

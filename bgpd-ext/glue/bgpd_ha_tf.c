@@ -32,9 +32,11 @@ extern struct zebra_privs_t bgpd_privs;
 
 DEFINE_MTYPE_STATIC(BGPD_HA, HA_SHADOW, "HA shadow session");
 
-/* Socket buffer of the active's end of each link: room for a session's
- * history at hand-over and for bursts while the standby catches up. */
-#define TF_LINK_BUFFER (8 << 20)
+/* Socket buffer of the active's end of each link: room for bursts while
+ * the standby catches up. The hand-over's history streams through it (it
+ * need not fit); a full link holds its session back (bgp ha
+ * standby-lag-limit), so a larger buffer only delays that. */
+#define TF_LINK_BUFFER (2 << 20)
 /* A mirror that closed while this RP stays standby: the active ended the
  * session (not died: its death makes this RP active well within this). */
 #define TF_MIRROR_END_GRACE_MS 1000
@@ -530,7 +532,10 @@ static void watch_free(struct ha_watch *w)
 {
 	THREAD_OFF(w->t_read);
 	listnode_delete(tf.watches, w);
-	peer_unlock(w->peer);
+	/* At exit bgpd's I/O pthread is gone: a last unlock would free the
+	 * peer through bgp_reads_off(), which asserts it runs. */
+	if (!bm->terminating)
+		peer_unlock(w->peer);
 	XFREE(MTYPE_HA_SHADOW, w);
 }
 
@@ -579,8 +584,11 @@ static void tf_pump(struct thread *t)
 		if (!wake)
 			continue;
 		zlog_warn("frr-ha: %s: not protected: %s", peer->host, info.why);
+		/* Both waits were on the links: rearm them on the socket
+		 * (an armed thread is not moved by a second add). */
 		bgp_reads_off(peer);
 		bgp_reads_on(peer);
+		bgp_writes_off(peer);
 		bgp_writes_on(peer);
 	}
 	if (listcount(tf.watches))
@@ -1096,7 +1104,8 @@ void bgpd_ha_tf_fini(void)
 		struct ha_difference *d = listnode_head(tf.differences);
 
 		listnode_delete(tf.differences, d);
-		peer_unlock(d->peer);
+		if (!bm->terminating)
+			peer_unlock(d->peer);
 		XFREE(MTYPE_HA_SHADOW, d);
 	}
 	list_delete(&tf.differences);

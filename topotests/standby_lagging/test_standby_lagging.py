@@ -44,7 +44,7 @@ from ha_lib.yang_model import show_json_to_instance, validate_instance  # noqa: 
 
 pytestmark = [pytest.mark.bgpd]
 
-FEED = 20000
+FEED = 60000
 PEERS = 6
 KEY = "frr-ha-topotest-key-0123"
 R1 = "10.0.12.1"
@@ -55,6 +55,9 @@ KEEPALIVE, HOLD = 1, 3
 
 def peer_addr(i):
     return f"10.0.12.{20 + i}"
+
+
+R1_ADDRS = [R1]
 
 
 def write(path, lines):
@@ -83,8 +86,10 @@ def r1_conf():
 def bird_conf(confdir):
     c = [f'log "{confdir}/feed/bird.log" all;', f"router id {FEED_ADDR};",
          "protocol device { }", "protocol static { ipv4;"]
-    c += [f"  route 172.{16 + i // 65536}.{(i // 256) % 256}.{i % 256}/32 blackhole;"
-          for i in range(FEED)]
+    # Each route with its own community: one UPDATE per route, some 3 MB
+    # per session, more than the links to the standby hold.
+    c += [f"  route 172.{16 + i // 65536}.{(i // 256) % 256}.{i % 256}/32 blackhole "
+          f"{{ bgp_community.add(({FEED_AS}, {i})); }};" for i in range(FEED)]
     c += ["}", "protocol bgp r1 {", f"  local {FEED_ADDR} as {FEED_AS};",
           f"  neighbor {R1} as 65001;",
           "  hold time 10; keepalive time 3; connect retry time 1; error wait time 1, 5;",
@@ -92,20 +97,24 @@ def bird_conf(confdir):
     return c
 
 
-def gobgp_conf():
-    c = ["[global.config]", f"  as = {GOBGP_AS}", f'  router-id = "{peer_addr(0)}"',
-         "  port = -1",
-         # Keep nothing received: the load measures r1, not GoBGP.
-         "[global.apply-policy.config]", '  default-import-policy = "reject-route"']
-    for i in range(PEERS):
-        c += ["[[neighbors]]", "  [neighbors.config]", f'    neighbor-address = "{R1}"',
-              "    peer-as = 65001", "  [neighbors.transport.config]",
-              f'    local-address = "{peer_addr(i)}"', "  [neighbors.timers.config]",
-              "    connect-retry = 1", f"    hold-time = {HOLD}",
-              f"    keepalive-interval = {KEEPALIVE}",
-              "  [[neighbors.afi-safis]]", "    [neighbors.afi-safis.config]",
-              '      afi-safi-name = "ipv4-unicast"']
-    return c
+def gobgp_conf(i):
+    """One GoBGP process per session (GoBGP tells sessions apart by the
+    remote address, and r1 has one)."""
+    return ["[global.config]", f"  as = {GOBGP_AS}", f'  router-id = "{peer_addr(i)}"',
+            "  port = -1",
+            # Keep nothing received: the load measures r1, not GoBGP.
+            "[global.apply-policy.config]", '  default-import-policy = "reject-route"',
+            "[[neighbors]]", "  [neighbors.config]", f'    neighbor-address = "{R1}"',
+            "    peer-as = 65001", "  [neighbors.transport.config]",
+            f'    local-address = "{peer_addr(i)}"', "  [neighbors.timers.config]",
+            "    connect-retry = 1", f"    hold-time = {HOLD}",
+            f"    keepalive-interval = {KEEPALIVE}",
+            "  [[neighbors.afi-safis]]", "    [neighbors.afi-safis.config]",
+            '      afi-safi-name = "ipv4-unicast"']
+
+
+def gobgp_api(i):
+    return f"127.0.0.1:{50100 + i}"
 
 
 def build_topo(tgen):
@@ -129,7 +138,8 @@ def setup_module(mod):
     write(f"{confdir}/r1/bgpd.conf", r1_conf())
     write(f"{confdir}/r1/zebra.conf", ["interface r1-eth0", f" ip address {R1}/24"])
     write(f"{confdir}/feed/bird.conf", bird_conf(confdir))
-    write(f"{confdir}/peers/gobgpd.toml", gobgp_conf())
+    for i in range(PEERS):
+        write(f"{confdir}/peers/gobgpd-{i}.toml", gobgp_conf(i))
     tgen = Topogen(build_topo, mod.__name__)
     tgen.start_topology()
     load_pair_router(tgen.gears["r1"], f"{confdir}/r1")
@@ -146,7 +156,7 @@ def teardown_module(mod):
     confdir = confdir_of(mod.__name__)
     tgen = get_topogen()
     tgen.gears["feed"].cmd(f"kill $(cat {confdir}/feed/bird.pid) 2>/dev/null")
-    tgen.gears["peers"].cmd(f"kill $(cat {confdir}/peers/gobgpd.pid) 2>/dev/null")
+    tgen.gears["peers"].cmd(f"kill $(cat {confdir}/peers/gobgpd-*.pid) 2>/dev/null")
     for rp in ("a", "b"):
         pid = rp_pid(tgen.gears["r1"], rp)
         if pid:
@@ -159,16 +169,19 @@ def gear(name):
 
 
 def gobgp_sessions():
-    out = gear("peers").cmd("gobgp neighbor -j 2>&1")
-    try:
-        data = json.loads(out)
-    except ValueError:
-        return {}
     view = {}
-    for n in data or []:
-        st = n.get("state", {})
+    for i in range(PEERS):
+        host, port = gobgp_api(i).split(":")
+        out = gear("peers").cmd(f"gobgp -u {host} -p {port} neighbor -j 2>&1")
+        try:
+            data = json.loads(out)
+        except ValueError:
+            continue
+        if not isinstance(data, list) or not data:  # not answering yet
+            continue
+        st = data[0].get("state", {})
         received = st.get("messages", {}).get("received", {})
-        view[n.get("transport", {}).get("local_address") or st.get("neighbor_address")] = {
+        view[peer_addr(i)] = {
             "established": st.get("session_state") in (6, "established", "ESTABLISHED"),
             "flops": int(st.get("flops", 0) or 0),
             "notifications": int(received.get("notification", 0) or 0),
@@ -204,7 +217,8 @@ def r1_gaps(capture, name, since):
     """The longest time between two segments carrying r1's BGP bytes, per
     TCP stream, from the mark on."""
     out = tshark("-r", capture.files[name], "-Y",
-                 f"ip.src == {R1} && tcp.len > 0 && frame.time_epoch >= {capture.marks[since]}",
+                 f"({' || '.join(f'ip.src == {a}' for a in R1_ADDRS)}) && tcp.len > 0 "
+                 f"&& frame.time_epoch >= {capture.marks[since]}",
                  "-T", "fields", "-e", "tcp.stream", "-e", "frame.time_epoch")
     times = {}
     for line in out.splitlines():
@@ -217,8 +231,10 @@ def r1_gaps(capture, name, since):
 def test_sessions_come_up_and_are_protected():
     wait_pair(gear("r1"), "a", "b", epoch=1)
     confdir = confdir_of(__name__)
-    gear("peers").cmd(f"gobgpd -f {confdir}/peers/gobgpd.toml -l warn -p --pprof-disable "
-                      f"> {confdir}/peers/gobgpd.log 2>&1 & echo $! > {confdir}/peers/gobgpd.pid")
+    for i in range(PEERS):
+        gear("peers").cmd(f"gobgpd -f {confdir}/peers/gobgpd-{i}.toml -l warn -p --pprof-disable "
+                          f"--api-hosts {gobgp_api(i)} > {confdir}/peers/gobgpd-{i}.log 2>&1 & "
+                          f"echo $! > {confdir}/peers/gobgpd-{i}.pid")
     out = gear("feed").cmd(
         f"bird -c {confdir}/feed/bird.conf -s {confdir}/feed/bird.ctl -P {confdir}/feed/bird.pid 2>&1")
     assert os.path.exists(f"{confdir}/feed/bird.pid") or not out.strip(), out
@@ -235,7 +251,7 @@ def test_state_fits_the_yang_model(tmp_path):
 
 def test_a_stopped_standby_costs_protection_never_a_keepalive():
     before = gobgp_sessions()
-    capture = Capture(get_topogen(), ["peers"], [R1])
+    capture = Capture(get_topogen(), ["peers"], R1_ADDRS)
     capture.mark("stop")
     pid = rp_pid(gear("r1"), "b")
     gear("r1").cmd(f"kill -STOP {pid}")
@@ -250,6 +266,16 @@ def test_a_stopped_standby_costs_protection_never_a_keepalive():
             return None if r["session"]["receivedPrefixes"] == FEED else r["session"]["receivedPrefixes"]
 
         wait_for("r1 has the feed's table", loaded, count=120, wait=0.5)
+
+        def lagging():
+            ss = {a: v["session"] for a, v in rp_json(gear("r1"), "a")["neighbors"].items()}
+            if any(v["stream"] == "unprotected" for v in ss.values()):
+                return None
+            return {a: (v["stream"], v["mirroredToStandby"], v["loggedToStandby"],
+                        v["standbyLagBytes"], v["backpressureEvents"]) for a, v in ss.items()}
+
+        wait_for("sessions the stopped standby held back go on unprotected", lagging,
+                 count=240, wait=0.5)
         # vtysh on the active answers while the standby is stopped, and says
         # why sessions are no longer protected.
         t0 = time.time()
@@ -286,7 +312,7 @@ def test_protected_again_then_kill9_is_transparent():
     lag = {a: v["session"] for a, v in rp_json(gear("r1"), "a")["neighbors"].items()}
     assert any(s["backpressureEvents"] > 0 for s in lag.values()), lag
     before = gobgp_sessions()
-    capture = Capture(get_topogen(), ["peers"], [R1])
+    capture = Capture(get_topogen(), ["peers"], R1_ADDRS)
     capture.mark("kill")
     kill_rp(gear("r1"), "a")
     wait_for("rp b is active", lambda: None if rp_json(gear("r1"), "b")["role"] == "active"
