@@ -136,6 +136,24 @@ def mirrored(r1, standby):
                for n in r1.ha_json(standby).get("neighbors", {}).values())
 
 
+def replication_stats(r1, active):
+    """What replication cost the active's sessions over the loads: how long
+    a full link held a session back (p50/p99 of holds, worst session), how
+    often, and how long each hand-over took until protected."""
+    sessions = [n["session"] for n in r1.ha_json(active).get("neighbors", {}).values()
+                if "session" in n]
+    return {
+        "held_p50_ms": max((s.get("heldP50Ms", 0) for s in sessions), default=0),
+        "held_p99_ms": max((s.get("heldP99Ms", 0) for s in sessions), default=0),
+        "held_max_ms": max((s.get("heldMaxMs", 0) for s in sessions), default=0),
+        "backpressure_events": sum(s.get("backpressureEvents", 0) for s in sessions),
+        "protected_after_ms": [s["protectedAfterMs"] for s in sessions
+                               if s.get("protectedAfterMs", -1) >= 0],
+        "unprotected": [s.get("notProtectedReason", "") for s in sessions
+                        if s.get("stream") == "unprotected"],
+    }
+
+
 def load_table(r1, pid, standby=None):
     """Withdraws the feed's table (static protocol off), then announces it
     again; returns (seconds until every peer holds it, CPU seconds of pid,
@@ -180,6 +198,7 @@ def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
                     r1.start_bgpd(standby)
         out["conv"] = conv
         wait("standby in step", lambda: r1.in_step(active, standby), 600, 0.2)
+        out["replication"] = replication_stats(r1, active)
         out["rss_active"] = proc_rss_mib(r1.pid(active))
         out["rss_standby"] = proc_rss_mib(r1.pid(standby))
         # a standby joining from scratch: start to ready, and to in step

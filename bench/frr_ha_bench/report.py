@@ -88,6 +88,21 @@ def tables(results):
             f"| {size} | {conv} | "
             f"{r['rss_standby']:.0f} / {r['rss_active']:.0f} | "
             f"{r['rss_standby'] / r['rss_active']:.2f} | {rj_s} | {ln_s} |")
+    lines.append("\n### Replication on the active (frr-ha TF, over the table loads)\n")
+    lines.append("| size | a full link held a session back: times (all sessions) | hold ms p50 / p99 "
+                 "/ max (worst session) | hand-over to protected ms p50 / max | sessions "
+                 "unprotected at the end |")
+    lines.append("|" + "---|" * 5)
+    for r in results:
+        rp = r.get("replication")
+        if not rp:
+            continue
+        size = f"{r['peers']} peers, {r['prefixes'] // 1000}k IPv{r['af']}"
+        pa = rp["protected_after_ms"]
+        pa_s = f"{fmt(pct(pa, .5))} / {fmt(max(pa))}" if pa else "n/a"
+        lines.append(f"| {size} | {rp['backpressure_events']} | {rp['held_p50_ms']} / "
+                     f"{rp['held_p99_ms']} / {rp['held_max_ms']} | {pa_s} | "
+                     f"{len(rp['unprotected'])} |")
     return "\n".join(lines) + "\n"
 
 

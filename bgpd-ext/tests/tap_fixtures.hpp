@@ -76,6 +76,19 @@ inline std::string drain(int fd)
     }
 }
 
+// What is readable now, without waiting.
+inline std::string take(int fd)
+{
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n <= 0)
+            return out;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
 inline void settle() { usleep(50 * 1000); }
 
 inline std::string read_tap(SessionTap &tap, bool *ended = nullptr)

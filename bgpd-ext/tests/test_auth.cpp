@@ -15,7 +15,7 @@ TEST_CASE("nonces are fresh and of the right size")
     CHECK(a != b);
 }
 
-TEST_CASE("an answer made with the key verifies; any change breaks it")
+TEST_CASE("an answer made with the key verifies, and any change breaks it")
 {
     auto na = random_nonce(), nb = random_nonce();
     // b answers a's challenge; a checks with what it expects from b.
