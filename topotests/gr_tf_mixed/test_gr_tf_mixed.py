@@ -16,7 +16,6 @@ while samplers watch r1's kernel table, the GR peers' view of r1 and their
 kernel tables, and packet captures record the wire.
 """
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -40,6 +39,13 @@ from ha_lib.frr_ha import (  # noqa: E402
     vtysh_json,
     wait_for,
     wait_pair,
+)
+from ha_lib.speakers import (  # noqa: E402
+    bird_session as bird_view,
+    frr_session as frr_view,
+    start_bird,
+    stop_bird,
+    write_conf as write,
 )
 from ha_lib.wire import Capture, tshark  # noqa: E402
 from ha_lib.yang_model import show_json_to_instance, validate_instance  # noqa: E402
@@ -72,11 +78,6 @@ R1_NETWORK = "10.1.0.0/24"
 def prefixes(name):
     _, _, octet, count, _ = PEERS[name]
     return [f"{octet}.16.{i // 256}.{i % 256}/32" for i in range(count)]
-
-
-def write(path, lines):
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
 
 
 def r1_conf():
@@ -158,9 +159,7 @@ def setup_module(mod):
     for name in FRR_PEERS:
         load_plain_router(tgen.gears[name], f"{confdir}/{name}")
     tgen.start_router()
-    out = tgen.gears["p3"].cmd(
-        f"bird -c {confdir}/p3/bird.conf -s {confdir}/p3/bird.ctl -P {confdir}/p3/bird.pid 2>&1")
-    assert os.path.exists(f"{confdir}/p3/bird.pid") or not out.strip(), out
+    start_bird(tgen.gears["p3"], f"{confdir}/p3")
     install_bgpd_conf(tgen.gears["r1"], f"{confdir}/r1/bgpd.conf")
     start_rp(tgen.gears["r1"], "a")
     start_rp(tgen.gears["r1"], "b")
@@ -169,7 +168,7 @@ def setup_module(mod):
 def teardown_module(mod):
     confdir = confdir_of(mod.__name__)
     tgen = get_topogen()
-    tgen.gears["p3"].cmd(f"kill $(cat {confdir}/p3/bird.pid) 2>/dev/null")
+    stop_bird(tgen.gears["p3"], f"{confdir}/p3")
     stop_pairs({"r1": ("a", "b")})
 
 
@@ -184,27 +183,12 @@ def birdc(command):
 
 def bird_session():
     """p3's view of its session to r1: state and how many routes it imported."""
-    out = birdc("show protocols all r1")
-    state = "Established" if "BGP state:          Established" in out else "down"
-    imported = 0
-    for line in out.splitlines():
-        if line.strip().startswith("Routes:"):
-            imported = int(line.split()[1])
-    return {"state": state, "imported": imported, "text": out}
+    v = bird_view(gear("p3"), confdir_of(__name__) + "/p3")
+    return {"state": v["state"], "imported": v["prefixes"], "text": v["text"]}
 
 
 def frr_session(name):
-    s = vtysh_json(gear(name), f"show bgp neighbors {R1} json")[R1]
-    return {
-        "state": s.get("bgpState"),
-        "establishedEpoch": s.get("bgpTimerUpEstablishedEpoch"),
-        "established": s.get("connectionsEstablished"),
-        "dropped": s.get("connectionsDropped"),
-        "notificationsSent": s["messageStats"]["notificationsSent"],
-        "notificationsRecv": s["messageStats"]["notificationsRecv"],
-        "prefixes": s.get("addressFamilyInfo", {}).get("ipv4Unicast", {})
-        .get("acceptedPrefixCounter"),
-    }
+    return frr_view(gear(name), R1)
 
 
 def expected_from_r1(name):

@@ -38,10 +38,15 @@ from ha_lib.frr_ha import (  # noqa: E402
     rp_pid,
     rp_vtysh,
     start_rp,
-    stop_pairs,
-    vtysh_json,
     wait_for,
     wait_pair,
+)
+from ha_lib.speakers import (  # noqa: E402
+    frr_session,
+    start_bird,
+    stop_bird,
+    stop_pair_router,
+    write_conf as write,
 )
 from ha_lib.yang_model import show_json_to_instance, validate_instance  # noqa: E402
 
@@ -54,11 +59,6 @@ R1 = "10.0.12.1"
 R2 = ("10.0.12.2", 65002)
 P3 = ("10.0.12.3", 65003)
 HANG_MS = 3000  # the default
-
-
-def write(path, lines):
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
 
 
 def r1_conf():
@@ -138,9 +138,7 @@ def setup_module(mod):
     load_pair_router(tgen.gears["r1"], f"{confdir}/r1")
     load_plain_router(tgen.gears["r2"], f"{confdir}/r2")
     tgen.start_router()
-    out = tgen.gears["p3"].cmd(
-        f"bird -c {confdir}/p3/bird.conf -s {confdir}/p3/bird.ctl -P {confdir}/p3/bird.pid 2>&1")
-    assert os.path.exists(f"{confdir}/p3/bird.pid") or not out.strip(), out
+    start_bird(tgen.gears["p3"], f"{confdir}/p3")
     install_bgpd_conf(tgen.gears["r1"], f"{confdir}/r1/bgpd.conf")
     start_rp(tgen.gears["r1"], "a")
     start_rp(tgen.gears["r1"], "b")
@@ -149,13 +147,8 @@ def setup_module(mod):
 def teardown_module(mod):
     confdir = confdir_of(mod.__name__)
     tgen = get_topogen()
-    tgen.gears["p3"].cmd(f"kill $(cat {confdir}/p3/bird.pid) 2>/dev/null")
-    # A stopped RP would not act on SIGTERM: let it run again first.
-    for rp in ("a", "b"):
-        pid = rp_pid(tgen.gears["r1"], rp)
-        if pid:
-            tgen.gears["r1"].cmd(f"kill -CONT {pid}")
-    stop_pairs({"r1": ("a", "b")})
+    stop_bird(tgen.gears["p3"], f"{confdir}/p3")
+    stop_pair_router(tgen)
 
 
 def gear(name):
@@ -168,17 +161,7 @@ def birdc(command):
 
 def r2_view():
     """What r2 knows of its session to r1."""
-    s = vtysh_json(gear("r2"), f"show bgp neighbors {R1} json")[R1]
-    return {
-        "state": s.get("bgpState"),
-        "establishedEpoch": s.get("bgpTimerUpEstablishedEpoch"),
-        "established": s.get("connectionsEstablished"),
-        "dropped": s.get("connectionsDropped"),
-        "notificationsSent": s["messageStats"]["notificationsSent"],
-        "notificationsRecv": s["messageStats"]["notificationsRecv"],
-        "prefixes": s.get("addressFamilyInfo", {}).get("ipv4Unicast", {})
-        .get("acceptedPrefixCounter"),
-    }
+    return frr_session(gear("r2"), R1)
 
 
 def same_session(before, after):

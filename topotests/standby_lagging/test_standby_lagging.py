@@ -14,9 +14,7 @@ wait for the standby show `unprotected: standby lagging`. Once the standby
 runs again they are protected again, and a kill -9 of the active is then
 transparent.
 """
-import json
 import os
-import subprocess
 import sys
 import time
 
@@ -33,11 +31,16 @@ from ha_lib.frr_ha import (  # noqa: E402
     load_pair_router,
     rp_json,
     rp_pid,
-    rp_vtysh,
     start_rp,
-    stop_pairs,
     wait_for,
     wait_pair,
+)
+from ha_lib.speakers import (  # noqa: E402
+    gobgp_session,
+    start_bird,
+    stop_bird,
+    stop_pair_router,
+    write_conf as write,
 )
 from ha_lib.wire import Capture, tshark  # noqa: E402
 from ha_lib.yang_model import show_json_to_instance, validate_instance  # noqa: E402
@@ -58,11 +61,6 @@ def peer_addr(i):
 
 
 R1_ADDRS = [R1]
-
-
-def write(path, lines):
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
 
 
 def r1_conf():
@@ -155,13 +153,9 @@ def setup_module(mod):
 def teardown_module(mod):
     confdir = confdir_of(mod.__name__)
     tgen = get_topogen()
-    tgen.gears["feed"].cmd(f"kill $(cat {confdir}/feed/bird.pid) 2>/dev/null")
+    stop_bird(tgen.gears["feed"], f"{confdir}/feed")
     tgen.gears["peers"].cmd(f"kill $(cat {confdir}/peers/gobgpd-*.pid) 2>/dev/null")
-    for rp in ("a", "b"):
-        pid = rp_pid(tgen.gears["r1"], rp)
-        if pid:
-            tgen.gears["r1"].cmd(f"kill -CONT {pid}")
-    stop_pairs({"r1": ("a", "b")})
+    stop_pair_router(tgen)
 
 
 def gear(name):
@@ -169,24 +163,13 @@ def gear(name):
 
 
 def gobgp_sessions():
+    """Each GoBGP process's view of its session, by its local address."""
     view = {}
     for i in range(PEERS):
-        host, port = gobgp_api(i).split(":")
-        out = gear("peers").cmd(f"gobgp -u {host} -p {port} neighbor -j 2>&1")
-        try:
-            data = json.loads(out)
-        except ValueError:
-            continue
-        if not isinstance(data, list) or not data:  # not answering yet
-            continue
-        st = data[0].get("state", {})
-        received = st.get("messages", {}).get("received", {})
-        view[peer_addr(i)] = {
-            "established": st.get("session_state") in (6, "established", "ESTABLISHED"),
-            "flops": int(st.get("flops", 0) or 0),
-            "notifications": int(received.get("notification", 0) or 0),
-            "updates": int(received.get("update", 0) or 0),
-        }
+        v = gobgp_session(gear("peers"), gobgp_api(i))
+        if v:
+            view[peer_addr(i)] = {"established": v["state"] == "Established",
+                                  "flops": v["flops"], "notifications": v["notificationsRecv"]}
     return view
 
 
@@ -235,9 +218,7 @@ def test_sessions_come_up_and_are_protected():
         gear("peers").cmd(f"gobgpd -f {confdir}/peers/gobgpd-{i}.toml -l warn -p --pprof-disable "
                           f"--api-hosts {gobgp_api(i)} > {confdir}/peers/gobgpd-{i}.log 2>&1 & "
                           f"echo $! > {confdir}/peers/gobgpd-{i}.pid")
-    out = gear("feed").cmd(
-        f"bird -c {confdir}/feed/bird.conf -s {confdir}/feed/bird.ctl -P {confdir}/feed/bird.pid 2>&1")
-    assert os.path.exists(f"{confdir}/feed/bird.pid") or not out.strip(), out
+    start_bird(gear("feed"), f"{confdir}/feed")
     wait_for("GoBGP's sessions are up", lambda: None if len(gobgp_sessions()) == PEERS and all(
         v["established"] for v in gobgp_sessions().values()) else str(gobgp_sessions()),
         count=60, wait=1)

@@ -1,0 +1,92 @@
+"""
+The other BGP speakers of our topotests (stock FRR, BIRD, GoBGP): writing
+their configuration, starting them, and what each one sees of its session
+to r1, in one shape: state, established-since, NOTIFICATIONs, prefixes.
+"""
+import json
+import os
+
+from .frr_ha import rp_pid, stop_pairs, vtysh_json
+
+
+def write_conf(path, lines):
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def frr_session(router, r1_address):
+    """A stock FRR peer's view of its session to r1."""
+    s = vtysh_json(router, f"show bgp neighbors {r1_address} json")[r1_address]
+    return {
+        "state": s.get("bgpState"),
+        "establishedEpoch": s.get("bgpTimerUpEstablishedEpoch"),
+        "established": s.get("connectionsEstablished"),
+        "dropped": s.get("connectionsDropped"),
+        "notificationsSent": s["messageStats"]["notificationsSent"],
+        "notificationsRecv": s["messageStats"]["notificationsRecv"],
+        "prefixes": s.get("addressFamilyInfo", {}).get("ipv4Unicast", {})
+        .get("acceptedPrefixCounter"),
+    }
+
+
+def start_bird(host, confdir):
+    """Starts BIRD on a host with confdir/bird.conf (control socket and pid
+    file beside it)."""
+    out = host.cmd(f"bird -c {confdir}/bird.conf -s {confdir}/bird.ctl -P {confdir}/bird.pid 2>&1")
+    assert os.path.exists(f"{confdir}/bird.pid") or not out.strip(), out
+
+
+def stop_bird(host, confdir):
+    host.cmd(f"kill $(cat {confdir}/bird.pid) 2>/dev/null")
+
+
+def birdc(host, confdir, command):
+    return host.cmd(f"birdc -s {confdir}/bird.ctl {command}")
+
+
+def bird_session(host, confdir, protocol="r1"):
+    """BIRD's view of its session to r1: state and routes imported."""
+    out = birdc(host, confdir, f"show protocols all {protocol}")
+    state = "Established" if "BGP state:          Established" in out else "down"
+    imported = 0
+    for line in out.splitlines():
+        if line.strip().startswith("Routes:"):
+            imported = int(line.split()[1])
+    return {"state": state, "prefixes": imported, "text": out}
+
+
+def gobgp_session(host, api=None):
+    """The first session of a GoBGP process (its gRPC address `api`, or the
+    default one): state, flops, NOTIFICATIONs received, prefixes accepted;
+    None while GoBGP does not answer."""
+    where = f"-u {api.split(':')[0]} -p {api.split(':')[1]} " if api else ""
+    out = host.cmd(f"gobgp {where}neighbor -j 2>&1")
+    try:
+        data = json.loads(out)
+    except ValueError:
+        return None
+    if not isinstance(data, list) or not data:
+        return None
+    n = data[0]
+    st = n.get("state", {})
+    received = st.get("messages", {}).get("received", {})
+    accepted = sum(int((af.get("state") or {}).get("accepted", 0) or 0)
+                   for af in n.get("afi_safis") or [])
+    return {
+        "state": "Established" if st.get("session_state") in (6, "established", "ESTABLISHED")
+        else str(st.get("session_state")),
+        "flops": int(st.get("flops", 0) or 0),
+        "notificationsRecv": int(received.get("notification", 0) or 0),
+        "updates": int(received.get("update", 0) or 0),
+        "prefixes": accepted,
+    }
+
+
+def stop_pair_router(tgen, router="r1", rps=("a", "b")):
+    """Stops the RPs of a router, waking a stopped one first (a stopped
+    process would not act on SIGTERM), then the topology."""
+    for rp in rps:
+        pid = rp_pid(tgen.gears[router], rp)
+        if pid:
+            tgen.gears[router].cmd(f"kill -CONT {pid}")
+    stop_pairs({router: rps})
