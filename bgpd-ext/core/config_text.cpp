@@ -43,8 +43,10 @@ bool dropped(std::string_view text, std::size_t indent)
         return true;
     if (indent > 0)
         return false;
+    // "bgp no-rib": the pair holds every RP but the active with it (no
+    // route goes to zebra from a standby); it is the role's, not shared.
     return text == "Building configuration..." || text == "Current configuration:" ||
-           rp_own_line(text);
+           text == "bgp no-rib" || text == "no bgp no-rib" || rp_own_line(text);
 }
 
 // One element of the configuration tree.

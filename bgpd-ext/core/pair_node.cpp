@@ -304,6 +304,7 @@ void PairNode::send_status(Channel &ch)
     st->set_sync_generation(own_generation_);
     st->set_seq(++status_seq_);
     st->set_io_progress(host_.io_progress());
+    config_sync_.fill_status(*st);
     send(ch, msg);
 }
 
@@ -439,6 +440,21 @@ void PairNode::on_message(Channel &ch, const wire::Message &msg, Millis now)
         if (!channels_.count(ch.id))
             return;
         request_sync_if_needed(ch);
+        config_sync_.partner_status(st, role_, partner_.role, now, to_partner(ch.id));
+        return;
+    }
+    case wire::Message::kConfigLine:
+    case wire::Message::kConfigAnswer:
+    case wire::Message::kConfigSessionEnd:
+    case wire::Message::kConfigRequest:
+    case wire::Message::kConfigChunk: {
+        const auto adoptions = config_sync_.view().adoptions;
+        config_sync_.on_message(msg, role_, now, to_partner(ch.id));
+        if (config_sync_.view().adoptions != adoptions && channels_.count(ch.id)) {
+            // What the bulk sync found missing may be here now: again.
+            sync_state_ = SyncState::None;
+            request_sync_if_needed(ch);
+        }
         return;
     }
     case wire::Message::kSyncRequest:
@@ -513,6 +529,7 @@ void PairNode::on_partner_lost(Millis since)
 {
     partner_ = PartnerView{};
     sync_state_ = SyncState::None;
+    config_sync_.partner_lost();
     if (role_ == Role::Standby && !pending_) {
         pending_ = PendingTakeover{SwitchoverReason::PartnerLost, since, 0};
         lock_busy_logged_ = false;
@@ -590,6 +607,7 @@ bool PairNode::try_become_active(Millis now)
     epoch_ = epoch;
     host_.store_epoch(epoch_);
     role_ = Role::Active;
+    config_sync_.role_changed(role_);
     host_.role_changed(Role::Active, epoch_);
     if (previous == Role::Standby && pending_) {
         SwitchoverRecord rec;
@@ -618,6 +636,7 @@ void PairNode::become_standby(std::uint64_t epoch, Millis now)
     epoch_ = std::max(epoch_, epoch);
     if (role_ != Role::Standby) {
         role_ = Role::Standby;
+        config_sync_.role_changed(role_);
         host_.role_changed(Role::Standby, epoch_);
         log(LogLevel::Info, "this RP is standby of rp " + partner_rp()->name + " at epoch " +
                                 std::to_string(epoch_));
@@ -629,6 +648,7 @@ void PairNode::step_down(Millis now)
 {
     (void)now;
     role_ = Role::Standby;
+    config_sync_.role_changed(role_);
     // Hold the peers before anything else: from here on this RP writes to
     // no peer session.
     host_.role_changed(Role::Standby, epoch_);
@@ -647,6 +667,12 @@ std::string PairNode::request_switchover(Millis now)
         return "standby not ready: " +
                (partner_.not_ready_reason.empty() ? std::string("it has not said it is ready")
                                                   : partner_.not_ready_reason);
+    if (config_sync_.view().state != ConfigState::InStep)
+        return "the standby's configuration is not this RP's (generation " +
+               std::to_string(config_sync_.view().partner_generation) + " there, " +
+               std::to_string(config_sync_.view().generation) + " here): " +
+               (config_sync_.view().last_problem.empty() ? std::string("comparing")
+                                                         : config_sync_.view().last_problem);
     const auto new_epoch = epoch_ + 1;
     log(LogLevel::Info, "planned switchover: handing the active role to rp " +
                             partner_rp()->name + " at epoch " + std::to_string(new_epoch));
@@ -668,10 +694,10 @@ bool PairNode::ready() const
 
 std::string PairNode::not_ready_reason() const
 {
-    if (role_ == Role::Active)
-        return {};
     if (!config_error_.empty())
         return "configuration: " + config_error_;
+    if (role_ == Role::Active)
+        return {};
     if (!primary_)
         return channels_.empty() ? "no channel to the partner" : "channel handshake in progress";
     if (partner_.role != Role::Active)
@@ -681,6 +707,8 @@ std::string PairNode::not_ready_reason() const
     if (sync_state_ == SyncState::Syncing)
         return "bulk sync in progress (" + std::to_string(sync_received_) + "/" +
                std::to_string(sync_total_) + ")";
+    if (auto why = config_sync_.not_ready_reason(); !why.empty())
+        return why;
     if (synced_generation_ != partner_.sync_generation)
         return "the active's sessions changed since the last sync";
     if (!sync_problems_.empty())
@@ -742,6 +770,33 @@ void PairNode::request_sync_if_needed(Channel &ch)
     sync_state_ = SyncState::Syncing;
     sync_received_ = sync_total_ = 0;
     send(ch, req);
+}
+
+// --- one configuration (config_sync.hpp) ----------------------------------------
+
+ConfigSync::Send PairNode::to_partner(ChannelId id)
+{
+    return [this, id](const wire::Message &msg) {
+        auto it = channels_.find(id);
+        if (it != channels_.end())
+            send(*it->second, msg);
+    };
+}
+
+std::optional<std::uint64_t> PairNode::forward_config_line(std::uint64_t session,
+                                                           const std::string &line,
+                                                           std::string *why_not)
+{
+    auto *ch = primary();
+    return config_sync_.forward(session, line,
+                                ch ? to_partner(ch->id) : ConfigSync::Send([](const auto &) {}),
+                                why_not);
+}
+
+void PairNode::end_config_session(std::uint64_t session)
+{
+    if (auto *ch = primary())
+        config_sync_.end_session(session, to_partner(ch->id));
 }
 
 // --- time ---------------------------------------------------------------------

@@ -22,6 +22,7 @@
 //   shared kernel to fence with: it keeps the silence rule above.
 #pragma once
 
+#include "config_sync.hpp"
 #include "frame_codec.hpp"
 #include "pair_types.hpp"
 
@@ -78,6 +79,23 @@ public:
     // Kills the partner process verified by partner_authenticated() (local
     // mode); the host then reports its death with PairNode::partner_exited.
     virtual FenceResult fence_partner() { return {0, "this host cannot fence"}; }
+
+    // One configuration (config_sync.hpp). This RP's running configuration,
+    // as `show running-config` prints it.
+    virtual std::string running_config() { return {}; }
+    struct ConfigRun {
+        bool accepted = false;
+        std::string output;  // what the line printed
+    };
+    // Runs a line on this RP's mirror of the active's vty session `session`
+    // (a new mirror starts at the enable node).
+    virtual ConfigRun run_config_line(std::uint64_t session, const std::string &line)
+    {
+        (void)session;
+        (void)line;
+        return {false, "% this RP cannot run configuration lines\n"};
+    }
+    virtual void end_config_session(std::uint64_t session) { (void)session; }
 };
 
 struct PartnerView {
@@ -114,6 +132,22 @@ public:
 
     // Replaces the configuration (already checked by config_problem()).
     void reconfigure(PairConfig config, Millis now);
+
+    // One configuration: the active sends a configuration line to an
+    // in-step standby before running it (its sequence number), or says why
+    // not; the standby's answer is config_answer(seq). Session 0: a vty that
+    // entered configuration before the standby followed.
+    std::optional<std::uint64_t> forward_config_line(std::uint64_t session,
+                                                     const std::string &line,
+                                                     std::string *why_not);
+    ConfigAnswer config_answer(std::uint64_t seq) const { return config_sync_.answer(seq); }
+    void config_answer_timed_out(std::uint64_t seq, Millis waited)
+    {
+        config_sync_.answer_timed_out(seq, waited);
+    }
+    void config_changed() { config_sync_.changed(); }
+    void end_config_session(std::uint64_t session);
+    ConfigView config_view() const { return config_sync_.view(); }
 
     // Whether the host should open a channel to the partner now: none is
     // open, and this RP is the connecting side (the lower name).
@@ -172,6 +206,7 @@ private:
     void request_sync_if_needed(Channel &ch);
     std::uint64_t session_generation();
     Channel *primary();
+    ConfigSync::Send to_partner(ChannelId id);
     void log(LogLevel level, const std::string &text) { host_.log(level, text); }
 
     PairHost &host_;
@@ -212,6 +247,7 @@ private:
     Millis last_tick_ = 0;
     std::uint32_t max_own_tick_gap_ms_ = 0;
     std::vector<SwitchoverRecord> switchovers_;
+    ConfigSync config_sync_{host_};
 };
 
 }  // namespace frr_ha

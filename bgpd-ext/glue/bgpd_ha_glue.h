@@ -42,6 +42,10 @@ const struct frr_ha_rp_config *bgpd_ha_rp_config(bool self);
 void bgpd_ha_hold_sessions(void);
 /* The partner's process as verified on the channel (local mode), 0 if none. */
 int bgpd_ha_partner_pid(void);
+/* Moves the HA channels' bytes outside the event loop until done(arg) or
+ * timeout_ms; returns done(arg). */
+bool bgpd_ha_pair_run_channels_until(bool (*done)(void *arg), void *arg,
+				     uint32_t timeout_ms);
 
 /* --- bgpd_ha_modes.c: per-neighbor failover modes -------------------------- */
 
@@ -110,6 +114,21 @@ void bgpd_ha_gr_fini(void);
 
 void bgpd_ha_standby_cli_init(void);
 void bgpd_ha_standby_cli_fini(void);
+/* The command `line` would run on this vty (FRR's matcher), or NULL. */
+struct cmd_element;
+const struct cmd_element *bgpd_ha_command_of(struct vty *vty, const char *line);
+
+/* --- bgpd_ha_config_sync.c: one configuration for the pair ---------------- */
+
+struct json_object;
+void bgpd_ha_config_sync_init(void);
+void bgpd_ha_config_sync_fini(void);
+/* Adds the configuration callbacks to the pair's host operations. */
+void bgpd_ha_config_sync_host_ops(struct frr_ha_host_ops *ops);
+/* One of the standby's mirrors of the active's vty sessions. */
+bool bgpd_ha_config_is_mirror(const struct vty *vty);
+/* `show bgp ha`'s configuration part (json: adds "configuration"). */
+void bgpd_ha_config_sync_show(struct vty *vty, struct json_object *json);
 
 /* --- bgpd_ha_vty.c ---------------------------------------------------------- */
 

@@ -26,6 +26,7 @@ static int bgpd_ha_late_init(struct thread_master *master)
 {
 	bgpd_ha_vty_init();
 	bgpd_ha_standby_cli_init();
+	bgpd_ha_config_sync_init();
 	bgpd_ha_pair_init(master);
 	bgpd_ha_tf_init(master);
 	bgpd_ha_gr_init();
@@ -41,6 +42,7 @@ static int bgpd_ha_late_init(struct thread_master *master)
 static int bgpd_ha_fini(void)
 {
 	bgpd_ha_standby_cli_fini();
+	bgpd_ha_config_sync_fini();
 	bgpd_ha_gr_fini();
 	bgpd_ha_tf_fini();
 	bgpd_ha_pair_fini();

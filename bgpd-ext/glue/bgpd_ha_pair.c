@@ -6,6 +6,7 @@
  */
 #include <zebra.h>
 
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/un.h>
 
@@ -69,7 +70,7 @@ static struct {
 	int listen_fd;
 	char listen_desc[FRR_HA_PATH_MAX + 16];
 	bool listen_busy_logged;
-	struct thread *t_accept, *t_tick;
+	struct thread *t_accept, *t_tick, *t_reconfigure;
 	int lock_fd;
 	bool lock_held;
 	/* Active since the last takeover, zebra not yet told that this RP
@@ -740,7 +741,7 @@ static void host_partner_authenticated(void *ctx, uint64_t id);
 static int host_fence_partner(void *ctx, char *why, size_t why_len);
 static bool host_is_partner_process(void *ctx, uint64_t id);
 
-static const struct frr_ha_host_ops host_ops = {
+static struct frr_ha_host_ops host_ops = {
 	.send = host_send,
 	.close = host_close,
 	.acquire_ownership = host_acquire_ownership,
@@ -922,25 +923,95 @@ static void pair_tick(struct thread *t)
 		channel_connect();
 }
 
-void bgpd_ha_pair_apply(void)
+static void pair_start_io(void)
 {
-	if (!ha.started || !*ha.config.self)
-		return;
-	if (!ha.node) {
-		ha.node = frr_ha_node_new(&host_ops, NULL, &ha.config, bgpd_ha_now_ms());
-		if (!ha.node) {
-			zlog_err("frr-ha: cannot start the HA pair");
-			return;
-		}
-	} else {
-		frr_ha_node_reconfigure(ha.node, &ha.config, bgpd_ha_now_ms());
-	}
 	/* The own address may have changed. */
 	listen_stop();
 	listen_start();
 	THREAD_OFF(ha.t_tick);
 	thread_add_timer_msec(ha.master, pair_tick, NULL, ha.config.interval_ms,
 			      &ha.t_tick);
+}
+
+static void pair_reconfigure(struct thread *t)
+{
+	if (!ha.node)
+		return;
+	frr_ha_node_reconfigure(ha.node, &ha.config, bgpd_ha_now_ms());
+	pair_start_io();
+}
+
+void bgpd_ha_pair_apply(void)
+{
+	if (!ha.started || !*ha.config.self)
+		return;
+	if (ha.node) {
+		/* From the event loop: the line may have come from the partner
+		 * (a mirrored configuration line), in the middle of a frame. */
+		thread_add_event(ha.master, pair_reconfigure, NULL, 0,
+				 &ha.t_reconfigure);
+		return;
+	}
+	ha.node = frr_ha_node_new(&host_ops, NULL, &ha.config, bgpd_ha_now_ms());
+	if (!ha.node) {
+		zlog_err("frr-ha: cannot start the HA pair");
+		return;
+	}
+	pair_start_io();
+}
+
+/* Moves the channels' bytes (outside the event loop) until done(arg) or
+ * timeout_ms: a configuration line waits so for the standby's answer. */
+bool bgpd_ha_pair_run_channels_until(bool (*done)(void *arg), void *arg,
+				     uint32_t timeout_ms)
+{
+	uint64_t deadline = bgpd_ha_now_ms() + timeout_ms;
+
+	while (!done(arg)) {
+		struct pollfd pfd[4];
+		uint64_t ids[4], now = bgpd_ha_now_ms();
+		struct listnode *node;
+		struct ha_channel *ch;
+		nfds_t n = 0;
+
+		for (ALL_LIST_ELEMENTS_RO(ha.channels, node, ch)) {
+			if (ch->connecting || ch->failed || ch->fd < 0 ||
+			    n == array_size(pfd))
+				continue;
+			pfd[n].fd = ch->fd;
+			pfd[n].events = POLLIN;
+			if (ch->out_off < ch->out_len)
+				pfd[n].events |= POLLOUT;
+			pfd[n].revents = 0;
+			ids[n++] = ch->id;
+		}
+		if (n == 0 || now >= deadline)
+			return done(arg);
+		if (poll(pfd, n, (int)(deadline - now)) < 0 && errno != EINTR)
+			return done(arg);
+		for (nfds_t i = 0; i < n; i++) {
+			uint8_t buf[HA_READ_CHUNK];
+			ssize_t len;
+
+			ch = channel_find(ids[i]);
+			if (!ch)
+				continue;
+			if (pfd[i].revents & POLLOUT)
+				channel_flush(ch);
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			len = read(ch->fd, buf, sizeof(buf));
+			if (len < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (len <= 0) {
+				channel_gone(ch);
+				continue;
+			}
+			frr_ha_node_channel_bytes(ha.node, ch->id, buf, len,
+						  bgpd_ha_now_ms());
+		}
+	}
+	return true;
 }
 
 static int pair_config_read(struct thread_master *master)
@@ -954,6 +1025,7 @@ void bgpd_ha_pair_init(struct thread_master *master)
 {
 	ha.master = master;
 	ha.channels = list_new();
+	bgpd_ha_config_sync_host_ops(&host_ops);
 	frr_ha_config_defaults(&ha.config);
 	strlcpy(ha.config.self, bgpd_ha_rp_name(), sizeof(ha.config.self));
 	if (!*ha.config.self)
@@ -971,6 +1043,7 @@ void bgpd_ha_pair_fini(void)
 	bool listening = ha.listen_fd >= 0;
 
 	THREAD_OFF(ha.t_tick);
+	THREAD_OFF(ha.t_reconfigure);
 	listen_stop();
 	if (listening && self && !self->tcp)
 		unlink(self->unix_path);

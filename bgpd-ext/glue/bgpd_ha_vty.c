@@ -29,18 +29,58 @@ static void format_time(int64_t unix_ms, char *buf, size_t len)
 
 /* --- configuration ------------------------------------------------------------- */
 
-/* The pair is configured in the default instance only. */
-static struct bgp *ha_config_bgp(struct vty *vty)
-{
-	struct bgp *bgp = VTY_GET_CONTEXT(bgp);
+/*
+ * The pair is process-wide: its 'bgp ha' lines are accepted at the top level
+ * and in the default 'router bgp' (where show running-config writes them
+ * while that instance exists, at the top level otherwise). In a VRF or view
+ * instance they are refused; the first one refused while the configuration
+ * file is read is kept, logged, and said by 'show bgp ha' next to whatever
+ * keeps the pair from forming (FRR's load error in the log names the line).
+ */
+static char ha_refused_at_load[FRR_HA_TEXT_MAX];
 
+static bool ha_config_here(struct vty *vty, const char *cmd)
+{
+	struct bgp *bgp;
+	char where[96];
+
+	if (vty->node == CONFIG_NODE)
+		return true;
+	bgp = VTY_GET_CONTEXT(bgp);
 	if (!bgp)
-		return NULL;
-	if (bgp->inst_type != BGP_INSTANCE_TYPE_DEFAULT) {
-		vty_out(vty, "%% The HA pair is configured in the default BGP instance\n");
-		return NULL;
-	}
-	return bgp;
+		return false; /* VTY_GET_CONTEXT said why */
+	if (bgp->inst_type == BGP_INSTANCE_TYPE_DEFAULT)
+		return true;
+	snprintf(where, sizeof(where), "router bgp %u %s %s", bgp->as,
+		 bgp->inst_type == BGP_INSTANCE_TYPE_VIEW ? "view" : "vrf",
+		 bgp->name ? bgp->name : "?");
+	vty_out(vty,
+		"%% '%s' refused in '%s': the HA pair is configured at the top level or in the default 'router bgp'\n",
+		cmd, where);
+	if (vty->type != VTY_FILE)
+		return false;
+	zlog_err("frr-ha: '%s' refused in '%s' while reading the configuration: the HA pair is configured at the top level or in the default 'router bgp'",
+		 cmd, where);
+	if (!*ha_refused_at_load)
+		snprintf(ha_refused_at_load, sizeof(ha_refused_at_load),
+			 "'%s' was refused in '%s' (the log names the line): 'bgp ha' lines go at the top level or in the default 'router bgp'",
+			 cmd, where);
+	return false;
+}
+
+/* A configuration problem of the pair also says what was refused at load
+ * (it is then likely the cause). */
+static void ha_config_problem_explain(struct frr_ha_status *st)
+{
+	char *texts[] = {st->config_error, st->not_ready_reason};
+
+	if (!*ha_refused_at_load || !*st->config_error)
+		return;
+	for (size_t i = 0; i < array_size(texts); i++)
+		if (*texts[i] && !strstr(texts[i], ha_refused_at_load))
+			snprintf(texts[i] + strlen(texts[i]),
+				 FRR_HA_TEXT_MAX - strlen(texts[i]), "; %s",
+				 ha_refused_at_load);
 }
 
 /* Applies an edited configuration; warns (but accepts) while incomplete,
@@ -95,7 +135,7 @@ DEFUN (bgp_ha_rp,
 	struct frr_ha_rp_config *slot;
 	int idx = 0;
 
-	if (!ha_config_bgp(vty))
+	if (!ha_config_here(vty, "bgp ha rp"))
 		return CMD_WARNING_CONFIG_FAILED;
 	if (strlen(name) > FRR_HA_NAME_MAX ||
 	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
@@ -157,7 +197,7 @@ DEFUN (no_bgp_ha_rp,
 	struct frr_ha_pair_config *cfg = bgpd_ha_pair_config();
 	struct frr_ha_rp_config *slot;
 
-	if (!ha_config_bgp(vty))
+	if (!ha_config_here(vty, "no bgp ha rp"))
 		return CMD_WARNING_CONFIG_FAILED;
 	slot = rp_slot(argv[4]->arg, false);
 	if (!slot) {
@@ -166,6 +206,17 @@ DEFUN (no_bgp_ha_rp,
 	}
 	*slot = cfg->rps[--cfg->n_rps];
 	return ha_config_changed(vty);
+}
+
+/* FRR logs a line refused while reading the configuration with its text:
+ * not with a key. */
+static int ha_key_refused(struct vty *vty)
+{
+	char *key;
+
+	if (vty->type == VTY_FILE && (key = strstr(vty->buf, " key ")))
+		snprintf(key, VTY_BUFSIZ - (key - vty->buf), " key (not shown)\n");
+	return CMD_WARNING_CONFIG_FAILED;
 }
 
 DEFUN (bgp_ha_key,
@@ -179,11 +230,11 @@ DEFUN (bgp_ha_key,
 	const char *key = argv[3]->arg;
 	size_t len = strlen(key);
 
-	if (!ha_config_bgp(vty))
-		return CMD_WARNING_CONFIG_FAILED;
+	if (!ha_config_here(vty, "bgp ha key"))
+		return ha_key_refused(vty);
 	if (len < 16 || len > FRR_HA_KEY_MAX) {
 		vty_out(vty, "%% The HA key must have 16 to 128 characters (got %zu)\n", len);
-		return CMD_WARNING_CONFIG_FAILED;
+		return ha_key_refused(vty);
 	}
 	strlcpy(bgpd_ha_pair_config()->key, key, sizeof(bgpd_ha_pair_config()->key));
 	return ha_config_changed(vty);
@@ -198,8 +249,8 @@ DEFUN (no_bgp_ha_key,
        "The key both RPs prove they hold\n"
        "Key\n")
 {
-	if (!ha_config_bgp(vty))
-		return CMD_WARNING_CONFIG_FAILED;
+	if (!ha_config_here(vty, "no bgp ha key"))
+		return ha_key_refused(vty);
 	memset(bgpd_ha_pair_config()->key, 0, sizeof(bgpd_ha_pair_config()->key));
 	return ha_config_changed(vty);
 }
@@ -215,7 +266,7 @@ DEFUN (bgp_ha_heartbeat,
        "Heartbeats missed before the partner is lost\n"
        "Count (default 3)\n")
 {
-	if (!ha_config_bgp(vty))
+	if (!ha_config_here(vty, "bgp ha heartbeat"))
 		return CMD_WARNING_CONFIG_FAILED;
 	bgpd_ha_pair_config()->interval_ms = strtoul(argv[4]->arg, NULL, 10);
 	bgpd_ha_pair_config()->multiplier = strtoul(argv[6]->arg, NULL, 10);
@@ -234,7 +285,7 @@ DEFUN (no_bgp_ha_heartbeat,
        "Heartbeats missed before the partner is lost\n"
        "Count\n")
 {
-	if (!ha_config_bgp(vty))
+	if (!ha_config_here(vty, "no bgp ha heartbeat"))
 		return CMD_WARNING_CONFIG_FAILED;
 	bgpd_ha_pair_config()->interval_ms = FRR_HA_DEFAULT_INTERVAL_MS;
 	bgpd_ha_pair_config()->multiplier = FRR_HA_DEFAULT_MULTIPLIER;
@@ -252,7 +303,7 @@ DEFUN (bgp_ha_hang_detection,
 {
 	const char *arg = argv[3]->arg;
 
-	if (!ha_config_bgp(vty))
+	if (!ha_config_here(vty, "bgp ha hang-detection"))
 		return CMD_WARNING_CONFIG_FAILED;
 	bgpd_ha_pair_config()->hang_detection_ms =
 		strcmp(arg, "off") == 0 ? 0 : strtoul(arg, NULL, 10);
@@ -269,7 +320,7 @@ DEFUN (no_bgp_ha_hang_detection,
        "Milliseconds\n"
        "Never\n")
 {
-	if (!ha_config_bgp(vty))
+	if (!ha_config_here(vty, "no bgp ha hang-detection"))
 		return CMD_WARNING_CONFIG_FAILED;
 	bgpd_ha_pair_config()->hang_detection_ms = FRR_HA_DEFAULT_HANG_DETECTION_MS;
 	return ha_config_changed(vty);
@@ -283,7 +334,7 @@ DEFUN (bgp_ha_standby_lag_limit,
        "How long a standby that does not keep up may hold a session back\n"
        "Milliseconds (default 500); past it the session goes on unprotected\n")
 {
-	if (!ha_config_bgp(vty))
+	if (!ha_config_here(vty, "bgp ha standby-lag-limit"))
 		return CMD_WARNING_CONFIG_FAILED;
 	bgpd_ha_tf_set_lag_limit(strtoul(argv[3]->arg, NULL, 10));
 	return CMD_SUCCESS;
@@ -298,7 +349,7 @@ DEFUN (no_bgp_ha_standby_lag_limit,
        "How long a standby that does not keep up may hold a session back\n"
        "Milliseconds\n")
 {
-	if (!ha_config_bgp(vty))
+	if (!ha_config_here(vty, "no bgp ha standby-lag-limit"))
 		return CMD_WARNING_CONFIG_FAILED;
 	bgpd_ha_tf_set_lag_limit(BGPD_HA_DEFAULT_LAG_LIMIT_MS);
 	return CMD_SUCCESS;
@@ -352,42 +403,98 @@ DEFUN (no_neighbor_ha_failover_mode,
 	return CMD_SUCCESS;
 }
 
-static int ha_config_write(struct bgp *bgp, struct vty *vty)
+/* The pair's lines, indented by `indent`; whether any was written. */
+static bool ha_pair_lines_write(struct vty *vty, const char *indent)
 {
 	const struct frr_ha_pair_config *cfg = bgpd_ha_pair_config();
+	bool written = false;
 
-	if (bgp->inst_type == BGP_INSTANCE_TYPE_DEFAULT) {
-		for (unsigned int i = 0; i < cfg->n_rps; i++) {
-			const struct frr_ha_rp_config *rp = &cfg->rps[i];
+	for (unsigned int i = 0; i < cfg->n_rps; i++) {
+		const struct frr_ha_rp_config *rp = &cfg->rps[i];
 
-			vty_out(vty, " bgp ha rp %s address ", rp->name);
-			if (rp->tcp) {
-				vty_out(vty, "tcp %s", rp->host);
-				if (rp->port != FRR_HA_DEFAULT_PORT)
-					vty_out(vty, " port %u", rp->port);
-			} else {
-				vty_out(vty, "unix %s", rp->unix_path);
-			}
-			if (rp->priority != FRR_HA_DEFAULT_PRIORITY)
-				vty_out(vty, " priority %u", rp->priority);
-			vty_out(vty, "\n");
+		vty_out(vty, "%sbgp ha rp %s address ", indent, rp->name);
+		if (rp->tcp) {
+			vty_out(vty, "tcp %s", rp->host);
+			if (rp->port != FRR_HA_DEFAULT_PORT)
+				vty_out(vty, " port %u", rp->port);
+		} else {
+			vty_out(vty, "unix %s", rp->unix_path);
 		}
-		if (*cfg->key)
-			vty_out(vty, " bgp ha key %s\n", cfg->key);
-		if (cfg->interval_ms != FRR_HA_DEFAULT_INTERVAL_MS ||
-		    cfg->multiplier != FRR_HA_DEFAULT_MULTIPLIER)
-			vty_out(vty, " bgp ha heartbeat interval %u multiplier %u\n",
-				cfg->interval_ms, cfg->multiplier);
-		if (cfg->hang_detection_ms == 0)
-			vty_out(vty, " bgp ha hang-detection off\n");
-		else if (cfg->hang_detection_ms != FRR_HA_DEFAULT_HANG_DETECTION_MS)
-			vty_out(vty, " bgp ha hang-detection %u\n",
-				cfg->hang_detection_ms);
-		if (bgpd_ha_tf_lag_limit() != BGPD_HA_DEFAULT_LAG_LIMIT_MS)
-			vty_out(vty, " bgp ha standby-lag-limit %u\n", bgpd_ha_tf_lag_limit());
+		if (rp->priority != FRR_HA_DEFAULT_PRIORITY)
+			vty_out(vty, " priority %u", rp->priority);
+		vty_out(vty, "\n");
+		written = true;
 	}
+	if (*cfg->key) {
+		vty_out(vty, "%sbgp ha key %s\n", indent, cfg->key);
+		written = true;
+	}
+	if (cfg->interval_ms != FRR_HA_DEFAULT_INTERVAL_MS ||
+	    cfg->multiplier != FRR_HA_DEFAULT_MULTIPLIER) {
+		vty_out(vty, "%sbgp ha heartbeat interval %u multiplier %u\n", indent,
+			cfg->interval_ms, cfg->multiplier);
+		written = true;
+	}
+	if (cfg->hang_detection_ms != FRR_HA_DEFAULT_HANG_DETECTION_MS) {
+		if (cfg->hang_detection_ms == 0)
+			vty_out(vty, "%sbgp ha hang-detection off\n", indent);
+		else
+			vty_out(vty, "%sbgp ha hang-detection %u\n", indent,
+				cfg->hang_detection_ms);
+		written = true;
+	}
+	if (bgpd_ha_tf_lag_limit() != BGPD_HA_DEFAULT_LAG_LIMIT_MS) {
+		vty_out(vty, "%sbgp ha standby-lag-limit %u\n", indent,
+			bgpd_ha_tf_lag_limit());
+		written = true;
+	}
+	return written;
+}
+
+/* The default instance as show running-config writes it (an instance
+ * created on its own, for a VRF's import, is not written). */
+static bool default_instance_written(void)
+{
+	struct bgp *bgp = bgp_get_default();
+
+	return bgp && !CHECK_FLAG(bgp->vrf_flags, BGP_VRF_AUTO);
+}
+
+/* Inside each 'router bgp': the pair's lines in the default instance, the
+ * neighbors' failover modes in every instance. */
+static int ha_config_write(struct bgp *bgp, struct vty *vty)
+{
+	if (bgp->inst_type == BGP_INSTANCE_TYPE_DEFAULT &&
+	    !CHECK_FLAG(bgp->vrf_flags, BGP_VRF_AUTO))
+		ha_pair_lines_write(vty, " ");
 	bgpd_ha_modes_write(vty, bgp);
 	return 0;
+}
+
+/* Without a written default instance, the pair's lines go at the top level,
+ * where bgpd writes its own process-wide 'bgp ...' lines (before the
+ * instances): BGP_NODE's writer is wrapped for that. */
+static int (*bgp_node_config_write)(struct vty *vty);
+
+static int ha_bgp_node_config_write(struct vty *vty)
+{
+	bool written = false;
+
+	if (!default_instance_written())
+		written = ha_pair_lines_write(vty, "");
+	if (bgp_node_config_write && bgp_node_config_write(vty))
+		written = true;
+	return written;
+}
+
+static void ha_config_write_install(void)
+{
+	struct cmd_node *node = vector_lookup(cmdvec, BGP_NODE);
+
+	if (!node || node->config_write == ha_bgp_node_config_write)
+		return;
+	bgp_node_config_write = node->config_write;
+	node->config_write = ha_bgp_node_config_write;
 }
 
 /* --- operation --------------------------------------------------------------------- */
@@ -743,6 +850,7 @@ static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 
 	show_counters_json(json, &st->counters);
 	show_fencing_json(json, node, st);
+	bgpd_ha_config_sync_show(NULL, json);
 
 	for (size_t i = 0; i < frr_ha_node_switchover_count(node); i++) {
 		struct frr_ha_switchover sw;
@@ -785,6 +893,7 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 	vty_out(vty, "\n");
 	vty_out(vty, "Bulk sync: %s (%u/%u)\n", st->sync_state,
 		st->sync_items_received, st->sync_items_total);
+	bgpd_ha_config_sync_show(vty, NULL);
 	vty_out(vty, "Channel: %" PRIu64 " frames / %" PRIu64 " bytes sent, %" PRIu64
 		     " frames / %" PRIu64 " bytes received, up %" PRIu64
 		     " times, dropped %" PRIu64 "\n",
@@ -825,8 +934,10 @@ DEFUN (show_bgp_ha,
 	struct bgp *bgp;
 	struct peer *peer;
 
-	if (node)
+	if (node) {
 		frr_ha_node_status(node, &st);
+		ha_config_problem_explain(&st);
+	}
 	if (uj) {
 		json = json_object_new_object();
 		json_peers = json_object_new_object();
@@ -861,17 +972,29 @@ void bgpd_ha_vty_init(void)
 	install_element(VIEW_NODE, &show_bgp_ha_cmd);
 	install_element(ENABLE_NODE, &bgp_ha_switchover_cmd);
 	install_element(ENABLE_NODE, &clear_bgp_ha_channel_cmd);
+	/* The pair's lines: at the top level, and in the default 'router bgp'. */
+	install_element(CONFIG_NODE, &bgp_ha_rp_cmd);
 	install_element(BGP_NODE, &bgp_ha_rp_cmd);
+	install_element(CONFIG_NODE, &no_bgp_ha_rp_cmd);
 	install_element(BGP_NODE, &no_bgp_ha_rp_cmd);
+	install_element(CONFIG_NODE, &bgp_ha_key_cmd);
 	install_element(BGP_NODE, &bgp_ha_key_cmd);
+	install_element(CONFIG_NODE, &no_bgp_ha_key_cmd);
 	install_element(BGP_NODE, &no_bgp_ha_key_cmd);
+	install_element(CONFIG_NODE, &bgp_ha_heartbeat_cmd);
 	install_element(BGP_NODE, &bgp_ha_heartbeat_cmd);
+	install_element(CONFIG_NODE, &no_bgp_ha_heartbeat_cmd);
 	install_element(BGP_NODE, &no_bgp_ha_heartbeat_cmd);
+	install_element(CONFIG_NODE, &bgp_ha_hang_detection_cmd);
 	install_element(BGP_NODE, &bgp_ha_hang_detection_cmd);
+	install_element(CONFIG_NODE, &no_bgp_ha_hang_detection_cmd);
 	install_element(BGP_NODE, &no_bgp_ha_hang_detection_cmd);
+	install_element(CONFIG_NODE, &bgp_ha_standby_lag_limit_cmd);
 	install_element(BGP_NODE, &bgp_ha_standby_lag_limit_cmd);
+	install_element(CONFIG_NODE, &no_bgp_ha_standby_lag_limit_cmd);
 	install_element(BGP_NODE, &no_bgp_ha_standby_lag_limit_cmd);
 	install_element(BGP_NODE, &neighbor_ha_failover_mode_cmd);
 	install_element(BGP_NODE, &no_neighbor_ha_failover_mode_cmd);
 	hook_register(bgp_inst_config_write, ha_config_write);
+	ha_config_write_install();
 }

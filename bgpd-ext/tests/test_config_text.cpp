@@ -221,7 +221,9 @@ TEST_CASE("comparable keeps the shared configuration and drops what each RP keep
                                       " address-family l2vpn evpn\n"
                                       "  vni 100\n"
                                       "   rd 1.1.1.1:100\n");
-    CHECK(comparable(kP1Here).rfind("bgp no-rib\nrouter bgp 65001\n bgp router-id 1.1.1.1\n", 0) == 0);
+    // "bgp no-rib" (bgpd without zebra here) is the role's: the pair holds
+    // a standby with it.
+    CHECK(comparable(kP1Here).rfind("router bgp 65001\n bgp router-id 1.1.1.1\n", 0) == 0);
     CHECK(comparable(kP1Here).find("exec-timeout") == std::string::npos);
     CHECK(comparable(kP1Here).find("debug") == std::string::npos);
 }
@@ -572,8 +574,8 @@ TEST_CASE("adoption_script builds a whole configuration from nothing and removes
           "[config_text]")
 {
     const Lines build = adoption_script("frr version 8.4.4\nhostname r2\n!\nend\n", kP1Here);
-    CHECK(build.size() == 39);
-    CHECK(build.front() == "bgp no-rib");
+    CHECK(build.size() == 38);
+    CHECK(build.front() == "router bgp 65001");
     CHECK(index_of(build, "neighbor PG peer-group") < index_of(build, "neighbor 10.0.0.3 peer-group PG"));
     CHECK(index_of(build, "router bgp 65001") < index_of(build, "router bgp 65001 vrf red"));
     CHECK(build.back() == "exit");
@@ -585,5 +587,5 @@ TEST_CASE("adoption_script builds a whole configuration from nothing and removes
                 "no bgp as-path access-list AP1 seq 5 permit ^65002_",
                 "no ipv6 prefix-list PL6 seq 10 permit 2001:db8::/32",
                 "no ip prefix-list PL1 seq 5 permit 10.0.0.0/8 le 24", "no router bgp 65001 vrf red",
-                "no router bgp 65001", "no bgp no-rib"});
+                "no router bgp 65001"});
 }

@@ -156,6 +156,9 @@ def _convert(obj, uint64=(), all_uint64=False, drop_empty=()):
 
 
 _UINT64_PROGRESS = {"heartbeats", "lastSeq", "ioProgress"}
+_UINT64_CONFIGURATION = {"generation", "partnerGeneration", "linesForwarded",
+                         "linesRefusedByStandby", "linesRunAlone", "answersLate",
+                         "linesMirrored", "adoptions", "adoptionLines"}
 
 
 def _convert_fencing(fencing):
@@ -197,6 +200,8 @@ def show_json_to_instance(show):
             value = _convert(value)
         elif key == "fencing":
             value = _convert_fencing(value)
+        elif key == "configuration":
+            value = _convert(value, uint64=_UINT64_CONFIGURATION)
         elif key == "partnerProgress":
             value = _convert(value, uint64=_UINT64_PROGRESS)
         elif key == "lastTakeover":

@@ -60,6 +60,7 @@ struct frr_ha_session_item {
 
 typedef void (*frr_ha_session_sink)(void *sink,
 				    const struct frr_ha_session_item *item);
+typedef void (*frr_ha_text_sink)(void *sink, const char *text, size_t len);
 
 struct frr_ha_host_ops {
 	void (*send)(void *ctx, uint64_t channel, const void *data, size_t len);
@@ -87,6 +88,16 @@ struct frr_ha_host_ops {
 	/* Kill that process; returns its pid, or 0 and why not. Its death is
 	 * reported with frr_ha_node_partner_exited(). */
 	int (*fence_partner)(void *ctx, char *why, size_t why_len);
+	/* One configuration (docs/ha-pair.md). Optional (NULL: none). This
+	 * RP's running configuration, as `show running-config` prints it,
+	 * given to put() in pieces. */
+	void (*running_config)(void *ctx, frr_ha_text_sink put, void *sink);
+	/* Runs a line on this RP's mirror of the active's vty session (a new
+	 * mirror starts at the enable node); true if it succeeded. What the
+	 * line printed goes to put(). */
+	bool (*run_config_line)(void *ctx, uint64_t session, const char *line,
+				frr_ha_text_sink put, void *sink);
+	void (*end_config_session)(void *ctx, uint64_t session);
 };
 
 struct frr_ha_counters {
@@ -191,6 +202,49 @@ bool frr_ha_node_switchover_get(const struct frr_ha_node *node, size_t index,
 size_t frr_ha_node_fence_count(const struct frr_ha_node *node);
 bool frr_ha_node_fence_get(const struct frr_ha_node *node, size_t index,
 			   struct frr_ha_fence *out);
+
+/* --- one configuration for the pair (core: config_sync.hpp) ---------------- */
+
+/* A configuration line typed on the active: sent to an in-step standby
+ * before the active runs it (true, *seq to wait on), or not (false, why).
+ * Session 0: a vty that entered configuration before the standby followed. */
+bool frr_ha_node_config_forward(struct frr_ha_node *node, uint64_t session,
+				const char *line, uint64_t *seq, char *why,
+				size_t why_len);
+enum frr_ha_config_answer {
+	FRR_HA_CONFIG_PENDING,
+	FRR_HA_CONFIG_ACCEPTED,
+	FRR_HA_CONFIG_REFUSED, /* output: the standby's error */
+	FRR_HA_CONFIG_LOST,    /* output: why no answer will come */
+};
+enum frr_ha_config_answer frr_ha_node_config_answer(const struct frr_ha_node *node,
+						    uint64_t seq, char *output,
+						    size_t output_len);
+/* No answer within waited_ms: the line runs on the active alone. */
+void frr_ha_node_config_timed_out(struct frr_ha_node *node, uint64_t seq,
+				  uint32_t waited_ms);
+/* A configuration line ran on this RP. */
+void frr_ha_node_config_changed(struct frr_ha_node *node);
+/* The active's vty session left configuration (or closed). */
+void frr_ha_node_config_session_end(struct frr_ha_node *node, uint64_t session);
+
+struct frr_ha_config_status {
+	const char *state; /* "alone", "comparing", "in-step", "catching-up", "differs" */
+	uint64_t generation;
+	char digest[65];
+	bool partner_known;
+	uint64_t partner_generation;
+	char partner_digest[65];
+	char last_problem[FRR_HA_TEXT_MAX];
+	uint64_t lines_forwarded, lines_refused, lines_alone, answers_late;
+	uint64_t lines_mirrored, adoptions, adoption_lines;
+	uint32_t last_adoption_ms;
+	size_t differences; /* read them with frr_ha_node_config_difference */
+};
+void frr_ha_node_config_status(const struct frr_ha_node *node,
+			       struct frr_ha_config_status *out);
+bool frr_ha_node_config_difference(const struct frr_ha_node *node, size_t index,
+				   char *line, size_t line_len);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,140 @@
+// The extern "C" pair node: PairNode over the C glue's callbacks. Shared by
+// the files of the C boundary (c_api_pair.cpp, c_api_config.cpp).
+#pragma once
+
+#include "frr_ha/pair.h"
+
+#include "pair_node.hpp"
+
+#include <cstdio>
+
+namespace frr_ha {
+
+// Into a fixed-size C buffer, cut if need be, always terminated.
+inline void copy_text(char *dst, std::size_t len, const std::string &src)
+{
+    if (len == 0)
+        return;
+    std::snprintf(dst, len, "%s", src.c_str());
+}
+
+// Conversions between the C structs and the core's types (c_api_pair.cpp).
+PairConfig to_core(const frr_ha_pair_config &c);
+frr_ha_role to_c(Role role);
+frr_ha_log_level to_c(LogLevel level);
+
+// PairHost implemented by the C glue's callbacks.
+class CHost final : public PairHost {
+public:
+    CHost(const frr_ha_host_ops &ops, void *ctx) : ops_(ops), ctx_(ctx) {}
+
+    void send(ChannelId ch, const std::string &bytes) override
+    {
+        ops_.send(ctx_, ch, bytes.data(), bytes.size());
+    }
+    void close(ChannelId ch) override { ops_.close(ctx_, ch); }
+    std::optional<std::uint64_t> acquire_ownership() override
+    {
+        std::uint64_t epoch = 0;
+        if (!ops_.acquire_ownership(ctx_, &epoch))
+            return std::nullopt;
+        return epoch;
+    }
+    void store_epoch(std::uint64_t epoch) override { ops_.store_epoch(ctx_, epoch); }
+    void release_ownership() override { ops_.release_ownership(ctx_); }
+    void role_changed(Role role, std::uint64_t epoch) override
+    {
+        ops_.role_changed(ctx_, to_c(role), epoch);
+    }
+    std::vector<SessionItem> owned_sessions() override
+    {
+        std::vector<SessionItem> out;
+        ops_.owned_sessions(
+            ctx_,
+            [](void *sink, const frr_ha_session_item *item) {
+                static_cast<std::vector<SessionItem> *>(sink)->push_back(SessionItem{
+                    item->vrf, item->neighbor, item->remote_as, item->state});
+            },
+            &out);
+        return out;
+    }
+    std::string check_session(const SessionItem &item) override
+    {
+        frr_ha_session_item c{item.vrf.c_str(), item.neighbor.c_str(), item.remote_as,
+                              item.state.c_str()};
+        char why[FRR_HA_TEXT_MAX] = "";
+        if (ops_.check_session(ctx_, &c, why, sizeof(why)))
+            return {};
+        return why[0] ? why : "session " + item.neighbor + " cannot be taken over";
+    }
+    void log(LogLevel level, const std::string &text) override
+    {
+        ops_.log(ctx_, to_c(level), text.c_str());
+    }
+    std::int64_t wall_clock_ms() override { return ops_.wall_clock_ms(ctx_); }
+    std::uint64_t io_progress() override
+    {
+        return ops_.io_progress ? ops_.io_progress(ctx_) : 0;
+    }
+    void partner_authenticated(ChannelId ch) override
+    {
+        if (ops_.partner_authenticated)
+            ops_.partner_authenticated(ctx_, ch);
+    }
+    bool is_partner_process(ChannelId ch) override
+    {
+        return ops_.is_partner_process && ops_.is_partner_process(ctx_, ch);
+    }
+    FenceResult fence_partner() override
+    {
+        if (!ops_.fence_partner)
+            return {0, "this host cannot fence"};
+        char why[FRR_HA_TEXT_MAX] = "";
+        int pid = ops_.fence_partner(ctx_, why, sizeof(why));
+        return {pid > 0 ? pid : 0, pid > 0 ? std::string() : std::string(why)};
+    }
+
+    std::string running_config() override
+    {
+        std::string text;
+        if (ops_.running_config)
+            ops_.running_config(ctx_, append, &text);
+        return text;
+    }
+    ConfigRun run_config_line(std::uint64_t session, const std::string &line) override
+    {
+        if (!ops_.run_config_line)
+            return PairHost::run_config_line(session, line);
+        ConfigRun run;
+        run.accepted = ops_.run_config_line(ctx_, session, line.c_str(), append, &run.output);
+        return run;
+    }
+    void end_config_session(std::uint64_t session) override
+    {
+        if (ops_.end_config_session)
+            ops_.end_config_session(ctx_, session);
+    }
+
+private:
+    static void append(void *sink, const char *text, std::size_t len)
+    {
+        static_cast<std::string *>(sink)->append(text, len);
+    }
+
+    frr_ha_host_ops ops_;
+    void *ctx_;
+};
+
+}  // namespace frr_ha
+
+
+struct frr_ha_node {
+    frr_ha_node(const frr_ha_host_ops &ops, void *ctx, const frr_ha_pair_config &cfg,
+                std::uint64_t now)
+        : host(ops, ctx), node(host, frr_ha::to_core(cfg), now)
+    {
+    }
+    frr_ha::CHost host;
+    frr_ha::PairNode node;
+};
+
