@@ -298,8 +298,10 @@ std::optional<std::uint64_t> ConfigSync::forward(std::uint64_t session, const st
         return refuse("this RP is not the active");
     if (!v_.partner_known)
         return refuse("no standby");
-    if (v_.state != ConfigState::InStep)
+    if (v_.state != ConfigState::InStep) {
+        v_.lines_alone++;
         return refuse("the standby is catching up");
+    }
     if (session == 0) {
         v_.lines_alone++;
         leave_step("a line ran on a vty session that entered configuration before the standby "
