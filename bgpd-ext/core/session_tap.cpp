@@ -482,7 +482,12 @@ bool SessionTap::history_from_streams(std::string *in, std::string *out, std::st
         *error = "a route's attributes do not fit in a message";
         return false;
     }
-    *in = in_rib_.open() + bgp_keepalive();
+    std::size_t size = 0;
+    for (const auto &u : updates)
+        size += u.size();
+    in->reserve(size + 4096 + in_track_.partial_bytes().size());
+    in->assign(in_rib_.open());
+    *in += bgp_keepalive();
     for (const auto &u : updates)
         *in += u;
     *in += in_track_.partial_bytes();
@@ -491,7 +496,12 @@ bool SessionTap::history_from_streams(std::string *in, std::string *out, std::st
         *error = "a route's attributes do not fit in a message";
         return false;
     }
-    *out = out_open_ + bgp_keepalive();
+    size = 0;
+    for (const auto &m : held)
+        size += m.size();
+    out->reserve(size + 4096 + out_track_.partial_bytes().size());
+    out->assign(out_open_);
+    *out += bgp_keepalive();
     for (const auto &m : held)
         *out += m;
     *out += out_track_.partial_bytes();

@@ -2,6 +2,8 @@
 
 #include "bgp_stream.hpp"
 
+#include <algorithm>
+
 namespace frr_ha {
 
 namespace {
@@ -197,32 +199,72 @@ std::vector<std::string> StreamRib::announce(const std::map<Key, Path> &paths,
                                              std::size_t max_message)
 {
     // Prefixes sharing attributes (and next hop) go into the same messages.
+    // Attributes and next hops are interned, so within one record equal
+    // bytes are one block: a group is found by the blocks' addresses (in
+    // constant time: a full table is a million prefixes over hundreds of
+    // thousands of attribute sets). Groups come in the order of their first
+    // prefix, so the same state replays the same way.
     struct Group {
         Family family;
         const std::string *attributes;
         const std::string *next_hop;
-        bool operator<(const Group &o) const
+        std::size_t first = 0, count = 0;  // its prefixes in `nlris`
+    };
+    struct GroupKey {
+        Family family;
+        const std::string *attributes, *next_hop;
+        bool operator==(const GroupKey &o) const
         {
-            if (family < o.family || o.family < family)
-                return family < o.family;
-            // By content, not address: the same state replays the same way.
-            if (*attributes != *o.attributes)
-                return *attributes < *o.attributes;
-            if (!next_hop || !o.next_hop)
-                return !next_hop && o.next_hop;
-            return *next_hop < *o.next_hop;
+            return family.afi == o.family.afi && family.safi == o.family.safi &&
+                   attributes == o.attributes && next_hop == o.next_hop;
         }
     };
-    std::map<Group, std::vector<const std::string *>> groups;
-    for (const auto &[key, path] : paths)
-        groups[Group{key.family, path.attributes.get(), path.next_hop.get()}].push_back(&key.nlri);
+    struct GroupHash {
+        std::size_t operator()(const GroupKey &k) const
+        {
+            std::size_t h = std::hash<const void *>()(k.attributes);
+            h ^= std::hash<const void *>()(k.next_hop) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+            return h ^ (static_cast<std::size_t>(k.family.afi) << 8 | k.family.safi);
+        }
+    };
+    // Each prefix's group, then the prefixes laid out group by group.
+    std::vector<Group> groups;
+    std::unordered_map<GroupKey, std::uint32_t, GroupHash> index;
+    std::vector<std::uint32_t> group_of;
+    group_of.reserve(paths.size());
+    for (const auto &[key, path] : paths) {
+        GroupKey k{key.family, path.attributes.get(), path.next_hop.get()};
+        auto [it, fresh] = index.try_emplace(k, static_cast<std::uint32_t>(groups.size()));
+        if (fresh)
+            groups.push_back(Group{key.family, k.attributes, k.next_hop});
+        groups[it->second].count++;
+        group_of.push_back(it->second);
+    }
+    std::size_t at = 0;
+    for (auto &g : groups) {
+        g.first = at;
+        at += g.count;
+        g.count = 0;
+    }
+    std::vector<const std::string *> nlris(paths.size());
+    std::size_t n = 0;
+    for (const auto &entry : paths) {
+        Group &g = groups[group_of[n++]];
+        nlris[g.first + g.count++] = &entry.first.nlri;
+    }
 
     std::vector<std::string> out;
-    for (const auto &[group, nlris] : groups) {
+    out.reserve(groups.size());
+    for (const auto &group : groups) {
         const bool plain_ipv4 = group.next_hop == nullptr;
-        std::size_t i = 0;
-        while (i < nlris.size()) {
-            std::string m = start_update();
+        const std::size_t end = group.first + group.count;
+        std::size_t i = group.first;
+        while (i < end) {
+            std::string m;
+            m.reserve(std::min(max_message, 64 + group.attributes->size() +
+                                                (group.next_hop ? group.next_hop->size() : 0) +
+                                                (end - i) * 17));
+            m += start_update();
             put16(m, 0);  // no withdrawn routes
             const std::size_t attr_len_at = m.size();
             put16(m, 0);
@@ -239,7 +281,7 @@ std::vector<std::string> StreamRib::announce(const std::map<Key, Path> &paths,
                 m.push_back('\0');  // reserved
             }
             const std::size_t first = i;
-            while (i < nlris.size() && m.size() + nlris[i]->size() <= max_message)
+            while (i < end && m.size() + nlris[i]->size() <= max_message)
                 m += *nlris[i++];
             if (i == first)  // attributes too long for even one prefix
                 return {};

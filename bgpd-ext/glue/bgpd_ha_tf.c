@@ -47,6 +47,11 @@ DEFINE_MTYPE_STATIC(BGPD_HA, HA_SHADOW, "HA shadow session");
 #define TF_PROTECT_SWEEP_MS 1000
 /* How often an active moves hand-overs on and checks the standby's lag. */
 #define TF_PUMP_MS 50
+/* A sweep that has spent this long making histories leaves the other
+ * sessions to the next one: a full table's history takes a good fraction
+ * of a second on the main thread (under the session's I/O lock), and two
+ * of them back to back would double the main loop's pause. */
+#define TF_SWEEP_BUDGET_MS 200
 
 struct ha_shadow {
 	struct peer *peer;
@@ -732,6 +737,7 @@ static void tf_protect_sweep(struct thread *t)
 	struct bgp *bgp;
 	struct peer *peer;
 	struct frr_ha_status status;
+	struct timeval start;
 	char why[256];
 
 	thread_add_timer_msec(tf.master, tf_protect_sweep, NULL,
@@ -741,12 +747,15 @@ static void tf_protect_sweep(struct thread *t)
 	frr_ha_node_status(bgpd_ha_pair_node(), &status);
 	if (!status.partner_known || strcmp(status.partner_role, "standby") != 0)
 		return;
+	monotime(&start);
 	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp))
 		for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer)) {
 			bool attachable;
 
 			if (!peer_established(peer) || !bgpd_ha_tf_shadowed(peer))
 				continue;
+			if (monotime_since(&start, NULL) > TF_SWEEP_BUDGET_MS * 1000)
+				return; /* the rest at the next sweep */
 			frr_with_mutex (&peer->io_mtx) {
 				attachable = frr_ha_tap_attachable(tf.taps, peer->fd, why,
 								   sizeof(why));

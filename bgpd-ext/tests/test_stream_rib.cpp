@@ -91,6 +91,29 @@ TEST_CASE("replay splits a large table into messages that fit")
         CHECK(m.size() <= 4096);
 }
 
+TEST_CASE("prefixes replay grouped by attribute set, and the same state replays the same bytes")
+{
+    // Two attribute sets whose prefixes alternate, each prefix in its own
+    // UPDATE, in one order on one record and the reverse order on another.
+    const std::string a = kOrigin + kAsPath + kNextHop;
+    const std::string b = kOrigin + kAsPath + kNextHop + kMed;
+    StreamRib forward, backward;
+    for (int i = 0; i < 200; i++)
+        REQUIRE(forward.apply(update("", i % 2 ? b : a, v4(10, 3, static_cast<std::uint8_t>(i)))));
+    for (int i = 199; i >= 0; i--)
+        REQUIRE(backward.apply(update("", i % 2 ? b : a, v4(10, 3, static_cast<std::uint8_t>(i)))));
+    auto messages = forward.replay(4096);
+    // One message per set, the set of the lowest prefix first, each with
+    // its 100 prefixes in order.
+    REQUIRE(messages.size() == 2);
+    std::string nlri_a, nlri_b;
+    for (int i = 0; i < 200; i++)
+        (i % 2 ? nlri_b : nlri_a) += v4(10, 3, static_cast<std::uint8_t>(i));
+    CHECK(messages[0] == update("", a, nlri_a));
+    CHECK(messages[1] == update("", b, nlri_b));
+    CHECK(replayed(backward) == replayed(forward));
+}
+
 TEST_CASE("what cannot be replayed makes the record unusable, saying why")
 {
     StreamRib rib;
