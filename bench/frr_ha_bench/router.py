@@ -30,7 +30,7 @@ from .common import (
 
 # --------------------------------------------------------------------------- r1 (FRR)
 
-def r1_conf(af, peers, case, logfile):
+def r1_conf(af, peers, case, logfile, peer_timers=(KEEPALIVE, HOLD)):
     ha = case.startswith("ha")
     gr = case in ("ha-tf", "ha-gr", "stock-gr")
     feed_r1, feed, _ = feed_addrs(af)
@@ -43,7 +43,7 @@ def r1_conf(af, peers, case, logfile):
     c += [f" neighbor {feed} remote-as {FEED_AS}", f" neighbor {feed} passive",
           f" neighbor {feed} timers {KEEPALIVE} {HOLD}",
           " neighbor PEERS peer-group", f" neighbor PEERS remote-as {PEER_AS}",
-          f" neighbor PEERS timers {KEEPALIVE} {HOLD}",
+          f" neighbor PEERS timers {peer_timers[0]} {peer_timers[1]}",
           " neighbor PEERS timers connect 1"]
     for i in range(peers):
         c += [f" neighbor {peer_addr(af, i)} peer-group PEERS",
@@ -65,12 +65,12 @@ def r1_conf(af, peers, case, logfile):
 class R1:
     """zebra plus either the HA pair (rp a, rp b) or one stock bgpd."""
 
-    def __init__(self, af, peers, prefixes, case):
+    def __init__(self, af, peers, prefixes, case, peer_timers=(KEEPALIVE, HOLD)):
         self.af, self.peers, self.prefixes, self.case = af, peers, prefixes, case
         self.ha = case.startswith("ha")
         os.makedirs(f"{STATE}/r1", exist_ok=True)
         for rp in (("a", "b") if self.ha else (None,)):
-            write(self.conf(rp), r1_conf(af, peers, case, self.logfile(rp)))
+            write(self.conf(rp), r1_conf(af, peers, case, self.logfile(rp), peer_timers))
         write(f"{STATE}/r1/zebra.conf", "ip forwarding\nipv6 forwarding\n")
         sh(f"install -d -o frr -g frr {RUN}")
         sh(f"chown -R frr:frr {STATE}/r1")

@@ -24,17 +24,23 @@ from .common import (
 
 # --------------------------------------------------------------------------- speakers
 
-def start_feed(af, prefixes):
+def start_feed(af, prefixes, table_conf=None):
+    """BIRD sending r1 `prefixes` host routes with one attribute set, or,
+    with `table_conf`, the static protocol `feed` of that file (a generated
+    table: table.write_bird_static)."""
     d = f"{STATE}/feed"
     os.makedirs(d, exist_ok=True)
     r1, me, _ = feed_addrs(af)
     chan = "ipv4" if af == 4 else "ipv6"
     with open(f"{d}/bird.conf", "w") as f:
-        f.write(f"router id 192.0.2.200;\nprotocol device {{ }}\n"
-                f"protocol static feed {{ {chan};\n")
-        for i in range(prefixes):
-            f.write(f"  route {prefix(af, i)} blackhole;\n")
-        f.write("}\n")
+        f.write("router id 192.0.2.200;\nprotocol device { }\n")
+        if table_conf:
+            f.write(f'include "{table_conf}";\n')
+        else:
+            f.write(f"protocol static feed {{ {chan};\n")
+            for i in range(prefixes):
+                f.write(f"  route {prefix(af, i)} blackhole;\n")
+            f.write("}\n")
         f.write(f"protocol bgp r1 {{\n  local {me} as {FEED_AS};\n  neighbor {r1} as {R1_AS};\n"
                 f"  hold time {HOLD}; keepalive time {KEEPALIVE}; connect retry time 1;\n"
                 f"  error wait time 1, 5;\n  graceful restart on;\n"
@@ -50,7 +56,7 @@ def birdc(cmd):
     return sh(f"birdc -s {STATE}/feed/bird.ctl {cmd}", ns=NS_FEED, check=False)
 
 
-def start_peers(af, peers, gr, tag):
+def start_peers(af, peers, gr, tag, keepalive=KEEPALIVE, hold=HOLD):
     d = f"{STATE}/peers"
     os.makedirs(d, exist_ok=True)
     afi = "ipv4-unicast" if af == 4 else "ipv6-unicast"
@@ -65,8 +71,8 @@ def start_peers(af, peers, gr, tag):
     passive-mode = false
   [neighbors.timers.config]
     connect-retry = 1
-    hold-time = {HOLD}
-    keepalive-interval = {KEEPALIVE}
+    hold-time = {hold}
+    keepalive-interval = {keepalive}
     idle-hold-time-after-reset = 1
   [neighbors.graceful-restart.config]
     enabled = {str(gr).lower()}
@@ -91,8 +97,10 @@ def gobgp_neighbors():
         data = json.loads(out)
     except ValueError:
         return {}
+    if not isinstance(data, list):  # gobgpd busy or restarting: an error object
+        return {}
     view = {}
-    for n in data or []:
+    for n in data:
         st = n.get("state", {})
         afs = n.get("afi_safis") or [{}]
         a = afs[0].get("state", {})
