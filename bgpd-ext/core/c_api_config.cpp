@@ -59,6 +59,7 @@ void frr_ha_node_config_status(const frr_ha_node *node, frr_ha_config_status *ou
     const auto v = node->node.config_view();
     std::memset(out, 0, sizeof(*out));
     out->state = name_of(v.state).data();
+    out->in_step = v.state == ConfigState::InStep;
     out->generation = v.generation;
     copy_text(out->digest, sizeof(out->digest), v.digest);
     out->partner_known = v.partner_known;

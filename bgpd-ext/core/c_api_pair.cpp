@@ -160,7 +160,8 @@ void frr_ha_node_status(const frr_ha_node *node, frr_ha_status *out)
     const auto &n = node->node;
     std::memset(out, 0, sizeof(*out));
     copy_text(out->rp, sizeof(out->rp), n.config().self);
-    out->role = name_of(n.role()).data();
+    out->role = to_c(n.role());
+    out->role_name = name_of(n.role()).data();
     out->epoch = n.epoch();
     out->local_mode = n.local_mode();
     out->priority = n.self_rp() ? n.self_rp()->priority : 0;
@@ -177,7 +178,8 @@ void frr_ha_node_status(const frr_ha_node *node, frr_ha_status *out)
     }
     const auto &pv = n.partner();
     out->partner_known = pv.known;
-    out->partner_role = name_of(pv.role).data();
+    out->partner_role = to_c(pv.role);
+    out->partner_role_name = name_of(pv.role).data();
     out->partner_epoch = pv.epoch;
     out->partner_ready = pv.ready;
     copy_text(out->partner_not_ready_reason, sizeof(out->partner_not_ready_reason),

@@ -329,7 +329,11 @@ bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd, struct frr_ha_tap_info *o
     SessionTap *tap = taps->find(fd);
     if (!tap)
         return false;
-    out->mode = frr_ha::tap_mode_name(tap->mode());
+    static_assert(static_cast<int>(frr_ha::TapMode::GracefulEnd) == FRR_HA_TAP_GRACEFUL_END &&
+                      static_cast<int>(frr_ha::TapMode::Mirroring) == FRR_HA_TAP_MIRRORING,
+                  "frr_ha_tap_mode follows TapMode");
+    out->mode = static_cast<frr_ha_tap_mode>(tap->mode());
+    out->mode_name = frr_ha::tap_mode_name(tap->mode());
     copy_text(out->why, sizeof(out->why), tap->why_unprotected());
     out->consumed = tap->consumed();
     out->written = tap->written();

@@ -134,7 +134,7 @@ static int forward_and_wait(struct vty *vty, const char *line, bool starts)
 					sizeof(why)))
 		return 0;
 	cs.awaited_seq = seq;
-	if (!bgpd_ha_pair_run_channels_until(answered, NULL, HA_CONFIG_ANSWER_MS)) {
+	if (!bgpd_ha_channels_run_until(answered, NULL, HA_CONFIG_ANSWER_MS)) {
 		frr_ha_node_config_timed_out(node, seq,
 					     (uint32_t)(bgpd_ha_now_ms() - started));
 		zlog_warn("frr-ha: the standby did not answer within %u ms; '%s' runs on the active alone",
@@ -160,15 +160,67 @@ static int forward_and_wait(struct vty *vty, const char *line, bool starts)
 	return 0;
 }
 
+/* "write [memory|file]", "copy running-config startup-config", with or
+ * without "do": saves the configuration to this RP's file. */
+static bool saves_configuration(struct vty *vty, const char *line)
+{
+	const struct cmd_element *el = bgpd_ha_command_of(vty, line);
+	const char *words;
+
+	if (!el)
+		return false;
+	if (strncmp(el->string, "copy running-config startup-config", 34) == 0)
+		return true;
+	if (strncmp(el->string, "write", 5) != 0)
+		return false;
+	/* "write terminal" prints the configuration; it saves nothing. */
+	words = strstr(line, "wr");
+	words = words ? strchr(words, ' ') : NULL;
+	while (words && isspace((unsigned char)*words))
+		words++;
+	return !words || *words != 't';
+}
+
+/* Dual-RP mode: each host keeps its own file; the standby saves its
+ * configuration when the active does. A standby that cannot is reported;
+ * the active's own save goes on. */
+static void forward_save(struct vty *vty)
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+	char why[FRR_HA_TEXT_MAX], output[1024];
+	struct frr_ha_status st;
+	uint64_t seq, session = ++cs.next_id;
+
+	frr_ha_node_status(node, &st);
+	if (!frr_ha_node_config_forward(node, session, "write memory", &seq, why,
+					sizeof(why))) {
+		vty_out(vty, "%% Note: the standby's file was not written: %s\n", why);
+		return;
+	}
+	cs.awaited_seq = seq;
+	bgpd_ha_channels_run_until(answered, NULL, HA_CONFIG_ANSWER_MS);
+	if (frr_ha_node_config_answer(node, seq, output, sizeof(output)) !=
+	    FRR_HA_CONFIG_ACCEPTED)
+		vty_out(vty, "%% The standby (rp %s) did not save its configuration: %s\n",
+			st.partner_name, *output ? output : "no answer");
+	frr_ha_node_config_session_end(node, session);
+}
+
 static int config_line_typed(struct vty *vty, const char *line, char **out)
 {
 	struct frr_ha_node *node = bgpd_ha_pair_node();
+	struct frr_ha_status st;
 	bool starts;
 
 	if (!node || frr_ha_node_role(node) != FRR_HA_ROLE_ACTIVE ||
-	    bgpd_ha_config_is_mirror(vty) || !is_configuration_line(vty, line, &starts))
+	    bgpd_ha_config_is_mirror(vty))
 		return 0;
-	return forward_and_wait(vty, line, starts);
+	if (is_configuration_line(vty, line, &starts))
+		return forward_and_wait(vty, line, starts);
+	frr_ha_node_status(node, &st);
+	if (!st.local_mode && saves_configuration(vty, line))
+		forward_save(vty);
+	return 0;
 }
 
 /* After any line: a configuration line may have changed the configuration;
@@ -317,7 +369,7 @@ void bgpd_ha_config_sync_show(struct vty *vty, struct json_object *json)
 		struct json_object *diffs = json_object_new_array();
 
 		json_object_string_add(o, "state", c.state);
-		json_object_boolean_add(o, "inStep", strcmp(c.state, "in-step") == 0);
+		json_object_boolean_add(o, "inStep", c.in_step);
 		json_object_int_add(o, "generation", c.generation);
 		json_object_string_add(o, "digest", c.digest);
 		json_object_boolean_add(o, "partnerKnown", c.partner_known);

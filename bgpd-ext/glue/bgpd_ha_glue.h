@@ -5,6 +5,7 @@
 #ifndef FRR_HA_BGPD_HA_GLUE_H
 #define FRR_HA_BGPD_HA_GLUE_H
 
+#include "hook.h"
 #include "memory.h"
 
 #include "../include/frr_ha/bgpd_ha_core.h"
@@ -38,14 +39,48 @@ void bgpd_ha_pair_fini(void);
 struct frr_ha_node *bgpd_ha_pair_node(void);
 /* This RP's (self) or its partner's configuration, NULL if not configured. */
 const struct frr_ha_rp_config *bgpd_ha_rp_config(bool self);
-/* Peers and listeners held (not init/active owner of the sessions). */
-void bgpd_ha_hold_sessions(void);
 /* The partner's process as verified on the channel (local mode), 0 if none. */
 int bgpd_ha_partner_pid(void);
-/* Moves the HA channels' bytes outside the event loop until done(arg) or
+
+/* --- bgpd_ha_channel.c: the HA channel's sockets ----------------------------- */
+
+void bgpd_ha_channels_init(struct thread_master *master);
+void bgpd_ha_channels_fini(void);
+void bgpd_ha_channel_send(uint64_t id, const void *data, size_t len);
+void bgpd_ha_channel_close(uint64_t id);
+void bgpd_ha_channels_listen_start(void);
+void bgpd_ha_channels_listen_stop(void);
+void bgpd_ha_channels_listen_restart(void);
+/* Each heartbeat: listen if not yet, connect if this RP is the one to. */
+void bgpd_ha_channels_tick(void);
+/* Reads what the partner sent while this RP was busy (before a tick). */
+void bgpd_ha_channels_drain(void);
+/* Moves the channels' bytes outside the event loop until done(arg) or
  * timeout_ms; returns done(arg). */
-bool bgpd_ha_pair_run_channels_until(bool (*done)(void *arg), void *arg,
-				     uint32_t timeout_ms);
+bool bgpd_ha_channels_run_until(bool (*done)(void *arg), void *arg,
+				uint32_t timeout_ms);
+/* Local mode: the process at the other end of a channel, taken before its
+ * handshake; take_process hands its pidfd over (false and why if none). */
+bool bgpd_ha_channel_take_process(uint64_t id, int *pidfd, int *pid, char *why,
+				  size_t why_len);
+int bgpd_ha_channel_pid(uint64_t id);
+
+/* --- bgpd_ha_roles.c: what a role means to bgpd ------------------------------ */
+
+/* Called on every role change, after the pair decided it and before bgpd's
+ * sessions are run (active) or held (any other role). */
+DECLARE_HOOK(frr_ha_role_changed,
+	     (enum frr_ha_role previous, enum frr_ha_role role),
+	     (previous, role));
+/* Peers and listeners held (not init/active owner of the sessions). */
+void bgpd_ha_hold_sessions(void);
+/* The pair's host operations for roles and the bulk sync. */
+void bgpd_ha_role_apply(void *ctx, enum frr_ha_role role, uint64_t epoch);
+void bgpd_ha_owned_sessions(void *ctx, frr_ha_session_sink emit, void *sink);
+bool bgpd_ha_check_session(void *ctx, const struct frr_ha_session_item *item,
+			   char *why, size_t why_len);
+/* The new active tells zebra once every session is synced. */
+void bgpd_ha_confirm_fib_when_synced(void);
 
 /* --- bgpd_ha_modes.c: per-neighbor failover modes -------------------------- */
 
@@ -63,9 +98,6 @@ struct frr_ha_mode_decision bgpd_ha_peer_decision(struct peer *peer);
 
 void bgpd_ha_tf_init(struct thread_master *master);
 void bgpd_ha_tf_fini(void);
-/* The role changed: take over the shadows (active), hand every mirrored
- * session back untouched (leaving active), listen for hand-overs (standby). */
-void bgpd_ha_tf_role_changed(enum frr_ha_role previous, enum frr_ha_role role);
 /* A standby's shadow of the active's session: kept up while standby. */
 bool bgpd_ha_tf_is_shadow(struct peer *peer);
 /* Whether the standby shadows every Established TF or GR session (else

@@ -59,7 +59,7 @@ const struct cmd_element *bgpd_ha_command_of(struct vty *vty, const char *line)
 
 	if (!words)
 		return NULL;
-	if (node > ENABLE_NODE && vector_active(words) > 1 &&
+	if (node >= ENABLE_NODE && vector_active(words) > 1 &&
 	    strcmp(vector_slot(words, 0), "do") == 0) {
 		vline = vector_init(vector_active(words) - 1);
 		for (unsigned int i = 1; i < vector_active(words); i++)

@@ -279,7 +279,7 @@ static void tf_mirror_ended(struct thread *t)
 
 		frr_with_mutex (&s->peer->io_mtx) {
 			ended = frr_ha_tap_info(tf.taps, s->fd, &info) &&
-				strcmp(info.mode, "mirror-ended") == 0;
+				info.mode == FRR_HA_TAP_MIRROR_ENDED;
 		}
 		if (ended && !s->t_ended)
 			thread_add_timer_msec(tf.master, tf_shadow_expire, s,
@@ -494,7 +494,7 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 			    FRR_HA_SESSION_GRACEFUL_RESTART;
 
 	frr_ha_node_status(bgpd_ha_pair_node(), &status);
-	if (!status.partner_known || strcmp(status.partner_role, "standby") != 0) {
+	if (!status.partner_known || status.partner_role != FRR_HA_ROLE_STANDBY) {
 		snprintf(why, why_len, "no standby when the session came up");
 		return false;
 	}
@@ -745,7 +745,7 @@ static void tf_protect_sweep(struct thread *t)
 	if (current_role() != FRR_HA_ROLE_ACTIVE)
 		return;
 	frr_ha_node_status(bgpd_ha_pair_node(), &status);
-	if (!status.partner_known || strcmp(status.partner_role, "standby") != 0)
+	if (!status.partner_known || status.partner_role != FRR_HA_ROLE_STANDBY)
 		return;
 	monotime(&start);
 	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp))
@@ -1026,17 +1026,21 @@ void bgpd_ha_tf_set_lag_limit(unsigned int ms)
 	tf.lag_limit_ms = ms;
 }
 
-void bgpd_ha_tf_role_changed(enum frr_ha_role previous, enum frr_ha_role role)
+/* The frr_ha_role_changed hook: take over the shadows (active), hand every
+ * mirrored session back untouched (leaving active), listen for hand-overs
+ * (standby). */
+static int tf_role_changed(enum frr_ha_role previous, enum frr_ha_role role)
 {
 	if (role == FRR_HA_ROLE_ACTIVE) {
 		handover_stop_listening();
 		take_over_all();
-		return;
+		return 0;
 	}
 	if (previous == FRR_HA_ROLE_ACTIVE)
 		release_all();
 	if (role == FRR_HA_ROLE_STANDBY)
 		handover_listen();
+	return 0;
 }
 
 bool bgpd_ha_tf_all_protected(char *why, size_t why_len)
@@ -1051,11 +1055,11 @@ bool bgpd_ha_tf_all_protected(char *why, size_t why_len)
 
 			if (!peer_established(peer) || !bgpd_ha_tf_shadowed(peer))
 				continue;
-			if (bgpd_ha_tf_info(peer, &info) && strcmp(info.mode, "mirroring") == 0)
+			if (bgpd_ha_tf_info(peer, &info) && info.mode == FRR_HA_TAP_MIRRORING)
 				continue;
 			snprintf(why, why_len,
 				 "neighbor %s is not protected by the standby yet (%s%s%s)",
-				 peer->host, info.mode ? info.mode : "no stream",
+				 peer->host, info.mode_name ? info.mode_name : "no stream",
 				 info.why[0] ? ": " : "", info.why);
 			return false;
 		}
@@ -1089,6 +1093,7 @@ void bgpd_ha_tf_init(struct thread_master *master)
 	bgp_supplied_connection = tf_supplied_connection;
 	hook_register(peer_status_changed, tf_status_changed);
 	hook_register(peer_backward_transition, tf_backward);
+	hook_register(frr_ha_role_changed, tf_role_changed);
 	thread_add_timer_msec(master, tf_protect_sweep, NULL, TF_PROTECT_SWEEP_MS,
 			      &tf.t_sweep);
 }
@@ -1097,6 +1102,7 @@ void bgpd_ha_tf_fini(void)
 {
 	struct ha_shadow *s;
 
+	hook_unregister(frr_ha_role_changed, tf_role_changed);
 	THREAD_OFF(tf.t_sweep);
 	THREAD_OFF(tf.t_difference);
 	THREAD_OFF(tf.t_pump);

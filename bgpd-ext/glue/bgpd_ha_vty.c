@@ -16,6 +16,10 @@
 
 #include "bgpd_ha_glue.h"
 
+#ifndef VTYSH_EXTRACT_PL
+#include "bgpd_ha_vty_clippy.c"
+#endif
+
 #define HA_STR "Nonstop routing (frr-ha) pair\n"
 
 static void format_time(int64_t unix_ms, char *buf, size_t len)
@@ -111,9 +115,9 @@ static struct frr_ha_rp_config *rp_slot(const char *name, bool create)
 	return &cfg->rps[cfg->n_rps++];
 }
 
-DEFUN (bgp_ha_rp,
+DEFPY (bgp_ha_rp,
        bgp_ha_rp_cmd,
-       "bgp ha rp WORD address <unix PATH|tcp <A.B.C.D|X:X::X:X> [port (1-65535)]> [priority (1-255)]",
+       "bgp ha rp WORD$name address <unix PATH$path|tcp <A.B.C.D|X:X::X:X>$host [port (1-65535)$port]> [priority (1-255)$priority]",
        BGP_STR
        HA_STR
        "A route processor of the pair\n"
@@ -129,11 +133,9 @@ DEFUN (bgp_ha_rp,
        "Which RP becomes active when both start together\n"
        "Priority (default 100, higher wins)\n")
 {
-	const char *name = argv[3]->arg;
 	struct frr_ha_rp_config rp = {.priority = FRR_HA_DEFAULT_PRIORITY,
 				      .port = FRR_HA_DEFAULT_PORT};
 	struct frr_ha_rp_config *slot;
-	int idx = 0;
 
 	if (!ha_config_here(vty, "bgp ha rp"))
 		return CMD_WARNING_CONFIG_FAILED;
@@ -145,9 +147,7 @@ DEFUN (bgp_ha_rp,
 		return CMD_WARNING_CONFIG_FAILED;
 	}
 	strlcpy(rp.name, name, sizeof(rp.name));
-	if (argv_find(argv, argc, "unix", &idx)) {
-		const char *path = argv[idx + 1]->arg;
-
+	if (path) {
 		if (path[0] != '/' || strlen(path) >= sizeof(rp.unix_path)) {
 			vty_out(vty, "%% The socket path must be absolute and shorter than %zu characters\n",
 				sizeof(rp.unix_path));
@@ -155,16 +155,13 @@ DEFUN (bgp_ha_rp,
 		}
 		strlcpy(rp.unix_path, path, sizeof(rp.unix_path));
 	} else {
-		argv_find(argv, argc, "tcp", &idx);
 		rp.tcp = true;
-		strlcpy(rp.host, argv[idx + 1]->arg, sizeof(rp.host));
-		idx = 0;
-		if (argv_find(argv, argc, "port", &idx))
-			rp.port = strtoul(argv[idx + 1]->arg, NULL, 10);
+		strlcpy(rp.host, host_str, sizeof(rp.host));
+		if (port_str)
+			rp.port = port;
 	}
-	idx = 0;
-	if (argv_find(argv, argc, "priority", &idx))
-		rp.priority = strtoul(argv[idx + 1]->arg, NULL, 10);
+	if (priority_str)
+		rp.priority = priority;
 
 	slot = rp_slot(name, true);
 	if (!slot) {
@@ -175,9 +172,9 @@ DEFUN (bgp_ha_rp,
 	return ha_config_changed(vty);
 }
 
-DEFUN (no_bgp_ha_rp,
+DEFPY (no_bgp_ha_rp,
        no_bgp_ha_rp_cmd,
-       "no bgp ha rp WORD [address <unix PATH|tcp <A.B.C.D|X:X::X:X> [port (1-65535)]> [priority (1-255)]]",
+       "no bgp ha rp WORD$name [address <unix PATH|tcp <A.B.C.D|X:X::X:X> [port (1-65535)]> [priority (1-255)]]",
        NO_STR
        BGP_STR
        HA_STR
@@ -199,9 +196,9 @@ DEFUN (no_bgp_ha_rp,
 
 	if (!ha_config_here(vty, "no bgp ha rp"))
 		return CMD_WARNING_CONFIG_FAILED;
-	slot = rp_slot(argv[4]->arg, false);
+	slot = rp_slot(name, false);
 	if (!slot) {
-		vty_out(vty, "%% No RP named %s\n", argv[4]->arg);
+		vty_out(vty, "%% No RP named %s\n", name);
 		return CMD_WARNING_CONFIG_FAILED;
 	}
 	*slot = cfg->rps[--cfg->n_rps];
@@ -219,15 +216,14 @@ static int ha_key_refused(struct vty *vty)
 	return CMD_WARNING_CONFIG_FAILED;
 }
 
-DEFUN (bgp_ha_key,
+DEFPY (bgp_ha_key,
        bgp_ha_key_cmd,
-       "bgp ha key WORD",
+       "bgp ha key WORD$key",
        BGP_STR
        HA_STR
        "The key both RPs prove they hold\n"
        "Key (16 to 128 characters)\n")
 {
-	const char *key = argv[3]->arg;
 	size_t len = strlen(key);
 
 	if (!ha_config_here(vty, "bgp ha key"))
@@ -255,9 +251,9 @@ DEFUN (no_bgp_ha_key,
 	return ha_config_changed(vty);
 }
 
-DEFUN (bgp_ha_heartbeat,
+DEFPY (bgp_ha_heartbeat,
        bgp_ha_heartbeat_cmd,
-       "bgp ha heartbeat interval (10-60000) multiplier (2-100)",
+       "bgp ha heartbeat interval (10-60000)$interval multiplier (2-100)$multiplier",
        BGP_STR
        HA_STR
        "Liveness of the partner\n"
@@ -268,8 +264,8 @@ DEFUN (bgp_ha_heartbeat,
 {
 	if (!ha_config_here(vty, "bgp ha heartbeat"))
 		return CMD_WARNING_CONFIG_FAILED;
-	bgpd_ha_pair_config()->interval_ms = strtoul(argv[4]->arg, NULL, 10);
-	bgpd_ha_pair_config()->multiplier = strtoul(argv[6]->arg, NULL, 10);
+	bgpd_ha_pair_config()->interval_ms = interval;
+	bgpd_ha_pair_config()->multiplier = multiplier;
 	return ha_config_changed(vty);
 }
 
@@ -292,21 +288,18 @@ DEFUN (no_bgp_ha_heartbeat,
 	return ha_config_changed(vty);
 }
 
-DEFUN (bgp_ha_hang_detection,
+DEFPY (bgp_ha_hang_detection,
        bgp_ha_hang_detection_cmd,
-       "bgp ha hang-detection <(500-600000)|off>",
+       "bgp ha hang-detection <(500-600000)$ms|off$off>",
        BGP_STR
        HA_STR
        "Fence (kill) an active that makes no progress, and take over (local mode)\n"
        "Milliseconds without progress of its main or I/O thread (default 3000)\n"
        "Never fence a hung active\n")
 {
-	const char *arg = argv[3]->arg;
-
 	if (!ha_config_here(vty, "bgp ha hang-detection"))
 		return CMD_WARNING_CONFIG_FAILED;
-	bgpd_ha_pair_config()->hang_detection_ms =
-		strcmp(arg, "off") == 0 ? 0 : strtoul(arg, NULL, 10);
+	bgpd_ha_pair_config()->hang_detection_ms = off ? 0 : ms;
 	return ha_config_changed(vty);
 }
 
@@ -326,9 +319,9 @@ DEFUN (no_bgp_ha_hang_detection,
 	return ha_config_changed(vty);
 }
 
-DEFUN (bgp_ha_standby_lag_limit,
+DEFPY (bgp_ha_standby_lag_limit,
        bgp_ha_standby_lag_limit_cmd,
-       "bgp ha standby-lag-limit (50-60000)",
+       "bgp ha standby-lag-limit (50-60000)$ms",
        BGP_STR
        HA_STR
        "How long a standby that does not keep up may hold a session back\n"
@@ -336,7 +329,7 @@ DEFUN (bgp_ha_standby_lag_limit,
 {
 	if (!ha_config_here(vty, "bgp ha standby-lag-limit"))
 		return CMD_WARNING_CONFIG_FAILED;
-	bgpd_ha_tf_set_lag_limit(strtoul(argv[3]->arg, NULL, 10));
+	bgpd_ha_tf_set_lag_limit(ms);
 	return CMD_SUCCESS;
 }
 
@@ -355,9 +348,9 @@ DEFUN (no_bgp_ha_standby_lag_limit,
 	return CMD_SUCCESS;
 }
 
-DEFUN (neighbor_ha_failover_mode,
+DEFPY (neighbor_ha_failover_mode,
        neighbor_ha_failover_mode_cmd,
-       "neighbor <A.B.C.D|X:X::X:X|WORD> ha failover-mode <auto|transparent|graceful-restart|none>",
+       "neighbor <A.B.C.D|X:X::X:X|WORD>$neighbor ha failover-mode <auto|transparent|graceful-restart|none>$mode_name",
        NEIGHBOR_STR
        NEIGHBOR_ADDR_STR2
        HA_STR
@@ -369,21 +362,21 @@ DEFUN (neighbor_ha_failover_mode,
 {
 	VTY_DECLVAR_CONTEXT(bgp, bgp);
 	enum frr_ha_configured_mode mode;
-	struct peer *peer = peer_and_group_lookup_vty(vty, argv[1]->arg);
+	struct peer *peer = peer_and_group_lookup_vty(vty, neighbor);
 
 	if (!peer)
 		return CMD_WARNING_CONFIG_FAILED;
-	if (!frr_ha_configured_mode_parse(argv[4]->text, &mode)) {
-		vty_out(vty, "%% Unknown failover mode %s\n", argv[4]->text);
+	if (!frr_ha_configured_mode_parse(mode_name, &mode)) {
+		vty_out(vty, "%% Unknown failover mode %s\n", mode_name);
 		return CMD_WARNING_CONFIG_FAILED;
 	}
 	bgpd_ha_mode_set(bgp, peer->host, mode);
 	return CMD_SUCCESS;
 }
 
-DEFUN (no_neighbor_ha_failover_mode,
+DEFPY (no_neighbor_ha_failover_mode,
        no_neighbor_ha_failover_mode_cmd,
-       "no neighbor <A.B.C.D|X:X::X:X|WORD> ha failover-mode [<auto|transparent|graceful-restart|none>]",
+       "no neighbor <A.B.C.D|X:X::X:X|WORD>$neighbor ha failover-mode [<auto|transparent|graceful-restart|none>]",
        NO_STR
        NEIGHBOR_STR
        NEIGHBOR_ADDR_STR2
@@ -395,7 +388,7 @@ DEFUN (no_neighbor_ha_failover_mode,
        "None\n")
 {
 	VTY_DECLVAR_CONTEXT(bgp, bgp);
-	struct peer *peer = peer_and_group_lookup_vty(vty, argv[2]->arg);
+	struct peer *peer = peer_and_group_lookup_vty(vty, neighbor);
 
 	if (!peer)
 		return CMD_WARNING_CONFIG_FAILED;
@@ -669,7 +662,7 @@ static void show_peer(struct vty *vty, struct bgp *bgp, struct peer *peer,
 			json_object *jt = json_object_new_object();
 
 			/* recording, mirroring, unprotected, shadow, live... */
-			json_object_string_add(jt, "stream", tap.mode);
+			json_object_string_add(jt, "stream", tap.mode_name);
 			if (tap.why[0])
 				json_object_string_add(jt, "notProtectedReason", tap.why);
 			json_object_int_add(jt, "bytesConsumed", tap.consumed);
@@ -718,7 +711,7 @@ static void show_peer(struct vty *vty, struct bgp *bgp, struct peer *peer,
 	vty_out(vty, "  %-39s %-12s %-16s %-16s %s\n", peer->host, state,
 		configured, frr_ha_session_mode_name(d.mode), d.reason);
 	if (has_tap)
-		vty_out(vty, "  %-39s stream %s%s%s%s\n", "", tap.mode,
+		vty_out(vty, "  %-39s stream %s%s%s%s\n", "", tap.mode_name,
 			tap.receive_only ? " (received stream only)" : "",
 			tap.why[0] ? ": " : "", tap.why);
 }
@@ -799,7 +792,7 @@ static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 	char when[32];
 
 	json_object_string_add(json, "rp", st->rp);
-	json_object_string_add(json, "role", st->role);
+	json_object_string_add(json, "role", st->role_name);
 	json_object_int_add(json, "epoch", st->epoch);
 	json_object_string_add(json, "mode", st->local_mode ? "local" : "dual-rp");
 	json_object_int_add(json, "priority", st->priority);
@@ -833,7 +826,7 @@ static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 	}
 	json_object_string_add(partner, "channel", st->channel);
 	if (st->partner_known) {
-		json_object_string_add(partner, "role", st->partner_role);
+		json_object_string_add(partner, "role", st->partner_role_name);
 		json_object_int_add(partner, "epoch", st->partner_epoch);
 		json_object_boolean_add(partner, "ready", st->partner_ready);
 		json_object_string_add(partner, "notReadyReason",
@@ -875,7 +868,7 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 	char when[32];
 
 	vty_out(vty, "RP %s: %s, epoch %" PRIu64 ", priority %u, %s mode\n", st->rp,
-		st->role, st->epoch, st->priority,
+		st->role_name, st->epoch, st->priority,
 		st->local_mode ? "local" : "dual-RP");
 	if (*st->config_error)
 		vty_out(vty, "Configuration problem: %s\n", st->config_error);
@@ -887,7 +880,7 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 	vty_out(vty, "Partner: rp %s, channel %s", *st->partner_name ? st->partner_name : "-",
 		st->channel);
 	if (st->partner_known)
-		vty_out(vty, ", %s, epoch %" PRIu64 ", %s%s%s", st->partner_role,
+		vty_out(vty, ", %s, epoch %" PRIu64 ", %s%s%s", st->partner_role_name,
 			st->partner_epoch, st->partner_ready ? "ready" : "not ready",
 			st->partner_ready ? "" : ": ", st->partner_not_ready_reason);
 	vty_out(vty, "\n");

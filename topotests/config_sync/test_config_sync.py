@@ -286,8 +286,10 @@ def test_kill9_continues_the_neighbor_added_at_run_time():
     time.sleep(5)  # longer than r3's keepalive interval
     after = frr_session(r3(), R1)
     assert after["state"] == "Established"
-    for key in ("establishedEpoch", "established", "dropped", "notificationsRecv"):
+    for key in ("established", "dropped", "notificationsRecv"):
         assert after[key] == before[key], (key, before, after)
+    # FRR derives the epoch from the uptime: it may move by a second.
+    assert abs(after["establishedEpoch"] - before["establishedEpoch"]) <= 1, (before, after)
     assert r3_routes() == routes, "the policy is in force on the new active"
     t = rp_json(r1(), "b")["lastTakeover"]
     assert t["continued"] >= 2, t

@@ -7,7 +7,9 @@ keeps its routes) and the pair must recover by itself once the cause is gone:
 
 garbage, oversized, other-version and truncated frames, a partner that
 connects and says nothing, a standby with the wrong key, a standby with no
-key, a second process claiming rp b, and a standby killed with SIGKILL.
+key, a standby whose file lacks the active's neighbor (it adopts the active's
+configuration before it is ready), a second process claiming rp b, and a
+standby killed with SIGKILL.
 """
 import os
 import sys
@@ -27,6 +29,7 @@ from ha_lib.frr_ha import (  # noqa: E402
     rp_log,
     rp_pid,
     rp_vty_dir,
+    rp_vtysh,
     start_local_pair,
     start_rp,
     stop_pairs,
@@ -179,18 +182,16 @@ def test_no_key_named_then_recovers(routing_baseline):
     wait_pair(r1(), "a", "b", epoch=1)
 
 
-def test_switchover_refused_while_standby_lacks_a_session(routing_baseline):
-    # rp b pairs and syncs, but its configuration lacks the active's neighbor:
-    # it is not ready, says why, and a planned switchover is refused with it.
+def test_standby_lacking_a_neighbor_adopts_it_before_it_is_ready(routing_baseline):
+    # rp b starts with a file that lacks the active's neighbor: it adopts the
+    # active's configuration (one configuration for the pair) and only then
+    # says it is ready; nothing of it reaches the routing.
     restart_b_with(lambda c: "\n".join(l for l in c.splitlines() if "10.0.12.2" not in l) + "\n")
-    reason = "neighbor 10.0.12.2 (VRF default) is not configured on this RP"
-    wait_for("rp b says why it is not ready",
-             lambda: None if rp_json(r1(), "b").get("notReadyReason") == reason
-             else rp_json(r1(), "b").get("notReadyReason"), count=20, wait=0.25)
-    assert rp_json(r1(), "b")["sync"]["state"] == "done"
-    out = r1().vtysh_cmd("bgp ha switchover")
-    assert f"% Switchover refused: standby not ready: {reason}" in out, out
-    assert rp_json(r1(), "a")["role"] == "active"
+    wait_pair(r1(), "a", "b", epoch=1)
+    b = rp_json(r1(), "b")
+    assert b["configuration"]["adoptions"] >= 1, b["configuration"]
+    assert b["configuration"]["differences"] == []
+    assert " neighbor 10.0.12.2 remote-as 65002" in rp_vtysh(r1(), "b", "show running-config")
     assert_still_routing(routing_baseline)
     kill_rp(r1(), "b")
     start_rp(r1(), "b")

@@ -4,7 +4,9 @@ The HA pair in dual-RP mode: rp a and rp b run in two namespaces (two hosts,
 each with its own zebra), paired over TCP on link s0; r2 is a stock FRR peer
 configured with both RP addresses on s1 (only the active's session comes up).
 
-Checked: the pair forms over TCP; a planned switchover moves the session to
+Checked: the pair forms over TCP; a configuration change made on the active
+host reaches the standby host, and `write memory` saves both hosts' files; a
+planned switchover moves the session to
 rp b; when the channel link is cut, rp b (which cannot tell a cut from a
 death) takes over after the detection time, and when the link heals the RP
 with the older epoch steps down at once: one active, one ready standby.
@@ -27,6 +29,7 @@ from ha_lib.frr_ha import (  # noqa: E402
     load_plain_router,
     rp_json,
     rp_log,
+    rp_vtysh,
     start_rp,
     vtysh_json,
     wait_for,
@@ -103,6 +106,28 @@ def test_pair_forms_over_tcp():
     assert a["partner"]["address"] == "tcp:10.0.0.2:5180"
     assert a["heartbeat"]["detectionMs"] == 500
     wait_session_with("a")
+
+
+def test_configuration_follows_and_is_saved_on_both_hosts():
+    """A change made on the active host reaches the standby host before it
+    counts; `write memory` on the active saves each host's own file."""
+    tgen = get_topogen()
+    rpa, rpb = tgen.gears["rpa"], tgen.gears["rpb"]
+    line = "neighbor 10.0.12.77 remote-as 65077"
+    out = rpa.cmd(f"vtysh -c 'configure terminal' -c 'router bgp 65001' -c '{line}' 2>&1")
+    assert "%" not in out, out
+    assert f" {line}" in rp_vtysh(rpb, "b", "show running-config")
+    out = rpa.cmd("vtysh -c 'write memory' 2>&1")
+    assert "did not save" not in out and "not written" not in out, out
+    for host in (rpa, rpb):
+        assert f" {line}" in host.cmd("cat /etc/frr/bgpd.conf"), host.name
+    rpa.cmd(f"vtysh -c 'configure terminal' -c 'router bgp 65001' -c 'no {line}' "
+            "-c 'do write memory' 2>&1")
+    for host in (rpa, rpb):
+        assert line not in host.cmd("cat /etc/frr/bgpd.conf"), host.name
+    wait_roles("a", "b", 1)
+    for rp in ("a", "b"):
+        assert show(rp)["configuration"]["inStep"], show(rp)["configuration"]
 
 
 def test_planned_switchover_over_tcp():

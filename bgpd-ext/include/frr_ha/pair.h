@@ -109,7 +109,8 @@ struct frr_ha_counters {
 
 struct frr_ha_status {
 	char rp[FRR_HA_NAME_MAX + 1];
-	const char *role; /* "init", "active", "standby" */
+	enum frr_ha_role role;
+	const char *role_name; /* for display: "init", "active", "standby" */
 	uint64_t epoch;
 	bool local_mode;
 	uint8_t priority;
@@ -121,7 +122,8 @@ struct frr_ha_status {
 	bool partner_configured;
 	char partner_name[FRR_HA_NAME_MAX + 1];
 	bool partner_known;
-	const char *partner_role;
+	enum frr_ha_role partner_role;
+	const char *partner_role_name;
 	uint64_t partner_epoch;
 	bool partner_ready;
 	char partner_not_ready_reason[FRR_HA_TEXT_MAX];
@@ -230,6 +232,7 @@ void frr_ha_node_config_session_end(struct frr_ha_node *node, uint64_t session);
 
 struct frr_ha_config_status {
 	const char *state; /* "alone", "comparing", "in-step", "catching-up", "differs" */
+	bool in_step;
 	uint64_t generation;
 	char digest[65];
 	bool partner_known;

@@ -25,8 +25,23 @@ struct frr_ha_tap_bias {
 	uint64_t received, acked;
 };
 
+/* Where a session's bytes go (core: TapMode in session_tap.hpp). */
+enum frr_ha_tap_mode {
+	FRR_HA_TAP_RECORDING,	 /* active, not handed over (yet) */
+	FRR_HA_TAP_HANDING_OVER, /* active, descriptors passed, history streaming */
+	FRR_HA_TAP_MIRRORING,	 /* active, handed over: protected */
+	FRR_HA_TAP_UNPROTECTED,	 /* active, cannot be handed over */
+	FRR_HA_TAP_RELEASED,	 /* old active after a planned switchover */
+	FRR_HA_TAP_SHADOW,	 /* standby: the session's copy */
+	FRR_HA_TAP_MIRROR_ENDED, /* standby: the mirror closed */
+	FRR_HA_TAP_TAKING_OVER,	 /* new active: finishing the mirror */
+	FRR_HA_TAP_LIVE,	 /* new active: plain I/O */
+	FRR_HA_TAP_GRACEFUL_END, /* new active: graceful restart */
+};
+
 struct frr_ha_tap_info {
-	const char *mode; /* see tap_mode_name(): "recording", "mirroring", ... */
+	enum frr_ha_tap_mode mode;
+	const char *mode_name; /* for display: "recording", "mirroring", ... */
 	char why[256];	  /* why a session is not protected, or "" */
 	uint64_t consumed, written, mirrored;
 	size_t sendlog_messages, completed_bytes, unsent_messages;
