@@ -69,20 +69,21 @@ done < "$top/patches/series"
 ha_src="$src/debian/frr-ha-src"
 mkdir -p "$ha_src"
 (cd "$top" && git ls-files -z --cached --others --exclude-standard -- CMakeLists.txt README.md cmake/FrrModule.cmake \
-        bgpd-ext zebra-ext yang docs packaging/modules packaging/systemd \
-        packaging/examples packaging/frr-ha-rp |
+        bgpd-ext zebra-ext yang docs debian/modules debian/systemd \
+        debian/examples debian/frr-ha-rp |
     xargs -0 cp --parents -t "$ha_src")
 
 # 4. The packaging: frr-ha's files in debian/, its stanza in debian/control,
 #    its build steps included from debian/rules, its build dependencies.
-for f in "$top"/packaging/debian/*; do
+for f in "$top"/debian/*; do
+    [ -f "$f" ] || continue  # the folders are the package's files (step 3)
     case "$(basename "$f")" in
         frr-ha.control|source.lintian-overrides) ;;
         *) cp "$f" "$src/debian/" ;;
     esac
 done
-{ echo; cat "$top/packaging/debian/frr-ha.control"; } >> "$src/debian/control"
-cat "$top/packaging/debian/source.lintian-overrides" >> "$src/debian/source/lintian-overrides"
+{ echo; cat "$top/debian/frr-ha.control"; } >> "$src/debian/control"
+cat "$top/debian/source.lintian-overrides" >> "$src/debian/source/lintian-overrides"
 extra_bd="               catch2,\n               cmake (>= 3.25),\n               debhelper (>= 12.8~),\n               libprotobuf-dev,\n               libssl-dev,\n               protobuf-compiler,"
 sed -i -e "s/^Build-Depends: bison,\$/Build-Depends: bison,\n$extra_bd/" "$src/debian/control"
 grep -q '^ *protobuf-compiler,' "$src/debian/control" || {

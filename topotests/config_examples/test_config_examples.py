@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """
 The documented configurations load and form a pair: every bgpd configuration
-example of docs/ha-pair.md, README.md and packaging/examples/ (a fenced block
+example of docs/ha-pair.md, README.md and debian/examples/ (a fenced block
 of a .md file, or a whole example file, that holds a `bgp ha rp` line) is
 read from those files when the test runs and loaded, as written, into a
 local-mode pair on router r1 (zebra with -M ha, bgpd RPs started with -f on
@@ -51,7 +51,7 @@ pytestmark = [pytest.mark.bgpd]
 
 REPO = os.path.dirname(os.path.dirname(CWD))
 DOCUMENTS = ["docs/ha-pair.md", "README.md"]
-PACKAGED_EXAMPLES = "packaging/examples/*"
+PACKAGED_EXAMPLES = "debian/examples/*"
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.M | re.S)
 RP_LINE = re.compile(r"^\s*bgp ha rp (\S+) .*?(?:priority (\d+))?\s*$", re.M)
 LOAD_ERROR = re.compile(r"on config line (\d+): (.*)")
@@ -156,7 +156,7 @@ def wait_formed(names):
 def test_examples_found():
     sources = {ident.split("#")[0] for ident, _ in EXAMPLES}
     assert "docs/ha-pair.md" in sources, "no configuration example in docs/ha-pair.md"
-    assert any(s.startswith("packaging/examples/") for s in sources), \
+    assert any(s.startswith("debian/examples/") for s in sources), \
         "no packaged configuration example"
 
 

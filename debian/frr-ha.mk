@@ -25,7 +25,7 @@ execute_before_dh_auto_build:
 	ln -sfn $(FRR_HA_SRC)/zebra-ext/glue $(FRR_HA_SCAN)/zebra
 
 execute_after_dh_auto_build:
-	dh_auto_configure --buildsystem=cmake --sourcedirectory=debian/frr-ha-src/packaging/modules \
+	dh_auto_configure --buildsystem=cmake --sourcedirectory=debian/frr-ha-src/debian/modules \
 		--builddirectory=$(FRR_HA_BUILD)/modules -- \
 		-DFRR_SRC=$(CURDIR) -DFRR_BUILD=$(CURDIR)/build \
 		-DFRR_MODULE_DIR=/usr/lib/$(DEB_HOST_MULTIARCH)/frr/modules \
