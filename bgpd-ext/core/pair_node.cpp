@@ -696,8 +696,9 @@ std::string PairNode::not_ready_reason() const
 {
     if (!config_error_.empty())
         return "configuration: " + config_error_;
+    // Ready means ready to take over: the active has nothing to take.
     if (role_ == Role::Active)
-        return {};
+        return "this RP is the active";
     if (!primary_)
         return channels_.empty() ? "no channel to the partner" : "channel handshake in progress";
     if (partner_.role != Role::Active)

@@ -880,8 +880,11 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 	vty_out(vty, "Partner: rp %s, channel %s", *st->partner_name ? st->partner_name : "-",
 		st->channel);
 	if (st->partner_known)
-		vty_out(vty, ", %s, epoch %" PRIu64 ", %s%s%s", st->partner_role_name,
-			st->partner_epoch, st->partner_ready ? "ready" : "not ready",
+		vty_out(vty, ", %s, epoch %" PRIu64, st->partner_role_name,
+			st->partner_epoch);
+	/* Ready to take over: a question for a standby only. */
+	if (st->partner_known && st->partner_role == FRR_HA_ROLE_STANDBY)
+		vty_out(vty, ", %s%s%s", st->partner_ready ? "ready" : "not ready",
 			st->partner_ready ? "" : ": ", st->partner_not_ready_reason);
 	vty_out(vty, "\n");
 	vty_out(vty, "Bulk sync: %s (%u/%u)\n", st->sync_state,

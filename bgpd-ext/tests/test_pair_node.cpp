@@ -54,7 +54,7 @@ TEST_CASE("an RP alone becomes active after the detection time")
     CHECK(h.nodes[0]->role() == Role::Init);
     h.run(200);
     CHECK(h.nodes[0]->role() == Role::Active);
-    CHECK(h.nodes[0]->not_ready_reason().empty());
+    CHECK(h.nodes[0]->not_ready_reason() == "this RP is the active");
 }
 
 TEST_CASE("a standby that joins a running active gets a bulk sync and says it is ready")

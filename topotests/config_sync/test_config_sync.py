@@ -7,7 +7,8 @@ without it). r2 and r3 are stock FRR eBGP peers without graceful restart
 
 Through a plain vtysh on r1 (it reaches the active): a neighbor (r3) with
 its prefix-list and route-map is added (vtysh -f), its policy changed
-(vtysh -c), another neighbor added and removed (vtysh reading stdin). After
+(vtysh -c), lines added with frr-reload.py and `copy FILE running-config`,
+another neighbor added and removed (vtysh reading stdin). After
 each, the two RPs' running configurations are equal the moment vtysh
 returns: the standby runs each line before the active does. A line the
 standby cannot run (a BMP command: b lacks the module) is refused on the
@@ -190,6 +191,23 @@ def test_policy_changed_with_vtysh_c():
     assert "ip prefix-list R3-OUT seq 5 permit 10.2.0.0/23 le 24" in config
     wait_for("r3 gets what the changed policy allows",
              lambda: None if r3_routes() == ["10.2.0.0/24", "10.2.1.0/24"] else r3_routes())
+
+
+def test_frr_reload_and_copy_reach_both():
+    """frr-reload.py (it diffs the running configuration against a file and
+    applies the difference with vtysh) and `copy FILE running-config`."""
+    running = r1().vtysh_cmd("show running-config", daemon="bgpd")
+    target = running.replace("\nend", "\nip prefix-list RELOADED seq 5 permit 10.5.0.0/16\nend")
+    assert target != running
+    r1().cmd(f"cat > /tmp/config_sync-target.conf << 'EOF'\n{target}\nEOF")
+    out = r1().cmd("/usr/bin/python3 /usr/lib/frr/frr-reload.py --reload --daemon bgpd "
+                   "--stdout /tmp/config_sync-target.conf 2>&1")
+    config = assert_same_config()
+    assert "ip prefix-list RELOADED seq 5 permit 10.5.0.0/16" in config, out
+    r1().cmd("printf 'ip prefix-list COPIED seq 5 permit 10.6.0.0/16\\n' > /tmp/config_sync-copy.conf")
+    out = r1().cmd("vtysh -c 'copy /tmp/config_sync-copy.conf running-config' 2>&1")
+    config = assert_same_config()
+    assert "ip prefix-list COPIED seq 5 permit 10.6.0.0/16" in config, out
 
 
 def test_neighbor_added_and_removed_from_stdin():

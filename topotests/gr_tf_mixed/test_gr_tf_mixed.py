@@ -34,6 +34,7 @@ from ha_lib.frr_ha import (  # noqa: E402
     load_plain_router,
     rp_json,
     rp_log,
+    rp_vtysh,
     start_rp,
     stop_pairs,
     vtysh_json,
@@ -331,9 +332,12 @@ def p3_view_of_r1():
             "helping": "Neighbor graceful restart active" in session["text"]}
 
 
-def r1_stale_of_p1():
-    """On whichever RP is active: p1's routes in r1's RIB, stale or not."""
-    out = gear("r1").vtysh_cmd(f"show bgp ipv4 unicast {prefixes('p1')[0]} json")
+def r1_stale_of_p1(rp):
+    """p1's routes in the RIB of RP `rp` (the one that becomes active: its
+    shadow holds them before the switchover, they are stale after), stale or
+    not. Not a plain vtysh: for a moment it still reaches the old active,
+    which drops every session it held when it steps down."""
+    out = rp_vtysh(gear("r1"), rp, f"show bgp ipv4 unicast {prefixes('p1')[0]} json")
     try:
         import json
         paths = json.loads(out).get("paths", [])
@@ -351,7 +355,7 @@ def switch_over_and_check(switch, new_active):
     monitors = {n: route_monitor(n) for n in ("r1", "p1", "p3", "p2")}
     capture = Capture(get_topogen(), list(PEERS), [R1])
     sampler = Sampler({"r1_kernel": r1_kernel_routes, "p1": p1_stale_of_r1,
-                       "p3": p3_view_of_r1, "r1_p1_paths": r1_stale_of_p1})
+                       "p3": p3_view_of_r1, "r1_p1_paths": lambda: r1_stale_of_p1(new_active)})
     time.sleep(1)
     capture.mark("switch")
     switch()
