@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -22,6 +23,7 @@
 #include "unique_fd.hpp"
 
 using frr_ha::SessionTap;
+using frr_ha::Status;
 using frr_ha::UniqueFd;
 
 struct frr_ha_taps {
@@ -105,6 +107,14 @@ void copy_text(char *out, std::size_t len, const std::string &text)
     out[n] = '\0';
 }
 
+// A call the C API gives no way to refuse (it returns nothing) was refused
+// all the same: said where bgpd's output goes, never silent.
+void report_refused(const Status &done)
+{
+    if (!done)
+        std::fprintf(stderr, "frr-ha: %s\n", done.why().c_str());
+}
+
 }  // namespace
 
 extern "C" {
@@ -163,16 +173,15 @@ bool frr_ha_tap_attach(struct frr_ha_taps *taps, int fd, int input_link, int sen
                        char *why, size_t why_len)
 {
     UniqueFd in(input_link), out(sendlog_link);
-    std::string error;
-    frr_ha::TcpCountBias b;
     SessionTap &tap = taps->get(fd);
     tap.set_max_message(max_message);
-    if (!tap.attach(std::move(in), std::move(out), &b, &error, receive_only)) {
-        copy_text(why, why_len, error);
+    auto b = tap.attach(std::move(in), std::move(out), receive_only);
+    if (!b) {
+        copy_text(why, why_len, b.why());
         return false;
     }
-    bias->received = b.received;
-    bias->acked = b.acked;
+    bias->received = b->received;
+    bias->acked = b->acked;
     return true;
 }
 
@@ -180,30 +189,30 @@ bool frr_ha_tap_attachable(struct frr_ha_taps *taps, int fd, char *why, size_t w
 {
     std::shared_lock<std::shared_mutex> lock(taps->mutex);
     SessionTap *tap = taps->find(fd);
-    std::string error = tap ? tap->why_not_attachable() : "no such session";
-    copy_text(why, why_len, error);
-    return error.empty();
+    Status can = tap ? tap->attachable() : Status::fail("no such session");
+    copy_text(why, why_len, can.why());
+    return static_cast<bool>(can);
 }
 
 void frr_ha_tap_unprotect(struct frr_ha_taps *taps, int fd, const char *why)
 {
     std::shared_lock<std::shared_mutex> lock(taps->mutex);
     if (SessionTap *tap = taps->find(fd))
-        tap->unprotect(why);
+        report_refused(tap->unprotect(why));
 }
 
 void frr_ha_tap_exclude(struct frr_ha_taps *taps, int fd, const char *why)
 {
     std::shared_lock<std::shared_mutex> lock(taps->mutex);
     if (SessionTap *tap = taps->find(fd))
-        tap->exclude(why);
+        report_refused(tap->exclude(why));
 }
 
 void frr_ha_tap_release(struct frr_ha_taps *taps, int fd)
 {
     std::unique_lock<std::shared_mutex> lock(taps->mutex);  // follow() changes the entry
     if (SessionTap *tap = taps->find(fd)) {
-        tap->release();
+        report_refused(tap->release());
         taps->follow(fd);
     }
 }
@@ -212,9 +221,9 @@ bool frr_ha_tap_isolate(struct frr_ha_taps *taps, int fd, char *why, size_t why_
 {
     std::unique_lock<std::shared_mutex> lock(taps->mutex);  // follow() changes the entry
     SessionTap *tap = taps->find(fd);
-    std::string error = tap ? "" : "no such session";
-    if (!tap || !tap->isolate(&error)) {
-        copy_text(why, why_len, error);
+    Status isolated = tap ? tap->isolate() : Status::fail("no such session");
+    if (!isolated) {
+        copy_text(why, why_len, isolated.why());
         return false;
     }
     taps->follow(fd);
@@ -252,7 +261,7 @@ void frr_ha_tap_end_for_graceful_restart(struct frr_ha_taps *taps, int fd)
 {
     std::shared_lock<std::shared_mutex> lock(taps->mutex);
     if (SessionTap *tap = taps->find(fd))
-        tap->end_for_graceful_restart();
+        report_refused(tap->end_for_graceful_restart());
 }
 
 void frr_ha_tap_add_shadow(struct frr_ha_taps *taps, int fd, int input_link, int sendlog_link,
@@ -284,9 +293,9 @@ bool frr_ha_tap_drain_sendlog(struct frr_ha_taps *taps, int fd, char *why, size_
 {
     std::shared_lock<std::shared_mutex> lock(taps->mutex);
     SessionTap *tap = taps->find(fd);
-    std::string error;
-    if (!tap || !tap->drain_sendlog(false, &error)) {
-        copy_text(why, why_len, tap ? error : "no such session");
+    Status drained = tap ? tap->drain_sendlog(false) : Status::fail("no such session");
+    if (!drained) {
+        copy_text(why, why_len, drained.why());
         return false;
     }
     return true;
@@ -297,13 +306,12 @@ bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd, size_t max_message, 
 {
     std::unique_lock<std::shared_mutex> lock(taps->mutex);  // follow() changes the entry
     SessionTap *tap = taps->find(fd);
-    std::string error;
     if (tap)
         tap->set_max_message(max_message);
-    bool ok = tap && tap->take_over(&error);
+    Status taken = tap ? tap->take_over() : Status::fail("no such session");
     taps->follow(fd);
-    if (!ok) {
-        copy_text(why, why_len, tap ? error : "no such session");
+    if (!taken) {
+        copy_text(why, why_len, taken.why());
         return false;
     }
     return true;
@@ -317,10 +325,13 @@ size_t frr_ha_tap_takeover_messages(struct frr_ha_taps *taps, int fd,
     SessionTap *tap = taps->find(fd);
     if (!tap)
         return 0;
+    // None when they cannot be made: the reason is shown (takeover_diff_problem).
     auto messages = tap->take_takeover_messages();
-    for (const auto &m : messages)
+    if (!messages)
+        return 0;
+    for (const auto &m : *messages)
         emit(ctx, m.data(), m.size());
-    return messages.size();
+    return messages->size();
 }
 
 bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd, struct frr_ha_tap_info *out)

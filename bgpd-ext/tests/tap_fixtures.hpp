@@ -160,8 +160,9 @@ struct HandedOverActive {
         UniqueFd in_w, out_w;
         link_pair(&in_w, &in_r);
         link_pair(&out_w, &out_r);
-        std::string error;
-        REQUIRE(tap.attach(std::move(in_w), std::move(out_w), &bias, &error, receive_only));
+        auto attached = tap.attach(std::move(in_w), std::move(out_w), receive_only);
+        REQUIRE(attached);
+        bias = *attached;
     }
 };
 

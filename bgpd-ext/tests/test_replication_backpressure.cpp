@@ -43,8 +43,9 @@ struct SlowStandby {
         link_pair(&out_w, &out_r);
         for (int fd : {in_w.get(), out_w.get()})
             REQUIRE(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &link_bytes, sizeof(link_bytes)) == 0);
-        std::string error;
-        REQUIRE(tap.attach(std::move(in_w), std::move(out_w), &bias, &error));
+        auto attached = tap.attach(std::move(in_w), std::move(out_w));
+        REQUIRE(attached);
+        bias = *attached;
     }
 };
 
@@ -175,7 +176,7 @@ TEST_CASE("a standby lagging past the limit leaves the session unprotected, neve
     peer.join();
     CHECK(a.tap.consumed() == flood.size());
     // It may be handed over again later, not at once.
-    CHECK(a.tap.why_not_attachable().find("handed over again in") != std::string::npos);
+    CHECK(a.tap.attachable().why().find("handed over again in") != std::string::npos);
 }
 
 TEST_CASE("a hand-over streams a history larger than its links while the session goes on")

@@ -94,13 +94,13 @@ TEST_CASE("a shadow takes over: finishes a half-written message, drops what it a
     CHECK(ended);
     CHECK(shadow.mode() == TapMode::MirrorEnded);
 
-    std::string error;
-    REQUIRE(shadow.take_over(&error));
+    REQUIRE(shadow.take_over());
     CHECK(shadow.completed_bytes() == upd.size() - 5);
     CHECK(shadow.mode() == TapMode::TakingOver);
     // The peer got both messages whole, each byte once.
     std::string at_peer = drain(c.peer.get());
     CHECK(at_peer == ka + upd);
+    std::string error;
     CHECK(messages_in(at_peer, &error) == 2);
     CHECK(error.empty());
 
@@ -128,8 +128,7 @@ TEST_CASE("a shadow refuses to continue when the old active consumed bytes it ne
     in_w.reset();
     out_w.reset();
 
-    std::string error;
-    REQUIRE(shadow.take_over(&error));
+    REQUIRE(shadow.take_over());
     CHECK(shadow.read(buf, sizeof(buf), nullptr) == -1);
     CHECK(errno == EPROTO);
     CHECK(shadow.mode() == TapMode::Unprotected);
@@ -185,12 +184,13 @@ TEST_CASE("after a takeover the peer gets what the shadow sent and the old activ
     bool ended = false;
     read_tap(shadow, &ended);
 
-    std::string error;
-    REQUIRE(shadow.take_over(&error));
-    auto first = shadow.take_takeover_messages();
+    REQUIRE(shadow.take_over());
+    auto taken = shadow.take_takeover_messages();
+    REQUIRE(taken);
+    auto &first = *taken;
     REQUIRE(first.size() == 1);
     CHECK(first.front() == update);  // the same bytes the shadow had sent
-    CHECK(shadow.take_takeover_messages().empty());
+    CHECK(shadow.take_takeover_messages()->empty());
 }
 
 TEST_CASE("a session ended for a graceful restart reads its end at once and writes nothing")
@@ -256,9 +256,8 @@ TEST_CASE("an isolated shadow's descriptor reaches nothing of the peer's connect
     Connection &c = f.c;
     SessionTap &shadow = *f.shadow;
     const int fd = shadow.fd();
-    std::string error;
 
-    REQUIRE(shadow.isolate(&error));
+    REQUIRE(shadow.isolate());
     CHECK(shadow.isolated());
     CHECK(shadow.socket_fd() != fd);
     // What bgpd could do on a standby: write a NOTIFICATION, set a socket
@@ -286,12 +285,11 @@ TEST_CASE("a takeover gives the peer's socket its descriptor number back")
     Connection &c = f.c;
     SessionTap &shadow = *f.shadow;
     const int fd = shadow.fd();
-    std::string error;
 
-    REQUIRE(shadow.isolate(&error));
+    REQUIRE(shadow.isolate());
     f.in_w.reset();  // the old active dies
     f.out_w.reset();
-    REQUIRE(shadow.take_over(&error));
+    REQUIRE(shadow.take_over());
     CHECK_FALSE(shadow.isolated());
     CHECK(shadow.socket_fd() == fd);
     const std::string ka = bgp_keepalive();
@@ -328,7 +326,7 @@ TEST_CASE("a shadow that ends tells the active why, and the active waits before 
     CHECK(tap.mode() == TapMode::Unprotected);
     CHECK(tap.why_unprotected() == "the standby ended its shadow: Admin. shutdown");
     CHECK(tap.standby_word_fd() == -1);
-    std::string not_yet = tap.why_not_attachable();
+    std::string not_yet = tap.attachable().why();
     CHECK(not_yet.find("handed over again in") != std::string::npos);
 
     // The session itself is untouched: it carries on without the standby.
@@ -345,5 +343,5 @@ TEST_CASE("a standby that goes without a word leaves the session unprotected at 
     a.out_r.reset();
     REQUIRE(a.tap.take_standby_word("the standby closed the session's links"));
     CHECK(a.tap.why_unprotected() == "the standby closed the session's links");
-    CHECK(a.tap.why_not_attachable().find("handed over again in") == std::string::npos);
+    CHECK(a.tap.attachable().why().find("handed over again in") == std::string::npos);
 }

@@ -1,0 +1,359 @@
+#include "active_tap.hpp"
+
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace frr_ha {
+
+namespace {
+
+bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+
+}  // namespace
+
+void ActiveTap::record(std::string &history, const void *data, std::size_t len)
+{
+    if (state_.mode() != TapMode::Recording)
+        return;
+    if (read_history_.size() + write_history_.size() + len > kMaxHistory) {
+        unprotect("more than 4 MiB exchanged before the standby took the session");
+        return;
+    }
+    history.append(static_cast<const char *>(data), len);
+}
+
+ssize_t ActiveTap::read(void *buf, std::size_t len)
+{
+    if (state_.mode() == TapMode::Mirroring)
+        return read_mirroring(buf, len);
+    ssize_t n = streams_.read_plain(buf, len);
+    if (n > 0) {
+        record(read_history_, buf, static_cast<std::size_t>(n));
+        if (state_.mode() == TapMode::HandingOver) {
+            pending_in_.data.append(static_cast<const char *>(buf), static_cast<std::size_t>(n));
+            flush_pending();
+        }
+    }
+    return n;
+}
+
+// The standby's end of a link failed: it may have said why first.
+void ActiveTap::stop_on_link_error(const char *what)
+{
+    std::string why = std::string("the standby stopped taking the ") + what + ": " + std::strerror(errno);
+    if (!take_standby_word(why))
+        unprotect(why);
+}
+
+// Peek, mirror, consume: a byte leaves the kernel's queue only once the
+// standby's link holds it. A full link holds this session's input back.
+ssize_t ActiveTap::read_mirroring(void *buf, std::size_t len)
+{
+    ssize_t n = ::recv(streams_.fd(), buf, len, MSG_PEEK | MSG_DONTWAIT);
+    if (n <= 0)
+        return n;
+    ssize_t k = ::send(input_link_.get(), buf, static_cast<std::size_t>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (k < 0 && would_block(errno)) {
+        k = 0;
+    } else if (k < 0) {
+        stop_on_link_error("mirror");
+        return streams_.read_plain(buf, len);  // unprotected: a plain read
+    }
+    bytes_mirrored_ += static_cast<std::uint64_t>(k);
+    if (k < n)
+        pressure_.hold(BackPressure::Side::Input);
+    else
+        pressure_.release(BackPressure::Side::Input);
+    if (k == 0) {
+        errno = EAGAIN;  // bgpd waits for the link (input_held_on)
+        return -1;
+    }
+    ssize_t m = ::recv(streams_.fd(), buf, static_cast<std::size_t>(k), MSG_DONTWAIT);
+    if (m > 0)
+        streams_.took(buf, static_cast<std::size_t>(m));
+    return m;
+}
+
+ssize_t ActiveTap::writev(const struct iovec *iov, int iovcnt, std::size_t total)
+{
+    if (state_.mode() == TapMode::Mirroring && !receive_only_)
+        return writev_mirroring(iov, iovcnt, total);
+    return writev_counted(iov, iovcnt);
+}
+
+// Log, then write: the standby learns each byte before the peer can. The
+// peer gets only what the send-log link took; a full link holds this
+// session's output back (bgpd waits on output_fd()).
+ssize_t ActiveTap::writev_mirroring(const struct iovec *iov, int iovcnt, std::size_t total)
+{
+    std::uint64_t skip = logged_ - streams_.written();  // already logged, not yet written
+    for (int i = 0; i < iovcnt; i++) {
+        std::size_t take = iov[i].iov_len;
+        const char *base = static_cast<const char *>(iov[i].iov_base);
+        if (skip >= take) {
+            skip -= take;
+            continue;
+        }
+        ssize_t k = ::send(sendlog_link_.get(), base + skip, take - skip, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (k < 0 && would_block(errno)) {
+            k = 0;
+        } else if (k < 0) {
+            stop_on_link_error("send log");
+            return writev_counted(iov, iovcnt);
+        }
+        logged_ += static_cast<std::uint64_t>(k);
+        bytes_logged_ += static_cast<std::uint64_t>(k);
+        if (static_cast<std::size_t>(k) < take - skip) {
+            pressure_.hold(BackPressure::Side::Output);
+            break;
+        }
+        skip = 0;
+    }
+    std::uint64_t allowed = std::min<std::uint64_t>(total, logged_ - streams_.written());
+    if (allowed == total)
+        pressure_.release(BackPressure::Side::Output);
+    if (allowed == 0) {
+        // A NOTIFICATION ends the session: it goes out even if the standby
+        // cannot log it (which would otherwise cost the peer its reason).
+        if (iovcnt > 0 && iov[0].iov_len >= kBgpHeaderSize &&
+            static_cast<const std::uint8_t *>(iov[0].iov_base)[18] ==
+                static_cast<std::uint8_t>(BgpType::Notification)) {
+            unprotect("the session ends (NOTIFICATION) while the standby lags");
+            return writev_counted(iov, iovcnt);
+        }
+        errno = EAGAIN;
+        return -1;
+    }
+    // The first `allowed` bytes of iov.
+    struct iovec part[64];
+    int parts = 0;
+    for (int i = 0; i < iovcnt && allowed > 0 && parts < 64; i++) {
+        std::size_t take = std::min<std::uint64_t>(allowed, iov[i].iov_len);
+        part[parts++] = {iov[i].iov_base, take};
+        allowed -= take;
+    }
+    return writev_counted(part, parts);
+}
+
+// A plain write, kept in the history while there is one to keep.
+ssize_t ActiveTap::writev_counted(const struct iovec *iov, int iovcnt)
+{
+    ssize_t n = streams_.writev_plain(iov, iovcnt);
+    if (n <= 0)
+        return n;
+    TapMode mode = state_.mode();
+    if (mode != TapMode::Recording && mode != TapMode::HandingOver)
+        return n;
+    std::size_t left = static_cast<std::size_t>(n);
+    for (int i = 0; i < iovcnt && left > 0; i++) {
+        std::size_t take = std::min(left, iov[i].iov_len);
+        record(write_history_, iov[i].iov_base, take);
+        if (mode == TapMode::HandingOver && !receive_only_)
+            pending_out_.data.append(static_cast<const char *>(iov[i].iov_base), take);
+        left -= take;
+    }
+    if (mode == TapMode::HandingOver)
+        flush_pending();
+    return n;
+}
+
+Status ActiveTap::backoff_over() const
+{
+    auto now = std::chrono::steady_clock::now();
+    if (now >= handover_not_before_)
+        return Status::ok();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(handover_not_before_ - now);
+    return Status::fail(state_.why_unprotected() + " (handed over again in " +
+                        std::to_string(ms.count()) + " ms)");
+}
+
+TapStreams::History ActiveTap::take_recorded()
+{
+    TapStreams::History h;
+    h.in.swap(read_history_);
+    h.out.swap(write_history_);
+    return h;
+}
+
+Result<TcpCountBias> ActiveTap::attach(TapStreams::History history, UniqueFd input_link,
+                                       UniqueFd sendlog_link, bool receive_only)
+{
+    std::string error;
+    auto pos = tcp_stream_position(streams_.fd(), &error);
+    if (!pos)
+        return Result<TcpCountBias>::fail(error);
+    if (auto entered = state_.enter(TapMode::HandingOver); !entered)
+        return Result<TcpCountBias>::fail(entered.why());
+    // The standby counts the streams from the start of the history.
+    TcpCountBias bias = calibrate(*pos, history.out.size(), history.in.size());
+    // The history streams into the links from now on, without blocking:
+    // the caller passes the descriptors first (any size of history).
+    input_link_ = std::move(input_link);
+    sendlog_link_ = std::move(sendlog_link);
+    pending_in_ = Pending{std::move(history.in), 0};
+    pending_out_ = Pending{std::move(history.out), 0};
+    receive_only_ = receive_only;
+    pressure_.forget();
+    protected_after_ms_ = -1;  // the counters run on across hand-overs
+    attached_at_ = pending_progress_ = std::chrono::steady_clock::now();
+    std::string().swap(read_history_);
+    std::string().swap(write_history_);
+    flush_pending();
+    return bias;
+}
+
+Status ActiveTap::unprotect(const std::string &why)
+{
+    Status entered = state_.enter(TapMode::Unprotected, why);
+    if (!entered)
+        return entered;
+    input_link_.reset();
+    sendlog_link_.reset();
+    std::string().swap(read_history_);
+    std::string().swap(write_history_);
+    pending_in_.clear();
+    pending_out_.clear();
+    pressure_.forget();
+    return entered;
+}
+
+// Hand-over: moves the history (and what passed since) into the links as
+// far as they take it now; protected once both hold it all.
+void ActiveTap::flush_pending()
+{
+    struct Stream {
+        UniqueFd &link;
+        Pending &pending;
+        std::uint64_t &counted;
+    } streams[] = {{input_link_, pending_in_, bytes_mirrored_},
+                   {sendlog_link_, pending_out_, bytes_logged_}};
+    auto now = std::chrono::steady_clock::now();
+    for (auto &st : streams) {
+        while (st.link && st.pending.left() > 0) {
+            ssize_t k = ::send(st.link.get(), st.pending.data.data() + st.pending.off, st.pending.left(),
+                               MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (k < 0 && would_block(errno))
+                break;
+            if (k < 0) {
+                stop_on_link_error("hand-over");
+                return;
+            }
+            st.pending.off += static_cast<std::size_t>(k);
+            st.counted += static_cast<std::uint64_t>(k);
+            pending_progress_ = now;
+        }
+        if (st.pending.left() == 0)
+            st.pending.clear();
+    }
+    if (receive_only_ && sendlog_link_ && pending_out_.data.empty())
+        sendlog_link_.reset();  // history sent: the standby reads its end
+    if (pending_in_.data.size() + pending_out_.data.size() > kMaxPendingHandover) {
+        unprotect("the standby did not take the hand-over's history (more than 512 MiB waiting)");
+        return;
+    }
+    if (!pending_in_.data.empty() || !pending_out_.data.empty())
+        return;
+    logged_ = streams_.written();
+    protected_after_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(now - attached_at_).count();
+    state_.enter(TapMode::Mirroring);  // only from HandingOver, which is where this runs
+}
+
+bool ActiveTap::pump(std::chrono::milliseconds lag_limit)
+{
+    auto now = std::chrono::steady_clock::now();
+    if (state_.mode() == TapMode::HandingOver) {
+        flush_pending();
+        // A standby that takes nothing of the history for that long is not
+        // going to protect the session soon.
+        if (state_.mode() == TapMode::HandingOver && now - pending_progress_ > 10 * lag_limit) {
+            unprotect("standby lagging: it took nothing of the hand-over for " +
+                      std::to_string((10 * lag_limit).count()) + " ms");
+            return true;
+        }
+        return false;
+    }
+    if (state_.mode() != TapMode::Mirroring || !pressure_.any())
+        return false;
+    auto held = std::chrono::duration_cast<std::chrono::milliseconds>(pressure_.held_for());
+    if (held <= lag_limit)
+        return false;
+    unprotect("standby lagging: its links took nothing for " + std::to_string(held.count()) + " ms");
+    handover_not_before_ = now + std::chrono::seconds(1);
+    return true;
+}
+
+bool ActiveTap::take_standby_word(const std::string &if_silent)
+{
+    if (state_.mode() != TapMode::Mirroring && state_.mode() != TapMode::HandingOver)
+        return false;
+    char text[512];
+    ssize_t n = ::recv(input_link_.get(), text, sizeof(text), MSG_DONTWAIT);
+    if (n < 0 && would_block(errno))
+        return false;
+    if (n <= 0) {  // gone without a word: a standby that died or restarted
+        unprotect(if_silent);
+        return true;
+    }
+    std::string why = "the standby ended its shadow: " + std::string(text, static_cast<std::size_t>(n));
+    auto now = std::chrono::steady_clock::now();
+    if (now - attached_at_ > std::chrono::minutes(1))
+        standby_ends_ = 0;  // a long protection since: start the back-off anew
+    standby_ends_++;
+    auto backoff = std::min<std::chrono::milliseconds>(
+        kMaxHandoverBackoff, std::chrono::milliseconds(1000L << std::min(standby_ends_ - 1, 5u)));
+    handover_not_before_ = now + backoff;
+    unprotect(why);
+    return true;
+}
+
+void ActiveTap::drop_links()
+{
+    input_link_.reset();
+    sendlog_link_.reset();
+}
+
+int ActiveTap::standby_word_fd() const
+{
+    TapMode mode = state_.mode();
+    return mode == TapMode::Mirroring || mode == TapMode::HandingOver ? input_link_.get() : -1;
+}
+
+int ActiveTap::output_fd() const
+{
+    return pressure_.held(BackPressure::Side::Output) && state_.mode() == TapMode::Mirroring
+               ? sendlog_link_.get()
+               : streams_.fd();
+}
+
+int ActiveTap::input_held_on() const
+{
+    return pressure_.held(BackPressure::Side::Input) && state_.mode() == TapMode::Mirroring
+               ? input_link_.get()
+               : -1;
+}
+
+ReplicationStats ActiveTap::stats() const
+{
+    ReplicationStats out;
+    out.bytes_mirrored = bytes_mirrored_;
+    out.bytes_logged = bytes_logged_;
+    out.backpressure_events = pressure_.events();
+    out.protected_after_ms = protected_after_ms_;
+    int queued = 0;
+    for (const UniqueFd *link : {&input_link_, &sendlog_link_})
+        if (*link && ::ioctl(link->get(), SIOCOUTQ, &queued) == 0 && queued > 0)
+            out.lag_bytes += static_cast<std::uint64_t>(queued);
+    out.pending_bytes = pending_in_.left() + pending_out_.left();
+    out.held_ms = pressure_.held_ms();
+    out.held_p50_ms = pressure_.percentile_ms(50);
+    out.held_p99_ms = pressure_.percentile_ms(99);
+    out.held_max_ms = pressure_.max_ms();
+    return out;
+}
+
+}  // namespace frr_ha

@@ -1,0 +1,122 @@
+// The active's side of a session tap (docs/transparent-failover.md):
+// recording, handing over, mirroring with back-pressure, unprotected.
+//
+// Every byte read or written is counted from the first one and kept until
+// the session is handed to the standby (attach). The hand-over passes the
+// descriptors first; the history then streams into the links while the
+// session goes on (HandingOver: what passes meanwhile is appended to the
+// history), without ever blocking. Once the links hold it all, the session
+// is protected (Mirroring): a read peeks, mirrors the bytes to the
+// standby's input link and consumes only what the link took; a write
+// first logs its new bytes on the send-log link and writes to the peer
+// only what is logged. Whatever instant the active dies at, the standby
+// holds every byte the active consumed and every byte it may have written.
+// A link that is full holds back that one session (TCP's own flow control
+// pushes back on its peer); past the lag limit the session goes on
+// unprotected ("standby lagging") and is handed over again later.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "back_pressure.hpp"
+#include "result.hpp"
+#include "tap_mode.hpp"
+#include "tap_streams.hpp"
+#include "tcp_stream_position.hpp"
+#include "unique_fd.hpp"
+
+namespace frr_ha {
+
+// What replication costs and how far the standby lags.
+struct ReplicationStats {
+    std::uint64_t bytes_mirrored = 0, bytes_logged = 0;  // into the links
+    std::uint64_t backpressure_events = 0;  // a link was full
+    std::uint64_t lag_bytes = 0;  // in the links, not read by the standby yet
+    std::uint64_t pending_bytes = 0;  // hand-over: not in the links yet
+    std::uint64_t held_ms = 0;    // the session is held back now, for so long
+    std::uint64_t held_p50_ms = 0, held_p99_ms = 0, held_max_ms = 0;  // past holds
+    std::int64_t protected_after_ms = -1;  // from attach to protected
+};
+
+class ActiveTap {
+public:
+    // Bytes of history kept for a later hand-over.
+    static constexpr std::size_t kMaxHistory = 4u << 20;
+    // The hand-over's history and what passes while it streams, at most.
+    static constexpr std::size_t kMaxPendingHandover = 512u << 20;
+    // After the standby ended shadows of this session, the next hand-over
+    // waits (1 s, doubling to this).
+    static constexpr std::chrono::milliseconds kMaxHandoverBackoff{16000};
+
+    ActiveTap(TapState &state, TapStreams &streams) : state_(state), streams_(streams) {}
+    ActiveTap(const ActiveTap &) = delete;
+    ActiveTap &operator=(const ActiveTap &) = delete;
+
+    // bgpd's I/O while Recording, HandingOver or Mirroring.
+    ssize_t read(void *buf, std::size_t len);
+    ssize_t writev(const struct iovec *iov, int iovcnt, std::size_t total);
+
+    // An unprotected session is not handed over again before its back-off.
+    Status backoff_over() const;
+    // Recording: the bytes seen so far, the history of a new session.
+    TapStreams::History take_recorded();
+    // Hands the session over with `history` (see SessionTap::attach).
+    Result<TcpCountBias> attach(TapStreams::History history, UniqueFd input_link,
+                                UniqueFd sendlog_link, bool receive_only);
+    bool receive_only() const { return receive_only_; }
+
+    Status unprotect(const std::string &why);
+    bool pump(std::chrono::milliseconds lag_limit);
+    bool take_standby_word(const std::string &if_silent);
+    // Released: the links close.
+    void drop_links();
+
+    int standby_word_fd() const;
+    int output_fd() const;
+    int input_held_on() const;
+    ReplicationStats stats() const;
+
+private:
+    ssize_t read_mirroring(void *buf, std::size_t len);
+    ssize_t writev_mirroring(const struct iovec *iov, int iovcnt, std::size_t total);
+    ssize_t writev_counted(const struct iovec *iov, int iovcnt);
+    void record(std::string &history, const void *data, std::size_t len);
+    void flush_pending();
+    void stop_on_link_error(const char *what);
+
+    // Hand-over: bytes for one link not taken yet (from `off`).
+    struct Pending {
+        std::string data;
+        std::size_t off = 0;
+        std::size_t left() const { return data.size() - off; }
+        void clear()
+        {
+            std::string().swap(data);
+            off = 0;
+        }
+    };
+
+    TapState &state_;
+    TapStreams &streams_;
+    UniqueFd input_link_, sendlog_link_;
+    std::string read_history_, write_history_;  // Recording
+    Pending pending_in_, pending_out_;           // HandingOver
+    std::chrono::steady_clock::time_point pending_progress_{};
+    std::uint64_t logged_ = 0;  // sent-stream bytes on the send-log link
+    BackPressure pressure_;
+    std::uint64_t bytes_mirrored_ = 0, bytes_logged_ = 0;  // run on across hand-overs
+    std::int64_t protected_after_ms_ = -1;
+    std::chrono::steady_clock::time_point attached_at_{};
+    // Shadows of this session the standby ended in a row, and when the
+    // session may be handed over again.
+    unsigned int standby_ends_ = 0;
+    std::chrono::steady_clock::time_point handover_not_before_{};
+    bool receive_only_ = false;  // attached without a send log
+};
+
+}  // namespace frr_ha

@@ -1,0 +1,119 @@
+#include "tap_streams.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace frr_ha {
+
+ssize_t TapStreams::read_plain(void *buf, std::size_t len)
+{
+    ssize_t n = ::read(fd_, buf, len);
+    if (n > 0) {
+        consumed_ += static_cast<std::uint64_t>(n);
+        track_input(buf, static_cast<std::size_t>(n));
+    }
+    return n;
+}
+
+ssize_t TapStreams::writev_plain(const struct iovec *iov, int iovcnt)
+{
+    ssize_t n = ::writev(fd_, iov, iovcnt);
+    if (n <= 0)
+        return n;
+    written_ += static_cast<std::uint64_t>(n);
+    track_output(iov, iovcnt, static_cast<std::size_t>(n));
+    return n;
+}
+
+void TapStreams::track_input(const void *data, std::size_t len)
+{
+    if (!following_ || !in_rib_.usable())
+        return;
+    in_track_.feed(data, len);
+    while (auto msg = in_track_.next())
+        in_rib_.apply(*msg);
+}
+
+void TapStreams::track_output(const struct iovec *iov, int iovcnt, std::size_t len)
+{
+    if (!following_)
+        return;
+    for (int i = 0; i < iovcnt && len > 0; i++) {
+        std::size_t take = std::min(len, iov[i].iov_len);
+        out_track_.feed(iov[i].iov_base, take);
+        len -= take;
+    }
+    while (auto msg = out_track_.next()) {
+        note_sent(*msg);
+        out_rib_.apply(*msg);
+        if (also_sent_)
+            also_sent_->apply(*msg);
+    }
+}
+
+void TapStreams::note_sent(const std::string &message)
+{
+    if (out_open_.empty() && message.size() > kBgpHeaderSize &&
+        static_cast<BgpType>(message[18]) == BgpType::Open)
+        out_open_ = message;
+}
+
+Status TapStreams::followable(const std::string &excluded_why) const
+{
+    if (!following_)
+        return Status::fail("the session's streams were not followed: " + excluded_why);
+    if (!in_rib_.usable())
+        return Status::fail(in_rib_.why());
+    if (in_rib_.open().empty() || out_open_.empty())
+        return Status::fail("the session's OPEN messages were not seen");
+    if (in_track_.broken() || out_track_.broken())
+        return Status::fail("the session's streams could not be followed");
+    return Status::ok();
+}
+
+namespace {
+
+// OPEN, KEEPALIVE, the held routes, the message in progress: one stream.
+Result<std::string> replayed(const std::string &open, const StreamRib &rib,
+                             const std::string &partial, std::size_t max_message)
+{
+    auto messages = rib.replay(max_message);
+    if (messages.empty() && rib.prefixes() > 0)
+        return Result<std::string>::fail("a route's attributes do not fit in a message");
+    std::size_t size = 0;
+    for (const auto &m : messages)
+        size += m.size();
+    std::string out;
+    out.reserve(size + 4096 + partial.size());
+    out.assign(open);
+    out += bgp_keepalive();
+    for (const auto &m : messages)
+        out += m;
+    out += partial;
+    return out;
+}
+
+}  // namespace
+
+Result<TapStreams::History> TapStreams::history() const
+{
+    auto in = replayed(in_rib_.open(), in_rib_, in_track_.partial_bytes(), max_message_);
+    if (!in)
+        return Result<History>::fail(in.why());
+    auto out = replayed(out_open_, out_rib_, out_track_.partial_bytes(), max_message_);
+    if (!out)
+        return Result<History>::fail(out.why());
+    return History{std::move(*in), std::move(*out)};
+}
+
+void TapStreams::stop_following()
+{
+    following_ = false;
+    in_rib_ = StreamRib();
+    out_rib_ = StreamRib();
+    in_track_ = BgpStreamFramer(kBgpMaxExtendedMessage);
+    out_track_ = BgpStreamFramer(kBgpMaxExtendedMessage);
+}
+
+}  // namespace frr_ha
