@@ -94,20 +94,37 @@ void bgpd_ha_modes_forget(struct bgp *bgp);
 /* The switchover decision for one of bgpd's sessions, read off the peer. */
 struct frr_ha_mode_decision bgpd_ha_peer_decision(struct peer *peer);
 
-/* --- bgpd_ha_tf.c: transparent failover of sessions (local mode) ---------- */
+/* --- transparent failover of sessions (local mode), one file per step of a
+ * session's data flow; what they share is in bgpd_ha_tf_private.h ------------ */
 
+/* bgpd_ha_tf.c: the taps, bgpd's I/O hooks, show info. */
 void bgpd_ha_tf_init(struct thread_master *master);
 void bgpd_ha_tf_fini(void);
-/* A standby's shadow of the active's session: kept up while standby. */
-bool bgpd_ha_tf_is_shadow(struct peer *peer);
 /* Whether the standby shadows every Established TF or GR session (else
  * which one does not, and why): a planned switchover would restart a TF
  * session, or lose a GR peer's routes until it sends them again. */
 bool bgpd_ha_tf_all_protected(char *why, size_t why_len);
+/* The session's transparent-failover state, for show commands. */
+struct frr_ha_tap_info;
+bool bgpd_ha_tf_info(struct peer *peer, struct frr_ha_tap_info *info);
+
+/* bgpd_ha_handover.c: the hand-over, mirroring and back-pressure. */
 /* Whether the active hands the session to the standby: transparent
  * failover, and graceful restart (whose shadow keeps the peer's routes in
  * the standby's RIB, to be kept as stale at takeover). */
 bool bgpd_ha_tf_shadowed(struct peer *peer);
+/* How long a full link may hold a session back before the session goes on
+ * unprotected ("bgp ha standby-lag-limit"). Well under any keepalive
+ * interval: while held, the session's keepalives wait too. */
+#define BGPD_HA_DEFAULT_LAG_LIMIT_MS 500
+unsigned int bgpd_ha_tf_lag_limit(void);
+void bgpd_ha_tf_set_lag_limit(unsigned int ms);
+
+/* bgpd_ha_shadow.c: the standby's shadows. */
+/* A standby's shadow of the active's session: kept up while standby. */
+bool bgpd_ha_tf_is_shadow(struct peer *peer);
+
+/* bgpd_ha_takeover.c: the takeover and the difference. */
 /* What the last takeover of this RP did (all zero before any). */
 struct bgpd_ha_takeover_summary {
 	bool happened;
@@ -121,24 +138,12 @@ struct bgpd_ha_takeover_summary {
 	unsigned int differences_pending, differences_failed;
 };
 void bgpd_ha_tf_last_takeover(struct bgpd_ha_takeover_summary *out);
-/* How long a full link may hold a session back before the session goes on
- * unprotected ("bgp ha standby-lag-limit"). Well under any keepalive
- * interval: while held, the session's keepalives wait too. */
-#define BGPD_HA_DEFAULT_LAG_LIMIT_MS 500
-unsigned int bgpd_ha_tf_lag_limit(void);
-void bgpd_ha_tf_set_lag_limit(unsigned int ms);
-/* The session's transparent-failover state, for show commands. */
-struct frr_ha_tap_info;
-bool bgpd_ha_tf_info(struct peer *peer, struct frr_ha_tap_info *info);
 
 /* --- bgpd_ha_gr.c: the new active as a restarting speaker (RFC 4724) ------ */
 
 /* Takeover: sessions that open from now on (for the GR restart time) carry
  * the Restart State bit, and FRR's GR code treats them as after a restart. */
 void bgpd_ha_gr_restart_window(void);
-/* Takeover ended this session for a graceful restart: its routes are kept
- * (stale) until the peer's End-of-RIB, whatever its F bit says. */
-void bgpd_ha_gr_session_ended(struct peer *peer);
 void bgpd_ha_gr_init(void);
 void bgpd_ha_gr_fini(void);
 

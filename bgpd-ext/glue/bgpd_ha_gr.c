@@ -1,6 +1,8 @@
 /*
- * The new active as an RFC 4724 restarting speaker, towards the sessions
- * whose switchover is a graceful restart (docs/gr-and-tf.md).
+ * The last step of a session's data flow for the sessions whose switchover
+ * is a graceful restart (docs/gr-and-tf.md, docs/transparent-failover.md):
+ * the takeover ends their shadows, and the new active is an RFC 4724
+ * restarting speaker towards them.
  *
  * FRR marks its OPENs with the Restart State bit while the instance's
  * startup timer runs, and a session that opens with that bit (and the F bit,
@@ -17,9 +19,14 @@
 
 #include "bgpd/bgpd.h"
 #include "bgpd/bgp_fsm.h"
+#include "bgpd/bgp_io.h"
 #include "bgpd/bgp_vty.h"
 
-#include "bgpd_ha_glue.h"
+#include "bgpd_ha_tf_private.h"
+
+/* After a graceful end at takeover, how long this RP leaves the peer to
+ * reconnect before connecting itself. */
+#define TF_GR_PEER_FIRST_MOVE_S 5
 
 /* Sessions ended at takeover for a graceful restart, until they are back. */
 static struct list *restarting;
@@ -48,10 +55,45 @@ void bgpd_ha_gr_restart_window(void)
 	}
 }
 
-void bgpd_ha_gr_session_ended(struct peer *peer)
+/* Takeover ended this session for a graceful restart: its routes are kept
+ * (stale) until the peer's End-of-RIB, whatever its F bit says. */
+static void gr_session_ended(struct peer *peer)
 {
 	if (!listnode_lookup(restarting, peer))
 		listnode_add(restarting, peer_lock(peer));
+}
+
+/* RFC 4724 is possible with this peer: a session that cannot continue
+ * restarts gracefully rather than plainly. */
+bool bgpd_ha_gr_possible(struct peer *peer)
+{
+	return CHECK_FLAG(peer->cap, PEER_CAP_RESTART_RCV) &&
+	       CHECK_FLAG(peer->flags, PEER_FLAG_GRACEFUL_RESTART);
+}
+
+/* A session whose switchover is a graceful restart: FRR's own GR code ends
+ * it as a closed connection (the peer's routes stay, stale, until its
+ * End-of-RIB) and closes the socket; the peer, seeing the close, keeps ours
+ * and reconnects to an OPEN with the Restart State bit. */
+void bgpd_ha_gr_end_shadow(struct ha_shadow *s)
+{
+	struct peer *peer = s->peer;
+
+	zlog_notice("frr-ha: %s: graceful restart: the session ends here; its routes are kept as stale until the peer's End-of-RIB",
+		    peer->host);
+	frr_with_mutex (&peer->io_mtx) {
+		frr_ha_tap_end_for_graceful_restart(bgpd_ha_taps(), s->fd);
+	}
+	bgpd_ha_shadow_free(s);
+	gr_session_ended(peer);
+	/* The peer, seeing the close, reconnects at once; connecting from
+	 * here at the same moment makes a connection collision, whose
+	 * resolution FRR can end with the new session stopped (and the
+	 * peer's routes flushed). The peer gets the first move; this RP
+	 * connects later only if the peer does not. */
+	peer->v_start = TF_GR_PEER_FIRST_MOVE_S;
+	bgp_reads_off(peer);
+	bgp_reads_on(peer);
 }
 
 /* The peer is back. FRR drops a peer's stale routes at once when its new

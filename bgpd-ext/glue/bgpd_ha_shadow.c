@@ -1,0 +1,288 @@
+/*
+ * The standby's shadows, the step of a session's data flow after the
+ * hand-over (docs/transparent-failover.md). A hand-over starts one on bgpd's own FSM,
+ * on the shared socket, fed by the mirror; once the FSM has the OPEN its
+ * descriptor is isolated (the standby is silent by construction). A shadow
+ * that ends here ends here only, and tells the active why.
+ */
+#include <zebra.h>
+
+#include "linklist.h"
+#include "memory.h"
+#include "network.h"
+#include "thread.h"
+
+#include "bgpd/bgpd.h"
+#include "bgpd/bgp_fsm.h"
+#include "bgpd/bgp_io.h"
+#include "bgpd/bgp_debug.h"
+
+#include "bgpd_ha_tf_private.h"
+
+/* A mirror that closed while this RP stays standby: the active ended the
+ * session (not died: its death makes this RP active well within this). */
+#define TF_MIRROR_END_GRACE_MS 1000
+
+static struct list *shadows;
+
+struct list *bgpd_ha_shadow_list(void)
+{
+	return shadows;
+}
+
+static struct ha_shadow *shadow_of(struct peer *peer)
+{
+	struct listnode *node;
+	struct ha_shadow *s;
+
+	for (ALL_LIST_ELEMENTS_RO(shadows, node, s))
+		if (s->peer == peer)
+			return s;
+	return NULL;
+}
+
+bool bgpd_ha_tf_is_shadow(struct peer *peer)
+{
+	return shadow_of(peer) != NULL;
+}
+
+void bgpd_ha_shadow_free(struct ha_shadow *s)
+{
+	THREAD_OFF(s->t_sendlog);
+	THREAD_OFF(s->t_ended);
+	listnode_delete(shadows, s);
+	XFREE(MTYPE_HA_SHADOW, s);
+}
+
+/* Why a shadow's FSM left Established (or never got there), as told to the
+ * active: bgpd's own reset reason and the NOTIFICATION it would have sent. */
+static void shadow_end_reason(struct peer *peer, char *why, size_t len)
+{
+	int n = snprintf(why, len, "%s", peer_down_str[peer->last_reset]);
+
+	if (peer->last_reset == PEER_DOWN_NOTIFY_SEND && n > 0 && (size_t)n < len)
+		snprintf(why + n, len - n, " (%s/%s)",
+			 bgp_notify_code_str(peer->notify.code),
+			 bgp_notify_subcode_str(peer->notify.code, peer->notify.subcode));
+}
+
+/* The shadow ends without a trace at the peer: its writes are swallowed
+ * and the active (or its death) decides the session's fate. */
+void bgpd_ha_shadow_stop(struct ha_shadow *s, const char *why)
+{
+	struct peer *peer = s->peer;
+
+	zlog_info("frr-ha: %s: shadow session ends: %s", peer->host, why);
+	bgpd_ha_shadow_free(s);
+	if (peer->status != Idle)
+		BGP_EVENT_ADD(peer, BGP_Stop);
+}
+
+/* --- the shadow's start: a hand-over adopted -------------------------------- */
+
+static void tf_sendlog_read(struct thread *t)
+{
+	struct ha_shadow *s = THREAD_ARG(t);
+	char why[256] = "";
+	bool ok;
+	int fd;
+
+	frr_with_mutex (&s->peer->io_mtx) {
+		ok = frr_ha_tap_drain_sendlog(bgpd_ha_taps(), s->fd, why, sizeof(why));
+		fd = frr_ha_tap_sendlog_fd(bgpd_ha_taps(), s->fd);
+	}
+	if (!ok)
+		zlog_warn("frr-ha: %s: %s", s->peer->host, why);
+	if (fd >= 0)
+		thread_add_read(bgpd_ha_tf_master(), tf_sendlog_read, s, fd, &s->t_sendlog);
+}
+
+static struct peer *peer_by_name(const char *vrf, const char *neighbor)
+{
+	struct bgp *bgp = *vrf ? bgp_lookup_by_name(vrf) : bgp_get_default();
+	struct listnode *node;
+	struct peer *peer;
+
+	if (!bgp)
+		return NULL;
+	for (ALL_LIST_ELEMENTS_RO(bgp->peer, node, peer))
+		if (strcmp(peer->host, neighbor) == 0)
+			return peer;
+	return NULL;
+}
+
+void bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3])
+{
+	struct peer *peer = peer_by_name(h->vrf, h->neighbor);
+	const char *refuse = NULL;
+	struct ha_shadow *s;
+
+	if (bgpd_ha_tf_role() != FRR_HA_ROLE_STANDBY)
+		refuse = "this RP is not standby";
+	else if (!peer)
+		refuse = "no such neighbor in this RP's configuration";
+	else if (shadow_of(peer) || peer->status != Idle)
+		refuse = "the neighbor already has a session here";
+	else if (CHECK_FLAG(peer->flags, PEER_FLAG_SHUTDOWN) ||
+		 CHECK_FLAG(peer->bgp->flags, BGP_FLAG_SHUTDOWN))
+		refuse = "the neighbor is shut down in this RP's configuration";
+	if (refuse) {
+		char word[256];
+
+		zlog_warn("frr-ha: refused the hand-over of %s%s%s: %s",
+			  h->neighbor, *h->vrf ? " vrf " : "", h->vrf, refuse);
+		/* The active reads why on the input link. */
+		snprintf(word, sizeof(word), "refused the hand-over: %s", refuse);
+		(void)send(fds[1], word, strlen(word), MSG_DONTWAIT | MSG_NOSIGNAL);
+		for (int i = 0; i < 3; i++)
+			close(fds[i]);
+		return;
+	}
+	set_nonblocking(fds[1]);
+	set_nonblocking(fds[2]);
+	frr_with_mutex (&peer->io_mtx) {
+		frr_ha_tap_add_shadow(bgpd_ha_taps(), fds[0], fds[1], fds[2], &h->bias);
+	}
+	s = XCALLOC(MTYPE_HA_SHADOW, sizeof(*s));
+	s->peer = peer;
+	s->fd = fds[0];
+	s->starting = true;
+	listnode_add(shadows, s);
+	thread_add_read(bgpd_ha_tf_master(), tf_sendlog_read, s, fds[2], &s->t_sendlog);
+	zlog_info("frr-ha: %s: shadowing the active's session", peer->host);
+	BGP_EVENT_ADD(peer, BGP_Start);
+}
+
+int bgpd_ha_shadow_supplied_connection(struct peer *peer)
+{
+	struct ha_shadow *s = shadow_of(peer);
+
+	if (!s || !s->starting)
+		return -1;
+	s->starting = false;
+	return s->fd;
+}
+
+/* --- isolation: the standby is silent by construction ----------------------- */
+
+/* The shadow's FSM has the session's addresses (getsockname/getpeername of
+ * the supplied socket, at the connection and at the OPEN): from now on
+ * bgpd's descriptor is a stand-in. */
+static bool shadow_isolated(struct ha_shadow *s)
+{
+	struct frr_ha_tap_info info = {};
+
+	frr_with_mutex (&s->peer->io_mtx) {
+		frr_ha_tap_info(bgpd_ha_taps(), s->fd, &info);
+	}
+	return info.isolated;
+}
+
+static void shadow_isolate(struct ha_shadow *s)
+{
+	char why[256] = "";
+	bool ok;
+
+	frr_with_mutex (&s->peer->io_mtx) {
+		ok = frr_ha_tap_isolate(bgpd_ha_taps(), s->fd, why, sizeof(why));
+	}
+	if (!ok) {
+		zlog_warn("frr-ha: %s: the shadow could not set the peer's socket apart: %s",
+			  s->peer->host, why);
+		frr_with_mutex (&s->peer->io_mtx) {
+			frr_ha_tap_shadow_ended(bgpd_ha_taps(), s->fd, why);
+		}
+		bgpd_ha_shadow_stop(s, why);
+	}
+}
+
+/* --- the shadow's FSM --------------------------------------------------------- */
+
+bool bgpd_ha_shadow_status_changed(struct peer *peer)
+{
+	struct ha_shadow *shadow = shadow_of(peer);
+
+	if (!shadow)
+		return false;
+	/* bgpd reads the session's addresses off its descriptor at
+	 * the connection and again at the peer's OPEN: isolated once
+	 * the OPEN is in (OpenConfirm). Until then every write of
+	 * the shadow goes through its tap (patches 0007, 0010). */
+	if (peer->status >= OpenConfirm && peer->status <= Established &&
+	    !shadow_isolated(shadow))
+		shadow_isolate(shadow);
+	if (!shadow_of(peer))
+		return true;
+	if (peer->status == Established) {
+		zlog_info("frr-ha: %s: shadow session Established", peer->host);
+		frr_with_mutex (&peer->io_mtx) {
+			frr_ha_tap_open_gate(bgpd_ha_taps(), peer->fd);
+		}
+		/* Poll the mirror again (it was parked at the gate). */
+		bgp_reads_off(peer);
+		bgp_reads_on(peer);
+	}
+	else if (peer->status == Idle || peer->status == Clearing ||
+		 peer->status == Deleted) {
+		/* The shadow ended on its own (hold timer, an operator,
+		 * a configuration change or mismatch): on this RP
+		 * only. The active's session goes on, unprotected with
+		 * this reason, until it is handed over again. */
+		char why[256];
+
+		shadow_end_reason(peer, why, sizeof(why));
+		zlog_warn("frr-ha: %s: shadow session went from %s to %s here only (the peer's session is untouched): %s",
+			  peer->host, lookup_msg(bgp_status_msg, peer->ostatus, NULL),
+			  lookup_msg(bgp_status_msg, peer->status, NULL), why);
+		frr_with_mutex (&peer->io_mtx) {
+			frr_ha_tap_shadow_ended(bgpd_ha_taps(), shadow->fd, why);
+		}
+		bgpd_ha_shadow_free(shadow);
+	}
+	return true;
+}
+
+/* --- the mirror's end ------------------------------------------------------------ */
+
+static void tf_shadow_expire(struct thread *t)
+{
+	struct ha_shadow *s = THREAD_ARG(t);
+
+	if (bgpd_ha_tf_role() == FRR_HA_ROLE_STANDBY)
+		bgpd_ha_shadow_stop(s, "the active ended the session");
+}
+
+/* Some shadow's mirror closed: the active ended that session, handed over
+ * (planned switchover) or died. Only the role, known shortly, tells. */
+void bgpd_ha_shadow_mirror_ended(struct thread *t)
+{
+	struct listnode *node;
+	struct ha_shadow *s;
+	struct frr_ha_tap_info info;
+
+	for (ALL_LIST_ELEMENTS_RO(shadows, node, s)) {
+		bool ended = false;
+
+		frr_with_mutex (&s->peer->io_mtx) {
+			ended = frr_ha_tap_info(bgpd_ha_taps(), s->fd, &info) &&
+				info.mode == FRR_HA_TAP_MIRROR_ENDED;
+		}
+		if (ended && !s->t_ended)
+			thread_add_timer_msec(bgpd_ha_tf_master(), tf_shadow_expire, s,
+					      TF_MIRROR_END_GRACE_MS, &s->t_ended);
+	}
+}
+
+void bgpd_ha_shadow_init(void)
+{
+	shadows = list_new();
+}
+
+void bgpd_ha_shadow_fini(void)
+{
+	struct ha_shadow *s;
+
+	while (shadows && (s = listnode_head(shadows)))
+		bgpd_ha_shadow_free(s);
+	list_delete(&shadows);
+}

@@ -1,0 +1,268 @@
+/*
+ * The takeover and the difference (docs/transparent-failover.md). The new
+ * active continues each shadow on the same socket (or ends it for a
+ * graceful restart, bgpd_ha_gr.c, or restarts it); once its own update
+ * generation for the peer has settled, it sends the peer the difference.
+ * Also the other side of a planned switchover: the old active releasing
+ * every mirrored session.
+ */
+#include <zebra.h>
+
+#include "linklist.h"
+#include "memory.h"
+#include "stream.h"
+#include "thread.h"
+
+#include "bgpd/bgpd.h"
+#include "bgpd/bgp_fsm.h"
+#include "bgpd/bgp_io.h"
+#include "bgpd/bgp_updgrp.h"
+
+#include "bgpd_ha_tf_private.h"
+
+/* What the last takeover did, for show commands and tests. */
+static struct bgpd_ha_takeover_summary last_takeover;
+
+/* Taken-over sessions awaiting their difference. */
+static struct list *differences;
+static struct thread *t_difference;
+
+/* After the takeover: the difference, once the peer's output settled. */
+static void difference_later(struct peer *peer);
+
+/* --- the takeover (the new active) -------------------------------------------------- */
+
+void bgpd_ha_take_over_all(void)
+{
+	struct listnode *node, *next;
+	struct ha_shadow *s;
+	struct list *shadows = bgpd_ha_shadow_list();
+	uint64_t started = bgpd_ha_now_ms();
+	unsigned int continued = 0, graceful = 0, restarted = 0,
+		     nshadows = listcount(shadows);
+
+	memset(&last_takeover, 0, sizeof(last_takeover));
+	last_takeover.happened = true;
+	last_takeover.at_unix_ms = (int64_t)time(NULL) * 1000;
+	for (ALL_LIST_ELEMENTS(shadows, node, next, s)) {
+		struct peer *peer = s->peer;
+		struct frr_ha_tap_info info = {};
+		struct frr_ha_mode_decision decision = bgpd_ha_peer_decision(peer);
+		char why[256] = "";
+		bool ok = false;
+
+		THREAD_OFF(s->t_sendlog);
+		THREAD_OFF(s->t_ended);
+		if (peer->status == Established && peer->fd == s->fd &&
+		    decision.mode == FRR_HA_SESSION_GRACEFUL_RESTART) {
+			bgpd_ha_gr_end_shadow(s);
+			graceful++;
+			continue;
+		}
+		if (decision.mode == FRR_HA_SESSION_PLAIN_RESTART)
+			snprintf(why, sizeof(why), "%s", decision.reason);
+		else if (peer->status != Idle && peer->fd == s->fd)
+			frr_with_mutex (&peer->io_mtx) {
+				ok = frr_ha_tap_take_over(bgpd_ha_taps(), s->fd,
+							  peer->max_packet_size, why,
+							  sizeof(why));
+				frr_ha_tap_info(bgpd_ha_taps(), s->fd, &info);
+			}
+		else
+			snprintf(why, sizeof(why), "the shadow session is down");
+		if (!ok && peer->status == Established && peer->fd == s->fd &&
+		    bgpd_ha_gr_possible(peer)) {
+			/* Never a continuation that guesses: a graceful
+			 * restart keeps the peer's routes and ours. */
+			zlog_warn("frr-ha: %s: not continued (%s): graceful restart instead",
+				  peer->host, why);
+			bgpd_ha_gr_end_shadow(s);
+			graceful++;
+			continue;
+		}
+		if (!ok) {
+			bgpd_ha_shadow_stop(s, why);
+			restarted++;
+			continue;
+		}
+		last_takeover.completed_bytes += info.completed_bytes;
+		last_takeover.unsent_messages += info.unsent_messages;
+		last_takeover.differences_pending++;
+		zlog_notice("frr-ha: %s: session continued (%zu bytes completed, %zu messages of the old active not sent)",
+			    peer->host, info.completed_bytes, info.unsent_messages);
+		bgpd_ha_shadow_free(s);
+		difference_later(peer);
+		continued++;
+		/* Input: the rest of the mirror, then the socket itself. */
+		bgp_reads_off(peer);
+		bgp_reads_on(peer);
+		bgp_writes_on(peer);
+	}
+	last_takeover.shadows = nshadows;
+	last_takeover.continued = continued;
+	last_takeover.graceful = graceful;
+	last_takeover.restarted = restarted;
+	last_takeover.duration_ms = bgpd_ha_now_ms() - started;
+	if (nshadows)
+		zlog_notice("frr-ha: %u of %u shadow sessions continued in %" PRIu64 " ms, %u restart gracefully, %u restart",
+			    continued, nshadows, bgpd_ha_now_ms() - started, graceful,
+			    restarted);
+}
+
+void bgpd_ha_tf_last_takeover(struct bgpd_ha_takeover_summary *out)
+{
+	*out = last_takeover;
+}
+
+/* --- the difference (the new active) ------------------------------------------------ */
+
+static void emit_to_fifo(void *ctx, const void *data, size_t len)
+{
+	struct stream *s = stream_new(len);
+	char hex[2 * 48 + 1] = "";
+
+	for (size_t i = 19; i < len && i < 19 + 48; i++)
+		snprintf(hex + 2 * (i - 19), 3, "%02x", ((const uint8_t *)data)[i]);
+	zlog_debug("frr-ha: takeover difference: %zu-byte UPDATE %s%s", len, hex,
+		   len > 19 + 48 ? "..." : "");
+
+	stream_put(s, data, len);
+	stream_fifo_push(ctx, s);
+}
+
+/* The messages that bring the peer to what this RP believes it holds go
+ * out before anything the shadow had queued (peer->io_mtx held). */
+static void send_first(struct peer *peer)
+{
+	struct stream_fifo *queued = stream_fifo_new();
+	struct stream *s;
+
+	while ((s = stream_fifo_pop(peer->obuf)))
+		stream_fifo_push(queued, s);
+	frr_ha_tap_takeover_messages(bgpd_ha_taps(), peer->fd, emit_to_fifo, peer->obuf);
+	while ((s = stream_fifo_pop(queued)))
+		stream_fifo_push(peer->obuf, s);
+	stream_fifo_free(queued);
+}
+
+/* Once the new active's own update generation for a peer has settled, the
+ * peer gets the difference between what the old active wrote and what this
+ * RP's FSM believes it sent. Before that, messages still queued here would
+ * look like a difference. */
+struct ha_difference {
+	struct peer *peer;
+	int fd;
+};
+
+static bool output_settled(struct peer *peer)
+{
+	afi_t afi;
+	safi_t safi;
+	bool empty;
+
+	FOREACH_AFI_SAFI (afi, safi) {
+		struct peer_af *paf = peer_af_find(peer, afi, safi);
+
+		if (!paf || !paf->subgroup)
+			continue;
+		if (paf->subgroup->t_coalesce || subgroup_packets_to_build(paf->subgroup) ||
+		    (paf->next_pkt_to_send && paf->next_pkt_to_send->buffer))
+			return false;
+	}
+	frr_with_mutex (&peer->io_mtx) {
+		empty = stream_fifo_count_safe(peer->obuf) == 0;
+	}
+	return empty;
+}
+
+static void tf_difference_check(struct thread *t)
+{
+	struct listnode *node, *next;
+	struct ha_difference *d;
+
+	for (ALL_LIST_ELEMENTS(differences, node, next, d)) {
+		struct peer *peer = d->peer;
+		struct frr_ha_tap_info info = {};
+		size_t n = 0;
+
+		if (peer->status == Established && peer->fd == d->fd && !output_settled(peer))
+			continue;
+		if (peer->status == Established && peer->fd == d->fd) {
+			frr_with_mutex (&peer->io_mtx) {
+				send_first(peer);
+				frr_ha_tap_info(bgpd_ha_taps(), peer->fd, &info);
+			}
+			n = info.takeover_diff_messages;
+			last_takeover.difference_messages += n;
+			last_takeover.duplicates_dropped += info.duplicates_dropped;
+			if (info.takeover_diff_problem[0]) {
+				/* Checked at hand-over and at takeover: this
+				 * is a record that broke in between. */
+				last_takeover.differences_failed++;
+				zlog_warn("frr-ha: %s: no difference made after the takeover: %s",
+					  peer->host, info.takeover_diff_problem);
+			} else
+				zlog_notice("frr-ha: %s: %zu messages brought the peer up to date (%" PRIu64 " mirrored bytes not read twice)",
+					    peer->host, n, info.duplicates_dropped);
+			if (n)
+				bgp_writes_on(peer);
+		}
+		if (last_takeover.differences_pending)
+			last_takeover.differences_pending--;
+		listnode_delete(differences, d);
+		peer_unlock(peer);
+		XFREE(MTYPE_HA_SHADOW, d);
+	}
+	if (listcount(differences))
+		thread_add_timer_msec(bgpd_ha_tf_master(), tf_difference_check, NULL, 100,
+				      &t_difference);
+}
+
+static void difference_later(struct peer *peer)
+{
+	struct ha_difference *d = XCALLOC(MTYPE_HA_SHADOW, sizeof(*d));
+
+	d->peer = peer_lock(peer);
+	d->fd = peer->fd;
+	listnode_add(differences, d);
+	thread_add_timer_msec(bgpd_ha_tf_master(), tf_difference_check, NULL, 100,
+			      &t_difference);
+}
+
+/* --- release (the old active) ------------------------------------------------------ */
+
+/* The old active's last act for each mirrored session: never touch the
+ * socket again, close the links. The new active continues from there. */
+void bgpd_ha_release_all(void)
+{
+	struct listnode *bn, *pn;
+	struct bgp *bgp;
+	struct peer *peer;
+
+	bgpd_ha_handover_unwatch(NULL, true);
+	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp))
+		for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer))
+			if (peer->fd >= 0)
+				frr_with_mutex (&peer->io_mtx) {
+					frr_ha_tap_release(bgpd_ha_taps(), peer->fd);
+				}
+}
+
+void bgpd_ha_takeover_init(void)
+{
+	differences = list_new();
+}
+
+void bgpd_ha_takeover_fini(void)
+{
+	THREAD_OFF(t_difference);
+	while (differences && listcount(differences)) {
+		struct ha_difference *d = listnode_head(differences);
+
+		listnode_delete(differences, d);
+		if (!bm->terminating)
+			peer_unlock(d->peer);
+		XFREE(MTYPE_HA_SHADOW, d);
+	}
+	list_delete(&differences);
+}

@@ -1,0 +1,85 @@
+/*
+ * What the files of the transparent failover share, in the order of a
+ * session's data flow (docs/transparent-failover.md):
+ *   bgpd_ha_tf.c       the taps, bgpd's I/O through them, the peer hooks
+ *   bgpd_ha_handover.c the active passing a session, the standby taking it
+ *   bgpd_ha_shadow.c   the standby's shadow of each session
+ *   bgpd_ha_takeover.c the standby continuing its shadows, the difference
+ *   bgpd_ha_gr.c       the sessions that end for a graceful restart
+ * Not for the other glue files: they use bgpd_ha_glue.h.
+ */
+#ifndef FRR_HA_BGPD_HA_TF_PRIVATE_H
+#define FRR_HA_BGPD_HA_TF_PRIVATE_H
+
+#include "bgpd_ha_glue.h"
+
+struct thread;
+struct list;
+
+/* Shadows, hand-over connections, watches and pending differences. */
+DECLARE_MTYPE(HA_SHADOW);
+
+/* --- bgpd_ha_tf.c ---------------------------------------------------------- */
+
+struct thread_master *bgpd_ha_tf_master(void);
+/* Every session's tap, found by its socket; use each under peer->io_mtx. */
+struct frr_ha_taps *bgpd_ha_taps(void);
+/* This RP's role (init when it is not an RP of a pair). */
+enum frr_ha_role bgpd_ha_tf_role(void);
+
+/* --- bgpd_ha_handover.c ---------------------------------------------------- */
+
+void bgpd_ha_handover_init(void);
+void bgpd_ha_handover_fini(void);
+/* Standby: the hand-over socket. */
+void bgpd_ha_handover_listen(void);
+void bgpd_ha_handover_stop_listening(void);
+/* Active: a session just reached Established. */
+void bgpd_ha_handover_session_up(struct peer *peer);
+/* Watches of sessions that closed, or of every session (peer NULL and
+ * all): before their links close with the taps. */
+void bgpd_ha_handover_unwatch(struct peer *peer, bool all);
+
+/* --- bgpd_ha_shadow.c ------------------------------------------------------ */
+
+struct ha_shadow {
+	struct peer *peer;
+	int fd;	       /* bgpd's descriptor: the socket, then a stand-in */
+	bool starting; /* bgp_start() takes fd next */
+	struct thread *t_sendlog;
+	struct thread *t_ended;
+};
+
+void bgpd_ha_shadow_init(void);
+void bgpd_ha_shadow_fini(void);
+/* Every shadow of this RP (standby; the new active until its takeover). */
+struct list *bgpd_ha_shadow_list(void);
+/* The active handed a session over: start its shadow. */
+void bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3]);
+/* bgp_supplied_connection: the shared socket, to a shadow's bgp_start(). */
+int bgpd_ha_shadow_supplied_connection(struct peer *peer);
+/* A peer's FSM changed: false if the peer has no shadow here. */
+bool bgpd_ha_shadow_status_changed(struct peer *peer);
+/* Event: some shadow's mirror closed. */
+void bgpd_ha_shadow_mirror_ended(struct thread *t);
+void bgpd_ha_shadow_free(struct ha_shadow *s);
+/* The shadow ends without a trace at the peer. */
+void bgpd_ha_shadow_stop(struct ha_shadow *s, const char *why);
+
+/* --- bgpd_ha_takeover.c ---------------------------------------------------- */
+
+void bgpd_ha_takeover_init(void);
+void bgpd_ha_takeover_fini(void);
+/* The new active continues (or restarts) every shadow. */
+void bgpd_ha_take_over_all(void);
+/* The old active lets go of every mirrored session. */
+void bgpd_ha_release_all(void);
+
+/* --- bgpd_ha_gr.c ---------------------------------------------------------- */
+
+/* RFC 4724 is possible with this peer. */
+bool bgpd_ha_gr_possible(struct peer *peer);
+/* Takeover ends this shadow's session for a graceful restart. */
+void bgpd_ha_gr_end_shadow(struct ha_shadow *s);
+
+#endif /* FRR_HA_BGPD_HA_TF_PRIVATE_H */
