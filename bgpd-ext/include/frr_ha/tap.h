@@ -1,5 +1,5 @@
 /*
- * The C boundary of the session taps (core: ../../core/session_tap.hpp):
+ * The C boundary of the session taps (core: ../../core/session_tap.hpp, active_tap.hpp, shadow_tap.hpp):
  * what stands between bgpd's I/O and each session's socket on both RPs.
  *
  * Every function takes the session's socket descriptor as seen by this
@@ -25,7 +25,7 @@ struct frr_ha_tap_bias {
 	uint64_t received, acked;
 };
 
-/* Where a session's bytes go (core: TapMode in session_tap.hpp). */
+/* Where a session's bytes go (core: TapMode in tap_mode.hpp). */
 enum frr_ha_tap_mode {
 	FRR_HA_TAP_RECORDING,	 /* active, not handed over (yet) */
 	FRR_HA_TAP_HANDING_OVER, /* active, descriptors passed, history streaming */
