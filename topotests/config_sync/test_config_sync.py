@@ -15,7 +15,9 @@ standby cannot run (a BMP command: b lacks the module) is refused on the
 active with the standby's error and changes neither. Configuration typed on
 the standby is refused, naming the active. A stopped standby costs a line
 one bounded wait; it catches up when it runs again. A standby restarted
-with an outdated file adopts the active's configuration and becomes ready.
+with an outdated file adopts the active's configuration and becomes ready;
+one that cannot adopt a line (BMP) shows it, is not ready, and a planned
+switchover to it is refused.
 Then kill -9 of the active: r3's session, configured at run time, is
 continued with its policy in force (r3's table before and after equal, no
 new connection, no NOTIFICATION).
@@ -196,7 +198,9 @@ def test_policy_changed_with_vtysh_c():
 def test_frr_reload_and_copy_reach_both():
     """frr-reload.py (it diffs the running configuration against a file and
     applies the difference with vtysh) and `copy FILE running-config`."""
-    running = r1().vtysh_cmd("show running-config", daemon="bgpd")
+    running = "\n".join(
+        line for line in r1().vtysh_cmd("show running-config", daemon="bgpd").splitlines()
+        if not line.startswith(("Building configuration", "Current configuration")))
     target = running.replace("\nend", "\nip prefix-list RELOADED seq 5 permit 10.5.0.0/16\nend")
     assert target != running
     r1().cmd(f"cat > /tmp/config_sync-target.conf << 'EOF'\n{target}\nEOF")
@@ -281,6 +285,36 @@ def test_standby_restarted_with_an_outdated_file_adopts():
     assert f" neighbor {R3} remote-as 65003" in config
     b = rp_json(r1(), "b")["configuration"]
     assert b["adoptions"] >= 1 and b["differences"] == [], b
+
+
+def test_a_difference_the_standby_cannot_adopt_is_shown_and_blocks_a_switchover():
+    """A line only the active can run (BMP: b lacks the module), made while
+    no standby follows: the standby that joins adopts what it can, shows
+    what it cannot, is not ready, and no planned switchover goes to it."""
+    kill_rp(r1(), "b", "TERM")
+    out = r1().cmd("vtysh -c 'configure terminal' -c 'router bgp 65001' "
+                   "-c 'bmp targets T1' 2>&1")
+    assert "%" not in out, out
+    start_rp(r1(), "b")
+
+    def differs():
+        c = rp_json(r1(), "b")["configuration"]
+        return None if c["state"] == "differs" else f"{c['state']}: {c['differences']}"
+
+    wait_for("rp b shows what it could not adopt", differs, count=60, wait=0.5)
+    b = rp_json(r1(), "b")
+    assert any("bmp targets T1" in line for line in b["configuration"]["differences"]), b
+    assert not b["ready"] and "configuration differs" in b["notReadyReason"], b
+    out = r1().vtysh_cmd("bgp ha switchover")
+    assert "Switchover refused" in out and "bmp targets T1" in out, out
+    assert rp_json(r1(), "a")["role"] == "active"
+    # Once the active no longer has it, the standby follows again.
+    out = r1().cmd("vtysh -c 'configure terminal' -c 'router bgp 65001' "
+                   "-c 'no bmp targets T1' 2>&1")
+    assert "%" not in out, out
+    wait_pair(r1(), "a", "b")
+    wait_in_step()
+    assert_same_config()
 
 
 def test_state_fits_the_yang_model(tmp_path):
