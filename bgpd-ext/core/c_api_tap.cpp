@@ -37,6 +37,8 @@ struct frr_ha_taps {
     std::shared_mutex mutex;
     std::map<int, Entry> by_fd;
     UniqueFd parked{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};  // never ready
+    // Where a refused call is said (frr_ha_taps_set_log); stderr until set.
+    frr_ha_taps_log log = nullptr;
 
     static std::uint64_t cookie(int fd)
     {
@@ -108,10 +110,14 @@ void copy_text(char *out, std::size_t len, const std::string &text)
 }
 
 // A call the C API gives no way to refuse (it returns nothing) was refused
-// all the same: said where bgpd's output goes, never silent.
-void report_refused(const Status &done)
+// all the same: said in the daemon's log, never silent.
+void report_refused(const frr_ha_taps *taps, const Status &done)
 {
-    if (!done)
+    if (done)
+        return;
+    if (taps->log)
+        taps->log(done.why().c_str());
+    else
         std::fprintf(stderr, "frr-ha: %s\n", done.why().c_str());
 }
 
@@ -122,6 +128,11 @@ extern "C" {
 struct frr_ha_taps *frr_ha_taps_new(void)
 {
     return new frr_ha_taps();  // owned by the caller, freed by frr_ha_taps_free
+}
+
+void frr_ha_taps_set_log(struct frr_ha_taps *taps, frr_ha_taps_log log)
+{
+    taps->log = log;
 }
 
 void frr_ha_taps_free(struct frr_ha_taps *taps)
@@ -198,21 +209,21 @@ void frr_ha_tap_unprotect(struct frr_ha_taps *taps, int fd, const char *why)
 {
     std::shared_lock<std::shared_mutex> lock(taps->mutex);
     if (SessionTap *tap = taps->find(fd))
-        report_refused(tap->unprotect(why));
+        report_refused(taps, tap->unprotect(why));
 }
 
 void frr_ha_tap_exclude(struct frr_ha_taps *taps, int fd, const char *why)
 {
     std::shared_lock<std::shared_mutex> lock(taps->mutex);
     if (SessionTap *tap = taps->find(fd))
-        report_refused(tap->exclude(why));
+        report_refused(taps, tap->exclude(why));
 }
 
 void frr_ha_tap_release(struct frr_ha_taps *taps, int fd)
 {
     std::unique_lock<std::shared_mutex> lock(taps->mutex);  // follow() changes the entry
     if (SessionTap *tap = taps->find(fd)) {
-        report_refused(tap->release());
+        report_refused(taps, tap->release());
         taps->follow(fd);
     }
 }
@@ -261,7 +272,7 @@ void frr_ha_tap_end_for_graceful_restart(struct frr_ha_taps *taps, int fd)
 {
     std::shared_lock<std::shared_mutex> lock(taps->mutex);
     if (SessionTap *tap = taps->find(fd))
-        report_refused(tap->end_for_graceful_restart());
+        report_refused(taps, tap->end_for_graceful_restart());
 }
 
 void frr_ha_tap_add_shadow(struct frr_ha_taps *taps, int fd, int input_link, int sendlog_link,

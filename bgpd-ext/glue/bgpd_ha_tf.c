@@ -171,10 +171,17 @@ bool bgpd_ha_tf_info(struct peer *peer, struct frr_ha_tap_info *info)
 
 /* --- module init/fini of the transparent failover --------------------------------- */
 
+/* A tap refused a mode change its session's state does not allow. */
+static void tf_tap_refused(const char *text)
+{
+	zlog_warn("frr-ha: %s", text);
+}
+
 void bgpd_ha_tf_init(struct thread_master *master)
 {
 	tf.master = master;
 	tf.taps = frr_ha_taps_new();
+	frr_ha_taps_set_log(tf.taps, tf_tap_refused);
 	bgpd_ha_handover_init();
 	bgpd_ha_shadow_init();
 	bgpd_ha_takeover_init();

@@ -62,6 +62,10 @@ struct frr_ha_tap_info {
 
 struct frr_ha_taps *frr_ha_taps_new(void);
 void frr_ha_taps_free(struct frr_ha_taps *taps);
+/* Where the taps say that a call which returns nothing was refused (a mode
+ * change the session's state does not allow): the daemon's log. */
+typedef void (*frr_ha_taps_log)(const char *text);
+void frr_ha_taps_set_log(struct frr_ha_taps *taps, frr_ha_taps_log log);
 
 /* bgpd's I/O: like read(2), writev(2). *mirror_ended is set when a
  * shadow's mirror has just closed. */
