@@ -565,6 +565,11 @@ void PairNode::evaluate_role(Millis now)
             return;
         }
         // Nobody is active: the better RP takes the role, the other waits.
+        // A partner's STATUS from an older epoch than this RP's was sent
+        // before it read this RP's planned switchover to it: it says
+        // nothing about now (its next STATUS will, or its silence).
+        if (partner_.epoch < epoch_)
+            return;
         if (outranks_partner(false))
             try_become_active(now);
         return;

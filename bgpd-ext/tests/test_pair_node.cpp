@@ -174,6 +174,25 @@ TEST_CASE("planned switchover moves the role and the epoch, one active at every 
     CHECK(h.nodes[0]->epoch() == 3);
 }
 
+TEST_CASE("a planned switchover is not undone by a STATUS the standby sent before it read it")
+{
+    for (bool tcp : {false, true}) {
+        auto h = formed_pair(tcp);
+        // The standby's heartbeat crosses the switchover on the wire: it
+        // still says standby, epoch 1, when the old active has stepped down.
+        CHECK(h.nodes[0]->request_switchover(h.now).empty());
+        h.nodes[1]->tick(h.now);
+        h.pump();
+        CHECK(h.nodes[0]->role() == Role::Standby);
+        CHECK(h.nodes[1]->role() == Role::Active);
+        h.run(1000);
+        CHECK(h.nodes[0]->role() == Role::Standby);
+        CHECK(h.nodes[1]->role() == Role::Active);
+        CHECK(h.nodes[0]->epoch() == 2);
+        CHECK(h.nodes[1]->epoch() == 2);
+    }
+}
+
 TEST_CASE("wrong key: the channel never comes up and the failure is counted")
 {
     Harness h;

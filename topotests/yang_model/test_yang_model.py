@@ -279,7 +279,7 @@ def test_show_example_converts():
     state = show_json_to_instance(show_example_from_doc())["frr-ha:ha"]["state"]
     assert state["rp"] == "a" and state["role"] == "active"
     assert state["epoch"] == "3"  # uint64: a string (RFC 7951)
-    assert state["not-ready-reason"] == ""
+    assert state["ready"] is False and state["not-ready-reason"] == "this RP is the active"
     assert state["heartbeat-state"] == {"interval-ms": 100, "multiplier": 3, "detection-ms": 300}
     assert state["partner"]["up-since"] == "2026-11-28T19:20:01Z"
     assert state["partner"]["epoch"] == "3"
