@@ -40,6 +40,7 @@ from ha_lib.frr_ha import (  # noqa: E402
     load_plain_router,
     rp_json,
     rp_pid,
+    rp_shared_config,
     rp_vtysh,
     start_rp,
     vtysh_json,
@@ -106,13 +107,7 @@ def r3():
 
 
 def shared_config(rp):
-    """The RP's running configuration without what concerns it alone (the
-    same lines the pair compares; counted here independently of it)."""
-    text = rp_vtysh(r1(), rp, "show running-config")
-    skip = ("frr version", "frr defaults", "hostname", "log ", "service ", "no service ",
-            "debug ", "!", "end", "Building configuration", "Current configuration",
-            "bgp no-rib")
-    return [line for line in text.splitlines() if line.strip() and not line.startswith(skip)]
+    return rp_shared_config(r1(), rp)
 
 
 def assert_same_config():

@@ -102,6 +102,20 @@ def rp_json(router, rp, command="show bgp ha json"):
         raise AssertionError(f"{router.name} rp {rp}: '{command}' gave no json: {out!r}") from err
 
 
+# What `show running-config` holds that concerns one RP alone (the pair
+# compares the rest; the tests count it with this filter of their own).
+RP_OWN_LINES = ("frr version", "frr defaults", "hostname", "log ", "service ", "no service ",
+                "debug ", "!", "end", "Building configuration", "Current configuration",
+                "bgp no-rib")
+
+
+def rp_shared_config(router, rp):
+    """The RP's running configuration without what concerns it alone."""
+    text = rp_vtysh(router, rp, "show running-config")
+    return [line for line in text.splitlines()
+            if line.strip() and not line.startswith(RP_OWN_LINES)]
+
+
 def rp_log(router, rp):
     logdir = router.cmd("pwd").strip()
     return router.cmd(f"cat {logdir}/bgpd-{rp}.log")

@@ -40,6 +40,7 @@ from ha_lib.frr_ha import (  # noqa: E402
     rp_json,
     rp_log,
     rp_pid,
+    rp_shared_config,
     rp_vtysh,
     start_rp,
     wait_for,
@@ -346,12 +347,7 @@ def standby_conf_cmds(lines):
 
 
 def shared_config(rp):
-    """The RP's running configuration without what concerns it alone."""
-    text = rp_vtysh(gear("r1"), rp, "show running-config")
-    skip = ("frr version", "frr defaults", "hostname", "log ", "service ", "no service ",
-            "debug ", "!", "end", "Building configuration", "Current configuration",
-            "bgp no-rib")
-    return [line for line in text.splitlines() if line.strip() and not line.startswith(skip)]
+    return rp_shared_config(gear("r1"), rp)
 
 
 @pytest.mark.parametrize("change", [
