@@ -1,45 +1,50 @@
 #include "auth.hpp"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
+#include <openssl/kdf.h>
 
+#include <memory>
 #include <stdexcept>
 
 namespace frr_ha {
 
-std::string random_nonce()
+namespace {
+
+struct PkeyCtxFree {
+    void operator()(EVP_PKEY_CTX *ctx) const { EVP_PKEY_CTX_free(ctx); }
+};
+
+constexpr std::string_view kSalt = "frr-ha channel psk v2";
+constexpr std::string_view kLabel = "frr-ha tls13 psk";
+
+const unsigned char *bytes(std::string_view s)
 {
-    std::string nonce(kNonceSize, '\0');
-    if (RAND_bytes(reinterpret_cast<unsigned char *>(nonce.data()),
-                   static_cast<int>(nonce.size())) != 1)
-        throw std::runtime_error("no random bytes from OpenSSL");
-    return nonce;
+    return reinterpret_cast<const unsigned char *>(s.data());
 }
 
-std::string auth_answer(std::string_view key, std::string_view challenger_nonce,
-                        std::string_view responder_nonce, std::string_view responder,
-                        std::string_view challenger)
-{
-    std::string msg("frr-ha auth v1");
-    msg.push_back('\0');
-    msg.append(challenger_nonce).append(responder_nonce);
-    msg.append(responder).push_back('\0');
-    msg.append(challenger);
+}  // namespace
 
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
-    if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-              reinterpret_cast<const unsigned char *>(msg.data()), msg.size(), mac, &mac_len))
-        throw std::runtime_error("HMAC-SHA256 failed");
-    return std::string(reinterpret_cast<char *>(mac), mac_len);
-}
-
-bool auth_answer_matches(std::string_view expected, std::string_view received)
+std::string channel_psk(std::string_view key, std::string_view client, std::string_view server)
 {
-    return expected.size() == received.size() &&
-           CRYPTO_memcmp(expected.data(), received.data(), expected.size()) == 0;
+    std::string info(kLabel);
+    info.push_back('\0');
+    info.append(client).push_back('\0');
+    info.append(server);
+
+    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr));
+    std::string psk(kChannelPskSize, '\0');
+    std::size_t len = psk.size();
+    if (!ctx || EVP_PKEY_derive_init(ctx.get()) <= 0 ||
+        EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha384()) <= 0 ||
+        EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), bytes(kSalt), static_cast<int>(kSalt.size())) <=
+            0 ||
+        EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), bytes(key), static_cast<int>(key.size())) <= 0 ||
+        EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), bytes(info), static_cast<int>(info.size())) <=
+            0 ||
+        EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char *>(psk.data()), &len) <= 0 ||
+        len != psk.size())
+        throw std::runtime_error("HKDF-SHA384 failed");
+    return psk;
 }
 
 }  // namespace frr_ha

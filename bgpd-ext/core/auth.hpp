@@ -1,13 +1,18 @@
-// Proof that the partner holds the shared key: HMAC-SHA256 challenge and
-// response. Each side sends a fresh random nonce in its HELLO and answers
-// the other's with
+// The key of the HA channel. The configured key (`bgp ha key`) is never
+// used as is: each direction of the channel gets its own TLS 1.3 external
+// PSK, derived with HKDF-SHA384:
 //
-//   HMAC(key, "frr-ha auth v1" 0 | challenger's nonce | own nonce |
-//             own name 0 | challenger's name)
+//   PRK = HKDF-Extract(salt = "frr-ha channel psk v2", IKM = configured key)
+//   PSK = HKDF-Expand(PRK, info = "frr-ha tls13 psk" 0 | client name 0 |
+//                     server name, 48 bytes)
 //
-// The fixed label, both nonces and the ordered names make an answer useful
-// for exactly one direction of one handshake: it cannot be replayed later
-// nor reflected back at its sender.
+// where the client is the RP that connects and the server the one that
+// accepts. The PSK of "a connects to b" is not the PSK of "b connects to a":
+// a handshake reflected back at its sender, or relayed into the other
+// direction, fails on the key itself, whatever the names it claims.
+// (The HMAC challenge/response that protected the channel before TLS is
+// gone: the TLS handshake proves the key, binds both nonces and the
+// transcript, and protects every record after it.)
 #pragma once
 
 #include <cstddef>
@@ -16,19 +21,12 @@
 
 namespace frr_ha {
 
-constexpr std::size_t kNonceSize = 32;
 constexpr std::size_t kMinKeyLength = 16;
 constexpr std::size_t kMaxKeyLength = 128;
+constexpr std::size_t kChannelPskSize = 48;
 
-// kNonceSize bytes from OpenSSL's CSPRNG.
-std::string random_nonce();
-
-// The answer `responder` gives to `challenger`'s nonce.
-std::string auth_answer(std::string_view key, std::string_view challenger_nonce,
-                        std::string_view responder_nonce, std::string_view responder,
-                        std::string_view challenger);
-
-// Constant-time comparison of an answer received with the one expected.
-bool auth_answer_matches(std::string_view expected, std::string_view received);
+// The PSK for a channel from `client` to `server`. Throws std::runtime_error
+// if OpenSSL fails (it should not).
+std::string channel_psk(std::string_view key, std::string_view client, std::string_view server);
 
 }  // namespace frr_ha

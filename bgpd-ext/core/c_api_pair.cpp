@@ -100,9 +100,11 @@ void frr_ha_node_reconfigure(frr_ha_node *node, const frr_ha_pair_config *config
     node->node.reconfigure(to_core(*config), now_ms);
 }
 
-void frr_ha_node_channel_opened(frr_ha_node *node, std::uint64_t ch, std::uint64_t now_ms)
+void frr_ha_node_channel_opened(frr_ha_node *node, std::uint64_t ch, bool connected,
+                                std::uint64_t now_ms)
 {
-    node->node.channel_opened(ch, now_ms);
+    node->node.channel_opened(ch, now_ms,
+                              connected ? ChannelSide::Connected : ChannelSide::Accepted);
 }
 
 void frr_ha_node_channel_bytes(frr_ha_node *node, std::uint64_t ch, const void *data,
@@ -195,7 +197,15 @@ void frr_ha_node_status(const frr_ha_node *node, frr_ha_status *out)
                                     c.auth_failures,     c.version_mismatches,
                                     c.malformed_frames,  c.oversized_frames,
                                     c.handshake_timeouts, c.partners_refused,
-                                    c.backlog_drops,     c.switchovers};
+                                    c.backlog_drops,     c.switchovers,
+                                    c.tls_handshake_failures, c.reflections_refused,
+                                    c.records_rejected,  c.truncations,
+                                    c.closed_without_notify};
+    copy_text(out->channel_tls_version, sizeof(out->channel_tls_version),
+              n.channel_tls_version());
+    copy_text(out->channel_cipher, sizeof(out->channel_cipher), n.channel_cipher());
+    copy_text(out->last_refusal, sizeof(out->last_refusal), n.last_refusal());
+    out->last_refusal_unix_ms = n.last_refusal_unix_ms();
     out->hang_detection_ms = static_cast<std::uint32_t>(n.hang_detection_ms());
     out->fencing = n.fencing_state().data();
     const auto &p = n.partner_progress();

@@ -1,4 +1,5 @@
-// Framing of the HA channel: an 8-byte header and a payload.
+// Framing of the HA channel: an 8-byte header and a payload, carried inside
+// the channel's TLS session.
 //
 //   0      1      2        3      4..7
 //   0xFA   0x4A   version  type   payload length (big endian)
@@ -18,7 +19,9 @@ namespace frr_ha {
 
 constexpr std::uint8_t kFrameMagic0 = 0xFA;
 constexpr std::uint8_t kFrameMagic1 = 0x4A;
-constexpr std::uint8_t kProtocolVersion = 1;
+// 2: the frames travel inside a TLS 1.3 session (secure_channel.hpp);
+// 1 was the plaintext channel with an HMAC handshake.
+constexpr std::uint8_t kProtocolVersion = 2;
 constexpr std::size_t kFrameHeaderSize = 8;
 constexpr std::uint32_t kMaxFramePayload = 1u << 20;
 

@@ -1,6 +1,5 @@
 #include "pair_node.hpp"
 
-#include "auth.hpp"
 #include "ha_channel.pb.h"
 
 #include <algorithm>
@@ -38,12 +37,15 @@ Role from_wire(wire::Role role)
 
 }  // namespace
 
+// A channel is a TLS 1.3 session carrying frames. Stages: the TLS handshake
+// (the partner proves the key, the PSK binds both names and directions),
+// then each side's HELLO (protocol version and name, checked against the
+// name TLS authenticated), then up.
 struct PairNode::Channel {
-    enum class Stage { AwaitHello, AwaitAuth, Up };
+    enum class Stage { Tls, AwaitHello, Up };
     ChannelId id;
-    Stage stage = Stage::AwaitHello;
-    std::string own_nonce = random_nonce();
-    std::string partner_nonce;
+    Stage stage = Stage::Tls;
+    std::unique_ptr<SecureChannel> tls;
     FrameDecoder decoder;
     Millis opened = 0;
     Millis last_rx = 0;
@@ -122,6 +124,18 @@ PairNode::Channel *PairNode::primary()
     return it == channels_.end() ? nullptr : it->second.get();
 }
 
+std::string PairNode::channel_tls_version() const
+{
+    auto it = primary_ ? channels_.find(*primary_) : channels_.end();
+    return it == channels_.end() ? std::string() : it->second->tls->version();
+}
+
+std::string PairNode::channel_cipher() const
+{
+    auto it = primary_ ? channels_.find(*primary_) : channels_.end();
+    return it == channels_.end() ? std::string() : it->second->tls->cipher();
+}
+
 ChannelState PairNode::channel_state() const
 {
     if (primary_)
@@ -131,7 +145,7 @@ ChannelState PairNode::channel_state() const
 
 // --- channel events ---------------------------------------------------------
 
-void PairNode::channel_opened(ChannelId id, Millis now)
+void PairNode::channel_opened(ChannelId id, Millis now, ChannelSide side)
 {
     const auto *partner = partner_rp();
     if (!partner) {
@@ -139,41 +153,96 @@ void PairNode::channel_opened(ChannelId id, Millis now)
         host_.close(id);
         return;
     }
-    std::unique_ptr<Channel> ch;
+    auto ch = std::make_unique<Channel>();
     try {
-        ch = std::make_unique<Channel>();  // draws its nonce from OpenSSL
+        ch->tls = std::make_unique<SecureChannel>(side, config_.self, partner->name, config_.key);
     } catch (const std::exception &e) {
+        // A crypto library that fails (it should not) refuses the channel,
+        // with the reason, rather than take the router down.
         log(LogLevel::Error, std::string("HA channel refused: ") + e.what());
         host_.close(id);
         return;
     }
     ch->id = id;
     ch->opened = ch->last_rx = now;
-    wire::Message hello;
-    hello.mutable_hello()->set_protocol_version(kProtocolVersion);
-    hello.mutable_hello()->set_rp_name(config_.self);
-    hello.mutable_hello()->set_nonce(ch->own_nonce);
     auto &ref = *ch;
     channels_[id] = std::move(ch);
-    send(ref, hello);
+    ref.tls->start();  // the connecting side's ClientHello
+    flush(ref);
 }
 
-// A crypto library that fails (it should not) refuses the channel, with the
-// reason, rather than take the router down.
-bool PairNode::answer_or_close(const Channel &ch, const std::string &challenger_nonce,
-                               const std::string &responder_nonce, const std::string &responder,
-                               const std::string &challenger, std::string *mac)
+// What TLS has to send (handshake messages, records, alerts) goes out now.
+void PairNode::flush(Channel &ch)
 {
-    try {
-        *mac = auth_answer(config_.key, challenger_nonce, responder_nonce, responder,
-                           challenger);
-        return true;
-    } catch (const std::exception &e) {
+    auto bytes = ch.tls->take_output();
+    if (bytes.empty())
+        return;
+    counters_.bytes_sent += bytes.size();
+    host_.send(ch.id, bytes);
+}
+
+void PairNode::refused(const std::string &why)
+{
+    last_refusal_ = why;
+    last_refusal_unix_ms_ = host_.wall_clock_ms();
+}
+
+// The TLS session failed: count it under its cause and close the channel,
+// with a log line that says what happened. What the failure sent (an alert)
+// goes to the partner first.
+void PairNode::on_security_failure(Channel &ch)
+{
+    const auto &tls = *ch.tls;
+    const bool handshake = ch.stage == Channel::Stage::Tls;
+    const auto &partner = partner_rp()->name;
+    const std::string who = tls.side() == ChannelSide::Connected
+                                ? "rp " + partner
+                                : "the process that connected";
+    std::string why;
+    if (handshake && tls.failure() != SecurityFailure::OldProtocol)
+        counters_.tls_handshake_failures++;
+    switch (tls.failure()) {
+    case SecurityFailure::None:
+        return;
+    case SecurityFailure::OldProtocol:
+        counters_.version_mismatches++;
+        why = "protocol version mismatch: " + who +
+              " speaks the HA channel without TLS (protocol version 1), this RP speaks " +
+              std::to_string(kProtocolVersion) + " (TLS 1.3)";
+        break;
+    case SecurityFailure::WrongKey:
         counters_.auth_failures++;
-        close_channel(ch.id, std::string("cannot authenticate the partner: ") + e.what(),
-                      LogLevel::Error);
-        return false;
+        why = "authentication failed: rp " + partner +
+              " does not hold this RP's key (check 'bgp ha key' on both): " + tls.failure_text();
+        break;
+    case SecurityFailure::Reflection:
+        counters_.reflections_refused++;
+        why = "reflection refused: a connection to rp " + config_.self +
+              " claimed to come from rp " + config_.self + " itself";
+        break;
+    case SecurityFailure::UnknownIdentity:
+        counters_.partners_refused++;
+        why = "a process calling itself rp '" + tls.identity() + "' connected; the partner of rp " +
+              config_.self + " is rp " + partner;
+        break;
+    case SecurityFailure::RecordIntegrity:
+        counters_.records_rejected++;
+        why = "record refused: " + tls.failure_text() + "; the channel's stream cannot be trusted";
+        break;
+    case SecurityFailure::Truncated:
+        counters_.truncations++;
+        why = tls.failure_text();
+        break;
+    case SecurityFailure::NotTls:
+    case SecurityFailure::HandshakeIntegrity:
+    case SecurityFailure::HandshakeFailed:
+    case SecurityFailure::PartnerAlert:
+    case SecurityFailure::Internal:
+        why = std::string(handshake ? "TLS handshake refused: " : "TLS session failed: ") +
+              tls.failure_text();
+        break;
     }
+    close_channel(ch.id, why, LogLevel::Error);
 }
 
 void PairNode::channel_bytes(ChannelId id, const void *data, std::size_t len, Millis now)
@@ -183,7 +252,25 @@ void PairNode::channel_bytes(ChannelId id, const void *data, std::size_t len, Mi
         return;
     Channel &ch = *it->second;
     counters_.bytes_received += len;
-    ch.decoder.feed(data, len);
+    // The active's main thread wrote this: a sign of life even on a channel
+    // whose handshake will not finish (a busy standby answers too late).
+    if (ch.stage != Channel::Stage::Up && progress_.watching && host_.is_partner_process(id))
+        sign_of_life(now);
+    std::string plain;
+    const bool was_established = ch.tls->established();
+    const bool ok = ch.tls->receive(data, len, &plain);
+    flush(ch);
+    if (!was_established && ch.tls->established()) {
+        ch.stage = Channel::Stage::AwaitHello;
+        wire::Message hello;
+        hello.mutable_hello()->set_protocol_version(kProtocolVersion);
+        hello.mutable_hello()->set_rp_name(config_.self);
+        send(ch, hello);
+        if (!channels_.count(id))
+            return;
+    }
+    // What came before a failure passed its integrity check: it counts.
+    ch.decoder.feed(plain.data(), plain.size());
     while (auto frame = ch.decoder.next()) {
         counters_.frames_received++;
         ch.last_rx = now;
@@ -191,8 +278,15 @@ void PairNode::channel_bytes(ChannelId id, const void *data, std::size_t len, Mi
         if (!channels_.count(id))
             return;  // closed while handling the frame
     }
+    if (!ok) {
+        on_security_failure(ch);
+        return;
+    }
     switch (ch.decoder.error()) {
     case FrameError::None:
+        if (ch.tls->partner_closed())
+            close_channel(id, "rp " + partner_rp()->name + " closed the channel",
+                          LogLevel::Info);
         return;
     case FrameError::VersionMismatch:
         counters_.version_mismatches++;
@@ -225,11 +319,23 @@ void PairNode::channel_closed(ChannelId id, Millis now)
     auto it = channels_.find(id);
     if (it == channels_.end())
         return;
-    if (it->second->decoder.pending() > 0) {
-        counters_.malformed_frames++;
+    auto &ch = *it->second;
+    const auto end = ch.tls->end_of_stream();
+    if (end == SecureChannel::End::Truncated) {
+        counters_.truncations++;
+        refused("HA channel truncated: " + ch.tls->failure_text());
+        log(LogLevel::Error, "HA channel closed by the partner in the middle of a TLS record: " +
+                                 ch.tls->failure_text() + "; the partial record is dropped");
+    } else if (ch.decoder.pending() > 0) {
+        counters_.truncations++;
+        refused("HA channel truncated in the middle of a frame");
         log(LogLevel::Warning, "HA channel closed by the partner in the middle of a frame (" +
-                                   std::to_string(it->second->decoder.pending()) +
+                                   std::to_string(ch.decoder.pending()) +
                                    " bytes of a truncated frame dropped)");
+    } else if (end == SecureChannel::End::NoNotify && ch.stage != Channel::Stage::Tls) {
+        counters_.closed_without_notify++;
+        log(LogLevel::Info, "HA channel ended without TLS close_notify: the partner died or "
+                            "the connection was cut");
     }
     const bool was_primary = primary_ && *primary_ == id;
     channels_.erase(it);
@@ -258,6 +364,12 @@ void PairNode::close_channel(ChannelId id, const std::string &why, LogLevel leve
     if (it == channels_.end())
         return;
     log(level, "HA channel closed: " + why);
+    if (level == LogLevel::Error)
+        refused(why);
+    // A closing end says so (TLS close_notify); a failed session's alert,
+    // if any, was already queued.
+    it->second->tls->close();
+    flush(*it->second);
     const bool was_primary = primary_ && *primary_ == id;
     channels_.erase(it);
     host_.close(id);
@@ -284,10 +396,9 @@ void PairNode::send(Channel &ch, const wire::Message &msg)
 {
     std::string payload;
     msg.SerializeToString(&payload);
-    auto bytes = encode_frame(FrameType::Control, payload);
     counters_.frames_sent++;
-    counters_.bytes_sent += bytes.size();
-    host_.send(ch.id, bytes);
+    ch.tls->send(encode_frame(FrameType::Control, payload));
+    flush(ch);
 }
 
 void PairNode::send_status(Channel &ch)
@@ -325,79 +436,44 @@ void PairNode::on_frame(Channel &ch, const Frame &frame, Millis now)
                       LogLevel::Error);
         return;
     }
-    if (ch.stage != Channel::Stage::Up) {
-        if (progress_.watching && host_.is_partner_process(ch.id))
-            sign_of_life(now);
+    if (ch.stage != Channel::Stage::Up)
         on_handshake(ch, msg, now);
-    }
     else
         on_message(ch, msg, now);
 }
 
+// After the TLS handshake: the partner's HELLO. TLS has proven the key and
+// the names (the PSK binds who connected to whom); the HELLO adds the
+// protocol version, and a name that must be the one TLS authenticated.
 void PairNode::on_handshake(Channel &ch, const wire::Message &msg, Millis now)
 {
     const auto &partner = *partner_rp();
-    if (ch.stage == Channel::Stage::AwaitHello) {
-        if (!msg.has_hello()) {
-            counters_.malformed_frames++;
-            close_channel(ch.id, "partner sent a message before its HELLO", LogLevel::Error);
-            return;
-        }
-        const auto &hello = msg.hello();
-        if (hello.protocol_version() != kProtocolVersion) {
-            counters_.version_mismatches++;
-            close_channel(ch.id,
-                          "protocol version mismatch: partner speaks version " +
-                              std::to_string(hello.protocol_version()) + ", this RP speaks " +
-                              std::to_string(kProtocolVersion),
-                          LogLevel::Error);
-            return;
-        }
-        if (hello.rp_name() != partner.name) {
-            counters_.partners_refused++;
-            close_channel(ch.id,
-                          "a process calling itself rp '" + hello.rp_name() +
-                              "' connected; the partner of rp " + config_.self + " is rp " +
-                              partner.name,
-                          LogLevel::Error);
-            return;
-        }
-        if (hello.nonce().size() != kNonceSize) {
-            counters_.malformed_frames++;
-            close_channel(ch.id, "malformed HELLO: nonce of wrong size", LogLevel::Error);
-            return;
-        }
-        ch.partner_nonce = hello.nonce();
-        std::string mac;
-        if (!answer_or_close(ch, ch.partner_nonce, ch.own_nonce, config_.self, partner.name,
-                             &mac))
-            return;
-        wire::Message auth;
-        auth.mutable_auth()->set_mac(mac);
-        ch.stage = Channel::Stage::AwaitAuth;
-        send(ch, auth);
-        return;
-    }
-
-    // AwaitAuth
-    if (!msg.has_auth()) {
+    if (!msg.has_hello()) {
         counters_.malformed_frames++;
-        close_channel(ch.id, "partner sent a message before proving it holds the key",
-                      LogLevel::Error);
+        close_channel(ch.id, "partner sent a message before its HELLO", LogLevel::Error);
         return;
     }
-    std::string expected;
-    if (!answer_or_close(ch, ch.own_nonce, ch.partner_nonce, partner.name, config_.self,
-                         &expected))
-        return;
-    if (!auth_answer_matches(expected, msg.auth().mac())) {
-        counters_.auth_failures++;
+    const auto &hello = msg.hello();
+    if (hello.protocol_version() != kProtocolVersion) {
+        counters_.version_mismatches++;
         close_channel(ch.id,
-                      "authentication failed: rp " + partner.name +
-                          " does not hold this RP's key (check 'bgp ha key' on both)",
+                      "protocol version mismatch: partner speaks version " +
+                          std::to_string(hello.protocol_version()) + ", this RP speaks " +
+                          std::to_string(kProtocolVersion),
                       LogLevel::Error);
         return;
     }
+    if (hello.rp_name() != partner.name) {
+        counters_.partners_refused++;
+        close_channel(ch.id,
+                      "a process calling itself rp '" + hello.rp_name() +
+                          "' connected; the partner of rp " + config_.self + " is rp " +
+                          partner.name,
+                      LogLevel::Error);
+        return;
+    }
+    // Two processes holding the key and the partner's name (a second rp b
+    // started by mistake): TLS cannot tell them apart, the pair can.
     if (primary_) {
         counters_.partners_refused++;
         wire::Message bye;
@@ -417,7 +493,8 @@ void PairNode::on_handshake(Channel &ch, const wire::Message &msg, Millis now)
     partner_ = PartnerView{};
     partner_.up_since_unix_ms = host_.wall_clock_ms();
     sync_state_ = SyncState::None;
-    log(LogLevel::Info, "HA channel to rp " + partner.name + " up (authenticated)");
+    log(LogLevel::Info, "HA channel to rp " + partner.name + " up (" + ch.tls->version() + ", " +
+                            ch.tls->cipher() + ", key proven by both)");
     host_.partner_authenticated(ch.id);
     send_status(ch);
 }

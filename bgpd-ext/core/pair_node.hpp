@@ -25,6 +25,7 @@
 #include "config_sync.hpp"
 #include "frame_codec.hpp"
 #include "pair_types.hpp"
+#include "secure_channel.hpp"
 
 #include <map>
 #include <memory>
@@ -116,8 +117,13 @@ public:
     PairNode(const PairNode &) = delete;
     PairNode &operator=(const PairNode &) = delete;
 
-    // Channel events from the host.
-    void channel_opened(ChannelId channel, Millis now);
+    // Channel events from the host. Every channel is a TLS 1.3 session
+    // (secure_channel.hpp): the host gives the bytes it read (ciphertext)
+    // and sends what the node gives it; `side` says whether this RP
+    // accepted the connection or made it. The host reports the end of the
+    // partner's stream (EOF) with channel_closed.
+    void channel_opened(ChannelId channel, Millis now,
+                        ChannelSide side = ChannelSide::Accepted);
     void channel_bytes(ChannelId channel, const void *data, std::size_t len, Millis now);
     void channel_closed(ChannelId channel, Millis now);
     void channel_backlog(ChannelId channel, std::size_t queued_bytes, Millis now);
@@ -168,6 +174,14 @@ public:
     std::uint32_t sync_items_received() const { return sync_received_; }
     std::uint32_t sync_items_total() const { return sync_total_; }
     const Counters &counters() const { return counters_; }
+    // The TLS version and cipher suite of the channel that is up ("" when
+    // none is).
+    std::string channel_tls_version() const;
+    std::string channel_cipher() const;
+    // The last channel this RP refused, and why ("" while none was), on the
+    // host's wall clock.
+    const std::string &last_refusal() const { return last_refusal_; }
+    std::int64_t last_refusal_unix_ms() const { return last_refusal_unix_ms_; }
     const std::vector<SwitchoverRecord> &switchovers() const { return switchovers_; }
     Millis detection_ms() const;
     // The hang-detection time in use (never below detection_ms()); 0: off.
@@ -186,9 +200,9 @@ private:
     void send_status(Channel &ch);
     void broadcast_status();
     void close_channel(ChannelId id, const std::string &why, LogLevel level);
-    bool answer_or_close(const Channel &ch, const std::string &challenger_nonce,
-                         const std::string &responder_nonce, const std::string &responder,
-                         const std::string &challenger, std::string *mac);
+    void flush(Channel &ch);
+    void on_security_failure(Channel &ch);
+    void refused(const std::string &why);
     void on_frame(Channel &ch, const Frame &frame, Millis now);
     void on_handshake(Channel &ch, const wire::Message &msg, Millis now);
     void on_message(Channel &ch, const wire::Message &msg, Millis now);
@@ -238,6 +252,8 @@ private:
 
     std::uint64_t status_seq_ = 0;
     Counters counters_;
+    std::string last_refusal_;
+    std::int64_t last_refusal_unix_ms_ = 0;
     PartnerProgress progress_;
     std::vector<FenceRecord> fences_;
     // A fence in progress: when the hang was detected (the partner was

@@ -64,6 +64,14 @@ struct Counters {
     std::uint64_t malformed_frames = 0, oversized_frames = 0;
     std::uint64_t handshake_timeouts = 0, partners_refused = 0;
     std::uint64_t backlog_drops = 0, switchovers = 0;
+    // The channel's TLS 1.3 session (secure_channel.hpp): handshakes
+    // refused (any cause, wrong key included), connecting sides that named
+    // this RP itself, records that failed their integrity check after the
+    // handshake, streams that ended inside a TLS record or a frame, and
+    // streams that ended without the partner's close_notify (a crash or a
+    // cut connection look alike).
+    std::uint64_t tls_handshake_failures = 0, reflections_refused = 0;
+    std::uint64_t records_rejected = 0, truncations = 0, closed_without_notify = 0;
 };
 
 // What the standby knows of its partner's progress (local mode), kept

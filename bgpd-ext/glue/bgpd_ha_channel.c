@@ -2,7 +2,9 @@
  * The HA channel's sockets on FRR's event loop: listening, connecting,
  * reading and writing without blocking (a queue per channel), and moving
  * bytes outside the loop while a configuration line waits for the
- * standby's answer. What the bytes mean is the core's (frr_ha/pair.h).
+ * standby's answer. What the bytes mean is the core's (frr_ha/pair.h):
+ * every channel is a TLS 1.3 session run by the core over memory buffers,
+ * so what this file reads and writes is ciphertext, in both modes.
  */
 #include <zebra.h>
 
@@ -31,6 +33,7 @@ struct ha_channel {
 	uint64_t id;
 	int fd;
 	bool connecting; /* TCP connect not finished: not known to the core */
+	bool outgoing;	 /* this RP connected (TLS client), else accepted */
 	bool failed;	 /* a write failed: reported to the core from the loop */
 	struct thread *t_read, *t_write, *t_backlog, *t_failed;
 	uint8_t *out;
@@ -168,6 +171,7 @@ static struct ha_channel *channel_new(int fd, bool connecting)
 	ch->fd = fd;
 	ch->pidfd = -1;
 	ch->connecting = connecting;
+	ch->outgoing = connecting;
 	listnode_add(chs.list, ch);
 	return ch;
 }
@@ -183,7 +187,8 @@ static void channel_open(struct ha_channel *ch)
 		ch->pidfd = frr_ha_peer_pidfd(ch->fd, &ch->pid, ch->pid_error,
 					      sizeof(ch->pid_error));
 	thread_add_read(chs.master, channel_read, ch, ch->fd, &ch->t_read);
-	frr_ha_node_channel_opened(bgpd_ha_pair_node(), ch->id, bgpd_ha_now_ms());
+	frr_ha_node_channel_opened(bgpd_ha_pair_node(), ch->id, ch->outgoing,
+				   bgpd_ha_now_ms());
 }
 
 static void channel_connected(struct thread *t)
@@ -242,7 +247,9 @@ static void channel_connect(void)
 	if (fd < 0)
 		return;
 	if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
-		channel_open(channel_new(fd, false));
+		ch = channel_new(fd, false);
+		ch->outgoing = true;
+		channel_open(ch);
 		return;
 	}
 	if (errno != EINPROGRESS) {

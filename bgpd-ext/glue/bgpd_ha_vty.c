@@ -675,6 +675,8 @@ static void show_peer(struct vty *vty, struct bgp *bgp, struct peer *peer,
 			json_object_int_add(jt, "shadowSentPrefixes", tap.shadow_sent_prefixes);
 			/* standby: bgpd's descriptor is a stand-in */
 			json_object_boolean_add(jt, "socketIsolated", tap.isolated);
+			/* standby: the active's links hold the hand-over's history */
+			json_object_boolean_add(jt, "historyComplete", tap.history_complete);
 			/* new active: what the takeover did to this session */
 			json_object_int_add(jt, "takeoverCompletedBytes", tap.completed_bytes);
 			json_object_int_add(jt, "takeoverUnsentMessages", tap.unsent_messages);
@@ -691,6 +693,7 @@ static void show_peer(struct vty *vty, struct bgp *bgp, struct peer *peer,
 			json_object_int_add(jt, "backpressureEvents", tap.backpressure_events);
 			json_object_int_add(jt, "standbyLagBytes", tap.lag_bytes);
 			json_object_int_add(jt, "handoverPendingBytes", tap.pending_bytes);
+			json_object_int_add(jt, "handoverHistoryBytes", tap.history_bytes);
 			json_object_int_add(jt, "heldMs", tap.held_ms);
 			json_object_int_add(jt, "heldP50Ms", tap.held_p50_ms);
 			json_object_int_add(jt, "heldP99Ms", tap.held_p99_ms);
@@ -734,6 +737,11 @@ static void show_counters_json(json_object *json, const struct frr_ha_counters *
 	json_object_int_add(j, "partnersRefused", c->partners_refused);
 	json_object_int_add(j, "backlogDrops", c->backlog_drops);
 	json_object_int_add(j, "switchovers", c->switchovers);
+	json_object_int_add(j, "tlsHandshakeFailures", c->tls_handshake_failures);
+	json_object_int_add(j, "reflectionsRefused", c->reflections_refused);
+	json_object_int_add(j, "recordsRejected", c->records_rejected);
+	json_object_int_add(j, "truncations", c->truncations);
+	json_object_int_add(j, "closedWithoutNotify", c->closed_without_notify);
 	json_object_object_add(json, "counters", j);
 }
 
@@ -825,6 +833,15 @@ static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 		}
 	}
 	json_object_string_add(partner, "channel", st->channel);
+	if (*st->channel_tls_version) {
+		json_object_string_add(partner, "tlsVersion", st->channel_tls_version);
+		json_object_string_add(partner, "cipher", st->channel_cipher);
+	}
+	if (*st->last_refusal) {
+		json_object_string_add(partner, "lastRefusal", st->last_refusal);
+		format_time(st->last_refusal_unix_ms, when, sizeof(when));
+		json_object_string_add(partner, "lastRefusalAt", when);
+	}
 	if (st->partner_known) {
 		json_object_string_add(partner, "role", st->partner_role_name);
 		json_object_int_add(partner, "epoch", st->partner_epoch);
@@ -887,6 +904,13 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 		vty_out(vty, ", %s%s%s", st->partner_ready ? "ready" : "not ready",
 			st->partner_ready ? "" : ": ", st->partner_not_ready_reason);
 	vty_out(vty, "\n");
+	if (*st->channel_tls_version)
+		vty_out(vty, "Channel security: %s, %s, pre-shared key proven by both RPs\n",
+			st->channel_tls_version, st->channel_cipher);
+	if (*st->last_refusal) {
+		format_time(st->last_refusal_unix_ms, when, sizeof(when));
+		vty_out(vty, "Last channel refused: %s (%s)\n", st->last_refusal, when);
+	}
 	vty_out(vty, "Bulk sync: %s (%u/%u)\n", st->sync_state,
 		st->sync_items_received, st->sync_items_total);
 	bgpd_ha_config_sync_show(vty, NULL);
@@ -902,6 +926,11 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 		c->auth_failures, c->version_mismatches, c->malformed_frames,
 		c->oversized_frames, c->handshake_timeouts, c->partners_refused,
 		c->backlog_drops);
+	vty_out(vty, "TLS: %" PRIu64 " handshakes refused, %" PRIu64
+		     " reflections refused, %" PRIu64 " records rejected, %" PRIu64
+		     " truncated streams, %" PRIu64 " ended without close_notify\n",
+		c->tls_handshake_failures, c->reflections_refused,
+		c->records_rejected, c->truncations, c->closed_without_notify);
 	vty_out(vty, "Switchovers: %" PRIu64 "\n", c->switchovers);
 	for (size_t i = 0; i < frr_ha_node_switchover_count(node); i++) {
 		struct frr_ha_switchover sw;

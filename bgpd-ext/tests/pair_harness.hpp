@@ -200,8 +200,8 @@ struct Harness {
     {
         ChannelId ch = next_channel++;
         wire.ends[ch] = {from, to};
-        nodes[from]->channel_opened(ch, now);
-        nodes[to]->channel_opened(ch, now);
+        nodes[from]->channel_opened(ch, now, ChannelSide::Connected);
+        nodes[to]->channel_opened(ch, now, ChannelSide::Accepted);
         pump();
         return ch;
     }
@@ -222,13 +222,20 @@ struct Harness {
         pump();
     }
 
-    // Cuts a channel without either side closing it (a dead link).
-    void cut(ChannelId ch) { wire.ends.erase(ch); }
+    // Cuts a channel without either side closing it (a dead link): what
+    // was on the way is lost too.
+    void cut(ChannelId ch)
+    {
+        wire.ends.erase(ch);
+        cut_channels.insert(ch);
+    }
 
+    // Bytes written before a close (a TLS alert, close_notify) arrive
+    // before it, as a socket delivers them before its EOF.
     void pump()
     {
         while (!wire.queue.empty() || !wire.closes.empty()) {
-            if (!wire.closes.empty()) {
+            if (wire.queue.empty()) {
                 auto [side, ch] = wire.closes.front();
                 wire.closes.pop_front();
                 if (stopped.count(side)) {
@@ -245,7 +252,7 @@ struct Harness {
                 held.push_back(d);  // a stopped process reads nothing
                 continue;
             }
-            if (d.to < static_cast<int>(nodes.size()) && nodes[d.to] && wire.ends.count(d.ch))
+            if (d.to < static_cast<int>(nodes.size()) && nodes[d.to] && !cut_channels.count(d.ch))
                 nodes[d.to]->channel_bytes(d.ch, d.bytes.data(), d.bytes.size(), now);
         }
     }
@@ -286,6 +293,7 @@ struct Harness {
     std::vector<std::unique_ptr<PairNode>> nodes;
     ChannelId next_channel = 1;
     std::set<int> stopped;
+    std::set<ChannelId> cut_channels;
     std::deque<Wire::Delivery> held;
     std::deque<std::pair<int, ChannelId>> held_closes;
     std::uint32_t hang_ms = kDefaultHangDetectionMs;

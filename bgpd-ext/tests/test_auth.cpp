@@ -8,33 +8,17 @@ namespace {
 const std::string key = "0123456789abcdef-secret";
 }
 
-TEST_CASE("nonces are fresh and of the right size")
+TEST_CASE("the channel PSK is derived from the key, for one direction")
 {
-    auto a = random_nonce(), b = random_nonce();
-    CHECK(a.size() == kNonceSize);
-    CHECK(a != b);
-}
+    const auto a_to_b = channel_psk(key, "a", "b");
+    CHECK(a_to_b.size() == kChannelPskSize);
+    CHECK(channel_psk(key, "a", "b") == a_to_b);  // both ends derive the same
+    CHECK(a_to_b.find(key) == std::string::npos);  // never the key itself
 
-TEST_CASE("an answer made with the key verifies, and any change breaks it")
-{
-    auto na = random_nonce(), nb = random_nonce();
-    // b answers a's challenge; a checks with what it expects from b.
-    auto answer = auth_answer(key, na, nb, "b", "a");
-    CHECK(auth_answer_matches(auth_answer(key, na, nb, "b", "a"), answer));
-    CHECK(answer.size() == 32);
-
-    CHECK_FALSE(auth_answer_matches(auth_answer("another-key-0123456", na, nb, "b", "a"), answer));
-    CHECK_FALSE(auth_answer_matches(auth_answer(key, random_nonce(), nb, "b", "a"), answer));
-    CHECK_FALSE(auth_answer_matches(auth_answer(key, na, random_nonce(), "b", "a"), answer));
-    CHECK_FALSE(auth_answer_matches(answer.substr(0, 31), answer));
-}
-
-TEST_CASE("an answer cannot be reflected back at its sender")
-{
-    auto na = random_nonce(), nb = random_nonce();
-    // What a sends to b, and what b would need from a mirror image of itself.
-    auto a_to_b = auth_answer(key, nb, na, "a", "b");
-    CHECK_FALSE(auth_answer_matches(auth_answer(key, na, nb, "b", "a"), a_to_b));
-    // Same names and nonces but swapped roles: different answer.
-    CHECK_FALSE(auth_answer_matches(auth_answer(key, na, nb, "a", "b"), a_to_b));
+    // Another key, the other direction, other names: another PSK.
+    CHECK(channel_psk("another-key-0123456", "a", "b") != a_to_b);
+    CHECK(channel_psk(key, "b", "a") != a_to_b);
+    CHECK(channel_psk(key, "a", "a") != a_to_b);
+    // The names are delimited: ("ab", "c") is not ("a", "bc").
+    CHECK(channel_psk(key, "ab", "c") != channel_psk(key, "a", "bc"));
 }

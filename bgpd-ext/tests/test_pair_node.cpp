@@ -2,7 +2,7 @@
 // bulk sync, fencing.
 #include <catch2/catch.hpp>
 
-#include "auth.hpp"
+#include "secure_channel.hpp"
 #include "frame_codec.hpp"
 #include "ha_channel.pb.h"
 #include "pair_harness.hpp"
@@ -202,11 +202,13 @@ TEST_CASE("wrong key: the channel never comes up and the failure is counted")
     h.run(500);
     CHECK(h.nodes[0]->channel_state() == ChannelState::Down);
     CHECK(h.nodes[0]->counters().auth_failures + h.nodes[1]->counters().auth_failures >= 1);
-    CHECK((h.hosts[0]->logged("authentication failed") || h.hosts[1]->logged("authentication failed")));
+    CHECK(h.hosts[0]->logged("authentication failed: rp b does not hold this RP's key"));
+    CHECK(h.hosts[1]->logged("authentication failed: rp a does not hold this RP's key"));
+    CHECK(h.nodes[0]->counters().tls_handshake_failures >= 1);
     // a runs alone (it routes); b cannot take the lock: one active.
     CHECK(h.nodes[0]->role() == Role::Active);
     CHECK(h.nodes[1]->role() == Role::Init);
-    CHECK(h.nodes[0]->counters().frames_received <= 2);  // HELLO and AUTH only
+    CHECK(h.nodes[0]->counters().frames_received == 0);  // no frame gets through
 }
 
 TEST_CASE("a second process claiming the partner's name is refused after it authenticates")
@@ -221,66 +223,131 @@ TEST_CASE("a second process claiming the partner's name is refused after it auth
     CHECK(h.nodes[1]->ready());  // the real standby is untouched
 }
 
+namespace {
+
+// A process that connects to rp a (it accepts) on channel 100 and sends
+// what a test says; with `tls`, it holds the key and names itself rp b, so
+// its frames reach the frame decoder inside the TLS session.
+struct Intruder {
+    Intruder(Harness &h, bool tls) : h(h), a(*h.nodes[0])
+    {
+        h.wire.ends[ch] = {0, 2};  // nobody at the other end but this
+        a.channel_opened(ch, h.now);
+        if (tls) {
+            client = std::make_unique<SecureChannel>(ChannelSide::Connected, "b", "a", kKey);
+            client->start();
+            exchange();
+            REQUIRE(client->established());
+        }
+    }
+    // Moves bytes between rp a and this end until nothing moves.
+    void exchange()
+    {
+        for (int i = 0; i < 10; i++) {
+            std::string to_a = client ? client->take_output() : std::string();
+            std::string from_a;
+            for (auto it = h.wire.queue.begin(); it != h.wire.queue.end();) {
+                if (it->ch == ch) {
+                    from_a += it->bytes;
+                    it = h.wire.queue.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+            if (to_a.empty() && from_a.empty())
+                return;
+            if (client && !from_a.empty())
+                client->receive(from_a.data(), from_a.size(), &plain);
+            if (!to_a.empty() && h.wire.ends.count(ch))
+                a.channel_bytes(ch, to_a.data(), to_a.size(), h.now);
+        }
+    }
+    void send(const std::string &bytes)
+    {
+        if (client)
+            client->send(bytes);
+        else if (h.wire.ends.count(ch))
+            a.channel_bytes(ch, bytes.data(), bytes.size(), h.now);
+        exchange();
+    }
+    void eof() { a.channel_closed(ch, h.now); }
+
+    Harness &h;
+    PairNode &a;
+    ChannelId ch = 100;
+    std::unique_ptr<SecureChannel> client;
+    std::string plain;  // what rp a sent it
+};
+
+std::string message_frame(const wire::Message &m)
+{
+    std::string p;
+    m.SerializeToString(&p);
+    return encode_frame(FrameType::Control, p);
+}
+
+}  // namespace
+
 TEST_CASE("bad input on the channel: clear cause, counter, channel closed, role kept")
 {
     auto h = formed_pair();
     auto &a = *h.nodes[0];
-    auto inject = [&](const std::string &bytes) {
-        ChannelId ch = 100;
-        h.wire.ends[ch] = {0, 2};  // nobody at the other end
-        a.channel_opened(ch, h.now);
-        a.channel_bytes(ch, bytes.data(), bytes.size(), h.now);
-        h.wire.queue.clear();
-        return ch;
-    };
-    SECTION("garbage")
+    SECTION("garbage: not TLS")
     {
-        inject("GET / HTTP/1.0\r\n\r\n");
-        CHECK(a.counters().malformed_frames == 1);
-        CHECK(h.hosts[0]->logged("bad frame magic"));
+        Intruder(h, false).send("GET / HTTP/1.0\r\n\r\n");
+        CHECK(a.counters().tls_handshake_failures == 1);
+        CHECK(h.hosts[0]->logged("TLS handshake refused: not a TLS 1.3 handshake"));
     }
-    SECTION("protocol version mismatch")
+    SECTION("an older frr-ha: plaintext frames of protocol version 1")
     {
         auto f = encode_frame(FrameType::Control, "");
-        f[2] = 2;
-        inject(f);
+        f[2] = 1;
+        Intruder(h, false).send(f);
         CHECK(a.counters().version_mismatches == 1);
-        CHECK(h.hosts[0]->logged("partner speaks version 2, this RP speaks 1"));
+        CHECK(h.hosts[0]->logged("speaks the HA channel without TLS (protocol version 1)"));
+        CHECK(a.last_refusal().find("protocol version mismatch") == 0);
     }
-    SECTION("oversized frame")
+    SECTION("inside TLS: protocol version mismatch")
     {
-        inject(std::string("\xFA\x4A\x01\x01\x7f\x00\x00\x00", 8));
+        auto f = encode_frame(FrameType::Control, "");
+        f[2] = 3;
+        Intruder(h, true).send(f);
+        CHECK(a.counters().version_mismatches == 1);
+        CHECK(h.hosts[0]->logged("partner speaks version 3, this RP speaks 2"));
+    }
+    SECTION("inside TLS: oversized frame")
+    {
+        Intruder(h, true).send(std::string("\xFA\x4A\x02\x01\x7f\x00\x00\x00", 8));
         CHECK(a.counters().oversized_frames == 1);
     }
-    SECTION("a payload that is not a message")
+    SECTION("inside TLS: a payload that is not a message")
     {
-        inject(encode_frame(FrameType::Control, std::string("\xff\xff\xff\xff", 4)));
+        Intruder(h, true).send(encode_frame(FrameType::Control, std::string("\xff\xff\xff\xff", 4)));
         CHECK(a.counters().malformed_frames == 1);
     }
-    SECTION("status before authentication")
+    SECTION("inside TLS: status before the HELLO")
     {
         wire::Message m;
         m.mutable_status()->set_role(wire::ROLE_ACTIVE);
-        std::string p;
-        m.SerializeToString(&p);
-        inject(encode_frame(FrameType::Control, p));
+        Intruder(h, true).send(message_frame(m));
         CHECK(a.counters().malformed_frames == 1);
         CHECK(h.hosts[0]->logged("before its HELLO"));
     }
-    SECTION("a truncated frame and then EOF")
+    SECTION("inside TLS: a truncated frame and then EOF")
     {
-        auto f = encode_frame(FrameType::Control, "0123456789");
-        auto ch = inject(f.substr(0, 12));
-        a.channel_closed(ch, h.now);
-        CHECK(a.counters().malformed_frames == 1);
+        Intruder in(h, true);
+        in.send(encode_frame(FrameType::Control, "0123456789").substr(0, 12));
+        in.eof();
+        CHECK(a.counters().truncations == 1);
         CHECK(h.hosts[0]->logged("truncated frame"));
     }
     SECTION("a connection that says nothing")
     {
-        inject("");
+        Intruder(h, false).send("");
         h.run(500);
         CHECK(a.counters().handshake_timeouts == 1);
     }
+    h.wire.ends.erase(100);
     h.run(300);
     CHECK(a.role() == Role::Active);
     CHECK(a.channel_state() == ChannelState::Up);
@@ -542,18 +609,15 @@ TEST_CASE("the hang-detection time is never shorter than the heartbeat detection
 namespace {
 
 // A new connection from a's process whose handshake never finishes (a busy
-// standby answers too late; the connector gives up and tries again).
+// standby answers too late; the connector gives up and tries again): its
+// TLS ClientHello arrives, nothing more.
 void hello_only(Harness &h, int to)
 {
     ChannelId ch = h.next_channel++;
     h.nodes[to]->channel_opened(ch, h.now);
-    wire::Message hello;
-    hello.mutable_hello()->set_protocol_version(kProtocolVersion);
-    hello.mutable_hello()->set_rp_name("a");
-    hello.mutable_hello()->set_nonce(std::string(kNonceSize, 'n'));
-    std::string payload;
-    hello.SerializeToString(&payload);
-    auto bytes = encode_frame(FrameType::Control, payload);
+    SecureChannel a(ChannelSide::Connected, "a", "b", kKey);
+    a.start();
+    auto bytes = a.take_output();
     h.nodes[to]->channel_bytes(ch, bytes.data(), bytes.size(), h.now);
 }
 

@@ -105,6 +105,9 @@ struct frr_ha_counters {
 	uint64_t channels_up, channel_drops, auth_failures, version_mismatches;
 	uint64_t malformed_frames, oversized_frames, handshake_timeouts;
 	uint64_t partners_refused, backlog_drops, switchovers;
+	/* The channel's TLS 1.3 session (docs/ha-pair.md, "Security"). */
+	uint64_t tls_handshake_failures, reflections_refused;
+	uint64_t records_rejected, truncations, closed_without_notify;
 };
 
 struct frr_ha_status {
@@ -128,6 +131,12 @@ struct frr_ha_status {
 	bool partner_ready;
 	char partner_not_ready_reason[FRR_HA_TEXT_MAX];
 	int64_t partner_up_since_unix_ms;
+	/* The channel that is up: "TLSv1.3", "TLS_AES_256_GCM_SHA384" ("" if none). */
+	char channel_tls_version[16];
+	char channel_cipher[64];
+	/* The last channel refused and why ("" while none was). */
+	char last_refusal[FRR_HA_TEXT_MAX];
+	int64_t last_refusal_unix_ms;
 	const char *sync_state; /* "none", "syncing", "done" */
 	uint32_t sync_items_received, sync_items_total;
 	struct frr_ha_counters counters;
@@ -177,8 +186,11 @@ void frr_ha_node_reconfigure(struct frr_ha_node *node,
 			     const struct frr_ha_pair_config *config,
 			     uint64_t now_ms);
 
+/* A connection to the partner's address (connected: true) or accepted on
+ * this RP's own (false). The channel is a TLS 1.3 session: the bytes given
+ * to frr_ha_node_channel_bytes and sent through ops->send are ciphertext. */
 void frr_ha_node_channel_opened(struct frr_ha_node *node, uint64_t channel,
-				uint64_t now_ms);
+				bool connected, uint64_t now_ms);
 void frr_ha_node_channel_bytes(struct frr_ha_node *node, uint64_t channel,
 			       const void *data, size_t len, uint64_t now_ms);
 void frr_ha_node_channel_closed(struct frr_ha_node *node, uint64_t channel,
