@@ -1,5 +1,7 @@
 #include "active_tap.hpp"
 
+#include "handover_messages.hpp"
+
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -35,8 +37,8 @@ ssize_t ActiveTap::read(void *buf, std::size_t len)
     if (n > 0) {
         record(read_history_, buf, static_cast<std::size_t>(n));
         if (state_.mode() == TapMode::HandingOver) {
-            pending_in_.data.append(static_cast<const char *>(buf), static_cast<std::size_t>(n));
-            flush_pending();
+            pending_in_.passed.append(static_cast<const char *>(buf), static_cast<std::size_t>(n));
+            flush_pending(kHistoryPart);
         }
     }
     return n;
@@ -154,11 +156,11 @@ ssize_t ActiveTap::writev_counted(const struct iovec *iov, int iovcnt)
         std::size_t take = std::min(left, iov[i].iov_len);
         record(write_history_, iov[i].iov_base, take);
         if (mode == TapMode::HandingOver && !receive_only_)
-            pending_out_.data.append(static_cast<const char *>(iov[i].iov_base), take);
+            pending_out_.passed.append(static_cast<const char *>(iov[i].iov_base), take);
         left -= take;
     }
     if (mode == TapMode::HandingOver)
-        flush_pending();
+        flush_pending(kHistoryPart);
     return n;
 }
 
@@ -175,36 +177,37 @@ Status ActiveTap::backoff_over() const
 TapStreams::History ActiveTap::take_recorded()
 {
     TapStreams::History h;
-    h.in.swap(read_history_);
-    h.out.swap(write_history_);
+    h.in = HistoryStream::of_bytes(std::move(read_history_));
+    h.out = HistoryStream::of_bytes(std::move(write_history_));
+    std::string().swap(read_history_);
+    std::string().swap(write_history_);
     return h;
 }
 
-Result<TcpCountBias> ActiveTap::attach(TapStreams::History history, UniqueFd input_link,
-                                       UniqueFd sendlog_link, bool receive_only)
+Status ActiveTap::attach(TapStreams::History history, UniqueFd input_link, UniqueFd sendlog_link,
+                         UniqueFd handover_conn, bool receive_only)
 {
-    std::string error;
-    auto pos = tcp_stream_position(streams_.fd(), &error);
-    if (!pos)
-        return Result<TcpCountBias>::fail(error);
-    if (auto entered = state_.enter(TapMode::HandingOver); !entered)
-        return Result<TcpCountBias>::fail(entered.why());
-    // The standby counts the streams from the start of the history.
-    TcpCountBias bias = calibrate(*pos, history.out.size(), history.in.size());
+    if (Status entered = state_.enter(TapMode::HandingOver); !entered)
+        return entered;
     // The history streams into the links from now on, without blocking:
-    // the caller passes the descriptors first (any size of history).
+    // the caller passed the descriptors first (any size of history).
     input_link_ = std::move(input_link);
     sendlog_link_ = std::move(sendlog_link);
-    pending_in_ = Pending{std::move(history.in), 0};
-    pending_out_ = Pending{std::move(history.out), 0};
+    handover_conn_ = std::move(handover_conn);
+    pending_in_ = Pending{};
+    pending_in_.history = std::move(history.in);
+    pending_out_ = Pending{};
+    pending_out_.history = std::move(history.out);
+    consumed_at_attach_ = streams_.consumed();
+    written_at_attach_ = streams_.written();
     receive_only_ = receive_only;
     pressure_.forget();
     protected_after_ms_ = -1;  // the counters run on across hand-overs
     attached_at_ = pending_progress_ = std::chrono::steady_clock::now();
     std::string().swap(read_history_);
     std::string().swap(write_history_);
-    flush_pending();
-    return bias;
+    flush_pending(kHistoryPart);
+    return Status::ok();
 }
 
 Status ActiveTap::unprotect(const std::string &why)
@@ -214,6 +217,7 @@ Status ActiveTap::unprotect(const std::string &why)
         return entered;
     input_link_.reset();
     sendlog_link_.reset();
+    handover_conn_.reset();
     std::string().swap(read_history_);
     std::string().swap(write_history_);
     pending_in_.clear();
@@ -222,9 +226,10 @@ Status ActiveTap::unprotect(const std::string &why)
     return entered;
 }
 
-// Hand-over: moves the history (and what passed since) into the links as
-// far as they take it now; protected once both hold it all.
-void ActiveTap::flush_pending()
+// Hand-over: moves the history (made as the link takes it), then what
+// passed since, into the links as far as they take it now, making at most
+// `make_budget` bytes of history; protected once both hold it all.
+void ActiveTap::flush_pending(std::size_t make_budget)
 {
     struct Stream {
         UniqueFd &link;
@@ -233,9 +238,29 @@ void ActiveTap::flush_pending()
     } streams[] = {{input_link_, pending_in_, bytes_mirrored_},
                    {sendlog_link_, pending_out_, bytes_logged_}};
     auto now = std::chrono::steady_clock::now();
+    std::size_t made = 0;
     for (auto &st : streams) {
-        while (st.link && st.pending.left() > 0) {
-            ssize_t k = ::send(st.link.get(), st.pending.data.data() + st.pending.off, st.pending.left(),
+        Pending &p = st.pending;
+        while (st.link) {
+            if (p.off == p.ready.size()) {
+                p.ready.clear();
+                p.off = 0;
+                if (!p.history.done()) {
+                    if (made >= make_budget)
+                        break;
+                    std::uint64_t before = p.history.made();
+                    if (Status next = p.history.next(p.ready, kHistoryPart); !next) {
+                        unprotect("the hand-over's history cannot be made: " + next.why());
+                        return;
+                    }
+                    made += p.history.made() - before;
+                    continue;
+                }
+                if (p.passed.empty())
+                    break;
+                p.ready.swap(p.passed);
+            }
+            ssize_t k = ::send(st.link.get(), p.ready.data() + p.off, p.ready.size() - p.off,
                                MSG_DONTWAIT | MSG_NOSIGNAL);
             if (k < 0 && would_block(errno))
                 break;
@@ -243,31 +268,58 @@ void ActiveTap::flush_pending()
                 stop_on_link_error("hand-over");
                 return;
             }
-            st.pending.off += static_cast<std::size_t>(k);
+            p.off += static_cast<std::size_t>(k);
             st.counted += static_cast<std::uint64_t>(k);
             pending_progress_ = now;
         }
-        if (st.pending.left() == 0)
-            st.pending.clear();
     }
-    if (receive_only_ && sendlog_link_ && pending_out_.data.empty())
+    if (receive_only_ && sendlog_link_ && pending_out_.history.done() && pending_out_.waiting() == 0)
         sendlog_link_.reset();  // history sent: the standby reads its end
-    if (pending_in_.data.size() + pending_out_.data.size() > kMaxPendingHandover) {
+    if (pending_in_.waiting() + pending_out_.waiting() > kMaxPendingHandover) {
         unprotect("the standby did not take the hand-over's history (more than 512 MiB waiting)");
         return;
     }
-    if (!pending_in_.data.empty() || !pending_out_.data.empty())
+    if (!pending_in_.empty() || !pending_out_.empty())
         return;
+    end_history();
+}
+
+// The links hold the whole history and what passed since: the standby
+// learns how the kernel's counters relate to the streams it counts from
+// the history's first byte, measured now (this is the session's only
+// reader and writer), and the session is protected.
+void ActiveTap::end_history()
+{
+    std::string error;
+    auto pos = tcp_stream_position(streams_.fd(), &error);
+    if (!pos) {
+        unprotect("the hand-over's end: " + error);
+        return;
+    }
+    HistoryEnd end;
+    end.history_received_bytes = pending_in_.history.made();
+    end.history_sent_bytes = pending_out_.history.made();
+    end.bias = calibrate(*pos, end.history_sent_bytes + (streams_.written() - written_at_attach_),
+                         end.history_received_bytes + (streams_.consumed() - consumed_at_attach_));
+    if (Status told = send_history_end(handover_conn_.get(), end); !told) {
+        unprotect("the standby's hand-over connection: " + told.why());
+        return;
+    }
+    handover_conn_.reset();
+    pending_in_.clear();
+    pending_out_.clear();
     logged_ = streams_.written();
-    protected_after_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(now - attached_at_).count();
+    protected_after_ms_ =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - attached_at_)
+            .count();
     state_.enter(TapMode::Mirroring);  // only from HandingOver, which is where this runs
 }
 
-bool ActiveTap::pump(std::chrono::milliseconds lag_limit)
+bool ActiveTap::pump(std::chrono::milliseconds lag_limit, std::size_t make_budget)
 {
     auto now = std::chrono::steady_clock::now();
     if (state_.mode() == TapMode::HandingOver) {
-        flush_pending();
+        flush_pending(make_budget);
         // A standby that takes nothing of the history for that long is not
         // going to protect the session soon.
         if (state_.mode() == TapMode::HandingOver && now - pending_progress_ > 10 * lag_limit) {
@@ -348,7 +400,8 @@ ReplicationStats ActiveTap::stats() const
     for (const UniqueFd *link : {&input_link_, &sendlog_link_})
         if (*link && ::ioctl(link->get(), SIOCOUTQ, &queued) == 0 && queued > 0)
             out.lag_bytes += static_cast<std::uint64_t>(queued);
-    out.pending_bytes = pending_in_.left() + pending_out_.left();
+    out.pending_bytes = pending_in_.waiting() + pending_out_.waiting();
+    out.history_bytes = pending_in_.history.made() + pending_out_.history.made();
     out.held_ms = pressure_.held_ms();
     out.held_p50_ms = pressure_.percentile_ms(50);
     out.held_p99_ms = pressure_.percentile_ms(99);

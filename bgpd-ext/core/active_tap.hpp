@@ -3,10 +3,12 @@
 //
 // Every byte read or written is counted from the first one and kept until
 // the session is handed to the standby (attach). The hand-over passes the
-// descriptors first; the history then streams into the links while the
-// session goes on (HandingOver: what passes meanwhile is appended to the
-// history), without ever blocking. Once the links hold it all, the session
-// is protected (Mirroring): a read peeks, mirrors the bytes to the
+// descriptors first; the history is then made a part at a time as the links
+// take it (history_stream.hpp), while the session goes on (HandingOver:
+// what passes meanwhile follows the history), without ever blocking. Once
+// the links hold it all, the standby is told where the streams stand (on
+// the hand-over connection) and the session is protected (Mirroring): a
+// read peeks, mirrors the bytes to the
 // standby's input link and consumes only what the link took; a write
 // first logs its new bytes on the send-log link and writes to the peer
 // only what is logged. Whatever instant the active dies at, the standby
@@ -24,6 +26,7 @@
 #include <string>
 
 #include "back_pressure.hpp"
+#include "history_stream.hpp"
 #include "result.hpp"
 #include "tap_mode.hpp"
 #include "tap_streams.hpp"
@@ -37,7 +40,8 @@ struct ReplicationStats {
     std::uint64_t bytes_mirrored = 0, bytes_logged = 0;  // into the links
     std::uint64_t backpressure_events = 0;  // a link was full
     std::uint64_t lag_bytes = 0;  // in the links, not read by the standby yet
-    std::uint64_t pending_bytes = 0;  // hand-over: not in the links yet
+    std::uint64_t pending_bytes = 0;  // hand-over: made or passed, not in the links yet
+    std::uint64_t history_bytes = 0;  // hand-over: history made so far
     std::uint64_t held_ms = 0;    // the session is held back now, for so long
     std::uint64_t held_p50_ms = 0, held_p99_ms = 0, held_max_ms = 0;  // past holds
     std::int64_t protected_after_ms = -1;  // from attach to protected
@@ -47,8 +51,10 @@ class ActiveTap {
 public:
     // Bytes of history kept for a later hand-over.
     static constexpr std::size_t kMaxHistory = 4u << 20;
-    // The hand-over's history and what passes while it streams, at most.
+    // What passes while the history streams, at most.
     static constexpr std::size_t kMaxPendingHandover = 512u << 20;
+    // History made at a time when a link has room.
+    static constexpr std::size_t kHistoryPart = 64u << 10;
     // After the standby ended shadows of this session, the next hand-over
     // waits (1 s, doubling to this).
     static constexpr std::chrono::milliseconds kMaxHandoverBackoff{16000};
@@ -65,13 +71,15 @@ public:
     Status backoff_over() const;
     // Recording: the bytes seen so far, the history of a new session.
     TapStreams::History take_recorded();
-    // Hands the session over with `history` (see SessionTap::attach).
-    Result<TcpCountBias> attach(TapStreams::History history, UniqueFd input_link,
-                                UniqueFd sendlog_link, bool receive_only);
+    // Hands the session over with `history` (see SessionTap::attach); the
+    // history's end is told on `handover_conn`.
+    Status attach(TapStreams::History history, UniqueFd input_link, UniqueFd sendlog_link,
+                  UniqueFd handover_conn, bool receive_only);
     bool receive_only() const { return receive_only_; }
 
     Status unprotect(const std::string &why);
-    bool pump(std::chrono::milliseconds lag_limit);
+    // `make_budget`: bytes of history this call may make.
+    bool pump(std::chrono::milliseconds lag_limit, std::size_t make_budget);
     bool take_standby_word(const std::string &if_silent);
     // Released: the links close.
     void drop_links();
@@ -86,27 +94,30 @@ private:
     ssize_t writev_mirroring(const struct iovec *iov, int iovcnt, std::size_t total);
     ssize_t writev_counted(const struct iovec *iov, int iovcnt);
     void record(std::string &history, const void *data, std::size_t len);
-    void flush_pending();
+    void flush_pending(std::size_t make_budget);
+    void end_history();
     void stop_on_link_error(const char *what);
 
-    // Hand-over: bytes for one link not taken yet (from `off`).
+    // Hand-over: what one link has not taken yet: the history, made as the
+    // link takes it, then the bytes that passed since the hand-over.
     struct Pending {
-        std::string data;
+        HistoryStream history;
+        std::string ready;  // made or passed, sent from `off`
         std::size_t off = 0;
-        std::size_t left() const { return data.size() - off; }
-        void clear()
-        {
-            std::string().swap(data);
-            off = 0;
-        }
+        std::string passed;  // behind the history
+        std::size_t waiting() const { return ready.size() - off + passed.size(); }
+        bool empty() const { return history.done() && waiting() == 0; }
+        void clear() { *this = Pending(); }
     };
 
     TapState &state_;
     TapStreams &streams_;
     UniqueFd input_link_, sendlog_link_;
+    UniqueFd handover_conn_;  // HandingOver: the standby hears the history's end here
     std::string read_history_, write_history_;  // Recording
     Pending pending_in_, pending_out_;           // HandingOver
     std::chrono::steady_clock::time_point pending_progress_{};
+    std::uint64_t consumed_at_attach_ = 0, written_at_attach_ = 0;
     std::uint64_t logged_ = 0;  // sent-stream bytes on the send-log link
     BackPressure pressure_;
     std::uint64_t bytes_mirrored_ = 0, bytes_logged_ = 0;  // run on across hand-overs

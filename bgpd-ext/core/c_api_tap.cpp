@@ -17,8 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "fd_passing.hpp"
-#include "ha_channel.pb.h"
+#include "handover_messages.hpp"
 #include "session_tap.hpp"
 #include "unique_fd.hpp"
 
@@ -165,11 +164,12 @@ int frr_ha_tap_input_held_on(struct frr_ha_taps *taps, int fd)
     return tap ? tap->input_held_on() : -1;
 }
 
-bool frr_ha_tap_pump(struct frr_ha_taps *taps, int fd, unsigned int lag_limit_ms)
+bool frr_ha_tap_pump(struct frr_ha_taps *taps, int fd, unsigned int lag_limit_ms,
+                     size_t make_budget)
 {
     std::shared_lock<std::shared_mutex> lock(taps->mutex);
     SessionTap *tap = taps->find(fd);
-    return tap && tap->pump(std::chrono::milliseconds(lag_limit_ms));
+    return tap && tap->pump(std::chrono::milliseconds(lag_limit_ms), make_budget);
 }
 
 int frr_ha_tap_input_fd(struct frr_ha_taps *taps, int fd)
@@ -179,21 +179,28 @@ int frr_ha_tap_input_fd(struct frr_ha_taps *taps, int fd)
     return tap ? tap->input_fd(taps->parked.get()) : fd;
 }
 
-bool frr_ha_tap_attach(struct frr_ha_taps *taps, int fd, int input_link, int sendlog_link,
-                       size_t max_message, bool receive_only, struct frr_ha_tap_bias *bias,
-                       char *why, size_t why_len)
+bool frr_ha_tap_hand_over(struct frr_ha_taps *taps, int fd, int conn,
+                          const struct frr_ha_handover *handover,
+                          const struct frr_ha_handover_links *links, size_t max_message,
+                          bool receive_only, char *why, size_t why_len)
 {
-    UniqueFd in(input_link), out(sendlog_link);
+    UniqueFd in(links->input[0]), out(links->sendlog[0]);
     SessionTap &tap = taps->get(fd);
     tap.set_max_message(max_message);
-    auto b = tap.attach(std::move(in), std::move(out), receive_only);
-    if (!b) {
-        copy_text(why, why_len, b.why());
-        return false;
+    // The standby's shadow gets the links first; the history follows.
+    Status done = tap.attachable();
+    if (done) {
+        frr_ha::SessionHandoverMessage m;
+        m.epoch = handover->epoch;
+        m.vrf = handover->vrf;
+        m.neighbor = handover->neighbor;
+        done = frr_ha::send_session_handover(conn, m, {fd, links->input[1], links->sendlog[1]});
     }
-    bias->received = b->received;
-    bias->acked = b->acked;
-    return true;
+    if (done)
+        done = tap.attach(std::move(in), std::move(out), UniqueFd(fcntl(conn, F_DUPFD_CLOEXEC, 0)),
+                          receive_only);
+    copy_text(why, why_len, done.why());
+    return static_cast<bool>(done);
 }
 
 bool frr_ha_tap_attachable(struct frr_ha_taps *taps, int fd, char *why, size_t why_len)
@@ -279,11 +286,20 @@ void frr_ha_tap_add_shadow(struct frr_ha_taps *taps, int fd, int input_link, int
                            const struct frr_ha_tap_bias *bias)
 {
     UniqueFd in(input_link), out(sendlog_link);
-    frr_ha::TcpCountBias b{bias->acked, bias->received};
+    std::optional<frr_ha::TcpCountBias> b;
+    if (bias)
+        b = frr_ha::TcpCountBias{bias->acked, bias->received};
     std::unique_lock<std::shared_mutex> lock(taps->mutex);
     taps->by_fd.insert_or_assign(
         fd, frr_ha_taps::Entry{frr_ha_taps::cookie(fd),
                                std::make_unique<SessionTap>(fd, std::move(in), std::move(out), b)});
+}
+
+bool frr_ha_tap_history_ended(struct frr_ha_taps *taps, int fd, const struct frr_ha_tap_bias *bias)
+{
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    return tap && tap->history_ended(frr_ha::TcpCountBias{bias->acked, bias->received});
 }
 
 void frr_ha_tap_open_gate(struct frr_ha_taps *taps, int fd)
@@ -365,6 +381,7 @@ bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd, struct frr_ha_tap_info *o
     out->completed_bytes = tap->completed_bytes();
     out->duplicates_dropped = tap->duplicates_dropped();
     out->isolated = tap->isolated();
+    out->history_complete = tap->history_complete();
     out->unsent_messages = tap->unsent_messages();
     out->takeover_diff_messages = tap->takeover_diff_messages();
     out->received_prefixes = tap->received_prefixes();
@@ -378,6 +395,7 @@ bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd, struct frr_ha_tap_info *o
     out->backpressure_events = r.backpressure_events;
     out->lag_bytes = r.lag_bytes;
     out->pending_bytes = r.pending_bytes;
+    out->history_bytes = r.history_bytes;
     out->held_ms = r.held_ms;
     out->held_p50_ms = r.held_p50_ms;
     out->held_p99_ms = r.held_p99_ms;
@@ -397,45 +415,35 @@ void frr_ha_taps_sweep(struct frr_ha_taps *taps)
     }
 }
 
-bool frr_ha_handover_send(int channel, const struct frr_ha_handover *handover, int fd,
-                          int input_link, int sendlog_link, char *why, size_t why_len)
+bool frr_ha_handover_receive(int conn, enum frr_ha_handover_message *kind,
+                             struct frr_ha_handover *handover, int fds[3], char *why,
+                             size_t why_len)
 {
-    frr_ha::wire::SessionHandover m;
-    m.set_epoch(handover->epoch);
-    m.set_vrf(handover->vrf);
-    m.set_neighbor(handover->neighbor);
-    m.set_bias_received(handover->bias.received);
-    m.set_bias_acked(handover->bias.acked);
-    std::string error;
-    if (!frr_ha::send_descriptors(channel, {fd, input_link, sendlog_link}, m.SerializeAsString(),
-                                  &error)) {
-        copy_text(why, why_len, error);
+    auto got = frr_ha::receive_handover_message(conn);
+    if (!got) {
+        copy_text(why, why_len, got.why());
         return false;
     }
-    return true;
-}
-
-bool frr_ha_handover_receive(int channel, struct frr_ha_handover *handover, int fds[3],
-                             char *why, size_t why_len)
-{
-    std::vector<UniqueFd> got;
-    std::string label, error;
-    if (!frr_ha::receive_descriptors(channel, &got, &label, &error)) {
-        copy_text(why, why_len, error);
-        return false;
+    *handover = {};
+    if (got->history_end) {
+        *kind = FRR_HA_HANDOVER_HISTORY_END;
+        handover->has_bias = true;
+        handover->bias.received = got->history_end->bias.received;
+        handover->bias.acked = got->history_end->bias.acked;
+        return true;
     }
-    frr_ha::wire::SessionHandover m;
-    if (got.size() != 3 || !m.ParseFromString(label)) {
-        copy_text(why, why_len, "malformed session hand-over");
-        return false;
+    const frr_ha::SessionHandoverMessage &m = *got->session;
+    *kind = FRR_HA_HANDOVER_SESSION;
+    handover->epoch = m.epoch;
+    copy_text(handover->vrf, sizeof(handover->vrf), m.vrf);
+    copy_text(handover->neighbor, sizeof(handover->neighbor), m.neighbor);
+    handover->has_bias = m.bias.has_value();
+    if (m.bias) {
+        handover->bias.received = m.bias->received;
+        handover->bias.acked = m.bias->acked;
     }
-    handover->epoch = m.epoch();
-    copy_text(handover->vrf, sizeof(handover->vrf), m.vrf());
-    copy_text(handover->neighbor, sizeof(handover->neighbor), m.neighbor());
-    handover->bias.received = m.bias_received();
-    handover->bias.acked = m.bias_acked();
     for (int i = 0; i < 3; i++)
-        fds[i] = got[i].release();
+        fds[i] = got->fds[i].release();
     return true;
 }
 

@@ -64,8 +64,10 @@ bool send_descriptors(int channel, const std::vector<int> &fds, const std::strin
     return true;
 }
 
-bool receive_descriptors(int channel, std::vector<UniqueFd> *fds, std::string *label,
-                         std::string *error)
+namespace {
+
+bool receive(int channel, std::vector<UniqueFd> *fds, std::string *label, std::string *error,
+             bool descriptors_required)
 {
     char buf[kMaxLabel];
     DescriptorMessage m(buf, sizeof(buf));
@@ -88,7 +90,7 @@ bool receive_descriptors(int channel, std::vector<UniqueFd> *fds, std::string *l
             fds->emplace_back(fd);  // owned now, closed if refused below
         }
     }
-    if (fds->empty() || (m.msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
+    if ((descriptors_required && fds->empty()) || (m.msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
         fds->clear();
         say(error, (m.msg.msg_flags & MSG_TRUNC) ? "message too long"
                                                   : "no descriptor in the message");
@@ -97,6 +99,20 @@ bool receive_descriptors(int channel, std::vector<UniqueFd> *fds, std::string *l
     if (label)
         label->assign(buf, static_cast<std::size_t>(n));
     return true;
+}
+
+}  // namespace
+
+bool receive_descriptors(int channel, std::vector<UniqueFd> *fds, std::string *label,
+                         std::string *error)
+{
+    return receive(channel, fds, label, error, true);
+}
+
+bool receive_message(int channel, std::vector<UniqueFd> *fds, std::string *label,
+                     std::string *error)
+{
+    return receive(channel, fds, label, error, false);
 }
 
 bool send_descriptor(int channel, int fd, const std::string &label, std::string *error)

@@ -21,6 +21,9 @@ bool send_descriptors(int channel, const std::vector<int> &fds, const std::strin
 // False (and why) on failure, a closed channel, or a message without them.
 bool receive_descriptors(int channel, std::vector<UniqueFd> *fds, std::string *label,
                          std::string *error = nullptr);
+// The same, where a message may also come without descriptors.
+bool receive_message(int channel, std::vector<UniqueFd> *fds, std::string *label,
+                     std::string *error = nullptr);
 
 // One descriptor: the shapes above with a single one.
 bool send_descriptor(int channel, int fd, const std::string &label, std::string *error = nullptr);

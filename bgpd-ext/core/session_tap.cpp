@@ -12,7 +12,8 @@ SessionTap::SessionTap(int fd)
 {
 }
 
-SessionTap::SessionTap(int fd, UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias bias)
+SessionTap::SessionTap(int fd, UniqueFd input_link, UniqueFd sendlog_link,
+                       std::optional<TcpCountBias> bias)
     : state_(TapMode::Shadow), streams_(fd),
       shadow_(std::make_unique<ShadowTap>(state_, streams_, std::move(input_link),
                                           std::move(sendlog_link), bias))
@@ -92,23 +93,25 @@ Status SessionTap::attachable() const
     return streams_.followable(state_.why_unprotected());
 }
 
-Result<TcpCountBias> SessionTap::attach(UniqueFd input_link, UniqueFd sendlog_link, bool receive_only)
+Status SessionTap::attach(UniqueFd input_link, UniqueFd sendlog_link, UniqueFd handover_conn,
+                          bool receive_only)
 {
     if (Status can = attachable(); !can)
         return can;
     if (!active_)
         active_ = std::make_unique<ActiveTap>(state_, streams_);  // a new active's first hand-over
-    TapStreams::History history;
-    if (state_.mode() == TapMode::Recording) {
-        history = active_->take_recorded();
-    } else {
-        auto made = streams_.history();
-        if (!made)
-            return Status::fail(made.why());
-        history = std::move(*made);
-    }
+    TapStreams::History history = state_.mode() == TapMode::Recording ? active_->take_recorded()
+                                                                      : streams_.history();
     return active_->attach(std::move(history), std::move(input_link), std::move(sendlog_link),
-                           receive_only);
+                           std::move(handover_conn), receive_only);
+}
+
+Status SessionTap::history_ended(TcpCountBias bias)
+{
+    if (!shadow_)
+        return Status::fail("not a shadow");
+    shadow_->history_ended(bias);
+    return Status::ok();
 }
 
 Status SessionTap::unprotect(const std::string &why)
@@ -118,9 +121,9 @@ Status SessionTap::unprotect(const std::string &why)
     return state_.enter(TapMode::Unprotected, why);  // a new active's session
 }
 
-bool SessionTap::pump(std::chrono::milliseconds lag_limit)
+bool SessionTap::pump(std::chrono::milliseconds lag_limit, std::size_t make_budget)
 {
-    return active_ && active_->pump(lag_limit);
+    return active_ && active_->pump(lag_limit, make_budget);
 }
 
 bool SessionTap::take_standby_word(const std::string &if_silent)

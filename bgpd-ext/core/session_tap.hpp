@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,9 @@ public:
     explicit SessionTap(int fd);
     // A standby's shadow of a handed-over connection: the links carry the
     // received and the sent stream from their first byte.
-    SessionTap(int fd, UniqueFd input_link, UniqueFd sendlog_link, TcpCountBias bias);
+    // The bias, if not given here, comes with history_ended().
+    SessionTap(int fd, UniqueFd input_link, UniqueFd sendlog_link,
+               std::optional<TcpCountBias> bias);
     // The roles hold references into the tap.
     SessionTap(const SessionTap &) = delete;
     SessionTap &operator=(const SessionTap &) = delete;
@@ -71,18 +74,19 @@ public:
     // --- the active's side -------------------------------------------------
     // Whether the session can be handed over now, else why not.
     Status attachable() const;
-    // Hands the session to the standby: the history streams into the links
-    // and the session is mirrored from then on; the bias tells the standby
-    // how the kernel's counters relate to the stream (measured here, now).
-    // A new session's history is its bytes; an older one's is made from
-    // what the streams hold (both OPENs, the received routes as UPDATEs,
-    // the message in progress), so that the standby ends in the same
-    // state. With `receive_only` (a session that will restart gracefully
-    // rather than continue), the send log gets the history and then
-    // closes: only the received stream is mirrored, which is what keeps
-    // the peer's routes in the standby's RIB.
-    Result<TcpCountBias> attach(UniqueFd input_link, UniqueFd sendlog_link,
-                                bool receive_only = false);
+    // Hands the session to the standby, whose shadow already has the
+    // links: the history streams into them and the session is mirrored
+    // from then on. A new session's history is its bytes; an older one's
+    // is made from what the streams hold (both OPENs, the received routes
+    // as UPDATEs, the message in progress), so that the standby ends in the
+    // same state. Once the links hold the history, the standby is told on
+    // `handover_conn` how the kernel's counters relate to the streams (the
+    // bias, measured then). With `receive_only` (a session that will
+    // restart gracefully rather than continue), the send log gets the
+    // history and then closes: only the received stream is mirrored, which
+    // is what keeps the peer's routes in the standby's RIB.
+    Status attach(UniqueFd input_link, UniqueFd sendlog_link, UniqueFd handover_conn,
+                  bool receive_only = false);
     bool receive_only() const { return active_ && active_->receive_only(); }
     // The standby is gone or the session cannot be handed over.
     Status unprotect(const std::string &why);
@@ -94,10 +98,12 @@ public:
     // the one it waits on while input is held back (-1 when not).
     int output_fd() const { return active_ ? active_->output_fd() : fd(); }
     int input_held_on() const { return active_ ? active_->input_held_on() : -1; }
-    // Every few tens of ms: streams the hand-over's history on, and gives
-    // up protecting a session held back longer than `lag_limit`. True when
-    // the session's I/O must be woken (it is no longer held back).
-    bool pump(std::chrono::milliseconds lag_limit);
+    // Every few tens of ms: streams the hand-over's history on (making at
+    // most `make_budget` bytes of it), and gives up protecting a session
+    // held back longer than `lag_limit`. True when the session's I/O must
+    // be woken (it is no longer held back).
+    bool pump(std::chrono::milliseconds lag_limit,
+              std::size_t make_budget = ActiveTap::kHistoryPart);
     // Takes what the standby said on the input link. True when the session
     // is no longer protected: the standby ended its shadow (its reason is
     // shown, and the session is handed over again after a back-off) or
@@ -112,6 +118,9 @@ public:
     Status release();
 
     // --- the standby's side, then the new active's ---------------------------
+    // The active's links hold the whole history (hand-over connection).
+    Status history_ended(TcpCountBias bias);
+    bool history_complete() const { return shadow_ && shadow_->history_complete(); }
     // bgpd's descriptor becomes a stand-in, the peer's socket is held here
     // (once the shadow's FSM has read the session's addresses: bgpd reads
     // them at the connection and again at the peer's OPEN).

@@ -42,7 +42,7 @@ bool write_all_waiting(int fd, const std::string &data, int timeout_ms)
 }  // namespace
 
 ShadowTap::ShadowTap(TapState &state, TapStreams &streams, UniqueFd input_link,
-                     UniqueFd sendlog_link, TcpCountBias bias)
+                     UniqueFd sendlog_link, std::optional<TcpCountBias> bias)
     : state_(state), streams_(streams), input_link_(std::move(input_link)),
       sendlog_link_(std::move(sendlog_link)), bias_(bias)
 {
@@ -111,11 +111,13 @@ ssize_t ShadowTap::fail_takeover(const std::string &why)
 
 ssize_t ShadowTap::finish_mirror()
 {
+    if (!bias_)
+        return fail_takeover("the old active died before the hand-over's history was complete");
     std::string error;
     auto pos = tcp_stream_position(socket_fd(), &error);
     std::optional<std::uint64_t> dup;
     if (pos)
-        dup = mirror_.duplicates_in_queue(pos->consumed(bias_));
+        dup = mirror_.duplicates_in_queue(pos->consumed(*bias_));
     if (!dup)
         return fail_takeover(pos ? "the old active consumed bytes the mirror never got" : error);
     // Bytes the old active mirrored but did not consume are still at the
@@ -212,8 +214,8 @@ Status ShadowTap::drain_sendlog(bool to_eof)
             return Status::fail("the old active's send log did not close");
     }
     // What the peer acknowledged, it holds; the log forgets it.
-    if (auto pos = tcp_stream_position(socket_fd()))
-        for (const auto &m : send_log_.take_until(pos->acked - bias_.acked))
+    if (auto pos = bias_ ? tcp_stream_position(socket_fd()) : std::nullopt)
+        for (const auto &m : send_log_.take_until(pos->acked - bias_->acked))
             streams_.peer_got(m);
     return Status::ok();
 }
@@ -226,6 +228,8 @@ Status ShadowTap::take_over()
         return drained;
     // Without both records the peer could keep routes this RP no longer
     // has: such a session is not continued (docs/transparent-failover.md).
+    if (!bias_)
+        return Status::fail("the old active died before the hand-over's history was complete");
     const StreamRib &holds = streams_.peer_holds();
     if (!holds.usable())
         return Status::fail("the difference cannot be computed: " + holds.why());
@@ -235,7 +239,7 @@ Status ShadowTap::take_over()
     auto pos = tcp_stream_position(socket_fd(), &error);
     if (!pos)
         return Status::fail(error);
-    auto resume = send_log_.resume(pos->written(bias_));
+    auto resume = send_log_.resume(pos->written(*bias_));
     if (!resume)
         return Status::fail("the send log does not cover what the old active wrote");
     // A message the old active wrote in part is finished byte for byte.

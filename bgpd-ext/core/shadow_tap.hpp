@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,9 +35,12 @@ namespace frr_ha {
 
 class ShadowTap {
 public:
-    // The links carry the received and the sent stream from their first byte.
+    // The links carry the received and the sent stream from their first
+    // byte. The bias comes with them from an active that made the whole
+    // history first, else later, once the links hold the history
+    // (history_ended).
     ShadowTap(TapState &state, TapStreams &streams, UniqueFd input_link, UniqueFd sendlog_link,
-              TcpCountBias bias);
+              std::optional<TcpCountBias> bias);
     ShadowTap(const ShadowTap &) = delete;
     ShadowTap &operator=(const ShadowTap &) = delete;
 
@@ -50,6 +54,11 @@ public:
     // what it would have.
     ssize_t swallow(const struct iovec *iov, int iovcnt, std::size_t total);
     int input_fd(int parked) const;
+
+    // The active's links hold the whole history: the kernel's counters are
+    // related to the streams by `bias` from now on.
+    void history_ended(TcpCountBias bias) { bias_ = bias; }
+    bool history_complete() const { return bias_.has_value(); }
 
     Status isolate();
     void tell_active_shadow_ended(const std::string &why);
@@ -83,7 +92,7 @@ private:
     TapState &state_;
     TapStreams &streams_;
     UniqueFd input_link_, sendlog_link_;
-    TcpCountBias bias_;
+    std::optional<TcpCountBias> bias_;  // none until the history's end
     ReceiveMirror mirror_;  // the received stream held from the mirror
     // Until its FSM is Established the shadow gets the OPEN and the
     // KEEPALIVE only: bgpd checks each header's length against what the

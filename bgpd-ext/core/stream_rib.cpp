@@ -187,7 +187,11 @@ bool StreamRib::apply(std::string_view m)
 
 std::vector<std::string> StreamRib::replay(std::size_t max_message) const
 {
-    auto out = announce(paths_, max_message);
+    std::vector<const Entry *> entries;
+    entries.reserve(paths_.size());
+    for (const auto &entry : paths_)
+        entries.push_back(&entry);
+    auto out = announce(entries, max_message);
     if (out.empty() && !paths_.empty())
         return {};
     for (auto &m : end_of_rib(end_of_rib_))
@@ -195,7 +199,36 @@ std::vector<std::string> StreamRib::replay(std::size_t max_message) const
     return out;
 }
 
-std::vector<std::string> StreamRib::announce(const std::map<Key, Path> &paths,
+bool StreamRib::replay_part(Cursor &cursor, std::size_t max_prefixes, std::size_t max_message,
+                            std::vector<std::string> *out, std::string *why) const
+{
+    if (cursor.done_)
+        return true;
+    auto it = cursor.started_ ? paths_.upper_bound(cursor.last_) : paths_.begin();
+    std::vector<const Entry *> entries;
+    entries.reserve(std::min(max_prefixes, paths_.size()));
+    for (; it != paths_.end() && entries.size() < max_prefixes; ++it)
+        entries.push_back(&*it);
+    if (!entries.empty()) {
+        cursor.started_ = true;
+        cursor.last_ = entries.back()->first;
+        auto part = announce(entries, max_message);
+        if (part.empty()) {
+            *why = "a route's attributes do not fit in a message";
+            return false;
+        }
+        for (auto &m : part)
+            out->push_back(std::move(m));
+    }
+    if (it == paths_.end()) {
+        cursor.done_ = true;
+        for (auto &m : end_of_rib(end_of_rib_))
+            out->push_back(std::move(m));
+    }
+    return true;
+}
+
+std::vector<std::string> StreamRib::announce(const std::vector<const Entry *> &entries,
                                              std::size_t max_message)
 {
     // Prefixes sharing attributes (and next hop) go into the same messages.
@@ -231,8 +264,9 @@ std::vector<std::string> StreamRib::announce(const std::map<Key, Path> &paths,
     std::vector<Group> groups;
     std::unordered_map<GroupKey, std::uint32_t, GroupHash> index;
     std::vector<std::uint32_t> group_of;
-    group_of.reserve(paths.size());
-    for (const auto &[key, path] : paths) {
+    group_of.reserve(entries.size());
+    for (const Entry *entry : entries) {
+        const auto &[key, path] = *entry;
         GroupKey k{key.family, path.attributes.get(), path.next_hop.get()};
         auto [it, fresh] = index.try_emplace(k, static_cast<std::uint32_t>(groups.size()));
         if (fresh)
@@ -246,11 +280,11 @@ std::vector<std::string> StreamRib::announce(const std::map<Key, Path> &paths,
         at += g.count;
         g.count = 0;
     }
-    std::vector<const std::string *> nlris(paths.size());
+    std::vector<const std::string *> nlris(entries.size());
     std::size_t n = 0;
-    for (const auto &entry : paths) {
+    for (const Entry *entry : entries) {
         Group &g = groups[group_of[n++]];
-        nlris[g.first + g.count++] = &entry.first.nlri;
+        nlris[g.first + g.count++] = &entry->first.nlri;
     }
 
     std::vector<std::string> out;
@@ -327,16 +361,17 @@ namespace frr_ha {
 
 std::vector<std::string> StreamRib::diff_to(const StreamRib &target, std::size_t max_message) const
 {
-    std::map<Key, Path> changed;
+    std::vector<const Entry *> changed;
     std::map<Family, std::vector<const std::string *>> gone;
-    for (const auto &[key, path] : target.paths_) {
+    for (const auto &entry : target.paths_) {
+        const auto &[key, path] = entry;
         auto it = paths_.find(key);
         const bool same = it != paths_.end() && *it->second.attributes == *path.attributes &&
                           (it->second.next_hop == path.next_hop ||
                            (it->second.next_hop && path.next_hop &&
                             *it->second.next_hop == *path.next_hop));
         if (!same)
-            changed.emplace(key, path);
+            changed.push_back(&entry);
     }
     for (const auto &[key, path] : paths_)
         if (!target.paths_.count(key))

@@ -36,6 +36,17 @@ public:
     // then End-of-RIB for each address family that sent one.
     std::vector<std::string> replay(std::size_t max_message) const;
 
+    // The same, made a part at a time while the record goes on changing
+    // (a hand-over's history, docs/transparent-failover.md): each call
+    // gives the routes of the next `max_prefixes` prefixes in prefix
+    // order, after the last one given, and End-of-RIB once past the end.
+    // A prefix added behind the cursor is not given: whoever changed the
+    // record after the first part must also pass on what changed it.
+    class Cursor;
+    // False (and why) when a route's attributes do not fit in a message.
+    bool replay_part(Cursor &cursor, std::size_t max_prefixes, std::size_t max_message,
+                     std::vector<std::string> *out, std::string *why) const;
+
     // The messages that turn what this record holds into what `target`
     // holds: UPDATEs for prefixes new or changed in `target`, withdrawals
     // for those it lacks, End-of-RIB it sent and this did not; nothing for
@@ -67,8 +78,10 @@ private:
         Shared next_hop;    // MP_REACH: next-hop length and bytes; null for IPv4 NLRI
     };
 
+    using Entry = std::map<Key, Path>::value_type;
+
     bool fail(const std::string &why);
-    static std::vector<std::string> announce(const std::map<Key, Path> &paths,
+    static std::vector<std::string> announce(const std::vector<const Entry *> &entries,
                                              std::size_t max_message);
     static std::vector<std::string> end_of_rib(const std::set<Family> &families);
     Shared intern(std::string bytes);
@@ -79,6 +92,17 @@ private:
     std::unordered_map<std::string, std::weak_ptr<const std::string>> pool_;
     std::string open_;
     std::string why_;
+
+public:
+    class Cursor {
+    public:
+        bool done() const { return done_; }
+
+    private:
+        friend class StreamRib;
+        bool started_ = false, done_ = false;
+        Key last_;
+    };
 };
 
 }  // namespace frr_ha

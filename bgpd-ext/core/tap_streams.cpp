@@ -72,39 +72,13 @@ Status TapStreams::followable(const std::string &excluded_why) const
     return Status::ok();
 }
 
-namespace {
-
-// OPEN, KEEPALIVE, the held routes, the message in progress: one stream.
-Result<std::string> replayed(const std::string &open, const StreamRib &rib,
-                             const std::string &partial, std::size_t max_message)
+TapStreams::History TapStreams::history() const
 {
-    auto messages = rib.replay(max_message);
-    if (messages.empty() && rib.prefixes() > 0)
-        return Result<std::string>::fail("a route's attributes do not fit in a message");
-    std::size_t size = 0;
-    for (const auto &m : messages)
-        size += m.size();
-    std::string out;
-    out.reserve(size + 4096 + partial.size());
-    out.assign(open);
-    out += bgp_keepalive();
-    for (const auto &m : messages)
-        out += m;
-    out += partial;
-    return out;
-}
-
-}  // namespace
-
-Result<TapStreams::History> TapStreams::history() const
-{
-    auto in = replayed(in_rib_.open(), in_rib_, in_track_.partial_bytes(), max_message_);
-    if (!in)
-        return Result<History>::fail(in.why());
-    auto out = replayed(out_open_, out_rib_, out_track_.partial_bytes(), max_message_);
-    if (!out)
-        return Result<History>::fail(out.why());
-    return History{std::move(*in), std::move(*out)};
+    return History{
+        HistoryStream::of_record(in_rib_.open() + bgp_keepalive(), in_rib_,
+                                 in_track_.partial_bytes(), max_message_),
+        HistoryStream::of_record(out_open_ + bgp_keepalive(), out_rib_,
+                                 out_track_.partial_bytes(), max_message_)};
 }
 
 void TapStreams::stop_following()

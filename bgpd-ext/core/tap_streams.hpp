@@ -11,6 +11,7 @@
 #include <string>
 
 #include "bgp_stream.hpp"
+#include "history_stream.hpp"
 #include "result.hpp"
 #include "stream_rib.hpp"
 
@@ -60,10 +61,12 @@ public:
     // shown when they are no longer followed.
     Status followable(const std::string &excluded_why) const;
     struct History {
-        std::string in, out;  // for the input link and the send-log link
+        HistoryStream in, out;  // for the input link and the send-log link
     };
-    // Both OPENs, a KEEPALIVE, the routes as UPDATEs, the message in progress.
-    Result<History> history() const;
+    // Both OPENs, a KEEPALIVE, the routes as UPDATEs, the message in
+    // progress: made as the links take it (history_stream.hpp), from
+    // records that must stay followed meanwhile.
+    History history() const;
     // The session will never be handed over: the parse of every message
     // is not worth it.
     void stop_following();

@@ -39,10 +39,14 @@ extern struct zebra_privs_t bgpd_privs;
 #define TF_PROTECT_SWEEP_MS 1000
 /* How often an active moves hand-overs on and checks the standby's lag. */
 #define TF_PUMP_MS 50
-/* A sweep that has spent this long making histories leaves the other
- * sessions to the next one: a full table's history takes a good fraction
- * of a second on the main thread (under the session's I/O lock), and two
- * of them back to back would double the main loop's pause. */
+/* What one pump may spend making histories, in time over all sessions and
+ * in bytes for one (a link holds TF_LINK_BUFFER). */
+#define TF_PUMP_MAKE_MS 20
+#define TF_PUMP_MAKE_BUDGET (TF_LINK_BUFFER)
+/* A sweep that has spent this long handing sessions over leaves the rest
+ * to the next one. A hand-over costs little (the history is made later, as
+ * the links take it), but a standby that joins a router with thousands of
+ * sessions should not stop the main loop for all of them at once. */
 #define TF_SWEEP_BUDGET_MS 200
 
 /* Active: a mirrored session whose input link is watched for the standby's
@@ -54,10 +58,13 @@ struct ha_watch {
 	struct thread *t_read;
 };
 
-/* One connection of the active to the hand-over socket: one hand-over. */
+/* One connection of the active to the hand-over socket: one hand-over
+ * (the session, then the history's end). */
 struct ha_handover_conn {
 	int fd;
 	struct thread *t_read;
+	char vrf[FRR_HA_HANDOVER_TEXT_MAX], neighbor[FRR_HA_HANDOVER_TEXT_MAX];
+	int shadow_fd; /* the session adopted, until its history's end */
 };
 
 static struct {
@@ -126,7 +133,8 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 {
 	struct frr_ha_status status;
 	struct frr_ha_handover h = {};
-	int in[2], out[2], conn;
+	struct frr_ha_handover_links links;
+	int conn;
 	bool ok;
 	/* A session that will restart gracefully is not continued: the
 	 * standby needs what the peer sends (its routes), not what we send. */
@@ -141,31 +149,29 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 	conn = handover_connect(why, why_len);
 	if (conn < 0)
 		return false;
-	if (!link_pair(in)) {
+	if (!link_pair(links.input)) {
 		close(conn);
 		goto fail_errno;
 	}
-	if (!link_pair(out)) {
-		close(in[0]);
-		close(in[1]);
+	if (!link_pair(links.sendlog)) {
+		close(links.input[0]);
+		close(links.input[1]);
 		close(conn);
 		goto fail_errno;
 	}
 	h.epoch = status.epoch;
 	strlcpy(h.vrf, peer->bgp->name ? peer->bgp->name : "", sizeof(h.vrf));
 	strlcpy(h.neighbor, peer->host, sizeof(h.neighbor));
-	/* The standby gets the descriptors at once; the history streams into
-	 * the links afterwards, as the standby takes it (tf_pump). */
+	/* The standby gets the descriptors at once; the history is made and
+	 * streams into the links afterwards, as the standby takes it (tf_pump),
+	 * and its end is told on the connection, which the tap keeps. */
 	frr_with_mutex (&peer->io_mtx) {
-		ok = frr_ha_tap_attach(bgpd_ha_taps(), peer->fd, in[0], out[0],
-				       peer->max_packet_size, receive_only,
-				       &h.bias, why, why_len);
+		ok = frr_ha_tap_hand_over(bgpd_ha_taps(), peer->fd, conn, &h, &links,
+					  peer->max_packet_size, receive_only, why,
+					  why_len);
 	}
-	if (ok)
-		ok = frr_ha_handover_send(conn, &h, peer->fd, in[1], out[1],
-					  why, why_len);
-	close(in[1]);
-	close(out[1]);
+	close(links.input[1]);
+	close(links.sendlog[1]);
 	close(conn);
 	return ok;
 fail_errno:
@@ -211,21 +217,29 @@ static void tf_standby_word(struct thread *t)
 
 /* Hand-overs stream their history on, and a session held back by its
  * standby longer than the lag limit goes on unprotected: its I/O is woken
- * to wait on the socket again. */
+ * to wait on the socket again. Making histories is the main thread's work:
+ * a pump spends at most TF_PUMP_MAKE_MS on it, however many sessions are
+ * being handed over (each also makes a part whenever its own I/O runs). */
 static void tf_pump(struct thread *t)
 {
 	struct listnode *node;
 	struct ha_watch *w;
+	struct timeval started;
+
+	monotime(&started);
 
 	for (ALL_LIST_ELEMENTS_RO(ho.watches, node, w)) {
 		struct peer *peer = w->peer;
 		struct frr_ha_tap_info info = {};
 		bool wake = false;
+		size_t budget = monotime_since(&started, NULL) < TF_PUMP_MAKE_MS * 1000
+					? TF_PUMP_MAKE_BUDGET
+					: 0;
 
 		if (peer->fd != w->fd || !peer_established(peer))
 			continue;
 		frr_with_mutex (&peer->io_mtx) {
-			wake = frr_ha_tap_pump(bgpd_ha_taps(), w->fd, ho.lag_limit_ms);
+			wake = frr_ha_tap_pump(bgpd_ha_taps(), w->fd, ho.lag_limit_ms, budget);
 			if (wake)
 				frr_ha_tap_info(bgpd_ha_taps(), w->fd, &info);
 		}
@@ -388,17 +402,25 @@ static void handover_conn_free(struct ha_handover_conn *c)
 static void tf_handover_read(struct thread *t)
 {
 	struct ha_handover_conn *c = THREAD_ARG(t);
+	enum frr_ha_handover_message kind;
 	struct frr_ha_handover h;
 	int fds[3];
 	char why[256];
 
-	if (!frr_ha_handover_receive(c->fd, &h, fds, why, sizeof(why))) {
+	if (!frr_ha_handover_receive(c->fd, &kind, &h, fds, why, sizeof(why))) {
 		if (strcmp(why, "channel closed") != 0)
 			zlog_warn("frr-ha: hand-over socket: %s", why);
 		handover_conn_free(c);
 		return;
 	}
-	bgpd_ha_shadow_adopt(&h, fds);
+	if (kind == FRR_HA_HANDOVER_SESSION) {
+		strlcpy(c->vrf, h.vrf, sizeof(c->vrf));
+		strlcpy(c->neighbor, h.neighbor, sizeof(c->neighbor));
+		c->shadow_fd = bgpd_ha_shadow_adopt(&h, fds);
+	} else if (c->shadow_fd >= 0) {
+		bgpd_ha_shadow_history_ended(c->vrf, c->neighbor, c->shadow_fd, &h.bias);
+		c->shadow_fd = -1;
+	}
 	thread_add_read(bgpd_ha_tf_master(), tf_handover_read, c, c->fd, &c->t_read);
 }
 
@@ -423,6 +445,7 @@ static void tf_handover_accept(struct thread *t)
 	}
 	c = XCALLOC(MTYPE_HA_SHADOW, sizeof(*c));
 	c->fd = fd;
+	c->shadow_fd = -1;
 	listnode_add(ho.handover_conns, c);
 	thread_add_read(bgpd_ha_tf_master(), tf_handover_read, c, fd, &c->t_read);
 }

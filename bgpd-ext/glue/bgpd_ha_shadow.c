@@ -111,7 +111,7 @@ static struct peer *peer_by_name(const char *vrf, const char *neighbor)
 	return NULL;
 }
 
-void bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3])
+int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3])
 {
 	struct peer *peer = peer_by_name(h->vrf, h->neighbor);
 	const char *refuse = NULL;
@@ -136,12 +136,13 @@ void bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3])
 		(void)send(fds[1], word, strlen(word), MSG_DONTWAIT | MSG_NOSIGNAL);
 		for (int i = 0; i < 3; i++)
 			close(fds[i]);
-		return;
+		return -1;
 	}
 	set_nonblocking(fds[1]);
 	set_nonblocking(fds[2]);
 	frr_with_mutex (&peer->io_mtx) {
-		frr_ha_tap_add_shadow(bgpd_ha_taps(), fds[0], fds[1], fds[2], &h->bias);
+		frr_ha_tap_add_shadow(bgpd_ha_taps(), fds[0], fds[1], fds[2],
+				      h->has_bias ? &h->bias : NULL);
 	}
 	s = XCALLOC(MTYPE_HA_SHADOW, sizeof(*s));
 	s->peer = peer;
@@ -151,6 +152,25 @@ void bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3])
 	thread_add_read(bgpd_ha_tf_master(), tf_sendlog_read, s, fds[2], &s->t_sendlog);
 	zlog_info("frr-ha: %s: shadowing the active's session", peer->host);
 	BGP_EVENT_ADD(peer, BGP_Start);
+	return fds[0];
+}
+
+void bgpd_ha_shadow_history_ended(const char *vrf, const char *neighbor, int fd,
+				  const struct frr_ha_tap_bias *bias)
+{
+	struct peer *peer = peer_by_name(vrf, neighbor);
+	struct ha_shadow *s = peer ? shadow_of(peer) : NULL;
+	bool known = false;
+
+	/* A shadow that ended meanwhile (its socket closed) is not told. */
+	if (!s || s->fd != fd)
+		return;
+	frr_with_mutex (&peer->io_mtx) {
+		known = frr_ha_tap_history_ended(bgpd_ha_taps(), fd, bias);
+	}
+	if (known)
+		zlog_info("frr-ha: %s: the active's links hold the session's whole history",
+			  peer->host);
 }
 
 int bgpd_ha_shadow_supplied_connection(struct peer *peer)

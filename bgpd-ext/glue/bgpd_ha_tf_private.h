@@ -55,7 +55,11 @@ void bgpd_ha_shadow_fini(void);
 /* Every shadow of this RP (standby; the new active until its takeover). */
 struct list *bgpd_ha_shadow_list(void);
 /* The active handed a session over: start its shadow. */
-void bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3]);
+/* Returns the shadow's socket, or -1 when the hand-over was refused. */
+int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3]);
+/* The active's links hold the whole history of the shadow on fd. */
+void bgpd_ha_shadow_history_ended(const char *vrf, const char *neighbor, int fd,
+				  const struct frr_ha_tap_bias *bias);
 /* bgp_supplied_connection: the shared socket, to a shadow's bgp_start(). */
 int bgpd_ha_shadow_supplied_connection(struct peer *peer);
 /* A peer's FSM changed: false if the peer has no shadow here. */

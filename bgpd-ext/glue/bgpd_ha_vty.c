@@ -675,6 +675,8 @@ static void show_peer(struct vty *vty, struct bgp *bgp, struct peer *peer,
 			json_object_int_add(jt, "shadowSentPrefixes", tap.shadow_sent_prefixes);
 			/* standby: bgpd's descriptor is a stand-in */
 			json_object_boolean_add(jt, "socketIsolated", tap.isolated);
+			/* standby: the active's links hold the hand-over's history */
+			json_object_boolean_add(jt, "historyComplete", tap.history_complete);
 			/* new active: what the takeover did to this session */
 			json_object_int_add(jt, "takeoverCompletedBytes", tap.completed_bytes);
 			json_object_int_add(jt, "takeoverUnsentMessages", tap.unsent_messages);
@@ -691,6 +693,7 @@ static void show_peer(struct vty *vty, struct bgp *bgp, struct peer *peer,
 			json_object_int_add(jt, "backpressureEvents", tap.backpressure_events);
 			json_object_int_add(jt, "standbyLagBytes", tap.lag_bytes);
 			json_object_int_add(jt, "handoverPendingBytes", tap.pending_bytes);
+			json_object_int_add(jt, "handoverHistoryBytes", tap.history_bytes);
 			json_object_int_add(jt, "heldMs", tap.held_ms);
 			json_object_int_add(jt, "heldP50Ms", tap.held_p50_ms);
 			json_object_int_add(jt, "heldP99Ms", tap.held_p99_ms);

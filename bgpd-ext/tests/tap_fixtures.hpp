@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "bgp_stream.hpp"
+#include "handover_messages.hpp"
 #include "session_tap.hpp"
 #include "tcp_stream_position.hpp"
 #include "unique_fd.hpp"
@@ -18,6 +19,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace frr_ha::test {
@@ -53,6 +55,27 @@ inline void link_pair(UniqueFd *writer, UniqueFd *reader)
     fcntl(fds[1], F_SETFL, O_NONBLOCK);
     writer->reset(fds[0]);
     reader->reset(fds[1]);
+}
+
+// A hand-over connection: the active's end (the tap keeps it) and the
+// standby's, where the history's end arrives.
+inline void handover_conn(UniqueFd *active, UniqueFd *standby)
+{
+    int fds[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == 0);
+    fcntl(fds[1], F_SETFL, O_NONBLOCK);
+    active->reset(fds[0]);
+    standby->reset(fds[1]);
+}
+
+// The history's end, if the active has told it on `conn` by now.
+inline std::optional<HistoryEnd> history_end(int conn)
+{
+    auto got = receive_handover_message(conn);
+    if (!got)
+        return std::nullopt;
+    REQUIRE(got->history_end);
+    return got->history_end;
 }
 
 inline void send_all(int fd, const std::string &data)
@@ -146,7 +169,7 @@ struct HandedOverActive {
     SessionTap tap{c.ours.get()};
     const std::string open_like = bgp_keepalive() + bgp_empty_update();
     struct iovec iov = {const_cast<char *>(open_like.data()), open_like.size()};
-    UniqueFd in_r, out_r;
+    UniqueFd in_r, out_r, conn_r;
     TcpCountBias bias;
 
     explicit HandedOverActive(bool receive_only)
@@ -157,12 +180,16 @@ struct HandedOverActive {
         CHECK(tap.writev(&iov, 1) == static_cast<ssize_t>(open_like.size()));
         CHECK(drain(c.peer.get()) == open_like);
 
-        UniqueFd in_w, out_w;
+        UniqueFd in_w, out_w, conn_w;
         link_pair(&in_w, &in_r);
         link_pair(&out_w, &out_r);
-        auto attached = tap.attach(std::move(in_w), std::move(out_w), receive_only);
+        handover_conn(&conn_w, &conn_r);
+        auto attached = tap.attach(std::move(in_w), std::move(out_w), std::move(conn_w), receive_only);
         REQUIRE(attached);
-        bias = *attached;
+        // A history this small is in the links at once: protected.
+        auto end = history_end(conn_r.get());
+        REQUIRE(end);
+        bias = end->bias;
     }
 };
 

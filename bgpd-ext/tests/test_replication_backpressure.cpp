@@ -25,8 +25,7 @@ namespace {
 struct SlowStandby {
     Connection c = connect_loopback();
     SessionTap tap{c.ours.get()};
-    UniqueFd in_r, out_r;
-    TcpCountBias bias;
+    UniqueFd in_r, out_r, conn_r;
 
     explicit SlowStandby(int link_bytes, const std::string &history_from_peer = {})
     {
@@ -38,14 +37,13 @@ struct SlowStandby {
             peer.join();
             REQUIRE(got == history_from_peer);
         }
-        UniqueFd in_w, out_w;
+        UniqueFd in_w, out_w, conn_w;
         link_pair(&in_w, &in_r);
         link_pair(&out_w, &out_r);
+        handover_conn(&conn_w, &conn_r);
         for (int fd : {in_w.get(), out_w.get()})
             REQUIRE(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &link_bytes, sizeof(link_bytes)) == 0);
-        auto attached = tap.attach(std::move(in_w), std::move(out_w));
-        REQUIRE(attached);
-        bias = *attached;
+        REQUIRE(tap.attach(std::move(in_w), std::move(out_w), std::move(conn_w)));
     }
 };
 

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "bgp_stream.hpp"
+#include "bgp_messages.hpp"
 #include "tap_fixtures.hpp"
 #include "session_tap.hpp"
 #include "tcp_stream_position.hpp"
@@ -142,8 +143,7 @@ TEST_CASE("a shadow takes only the OPEN and KEEPALIVE until its FSM is Establish
     UniqueFd &in_w = f.in_w;
 
     // An OPEN-sized first message, a KEEPALIVE, then an UPDATE, all at once.
-    std::string open = bgp_empty_update();
-    open[18] = static_cast<char>(BgpType::Open);
+    const std::string open = pseudo_open();
     const std::string update = bgp_empty_update();
     send_all(in_w.get(), open + bgp_keepalive() + update);
     const int parked = 1000;

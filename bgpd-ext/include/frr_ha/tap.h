@@ -47,6 +47,7 @@ struct frr_ha_tap_info {
 	size_t sendlog_messages, completed_bytes, unsent_messages;
 	uint64_t duplicates_dropped; /* takeover: mirrored bytes not read twice */
 	bool isolated; /* shadow: bgpd's descriptor is a stand-in */
+	bool history_complete; /* shadow: the active's links hold its history */
 	bool receive_only; /* mirrored without a send log (graceful restart) */
 	size_t takeover_diff_messages; /* sent to bring the peer up to date */
 	/* Prefixes in what the streams hold: received from the peer, held by
@@ -55,7 +56,7 @@ struct frr_ha_tap_info {
 	char takeover_diff_problem[256]; /* why no difference could be made */
 	/* Active: replication (SessionTap::ReplicationStats). */
 	uint64_t bytes_mirrored, bytes_logged, backpressure_events;
-	uint64_t lag_bytes, pending_bytes, held_ms;
+	uint64_t lag_bytes, pending_bytes, history_bytes, held_ms;
 	uint64_t held_p50_ms, held_p99_ms, held_max_ms;
 	int64_t protected_after_ms; /* -1: not (yet) */
 };
@@ -78,18 +79,38 @@ int frr_ha_tap_input_fd(struct frr_ha_taps *taps, int fd);
  * and, while input is held back, the link whose writability frees it. */
 int frr_ha_tap_output_fd(struct frr_ha_taps *taps, int fd);
 int frr_ha_tap_input_held_on(struct frr_ha_taps *taps, int fd);
-/* Active, periodically: streams a hand-over on; gives up protecting a
- * session held back longer than the limit. True: wake the session's I/O. */
-bool frr_ha_tap_pump(struct frr_ha_taps *taps, int fd, unsigned int lag_limit_ms);
+/* Active, periodically: streams a hand-over on, making at most make_budget
+ * bytes of its history; gives up protecting a session held back longer
+ * than the limit. True: wake the session's I/O. */
+bool frr_ha_tap_pump(struct frr_ha_taps *taps, int fd, unsigned int lag_limit_ms,
+		     size_t make_budget);
 
-/* Active: hand the session over (see SessionTap::attach); max_message is
- * the session's largest message (4096, or 65535 with RFC 8654);
- * receive_only for a session that will restart gracefully, not continue.
- * The history streams into the links afterwards (frr_ha_tap_pump): pass
- * the descriptors to the standby right after this. */
-bool frr_ha_tap_attach(struct frr_ha_taps *taps, int fd, int input_link,
-		       int sendlog_link, size_t max_message, bool receive_only,
-		       struct frr_ha_tap_bias *bias, char *why, size_t why_len);
+/* The hand-over of one session to the standby (local mode), on a fresh
+ * connection to its hand-over socket: the session's socket and the
+ * standby's ends of its two links first, then, once the links hold the
+ * history, where the streams stand (SessionTap::attach). */
+#define FRR_HA_HANDOVER_TEXT_MAX 128
+struct frr_ha_handover {
+	uint64_t epoch;
+	char vrf[FRR_HA_HANDOVER_TEXT_MAX];
+	char neighbor[FRR_HA_HANDOVER_TEXT_MAX];
+	bool has_bias; /* received: false when the history's end follows */
+	struct frr_ha_tap_bias bias;
+};
+struct frr_ha_handover_links {
+	int input[2];	/* [0] the active's end, [1] the standby's */
+	int sendlog[2];
+};
+/* Active: hands the session on fd over on conn. The tap takes the active's
+ * ends of the links and a copy of conn; the caller closes its conn and the
+ * standby's ends. max_message is the session's largest message (4096, or
+ * 65535 with RFC 8654); receive_only for a session that will restart
+ * gracefully, not continue. */
+bool frr_ha_tap_hand_over(struct frr_ha_taps *taps, int fd, int conn,
+			  const struct frr_ha_handover *handover,
+			  const struct frr_ha_handover_links *links,
+			  size_t max_message, bool receive_only, char *why,
+			  size_t why_len);
 /* Whether an Established session could be handed over now (else why). */
 bool frr_ha_tap_attachable(struct frr_ha_taps *taps, int fd, char *why,
 			   size_t why_len);
@@ -105,9 +126,12 @@ int frr_ha_tap_standby_word_fd(struct frr_ha_taps *taps, int fd);
 bool frr_ha_tap_take_standby_word(struct frr_ha_taps *taps, int fd, char *why,
 				  size_t why_len);
 
-/* Standby. */
+/* Standby. bias NULL: it comes with frr_ha_tap_history_ended. */
 void frr_ha_tap_add_shadow(struct frr_ha_taps *taps, int fd, int input_link,
 			   int sendlog_link, const struct frr_ha_tap_bias *bias);
+/* Shadow: the active's links hold the whole history. */
+bool frr_ha_tap_history_ended(struct frr_ha_taps *taps, int fd,
+			      const struct frr_ha_tap_bias *bias);
 /* Shadow: fd (bgpd's descriptor) becomes a stand-in; the peer's socket is
  * held by the tap alone until the takeover gives fd back to it. */
 bool frr_ha_tap_isolate(struct frr_ha_taps *taps, int fd, char *why,
@@ -131,21 +155,16 @@ size_t frr_ha_tap_takeover_messages(struct frr_ha_taps *taps, int fd,
  * SessionTap::end_for_graceful_restart): bgpd reads its end at once. */
 void frr_ha_tap_end_for_graceful_restart(struct frr_ha_taps *taps, int fd);
 
-/* The hand-over of one session to the standby (local mode): a message on
- * the hand-over socket with the session's socket and its two links. */
-#define FRR_HA_HANDOVER_TEXT_MAX 128
-struct frr_ha_handover {
-	uint64_t epoch;
-	char vrf[FRR_HA_HANDOVER_TEXT_MAX];
-	char neighbor[FRR_HA_HANDOVER_TEXT_MAX];
-	struct frr_ha_tap_bias bias;
+/* Standby: one message of a hand-over connection. A session: *handover
+ * and fds[0..2] (the socket and the links, owned by the caller). The
+ * history's end: handover->bias. "channel closed" at the connection's end. */
+enum frr_ha_handover_message {
+	FRR_HA_HANDOVER_SESSION,
+	FRR_HA_HANDOVER_HISTORY_END,
 };
-bool frr_ha_handover_send(int channel, const struct frr_ha_handover *handover,
-			  int fd, int input_link, int sendlog_link, char *why,
-			  size_t why_len);
-/* On success, fds[0..2] are the socket and the links, owned by the caller. */
-bool frr_ha_handover_receive(int channel, struct frr_ha_handover *handover,
-			     int fds[3], char *why, size_t why_len);
+bool frr_ha_handover_receive(int conn, enum frr_ha_handover_message *kind,
+			     struct frr_ha_handover *handover, int fds[3],
+			     char *why, size_t why_len);
 
 bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd,
 		     struct frr_ha_tap_info *out);

@@ -1,0 +1,184 @@
+// A hand-over's history made a part at a time while the session goes on
+// (history_stream.hpp): it ends in the same state, takes the memory of one
+// part, and the standby learns where the streams stand only once the links
+// hold it all.
+#include <catch2/catch.hpp>
+
+#include "bgp_messages.hpp"
+#include "bgp_stream.hpp"
+#include "history_stream.hpp"
+#include "session_tap.hpp"
+#include "stream_rib.hpp"
+#include "tap_fixtures.hpp"
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+using namespace frr_ha;
+using namespace frr_ha::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string med(std::uint32_t v)
+{
+    return attr(0x80, 4, std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)});
+}
+
+// Prefix i of a table: 10.x.y/24.
+std::string prefix(int i) { return v4(10, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)); }
+
+// `count` prefixes from `first`, `per_set` to an attribute set (MED = set).
+std::string table(int first, int count, int per_set, std::uint32_t med_base = 0)
+{
+    std::string out;
+    for (int i = first; i < first + count; i += per_set) {
+        std::string nlri;
+        for (int k = i; k < i + per_set && k < first + count; k++)
+            nlri += prefix(k);
+        out += update("", kOrigin + kAsPath + kNextHop + med(med_base + i / per_set), nlri);
+    }
+    return out;
+}
+
+void apply_stream(StreamRib &rib, const std::string &bytes)
+{
+    BgpStreamFramer f(kBgpMaxExtendedMessage);
+    f.feed(bytes.data(), bytes.size());
+    while (auto m = f.next())
+        REQUIRE(rib.apply(*m));
+    REQUIRE_FALSE(f.broken());
+}
+
+std::string replayed(const StreamRib &rib)
+{
+    std::string all;
+    for (const auto &m : rib.replay(4096))
+        all += m;
+    return all;
+}
+
+}  // namespace
+
+TEST_CASE("a record replayed in parts while it changes ends where the record ends")
+{
+    StreamRib rib;
+    apply_stream(rib, pseudo_open() + table(0, 6000, 7));
+    StreamRib shadow;
+    std::string changes;  // what changed the record after the first part
+    StreamRib::Cursor cursor;
+    int part = 0;
+    while (!cursor.done()) {
+        std::vector<std::string> messages;
+        std::string why;
+        REQUIRE(rib.replay_part(cursor, 500, 4096, &messages, &why));
+        for (const auto &m : messages)
+            REQUIRE(shadow.apply(m));
+        // Between parts: prefixes behind and ahead of the cursor withdrawn,
+        // changed and added; the messages follow the history.
+        std::string change = update(prefix(part * 400) + prefix(5999 - part * 300), "", "") +
+                             table(part * 450, 20, 4, 100000 + part) +
+                             table(6000 + part * 10, 10, 5, 200000);
+        apply_stream(rib, change);
+        changes += change;
+        part++;
+    }
+    CHECK(part > 10);
+    apply_stream(shadow, changes);
+    CHECK(shadow.prefixes() == rib.prefixes());
+    CHECK(replayed(shadow) == replayed(rib));
+}
+
+TEST_CASE("an Established session's history is made as the link takes it, and the standby's counts line up")
+{
+    Connection c = connect_loopback();
+    SessionTap tap{c.ours.get()};
+    // The peer's OPEN, KEEPALIVE and a table of 20000 prefixes in 5000
+    // attribute sets (about 350 kB); ours, OPEN and KEEPALIVE.
+    const std::string from_peer = pseudo_open() + bgp_keepalive() + table(0, 20000, 4);
+    std::thread peer([&] { send_all(c.peer.get(), from_peer); });
+    std::string got;
+    for (int i = 0; i < 100000 && got.size() < from_peer.size(); i++)
+        got += read_tap(tap);
+    peer.join();
+    REQUIRE(got == from_peer);
+    const std::string ours = pseudo_open() + bgp_keepalive();
+    struct iovec iov = {const_cast<char *>(ours.data()), ours.size()};
+    REQUIRE(tap.writev(&iov, 1) == static_cast<ssize_t>(ours.size()));
+    REQUIRE(drain(c.peer.get()) == ours);
+    // Not handed over as it came up: its history is made from the records.
+    REQUIRE(tap.unprotect("no standby when the session came up"));
+
+    UniqueFd in_w, out_w, conn_w, in_r, out_r, conn_r;
+    link_pair(&in_w, &in_r);
+    link_pair(&out_w, &out_r);
+    handover_conn(&conn_w, &conn_r);
+    const int small = 4096;
+    REQUIRE(setsockopt(in_w.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) == 0);
+    REQUIRE(tap.attach(std::move(in_w), std::move(out_w), std::move(conn_w)));
+    CHECK(tap.mode() == TapMode::HandingOver);
+    CHECK_FALSE(history_end(conn_r.get()));  // not before the links hold it all
+
+    // The standby reads slowly; the session goes on, the peer changing a
+    // few routes meanwhile. The history waiting in memory stays about one
+    // part, however large the table.
+    std::string in_link, out_link;
+    std::uint64_t most_waiting = 0;
+    const std::string change = update(prefix(3) + prefix(19000), "", "") + table(20000, 8, 2, 90000);
+    for (int i = 0; i < 200000 && tap.mode() == TapMode::HandingOver; i++) {
+        if (i == 10) {
+            send_all(c.peer.get(), change);
+            settle();
+            CHECK(read_tap(tap) == change);
+        }
+        char buf[2048];
+        ssize_t n = recv(in_r.get(), buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0)
+            in_link.append(buf, static_cast<std::size_t>(n));
+        out_link += take(out_r.get());
+        most_waiting = std::max(most_waiting, tap.replication_stats().pending_bytes);
+        tap.pump(10s, 16 << 10);
+    }
+    REQUIRE(tap.mode() == TapMode::Mirroring);
+    in_link += drain(in_r.get());
+    out_link += drain(out_r.get());
+    CHECK(most_waiting < 2 * ActiveTap::kHistoryPart);
+    CHECK(in_link.size() > 300000);
+
+    // What the standby got ends where the peer's stream ends.
+    StreamRib standby, peer_sent;
+    apply_stream(standby, in_link);
+    apply_stream(peer_sent, from_peer + change);
+    CHECK(replayed(standby) == replayed(peer_sent));
+    CHECK(standby.prefixes() == 20000 - 2 + 8);
+
+    // Told once the links held it all: the kernel's counters, less the
+    // bias, are the standby's own counts of both links.
+    auto end = history_end(conn_r.get());
+    REQUIRE(end);
+    auto pos = tcp_stream_position(c.ours.get());
+    REQUIRE(pos);
+    CHECK(pos->consumed(end->bias) == in_link.size());
+    CHECK(pos->written(end->bias) == out_link.size());
+    CHECK(end->history_sent_bytes == out_link.size());
+}
+
+TEST_CASE("a shadow whose history never ended is not continued, and says why")
+{
+    Connection c = connect_loopback();
+    UniqueFd in_w, out_w, in_r, out_r;
+    link_pair(&in_w, &in_r);
+    link_pair(&out_w, &out_r);
+    SessionTap shadow(dup(c.ours.get()), std::move(in_r), std::move(out_r), std::nullopt);
+    shadow.open_gate();
+    send_all(in_w.get(), pseudo_open() + bgp_keepalive());
+    CHECK(read_tap(shadow) == pseudo_open() + bgp_keepalive());
+    CHECK_FALSE(shadow.history_complete());
+    // The active dies in the middle of its hand-over.
+    in_w.reset();
+    out_w.reset();
+    Status taken = shadow.take_over();
+    CHECK_FALSE(taken);
+    CHECK(taken.why().find("before the hand-over's history was complete") != std::string::npos);
+}
