@@ -5,8 +5,10 @@ and rp a + rp b; r2: stock FRR peer). Each case must give a clear log line and
 a counter, leave the router routing (r2's session never flaps, r1's kernel
 keeps its routes) and the pair must recover by itself once the cause is gone:
 
-garbage, oversized, other-version and truncated frames, a partner that
-connects and says nothing, a standby with the wrong key, a standby with no
+garbage (not TLS), plaintext frames of the channel before TLS (oversized,
+other-version and truncated: refused before any frame is read, as an older
+frr-ha), a partner that connects and says nothing, a standby with the wrong
+key (the TLS handshake fails: error shown, counted), a standby with no
 key, a standby whose file lacks the active's neighbor (it adopts the active's
 configuration before it is ready), a second process claiming rp b, and a
 standby killed with SIGKILL.
@@ -97,10 +99,12 @@ def routing_baseline():
 @pytest.mark.parametrize(
     "case,counter_name,log_line",
     [
-        ("garbage", "malformedFrames", "malformed frame: bad frame magic"),
-        ("oversized", "oversizedFrames", "oversized frame: 16777216 bytes announced"),
-        ("version", "versionMismatches", "partner speaks version 2, this RP speaks 1"),
-        ("truncated", "malformedFrames", "truncated frame"),
+        # Every channel is TLS 1.3: what is not TLS is refused at once.
+        ("garbage", "tlsHandshakeFailures", "TLS handshake refused: not a TLS 1.3 handshake"),
+        # Plaintext frames: the HA channel before TLS (an older frr-ha).
+        ("oversized", "versionMismatches", "speaks the HA channel without TLS"),
+        ("version", "versionMismatches", "speaks the HA channel without TLS"),
+        ("truncated", "versionMismatches", "speaks the HA channel without TLS"),
         ("silent", "handshakeTimeouts", "did not complete the handshake within 300 ms"),
     ],
 )
@@ -154,18 +158,31 @@ def restart_b_with(config_edit):
 
 def test_wrong_key_refused_then_recovers(routing_baseline):
     before = counter("a", "authFailures")
+    handshakes = counter("a", "tlsHandshakeFailures")
     restart_b_with(lambda c: c.replace("frr-ha-topotest-key-0123", "a-wrong-key-0123456789"))
     wait_for("rp a counts failed authentications",
              lambda: None if counter("a", "authFailures") > before else "no failure counted",
              count=20, wait=0.25)
+    assert counter("a", "tlsHandshakeFailures") > handshakes
     assert "authentication failed: rp b does not hold this RP's key" in rp_log(r1(), "a")
+    # The error is shown, on both RPs (b, the accepting side, saw the PSK
+    # binder fail), and a frame never got through.
+    a = rp_json(r1(), "a")
+    assert a["partner"]["lastRefusal"].startswith(
+        "authentication failed: rp b does not hold this RP's key"), a["partner"]
+    assert "Last channel refused: authentication failed" in rp_vtysh(r1(), "a", "show bgp ha")
     b = rp_json(r1(), "b")
+    assert "PSK binder does not verify" in b["partner"]["lastRefusal"], b["partner"]
+    assert b["counters"]["authFailures"] >= 1 and b["counters"]["framesReceived"] == 0
     assert b["role"] == "init" and not b["ready"], b
     assert rp_json(r1(), "a")["role"] == "active"
     assert_still_routing(routing_baseline)
     kill_rp(r1(), "b")
     start_rp(r1(), "b")
     wait_pair(r1(), "a", "b", epoch=1)
+    a = rp_json(r1(), "a")
+    assert a["partner"]["tlsVersion"] == "TLSv1.3", a["partner"]
+    assert a["partner"]["cipher"] == "TLS_AES_256_GCM_SHA384", a["partner"]
 
 
 def test_no_key_named_then_recovers(routing_baseline):
