@@ -3,6 +3,7 @@
 #include "bgp_stream.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace frr_ha {
 
@@ -50,21 +51,6 @@ bool StreamRib::fail(const std::string &why)
         why_ = why;
     paths_.clear();
     return false;
-}
-
-StreamRib::Shared StreamRib::intern(std::string bytes)
-{
-    auto &slot = pool_[bytes];
-    if (auto live = slot.lock())
-        return live;
-    auto made = std::make_shared<const std::string>(std::move(bytes));
-    slot = made;
-    // Forget attribute sets no prefix uses any more, now and then.
-    if (pool_.size() > 1024 && pool_.size() > 2 * paths_.size()) {
-        for (auto it = pool_.begin(); it != pool_.end();)
-            it = it->second.expired() ? pool_.erase(it) : std::next(it);
-    }
-    return made;
 }
 
 bool StreamRib::parse_nlri(Family family, std::string_view data, std::vector<std::string> *out)
@@ -174,13 +160,16 @@ bool StreamRib::apply(std::string_view m)
         return false;
     if (added.empty() && mp_added.empty())
         return true;
-    Shared shared_attrs = intern(std::move(kept));
-    for (auto &n : added)
-        paths_[Key{ipv4, std::move(n)}] = Path{shared_attrs, nullptr};
-    if (mp_reach) {
-        Shared nh = intern(std::move(mp_next_hop));
+    if (!added.empty()) {
+        PathRef path = PathRef::intern(kept, nullptr);
+        for (auto &n : added)
+            paths_[Key{ipv4, std::move(n)}] = path;
+    }
+    if (mp_reach && !mp_added.empty()) {
+        const std::string_view next_hop(mp_next_hop);
+        PathRef path = PathRef::intern(kept, &next_hop);
         for (auto &n : mp_added)
-            paths_[Key{mp_family, std::move(n)}] = Path{shared_attrs, nh};
+            paths_[Key{mp_family, std::move(n)}] = path;
     }
     return true;
 }
@@ -232,31 +221,28 @@ std::vector<std::string> StreamRib::announce(const std::vector<const Entry *> &e
                                              std::size_t max_message)
 {
     // Prefixes sharing attributes (and next hop) go into the same messages.
-    // Attributes and next hops are interned, so within one record equal
-    // bytes are one block: a group is found by the blocks' addresses (in
+    // Paths are interned, so equal bytes are one block: a group is found by
+    // the block's address (in
     // constant time: a full table is a million prefixes over hundreds of
     // thousands of attribute sets). Groups come in the order of their first
     // prefix, so the same state replays the same way.
     struct Group {
         Family family;
-        const std::string *attributes;
-        const std::string *next_hop;
+        const PathBlock *path;
         std::size_t first = 0, count = 0;  // its prefixes in `nlris`
     };
     struct GroupKey {
         Family family;
-        const std::string *attributes, *next_hop;
+        const PathBlock *path;
         bool operator==(const GroupKey &o) const
         {
-            return family.afi == o.family.afi && family.safi == o.family.safi &&
-                   attributes == o.attributes && next_hop == o.next_hop;
+            return family.afi == o.family.afi && family.safi == o.family.safi && path == o.path;
         }
     };
     struct GroupHash {
         std::size_t operator()(const GroupKey &k) const
         {
-            std::size_t h = std::hash<const void *>()(k.attributes);
-            h ^= std::hash<const void *>()(k.next_hop) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+            std::size_t h = std::hash<const void *>()(k.path);
             return h ^ (static_cast<std::size_t>(k.family.afi) << 8 | k.family.safi);
         }
     };
@@ -267,10 +253,10 @@ std::vector<std::string> StreamRib::announce(const std::vector<const Entry *> &e
     group_of.reserve(entries.size());
     for (const Entry *entry : entries) {
         const auto &[key, path] = *entry;
-        GroupKey k{key.family, path.attributes.get(), path.next_hop.get()};
+        GroupKey k{key.family, path.get()};
         auto [it, fresh] = index.try_emplace(k, static_cast<std::uint32_t>(groups.size()));
         if (fresh)
-            groups.push_back(Group{key.family, k.attributes, k.next_hop});
+            groups.push_back(Group{key.family, k.path});
         groups[it->second].count++;
         group_of.push_back(it->second);
     }
@@ -290,19 +276,19 @@ std::vector<std::string> StreamRib::announce(const std::vector<const Entry *> &e
     std::vector<std::string> out;
     out.reserve(groups.size());
     for (const auto &group : groups) {
-        const bool plain_ipv4 = group.next_hop == nullptr;
+        const bool plain_ipv4 = !group.path->has_next_hop();
+        const std::string_view attributes = group.path->attributes();
         const std::size_t end = group.first + group.count;
         std::size_t i = group.first;
         while (i < end) {
             std::string m;
-            m.reserve(std::min(max_message, 64 + group.attributes->size() +
-                                                (group.next_hop ? group.next_hop->size() : 0) +
+            m.reserve(std::min(max_message, 64 + attributes.size() + group.path->next_hop().size() +
                                                 (end - i) * 17));
             m += start_update();
             put16(m, 0);  // no withdrawn routes
             const std::size_t attr_len_at = m.size();
             put16(m, 0);
-            m += *group.attributes;
+            m += attributes;
             std::size_t mp_len_at = 0;
             if (!plain_ipv4) {
                 m.push_back(static_cast<char>(0x80 | kAttrExtendedLength));  // optional
@@ -311,7 +297,7 @@ std::vector<std::string> StreamRib::announce(const std::vector<const Entry *> &e
                 put16(m, 0);
                 put16(m, group.family.afi);
                 m.push_back(static_cast<char>(group.family.safi));
-                m += *group.next_hop;
+                m += group.path->next_hop();
                 m.push_back('\0');  // reserved
             }
             const std::size_t first = i;
@@ -323,7 +309,7 @@ std::vector<std::string> StreamRib::announce(const std::vector<const Entry *> &e
                 set16(m, mp_len_at, m.size() - mp_len_at - 2);
                 set16(m, attr_len_at, m.size() - attr_len_at - 2);
             } else {
-                set16(m, attr_len_at, group.attributes->size());
+                set16(m, attr_len_at, attributes.size());
             }
             finish(m);
             out.push_back(std::move(m));
@@ -366,11 +352,8 @@ std::vector<std::string> StreamRib::diff_to(const StreamRib &target, std::size_t
     for (const auto &entry : target.paths_) {
         const auto &[key, path] = entry;
         auto it = paths_.find(key);
-        const bool same = it != paths_.end() && *it->second.attributes == *path.attributes &&
-                          (it->second.next_hop == path.next_hop ||
-                           (it->second.next_hop && path.next_hop &&
-                            *it->second.next_hop == *path.next_hop));
-        if (!same)
+        // Interned: the same bytes are the same block.
+        if (it == paths_.end() || it->second != path)
             changed.push_back(&entry);
     }
     for (const auto &[key, path] : paths_)

@@ -9,13 +9,14 @@
 // session using anything else is refused with the reason).
 #pragma once
 
+#include "path_pool.hpp"
+
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace frr_ha {
@@ -72,24 +73,18 @@ private:
             return nlri < o.nlri;
         }
     };
-    using Shared = std::shared_ptr<const std::string>;
-    struct Path {
-        Shared attributes;  // every attribute but MP_REACH/MP_UNREACH
-        Shared next_hop;    // MP_REACH: next-hop length and bytes; null for IPv4 NLRI
-    };
-
+    // Attributes and next hop, interned once per process (path_pool.hpp).
+    using Path = PathRef;
     using Entry = std::map<Key, Path>::value_type;
 
     bool fail(const std::string &why);
     static std::vector<std::string> announce(const std::vector<const Entry *> &entries,
                                              std::size_t max_message);
     static std::vector<std::string> end_of_rib(const std::set<Family> &families);
-    Shared intern(std::string bytes);
     bool parse_nlri(Family family, std::string_view data, std::vector<std::string> *out);
 
     std::map<Key, Path> paths_;
     std::set<Family> end_of_rib_;
-    std::unordered_map<std::string, std::weak_ptr<const std::string>> pool_;
     std::string open_;
     std::string why_;
 

@@ -5,7 +5,10 @@
 #include "stream_rib.hpp"
 #include "bgp_messages.hpp"
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 using namespace frr_ha;
 using namespace frr_ha::test;
@@ -120,4 +123,62 @@ TEST_CASE("the difference between two records is only what differs")
     CHECK(replayed(after) == replayed(wants));
     CHECK(after.diff_to(wants, 4096).empty());
     CHECK(wants.diff_to(wants, 4096).empty());
+}
+
+TEST_CASE("attribute sets are held once per process, and freed with the last record holding them")
+{
+    const std::size_t before = interned_paths();
+    // A MED no other test uses: these two paths are new to the pool.
+    const std::string med = attr(0x80, 4, std::string("\x00\x01\x71\x17", 4));
+    {
+        StreamRib a, b;
+        REQUIRE(a.apply(update("", kOrigin + kAsPath + kNextHop + med, v4(10, 7, 0) + v4(10, 7, 1))));
+        REQUIRE(a.apply(update("", kOrigin + kAsPath + med + mp_reach_v6(v6(7)), "")));
+        CHECK(interned_paths() == before + 2);
+        REQUIRE(b.apply(update("", kOrigin + kAsPath + kNextHop + med, v4(10, 7, 2))));
+        CHECK(interned_paths() == before + 2);  // b shares a's set
+        StreamRib copy = a;
+        CHECK(interned_paths() == before + 2);
+        REQUIRE(a.apply(update(v4(10, 7, 0) + v4(10, 7, 1), "", "")));
+        a = StreamRib();
+        CHECK(interned_paths() == before + 2);  // still held by b and the copy
+        copy = StreamRib();
+        CHECK(interned_paths() == before + 1);  // the IPv6 path is gone
+        CHECK(b.prefixes() == 1);
+    }
+    CHECK(interned_paths() == before);
+}
+
+TEST_CASE("records on several threads share the pool safely")
+{
+    // Each thread builds and drops records over the same attribute sets, so
+    // blocks are found, shared and freed concurrently; each record replays
+    // what a record built alone replays.
+    std::vector<std::string> stream;
+    for (int s = 0; s < 64; s++) {
+        const std::string med = attr(0x80, 4, std::string("\x00\x02\x00", 3) + char(s));
+        std::string nlri;
+        for (int i = 0; i < 8; i++)
+            nlri += v4(10, static_cast<std::uint8_t>(s), static_cast<std::uint8_t>(i));
+        stream.push_back(update("", kOrigin + kAsPath + kNextHop + med, nlri));
+    }
+    StreamRib alone;
+    for (const auto &m : stream)
+        REQUIRE(alone.apply(m));
+    const std::string expected = replayed(alone);
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; t++)
+        threads.emplace_back([&, t] {
+            for (int round = 0; round < 200; round++) {
+                StreamRib rib;
+                for (std::size_t i = 0; i < stream.size(); i++)
+                    rib.apply(stream[(i + static_cast<std::size_t>(t * 17 + round)) % stream.size()]);
+                if (replayed(rib) != expected)
+                    wrong++;
+            }
+        });
+    for (auto &th : threads)
+        th.join();
+    CHECK(wrong == 0);
 }
