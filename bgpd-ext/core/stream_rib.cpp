@@ -3,6 +3,8 @@
 #include "bgp_stream.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <map>
 #include <unordered_map>
 
 namespace frr_ha {
@@ -49,11 +51,36 @@ bool StreamRib::fail(const std::string &why)
 {
     if (why_.empty())
         why_ = why;
-    paths_.clear();
+    for (auto &t : tables_)
+        t.clear();
     return false;
 }
 
-bool StreamRib::parse_nlri(Family family, std::string_view data, std::vector<std::string> *out)
+std::size_t StreamRib::prefixes() const
+{
+    std::size_t n = 0;
+    for (const auto &t : tables_)
+        n += t.size();
+    return n;
+}
+
+StreamRib::Key StreamRib::key_of(std::string_view nlri)
+{
+    Key k{};  // zero padding: see prefix_table.hpp for why the order holds
+    std::copy(nlri.begin(), nlri.end(), k.begin());
+    return k;
+}
+
+StreamRib::Route StreamRib::route(std::size_t family, const PrefixTable &t,
+                                  const PrefixTable::Position &p)
+{
+    const std::uint8_t *k = t.key(p);
+    const std::size_t size = 1 + (static_cast<std::size_t>(k[0]) + 7) / 8;
+    return Route{family_at(family), std::string_view(reinterpret_cast<const char *>(k), size),
+                 t.path(p).get()};
+}
+
+bool StreamRib::parse_nlri(Family family, std::string_view data, std::vector<std::string_view> *out)
 {
     const std::size_t max_bits = family.afi == kAfiIpv4 ? 32 : 128;
     std::size_t pos = 0;
@@ -62,7 +89,7 @@ bool StreamRib::parse_nlri(Family family, std::string_view data, std::vector<std
         std::size_t bytes = (bits + 7) / 8;
         if (bits > max_bits || pos + 1 + bytes > data.size())
             return fail("a prefix does not fit its address family (ADD-PATH is not supported)");
-        out->emplace_back(data.substr(pos, 1 + bytes));
+        out->push_back(data.substr(pos, 1 + bytes));
         pos += 1 + bytes;
     }
     return true;
@@ -95,11 +122,11 @@ bool StreamRib::apply(std::string_view m)
         return fail("UPDATE attributes overrun");
     const Family ipv4{kAfiIpv4, 1};
 
-    std::vector<std::string> gone, added;
+    std::vector<std::string_view> gone, added;
     if (!parse_nlri(ipv4, body.substr(2, withdrawn_len), &gone))
         return false;
-    for (auto &n : gone)
-        paths_.erase(Key{ipv4, std::move(n)});
+    for (auto n : gone)
+        table(ipv4).erase(key_of(n).data());
     if (withdrawn_len == 0 && attr_len == 0 && attr_at == body.size()) {
         end_of_rib_.insert(ipv4);
         return true;
@@ -111,7 +138,7 @@ bool StreamRib::apply(std::string_view m)
     bool mp_reach = false;
     Family mp_family{};
     std::string mp_next_hop;
-    std::vector<std::string> mp_added;
+    std::vector<std::string_view> mp_added;
     for (std::size_t pos = 0; pos < attrs.size();) {
         if (pos + 3 > attrs.size())
             return fail("attribute header overrun");
@@ -133,13 +160,13 @@ bool StreamRib::apply(std::string_view m)
                 return fail("address family " + std::to_string(f.afi) + "/" +
                             std::to_string(f.safi) + " is not supported");
             if (code == kMpUnreach) {
-                std::vector<std::string> mp_gone;
+                std::vector<std::string_view> mp_gone;
                 if (!parse_nlri(f, value.substr(3), &mp_gone))
                     return false;
                 if (mp_gone.empty() && attrs.size() == head + len)
                     end_of_rib_.insert(f);
-                for (auto &n : mp_gone)
-                    paths_.erase(Key{f, std::move(n)});
+                for (auto n : mp_gone)
+                    table(f).erase(key_of(n).data());
             } else {
                 if (value.size() < 4 || std::size_t{5} + static_cast<std::uint8_t>(value[3]) > value.size())
                     return fail("MP_REACH next hop overrun");
@@ -162,26 +189,29 @@ bool StreamRib::apply(std::string_view m)
         return true;
     if (!added.empty()) {
         PathRef path = PathRef::intern(kept, nullptr);
-        for (auto &n : added)
-            paths_[Key{ipv4, std::move(n)}] = path;
+        for (auto n : added)
+            table(ipv4).set(key_of(n).data(), path);
     }
     if (mp_reach && !mp_added.empty()) {
         const std::string_view next_hop(mp_next_hop);
         PathRef path = PathRef::intern(kept, &next_hop);
-        for (auto &n : mp_added)
-            paths_[Key{mp_family, std::move(n)}] = path;
+        for (auto n : mp_added)
+            table(mp_family).set(key_of(n).data(), path);
     }
     return true;
 }
 
 std::vector<std::string> StreamRib::replay(std::size_t max_message) const
 {
-    std::vector<const Entry *> entries;
-    entries.reserve(paths_.size());
-    for (const auto &entry : paths_)
-        entries.push_back(&entry);
-    auto out = announce(entries, max_message);
-    if (out.empty() && !paths_.empty())
+    std::vector<Route> routes;
+    routes.reserve(prefixes());
+    for (std::size_t f = 0; f < kFamilies; f++) {
+        const PrefixTable &t = tables_[f];
+        for (auto p = t.begin(); !t.at_end(p); t.next(p))
+            routes.push_back(route(f, t, p));
+    }
+    auto out = announce(routes, max_message);
+    if (out.empty() && !routes.empty())
         return {};
     for (auto &m : end_of_rib(end_of_rib_))
         out.push_back(std::move(m));
@@ -193,15 +223,28 @@ bool StreamRib::replay_part(Cursor &cursor, std::size_t max_prefixes, std::size_
 {
     if (cursor.done_)
         return true;
-    auto it = cursor.started_ ? paths_.upper_bound(cursor.last_) : paths_.begin();
-    std::vector<const Entry *> entries;
-    entries.reserve(std::min(max_prefixes, paths_.size()));
-    for (; it != paths_.end() && entries.size() < max_prefixes; ++it)
-        entries.push_back(&*it);
-    if (!entries.empty()) {
+    std::vector<Route> routes;
+    routes.reserve(std::min(max_prefixes, prefixes()));
+    bool more = false;
+    std::size_t last_family = 0;
+    for (std::size_t f = cursor.started_ ? cursor.family_ : 0; f < kFamilies && !more; f++) {
+        const PrefixTable &t = tables_[f];
+        auto p = cursor.started_ && f == cursor.family_ ? t.upper_bound(cursor.last_.data())
+                                                        : t.begin();
+        for (; !t.at_end(p); t.next(p)) {
+            if (routes.size() == max_prefixes) {
+                more = true;
+                break;
+            }
+            routes.push_back(route(f, t, p));
+            last_family = f;
+        }
+    }
+    if (!routes.empty()) {
         cursor.started_ = true;
-        cursor.last_ = entries.back()->first;
-        auto part = announce(entries, max_message);
+        cursor.family_ = last_family;
+        cursor.last_ = key_of(routes.back().nlri);
+        auto part = announce(routes, max_message);
         if (part.empty()) {
             *why = "a route's attributes do not fit in a message";
             return false;
@@ -209,7 +252,7 @@ bool StreamRib::replay_part(Cursor &cursor, std::size_t max_prefixes, std::size_
         for (auto &m : part)
             out->push_back(std::move(m));
     }
-    if (it == paths_.end()) {
+    if (!more) {
         cursor.done_ = true;
         for (auto &m : end_of_rib(end_of_rib_))
             out->push_back(std::move(m));
@@ -217,7 +260,7 @@ bool StreamRib::replay_part(Cursor &cursor, std::size_t max_prefixes, std::size_
     return true;
 }
 
-std::vector<std::string> StreamRib::announce(const std::vector<const Entry *> &entries,
+std::vector<std::string> StreamRib::announce(const std::vector<Route> &entries,
                                              std::size_t max_message)
 {
     // Prefixes sharing attributes (and next hop) go into the same messages.
@@ -251,12 +294,11 @@ std::vector<std::string> StreamRib::announce(const std::vector<const Entry *> &e
     std::unordered_map<GroupKey, std::uint32_t, GroupHash> index;
     std::vector<std::uint32_t> group_of;
     group_of.reserve(entries.size());
-    for (const Entry *entry : entries) {
-        const auto &[key, path] = *entry;
-        GroupKey k{key.family, path.get()};
+    for (const Route &entry : entries) {
+        GroupKey k{entry.family, entry.path};
         auto [it, fresh] = index.try_emplace(k, static_cast<std::uint32_t>(groups.size()));
         if (fresh)
-            groups.push_back(Group{key.family, k.path});
+            groups.push_back(Group{entry.family, k.path});
         groups[it->second].count++;
         group_of.push_back(it->second);
     }
@@ -266,11 +308,11 @@ std::vector<std::string> StreamRib::announce(const std::vector<const Entry *> &e
         at += g.count;
         g.count = 0;
     }
-    std::vector<const std::string *> nlris(entries.size());
+    std::vector<std::string_view> nlris(entries.size());
     std::size_t n = 0;
-    for (const Entry *entry : entries) {
+    for (const Route &entry : entries) {
         Group &g = groups[group_of[n++]];
-        nlris[g.first + g.count++] = &entry->first.nlri;
+        nlris[g.first + g.count++] = entry.nlri;
     }
 
     std::vector<std::string> out;
@@ -301,8 +343,8 @@ std::vector<std::string> StreamRib::announce(const std::vector<const Entry *> &e
                 m.push_back('\0');  // reserved
             }
             const std::size_t first = i;
-            while (i < end && m.size() + nlris[i]->size() <= max_message)
-                m += *nlris[i++];
+            while (i < end && m.size() + nlris[i].size() <= max_message)
+                m += nlris[i++];
             if (i == first)  // attributes too long for even one prefix
                 return {};
             if (!plain_ipv4) {
@@ -347,18 +389,31 @@ namespace frr_ha {
 
 std::vector<std::string> StreamRib::diff_to(const StreamRib &target, std::size_t max_message) const
 {
-    std::vector<const Entry *> changed;
-    std::map<Family, std::vector<const std::string *>> gone;
-    for (const auto &entry : target.paths_) {
-        const auto &[key, path] = entry;
-        auto it = paths_.find(key);
-        // Interned: the same bytes are the same block.
-        if (it == paths_.end() || it->second != path)
-            changed.push_back(&entry);
+    // Both tables in prefix order, walked side by side. Paths are
+    // interned: the same bytes are the same block.
+    std::vector<Route> changed;
+    std::map<Family, std::vector<std::string_view>> gone;
+    for (std::size_t f = 0; f < kFamilies; f++) {
+        const PrefixTable &mine = tables_[f], &theirs = target.tables_[f];
+        auto a = mine.begin(), b = theirs.begin();
+        while (!mine.at_end(a) || !theirs.at_end(b)) {
+            const int order = mine.at_end(a)     ? 1
+                              : theirs.at_end(b) ? -1
+                                                 : std::memcmp(mine.key(a), theirs.key(b), mine.key_size());
+            if (order < 0) {
+                gone[family_at(f)].push_back(route(f, mine, a).nlri);
+                mine.next(a);
+            } else if (order > 0) {
+                changed.push_back(route(f, theirs, b));
+                theirs.next(b);
+            } else {
+                if (mine.path(a) != theirs.path(b))
+                    changed.push_back(route(f, theirs, b));
+                mine.next(a);
+                theirs.next(b);
+            }
+        }
     }
-    for (const auto &[key, path] : paths_)
-        if (!target.paths_.count(key))
-            gone[key.family].push_back(&key.nlri);
 
     std::vector<std::string> out;
     for (const auto &[family, nlris] : gone) {
@@ -379,8 +434,8 @@ std::vector<std::string> StreamRib::diff_to(const StreamRib &target, std::size_t
                 m.push_back(static_cast<char>(family.safi));
             }
             const std::size_t first = i;
-            while (i < nlris.size() && m.size() + nlris[i]->size() + (plain_ipv4 ? 2 : 0) <= max_message)
-                m += *nlris[i++];
+            while (i < nlris.size() && m.size() + nlris[i].size() + (plain_ipv4 ? 2 : 0) <= max_message)
+                m += nlris[i++];
             if (i == first)
                 return {};
             if (plain_ipv4) {

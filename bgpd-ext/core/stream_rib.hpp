@@ -10,10 +10,10 @@
 #pragma once
 
 #include "path_pool.hpp"
+#include "prefix_table.hpp"
 
+#include <array>
 #include <cstdint>
-#include <map>
-#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -31,7 +31,7 @@ public:
     const std::string &why() const { return why_; }
     // The first OPEN of the stream, or "".
     const std::string &open() const { return open_; }
-    std::size_t prefixes() const { return paths_.size(); }
+    std::size_t prefixes() const;
 
     // The recorded state as UPDATE messages of at most `max_message` bytes,
     // then End-of-RIB for each address family that sent one.
@@ -63,27 +63,35 @@ private:
             return afi != o.afi ? afi < o.afi : safi < o.safi;
         }
     };
-    struct Key {
+    // The supported families, in the order they replay (afi, then safi):
+    // IPv4 unicast, IPv4 multicast, IPv6 unicast, IPv6 multicast.
+    static constexpr std::size_t kFamilies = 4;
+    static std::size_t index_of(Family f) { return (f.afi - 1u) * 2u + (f.safi - 1u); }
+    static Family family_at(std::size_t i)
+    {
+        return Family{static_cast<std::uint16_t>(1 + i / 2), static_cast<std::uint8_t>(1 + i % 2)};
+    }
+    // A route for announce(): the NLRI as sent and its interned path.
+    struct Route {
         Family family;
-        std::string nlri;  // length in bits, then the prefix's bytes
-        bool operator<(const Key &o) const
-        {
-            if (family < o.family || o.family < family)
-                return family < o.family;
-            return nlri < o.nlri;
-        }
+        std::string_view nlri;
+        const PathBlock *path;
     };
-    // Attributes and next hop, interned once per process (path_pool.hpp).
-    using Path = PathRef;
-    using Entry = std::map<Key, Path>::value_type;
+    using Key = std::array<std::uint8_t, PrefixTable::kMaxKey>;
 
     bool fail(const std::string &why);
-    static std::vector<std::string> announce(const std::vector<const Entry *> &entries,
-                                             std::size_t max_message);
+    static std::vector<std::string> announce(const std::vector<Route> &routes, std::size_t max_message);
     static std::vector<std::string> end_of_rib(const std::set<Family> &families);
-    bool parse_nlri(Family family, std::string_view data, std::vector<std::string> *out);
+    bool parse_nlri(Family family, std::string_view data, std::vector<std::string_view> *out);
+    // The NLRI as a table key (zero-padded to the family's key size).
+    static Key key_of(std::string_view nlri);
+    PrefixTable &table(Family f) { return tables_[index_of(f)]; }
+    static Route route(std::size_t family, const PrefixTable &t, const PrefixTable::Position &p);
 
-    std::map<Key, Path> paths_;
+    // Attributes and next hops interned once per process (path_pool.hpp);
+    // prefixes in a compact ordered table per family (prefix_table.hpp).
+    std::array<PrefixTable, kFamilies> tables_{PrefixTable(5), PrefixTable(5), PrefixTable(17),
+                                               PrefixTable(17)};
     std::set<Family> end_of_rib_;
     std::string open_;
     std::string why_;
@@ -96,7 +104,8 @@ public:
     private:
         friend class StreamRib;
         bool started_ = false, done_ = false;
-        Key last_;
+        std::size_t family_ = 0;  // the last prefix given: its family's index and key
+        Key last_{};
     };
 };
 

@@ -2,10 +2,13 @@
 #include <catch2/catch.hpp>
 
 #include "bgp_stream.hpp"
+#include "prefix_table.hpp"
 #include "stream_rib.hpp"
 #include "bgp_messages.hpp"
 
 #include <atomic>
+#include <map>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -181,4 +184,101 @@ TEST_CASE("records on several threads share the pool safely")
     for (auto &th : threads)
         th.join();
     CHECK(wrong == 0);
+}
+
+TEST_CASE("the compact prefix table keeps the order, lookups and bounds of an ordered map")
+{
+    // Random inserts, replacements and erasures over a small key space (so
+    // chunks fill, split, empty and merge), checked against std::map over
+    // the NLRI bytes: the order records replayed in before the table.
+    std::vector<PathRef> paths;
+    for (int i = 0; i < 5; i++)
+        paths.push_back(PathRef::intern(kOrigin + attr(0x80, 4, std::string("\x00\x03\x00", 3) + char(i)), nullptr));
+    PrefixTable table(5);
+    std::map<std::string, const PathBlock *> model;
+    std::mt19937 rng(17);
+    auto random_key = [&] {
+        std::string k(5, '\0');
+        k[0] = static_cast<char>(rng() % 3 == 0 ? 16 + rng() % 17 : 24);
+        const std::size_t bytes = (static_cast<std::uint8_t>(k[0]) + 7) / 8;
+        for (std::size_t i = 1; i <= bytes; i++)
+            k[i] = static_cast<char>(i == 1 ? rng() % 4 : rng() % 64);
+        return k;
+    };
+    auto raw = [](const std::string &k) { return reinterpret_cast<const std::uint8_t *>(k.data()); };
+    for (int round = 0; round < 6; round++) {
+        // Grow, then shrink: three rounds of mostly inserts, three of mostly erasures.
+        const unsigned erase_share = round < 3 ? 3 : 8;
+        for (int op = 0; op < 20000; op++) {
+            const std::string k = random_key();
+            if (rng() % 10 < erase_share) {
+                CHECK(table.erase(raw(k)) == (model.erase(k) == 1));
+            } else {
+                const PathRef &p = paths[rng() % paths.size()];
+                table.set(raw(k), p);
+                model[k] = p.get();
+            }
+        }
+        REQUIRE(table.size() == model.size());
+        auto it = model.begin();
+        for (auto p = table.begin(); !table.at_end(p); table.next(p), ++it) {
+            REQUIRE(it != model.end());
+            REQUIRE(std::string(reinterpret_cast<const char *>(table.key(p)), 5) == it->first);
+            REQUIRE(table.path(p).get() == it->second);
+        }
+        CHECK(it == model.end());
+        for (int probe = 0; probe < 2000; probe++) {
+            const std::string k = random_key();
+            auto m = model.find(k);
+            const PathRef *found = table.find(raw(k));
+            REQUIRE((found != nullptr) == (m != model.end()));
+            if (found)
+                CHECK(found->get() == m->second);
+            auto after = model.upper_bound(k);
+            auto p = table.upper_bound(raw(k));
+            REQUIRE(table.at_end(p) == (after == model.end()));
+            if (after != model.end())
+                CHECK(std::string(reinterpret_cast<const char *>(table.key(p)), 5) == after->first);
+        }
+    }
+    table.clear();
+    CHECK(table.size() == 0);
+    CHECK(table.at_end(table.begin()));
+}
+
+TEST_CASE("a record replays in the order of family, then the prefix's bytes, in parts as whole")
+{
+    // Prefixes of several lengths (/0, /8, /25, /32) and families, given a
+    // few at a time: the parts together are the whole replay, the families
+    // in order, a prefix added behind the cursor not given.
+    StreamRib rib;
+    const std::string a = kOrigin + kAsPath + kNextHop;
+    std::string nlri = std::string(1, '\0') + std::string("\x08\x0b", 2) + std::string("\x19\x0a\x02\x00\x80", 5) +
+                       std::string("\x20\x0a\x02\x00\x01", 5) + v4(10, 2, 0) + v4(9, 1, 1);
+    REQUIRE(rib.apply(update("", a, nlri)));
+    REQUIRE(rib.apply(update("", kOrigin + kAsPath + mp_reach_v6(v6(3) + v6(1) + v6(2)), "")));
+    REQUIRE(rib.apply(update("", "", "")));
+    CHECK(rib.prefixes() == 9);
+
+    StreamRib::Cursor cursor;
+    std::vector<std::string> parts;
+    std::string why;
+    REQUIRE(rib.replay_part(cursor, 4, 4096, &parts, &why));
+    // Behind the cursor (the first four IPv4 prefixes in order are /0, /8,
+    // 9.1.1/24 and 10.2.0/24): not given, as before.
+    REQUIRE(rib.apply(update("", a, v4(9, 0, 0))));
+    while (!cursor.done())
+        REQUIRE(rib.replay_part(cursor, 4, 4096, &parts, &why));
+    StreamRib rebuilt;
+    for (const auto &m : parts)
+        REQUIRE(rebuilt.apply(m));
+    CHECK(rebuilt.prefixes() == 9);
+    REQUIRE(rib.apply(update(v4(9, 0, 0), "", "")));
+    CHECK(replayed(rebuilt) == replayed(rib));
+    // IPv4 in prefix order: /0, 8.11/8 ... /32 last of 10.2.0.x.
+    auto whole = rib.replay(4096);
+    REQUIRE(whole.size() == 3);
+    CHECK(whole[0] == update("", a, std::string(1, '\0') + std::string("\x08\x0b", 2) + v4(9, 1, 1) + v4(10, 2, 0) +
+                                        std::string("\x19\x0a\x02\x00\x80", 5) + std::string("\x20\x0a\x02\x00\x01", 5)));
+    CHECK(whole[1] == update("", kOrigin + kAsPath + mp_reach_v6(v6(1) + v6(2) + v6(3)), ""));
 }
