@@ -78,6 +78,40 @@ void PrefixTable::split(std::size_t ci)
     chunks_.insert(chunks_.begin() + static_cast<std::ptrdiff_t>(ci + 1), std::move(upper));
 }
 
+bool PrefixTable::lend(std::size_t ci)
+{
+    // A full chunk gives some entries to a neighbour with room rather than
+    // splitting: chunks stay fuller (fewer half-empty ones after random
+    // inserts), which is most of a record's memory.
+    const std::size_t min_room = kChunk / 8;
+    auto room = [&](std::size_t i) { return kChunk - chunks_[i].paths.size(); };
+    Chunk &c = chunks_[ci];
+    if (ci + 1 < chunks_.size() && room(ci + 1) >= min_room) {
+        Chunk &right = chunks_[ci + 1];
+        const std::size_t n = room(ci + 1) / 2;
+        const auto from = static_cast<std::ptrdiff_t>(c.paths.size() - n);
+        right.keys.insert(right.keys.begin(), c.keys.begin() + from * static_cast<std::ptrdiff_t>(key_size_),
+                          c.keys.end());
+        right.paths.insert(right.paths.begin(), std::make_move_iterator(c.paths.begin() + from),
+                           std::make_move_iterator(c.paths.end()));
+        c.keys.resize(static_cast<std::size_t>(from) * key_size_);
+        c.paths.resize(static_cast<std::size_t>(from));
+        return true;
+    }
+    if (ci > 0 && room(ci - 1) >= min_room) {
+        Chunk &left = chunks_[ci - 1];
+        const std::size_t n = room(ci - 1) / 2;
+        const auto upto = static_cast<std::ptrdiff_t>(n);
+        left.keys.insert(left.keys.end(), c.keys.begin(), c.keys.begin() + upto * static_cast<std::ptrdiff_t>(key_size_));
+        left.paths.insert(left.paths.end(), std::make_move_iterator(c.paths.begin()),
+                          std::make_move_iterator(c.paths.begin() + upto));
+        c.keys.erase(c.keys.begin(), c.keys.begin() + upto * static_cast<std::ptrdiff_t>(key_size_));
+        c.paths.erase(c.paths.begin(), c.paths.begin() + upto);
+        return true;
+    }
+    return false;
+}
+
 void PrefixTable::set(const std::uint8_t *key, PathRef path)
 {
     if (chunks_.empty()) {
@@ -104,12 +138,11 @@ void PrefixTable::set(const std::uint8_t *key, PathRef path)
             ci++;
             at = 0;
         } else {
-            split(ci);
-            const std::size_t lower = chunks_[ci].paths.size();
-            if (at > lower) {
-                at -= lower;
-                ci++;
-            }
+            if (!lend(ci))
+                split(ci);
+            // Where the key goes now that its chunk has room.
+            ci = chunk_for(key);
+            at = lower_bound(chunks_[ci], key);
         }
     }
     Chunk &c = chunks_[ci];

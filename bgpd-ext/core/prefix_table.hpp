@@ -11,8 +11,9 @@
 //
 // Layout: a sorted vector of chunks, each a sorted run of at most kChunk
 // keys and references kept in two arrays. Lookup is two binary searches;
-// an insert moves at most one chunk's entries; a full chunk splits, and an
-// emptied or nearly empty one is freed or merged into its neighbour.
+// an insert moves at most a few chunks' entries; a full chunk lends entries
+// to a neighbour with room, else splits; an emptied or nearly empty one is
+// freed or merged into its neighbour.
 #pragma once
 
 #include "path_pool.hpp"
@@ -72,6 +73,7 @@ private:
     std::size_t chunk_for(const std::uint8_t *key) const;
     // The first place in `c` whose key is not below `key`.
     std::size_t lower_bound(const Chunk &c, const std::uint8_t *key) const;
+    bool lend(std::size_t ci);
     void split(std::size_t ci);
     void merge_small(std::size_t ci);
 
