@@ -581,7 +581,6 @@ void PairNode::on_message(Channel &ch, const wire::Message &msg, Millis now)
         close_channel(ch.id, "partner says: " + msg.goodbye().reason(), LogLevel::Warning);
         return;
     case wire::Message::kHello:
-    case wire::Message::kAuth:
     case wire::Message::BODY_NOT_SET:
         counters_.malformed_frames++;
         close_channel(ch.id, "unexpected message on an authenticated channel", LogLevel::Error);
