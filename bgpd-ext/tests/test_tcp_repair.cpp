@@ -531,3 +531,47 @@ TEST_CASE("A state that cannot be continued is refused with the reason, and the 
         CHECK(to_app.first_bad == UINT64_MAX);
     }
 }
+
+TEST_CASE("The standby's shape: the send queue from a send log that starts before the peer's "
+          "acknowledgement and goes past the kernel's queue, the receive queue already read",
+          "[tcp_repair]")
+{
+    REQUIRE_REPAIR();
+    UniqueFd listener;
+    Connection c = connect_pair({AF_INET, "", 16384}, &listener);
+    int peer = c.client.get();
+    UniqueFd app = std::move(c.server);
+    Flow to_peer{41}, to_app{42};
+    REQUIRE(exchange(app.get(), peer, to_peer, to_app, 100000));
+    to_app.write_to(peer, to_app.written + 8000);
+    REQUIRE(eventually([&] { return outq(peer) == 0; }));
+    to_peer.write_to(app.get(), to_peer.written + (64u << 20));
+    std::this_thread::sleep_for(milliseconds(200));
+
+    TcpConnectionState s = final_capture(app);
+    REQUIRE(s.send_queue.size() > 0);
+    REQUIRE(s.recv_queue.size() == 8000);
+
+    // What the standby has instead of the kernel's queues:
+    // - the send log from an older acknowledgement than the last one (the
+    //   peer holds those bytes already: sent again at the same sequence
+    //   numbers, they are duplicates it discards);
+    // - the log's end beyond what reached the kernel (the active logs a
+    //   write before making it);
+    // - the received bytes it read from the mirror itself: no receive queue.
+    const std::uint32_t already_acked = 20000, not_written = 30000;
+    const std::uint64_t log_from = to_peer.written - s.send_queue.size() - already_acked;
+    TcpConnectionState standby = s;
+    standby.send_seq = s.send_seq - already_acked;
+    standby.send_queue = to_peer.bytes(log_from, s.send_queue.size() + already_acked + not_written);
+    to_peer.written += not_written;
+    standby.recv_seq = s.recv_next();
+    standby.recv_queue.clear();
+    to_app.read += s.recv_queue.size();
+
+    UniqueFd again = restored(standby);
+    REQUIRE(exchange(again.get(), peer, to_peer, to_app, 100000));
+    CHECK(to_peer.first_bad == UINT64_MAX);
+    CHECK(to_app.first_bad == UINT64_MAX);
+    require_peer_silent(peer);
+}
