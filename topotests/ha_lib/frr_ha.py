@@ -85,8 +85,10 @@ def kill_rp(router, rp, signal="KILL"):
     pid = rp_pid(router, rp)
     if pid:
         router.cmd(f"kill -{signal} {pid}")
+        # bgpd frees its whole RIB on SIGTERM: tens of seconds with a full
+        # table in several sessions' records.
         wait_for(f"{router.name}: rp {rp} exits", lambda: None if not rp_pid(router, rp) else "alive",
-                 count=40, wait=0.25)
+                 count=40 if signal == "KILL" else 480, wait=0.25)
 
 
 def rp_vtysh(router, rp, command):

@@ -45,14 +45,22 @@ def birdc(host, confdir, command):
 
 
 def bird_session(host, confdir, protocol="r1"):
-    """BIRD's view of its session to r1: state and routes imported."""
+    """BIRD's view of its session to r1: state, routes imported, since when
+    the protocol is in its state (a session that went down and up again has
+    a later one) and its last error (a NOTIFICATION, a hold timer)."""
     out = birdc(host, confdir, f"show protocols all {protocol}")
     state = "Established" if "BGP state:          Established" in out else "down"
-    imported = 0
+    imported, since, last_error = 0, None, ""
     for line in out.splitlines():
+        fields = line.split()
+        if fields and fields[0] == protocol and len(fields) >= 5:
+            since = " ".join(fields[4:-1]) if len(fields) > 5 else fields[4]
         if line.strip().startswith("Routes:"):
             imported = int(line.split()[1])
-    return {"state": state, "prefixes": imported, "text": out}
+        if line.strip().startswith("Last error:"):
+            last_error = line.split(":", 1)[1].strip()
+    return {"state": state, "prefixes": imported, "since": since, "last_error": last_error,
+            "text": out}
 
 
 def gobgp_session(host, api=None):
