@@ -12,6 +12,8 @@
 #include <linux/sockios.h>
 
 #include <cerrno>
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -247,22 +249,24 @@ Status fill_queue(int fd, int queue, const std::string &bytes)
         return Status::ok();
     if (!select_queue(fd, queue))
         return Status::fail(with_errno(std::string("TCP_REPAIR_QUEUE ") + what, errno));
-    // The queue must fit the socket's buffer, or send() would wait for room
-    // that never frees (nothing is transmitted in repair mode). FORCE: the
-    // caller has CAP_NET_ADMIN anyway; the limit is not the system's default.
-    int name = queue == TCP_SEND_QUEUE ? SO_SNDBUF : SO_RCVBUF;
-    int force = queue == TCP_SEND_QUEUE ? SO_SNDBUFFORCE : SO_RCVBUFFORCE;
-    int have = 0;
-    socklen_t len = sizeof(have);
-    std::size_t need = bytes.size() * 2 + 65536;
-    if (getsockopt(fd, SOL_SOCKET, name, &have, &len) == 0 &&
-        static_cast<std::size_t>(have) < need &&
-        !set_int(fd, SOL_SOCKET, force, static_cast<int>(need)))
-        return Status::fail(with_errno(std::string("buffer for the ") + what, errno));
+    // send() in repair mode puts nothing on the wire, so a full buffer never
+    // frees: when the queue does not fit, the buffer is raised to hold it
+    // (FORCE: past the system's limit, CAP_NET_ADMIN is there anyway). Only
+    // then: a buffer set by hand no longer grows with the connection.
+    int name = queue == TCP_SEND_QUEUE ? SO_SNDBUFFORCE : SO_RCVBUFFORCE;
+    bool raised = false;
     std::size_t off = 0;
     while (off < bytes.size()) {
         ssize_t n = send(fd, bytes.data() + off, bytes.size() - off,
                          MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == ENOMEM) && !raised) {
+            // The kernel doubles the value for its bookkeeping.
+            std::size_t want = std::min<std::size_t>(bytes.size() + (1u << 20), INT32_MAX / 2);
+            if (!set_int(fd, SOL_SOCKET, name, static_cast<int>(want)))
+                return Status::fail(with_errno(std::string("buffer for the ") + what, errno));
+            raised = true;
+            continue;
+        }
         if (n <= 0)
             return Status::fail(with_errno(std::string("fill ") + what + " at byte " +
                                                std::to_string(off) + " of " +

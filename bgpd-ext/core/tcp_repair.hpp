@@ -58,6 +58,11 @@ struct TcpConnectionState {
     // the peer has not acknowledged, sent or not.
     // In dual-RP: the send log, from the peer's last acknowledgement (seen
     // in the replicated segments) to the end of what the active logged.
+    // The queue must reach every byte the peer may have acknowledged: the
+    // kernel drops an ACK beyond its last byte sent (the queue counts as
+    // sent), and with the peer's window closed the connection stalls.
+    // Bytes beyond may instead be written after the rebuild: they go out
+    // at once, where queued ones wait for the retransmission timer.
     std::uint32_t send_seq = 0;
     std::string send_queue;
 
@@ -106,7 +111,9 @@ struct RestoreOptions {
 
 // Reads the state of a connected TCP socket. The socket goes through
 // repair mode for the read and leaves it without a window probe: nothing is
-// sent to the peer, and the connection goes on as before.
+// sent to the peer, and the connection goes on as before. The caller is the
+// socket's only reader and writer meanwhile (the send side is read once;
+// only the peer's side is retaken until it holds still).
 Result<TcpConnectionState> capture(int fd);
 
 // The last capture of a socket that this process gives up: reads its state

@@ -575,3 +575,103 @@ TEST_CASE("The standby's shape: the send queue from a send log that starts befor
     CHECK(to_app.first_bad == UINT64_MAX);
     require_peer_silent(peer);
 }
+
+TEST_CASE("An IPv4 connection accepted on a dual-stack IPv6 listener (v4-mapped addresses) is "
+          "rebuilt", "[tcp_repair]")
+{
+    REQUIRE_REPAIR();
+    UniqueFd listener(socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(listener);
+    int off = 0;
+    REQUIRE(setsockopt(listener.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) == 0);
+    sockaddr_in6 any{};
+    any.sin6_family = AF_INET6;
+    any.sin6_addr = in6addr_any;
+    socklen_t len = sizeof(any);
+    REQUIRE(bind(listener.get(), reinterpret_cast<sockaddr *>(&any), len) == 0);
+    REQUIRE(listen(listener.get(), 1) == 0);
+    REQUIRE(getsockname(listener.get(), reinterpret_cast<sockaddr *>(&any), &len) == 0);
+
+    UniqueFd peer(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = any.sin6_port;
+    REQUIRE(connect(peer.get(), reinterpret_cast<sockaddr *>(&to), sizeof(to)) == 0);
+    UniqueFd app(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    REQUIRE(app);
+    nonblocking(peer.get());
+    nonblocking(app.get());
+    Flow to_peer{51}, to_app{52};
+    REQUIRE(exchange(app.get(), peer.get(), to_peer, to_app, 30000));
+
+    TcpConnectionState s = final_capture(app);
+    CHECK(s.local.family == AF_INET6);
+    CHECK(s.remote.to_string().rfind("[::ffff:127.0.0.1]:", 0) == 0);
+    require_peer_silent(peer.get());
+    UniqueFd again = restored(s);
+    REQUIRE(exchange(again.get(), peer.get(), to_peer, to_app, 50000));
+    CHECK(to_peer.first_bad == UINT64_MAX);
+    CHECK(to_app.first_bad == UINT64_MAX);
+    require_peer_silent(peer.get());
+}
+
+TEST_CASE("The restored send queue must reach every byte the peer may have acknowledged; "
+          "the send log beyond it may be written after the rebuild", "[tcp_repair]")
+{
+    REQUIRE_REPAIR();
+    UniqueFd listener;
+    Connection c = connect_pair({AF_INET, "", 16384}, &listener);
+    int peer = c.client.get();
+    UniqueFd app = std::move(c.server);
+    Flow to_peer{61}, to_app{62};
+    REQUIRE(exchange(app.get(), peer, to_peer, to_app, 50000));
+    // The peer's window is closed when the connection is captured.
+    to_peer.write_to(app.get(), to_peer.written + (64u << 20));
+    std::this_thread::sleep_for(milliseconds(200));
+
+    TcpConnectionState s = final_capture(app);
+    REQUIRE(s.send_queue.size() > 0);
+    const std::uint64_t captured_end = to_peer.written;
+
+    SECTION("a queue that stops short of the peer's acknowledgement stalls, without a reset")
+    {
+        // Nothing queued, from 5000 bytes before the peer's last
+        // acknowledgement (the standby's conservative point): the socket's
+        // next sequence number is behind what the peer acknowledged, so the
+        // peer's ACKs, its window update included, are dropped as
+        // acknowledging unsent data. With the window closed nothing moves.
+        TcpConnectionState empty = s;
+        empty.send_seq = s.send_seq - 5000;
+        empty.send_queue.clear();
+        {
+            UniqueFd fd = restored(empty);
+            to_peer.written = captured_end - s.send_queue.size() - 5000;
+            to_peer.write_to(fd.get(), to_peer.written + 1000);
+            auto until = Clock::now() + milliseconds(1500);
+            while (Clock::now() < until) {
+                to_peer.read_from(peer);
+                std::this_thread::sleep_for(milliseconds(20));
+            }
+            CHECK(to_peer.read == captured_end - s.send_queue.size());
+            require_peer_silent(peer);
+            REQUIRE(silence(fd));
+        }
+        to_peer.written = captured_end;
+    }
+
+    // Queued in repair mode up to the captured end (which the peer's
+    // acknowledgement cannot pass), from 5000 bytes before the last
+    // acknowledgement; the log's next bytes written after the rebuild go
+    // out as new data, without waiting for the retransmission timer.
+    const std::uint32_t already_acked = 5000;
+    TcpConnectionState standby = s;
+    standby.send_seq = s.send_seq - already_acked;
+    standby.send_queue = to_peer.bytes(captured_end - s.send_queue.size() - already_acked,
+                                       s.send_queue.size() + already_acked);
+    UniqueFd again = restored(standby);
+    REQUIRE(exchange(again.get(), peer, to_peer, to_app, 50000));
+    CHECK(to_peer.first_bad == UINT64_MAX);
+    CHECK(to_app.first_bad == UINT64_MAX);
+    require_peer_silent(peer);
+}
