@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace frr_ha {
 
@@ -215,6 +216,7 @@ Status ActiveTap::unprotect(const std::string &why)
     Status entered = state_.enter(TapMode::Unprotected, why);
     if (!entered)
         return entered;
+    unprotected_unsaid_ = true;
     input_link_.reset();
     sendlog_link_.reset();
     handover_conn_.reset();
@@ -322,20 +324,27 @@ bool ActiveTap::pump(std::chrono::milliseconds lag_limit, std::size_t make_budge
         flush_pending(make_budget);
         // A standby that takes nothing of the history for that long is not
         // going to protect the session soon.
-        if (state_.mode() == TapMode::HandingOver && now - pending_progress_ > 10 * lag_limit) {
-            unprotect("standby lagging: it took nothing of the hand-over for " +
-                      std::to_string((10 * lag_limit).count()) + " ms");
-            return true;
-        }
-        return false;
+        if (state_.mode() == TapMode::HandingOver && now - pending_progress_ > 10 * lag_limit)
+            return unprotect_said("standby lagging: it took nothing of the hand-over for " +
+                                  std::to_string((10 * lag_limit).count()) + " ms");
     }
+    if (state_.mode() == TapMode::Unprotected)
+        return std::exchange(unprotected_unsaid_, false);
     if (state_.mode() != TapMode::Mirroring || !pressure_.any())
         return false;
     auto held = std::chrono::duration_cast<std::chrono::milliseconds>(pressure_.held_for());
     if (held <= lag_limit)
         return false;
-    unprotect("standby lagging: its links took nothing for " + std::to_string(held.count()) + " ms");
     handover_not_before_ = now + std::chrono::seconds(1);
+    return unprotect_said("standby lagging: its links took nothing for " + std::to_string(held.count()) +
+                          " ms");
+}
+
+// Unprotected, with the caller saying why (so the pump does not again).
+bool ActiveTap::unprotect_said(const std::string &why)
+{
+    unprotect(why);
+    unprotected_unsaid_ = false;
     return true;
 }
 
@@ -347,10 +356,8 @@ bool ActiveTap::take_standby_word(const std::string &if_silent)
     ssize_t n = ::recv(input_link_.get(), text, sizeof(text), MSG_DONTWAIT);
     if (n < 0 && would_block(errno))
         return false;
-    if (n <= 0) {  // gone without a word: a standby that died or restarted
-        unprotect(if_silent);
-        return true;
-    }
+    if (n <= 0)  // gone without a word: a standby that died or restarted
+        return unprotect_said(if_silent);
     std::string why = "the standby ended its shadow: " + std::string(text, static_cast<std::size_t>(n));
     auto now = std::chrono::steady_clock::now();
     if (now - attached_at_ > std::chrono::minutes(1))
@@ -359,8 +366,7 @@ bool ActiveTap::take_standby_word(const std::string &if_silent)
     auto backoff = std::min<std::chrono::milliseconds>(
         kMaxHandoverBackoff, std::chrono::milliseconds(1000L << std::min(standby_ends_ - 1, 5u)));
     handover_not_before_ = now + backoff;
-    unprotect(why);
-    return true;
+    return unprotect_said(why);
 }
 
 void ActiveTap::drop_links()

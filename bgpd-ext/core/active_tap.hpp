@@ -95,6 +95,7 @@ private:
     ssize_t writev_counted(const struct iovec *iov, int iovcnt);
     void record(std::string &history, const void *data, std::size_t len);
     void flush_pending(std::size_t make_budget);
+    bool unprotect_said(const std::string &why);
     void end_history();
     void stop_on_link_error(const char *what);
 
@@ -128,6 +129,9 @@ private:
     unsigned int standby_ends_ = 0;
     std::chrono::steady_clock::time_point handover_not_before_{};
     bool receive_only_ = false;  // attached without a send log
+    // Left unprotected by the session's own I/O (its reason not said yet):
+    // the next pump says it, so that it reaches bgpd's log.
+    bool unprotected_unsaid_ = false;
 };
 
 }  // namespace frr_ha

@@ -188,7 +188,7 @@ bool frr_ha_tap_hand_over(struct frr_ha_taps *taps, int fd, int conn,
     SessionTap &tap = taps->get(fd);
     tap.set_max_message(max_message);
     // The standby's shadow gets the links first; the history follows.
-    Status done = tap.attachable();
+    Status done = tap.attachable(receive_only);
     if (done) {
         frr_ha::SessionHandoverMessage m;
         m.epoch = handover->epoch;
@@ -203,11 +203,12 @@ bool frr_ha_tap_hand_over(struct frr_ha_taps *taps, int fd, int conn,
     return static_cast<bool>(done);
 }
 
-bool frr_ha_tap_attachable(struct frr_ha_taps *taps, int fd, char *why, size_t why_len)
+bool frr_ha_tap_attachable(struct frr_ha_taps *taps, int fd, bool receive_only, char *why,
+                           size_t why_len)
 {
     std::shared_lock<std::shared_mutex> lock(taps->mutex);
     SessionTap *tap = taps->find(fd);
-    Status can = tap ? tap->attachable() : Status::fail("no such session");
+    Status can = tap ? tap->attachable(receive_only) : Status::fail("no such session");
     copy_text(why, why_len, can.why());
     return static_cast<bool>(can);
 }

@@ -75,7 +75,7 @@ int SessionTap::input_fd(int parked) const
     return shadow_ ? shadow_->input_fd(parked) : fd();
 }
 
-Status SessionTap::attachable() const
+Status SessionTap::attachable(bool receive_only) const
 {
     switch (state_.mode()) {
     case TapMode::Recording:
@@ -90,18 +90,19 @@ Status SessionTap::attachable() const
     default:
         return Status::fail(std::string("session is ") + tap_mode_name(state_.mode()));
     }
-    return streams_.followable(state_.why_unprotected());
+    return streams_.followable(state_.why_unprotected(), receive_only);
 }
 
 Status SessionTap::attach(UniqueFd input_link, UniqueFd sendlog_link, UniqueFd handover_conn,
                           bool receive_only)
 {
-    if (Status can = attachable(); !can)
+    if (Status can = attachable(receive_only); !can)
         return can;
     if (!active_)
         active_ = std::make_unique<ActiveTap>(state_, streams_);  // a new active's first hand-over
-    TapStreams::History history = state_.mode() == TapMode::Recording ? active_->take_recorded()
-                                                                      : streams_.history();
+    TapStreams::History history = state_.mode() == TapMode::Recording
+                                      ? active_->take_recorded()
+                                      : streams_.history(receive_only);
     return active_->attach(std::move(history), std::move(input_link), std::move(sendlog_link),
                            std::move(handover_conn), receive_only);
 }

@@ -72,8 +72,9 @@ public:
     int input_fd(int parked) const;
 
     // --- the active's side -------------------------------------------------
-    // Whether the session can be handed over now, else why not.
-    Status attachable() const;
+    // Whether the session can be handed over now (receive-only or not),
+    // else why not.
+    Status attachable(bool receive_only = false) const;
     // Hands the session to the standby, whose shadow already has the
     // links: the history streams into them and the session is mirrored
     // from then on. A new session's history is its bytes; an older one's

@@ -59,12 +59,14 @@ void TapStreams::note_sent(const std::string &message)
         out_open_ = message;
 }
 
-Status TapStreams::followable(const std::string &excluded_why) const
+Status TapStreams::followable(const std::string &excluded_why, bool receive_only) const
 {
     if (!following_)
         return Status::fail("the session's streams were not followed: " + excluded_why);
     if (!in_rib_.usable())
         return Status::fail(in_rib_.why());
+    if (!receive_only && !out_rib_.usable())
+        return Status::fail("what the peer holds from us: " + out_rib_.why());
     if (in_rib_.open().empty() || out_open_.empty())
         return Status::fail("the session's OPEN messages were not seen");
     if (in_track_.broken() || out_track_.broken())
@@ -72,13 +74,14 @@ Status TapStreams::followable(const std::string &excluded_why) const
     return Status::ok();
 }
 
-TapStreams::History TapStreams::history() const
+TapStreams::History TapStreams::history(bool receive_only) const
 {
     return History{
         HistoryStream::of_record(in_rib_.open() + bgp_keepalive(), in_rib_,
                                  in_track_.partial_bytes(), max_message_),
-        HistoryStream::of_record(out_open_ + bgp_keepalive(), out_rib_,
-                                 out_track_.partial_bytes(), max_message_)};
+        receive_only ? HistoryStream::of_bytes(out_open_ + bgp_keepalive())
+                     : HistoryStream::of_record(out_open_ + bgp_keepalive(), out_rib_,
+                                                out_track_.partial_bytes(), max_message_)};
 }
 
 void TapStreams::stop_following()

@@ -58,15 +58,18 @@ public:
     const StreamRib &peer_holds() const { return out_rib_; }
 
     // Whether a history can be made from the streams; `excluded_why` is
-    // shown when they are no longer followed.
-    Status followable(const std::string &excluded_why) const;
+    // shown when they are no longer followed. A session handed over
+    // `receive_only` needs the received stream's record only.
+    Status followable(const std::string &excluded_why, bool receive_only) const;
     struct History {
         HistoryStream in, out;  // for the input link and the send-log link
     };
     // Both OPENs, a KEEPALIVE, the routes as UPDATEs, the message in
     // progress: made as the links take it (history_stream.hpp), from
-    // records that must stay followed meanwhile.
-    History history() const;
+    // records that must stay followed meanwhile. `receive_only`: the send
+    // log's history is our OPEN and a KEEPALIVE (the standby of a session
+    // that restarts gracefully needs what the peer holds from us no more).
+    History history(bool receive_only) const;
     // The session will never be handed over: the parse of every message
     // is not worth it.
     void stop_following();

@@ -129,6 +129,13 @@ static bool link_pair(int link[2])
 	return true;
 }
 
+/* A session that will restart gracefully is not continued: the standby
+ * needs what the peer sends (its routes), not what we send. */
+static bool receive_only(struct peer *peer)
+{
+	return bgpd_ha_peer_decision(peer).mode == FRR_HA_SESSION_GRACEFUL_RESTART;
+}
+
 static bool hand_over(struct peer *peer, char *why, size_t why_len)
 {
 	struct frr_ha_status status;
@@ -136,10 +143,6 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 	struct frr_ha_handover_links links;
 	int conn;
 	bool ok;
-	/* A session that will restart gracefully is not continued: the
-	 * standby needs what the peer sends (its routes), not what we send. */
-	bool receive_only = bgpd_ha_peer_decision(peer).mode ==
-			    FRR_HA_SESSION_GRACEFUL_RESTART;
 
 	frr_ha_node_status(bgpd_ha_pair_node(), &status);
 	if (!status.partner_known || status.partner_role != FRR_HA_ROLE_STANDBY) {
@@ -167,7 +170,7 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 	 * and its end is told on the connection, which the tap keeps. */
 	frr_with_mutex (&peer->io_mtx) {
 		ok = frr_ha_tap_hand_over(bgpd_ha_taps(), peer->fd, conn, &h, &links,
-					  peer->max_packet_size, receive_only, why,
+					  peer->max_packet_size, receive_only(peer), why,
 					  why_len);
 	}
 	close(links.input[1]);
@@ -376,7 +379,8 @@ static void tf_protect_sweep(struct thread *t)
 				return; /* the rest at the next sweep */
 			frr_with_mutex (&peer->io_mtx) {
 				attachable = frr_ha_tap_attachable(bgpd_ha_taps(), peer->fd,
-								   why, sizeof(why));
+								   receive_only(peer), why,
+								   sizeof(why));
 			}
 			if (!attachable)
 				continue;

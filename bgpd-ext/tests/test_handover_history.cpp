@@ -182,3 +182,43 @@ TEST_CASE("a shadow whose history never ended is not continued, and says why")
     CHECK_FALSE(taken);
     CHECK(taken.why().find("before the hand-over's history was complete") != std::string::npos);
 }
+
+TEST_CASE("a session whose sent stream cannot be recorded is handed over receive-only, never to continue")
+{
+    Connection c = connect_loopback();
+    SessionTap tap{c.ours.get()};
+    const std::string from_peer = pseudo_open() + bgp_keepalive() + table(0, 300, 3);
+    send_all(c.peer.get(), from_peer);
+    settle();
+    REQUIRE(read_tap(tap) == from_peer);
+    // We send something the record cannot follow (as with ADD-PATH sent).
+    std::string too_short = bgp_empty_update();
+    too_short.resize(21);
+    too_short[17] = 21;
+    const std::string ours = pseudo_open() + bgp_keepalive() + too_short;
+    struct iovec iov = {const_cast<char *>(ours.data()), ours.size()};
+    REQUIRE(tap.writev(&iov, 1) == static_cast<ssize_t>(ours.size()));
+    REQUIRE(tap.unprotect("no standby when the session came up"));
+
+    // Continuing it would need what the peer holds from us: refused, saying why.
+    Status tf = tap.attachable(false);
+    CHECK_FALSE(tf);
+    CHECK(tf.why().find("what the peer holds from us") != std::string::npos);
+
+    // Restarting it gracefully needs the peer's routes only.
+    REQUIRE(tap.attachable(true));
+    UniqueFd in_w, out_w, conn_w, in_r, out_r, conn_r;
+    link_pair(&in_w, &in_r);
+    link_pair(&out_w, &out_r);
+    handover_conn(&conn_w, &conn_r);
+    REQUIRE(tap.attach(std::move(in_w), std::move(out_w), std::move(conn_w), true));
+    for (int i = 0; i < 100 && tap.mode() == TapMode::HandingOver; i++)
+        tap.pump(10s, 1 << 20);
+    CHECK(tap.mode() == TapMode::Mirroring);
+    CHECK(drain(out_r.get()) == pseudo_open() + bgp_keepalive());  // then the log closes
+    StreamRib standby, peer_sent;
+    apply_stream(standby, drain(in_r.get()));
+    apply_stream(peer_sent, from_peer);
+    CHECK(replayed(standby) == replayed(peer_sent));
+    CHECK(history_end(conn_r.get()));
+}

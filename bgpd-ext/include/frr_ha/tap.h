@@ -112,7 +112,7 @@ bool frr_ha_tap_hand_over(struct frr_ha_taps *taps, int fd, int conn,
 			  size_t max_message, bool receive_only, char *why,
 			  size_t why_len);
 /* Whether an Established session could be handed over now (else why). */
-bool frr_ha_tap_attachable(struct frr_ha_taps *taps, int fd, char *why,
+bool frr_ha_tap_attachable(struct frr_ha_taps *taps, int fd, bool receive_only, char *why,
 			   size_t why_len);
 void frr_ha_tap_unprotect(struct frr_ha_taps *taps, int fd, const char *why);
 /* The session will never be handed over: stop following its streams. */
