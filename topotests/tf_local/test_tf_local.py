@@ -16,6 +16,7 @@ no malformed one; and a change made after the switchover reaches the peers.
 import os
 import sys
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -244,7 +245,17 @@ def same_session(before, after):
     return True
 
 
-def check_transparent(before, capture, tables=None):
+@contextmanager
+def captures_kept_on_failure(capture, label):
+    """A wire check that fails keeps the captures in the test's log folder."""
+    try:
+        yield
+    except AssertionError as err:
+        kept = capture.keep(get_topogen().logdir, label)
+        raise AssertionError(f"{err}\ncaptures kept: {kept}") from None
+
+
+def check_transparent(before, capture, tables=None, label="switchover"):
     after = peer_view()
     assert same_session(before, after), f"peers saw the switchover:\n{before}\n{after}"
     if tables is not None:
@@ -253,13 +264,14 @@ def check_transparent(before, capture, tables=None):
                    if v != now[k]}
         assert not changed, f"routes changed at the peers: {changed}"
     capture.stop()
-    for name in PEERS:
-        wire = capture.summary(name)
-        assert wire["fin_or_rst_from_r1"] == 0, wire
-        assert wire["malformed"] == 0, wire
-        assert wire["framing_problems"] == [], wire
-        assert wire["notifications"] == 0, wire
-        assert wire["bgp_messages_from_r1"] > 0, wire
+    with captures_kept_on_failure(capture, label):
+        for name in PEERS:
+            wire = capture.summary(name)
+            assert wire["fin_or_rst_from_r1"] == 0, (name, wire)
+            assert wire["malformed"] == 0, (name, wire)
+            assert wire["framing_problems"] == [], (name, wire)
+            assert wire["notifications"] == 0, (name, wire)
+            assert wire["bgp_messages_from_r1"] > 0, (name, wire)
 
 
 def change_reaches_peers(prefix):
@@ -346,7 +358,7 @@ def test_planned_switchover():
     assert "Switchover started" in out, out
     become_active("b")
     time.sleep(12)
-    check_transparent(before, capture, tables)
+    check_transparent(before, capture, tables, "planned-switchover")
     change_reaches_peers("198.51.100.1/32")
 
 
@@ -359,7 +371,7 @@ def test_kill9_of_active_while_idle():
     kill_rp(gear("r1"), "b")
     become_active("a")
     time.sleep(12)  # longer than the peers' hold time: keepalives must continue
-    check_transparent(before, capture, tables)
+    check_transparent(before, capture, tables, "kill-while-idle")
     for name in PEERS:  # a figure for the record, not a pass/fail threshold
         print(f"{name}: first bytes from r1 after the kill: "
               f"{capture.first_from_r1_after(name, 'kill')}")
@@ -391,7 +403,7 @@ def test_repeated_switchovers_back_and_forth():
             become_active(standby)
         active, standby, epoch = standby, active, epoch + 1
         time.sleep(4)  # beyond the peers' keepalive interval
-        check_transparent(start, capture)
+        check_transparent(start, capture, label=f"cycle{cycle}")
     change_reaches_peers("198.51.100.4/32")
 
 
@@ -425,10 +437,11 @@ def test_kill9_of_active_during_full_table_exchange():
              or v["notificationsRecv"] != first[k]["notificationsRecv"]}
     assert not moved, f"(established, dropped) before and after: {moved}"
     capture.stop()
-    for name in PEERS:
-        wire = capture.summary(name, since="kill")
-        assert wire["fin_or_rst_from_r1"] == 0, wire
-        assert wire["notifications"] == 0, wire
-        assert wire["malformed"] == 0, wire
-        assert wire["framing_problems"] == [], wire
+    with captures_kept_on_failure(capture, "full-table-kill"):
+        for name in PEERS:
+            wire = capture.summary(name, since="kill")
+            assert wire["fin_or_rst_from_r1"] == 0, (name, wire)
+            assert wire["notifications"] == 0, (name, wire)
+            assert wire["malformed"] == 0, (name, wire)
+            assert wire["framing_problems"] == [], (name, wire)
     change_reaches_peers("198.51.100.3/32")
