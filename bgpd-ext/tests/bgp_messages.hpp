@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bgp_stream.hpp"
+#include "stream_rib.hpp"
 
 namespace frr_ha::test {
 
@@ -47,6 +48,15 @@ inline std::string pseudo_open()
     std::string open = bgp_empty_update();
     open[18] = static_cast<char>(BgpType::Open);
     return open;
+}
+
+// A record's state as the bytes of its replay (equal states, equal bytes).
+inline std::string replayed(const StreamRib &rib)
+{
+    std::string all;
+    for (const auto &m : rib.replay(4096))
+        all += m;
+    return all;
 }
 
 }  // namespace frr_ha::test

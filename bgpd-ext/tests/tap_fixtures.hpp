@@ -48,24 +48,23 @@ inline Connection connect_loopback()
     return c;
 }
 
-inline void link_pair(UniqueFd *writer, UniqueFd *reader)
+// A unix socket pair whose second end does not block.
+inline void unix_pair(int type, UniqueFd *first, UniqueFd *second)
 {
     int fds[2];
-    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+    REQUIRE(socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) == 0);
     fcntl(fds[1], F_SETFL, O_NONBLOCK);
-    writer->reset(fds[0]);
-    reader->reset(fds[1]);
+    first->reset(fds[0]);
+    second->reset(fds[1]);
 }
+
+inline void link_pair(UniqueFd *writer, UniqueFd *reader) { unix_pair(SOCK_STREAM, writer, reader); }
 
 // A hand-over connection: the active's end (the tap keeps it) and the
 // standby's, where the history's end arrives.
 inline void handover_conn(UniqueFd *active, UniqueFd *standby)
 {
-    int fds[2];
-    REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == 0);
-    fcntl(fds[1], F_SETFL, O_NONBLOCK);
-    active->reset(fds[0]);
-    standby->reset(fds[1]);
+    unix_pair(SOCK_SEQPACKET, active, standby);
 }
 
 // The history's end, if the active has told it on `conn` by now.

@@ -51,14 +51,6 @@ void apply_stream(StreamRib &rib, const std::string &bytes)
     REQUIRE_FALSE(f.broken());
 }
 
-std::string replayed(const StreamRib &rib)
-{
-    std::string all;
-    for (const auto &m : rib.replay(4096))
-        all += m;
-    return all;
-}
-
 }  // namespace
 
 TEST_CASE("a record replayed in parts while it changes ends where the record ends")

@@ -16,18 +16,6 @@
 using namespace frr_ha;
 using namespace frr_ha::test;
 
-namespace {
-
-std::string replayed(const StreamRib &rib)
-{
-    std::string all;
-    for (const auto &m : rib.replay(4096))
-        all += m;
-    return all;
-}
-
-}  // namespace
-
 TEST_CASE("a stream's routes replay into the same state")
 {
     StreamRib rib;
