@@ -60,6 +60,15 @@ void ConfigSync::refresh_digest()
     v_.digest = config::digest(config::comparable(host_.running_config()));
 }
 
+void ConfigSync::changed()
+{
+    if (line_running_) {
+        line_running_ = false;
+        v_.generation++;
+    }
+    dirty_ = true;
+}
+
 void ConfigSync::fill_status(wire::Status &status)
 {
     refresh_digest();
@@ -118,12 +127,20 @@ void ConfigSync::partner_status(const wire::Status &status, Role self, Role part
         return;
     if (v_.state == ConfigState::Differs && v_.partner_generation == request_generation_)
         return;  // adopted that generation and could not match it: wait for a change
-    if (!mismatch_since_)
+    // While lines keep coming the two differ by the line in flight: the
+    // standby ran it, the active has not yet. Only a difference that stays
+    // while the active's generation does not move is real.
+    if (!mismatch_since_ || mismatch_generation_ != v_.partner_generation) {
         mismatch_since_ = now;
-    if (v_.state == ConfigState::InStep || v_.state == ConfigState::Alone)
-        v_.state = ConfigState::Comparing;
-    if (now - *mismatch_since_ < kMismatchGraceMs)
+        mismatch_generation_ = v_.partner_generation;
+    }
+    if (now - *mismatch_since_ < kMismatchGraceMs) {
+        const bool line_in_flight = v_.partner_generation < v_.generation;
+        if (!(v_.state == ConfigState::InStep && line_in_flight) &&
+            (v_.state == ConfigState::InStep || v_.state == ConfigState::Alone))
+            v_.state = ConfigState::Comparing;
         return;
+    }
     wire::Message req;
     req.mutable_config_request()->set_digest(v_.digest);
     requested_ = true;
@@ -178,6 +195,11 @@ void ConfigSync::on_message(const wire::Message &msg, Role self, Millis now, con
     case wire::Message::kConfigRequest: {
         if (self != Role::Active)
             return;
+        // The standby replaces its configuration with this one: a line
+        // forwarded meanwhile could run on the old one. Lines run here alone
+        // until it reports this configuration back.
+        if (v_.state == ConfigState::InStep)
+            leave_step("the standby asked for the active's configuration");
         const std::string text = host_.running_config();
         for (std::size_t off = 0; off == 0 || off < text.size(); off += kChunkBytes) {
             wire::Message chunk;
@@ -276,6 +298,7 @@ void ConfigSync::role_changed(Role role)
 {
     role_ = role;
     awaiting_ = 0;
+    line_running_ = false;
     mismatch_since_.reset();
     requested_ = false;
     incoming_.clear();
@@ -287,8 +310,8 @@ void ConfigSync::role_changed(Role role)
 std::optional<std::uint64_t> ConfigSync::forward(std::uint64_t session, const std::string &line,
                                                  const Send &send, std::string *why_not)
 {
-    v_.generation++;
-    dirty_ = true;
+    // The line runs here after this (forwarded or alone): changed() counts it.
+    line_running_ = true;
     auto refuse = [&](const std::string &why) -> std::optional<std::uint64_t> {
         if (why_not)
             *why_not = why;
@@ -313,7 +336,7 @@ std::optional<std::uint64_t> ConfigSync::forward(std::uint64_t session, const st
     l->set_session(session);
     l->set_seq(++next_seq_);
     l->set_line(line);
-    l->set_generation(v_.generation);
+    l->set_generation(v_.generation + 1);
     awaiting_ = next_seq_;
     awaited_ = ConfigAnswer{};
     v_.lines_forwarded++;

@@ -73,8 +73,10 @@ public:
 
     explicit ConfigSync(PairHost &host) : host_(host) {}
 
-    // This RP's configuration changed (a configuration line ran).
-    void changed() { dirty_ = true; }
+    // This RP's configuration changed (a configuration line ran). A line
+    // forwarded before it counts from here: the generation and the digest
+    // published in STATUS always describe the same configuration.
+    void changed();
     void fill_status(wire::Status &status);
     // A STATUS from the partner; `self` and `partner` are the roles now.
     void partner_status(const wire::Status &status, Role self, Role partner, Millis now,
@@ -112,13 +114,18 @@ private:
     Role role_ = Role::Init;
     bool dirty_ = true;
     ConfigView v_;
+    // The active: a line was forwarded (or runs alone) and has not run here
+    // yet; its generation is published once it has.
+    bool line_running_ = false;
     // The active: the forwarded line waiting for its answer.
     std::uint64_t next_seq_ = 0;
     std::uint64_t awaiting_ = 0;
     ConfigAnswer awaited_;
-    // The standby: when it first saw the active's configuration differ at an
-    // equal generation (or lag behind), and its request in flight.
+    // The standby: since when the active's configuration has differed from
+    // its own without the active's generation moving (lines still coming
+    // restart the wait), and its request in flight.
     std::optional<Millis> mismatch_since_;
+    std::uint64_t mismatch_generation_ = 0;
     bool requested_ = false;
     std::uint64_t request_generation_ = 0;
     std::string incoming_;  // ConfigChunk text so far

@@ -55,6 +55,9 @@ static struct {
 	uint64_t next_id, uses;
 	/* The answer of this line is awaited (see forward_and_wait). */
 	uint64_t awaited_seq;
+	/* The vty whose configuration line is running: its end counts the
+	 * line, even when it leaves the configuration nodes ("end"). */
+	const struct vty *line_vty;
 } cs;
 
 /* --- the active ------------------------------------------------------------- */
@@ -215,11 +218,15 @@ static int config_line_typed(struct vty *vty, const char *line, char **out)
 	if (!node || frr_ha_node_role(node) != FRR_HA_ROLE_ACTIVE ||
 	    bgpd_ha_config_is_mirror(vty))
 		return 0;
-	if (is_configuration_line(vty, line, &starts))
+	if (is_configuration_line(vty, line, &starts)) {
+		cs.line_vty = vty;
 		return forward_and_wait(vty, line, starts);
+	}
 	frr_ha_node_status(node, &st);
-	if (!st.local_mode && saves_configuration(vty, line))
+	if (!st.local_mode && saves_configuration(vty, line)) {
+		cs.line_vty = vty; /* the save is a line the standby counts too */
 		forward_save(vty);
+	}
 	return 0;
 }
 
@@ -232,8 +239,11 @@ static int config_line_done(struct vty *vty, const char *line)
 
 	if (!node)
 		return 0;
-	if (vty->node >= CONFIG_NODE || bgpd_ha_config_is_mirror(vty))
+	if (vty == cs.line_vty || vty->node >= CONFIG_NODE ||
+	    bgpd_ha_config_is_mirror(vty))
 		frr_ha_node_config_changed(node);
+	if (vty == cs.line_vty)
+		cs.line_vty = NULL;
 	if (vty->node < CONFIG_NODE && (s = session_of(vty))) {
 		frr_ha_node_config_session_end(node, s->id);
 		memset(s, 0, sizeof(*s));

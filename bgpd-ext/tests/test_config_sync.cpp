@@ -12,13 +12,18 @@ constexpr int kA = 0, kB = 1;
 
 // What the glue does with a line typed on the active: forward it, wait for
 // the standby's answer, run it here unless the standby refused it.
-ConfigAnswer type_on_active(Harness &h, std::uint64_t session, const std::string &line)
+// `before_run_ms`: how long the active takes between forwarding the line
+// and running it (its wait for the answer, then the command itself), during
+// which the RPs' heartbeats keep crossing.
+ConfigAnswer type_on_active(Harness &h, std::uint64_t session, const std::string &line,
+                            Millis before_run_ms = 0)
 {
     std::string why;
     auto seq = h.nodes[kA]->forward_config_line(session, line, &why);
     ConfigAnswer answer{ConfigAnswer::Kind::Lost, why};
     if (seq) {
         h.pump();
+        h.run(before_run_ms);
         answer = h.nodes[kA]->config_answer(*seq);
         if (answer.kind == ConfigAnswer::Kind::Pending) {
             h.nodes[kA]->config_answer_timed_out(*seq, 3000);
@@ -80,6 +85,34 @@ TEST_CASE("a configuration line runs on the standby before the active, in the sa
     CHECK(h.nodes[kA]->config_view().generation == h.nodes[kB]->config_view().generation);
     CHECK(h.nodes[kA]->config_view().lines_forwarded == 4);
     CHECK(h.nodes[kB]->config_view().lines_mirrored == 4);
+}
+
+TEST_CASE("heartbeats that cross lines in flight keep both RPs in step, however long the lines "
+          "keep coming")
+{
+    auto h = formed_pair();
+    // A configuration file typed line after line for 6 s: the standby has
+    // always run one line more than the active when their STATUSes cross.
+    CHECK(type_on_active(h, 5, "configure terminal", 200).kind == ConfigAnswer::Kind::Accepted);
+    for (int i = 0; i < 20; i++) {
+        const auto line = "neighbor 10.0.1." + std::to_string(i) + " remote-as 6510" +
+                          std::to_string(i % 10);
+        CHECK(type_on_active(h, 5, line, 200).kind == ConfigAnswer::Kind::Accepted);
+        h.run(100);
+        CHECK(state(h, kA) == ConfigState::InStep);
+        CHECK(state(h, kB) == ConfigState::InStep);
+    }
+    h.run(2000);
+    CHECK(h.hosts[kB]->config == h.hosts[kA]->config);
+    CHECK(state(h, kA) == ConfigState::InStep);
+    CHECK(state(h, kB) == ConfigState::InStep);
+    const auto a = h.nodes[kA]->config_view();
+    CHECK(a.lines_forwarded == 21);
+    CHECK(a.lines_alone == 0);
+    CHECK(a.last_problem.empty());
+    CHECK(h.nodes[kB]->config_view().adoptions == 0);
+    CHECK(a.generation == h.nodes[kB]->config_view().generation);
+    CHECK_FALSE(h.hosts[kA]->logged("no longer follows"));
 }
 
 TEST_CASE("a line the standby refuses is refused with its error and changes neither RP")
