@@ -24,6 +24,7 @@ Run as root with Debian's python3:  sudo /usr/bin/python3 bench/run.py  [--full]
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import sys
@@ -44,6 +45,7 @@ from frr_ha_bench.common import (
     sh,
     start_time,
 )
+from frr_ha_bench.speakers import set_peers_mode
 from frr_ha_bench.topology import teardown_topology
 from frr_ha_bench.cases import run_size
 from frr_ha_bench.report import plots, tables
@@ -66,6 +68,9 @@ FULL_SIZES = [(4, 1, 10000, ALL_CASES), (4, 10, 10000, ALL_CASES),
               (4, 10, 100000, ALL_CASES), (4, 100, 100000, ALL_CASES),
               (4, 1, 1000000, ALL_CASES), (4, 10, 1000000, ALL_CASES),
               (6, 10, 100000, ALL_CASES), (4, 1000, 10000, "ha-tf")]
+
+
+FDS_PER_SESSION = 4  # an upper bound: the TCP socket, the link, the partner's end, slack
 
 
 def cleanup():
@@ -98,18 +103,39 @@ def main():
     ap.add_argument("--conv-repeats", type=int, default=2,
                     help="table loads with and without standby (each)")
     ap.add_argument("--cases", default=None,
-                    help="comma-separated subset of " + ALL_CASES)
+                    help="comma-separated subset of " + ALL_CASES + ",ha-tf-planned "
+                    "(ha-tf-planned: `bgp ha switchover` on the active instead of kill -9)")
+    ap.add_argument("--peers", choices=("gobgp", "bird"), default="gobgp",
+                    help="the peers: one gobgpd that stores every path (default), or BIRD "
+                    "with one protocol per session and `import none`, storing nothing, so "
+                    "that a big load measures r1 and not the peers")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                   "results"))
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: sudo /usr/bin/python3 bench/run.py")
-    for tool in ("gobgpd", "gobgp", "bird", "birdc", "dumpcap", f"{FRR}/bgpd"):
+    set_peers_mode(args.peers)
+    for tool in (("gobgpd", "gobgp") if args.peers == "gobgp" else ()) + \
+            ("bird", "birdc", "dumpcap", f"{FRR}/bgpd"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: scripts/setup-host.sh installs it")
     sizes = [tuple(int(x) for x in s.split(":")) + (ALL_CASES,) for s in args.size] or \
         (FULL_SIZES if args.full else DEFAULT_SIZES)
     repeats = args.repeats or (10 if args.full else 5)
+    # Descriptors: each RP of the pair holds, per session, the TCP socket and
+    # its link to the partner (about 2 to 3 per session, measured: the
+    # `fds` of results.json); FRR sizes its event tables from RLIMIT_NOFILE
+    # (or --limit-fds) and aborts on a descriptor past it. The daemons
+    # inherit this process's limit: raise it to the hard limit and refuse
+    # a size it cannot hold.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = max(s[1] for s in sizes) * FDS_PER_SESSION + 1024
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need, min(hard, 65536)),
+                                                    max(hard, need)))
+    except (ValueError, OSError) as e:
+        sys.exit(f"{max(s[1] for s in sizes)} peers need about {need} descriptors per bgpd "
+                 f"(ulimit -n {soft}, -Hn {hard}): {e}")
     os.makedirs(STATE, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
     clean_leftovers()

@@ -13,13 +13,15 @@ from .common import KEEPALIVE, STATE, alive, feed_addrs, kill_pid, log, r1_addr,
 from .topology import build_topology, teardown_topology
 from .speakers import (
     birdc,
-    gobgp_neighbors,
+    peer_view,
     peers_count,
     peers_full,
+    peers_store,
     start_feed,
     start_peers,
+    stop_peers,
 )
-from .router import R1, proc_cpu, proc_rss_mib, r1_bytes_from_feed
+from .router import R1, proc_cpu, proc_fds, proc_rss_mib, r1_bytes_from_feed
 from .wire import Capture, analyse_wire
 
 # --------------------------------------------------------------------------- one switchover
@@ -30,14 +32,18 @@ class Sampler(threading.Thread):
     def __init__(self):
         super().__init__(daemon=True)
         self.stop_flag = threading.Event()
-        self.min_held, self.down = {}, set()
+        self.min_held, self.down, self.since = {}, set(), {}
 
     def run(self):
         while not self.stop_flag.is_set():
-            for n, v in gobgp_neighbors().items():
-                self.min_held[n] = min(self.min_held.get(n, v["accepted"]), v["accepted"])
+            for n, v in peer_view().items():
+                if v["accepted"] is not None:
+                    self.min_held[n] = min(self.min_held.get(n, v["accepted"]), v["accepted"])
                 if v["state"] != 6:
                     self.down.add(n)
+                elif n in self.since and self.since[n] != v["uptime"]:
+                    self.down.add(n)  # went down and up between two samples
+                self.since.setdefault(n, v["uptime"])
             self.stop_flag.wait(0.2)
 
     def stop(self):
@@ -61,18 +67,24 @@ def log_time(path, pattern, after):
     return None, None
 
 
-def switchover(r1, run_no, active=None, standby=None):
+def switchover(r1, run_no, active=None, standby=None, planned=False):
     """kill -9 of the active (HA) or of the stock bgpd, restarted at once;
+    with planned, `bgp ha switchover` on the active instead of the kill;
     returns the figures of this switchover."""
     case, prefixes = r1.case, r1.prefixes
-    before = gobgp_neighbors()
+    before = wait("the peers answer", lambda: peer_view(counts=True), 120, 0.5)
     cap = Capture(f"{case}-{run_no}")
     sampler = Sampler()
     sampler.start()
     time.sleep(0.5)
     pid = r1.pid(active)
     t_kill = time.time()
-    os.kill(pid, signal.SIGKILL)
+    if planned:
+        out = r1.vty("bgp ha switchover", active)
+        if "Switchover started" not in out:
+            raise RuntimeError(f"planned switchover refused: {out.strip()}")
+    else:
+        os.kill(pid, signal.SIGKILL)
     res = {"case": case}
     if r1.ha:
         wait("new active", lambda: r1.ha_json(standby).get("role") == "active", 30, 0.05)
@@ -83,14 +95,14 @@ def switchover(r1, run_no, active=None, standby=None):
         r1.start_bgpd(None)
         res["restart_delay_ms"] = (t_restart - t_kill) * 1000
     # settle: the peers hold the full table, every session up, then a quiet period
-    if case == "ha-tf":
+    if case.startswith("ha-tf"):
         time.sleep(KEEPALIVE + 1.5)  # every TF session's next keepalive is on the wire
-    wait("peers converge", lambda: peers_full(prefixes), 600, 0.2)
-    if case != "ha-tf":
+    wait("peers converge", lambda: peers_full(prefixes, r1.peers), 1800, 0.2)
+    if not case.startswith("ha-tf"):
         time.sleep(2.0)
     sampler.stop()
     cap.stop()
-    after = gobgp_neighbors()
+    after = wait("the peers answer", lambda: peer_view(counts=True), 120, 0.5)
     r1_set = {r1_addr(r1.af, i) if r1.af == 4 else
               ipaddress.ip_address(r1_addr(r1.af, i)).packed.hex() for i in range(r1.peers)}
     wire = analyse_wire(cap.path, t_kill, r1_set)
@@ -112,15 +124,24 @@ def switchover(r1, run_no, active=None, standby=None):
            a.get("flops", 0) != b.get("flops", 0):
             flaps += 1
     res["flaps"] = flaps
-    res["notifications"] = sum(after.get(n, {}).get("notifications", 0) - b["notifications"]
-                               for n, b in before.items())
+    res["notifications"] = sum((after.get(n, {}).get("notifications") or 0) -
+                               (b["notifications"] or 0) for n, b in before.items())
     res["notifications_wire"] = sum(s["notifications"] for s in wire.values())
     res["fin_rst"] = sum(s["fin"] + s["rst"] for s in wire.values())
     res["updates"] = sum(s["updates"] for s in wire.values())
     res["withdrawn_wire"] = sum(s["withdrawn"] for s in wire.values())
     res["reannounced"] = sum(s["announced"] for s in wire.values())
-    res["lost_at_peers"] = sum(b["accepted"] - sampler.min_held.get(n, b["accepted"])
-                               for n, b in before.items())
+    if peers_store():
+        res["lost_at_peers"] = sum(b["accepted"] - sampler.min_held.get(n, b["accepted"])
+                                   for n, b in before.items())
+    else:
+        # peers that keep nothing: a session that dropped without graceful
+        # restart loses what the peer held (implicit withdrawal), a GR
+        # helper keeps it stale; plus what r1 withdrew on the wire
+        res["lost_at_peers"] = res["withdrawn_wire"] + (
+            0 if r1.gr else sum(b["accepted"] for n, b in before.items()
+                                if n in sampler.down or after.get(n, {}).get("uptime") !=
+                                b.get("uptime")))
     os.unlink(cap.path)
     return res
 
@@ -159,12 +180,13 @@ def load_table(r1, pid, standby=None):
     again; returns (seconds until every peer holds it, CPU seconds of pid,
     bytes mirrored to the standby, bytes r1 received from the feed)."""
     birdc("disable feed")
-    wait("peers empty", lambda: peers_count(0), 600, 0.2)
+    wait("peers empty", lambda: peers_count(0), 1800, 0.2)
     time.sleep(1.0)
     cpu0, w0, b0 = proc_cpu(pid), mirrored(r1, standby), r1_bytes_from_feed(r1.af)
     t0 = time.time()
     birdc("enable feed")
-    wait("peers full", lambda: peers_full(r1.prefixes), 900, 0.05)
+    wait("peers full", lambda: peers_full(r1.prefixes, r1.peers), 1800,
+         0.05 if r1.peers <= 100 else 0.2)
     t1 = time.time()
     cpu1 = proc_cpu(pid)
     if standby:
@@ -176,11 +198,19 @@ def load_table(r1, pid, standby=None):
 def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
     r1 = R1(af, peers, prefixes, case)
     r1.start_zebra()
+    t0 = time.time()
     r1.start_bgpd("a")
     r1.start_bgpd("b")
     active, standby = "a", "b"
-    wait("peers full", lambda: peers_full(prefixes), 900, 0.5)
-    wait("standby in step", lambda: r1.in_step(active, standby), 600, 0.5)
+    wait("peers full", lambda: peers_full(prefixes, peers), 1800, 0.5)
+    out.setdefault("first_load", {})[case] = time.time() - t0
+    wait("standby in step", lambda: r1.in_step(active, standby), 1800, 0.5)
+    out.setdefault("rss", {})[case] = {"active": proc_rss_mib(r1.pid(active)),
+                                       "standby": proc_rss_mib(r1.pid(standby)),
+                                       "zebra": proc_rss_mib(r1.zebra_pid)}
+    out.setdefault("fds", {})[case] = {"active": proc_fds(r1.pid(active)),
+                                       "standby": proc_fds(r1.pid(standby))}
+    log(f"  {case}: RSS {out['rss'][case]}, fds {out['fds'][case]}")
     if case == "ha-tf":
         # replication cost and standby cost, in the same run, alternating
         conv = {"with": [], "without": []}
@@ -214,22 +244,33 @@ def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
             rejoin.append((t1 - t0, time.time() - t0))
         out["rejoin"] = rejoin
     runs = []
+    planned = case == "ha-tf-planned"
     for k in range(repeats):
-        wait("standby in step", lambda: r1.in_step(active, standby), 600, 0.2)
-        log(f"  {case} switchover {k + 1}/{repeats} (rp {active} killed)")
-        runs.append(switchover(r1, k, active, standby))
+        wait("standby in step", lambda: r1.in_step(active, standby), 1800, 0.2)
+        log(f"  {case} switchover {k + 1}/{repeats} (rp {active} "
+            f"{'hands over' if planned else 'killed'})")
+        runs.append(switchover(r1, k, active, standby, planned=planned))
         log(f"    {runs[-1]}")
-        r1.start_bgpd(active)  # the old active rejoins as standby
+        if not r1.pid(active):
+            r1.start_bgpd(active)  # the old active rejoins as standby
         active, standby = standby, active
+        r1.active_rp = active
     r1.stop()
     return runs
 
 
-def run_stock_case(af, peers, prefixes, case, repeats, out):
+def run_stock_case(af, peers, prefixes, case, repeats, out, learn_repeats=2):
     r1 = R1(af, peers, prefixes, case)
     r1.start_zebra()
+    t0 = time.time()
     r1.start_bgpd(None)
-    wait("peers full", lambda: peers_full(prefixes), 900, 0.5)
+    wait("peers full", lambda: peers_full(prefixes, peers), 1800, 0.5)
+    out.setdefault("first_load", {})[case] = time.time() - t0
+    time.sleep(2.0)
+    out.setdefault("rss", {})[case] = {"bgpd": proc_rss_mib(r1.pid(None)),
+                                       "zebra": proc_rss_mib(r1.zebra_pid)}
+    out.setdefault("fds", {})[case] = {"bgpd": proc_fds(r1.pid(None))}
+    log(f"  {case}: RSS {out['rss'][case]}, fds {out['fds'][case]}")
     runs = []
     for k in range(repeats):
         time.sleep(1.0)
@@ -239,10 +280,10 @@ def run_stock_case(af, peers, prefixes, case, repeats, out):
     if case == "stock":
         # how long stock FRR takes to learn the table from its peers, from its start
         learn = []
-        for _ in range(2):
+        for _ in range(learn_repeats):
             kill_pid(r1.pid(None), signal.SIGKILL)
             wait("peers notice", lambda: not peers_full(prefixes), 60, 0.1)
-            wait("peers empty", lambda: peers_count(0), 120, 0.1)
+            wait("peers empty", lambda: peers_count(0), 600, 0.1)
             t0 = time.time()
             r1.start_bgpd(None)
 
@@ -254,9 +295,10 @@ def run_stock_case(af, peers, prefixes, case, repeats, out):
                     return s["peers"][feed]["pfxRcd"] == prefixes
                 except (ValueError, KeyError):
                     return False
-            wait("r1 learns the table", have_table, 900, 0.05)
+            wait("r1 learns the table", have_table, 1800, 0.05)
             t1 = time.time()
-            wait("peers full", lambda: peers_full(prefixes), 900, 0.05)
+            wait("peers full", lambda: peers_full(prefixes, peers), 1800,
+                 0.05 if peers <= 100 else 0.2)
             learn.append((t1 - t0, time.time() - t0))
         out["learn"] = learn
     r1.stop()
@@ -270,23 +312,24 @@ def run_size(af, peers, prefixes, repeats, conv_repeats, cases):
     build_topology(af, peers)
     bird = start_feed(af, prefixes)
     gob = None
-    out = {"af": af, "peers": peers, "prefixes": prefixes, "runs": {}}
+    out = {"af": af, "peers": peers, "prefixes": prefixes, "runs": {},
+           "peers_kind": "gobgp" if peers_store() else "bird"}
     try:
         for case in cases:
             t0 = time.time()
-            if gob:
-                kill_pid(gob.pid)
+            stop_peers(gob)
             # the peers are graceful-restart helpers but in the no-GR case
             gob = start_peers(af, peers, gr=case != "stock", tag=case)
             if case.startswith("ha"):
                 out["runs"][case] = run_ha_case(af, peers, prefixes, case, repeats,
                                                 conv_repeats, out)
             else:
-                out["runs"][case] = run_stock_case(af, peers, prefixes, case, repeats, out)
+                out["runs"][case] = run_stock_case(af, peers, prefixes, case, repeats, out,
+                                                   max(1, min(2, conv_repeats)))
             log(f"  {case} done in {time.time() - t0:.0f} s")
     finally:
-        for p in (bird, gob):
-            if p:
-                kill_pid(p.pid)
+        stop_peers(gob)
+        if bird:
+            kill_pid(bird.pid)
         teardown_topology()
     return out

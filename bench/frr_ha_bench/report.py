@@ -20,8 +20,8 @@ def fmt(x, unit="", digits=0):
     return f"{x:.{digits}f}{unit}"
 
 
-CASE_NAMES = {"ha-tf": "frr-ha TF", "ha-gr": "frr-ha GR", "stock-gr": "stock FRR + GR",
-              "stock": "stock FRR, no GR"}
+CASE_NAMES = {"ha-tf": "frr-ha TF", "ha-tf-planned": "frr-ha TF, planned switchover",
+              "ha-gr": "frr-ha GR", "stock-gr": "stock FRR + GR", "stock": "stock FRR, no GR"}
 
 
 def tables(results):
@@ -103,6 +103,32 @@ def tables(results):
         lines.append(f"| {size} | {rp['backpressure_events']} | {rp['held_p50_ms']} / "
                      f"{rp['held_p99_ms']} / {rp['held_max_ms']} | {pa_s} | "
                      f"{len(rp['unprotected'])} |")
+    lines.append("\n### Memory and descriptors at the same load (steady state, every peer "
+                 "holds the table)\n")
+    lines.append("| size | peers | case | RSS MiB: active / standby (pair) or bgpd (stock) | "
+                 "zebra RSS MiB | active / stock | standby / stock | standby / active | "
+                 "open fds active / standby or bgpd | first load: start to every peer full s |")
+    lines.append("|" + "---|" * 10)
+    for r in results:
+        size = f"{r['peers']} peers, {r['prefixes'] // 1000}k IPv{r['af']}"
+        rss = r.get("rss", {})
+        stock = next((rss[c]["bgpd"] for c in ("stock", "stock-gr") if c in rss), None)
+        for case, m in rss.items():
+            fds = r.get("fds", {}).get(case, {})
+            fl = r.get("first_load", {}).get(case)
+            if "active" in m:
+                a, s = m["active"], m["standby"]
+                lines.append(
+                    f"| {size} | {r.get('peers_kind', 'gobgp')} | {CASE_NAMES[case]} | "
+                    f"{a:.0f} / {s:.0f} | {m['zebra']:.0f} | "
+                    f"{fmt(a / stock if stock else None, '', 2)} | "
+                    f"{fmt(s / stock if stock else None, '', 2)} | {s / a:.2f} | "
+                    f"{fds.get('active')} / {fds.get('standby')} | {fmt(fl, '', 1)} |")
+            else:
+                lines.append(
+                    f"| {size} | {r.get('peers_kind', 'gobgp')} | {CASE_NAMES[case]} | "
+                    f"{m['bgpd']:.0f} | {m['zebra']:.0f} | | | | {fds.get('bgpd')} | "
+                    f"{fmt(fl, '', 1)} |")
     return "\n".join(lines) + "\n"
 
 

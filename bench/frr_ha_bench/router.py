@@ -32,7 +32,7 @@ from .common import (
 
 def r1_conf(af, peers, case, logfile, peer_timers=(KEEPALIVE, HOLD)):
     ha = case.startswith("ha")
-    gr = case in ("ha-tf", "ha-gr", "stock-gr")
+    gr = case in ("ha-tf", "ha-tf-planned", "ha-gr", "stock-gr")
     feed_r1, feed, _ = feed_addrs(af)
     fam = "ipv4" if af == 4 else "ipv6"
     c = [f"log file {logfile}", "log timestamp precision 3", f"router bgp {R1_AS}", " bgp router-id 192.0.2.1",
@@ -52,7 +52,7 @@ def r1_conf(af, peers, case, logfile, peer_timers=(KEEPALIVE, HOLD)):
           f"  neighbor {feed} route-map BENCH-NONE out", "  neighbor PEERS activate",
           " exit-address-family"]
     if ha:
-        mode = "transparent" if case == "ha-tf" else "graceful-restart"
+        mode = "transparent" if case.startswith("ha-tf") else "graceful-restart"
         c += [f" bgp ha rp a address unix {RUN}/bgpd-ha-a.sock priority 200",
               f" bgp ha rp b address unix {RUN}/bgpd-ha-b.sock",
               f" bgp ha key {KEY}", " bgp ha heartbeat interval 300 multiplier 5",
@@ -68,6 +68,8 @@ class R1:
     def __init__(self, af, peers, prefixes, case, peer_timers=(KEEPALIVE, HOLD)):
         self.af, self.peers, self.prefixes, self.case = af, peers, prefixes, case
         self.ha = case.startswith("ha")
+        self.gr = case != "stock"  # the peers are graceful-restart helpers
+        self.active_rp = "a" if self.ha else None
         os.makedirs(f"{STATE}/r1", exist_ok=True)
         for rp in (("a", "b") if self.ha else (None,)):
             write(self.conf(rp), r1_conf(af, peers, case, self.logfile(rp), peer_timers))
@@ -158,6 +160,14 @@ def proc_cpu(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_fds(pid):
+    """Open descriptors of pid."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except (OSError, TypeError):
+        return None
 
 
 def proc_rss_mib(pid):

@@ -1,7 +1,10 @@
-"""The route feed (BIRD) and the peers (one gobgpd with N sessions)."""
+"""The route feed (BIRD) and the peers: one gobgpd with N sessions (it stores
+every path it receives), or BIRD processes with one protocol per session and
+`import none` (they store nothing, so a load measures r1, not the peers)."""
 import json
 import os
 import subprocess
+import threading
 
 from .common import (
     FEED_AS,
@@ -14,6 +17,7 @@ from .common import (
     R1_AS,
     STATE,
     feed_addrs,
+    kill_pid,
     peer_addr,
     prefix,
     r1_addr,
@@ -56,7 +60,7 @@ def birdc(cmd):
     return sh(f"birdc -s {STATE}/feed/bird.ctl {cmd}", ns=NS_FEED, check=False)
 
 
-def start_peers(af, peers, gr, tag, keepalive=KEEPALIVE, hold=HOLD):
+def start_gobgp(af, peers, gr, tag, keepalive=KEEPALIVE, hold=HOLD):
     d = f"{STATE}/peers"
     os.makedirs(d, exist_ok=True)
     afi = "ipv4-unicast" if af == 4 else "ipv6-unicast"
@@ -92,6 +96,10 @@ def start_peers(af, peers, gr, tag, keepalive=KEEPALIVE, hold=HOLD):
 
 
 def gobgp_neighbors():
+    """Every gobgpd neighbor's state, or {} when gobgpd did not answer with a
+    list of neighbors (busy, restarting, an error object or text). A busy
+    gobgpd may answer with entries of another shape (a string instead of an
+    object): such an answer is not a view either."""
     out = sh("gobgp -u 127.0.0.1 -p 50151 neighbor -j", ns=NS_PEERS, check=False)
     try:
         data = json.loads(out)
@@ -100,27 +108,161 @@ def gobgp_neighbors():
     if not isinstance(data, list):  # gobgpd busy or restarting: an error object
         return {}
     view = {}
-    for n in data:
-        st = n.get("state", {})
-        afs = n.get("afi_safis") or [{}]
-        a = afs[0].get("state", {})
-        msgs = st.get("messages", {}).get("received", {})
-        view[st.get("neighbor_address")] = {
-            "state": st.get("session_state"),  # 6 = established
-            "accepted": int(a.get("accepted", 0) or 0),
-            "updates": int(msgs.get("update", 0) or 0),
-            "notifications": int(msgs.get("notification", 0) or 0),
-            "flops": int(st.get("flops", 0) or 0),
-            "uptime": n.get("timers", {}).get("state", {}).get("uptime", {}).get("seconds"),
-        }
+    try:
+        for n in data:
+            st = n.get("state", {})
+            afs = n.get("afi_safis") or [{}]
+            a = afs[0].get("state", {})
+            msgs = st.get("messages", {}).get("received", {})
+            view[st.get("neighbor_address")] = {
+                "state": st.get("session_state"),  # 6 = established
+                "accepted": int(a.get("accepted", 0) or 0),
+                "updates": int(msgs.get("update", 0) or 0),
+                "notifications": int(msgs.get("notification", 0) or 0),
+                "flops": int(st.get("flops", 0) or 0),
+                "uptime": n.get("timers", {}).get("state", {}).get("uptime", {}).get("seconds"),
+            }
+    except (AttributeError, TypeError, ValueError, IndexError):
+        return {}
     return view
 
 
-def peers_full(prefixes):
-    v = gobgp_neighbors()
+# --------------------------------------------------------------------------- BIRD peers
+
+PEERS_PER_BIRD = 1000  # protocols per BIRD process (one process is one thread)
+
+
+class BirdPeers:
+    """N BGP sessions to r1 from BIRD, one protocol per session (`strict bind
+    on`, each from its own address to its own r1 address, so no two
+    protocols share a neighbor lock), `import none; export none`: nothing
+    received is kept. Sessions are spread over ceil(N / PEERS_PER_BIRD)
+    processes. What a peer holds is counted from BIRD's own import
+    statistics, reset when the channel comes up: prefixes received in
+    updates minus prefixes withdrawn (what a storing peer would hold, as
+    long as r1 repeats nothing; the capture counts any repetition)."""
+
+    kind = "bird"
+
+    def __init__(self, af, peers, gr, tag, keepalive=KEEPALIVE, hold=HOLD):
+        self.af, self.peers = af, peers
+        self.procs, self.dirs, self.names = [], [], {}
+        self.lock = threading.Lock()
+        chan = "ipv4" if af == 4 else "ipv6"
+        nproc = max(1, -(-peers // PEERS_PER_BIRD))
+        for k in range(nproc):
+            d = f"{STATE}/peers/bird{k}"
+            os.makedirs(d, exist_ok=True)
+            c = [f'log "{d}/bird.log" {{ warning, error, fatal }};', "router id 192.0.2.100;",
+                 "timeformat protocol iso long ms;", "protocol device { scan time 600; }"]
+            for i in range(k * PEERS_PER_BIRD, min(peers, (k + 1) * PEERS_PER_BIRD)):
+                self.names[f"p{i}"] = r1_addr(af, i)
+                c += [f"protocol bgp p{i} {{", f"  local {peer_addr(af, i)} as {PEER_AS};",
+                      f"  neighbor {r1_addr(af, i)} as {R1_AS};",
+                      f"  hold time {hold}; keepalive time {keepalive}; connect retry time 1;",
+                      "  error wait time 1, 5; strict bind on;",
+                      f"  graceful restart {'on' if gr else 'off'};"
+                      + (" graceful restart time 120;" if gr else ""),
+                      f"  {chan} {{ import none; export none; }};", "}"]
+            write(f"{d}/bird.conf", "\n".join(c) + "\n")
+            p = subprocess.Popen(["ip", "netns", "exec", NS_PEERS, "bird", "-f", "-c",
+                                  f"{d}/bird.conf", "-s", f"{d}/bird.ctl"],
+                                 stdout=subprocess.DEVNULL,
+                                 stderr=open(f"{d}/bird-{tag}.err", "w"))
+            track("bird", p.pid)
+            self.procs.append(p)
+            self.dirs.append(d)
+        self.pid = self.procs[0].pid
+
+    def stop(self):
+        for p in self.procs:
+            kill_pid(p.pid)
+
+    def _birdc(self, d, cmd):
+        return sh(f"birdc -s {d}/bird.ctl {cmd}", ns=NS_PEERS, check=False, timeout=120)
+
+    def neighbors(self, counts=False):
+        """{r1 address: state (6 = Established), since (the time of the
+        protocol's last state change: a flap changes it), accepted (with
+        counts: prefixes announced minus withdrawn since the channel came
+        up), notifications (None: the capture counts them)}."""
+        view = {}
+        for d in self.dirs:
+            out = self._birdc(d, "show protocols all" if counts else "show protocols")
+            cur = None
+            for line in out.splitlines():
+                tok = line.split()
+                if len(tok) >= 6 and tok[1] == "BGP" and tok[0] in self.names:
+                    cur = {"state": 6 if "Established" in tok[6:7] else 0,
+                           "uptime": " ".join(tok[4:6]), "flops": 0, "notifications": None,
+                           "accepted": None, "updates": None}
+                    view[self.names[tok[0]]] = cur
+                elif cur is not None and counts and len(tok) >= 3 and \
+                        tok[0] == "Import" and tok[2].isdigit():
+                    if tok[1] == "updates:":
+                        cur["updates"] = int(tok[2])
+                    elif tok[1] == "withdraws:" and cur["updates"] is not None:
+                        cur["accepted"] = cur["updates"] - int(tok[2])
+            # a channel not up has no statistics: it holds nothing
+        for v in view.values():
+            if counts and v["accepted"] is None:
+                v["accepted"] = 0
+        return view if len(view) == self.peers else {}
+
+
+# --------------------------------------------------------------------------- the peers, either kind
+
+PEERS = {"mode": "gobgp", "current": None}
+
+
+def set_peers_mode(mode):
+    assert mode in ("gobgp", "bird"), mode
+    PEERS["mode"] = mode
+
+
+def peers_store():
+    """True when the peers keep what they receive (gobgpd)."""
+    return PEERS["mode"] == "gobgp"
+
+
+def start_peers(af, peers, gr, tag, keepalive=KEEPALIVE, hold=HOLD):
+    """The peers of this run (the mode set by set_peers_mode); the handle
+    has .pid (stop it with stop_peers)."""
+    if PEERS["mode"] == "bird":
+        PEERS["current"] = BirdPeers(af, peers, gr, tag, keepalive, hold)
+        return PEERS["current"]
+    PEERS["current"] = None
+    return start_gobgp(af, peers, gr, tag, keepalive, hold)
+
+
+def stop_peers(handle):
+    if handle is None:
+        return
+    if isinstance(handle, BirdPeers):
+        handle.stop()
+    else:
+        kill_pid(handle.pid)
+
+
+def peer_view(counts=False):
+    """{r1 address: {state, accepted, notifications, flops, uptime}} from the
+    peers; {} when they did not answer. BIRD peers give `accepted` only with
+    counts (a longer query), and no notification counter."""
+    if PEERS["mode"] == "bird" and PEERS["current"] is not None:
+        return PEERS["current"].neighbors(counts)
+    return gobgp_neighbors()
+
+
+def peers_full(prefixes, peers=None):
+    v = peer_view(counts=True)
+    if peers is not None and len(v) != peers:
+        return False
     return bool(v) and all(x["state"] == 6 and x["accepted"] == prefixes for x in v.values())
 
 
 def peers_count(count):
-    v = gobgp_neighbors()
+    v = peer_view(counts=True)
+    if PEERS["mode"] == "bird" and count == 0 and v:
+        # a session that is down holds nothing (its counters are gone with it)
+        return all(x["state"] != 6 or x["accepted"] == 0 for x in v.values())
     return bool(v) and all(x["accepted"] == count for x in v.values())
