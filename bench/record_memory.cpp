@@ -14,6 +14,20 @@
 //   build/bench/frr_ha_record_memory [--prefixes 1000000] [--attr-sets 300000]
 //                                    [--records 1,10,30] [--seed 1]
 //                                    [--old-bytes B]  (old layout's bytes/prefix/record)
+//                                    [--sharing off]  (chunks not shared, as before)
+//
+// With --sessions, what the peers of one update group hold (chunks shared
+// between records, prefix_table.hpp): for each count N, N records take in
+// the same stream a message at a time, each message to every record in
+// turn as bgpd sends it to each peer of the group; then a share of the
+// sessions diverge (--diverged 0.1 of them, each re-announcing
+// --diverged-prefixes 0.01 of its prefixes with an attribute set of its
+// own, scattered over the table, then as one run in prefix order) and come
+// back. Each N runs with sharing on, then off. Attribute sets default to
+// 0.3 x the prefixes.
+//
+//   build/bench/frr_ha_record_memory --sessions 1,10,100,1000 --prefixes 10000
+#include "chunk_pool.hpp"
 #include "stream_rib.hpp"
 
 #include <malloc.h>
@@ -286,6 +300,181 @@ std::vector<std::size_t> parse_list(const std::string &s)
     return out;
 }
 
+
+// UPDATEs of at most 4096 bytes announcing `nlris` with `attributes`.
+std::vector<std::string> announce(const std::string &attributes, const std::vector<std::string> &nlris)
+{
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < nlris.size();) {
+        std::string m(16, '\xff');
+        put16(m, 0);
+        m.push_back(2);
+        put16(m, 0);
+        put16(m, attributes.size());
+        m += attributes;
+        while (i < nlris.size() && m.size() + nlris[i].size() <= 4096)
+            m += nlris[i++];
+        m[16] = static_cast<char>(m.size() >> 8);
+        m[17] = static_cast<char>(m.size());
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+// An attribute set no other session is sent: this session's stream diverges.
+std::string own_attributes(std::size_t session)
+{
+    std::string a;
+    attribute(a, 0x40, 1, std::string(1, '\0'));
+    std::string as_path;
+    as_path.push_back(2);
+    as_path.push_back(1);
+    put32(as_path, 64512);
+    attribute(a, 0x40, 2, as_path);
+    attribute(a, 0x40, 3, std::string("\xac\x10\x00\x02", 4));
+    std::string med;
+    put32(med, static_cast<std::uint32_t>(session));
+    attribute(a, 0x80, 4, med);
+    return a;
+}
+
+// The messages that give `picked` prefixes their attributes of the table again.
+std::vector<std::string> restore(const Table &t, const std::vector<std::uint32_t> &picked)
+{
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> by_set;  // (set, prefix)
+    for (auto i : picked)
+        by_set.emplace_back(t.set_of[i], i);
+    std::sort(by_set.begin(), by_set.end());
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < by_set.size();) {
+        std::vector<std::string> nlris;
+        const std::uint32_t set = by_set[i].first;
+        for (; i < by_set.size() && by_set[i].first == set; i++)
+            nlris.push_back(t.nlri[by_set[i].second]);
+        for (auto &m : announce(t.attributes[set], nlris))
+            out.push_back(std::move(m));
+    }
+    return out;
+}
+
+struct GroupFigures {
+    double same = 0, scattered = 0, run = 0, back = 0;  // bytes / prefix / record
+    double us_per_update = 0;
+    std::size_t chunks = 0;  // in the pool with every record equal
+    std::size_t diverged = 0;
+    bool exact = true;
+};
+
+// N records of one group's stream, then some diverging and coming back.
+GroupFigures run_group(const Table &t, const std::vector<std::string> &stream, std::size_t n,
+                       bool sharing, double diverged_sessions, double diverged_prefixes,
+                       std::uint64_t seed)
+{
+    frr_ha::set_chunk_sharing(sharing);
+    const std::size_t prefixes = t.nlri.size();
+    std::mt19937_64 rng(seed + n);
+    // Before the heap is measured: the records are measured, not this.
+    std::vector<std::uint32_t> in_order(prefixes);  // prefix indices in key order
+    for (std::uint32_t i = 0; i < prefixes; i++)
+        in_order[i] = i;
+    auto padded = [&](std::uint32_t i) {
+        std::string key = t.nlri[i];
+        key.resize(5, '\0');
+        return key;
+    };
+    std::sort(in_order.begin(), in_order.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return padded(a) < padded(b); });
+    GroupFigures f;
+    malloc_trim(0);
+    const std::size_t heap0 = heap_in_use();
+    auto per = [&] {
+        return static_cast<double>(heap_in_use() - heap0) / static_cast<double>(n * prefixes);
+    };
+    std::vector<std::unique_ptr<frr_ha::StreamRib>> ribs;
+    for (std::size_t i = 0; i < n; i++)
+        ribs.push_back(std::make_unique<frr_ha::StreamRib>());
+    auto t0 = Clock::now();
+    for (const auto &m : stream)
+        for (auto &rib : ribs)
+            rib->apply(m);
+    f.us_per_update = seconds_since(t0) * 1e6 / static_cast<double>(n * stream.size());
+    for (auto &rib : ribs)
+        f.exact = f.exact && rib->prefixes() == prefixes;
+    f.same = per();
+    f.chunks = frr_ha::interned_chunks();
+
+    // The diverged sessions are the first ones; the last one never diverges.
+    f.diverged = std::min(n - 1, static_cast<std::size_t>(std::lround(static_cast<double>(n) * diverged_sessions)));
+    const std::size_t k = std::max<std::size_t>(1, static_cast<std::size_t>(static_cast<double>(prefixes) * diverged_prefixes));
+    // Diverge, check a takeover's difference is exact, come back.
+    auto diverge = [&](bool as_run, double *bytes) {
+        std::vector<std::vector<std::uint32_t>> picked(f.diverged);
+        for (std::size_t s = 0; s < f.diverged; s++) {
+            if (as_run) {
+                const std::size_t from = rng() % (prefixes - k + 1);
+                picked[s].assign(in_order.begin() + static_cast<std::ptrdiff_t>(from),
+                                 in_order.begin() + static_cast<std::ptrdiff_t>(from + k));
+            } else {
+                std::vector<std::uint32_t> all = in_order;
+                std::shuffle(all.begin(), all.end(), rng);
+                picked[s].assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k));
+            }
+            std::vector<std::string> nlris;
+            for (auto i : picked[s])
+                nlris.push_back(t.nlri[i]);
+            for (const auto &m : announce(own_attributes(s), nlris))
+                ribs[s]->apply(m);
+        }
+        *bytes = per();
+        if (f.diverged > 0) {
+            // The difference turns a diverged record into an in-step one.
+            frr_ha::StreamRib copy = *ribs[0];
+            auto diff = copy.diff_to(*ribs[n - 1], 4096);
+            f.exact = f.exact && !diff.empty();
+            for (const auto &m : diff)
+                copy.apply(m);
+            f.exact = f.exact && copy.diff_to(*ribs[n - 1], 4096).empty();
+        }
+        for (std::size_t s = 0; s < f.diverged; s++) {
+            for (const auto &m : restore(t, picked[s]))
+                ribs[s]->apply(m);
+            f.exact = f.exact && ribs[s]->diff_to(*ribs[n - 1], 4096).empty();
+        }
+    };
+    diverge(false, &f.scattered);
+    diverge(true, &f.run);
+    f.back = per();
+    return f;
+}
+
+void group_report(const Table &t, const std::vector<std::string> &stream,
+                  const std::vector<std::size_t> &sessions, double diverged_sessions,
+                  double diverged_prefixes, std::uint64_t seed)
+{
+    std::printf("one update group: %zu prefixes; diverged: %.0f%% of the sessions, %.1f%% of their "
+                "prefixes each (B = heap bytes / prefix / record)\n",
+                t.nlri.size(), diverged_sessions * 100, diverged_prefixes * 100);
+    std::printf("%8s %7s %9s %9s %9s %9s %9s %8s %11s %6s\n", "sessions", "sharing", "same B",
+                "scatter B", "run B", "back B", "chunks", "diverged", "us/UPDATE", "exact");
+    // Once unreported: the pools' indices (never shrunk) are then paid
+    // before any figure, not by whichever runs first.
+    run_group(t, stream, 1, true, diverged_sessions, diverged_prefixes, seed);
+    for (std::size_t n : sessions) {
+        GroupFigures on = run_group(t, stream, n, true, diverged_sessions, diverged_prefixes, seed);
+        GroupFigures off = run_group(t, stream, n, false, diverged_sessions, diverged_prefixes, seed);
+        for (const auto *g : {&on, &off})
+            std::printf("%8zu %7s %9.2f %9.2f %9.2f %9.2f %9zu %8zu %11.2f %6s\n", n,
+                        g == &on ? "on" : "off", g->same, g->scattered, g->run, g->back, g->chunks,
+                        g->diverged, g->us_per_update, g->exact ? "yes" : "NO");
+        std::printf("%8s on/off: memory %.3f x (same), %.3f x (scattered), %.3f x (run); "
+                    "time per UPDATE %.2f x\n",
+                    "", on.same / off.same, on.scattered / off.scattered, on.run / off.run,
+                    on.us_per_update / off.us_per_update);
+        std::fflush(stdout);
+    }
+    frr_ha::set_chunk_sharing(true);
+}
+
 }  // namespace
 
 int main(int argc, char **argv)
@@ -294,44 +483,62 @@ int main(int argc, char **argv)
     std::uint64_t seed = 1;
     std::vector<std::size_t> records{1, 10, 30};
     double old_bytes = 0;  // the old layout's bytes/prefix/record, for the ratio
+    std::vector<std::size_t> sessions;  // the update-group figures instead
+    double diverged_sessions = 0.1, diverged_prefixes = 0.01;
+    bool sets_given = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string opt = argv[i];
         if (opt == "--prefixes")
             prefixes = std::strtoull(argv[i + 1], nullptr, 10);
-        else if (opt == "--attr-sets")
+        else if (opt == "--attr-sets") {
             sets = std::strtoull(argv[i + 1], nullptr, 10);
+            sets_given = true;
+        }
         else if (opt == "--records")
             records = parse_list(argv[i + 1]);
         else if (opt == "--seed")
             seed = std::strtoull(argv[i + 1], nullptr, 10);
         else if (opt == "--old-bytes")
             old_bytes = std::strtod(argv[i + 1], nullptr);
+        else if (opt == "--sharing")
+            frr_ha::set_chunk_sharing(std::string(argv[i + 1]) != "off");
+        else if (opt == "--sessions")
+            sessions = parse_list(argv[i + 1]);
+        else if (opt == "--diverged")
+            diverged_sessions = std::strtod(argv[i + 1], nullptr);
+        else if (opt == "--diverged-prefixes")
+            diverged_prefixes = std::strtod(argv[i + 1], nullptr);
         else {
             std::fprintf(stderr, "unknown option %s\n", opt.c_str());
             return 2;
         }
     }
-    if (records.empty() || records.front() == 0) {
-        std::fprintf(stderr, "--records wants counts >= 1\n");
+    if (records.empty() || records.front() == 0 || (!sessions.empty() && sessions.front() == 0)) {
+        std::fprintf(stderr, "--records and --sessions want counts >= 1\n");
         return 2;
     }
+    if (!sessions.empty() && !sets_given)
+        sets = std::max<std::size_t>(1, prefixes * 3 / 10);
 
     auto t0 = Clock::now();
     std::vector<std::string> stream;
     double attr_bytes = 0;
-    {
-        Table table = generate(prefixes, sets, seed);
-        for (const auto &a : table.attributes)
-            attr_bytes += static_cast<double>(a.size());
-        attr_bytes /= static_cast<double>(table.attributes.size());
-        stream = updates(table);
-    }
+    Table table = generate(prefixes, sets, seed);
+    for (const auto &a : table.attributes)
+        attr_bytes += static_cast<double>(a.size());
+    attr_bytes /= static_cast<double>(table.attributes.size());
+    stream = updates(table);
     std::size_t stream_bytes = 0;
     for (const auto &m : stream)
         stream_bytes += m.size();
     std::printf("table: %zu IPv4 prefixes, %zu attribute sets (mean %.1f bytes), "
                 "%zu UPDATEs, %.1f MB; generated in %.2f s\n",
                 prefixes, sets, attr_bytes, stream.size(), stream_bytes / 1e6, seconds_since(t0));
+    if (!sessions.empty()) {
+        group_report(table, stream, sessions, diverged_sessions, diverged_prefixes, seed);
+        return 0;
+    }
+    table = Table();
 
     malloc_trim(0);
     const std::size_t heap0 = heap_in_use(), rss0 = rss_bytes();

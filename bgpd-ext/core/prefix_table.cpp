@@ -1,9 +1,26 @@
 #include "prefix_table.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <iterator>
 
 namespace frr_ha {
+
+PrefixTable::PrefixTable(const PrefixTable &o)
+    : key_size_(o.key_size_), size_(o.size_), chunks_(o.chunks_)
+{
+    // Copying the references copied the private chunks: list the copies.
+    for (const ChunkRef &c : chunks_)
+        if (!c->interned())
+            unsettled_.push_back(c.get());
+}
+
+PrefixTable &PrefixTable::operator=(const PrefixTable &o)
+{
+    if (this != &o)
+        *this = PrefixTable(o);
+    return *this;
+}
 
 int PrefixTable::compare(const std::uint8_t *a, const std::uint8_t *b) const
 {
@@ -15,7 +32,7 @@ std::size_t PrefixTable::chunk_for(const std::uint8_t *key) const
     std::size_t lo = 0, hi = chunks_.size();  // the first chunk starting above key
     while (lo < hi) {
         const std::size_t mid = lo + (hi - lo) / 2;
-        if (compare(chunks_[mid].keys.data(), key) <= 0)
+        if (compare(chunks_[mid]->keys.data(), key) <= 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -25,7 +42,7 @@ std::size_t PrefixTable::chunk_for(const std::uint8_t *key) const
 
 std::size_t PrefixTable::lower_bound(const Chunk &c, const std::uint8_t *key) const
 {
-    std::size_t lo = 0, hi = c.paths.size();
+    std::size_t lo = 0, hi = c.size();
     while (lo < hi) {
         const std::size_t mid = lo + (hi - lo) / 2;
         if (compare(c.keys.data() + mid * key_size_, key) < 0)
@@ -36,13 +53,109 @@ std::size_t PrefixTable::lower_bound(const Chunk &c, const std::uint8_t *key) co
     return lo;
 }
 
+std::uint64_t PrefixTable::hash_of(const Chunk &c, std::size_t from, std::size_t to) const
+{
+    std::uint64_t h = 0;
+    for (std::size_t i = from; i < to; i++)
+        h += entry_hash(c.keys.data() + i * key_size_, key_size_, c.paths[i]);
+    return h;
+}
+
+Chunk &PrefixTable::writable(std::size_t ci)
+{
+    // Private from here on (thaw() of a private chunk is the chunk itself).
+    ChunkRef &ref = chunks_[ci];
+    const bool was_interned = ref->interned();
+    Chunk &c = ref.thaw();
+    if (was_interned)
+        unsettled_.push_back(&c);
+    return c;
+}
+
+Chunk &PrefixTable::add_chunk(std::size_t ci)
+{
+    auto it = chunks_.insert(chunks_.begin() + static_cast<std::ptrdiff_t>(ci), ChunkRef::fresh());
+    Chunk &c = it->thaw();
+    unsettled_.push_back(&c);
+    return c;
+}
+
+void PrefixTable::remove_chunk(std::size_t ci)
+{
+    const Chunk *c = chunks_[ci].get();
+    if (!c->interned()) {
+        auto it = std::find(unsettled_.begin(), unsettled_.end(), c);
+        *it = unsettled_.back();
+        unsettled_.pop_back();
+    }
+    chunks_.erase(chunks_.begin() + static_cast<std::ptrdiff_t>(ci));
+}
+
+namespace {
+
+// A chunk as reuse() wants it: `from` with one entry replaced, inserted or erased.
+struct Edit {
+    const Chunk *from;
+    std::size_t key_size, at, removed;
+    const std::uint8_t *key;  // null: nothing inserted
+    const PathRef *path;
+
+    static bool is(const Chunk &c, const void *self)
+    {
+        const Edit &e = *static_cast<const Edit *>(self);
+        const Chunk &f = *e.from;
+        const std::size_t added = e.key ? 1 : 0, ks = e.key_size, tail = f.size() - e.at - e.removed;
+        if (c.size() != f.size() - e.removed + added)
+            return false;
+        const std::uint8_t *ck = c.keys.data(), *fk = f.keys.data();
+        auto cp = c.paths.begin(), fp = f.paths.begin();
+        const auto at = static_cast<std::ptrdiff_t>(e.at), after = static_cast<std::ptrdiff_t>(e.at + added);
+        const auto from_after = static_cast<std::ptrdiff_t>(e.at + e.removed);
+        return std::memcmp(ck, fk, e.at * ks) == 0 && std::equal(cp, cp + at, fp) &&
+               (!e.key || (std::memcmp(ck + e.at * ks, e.key, ks) == 0 && cp[at] == *e.path)) &&
+               std::memcmp(ck + (e.at + added) * ks, fk + (e.at + e.removed) * ks, tail * ks) == 0 &&
+               std::equal(cp + after, c.paths.end(), fp + from_after);
+    }
+};
+
+}  // namespace
+
+bool PrefixTable::reuse(std::size_t ci, std::size_t at, std::size_t removed, const std::uint8_t *key,
+                        const PathRef *path)
+{
+    // Only for a chunk others hold: the first of a group to make a change
+    // interns its result at the next settle(), the others find it here
+    // instead of each copying the chunk, changing it, and finding at their
+    // settle() that the pool had it (a chunk's copy takes a reference to
+    // each of its paths, and dropping it gives them back). A chunk this
+    // table alone holds is changed in place, no copy to save.
+    ChunkRef &ref = chunks_[ci];
+    if (!ref->interned() || !ref.maybe_shared())
+        return false;
+    const Chunk &from = *ref;
+    std::uint64_t hash = from.hash - hash_of(from, at, at + removed);
+    if (key)
+        hash += entry_hash(key, key_size_, *path);
+    const Edit edit{&from, key_size_, at, removed, key, path};
+    return ref.become(hash, &Edit::is, &edit);
+}
+
+void PrefixTable::settle()
+{
+    // Each listed chunk is found again by its first key (chunks keep no
+    // index: inserting or removing one would shift the others').
+    for (const Chunk *c : unsettled_)
+        chunks_[chunk_for(c->keys.data())].intern();
+    unsettled_.clear();
+}
+
 const PathRef *PrefixTable::find(const std::uint8_t *key) const
 {
     if (chunks_.empty())
         return nullptr;
-    const Chunk &c = chunks_[chunk_for(key)];
+    const Chunk &c = *chunks_[chunk_for(key)];
     const std::size_t at = lower_bound(c, key);
-    if (at == c.paths.size() || compare(c.keys.data() + at * key_size_, key) != 0)
+    if (at == c.size() || compare(c.keys.data() + at * key_size_, key) != 0)
         return nullptr;
     return &c.paths[at];
 }
@@ -52,11 +165,11 @@ PrefixTable::Position PrefixTable::upper_bound(const std::uint8_t *key) const
     if (chunks_.empty())
         return Position{};
     Position p{chunk_for(key), 0};
-    const Chunk &c = chunks_[p.chunk];
+    const Chunk &c = *chunks_[p.chunk];
     p.at = lower_bound(c, key);
-    if (p.at < c.paths.size() && compare(c.keys.data() + p.at * key_size_, key) == 0)
+    if (p.at < c.size() && compare(c.keys.data() + p.at * key_size_, key) == 0)
         p.at++;
-    if (p.at == c.paths.size()) {
+    if (p.at == c.size()) {
         p.chunk++;
         p.at = 0;
     }
@@ -65,17 +178,16 @@ PrefixTable::Position PrefixTable::upper_bound(const std::uint8_t *key) const
 
 void PrefixTable::split(std::size_t ci)
 {
-    Chunk upper;
-    {
-        Chunk &c = chunks_[ci];
-        const std::size_t half = c.paths.size() / 2;
-        upper.keys.assign(c.keys.begin() + static_cast<std::ptrdiff_t>(half * key_size_), c.keys.end());
-        upper.paths.assign(std::make_move_iterator(c.paths.begin() + static_cast<std::ptrdiff_t>(half)),
-                           std::make_move_iterator(c.paths.end()));
-        c.keys.resize(half * key_size_);
-        c.paths.resize(half);
-    }
-    chunks_.insert(chunks_.begin() + static_cast<std::ptrdiff_t>(ci + 1), std::move(upper));
+    Chunk &c = writable(ci);
+    Chunk &upper = add_chunk(ci + 1);
+    const std::size_t half = c.size() / 2;
+    upper.keys.assign(c.keys.begin() + static_cast<std::ptrdiff_t>(half * key_size_), c.keys.end());
+    upper.paths.assign(std::make_move_iterator(c.paths.begin() + static_cast<std::ptrdiff_t>(half)),
+                       std::make_move_iterator(c.paths.end()));
+    c.keys.resize(half * key_size_);
+    c.paths.resize(half);
+    upper.hash = hash_of(upper, 0, upper.size());
+    c.hash -= upper.hash;
 }
 
 bool PrefixTable::lend(std::size_t ci)
@@ -84,29 +196,36 @@ bool PrefixTable::lend(std::size_t ci)
     // splitting: chunks stay fuller (fewer half-empty ones after random
     // inserts), which is most of a record's memory.
     const std::size_t min_room = kChunk / 8;
-    auto room = [&](std::size_t i) { return kChunk - chunks_[i].paths.size(); };
-    Chunk &c = chunks_[ci];
+    auto room = [&](std::size_t i) { return kChunk - chunks_[i]->size(); };
     if (ci + 1 < chunks_.size() && room(ci + 1) >= min_room) {
-        Chunk &right = chunks_[ci + 1];
         const std::size_t n = room(ci + 1) / 2;
-        const auto from = static_cast<std::ptrdiff_t>(c.paths.size() - n);
+        Chunk &c = writable(ci);
+        Chunk &right = writable(ci + 1);
+        const auto from = static_cast<std::ptrdiff_t>(c.size() - n);
+        const std::uint64_t moved = hash_of(c, static_cast<std::size_t>(from), c.size());
         right.keys.insert(right.keys.begin(), c.keys.begin() + from * static_cast<std::ptrdiff_t>(key_size_),
                           c.keys.end());
         right.paths.insert(right.paths.begin(), std::make_move_iterator(c.paths.begin() + from),
                            std::make_move_iterator(c.paths.end()));
         c.keys.resize(static_cast<std::size_t>(from) * key_size_);
         c.paths.resize(static_cast<std::size_t>(from));
+        c.hash -= moved;
+        right.hash += moved;
         return true;
     }
     if (ci > 0 && room(ci - 1) >= min_room) {
-        Chunk &left = chunks_[ci - 1];
         const std::size_t n = room(ci - 1) / 2;
+        Chunk &c = writable(ci);
+        Chunk &left = writable(ci - 1);
         const auto upto = static_cast<std::ptrdiff_t>(n);
+        const std::uint64_t moved = hash_of(c, 0, n);
         left.keys.insert(left.keys.end(), c.keys.begin(), c.keys.begin() + upto * static_cast<std::ptrdiff_t>(key_size_));
         left.paths.insert(left.paths.end(), std::make_move_iterator(c.paths.begin()),
                           std::make_move_iterator(c.paths.begin() + upto));
         c.keys.erase(c.keys.begin(), c.keys.begin() + upto * static_cast<std::ptrdiff_t>(key_size_));
         c.paths.erase(c.paths.begin(), c.paths.begin() + upto);
+        c.hash -= moved;
+        left.hash += moved;
         return true;
     }
     return false;
@@ -115,38 +234,51 @@ bool PrefixTable::lend(std::size_t ci)
 void PrefixTable::set(const std::uint8_t *key, PathRef path)
 {
     if (chunks_.empty()) {
-        chunks_.emplace_back();
-        chunks_[0].keys.assign(key, key + key_size_);
-        chunks_[0].paths.push_back(std::move(path));
+        Chunk &c = add_chunk(0);
+        c.keys.assign(key, key + key_size_);
+        c.hash = entry_hash(key, key_size_, path);
+        c.paths.push_back(std::move(path));
         size_ = 1;
         return;
     }
     std::size_t ci = chunk_for(key);
-    std::size_t at = lower_bound(chunks_[ci], key);
-    {
-        Chunk &c = chunks_[ci];
-        if (at < c.paths.size() && compare(c.keys.data() + at * key_size_, key) == 0) {
-            c.paths[at] = std::move(path);
+    std::size_t at = lower_bound(*chunks_[ci], key);
+    if (at < chunks_[ci]->size() && compare(chunks_[ci]->keys.data() + at * key_size_, key) == 0) {
+        if (chunks_[ci]->paths[at] == path)
+            return;  // no change: a shared chunk stays shared
+        if (reuse(ci, at, 1, key, &path))
             return;
-        }
+        Chunk &c = writable(ci);
+        c.hash += entry_hash(key, key_size_, path) - entry_hash(key, key_size_, c.paths[at]);
+        c.paths[at] = std::move(path);
+        return;
     }
-    if (chunks_[ci].paths.size() >= kChunk) {
-        if (ci + 1 == chunks_.size() && at == chunks_[ci].paths.size()) {
+    if (chunks_[ci]->size() >= kChunk) {
+        if (ci + 1 == chunks_.size() && at == chunks_[ci]->size()) {
             // Past the last key (a table taken in in order): a new chunk,
             // leaving the full one full.
-            chunks_.emplace_back();
-            ci++;
+            add_chunk(++ci);
             at = 0;
         } else {
             if (!lend(ci))
                 split(ci);
             // Where the key goes now that its chunk has room.
             ci = chunk_for(key);
-            at = lower_bound(chunks_[ci], key);
+            at = lower_bound(*chunks_[ci], key);
         }
     }
-    Chunk &c = chunks_[ci];
+    if (reuse(ci, at, 0, key, &path)) {
+        size_++;
+        return;
+    }
+    Chunk &c = writable(ci);
+    if (c.size() == c.paths.capacity()) {
+        const std::size_t room = std::min(kChunk, with_room(c.size()));
+        c.keys.reserve(room * key_size_);
+        c.paths.reserve(room);
+    }
     c.keys.insert(c.keys.begin() + static_cast<std::ptrdiff_t>(at * key_size_), key, key + key_size_);
+    c.hash += entry_hash(key, key_size_, path);
     c.paths.insert(c.paths.begin() + static_cast<std::ptrdiff_t>(at), std::move(path));
     size_++;
 }
@@ -157,19 +289,18 @@ void PrefixTable::merge_small(std::size_t ci)
     // chunk (so the merged one does not split again at once).
     const std::size_t limit = kChunk * 3 / 4;
     std::size_t left;
-    if (ci + 1 < chunks_.size() &&
-        chunks_[ci].paths.size() + chunks_[ci + 1].paths.size() <= limit)
+    if (ci + 1 < chunks_.size() && chunks_[ci]->size() + chunks_[ci + 1]->size() <= limit)
         left = ci;
-    else if (ci > 0 && chunks_[ci - 1].paths.size() + chunks_[ci].paths.size() <= limit)
+    else if (ci > 0 && chunks_[ci - 1]->size() + chunks_[ci]->size() <= limit)
         left = ci - 1;
     else
         return;
-    Chunk &a = chunks_[left];
-    Chunk &b = chunks_[left + 1];
+    Chunk &a = writable(left);
+    const Chunk &b = *chunks_[left + 1];  // may be shared: copied from, not moved
     a.keys.insert(a.keys.end(), b.keys.begin(), b.keys.end());
-    a.paths.insert(a.paths.end(), std::make_move_iterator(b.paths.begin()),
-                   std::make_move_iterator(b.paths.end()));
-    chunks_.erase(chunks_.begin() + static_cast<std::ptrdiff_t>(left + 1));
+    a.paths.insert(a.paths.end(), b.paths.begin(), b.paths.end());
+    a.hash += b.hash;
+    remove_chunk(left + 1);
 }
 
 bool PrefixTable::erase(const std::uint8_t *key)
@@ -177,17 +308,22 @@ bool PrefixTable::erase(const std::uint8_t *key)
     if (chunks_.empty())
         return false;
     const std::size_t ci = chunk_for(key);
-    Chunk &c = chunks_[ci];
-    const std::size_t at = lower_bound(c, key);
-    if (at == c.paths.size() || compare(c.keys.data() + at * key_size_, key) != 0)
+    const std::size_t at = lower_bound(*chunks_[ci], key);
+    if (at == chunks_[ci]->size() || compare(chunks_[ci]->keys.data() + at * key_size_, key) != 0)
         return false;
+    size_--;
+    if (chunks_[ci]->size() == 1) {
+        remove_chunk(ci);
+        return true;
+    }
+    if (chunks_[ci]->size() > kChunk / 4 && reuse(ci, at, 1, nullptr, nullptr))
+        return true;
+    Chunk &c = writable(ci);
+    c.hash -= entry_hash(key, key_size_, c.paths[at]);
     auto k = c.keys.begin() + static_cast<std::ptrdiff_t>(at * key_size_);
     c.keys.erase(k, k + static_cast<std::ptrdiff_t>(key_size_));
     c.paths.erase(c.paths.begin() + static_cast<std::ptrdiff_t>(at));
-    size_--;
-    if (c.paths.empty())
-        chunks_.erase(chunks_.begin() + static_cast<std::ptrdiff_t>(ci));
-    else if (c.paths.size() < kChunk / 4)
+    if (c.size() < kChunk / 4)
         merge_small(ci);
     return true;
 }
@@ -196,6 +332,7 @@ void PrefixTable::clear()
 {
     chunks_.clear();
     chunks_.shrink_to_fit();
+    unsettled_.clear();
     size_ = 0;
 }
 

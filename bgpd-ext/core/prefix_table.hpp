@@ -1,21 +1,41 @@
 // The prefixes of one address family in a stream record (stream_rib.hpp),
 // in prefix order, each with its interned path: about 13 bytes a prefix for
 // IPv4 (a 5-byte key and an 8-byte reference) where a std::map node took
-// over 100. A record is kept per session and per direction, so this is what
-// grows with sessions x table.
+// over 100. A record is kept per session and per direction.
 //
 // A key is the NLRI as sent (length in bits, then the prefix's bytes)
 // padded with zeros to the family's fixed size; memcmp over the fixed size
 // orders keys exactly as comparing the NLRI strings does (the length byte
 // decides first; equal lengths mean equal sizes).
 //
-// Layout: a sorted vector of chunks, each a sorted run of at most kChunk
-// keys and references kept in two arrays. Lookup is two binary searches;
-// an insert moves at most a few chunks' entries; a full chunk lends entries
-// to a neighbour with room, else splits; an emptied or nearly empty one is
-// freed or merged into its neighbour.
+// Layout: a sorted vector of references to chunks, each a sorted run of at
+// most kChunk keys and references kept in two arrays. Lookup is two binary
+// searches; an insert moves at most a few chunks' entries; a full chunk
+// lends entries to a neighbour with room, else splits; an emptied or nearly
+// empty one is freed or merged into its neighbour.
+//
+// Chunks are shared between tables, copy-on-write and hash-consed
+// (chunk_pool.hpp), invisibly to the users of this class: the records of
+// what the peers of one update group hold are the same chunks, so they cost
+// one table, not one per session; a session whose stream diverges keeps its
+// own copy of the chunks it changed, and only of those (bench/
+// record_memory.cpp: 100 sessions of one group cost 0.2 B per prefix and
+// record instead of 15, docs/benchmarks.md).
+//
+// When chunks are interned: not at each change (that would hash and look up
+// a chunk per prefix) but at settle(), which the owner calls once a batch of
+// changes is done (StreamRib: once per message). Changed chunks stay private
+// until then. Sharing is only an optimisation, content decides: two tables
+// share a chunk only when its entries are equal, so a find, an iteration or
+// a difference never sees another table's entries. Tables fed the same
+// changes in the same order split and merge their chunks alike and so share
+// all of them; tables that reached the same content by other routes (a
+// different split history, say one filled in order and one in random order)
+// have different chunk boundaries and share only where the boundaries
+// happen to agree. They stay exact, only larger.
 #pragma once
 
+#include "chunk_pool.hpp"
 #include "path_pool.hpp"
 
 #include <cstddef>
@@ -30,18 +50,28 @@ public:
     static constexpr std::size_t kChunk = 256;
 
     explicit PrefixTable(std::size_t key_size) : key_size_(key_size) {}
+    // A copy shares the other's interned chunks (and copies its private ones).
+    PrefixTable(const PrefixTable &o);
+    PrefixTable(PrefixTable &&o) noexcept = default;
+    PrefixTable &operator=(const PrefixTable &o);
+    PrefixTable &operator=(PrefixTable &&o) noexcept = default;
 
     std::size_t key_size() const { return key_size_; }
     std::size_t size() const { return size_; }
+    std::size_t chunks() const { return chunks_.size(); }
 
     // Inserts the key or replaces its path.
     void set(const std::uint8_t *key, PathRef path);
     bool erase(const std::uint8_t *key);
-    // Null when absent.
+    // Null when absent; valid until the table next changes or settles.
     const PathRef *find(const std::uint8_t *key) const;
     void clear();
+    // Interns the chunks changed since the last settle (see above). The
+    // content, its order and positions stay as they are.
+    void settle();
 
-    // A place in prefix order; valid until the table next changes.
+    // A place in prefix order; valid until the table next changes (a
+    // settle() keeps it valid: chunk boundaries stay where they are).
     struct Position {
         std::size_t chunk = 0, at = 0;
     };
@@ -51,35 +81,42 @@ public:
     bool at_end(const Position &p) const { return p.chunk >= chunks_.size(); }
     void next(Position &p) const
     {
-        if (++p.at == chunks_[p.chunk].paths.size()) {
+        if (++p.at == chunks_[p.chunk]->size()) {
             p.chunk++;
             p.at = 0;
         }
     }
     const std::uint8_t *key(const Position &p) const
     {
-        return chunks_[p.chunk].keys.data() + p.at * key_size_;
+        return chunks_[p.chunk]->keys.data() + p.at * key_size_;
     }
-    const PathRef &path(const Position &p) const { return chunks_[p.chunk].paths[p.at]; }
+    const PathRef &path(const Position &p) const { return chunks_[p.chunk]->paths[p.at]; }
 
 private:
-    struct Chunk {
-        std::vector<std::uint8_t> keys;  // paths.size() keys of key_size_ bytes
-        std::vector<PathRef> paths;
-    };
-
     int compare(const std::uint8_t *a, const std::uint8_t *b) const;
     // The last chunk whose first key is not above `key` (0 when none is).
     std::size_t chunk_for(const std::uint8_t *key) const;
     // The first place in `c` whose key is not below `key`.
     std::size_t lower_bound(const Chunk &c, const std::uint8_t *key) const;
+    std::uint64_t hash_of(const Chunk &c, std::size_t from, std::size_t to) const;
+    // Chunk `ci`, private to this table, to change (listed for settle()).
+    Chunk &writable(std::size_t ci);
+    // Chunk `ci` with its entries [at, at + removed) replaced by `key` and
+    // `path` (nothing when key is null), taken from the pool if another
+    // table made it already; false (nothing done) otherwise.
+    bool reuse(std::size_t ci, std::size_t at, std::size_t removed, const std::uint8_t *key,
+               const PathRef *path);
+    // A new private chunk at `ci`.
+    Chunk &add_chunk(std::size_t ci);
+    void remove_chunk(std::size_t ci);
     bool lend(std::size_t ci);
     void split(std::size_t ci);
     void merge_small(std::size_t ci);
 
     std::size_t key_size_;
     std::size_t size_ = 0;
-    std::vector<Chunk> chunks_;  // never an empty one
+    std::vector<ChunkRef> chunks_;  // never an empty one
+    std::vector<const Chunk *> unsettled_;  // this table's private chunks
 };
 
 }  // namespace frr_ha

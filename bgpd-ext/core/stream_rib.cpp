@@ -97,6 +97,17 @@ bool StreamRib::parse_nlri(Family family, std::string_view data, std::vector<std
 
 bool StreamRib::apply(std::string_view m)
 {
+    // One settle per message (prefix_table.hpp): the chunks the message
+    // changed are interned once, not once per prefix; a message changes
+    // few prefixes (an UPDATE of 4096 bytes at most about 800 IPv4 ones).
+    const bool ok = take_in(m);
+    for (auto &t : tables_)
+        t.settle();
+    return ok;
+}
+
+bool StreamRib::take_in(std::string_view m)
+{
     if (!usable())
         return false;
     if (m.size() < kBgpHeaderSize)

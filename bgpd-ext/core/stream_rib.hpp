@@ -79,6 +79,7 @@ private:
     };
     using Key = std::array<std::uint8_t, PrefixTable::kMaxKey>;
 
+    bool take_in(std::string_view message);
     bool fail(const std::string &why);
     static std::vector<std::string> announce(const std::vector<Route> &routes, std::size_t max_message);
     static std::vector<std::string> end_of_rib(const std::set<Family> &families);
