@@ -15,6 +15,7 @@
 DECLARE_MGROUP(BGPD_HA);
 
 struct vty;
+struct json_object;
 struct peer;
 struct bgp;
 struct thread_master;
@@ -154,6 +155,16 @@ void bgpd_ha_standby_cli_fini(void);
 /* The command `line` would run on this vty (FRR's matcher), or NULL. */
 struct cmd_element;
 const struct cmd_element *bgpd_ha_command_of(struct vty *vty, const char *line);
+
+/* --- bgpd_ha_descriptors.c: file descriptors the pair needs ----------------- */
+
+/* At load, before the event loop sizes its tables. */
+void bgpd_ha_descriptors_raise(void);
+void bgpd_ha_descriptors_log(void);
+/* True (and why) when any of these descriptors is in the part of the limit
+ * kept for bgpd's own sessions: the hand-over is not made. */
+bool bgpd_ha_descriptors_short(const int *fds, int n, char *why, size_t why_len);
+void bgpd_ha_descriptors_show(struct vty *vty, struct json_object *json);
 
 /* --- bgpd_ha_config_sync.c: one configuration for the pair ---------------- */
 

@@ -162,6 +162,16 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 		close(conn);
 		goto fail_errno;
 	}
+	{
+		int mine[] = {conn, links.input[0], links.input[1], links.sendlog[0],
+			      links.sendlog[1]};
+
+		if (bgpd_ha_descriptors_short(mine, array_size(mine), why, why_len)) {
+			for (size_t i = 0; i < array_size(mine); i++)
+				close(mine[i]);
+			return false;
+		}
+	}
 	h.epoch = status.epoch;
 	strlcpy(h.vrf, peer->bgp->name ? peer->bgp->name : "", sizeof(h.vrf));
 	strlcpy(h.neighbor, peer->host, sizeof(h.neighbor));

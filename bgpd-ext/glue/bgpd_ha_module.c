@@ -30,6 +30,7 @@ static int bgpd_ha_late_init(struct thread_master *master)
 	bgpd_ha_pair_init(master);
 	bgpd_ha_tf_init(master);
 	bgpd_ha_gr_init();
+	bgpd_ha_descriptors_log();
 	if (*bgpd_ha_rp_name())
 		zlog_info("frr-ha: bgpd module %s loaded as rp %s",
 			  frr_ha_core_version(), bgpd_ha_rp_name());
@@ -57,6 +58,7 @@ static int bgpd_ha_bgp_deleted(struct bgp *bgp)
 
 static int bgpd_ha_module_init(void)
 {
+	bgpd_ha_descriptors_raise();
 	hook_register(frr_late_init, bgpd_ha_late_init);
 	hook_register(bgp_inst_delete, bgpd_ha_bgp_deleted);
 	hook_register(frr_fini, bgpd_ha_fini);

@@ -115,6 +115,7 @@ int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3])
 {
 	struct peer *peer = peer_by_name(h->vrf, h->neighbor);
 	const char *refuse = NULL;
+	char short_of[128];
 	struct ha_shadow *s;
 
 	if (bgpd_ha_tf_role() != FRR_HA_ROLE_STANDBY)
@@ -126,6 +127,8 @@ int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3])
 	else if (CHECK_FLAG(peer->flags, PEER_FLAG_SHUTDOWN) ||
 		 CHECK_FLAG(peer->bgp->flags, BGP_FLAG_SHUTDOWN))
 		refuse = "the neighbor is shut down in this RP's configuration";
+	else if (bgpd_ha_descriptors_short(fds, 3, short_of, sizeof(short_of)))
+		refuse = short_of;
 	if (refuse) {
 		char word[256];
 

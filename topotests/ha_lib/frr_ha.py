@@ -59,14 +59,15 @@ def install_bgpd_conf(router, source, dest="/etc/frr/bgpd.conf"):
     return dest
 
 
-def start_rp(router, rp, config="/etc/frr/bgpd.conf", extra_args=""):
+def start_rp(router, rp, config="/etc/frr/bgpd.conf", extra_args="", prefix=""):
     """Starts bgpd as route processor `rp` of the router's HA pair
-    (extra_args: more bgpd options, e.g. another module)."""
+    (extra_args: more bgpd options, e.g. another module; prefix: a command
+    bgpd runs under, e.g. prlimit)."""
     vty = rp_vty_dir(rp)
     logdir = router.cmd("pwd").strip()
     router.cmd(f"mkdir -p {vty} && chown frr:frr {vty} && rm -f {vty}/bgpd.pid")
     out = router.cmd(
-        f"{BGPD} -d -M ha:{rp} --vty_socket {vty} -i {vty}/bgpd.pid -P 0 "
+        f"{prefix} {BGPD} -d -M ha:{rp} --vty_socket {vty} -i {vty}/bgpd.pid -P 0 "
         f"-f {config} --log file:{logdir}/bgpd-{rp}.log --log-level debug {extra_args}"
     )
     wait_for(f"{router.name}: rp {rp} starts ({out.strip()})",

@@ -10,8 +10,9 @@ other-version and truncated: refused before any frame is read, as an older
 frr-ha), a partner that connects and says nothing, a standby with the wrong
 key (the TLS handshake fails: error shown, counted), a standby with no
 key, a standby whose file lacks the active's neighbor (it adopts the active's
-configuration before it is ready), a second process claiming rp b, and a
-standby killed with SIGKILL.
+configuration before it is ready), a standby short of file descriptors (it
+refuses the hand-over, nothing aborts), a second process claiming rp b, and
+a standby killed with SIGKILL.
 """
 import os
 import sys
@@ -209,6 +210,58 @@ def test_standby_lacking_a_neighbor_adopts_it_before_it_is_ready(routing_baselin
     assert b["configuration"]["adoptions"] >= 1, b["configuration"]
     assert b["configuration"]["differences"] == []
     assert " neighbor 10.0.12.2 remote-as 65002" in rp_vtysh(r1(), "b", "show running-config")
+    assert_still_routing(routing_baseline)
+    kill_rp(r1(), "b")
+    start_rp(r1(), "b")
+    wait_pair(r1(), "a", "b", epoch=1)
+
+
+def open_files_limit(pid):
+    """The soft and hard RLIMIT_NOFILE of a process."""
+    line = next(l for l in r1().cmd(f"cat /proc/{pid}/limits").splitlines()
+                if l.startswith("Max open files"))
+    return int(line.split()[3]), int(line.split()[4])
+
+
+def active_session():
+    return rp_json(r1(), "a")["neighbors"]["10.0.12.2"]["session"]
+
+
+def test_standby_short_of_descriptors_refuses_sessions_and_keeps_running(routing_baseline):
+    # rp b may open 80 descriptors, the last 64 of them kept for bgpd's own
+    # sessions: every descriptor a hand-over brings lands there. It must say
+    # so, refuse the session (never abort bgpd, which libfrr's event loop
+    # does for a descriptor beyond its table), and the router keep routing.
+    kill_rp(r1(), "b")
+    start_rp(r1(), "b", prefix="prlimit --nofile=80:80")
+    wait_for("rp b refuses the hand-over for want of descriptors",
+             lambda: None if "refused the hand-over of 10.0.12.2: descriptor limit: descriptor"
+             in rp_log(r1(), "b") else "not refused yet", count=40, wait=0.5)
+    b = rp_json(r1(), "b")["descriptors"]
+    assert (b["limit"], b["limitAtStart"], b["keptForBgpd"]) == (80, 80, 64), b
+    assert 0 < b["inUse"] < 80 and not b["limitFromOperator"], b
+    assert "descriptor limit 80: about 4 sessions can be protected" in rp_log(r1(), "b")
+    wait_for("rp a shows why the session is not protected",
+             lambda: None if "descriptor limit" in active_session().get("notProtectedReason", "")
+             else active_session(), count=20, wait=0.5)
+    assert rp_pid(r1(), "b"), "rp b died"
+    assert rp_json(r1(), "b")["role"] == "standby"
+    assert_still_routing(routing_baseline)
+
+    # Started with a soft limit below its hard one, an RP raises it before
+    # bgpd's event loop sizes its tables, and takes the session again.
+    kill_rp(r1(), "b")
+    start_rp(r1(), "b", prefix="prlimit --nofile=1024:4096")
+    wait_pair(r1(), "a", "b", epoch=1)
+    b = rp_json(r1(), "b")["descriptors"]
+    assert (b["limit"], b["limitAtStart"], b["keptForBgpd"]) == (4096, 1024, 409), b
+    assert open_files_limit(rp_pid(r1(), "b")) == (4096, 4096)
+    assert "descriptor limit raised from 1024 to 4096 (hard limit 4096)" in rp_log(r1(), "b")
+    # Handed over again once the active's back-off (at most 16 s) is over.
+    wait_for("the session protected again",
+             lambda: None if active_session()["stream"] == "mirroring" else active_session(),
+             count=50, wait=0.5)
+    assert "Descriptors: " in rp_vtysh(r1(), "b", "show bgp ha")
     assert_still_routing(routing_baseline)
     kill_rp(r1(), "b")
     start_rp(r1(), "b")
