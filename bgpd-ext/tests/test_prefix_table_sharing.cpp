@@ -1,0 +1,270 @@
+// PrefixTable's chunks shared between tables (chunk_pool.hpp): tables fed
+// the same changes hold the same chunks, a change copies only what it
+// touches, and every table keeps exactly its own content whatever the others
+// do. The pool is process-wide, so counts are taken relative to the start.
+#include "chunk_pool.hpp"
+#include "prefix_table.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace frr_ha;
+
+namespace {
+
+std::vector<PathRef> some_paths(int n)
+{
+    std::vector<PathRef> paths;
+    for (int i = 0; i < n; i++)
+        paths.push_back(PathRef::intern("sharing test path " + std::to_string(i), nullptr));
+    return paths;
+}
+
+const std::uint8_t *raw(const std::string &k) { return reinterpret_cast<const std::uint8_t *>(k.data()); }
+
+// A 5-byte key over a small space, so chunks fill, split, empty and merge.
+std::string random_key(std::mt19937 &rng)
+{
+    std::string k(5, '\0');
+    k[0] = static_cast<char>(rng() % 3 == 0 ? 16 + rng() % 17 : 24);
+    const std::size_t bytes = (static_cast<std::uint8_t>(k[0]) + 7) / 8;
+    for (std::size_t i = 1; i <= bytes; i++)
+        k[i] = static_cast<char>(i == 1 ? rng() % 4 : rng() % 64);
+    return k;
+}
+
+using Model = std::map<std::string, const PathBlock *>;
+
+// Content and order, then lookups and bounds at random keys.
+void check_against(const PrefixTable &table, const Model &model, std::mt19937 &rng)
+{
+    REQUIRE(table.size() == model.size());
+    auto it = model.begin();
+    for (auto p = table.begin(); !table.at_end(p); table.next(p), ++it) {
+        REQUIRE(it != model.end());
+        REQUIRE(std::string(reinterpret_cast<const char *>(table.key(p)), 5) == it->first);
+        REQUIRE(table.path(p).get() == it->second);
+    }
+    REQUIRE(it == model.end());
+    for (int probe = 0; probe < 300; probe++) {
+        const std::string k = random_key(rng);
+        auto m = model.find(k);
+        const PathRef *found = table.find(raw(k));
+        REQUIRE((found != nullptr) == (m != model.end()));
+        if (found)
+            REQUIRE(found->get() == m->second);
+        auto after = model.upper_bound(k);
+        auto p = table.upper_bound(raw(k));
+        REQUIRE(table.at_end(p) == (after == model.end()));
+        if (after != model.end())
+            REQUIRE(std::string(reinterpret_cast<const char *>(table.key(p)), 5) == after->first);
+    }
+}
+
+// One random change to a table and its model; erase's answer checked.
+void random_change(PrefixTable &table, Model &model, const std::vector<PathRef> &paths,
+                   std::mt19937 &rng, unsigned erase_share)
+{
+    const std::string k = random_key(rng);
+    if (rng() % 10 < erase_share) {
+        REQUIRE(table.erase(raw(k)) == (model.erase(k) == 1));
+    } else {
+        const PathRef &p = paths[rng() % paths.size()];
+        table.set(raw(k), p);
+        model[k] = p.get();
+    }
+}
+
+}  // namespace
+
+TEST_CASE("tables fed the same changes share every chunk; a change copies only the chunk it touches")
+{
+    const std::size_t before = interned_chunks();
+    const auto paths = some_paths(4);
+    {
+        PrefixTable a(5), b(5);
+        std::mt19937 rng(3);
+        Model model;
+        for (int batch = 0; batch < 200; batch++) {
+            for (int op = 0; op < 40; op++) {
+                const std::string k = random_key(rng);
+                const PathRef &p = paths[rng() % paths.size()];
+                a.set(raw(k), p);
+                b.set(raw(k), p);
+                model[k] = p.get();
+            }
+            a.settle();
+            b.settle();
+        }
+        REQUIRE(a.chunks() > 10);
+        CHECK(b.chunks() == a.chunks());
+        CHECK(interned_chunks() - before == a.chunks());  // one copy for both
+
+        // A change to `a` alone: one new chunk, `b` keeps its content.
+        const std::string k = model.begin()->first;
+        const PathRef &other = model.begin()->second == paths[0].get() ? paths[1] : paths[0];
+        a.set(raw(k), other);
+        a.settle();
+        CHECK(interned_chunks() - before == a.chunks() + 1);
+        CHECK(b.find(raw(k))->get() == model.begin()->second);
+        CHECK(a.find(raw(k))->get() == other.get());
+        check_against(b, model, rng);
+        Model changed = model;
+        changed[k] = other.get();
+        check_against(a, changed, rng);
+
+        // The same change to `b`: it takes the chunk `a` made, the old one goes.
+        b.set(raw(k), other);
+        b.settle();
+        CHECK(interned_chunks() - before == a.chunks());
+        check_against(b, changed, rng);
+
+        // A copy shares everything, and parts when changed.
+        PrefixTable c = b;
+        CHECK(interned_chunks() - before == a.chunks());
+        CHECK(c.erase(raw(k)));
+        c.settle();
+        CHECK(interned_chunks() - before == a.chunks() + 1);
+        check_against(b, changed, rng);
+    }
+    CHECK(interned_chunks() == before);  // freed with the last table holding them
+}
+
+TEST_CASE("tables sharing chunks keep their own content through divergence and reconvergence")
+{
+    // Four tables: mostly the same changes (a group's stream), some changes
+    // to one table alone, now and then one table brought back to the
+    // first's content; batches settled at random sizes, some tables copied
+    // in the middle of a batch (private chunks then copied, not shared).
+    // Each table is checked against its own std::map.
+    const std::size_t before = interned_chunks();
+    const auto paths = some_paths(5);
+    {
+        constexpr std::size_t kTables = 4;
+        std::vector<PrefixTable> tables(kTables, PrefixTable(5));
+        std::vector<Model> models(kTables);
+        std::mt19937 rng(29);
+        for (int round = 0; round < 8; round++) {
+            const unsigned erase_share = round % 4 < 2 ? 3 : 7;  // grow, then shrink, twice
+            for (int batch = 0; batch < 300; batch++) {
+                const int ops = 1 + static_cast<int>(rng() % 40);
+                for (int op = 0; op < ops; op++) {
+                    if (rng() % 8 == 0) {  // one table alone
+                        const std::size_t t = rng() % kTables;
+                        random_change(tables[t], models[t], paths, rng, erase_share);
+                        continue;
+                    }
+                    const std::string k = random_key(rng);
+                    const bool erase = rng() % 10 < erase_share;
+                    const PathRef &p = paths[rng() % paths.size()];
+                    for (std::size_t t = 0; t < kTables; t++) {
+                        if (erase) {
+                            REQUIRE(tables[t].erase(raw(k)) == (models[t].erase(k) == 1));
+                        } else {
+                            tables[t].set(raw(k), p);
+                            models[t][k] = p.get();
+                        }
+                    }
+                }
+                if (rng() % 50 == 0) {  // a copy taken mid-batch replaces a table
+                    const std::size_t from = rng() % kTables, to = rng() % kTables;
+                    tables[to] = tables[from];
+                    models[to] = models[from];
+                }
+                if (rng() % 40 == 0) {  // table t reconverges to table 0
+                    const std::size_t t = 1 + rng() % (kTables - 1);
+                    for (auto it = models[t].begin(); it != models[t].end();) {
+                        if (!models[0].count(it->first)) {
+                            REQUIRE(tables[t].erase(raw(it->first)));
+                            it = models[t].erase(it);
+                        } else {
+                            ++it;
+                        }
+                    }
+                    for (const auto &[k, path] : models[0]) {
+                        const PathRef *mine = tables[t].find(raw(k));
+                        if (!mine || mine->get() != path) {
+                            for (const auto &p : paths)
+                                if (p.get() == path)
+                                    tables[t].set(raw(k), p);
+                            models[t][k] = path;
+                        }
+                    }
+                }
+                for (auto &t : tables)
+                    t.settle();
+            }
+            for (std::size_t t = 0; t < kTables; t++)
+                check_against(tables[t], models[t], rng);
+            std::size_t held = 0;
+            for (const auto &t : tables)
+                held += t.chunks();
+            CHECK(interned_chunks() - before <= held);
+        }
+    }
+    CHECK(interned_chunks() == before);
+}
+
+TEST_CASE("tables on two threads share chunks safely")
+{
+    // Each thread changes its own tables (as a session's lock allows), the
+    // same changes on both threads, so chunks are interned, shared, taken,
+    // copied and freed across the threads all the time; a third thread
+    // reads the pool's count. Checked after the threads end.
+    const std::size_t before = interned_chunks();
+    const auto paths = some_paths(3);
+    {
+        constexpr int kThreads = 2, kTablesEach = 2;
+        std::vector<std::vector<PrefixTable>> tables(kThreads,
+                                                     std::vector<PrefixTable>(kTablesEach, PrefixTable(5)));
+        std::vector<Model> models(kThreads);
+        std::vector<std::thread> threads;
+        std::atomic<int> running{kThreads};
+        for (int t = 0; t < kThreads; t++)
+            threads.emplace_back([&, t] {
+                std::mt19937 rng(41);  // the same changes on every thread
+                std::mt19937 own(100 + static_cast<unsigned>(t));
+                for (int batch = 0; batch < 3000; batch++) {
+                    for (int op = 0; op < 10; op++) {
+                        const std::string k = random_key(rng);
+                        const bool erase = rng() % 10 < (batch < 1500 ? 3u : 6u);
+                        const PathRef &p = paths[rng() % paths.size()];
+                        for (auto &table : tables[t]) {
+                            if (erase)
+                                table.erase(raw(k));
+                            else
+                                table.set(raw(k), p);
+                        }
+                        if (erase)
+                            models[t].erase(k);
+                        else
+                            models[t][k] = p.get();
+                    }
+                    if (own() % 100 == 0)  // one table dropped and remade from the other
+                        tables[t][0] = tables[t][1];
+                    for (auto &table : tables[t])
+                        table.settle();
+                }
+                running--;
+            });
+        while (running.load() > 0)
+            (void)interned_chunks();
+        for (auto &th : threads)
+            th.join();
+        std::mt19937 rng(5);
+        for (int t = 0; t < kThreads; t++)
+            for (const auto &table : tables[t])
+                check_against(table, models[t], rng);
+        CHECK(models[0] == models[1]);
+        // Same changes in the same order: the same chunks, one copy for all.
+        CHECK(interned_chunks() - before == tables[0][0].chunks());
+    }
+    CHECK(interned_chunks() == before);
+}
