@@ -82,9 +82,10 @@ Chunk &PrefixTable::add_chunk(std::size_t ci)
 
 void PrefixTable::remove_chunk(std::size_t ci)
 {
-    const Chunk *c = chunks_[ci].get();
-    if (!c->interned()) {
-        auto it = std::find(unsettled_.begin(), unsettled_.end(), c);
+    // Unlisted when private: a chunk listed for settle(), or any chunk
+    // when sharing is off (settle() interned nothing and forgot them).
+    auto it = std::find(unsettled_.begin(), unsettled_.end(), chunks_[ci].get());
+    if (it != unsettled_.end()) {
         *it = unsettled_.back();
         unsettled_.pop_back();
     }

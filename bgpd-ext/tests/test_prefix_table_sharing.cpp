@@ -212,6 +212,33 @@ TEST_CASE("tables sharing chunks keep their own content through divergence and r
     CHECK(interned_chunks() == before);
 }
 
+TEST_CASE("with sharing off (benchmarks), tables keep private chunks and their content")
+{
+    const std::size_t before = interned_chunks();
+    const auto paths = some_paths(3);
+    set_chunk_sharing(false);
+    {
+        PrefixTable a(5), b(5);
+        Model ma, mb;
+        std::mt19937 rng(7);
+        for (int batch = 0; batch < 2000; batch++) {
+            const unsigned erase_share = batch < 1000 ? 3 : 8;
+            for (int op = 0; op < 20; op++)
+                random_change(a, ma, paths, rng, erase_share);
+            b = a;
+            mb = ma;
+            a.settle();
+            if (batch % 500 == 0) {
+                check_against(a, ma, rng);
+                check_against(b, mb, rng);
+            }
+        }
+        check_against(a, ma, rng);
+        CHECK(interned_chunks() == before);
+    }
+    set_chunk_sharing(true);
+}
+
 TEST_CASE("tables on two threads share chunks safely")
 {
     // Each thread changes its own tables (as a session's lock allows), the
