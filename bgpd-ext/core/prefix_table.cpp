@@ -148,6 +148,11 @@ void PrefixTable::settle()
     for (const Chunk *c : unsettled_)
         chunks_[chunk_for(c->keys.data())].intern();
     unsettled_.clear();
+    // A big UPDATE touches hundreds of chunks; a table of each of a
+    // thousand sessions keeping room for that would cost more than the
+    // table the sessions share.
+    if (unsettled_.capacity() > 32)
+        std::vector<const Chunk *>().swap(unsettled_);
 }
 
 const PathRef *PrefixTable::find(const std::uint8_t *key) const

@@ -17,22 +17,26 @@
 // Chunks are shared between tables, copy-on-write and hash-consed
 // (chunk_pool.hpp), invisibly to the users of this class: the records of
 // what the peers of one update group hold are the same chunks, so they cost
-// one table, not one per session; a session whose stream diverges keeps its
-// own copy of the chunks it changed, and only of those (bench/
-// record_memory.cpp: 100 sessions of one group cost 0.2 B per prefix and
-// record instead of 15, docs/benchmarks.md).
+// one table between them, not one per session, and a session whose stream
+// diverges copies only the chunks it changed (bench/record_memory.cpp, 100k
+// prefixes: 100 sessions of one group take 0.71 bytes per prefix and record
+// where unshared ones take 18.1; docs/benchmarks.md).
 //
 // When chunks are interned: not at each change (that would hash and look up
 // a chunk per prefix) but at settle(), which the owner calls once a batch of
 // changes is done (StreamRib: once per message). Changed chunks stay private
-// until then. Sharing is only an optimisation, content decides: two tables
-// share a chunk only when its entries are equal, so a find, an iteration or
-// a difference never sees another table's entries. Tables fed the same
-// changes in the same order split and merge their chunks alike and so share
-// all of them; tables that reached the same content by other routes (a
-// different split history, say one filled in order and one in random order)
-// have different chunk boundaries and share only where the boundaries
-// happen to agree. They stay exact, only larger.
+// until then. A chunk keeps the sum of its entries' hashes up to date, so
+// interning costs a lookup, not a pass over 256 entries.
+//
+// Sharing is only an optimisation, content decides: two tables share a
+// chunk only when its entries are equal (compared, not only hashed), so a
+// find, an iteration or a difference never sees another table's entries.
+// Tables fed the same changes in the same order split, lend and merge
+// their chunks alike and so share all of them; tables that reached the same
+// content another way (a different split history: one filled in order, one
+// in random order; one that diverged and came back through a split) have
+// other chunk boundaries and share only where boundaries agree. They are
+// still exact, only larger.
 #pragma once
 
 #include "chunk_pool.hpp"

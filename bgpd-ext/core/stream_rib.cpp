@@ -98,8 +98,12 @@ bool StreamRib::parse_nlri(Family family, std::string_view data, std::vector<std
 bool StreamRib::apply(std::string_view m)
 {
     // One settle per message (prefix_table.hpp): the chunks the message
-    // changed are interned once, not once per prefix; a message changes
-    // few prefixes (an UPDATE of 4096 bytes at most about 800 IPv4 ones).
+    // changed are interned once, not once per prefix. Not fewer: the other
+    // sessions of a group, given the same message next, take the chunks
+    // it made from the pool instead of copying theirs, and a record left
+    // between messages is fully shared. (Settling every 16 messages was
+    // measured: 1.8 x the time per UPDATE for 10 sessions of one group,
+    // and a stream's last messages left unshared.)
     const bool ok = take_in(m);
     for (auto &t : tables_)
         t.settle();
