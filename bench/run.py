@@ -45,6 +45,7 @@ from frr_ha_bench.common import (
     sh,
     start_time,
 )
+from frr_ha_bench.router import HA_OPTIONS
 from frr_ha_bench.speakers import set_peers_mode
 from frr_ha_bench.topology import teardown_topology
 from frr_ha_bench.cases import run_size
@@ -70,7 +71,7 @@ FULL_SIZES = [(4, 1, 10000, ALL_CASES), (4, 10, 10000, ALL_CASES),
               (6, 10, 100000, ALL_CASES), (4, 1000, 10000, "ha-tf")]
 
 
-FDS_PER_SESSION = 4  # an upper bound: the TCP socket, the link, the partner's end, slack
+FDS_PER_SESSION = 5  # measured: active 3, standby 4 per session (300 peers: 928 and 1227 fds)
 
 
 def cleanup():
@@ -105,6 +106,8 @@ def main():
     ap.add_argument("--cases", default=None,
                     help="comma-separated subset of " + ALL_CASES + ",ha-tf-planned "
                     "(ha-tf-planned: `bgp ha switchover` on the active instead of kill -9)")
+    ap.add_argument("--hang-detection", default=None, metavar="MS|off",
+                    help="the pair's `bgp ha hang-detection` (default: the module's, 3000 ms)")
     ap.add_argument("--peers", choices=("gobgp", "bird"), default="gobgp",
                     help="the peers: one gobgpd that stores every path (default), or BIRD "
                     "with one protocol per session and `import none`, storing nothing, so "
@@ -115,19 +118,26 @@ def main():
     if os.geteuid() != 0:
         sys.exit("run as root: sudo /usr/bin/python3 bench/run.py")
     set_peers_mode(args.peers)
+    HA_OPTIONS["hang_detection"] = args.hang_detection
     for tool in (("gobgpd", "gobgp") if args.peers == "gobgp" else ()) + \
             ("bird", "birdc", "dumpcap", f"{FRR}/bgpd"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: scripts/setup-host.sh installs it")
     sizes = [tuple(int(x) for x in s.split(":")) + (ALL_CASES,) for s in args.size] or \
         (FULL_SIZES if args.full else DEFAULT_SIZES)
+    if args.peers == "bird":
+        asked = set((args.cases or ",".join(s[3] for s in sizes)).split(","))
+        if asked & {"ha-gr", "stock-gr"}:
+            sys.exit("--peers bird: the BIRD peers are not graceful-restart helpers (what they "
+                     "hold is counted from statistics a GR helper keeps over a restart); run "
+                     "the GR cases with the gobgp peers")
     repeats = args.repeats or (10 if args.full else 5)
-    # Descriptors: each RP of the pair holds, per session, the TCP socket and
-    # its link to the partner (about 2 to 3 per session, measured: the
-    # `fds` of results.json); FRR sizes its event tables from RLIMIT_NOFILE
-    # (or --limit-fds) and aborts on a descriptor past it. The daemons
-    # inherit this process's limit: raise it to the hard limit and refuse
-    # a size it cannot hold.
+    # Descriptors: per session the active holds 3 and the standby 4 (the
+    # TCP socket and the session's links to the partner; `fds` in
+    # results.json), stock bgpd 1. FRR sizes its event tables from
+    # RLIMIT_NOFILE (or --limit-fds, which only shrinks them) and aborts on a
+    # descriptor past it. The daemons inherit this process's limit: raise
+    # it (as root, past the hard limit if need be) or refuse the size.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     need = max(s[1] for s in sizes) * FDS_PER_SESSION + 1024
     try:

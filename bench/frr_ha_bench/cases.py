@@ -32,7 +32,7 @@ class Sampler(threading.Thread):
     def __init__(self):
         super().__init__(daemon=True)
         self.stop_flag = threading.Event()
-        self.min_held, self.down, self.since = {}, set(), {}
+        self.min_held, self.down, self.since, self.why = {}, set(), {}, {}
 
     def run(self):
         while not self.stop_flag.is_set():
@@ -41,14 +41,34 @@ class Sampler(threading.Thread):
                     self.min_held[n] = min(self.min_held.get(n, v["accepted"]), v["accepted"])
                 if v["state"] != 6:
                     self.down.add(n)
-                elif n in self.since and self.since[n] != v["uptime"]:
+                    self.why.setdefault(n, f"{time.time():.3f}: state {v['state']}")
+                elif n in self.since and not same_since(self.since[n], v["uptime"]):
                     self.down.add(n)  # went down and up between two samples
+                    self.why.setdefault(n, f"{time.time():.3f}: since {self.since[n]} -> "
+                                           f"{v['uptime']}")
                 self.since.setdefault(n, v["uptime"])
             self.stop_flag.wait(0.2)
 
     def stop(self):
         self.stop_flag.set()
         self.join(5)
+
+
+def same_since(a, b):
+    """Whether two readings of a session's up-since are the same: GoBGP's
+    (seconds) exactly; BIRD's ("YYYY-MM-DD HH:MM:SS.mmm") within 0.5 s, for
+    BIRD shows its monotonic state-change time on the wall clock, and the
+    offset between the two moves by milliseconds while BIRD is busy (seen:
+    every protocol's since 3 ms later in one sample). A session that went
+    down and up again is down for at least BIRD's error wait time (1 s)."""
+    if a == b:
+        return True
+    try:
+        ta, tb = (datetime.datetime.strptime(x, "%Y-%m-%d %H:%M:%S.%f").timestamp()
+                  for x in (a, b))
+    except (TypeError, ValueError):
+        return False
+    return abs(ta - tb) < 0.5
 
 
 def log_time(path, pattern, after):
@@ -117,13 +137,17 @@ def switchover(r1, run_no, active=None, standby=None, planned=False):
         else None
     lasts = [s["last_update"] for s in wire.values() if s["last_update"]]
     res["converged_ms"] = (max(lasts) - t_kill) * 1000 if lasts else 0.0
-    flaps = 0
+    flaps, why = 0, {}
     for n, b in before.items():
         a = after.get(n, {})
-        if n in sampler.down or a.get("uptime") != b.get("uptime") or \
+        if n in sampler.down or not same_since(a.get("uptime"), b.get("uptime")) or \
            a.get("flops", 0) != b.get("flops", 0):
             flaps += 1
+            why[n] = sampler.why.get(n) or (f"uptime {b.get('uptime')} -> {a.get('uptime')}, "
+                                            f"flops {b.get('flops')} -> {a.get('flops')}")
     res["flaps"] = flaps
+    if why:
+        res["flapped"] = dict(list(why.items())[:10])  # why, for the first ten
     res["notifications"] = sum((after.get(n, {}).get("notifications") or 0) -
                                (b["notifications"] or 0) for n, b in before.items())
     res["notifications_wire"] = sum(s["notifications"] for s in wire.values())
@@ -135,13 +159,13 @@ def switchover(r1, run_no, active=None, standby=None, planned=False):
         res["lost_at_peers"] = sum(b["accepted"] - sampler.min_held.get(n, b["accepted"])
                                    for n, b in before.items())
     else:
-        # peers that keep nothing: a session that dropped without graceful
-        # restart loses what the peer held (implicit withdrawal), a GR
-        # helper keeps it stale; plus what r1 withdrew on the wire
+        # peers that keep nothing (and are no GR helpers): a session that
+        # dropped loses what the peer held (implicit withdrawal); plus what
+        # r1 withdrew on the wire
         res["lost_at_peers"] = res["withdrawn_wire"] + (
-            0 if r1.gr else sum(b["accepted"] for n, b in before.items()
-                                if n in sampler.down or after.get(n, {}).get("uptime") !=
-                                b.get("uptime")))
+            sum(b["accepted"] for n, b in before.items()
+                if n in sampler.down or
+                not same_since(after.get(n, {}).get("uptime"), b.get("uptime"))))
     os.unlink(cap.path)
     return res
 

@@ -30,6 +30,10 @@ from .common import (
 
 # --------------------------------------------------------------------------- r1 (FRR)
 
+# `bgp ha hang-detection` of the pair (None: the module's default, 3000 ms)
+HA_OPTIONS = {"hang_detection": None}
+
+
 def r1_conf(af, peers, case, logfile, peer_timers=(KEEPALIVE, HOLD)):
     ha = case.startswith("ha")
     gr = case in ("ha-tf", "ha-tf-planned", "ha-gr", "stock-gr")
@@ -57,6 +61,8 @@ def r1_conf(af, peers, case, logfile, peer_timers=(KEEPALIVE, HOLD)):
               f" bgp ha rp b address unix {RUN}/bgpd-ha-b.sock",
               f" bgp ha key {KEY}", " bgp ha heartbeat interval 300 multiplier 5",
               f" neighbor {feed} ha failover-mode transparent"]
+        if HA_OPTIONS["hang_detection"]:
+            c += [f" bgp ha hang-detection {HA_OPTIONS['hang_detection']}"]
         c += [f" neighbor {peer_addr(af, i)} ha failover-mode {mode}" for i in range(peers)]
     c += ["exit", "route-map BENCH-NONE deny 10", ""]
     return "\n".join(c)

@@ -140,7 +140,13 @@ class BirdPeers:
     processes. What a peer holds is counted from BIRD's own import
     statistics, reset when the channel comes up: prefixes received in
     updates minus prefixes withdrawn (what a storing peer would hold, as
-    long as r1 repeats nothing; the capture counts any repetition)."""
+    long as r1 repeats nothing; the capture counts any repetition). The
+    sessions never use graceful restart: a GR helper keeps its channel (and
+    its statistics) over a restarted session, so the count would no longer
+    say what the peer holds; the GR cases need gobgp peers (run.py refuses
+    them with BIRD). A TF session is transparent failover whatever the
+    peer's capabilities; one that drops loses its routes here (implicit
+    withdrawal), which the figures then show."""
 
     kind = "bird"
 
@@ -153,16 +159,16 @@ class BirdPeers:
         for k in range(nproc):
             d = f"{STATE}/peers/bird{k}"
             os.makedirs(d, exist_ok=True)
-            c = [f'log "{d}/bird.log" {{ warning, error, fatal }};', "router id 192.0.2.100;",
+            # `remote`: a session's errors (a NOTIFICATION sent or received, hold timer)
+            c = [f'log "{d}/bird.log" {{ warning, error, fatal, remote }};',
+                 "router id 192.0.2.100;",
                  "timeformat protocol iso long ms;", "protocol device { scan time 600; }"]
             for i in range(k * PEERS_PER_BIRD, min(peers, (k + 1) * PEERS_PER_BIRD)):
                 self.names[f"p{i}"] = r1_addr(af, i)
                 c += [f"protocol bgp p{i} {{", f"  local {peer_addr(af, i)} as {PEER_AS};",
                       f"  neighbor {r1_addr(af, i)} as {R1_AS};",
                       f"  hold time {hold}; keepalive time {keepalive}; connect retry time 1;",
-                      "  error wait time 1, 5; strict bind on;",
-                      f"  graceful restart {'on' if gr else 'off'};"
-                      + (" graceful restart time 120;" if gr else ""),
+                      "  error wait time 1, 5; strict bind on; graceful restart off;",
                       f"  {chan} {{ import none; export none; }};", "}"]
             write(f"{d}/bird.conf", "\n".join(c) + "\n")
             p = subprocess.Popen(["ip", "netns", "exec", NS_PEERS, "bird", "-f", "-c",

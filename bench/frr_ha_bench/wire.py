@@ -14,8 +14,11 @@ class Capture:
         self.path = f"{STATE}/{name}.pcap"
         if os.path.exists(self.path):
             os.unlink(self.path)
+        # a 256 MiB capture buffer: a stock restart at hundreds of peers
+        # sends millions of prefixes at once, and a dropped segment cuts
+        # the stream's parse short
         self.p = subprocess.Popen(["ip", "netns", "exec", NS_PEERS, "dumpcap", "-q", "-P",
-                                   "-i", "peers-r1", "-f", "tcp port 179", "-w", self.path],
+                                   "-B", "256", "-i", "peers-r1", "-f", "tcp port 179", "-w", self.path],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         track("dumpcap", self.p.pid)
         wait("dumpcap starts", lambda: os.path.exists(self.path), 10)
