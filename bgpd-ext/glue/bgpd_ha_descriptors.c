@@ -2,10 +2,10 @@
  * File descriptors: what the pair needs beside bgpd's own (docs/ha-pair.md,
  * "Descriptors").
  *
- * A protected session holds three descriptors on each RP beside bgpd's one
- * for the peer (the active: its socket and its ends of the two links; the
- * standby: the same, and a stand-in while its shadow starts), and one more
- * on each during its hand-over. libfrr's event loop sizes its tables from
+ * A protected session holds 3 descriptors on the active (the peer's socket,
+ * which stock bgpd has too, and its ends of the two links) and 4 on the
+ * standby (the same socket, the links' other ends, and the stand-in bgpd's
+ * FSM watches), one more on each during its hand-over. libfrr's event loop sizes its tables from
  * RLIMIT_NOFILE once, at start, and aborts bgpd when asked to watch a
  * descriptor beyond them; FRR's own service runs bgpd with 1024. So:
  * - at load (before the event loop exists) an RP raises its soft limit to
@@ -34,8 +34,8 @@
 /* The part of the limit kept for bgpd itself: a tenth, at least 64. */
 #define BGPD_HA_FD_RESERVE(limit) ((limit) / 10 > 64 ? (limit) / 10 : 64)
 
-/* Sessions whose descriptors fit below the reserve (bgpd's own one per
- * peer, the pair's three). */
+/* Sessions whose descriptors fit below the reserve on the standby, the RP
+ * that needs most (4 a session). */
 #define SESSIONS_FITTING(limit) (((limit) - BGPD_HA_FD_RESERVE(limit)) / 4)
 
 static struct {
@@ -85,7 +85,7 @@ void bgpd_ha_descriptors_log(void)
 			  safe_strerror(fdl.raise_errno));
 	/* Fewer than the sessions a route server carries: say so loudly. */
 	if (SESSIONS_FITTING(limit) < 1000)
-		zlog_warn("frr-ha: descriptor limit %d%s: about %d sessions can be protected (3 descriptors each on each RP, one more during a hand-over); raise LimitNOFILE or --limit-fds for more",
+		zlog_warn("frr-ha: descriptor limit %d%s: about %d sessions can be protected (3 descriptors each on the active, 4 on the standby); raise LimitNOFILE or --limit-fds for more",
 			  limit, fdl.chosen_by_operator ? " (--limit-fds)" : "",
 			  SESSIONS_FITTING(limit));
 	else
