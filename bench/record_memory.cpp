@@ -23,7 +23,8 @@
 // sessions diverge (--diverged 0.1 of them, each re-announcing
 // --diverged-prefixes 0.01 of its prefixes with an attribute set of its
 // own, scattered over the table, then as one run in prefix order) and come
-// back. Each N runs with sharing on, then off. Attribute sets default to
+// back; then the same sessions announce as many prefixes of their own and
+// withdraw them. Each N runs with sharing on, then off. Attribute sets default to
 // 0.3 x the prefixes.
 //
 //   build/bench/frr_ha_record_memory --sessions 1,10,100,1000 --prefixes 10000
@@ -331,6 +332,29 @@ std::vector<std::string> announce(const std::string &attributes, const std::vect
     return out;
 }
 
+// UPDATEs of at most 4096 bytes withdrawing `nlris` (IPv4 withdrawn routes).
+std::vector<std::string> withdraw(const std::vector<std::string> &nlris)
+{
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < nlris.size();) {
+        std::string m(16, '\xff');
+        put16(m, 0);
+        m.push_back(2);
+        put16(m, 0);
+        const std::size_t first = m.size();
+        while (i < nlris.size() && m.size() + nlris[i].size() + 2 <= 4096)
+            m += nlris[i++];
+        const std::size_t len = m.size() - first;
+        m[first - 2] = static_cast<char>(len >> 8);
+        m[first - 1] = static_cast<char>(len);
+        put16(m, 0);  // no attributes
+        m[16] = static_cast<char>(m.size() >> 8);
+        m[17] = static_cast<char>(m.size());
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
 // An attribute set no other session is sent: this session's stream diverges.
 std::string own_attributes(std::size_t session)
 {
@@ -368,7 +392,9 @@ std::vector<std::string> restore(const Table &t, const std::vector<std::uint32_t
 }
 
 struct GroupFigures {
-    double same = 0, scattered = 0, run = 0, back = 0;  // bytes / prefix / record
+    // Bytes / prefix / record: all in step; diverged, scattered and in one
+    // run; back in step; diverged by prefixes of their own (then withdrawn).
+    double same = 0, scattered = 0, run = 0, back = 0, added = 0, withdrawn = 0;
     double us_per_update = 0;
     std::size_t chunks = 0;  // in the pool with every record equal
     std::size_t diverged = 0;
@@ -394,7 +420,30 @@ GroupFigures run_group(const Table &t, const std::vector<std::string> &stream, s
     };
     std::sort(in_order.begin(), in_order.end(),
               [&](std::uint32_t a, std::uint32_t b) { return padded(a) < padded(b); });
+    // The diverged sessions are the first ones; the last one never diverges.
+    const std::size_t diverged =
+        std::min(n - 1, static_cast<std::size_t>(std::lround(static_cast<double>(n) * diverged_sessions)));
+    const std::size_t k =
+        std::max<std::size_t>(1, static_cast<std::size_t>(static_cast<double>(prefixes) * diverged_prefixes));
+    // Prefixes the table has not, for the sessions to add (made here: the
+    // heap is measured from below).
+    std::unordered_set<std::string> taken(t.nlri.begin(), t.nlri.end());
+    std::vector<std::vector<std::string>> extra(diverged);
+    for (std::size_t s = 0; s < diverged; s++) {
+        while (extra[s].size() < k) {
+            std::string n(1, 24);
+            const auto addr = static_cast<std::uint32_t>(rng());
+            if ((addr >> 24) == 0 || (addr >> 24) >= 224)
+                continue;
+            for (int i = 0; i < 3; i++)
+                n.push_back(static_cast<char>(addr >> (24 - 8 * i)));
+            if (taken.insert(n).second)
+                extra[s].push_back(n);
+        }
+    }
+    taken = {};
     GroupFigures f;
+    f.diverged = diverged;
     malloc_trim(0);
     const std::size_t heap0 = heap_in_use();
     auto per = [&] {
@@ -413,9 +462,6 @@ GroupFigures run_group(const Table &t, const std::vector<std::string> &stream, s
     f.same = per();
     f.chunks = frr_ha::interned_chunks();
 
-    // The diverged sessions are the first ones; the last one never diverges.
-    f.diverged = std::min(n - 1, static_cast<std::size_t>(std::lround(static_cast<double>(n) * diverged_sessions)));
-    const std::size_t k = std::max<std::size_t>(1, static_cast<std::size_t>(static_cast<double>(prefixes) * diverged_prefixes));
     // Diverge, check a takeover's difference is exact, come back.
     auto diverge = [&](bool as_run, double *bytes) {
         std::vector<std::vector<std::uint32_t>> picked(f.diverged);
@@ -454,6 +500,20 @@ GroupFigures run_group(const Table &t, const std::vector<std::string> &stream, s
     diverge(false, &f.scattered);
     diverge(true, &f.run);
     f.back = per();
+
+    // Prefixes the others are not sent, scattered, then withdrawn: the
+    // content comes back, but chunks that split or lent meanwhile keep
+    // other boundaries than the group's (prefix_table.hpp).
+    for (std::size_t s = 0; s < f.diverged; s++)
+        for (const auto &m : announce(own_attributes(s), extra[s]))
+            ribs[s]->apply(m);
+    f.added = per();
+    for (std::size_t s = 0; s < f.diverged; s++) {
+        for (const auto &m : withdraw(extra[s]))
+            ribs[s]->apply(m);
+        f.exact = f.exact && ribs[s]->diff_to(*ribs[n - 1], 4096).empty();
+    }
+    f.withdrawn = per();
     return f;
 }
 
@@ -464,8 +524,9 @@ void group_report(const Table &t, const std::vector<std::string> &stream,
     std::printf("one update group: %zu prefixes; diverged: %.0f%% of the sessions, %.1f%% of their "
                 "prefixes each (B = heap bytes / prefix / record)\n",
                 t.nlri.size(), diverged_sessions * 100, diverged_prefixes * 100);
-    std::printf("%8s %7s %9s %9s %9s %9s %9s %8s %11s %6s\n", "sessions", "sharing", "same B",
-                "scatter B", "run B", "back B", "chunks", "diverged", "cpu us/UPD", "exact");
+    std::printf("%8s %7s %9s %9s %9s %9s %9s %9s %9s %8s %11s %6s\n", "sessions", "sharing",
+                "same B", "scatter B", "run B", "back B", "added B", "w/drawn B", "chunks", "diverged",
+                "cpu us/UPD", "exact");
     // Once unreported: the pools' indices (never shrunk) are then paid
     // before any figure, not by whichever runs first.
     run_group(t, stream, 1, true, diverged_sessions, diverged_prefixes, seed);
@@ -473,13 +534,14 @@ void group_report(const Table &t, const std::vector<std::string> &stream,
         GroupFigures on = run_group(t, stream, n, true, diverged_sessions, diverged_prefixes, seed);
         GroupFigures off = run_group(t, stream, n, false, diverged_sessions, diverged_prefixes, seed);
         for (const auto *g : {&on, &off})
-            std::printf("%8zu %7s %9.2f %9.2f %9.2f %9.2f %9zu %8zu %11.2f %6s\n", n,
-                        g == &on ? "on" : "off", g->same, g->scattered, g->run, g->back, g->chunks,
-                        g->diverged, g->us_per_update, g->exact ? "yes" : "NO");
-        std::printf("%8s on/off: memory %.3f x (same), %.3f x (scattered), %.3f x (run); "
-                    "time per UPDATE %.2f x\n",
+            std::printf("%8zu %7s %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9zu %8zu %11.2f %6s\n", n,
+                        g == &on ? "on" : "off", g->same, g->scattered, g->run, g->back, g->added,
+                        g->withdrawn, g->chunks, g->diverged, g->us_per_update,
+                        g->exact ? "yes" : "NO");
+        std::printf("%8s on/off: memory %.3f x (same), %.3f x (scattered), %.3f x (run), "
+                    "%.3f x (withdrawn); time per UPDATE %.2f x\n",
                     "", on.same / off.same, on.scattered / off.scattered, on.run / off.run,
-                    on.us_per_update / off.us_per_update);
+                    on.withdrawn / off.withdrawn, on.us_per_update / off.us_per_update);
         std::fflush(stdout);
     }
     frr_ha::set_chunk_sharing(true);
