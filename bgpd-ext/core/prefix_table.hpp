@@ -95,6 +95,19 @@ public:
         return chunks_[p.chunk]->keys.data() + p.at * key_size_;
     }
     const PathRef &path(const Position &p) const { return chunks_[p.chunk]->paths[p.at]; }
+    // When `p` and `q` (a place in `other`) both start a chunk, and it is
+    // the same interned chunk: moves both past it and returns true. Equal
+    // chunks hold equal entries, so a walk comparing two tables (the
+    // takeover's difference) passes over what both share without reading it.
+    bool skip_shared_chunk(Position &p, const PrefixTable &other, Position &q) const
+    {
+        if (p.at != 0 || q.at != 0 || at_end(p) || other.at_end(q) ||
+            chunks_[p.chunk].get() != other.chunks_[q.chunk].get())
+            return false;
+        p.chunk++;
+        q.chunk++;
+        return true;
+    }
 
 private:
     int compare(const std::uint8_t *a, const std::uint8_t *b) const;

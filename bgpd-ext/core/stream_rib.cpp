@@ -414,6 +414,8 @@ std::vector<std::string> StreamRib::diff_to(const StreamRib &target, std::size_t
         const PrefixTable &mine = tables_[f], &theirs = target.tables_[f];
         auto a = mine.begin(), b = theirs.begin();
         while (!mine.at_end(a) || !theirs.at_end(b)) {
+            if (mine.skip_shared_chunk(a, theirs, b))
+                continue;
             const int order = mine.at_end(a)     ? 1
                               : theirs.at_end(b) ? -1
                                                  : std::memcmp(mine.key(a), theirs.key(b), mine.key_size());
