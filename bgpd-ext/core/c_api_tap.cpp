@@ -3,6 +3,9 @@
 // number reused for a new connection never inherits an old one's tap.
 #include "frr_ha/tap.h"
 
+#include "chunk_pool.hpp"
+#include "path_pool.hpp"
+
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -446,6 +449,12 @@ bool frr_ha_handover_receive(int conn, enum frr_ha_handover_message *kind,
     for (int i = 0; i < 3; i++)
         fds[i] = got->fds[i].release();
     return true;
+}
+
+void frr_ha_records_shared(size_t *paths, size_t *chunks)
+{
+    *paths = frr_ha::interned_paths();
+    *chunks = frr_ha::interned_chunks();
 }
 
 }  // extern "C"

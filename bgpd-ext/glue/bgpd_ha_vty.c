@@ -789,6 +789,25 @@ static void show_last_takeover_text(struct vty *vty)
 		t.differences_pending ? " (differences still pending)" : "");
 }
 
+/* How much the sessions' stream records share (docs/transparent-failover.md,
+ * "Stream records"). */
+static void show_records_shared(struct vty *vty, struct json_object *json)
+{
+	size_t paths, chunks;
+
+	frr_ha_records_shared(&paths, &chunks);
+	if (json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_int_add(o, "internedPaths", paths);
+		json_object_int_add(o, "internedChunks", chunks);
+		json_object_object_add(json, "records", o);
+		return;
+	}
+	vty_out(vty, "Stream records: %zu attribute sets and %zu prefix chunks, each held once\n",
+		paths, chunks);
+}
+
 static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 			   const struct frr_ha_status *st)
 {
@@ -877,6 +896,7 @@ static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 	}
 	json_object_object_add(json, "switchovers", history);
 	show_last_takeover_json(json);
+	show_records_shared(NULL, json);
 }
 
 static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
@@ -916,6 +936,7 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 		st->sync_items_received, st->sync_items_total);
 	bgpd_ha_config_sync_show(vty, NULL);
 	bgpd_ha_descriptors_show(vty, NULL);
+	show_records_shared(vty, NULL);
 	vty_out(vty, "Channel: %" PRIu64 " frames / %" PRIu64 " bytes sent, %" PRIu64
 		     " frames / %" PRIu64 " bytes received, up %" PRIu64
 		     " times, dropped %" PRIu64 "\n",

@@ -196,7 +196,7 @@ def show_json_to_instance(show):
             value = _convert(value, uint64=_UINT64_PARTNER, drop_empty=set(value))
             if not value:
                 continue
-        elif key in ("sync", "descriptors"):
+        elif key in ("sync", "descriptors", "records"):
             value = _convert(value)
         elif key == "fencing":
             value = _convert_fencing(value)

@@ -124,6 +124,15 @@ def test_live_state_fits_the_yang_model(tmp_path):
         validate_instance(show_json_to_instance(rp_json(r1(), rp)), str(tmp_path))
 
 
+def test_records_shared_are_shown():
+    # Both RPs record r2's session (the active its streams, the standby its
+    # shadow's): the attribute sets and prefix chunks they hold are counted.
+    for rp in ("a", "b"):
+        records = rp_json(r1(), rp)["records"]
+        assert records["internedPaths"] >= 1 and records["internedChunks"] >= 1, (rp, records)
+        assert "Stream records: " in rp_vtysh(r1(), rp, "show bgp ha")
+
+
 def test_unix_socket_keeps_other_users_out():
     mode = r1().cmd("stat -c '%a %U' /var/run/frr/bgpd-ha-b.sock").strip()
     assert mode == "600 frr", mode

@@ -171,6 +171,11 @@ bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd,
 /* Drops the taps of closed sockets (their links close with them). */
 void frr_ha_taps_sweep(struct frr_ha_taps *taps);
 
+/* What the process's stream records share (path_pool.hpp, chunk_pool.hpp):
+ * distinct attribute sets interned, and prefix-table chunks interned (one
+ * copy for every record that holds the same prefixes and paths). */
+void frr_ha_records_shared(size_t *paths, size_t *chunks);
+
 #ifdef __cplusplus
 }
 #endif
