@@ -71,7 +71,7 @@ FULL_SIZES = [(4, 1, 10000, ALL_CASES), (4, 10, 10000, ALL_CASES),
               (6, 10, 100000, ALL_CASES), (4, 1000, 10000, "ha-tf")]
 
 
-FDS_PER_SESSION = 5  # measured: active 3, standby 4 per session (300 peers: 928 and 1227 fds)
+FDS_PER_SESSION = 4  # measured: active 3, standby 4 per session (1000 peers: 3028 and 4027 fds)
 
 
 def cleanup():
@@ -139,13 +139,17 @@ def main():
     # descriptor past it. The daemons inherit this process's limit: raise
     # it (as root, past the hard limit if need be) or refuse the size.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = max(s[1] for s in sizes) * FDS_PER_SESSION + 1024
+    most = max(s[1] for s in sizes)
+    need = most * FDS_PER_SESSION + 256
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need, min(hard, 65536)),
                                                     max(hard, need)))
     except (ValueError, OSError) as e:
-        sys.exit(f"{max(s[1] for s in sizes)} peers need about {need} descriptors per bgpd "
-                 f"(ulimit -n {soft}, -Hn {hard}): {e}")
+        # raising the hard limit takes CAP_SYS_RESOURCE (not in every container)
+        sys.exit(f"{most} peers need about {need} descriptors in the standby bgpd, past the "
+                 f"hard limit ulimit -Hn {hard} ({e}): raise it (LimitNOFILE=, limits.conf, "
+                 f"the container's nofile) or run at most {(hard - 256) // FDS_PER_SESSION} "
+                 f"peers")
     os.makedirs(STATE, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
     clean_leftovers()
