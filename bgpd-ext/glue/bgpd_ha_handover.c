@@ -35,6 +35,9 @@ extern struct zebra_privs_t bgpd_privs;
  * need not fit); a full link holds its session back (bgp ha
  * standby-lag-limit), so a larger buffer only delays that. */
 #define TF_LINK_BUFFER (2 << 20)
+/* Hand-overs waiting for the standby to accept them (capped by the kernel's
+ * net.core.somaxconn). */
+#define HANDOVER_BACKLOG 1024
 /* How often an active looks for sessions a standby could take. */
 #define TF_PROTECT_SWEEP_MS 1000
 /* How often an active moves hand-overs on and checks the standby's lag. */
@@ -477,7 +480,12 @@ void bgpd_ha_handover_listen(void)
 		return;
 	unlink(sun.sun_path);
 	old = umask(0077);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 2) < 0) {
+	/* Sessions come up together (a restart, a link back): each hand-over
+	 * is a connection here, and a full backlog refuses the active's
+	 * non-blocking connect (EAGAIN), leaving the session unprotected until
+	 * a later sweep. */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    listen(fd, HANDOVER_BACKLOG) < 0) {
 		zlog_warn("frr-ha: hand-over socket %s: %s", sun.sun_path,
 			  safe_strerror(errno));
 		close(fd);

@@ -52,6 +52,33 @@ enum frr_ha_role bgpd_ha_tf_role(void)
 
 /* --- bgpd's I/O through the taps (I/O pthread, peer->io_mtx held) ---------- */
 
+/* A session held back by its standby past the lag limit goes on
+ * unprotected, said here as well as by the main thread's pump: with the
+ * main thread busy longer than a hold time (a full table arriving), a pump
+ * that never ran kept the session's input held, and its hold timer fired
+ * where stock bgpd's would not. The session's other direction still runs
+ * on this pthread (a keepalive out, the peer's keepalive in), so each one
+ * checks; the wait that was on a link moves back to the socket. */
+static void tf_lag_check(struct peer *peer, bool reading)
+{
+	struct frr_ha_tap_info info = {};
+
+	if (!frr_ha_tap_pump(tf.taps, peer->fd, bgpd_ha_tf_lag_limit(), 0))
+		return;
+	frr_ha_tap_info(tf.taps, peer->fd, &info);
+	zlog_warn("frr-ha: %s: not protected: %s", peer->host, info.why);
+	if (reading) {
+		/* bgp_process_reads rearms its own wait when this returns. */
+		if (peer->t_write) {
+			THREAD_OFF(peer->t_write);
+			bgp_writes_on(peer);
+		}
+	} else if (peer->t_read) {
+		THREAD_OFF(peer->t_read);
+		bgp_reads_on(peer);
+	}
+}
+
 static ssize_t tf_read(struct peer *peer, void *buf, size_t len)
 {
 	bool ended = false;
@@ -60,13 +87,20 @@ static ssize_t tf_read(struct peer *peer, void *buf, size_t len)
 
 	if (ended)
 		thread_add_event(tf.master, bgpd_ha_shadow_mirror_ended, NULL, 0, NULL);
+	else
+		tf_lag_check(peer, true);
 	errno = saved;
 	return n;
 }
 
 static ssize_t tf_writev(struct peer *peer, const struct iovec *iov, int iovcnt)
 {
-	return frr_ha_tap_writev(tf.taps, peer->fd, iov, iovcnt);
+	ssize_t n = frr_ha_tap_writev(tf.taps, peer->fd, iov, iovcnt);
+	int saved = errno;
+
+	tf_lag_check(peer, false);
+	errno = saved;
+	return n;
 }
 
 static int tf_input_fd(struct peer *peer)
