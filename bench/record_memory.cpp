@@ -312,19 +312,31 @@ std::vector<std::size_t> parse_list(const std::string &s)
 }
 
 
-// UPDATEs of at most 4096 bytes announcing `nlris` with `attributes`.
-std::vector<std::string> announce(const std::string &attributes, const std::vector<std::string> &nlris)
+// UPDATEs of at most 4096 bytes carrying `nlris`: announced with
+// `attributes`, or (withdrawn) as IPv4 withdrawn routes without attributes.
+std::vector<std::string> updates(const std::vector<std::string> &nlris, const std::string &attributes,
+                                 bool withdrawn)
 {
     std::vector<std::string> out;
     for (std::size_t i = 0; i < nlris.size();) {
         std::string m(16, '\xff');
         put16(m, 0);
         m.push_back(2);
-        put16(m, 0);
-        put16(m, attributes.size());
-        m += attributes;
-        while (i < nlris.size() && m.size() + nlris[i].size() <= 4096)
+        put16(m, 0);  // withdrawn routes' length, set below
+        if (!withdrawn) {
+            put16(m, attributes.size());
+            m += attributes;
+        }
+        const std::size_t first = m.size();
+        const std::size_t tail = withdrawn ? 2 : 0;  // the attributes' length after them
+        while (i < nlris.size() && m.size() + nlris[i].size() + tail <= 4096)
             m += nlris[i++];
+        if (withdrawn) {
+            const std::size_t len = m.size() - first;
+            m[first - 2] = static_cast<char>(len >> 8);
+            m[first - 1] = static_cast<char>(len);
+            put16(m, 0);  // no attributes
+        }
         m[16] = static_cast<char>(m.size() >> 8);
         m[17] = static_cast<char>(m.size());
         out.push_back(std::move(m));
@@ -332,27 +344,14 @@ std::vector<std::string> announce(const std::string &attributes, const std::vect
     return out;
 }
 
-// UPDATEs of at most 4096 bytes withdrawing `nlris` (IPv4 withdrawn routes).
+std::vector<std::string> announce(const std::string &attributes, const std::vector<std::string> &nlris)
+{
+    return updates(nlris, attributes, false);
+}
+
 std::vector<std::string> withdraw(const std::vector<std::string> &nlris)
 {
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < nlris.size();) {
-        std::string m(16, '\xff');
-        put16(m, 0);
-        m.push_back(2);
-        put16(m, 0);
-        const std::size_t first = m.size();
-        while (i < nlris.size() && m.size() + nlris[i].size() + 2 <= 4096)
-            m += nlris[i++];
-        const std::size_t len = m.size() - first;
-        m[first - 2] = static_cast<char>(len >> 8);
-        m[first - 1] = static_cast<char>(len);
-        put16(m, 0);  // no attributes
-        m[16] = static_cast<char>(m.size() >> 8);
-        m[17] = static_cast<char>(m.size());
-        out.push_back(std::move(m));
-    }
-    return out;
+    return updates(nlris, {}, true);
 }
 
 // An attribute set no other session is sent: this session's stream diverges.

@@ -3,6 +3,7 @@
 
 #include "bgp_stream.hpp"
 #include "prefix_table.hpp"
+#include "prefix_table_model.hpp"
 #include "stream_rib.hpp"
 #include "bgp_messages.hpp"
 
@@ -183,22 +184,13 @@ TEST_CASE("the compact prefix table keeps the order, lookups and bounds of an or
     for (int i = 0; i < 5; i++)
         paths.push_back(PathRef::intern(kOrigin + attr(0x80, 4, std::string("\x00\x03\x00", 3) + char(i)), nullptr));
     PrefixTable table(5);
-    std::map<std::string, const PathBlock *> model;
+    Model model;
     std::mt19937 rng(17);
-    auto random_key = [&] {
-        std::string k(5, '\0');
-        k[0] = static_cast<char>(rng() % 3 == 0 ? 16 + rng() % 17 : 24);
-        const std::size_t bytes = (static_cast<std::uint8_t>(k[0]) + 7) / 8;
-        for (std::size_t i = 1; i <= bytes; i++)
-            k[i] = static_cast<char>(i == 1 ? rng() % 4 : rng() % 64);
-        return k;
-    };
-    auto raw = [](const std::string &k) { return reinterpret_cast<const std::uint8_t *>(k.data()); };
     for (int round = 0; round < 6; round++) {
         // Grow, then shrink: three rounds of mostly inserts, three of mostly erasures.
         const unsigned erase_share = round < 3 ? 3 : 8;
         for (int op = 0; op < 20000; op++) {
-            const std::string k = random_key();
+            const std::string k = random_key(rng);
             if (rng() % 10 < erase_share) {
                 CHECK(table.erase(raw(k)) == (model.erase(k) == 1));
             } else {
@@ -207,27 +199,7 @@ TEST_CASE("the compact prefix table keeps the order, lookups and bounds of an or
                 model[k] = p.get();
             }
         }
-        REQUIRE(table.size() == model.size());
-        auto it = model.begin();
-        for (auto p = table.begin(); !table.at_end(p); table.next(p), ++it) {
-            REQUIRE(it != model.end());
-            REQUIRE(std::string(reinterpret_cast<const char *>(table.key(p)), 5) == it->first);
-            REQUIRE(table.path(p).get() == it->second);
-        }
-        CHECK(it == model.end());
-        for (int probe = 0; probe < 2000; probe++) {
-            const std::string k = random_key();
-            auto m = model.find(k);
-            const PathRef *found = table.find(raw(k));
-            REQUIRE((found != nullptr) == (m != model.end()));
-            if (found)
-                CHECK(found->get() == m->second);
-            auto after = model.upper_bound(k);
-            auto p = table.upper_bound(raw(k));
-            REQUIRE(table.at_end(p) == (after == model.end()));
-            if (after != model.end())
-                CHECK(std::string(reinterpret_cast<const char *>(table.key(p)), 5) == after->first);
-        }
+        check_against(table, model, rng, 2000);
     }
     table.clear();
     CHECK(table.size() == 0);
