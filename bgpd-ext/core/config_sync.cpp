@@ -136,8 +136,7 @@ void ConfigSync::partner_status(const wire::Status &status, Role self, Role part
     }
     if (now - *mismatch_since_ < kMismatchGraceMs) {
         const bool line_in_flight = v_.partner_generation < v_.generation;
-        if (!(v_.state == ConfigState::InStep && line_in_flight) &&
-            (v_.state == ConfigState::InStep || v_.state == ConfigState::Alone))
+        if ((v_.state == ConfigState::InStep && !line_in_flight) || v_.state == ConfigState::Alone)
             v_.state = ConfigState::Comparing;
         return;
     }
