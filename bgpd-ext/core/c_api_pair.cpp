@@ -134,6 +134,11 @@ void frr_ha_node_partner_exited(frr_ha_node *node, std::uint64_t now_ms)
     node->node.partner_exited(now_ms);
 }
 
+void frr_ha_node_partner_died(frr_ha_node *node, std::uint64_t now_ms)
+{
+    node->node.partner_died(now_ms);
+}
+
 bool frr_ha_node_should_connect(const frr_ha_node *node)
 {
     return node->node.should_connect();

@@ -332,14 +332,14 @@ bool frr_ha_tap_drain_sendlog(struct frr_ha_taps *taps, int fd, char *why, size_
     return true;
 }
 
-bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd, size_t max_message, char *why,
-                          size_t why_len)
+bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd, size_t max_message,
+                          bool writers_gone, char *why, size_t why_len)
 {
     std::unique_lock<std::shared_mutex> lock(taps->mutex);  // follow() changes the entry
     SessionTap *tap = taps->find(fd);
     if (tap)
         tap->set_max_message(max_message);
-    Status taken = tap ? tap->take_over() : Status::fail("no such session");
+    Status taken = tap ? tap->take_over(writers_gone) : Status::fail("no such session");
     taps->follow(fd);
     if (!taken) {
         copy_text(why, why_len, taken.why());

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 
 namespace frr_ha {
@@ -18,34 +19,59 @@ namespace frr_ha {
 namespace {
 
 constexpr std::size_t kPage = 4096;
-// The file's first bytes say it holds a made mutex (a file left empty by a
-// process that died while making it is made again).
-constexpr std::uint64_t kMade = 0x6672722d68612d31ULL;  // "frr-ha-1"
-// How often a waiting thread looks for a new command: the kernel wakes it
-// at once when the mutex is let go or its holder dies.
+// The file's first bytes say it holds made mutexes of this layout (a file
+// left empty by a process that died while making it is made again).
+constexpr std::uint64_t kMade = 0x6672722d68612d32ULL;  // "frr-ha-2"
+// How often a waiting thread looks for a new command, or looks again at a
+// page nobody holds: the kernel wakes it at once when a holder dies.
 constexpr long kWaitSliceNs = 100 * 1000 * 1000;
 
 struct Page {
     std::uint64_t made;
-    pthread_mutex_t mutex;
+    std::atomic<pid_t> pid;  // the life mutex's holder
+    pthread_mutex_t life;
+    pthread_mutex_t writers[LifeLock::kWriters];
 };
-static_assert(sizeof(Page) <= kPage, "the mutex fits the page");
+static_assert(sizeof(Page) <= kPage, "the mutexes fit the page");
 
 std::string error(const std::string &what)
 {
     return what + ": " + strerror(errno);
 }
 
-// Under the file's flock.
-void make_mutex(Page *page)
+void make_mutex(pthread_mutex_t *mutex)
 {
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
     pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-    pthread_mutex_init(&page->mutex, &attr);
+    pthread_mutex_init(mutex, &attr);
     pthread_mutexattr_destroy(&attr);
+}
+
+// Under the file's flock.
+void make_page(Page *page)
+{
+    make_mutex(&page->life);
+    for (auto &writer : page->writers)
+        make_mutex(&writer);
+    page->pid = 0;
     page->made = kMade;
+}
+
+Page *page_of(void *mapping) { return static_cast<Page *>(mapping); }
+
+// A mutex got from a lock call, whatever its last holder did; false if it
+// was not got.
+bool got(pthread_mutex_t *mutex, int rc)
+{
+    if (rc == EOWNERDEAD) {
+        // The holder died holding it: the mutex guards no data, so nothing
+        // needs repair, it is simply ours now.
+        pthread_mutex_consistent(mutex);
+        return true;
+    }
+    return rc == 0;
 }
 
 }  // namespace
@@ -55,7 +81,7 @@ Result<std::unique_ptr<LifeLock>> LifeLock::open(const std::string &path)
     UniqueFd file(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!file)
         return Result<std::unique_ptr<LifeLock>>::fail(error("open " + path));
-    // Both RPs may open it at once: whoever makes the mutex does it alone.
+    // Both RPs may open it at once: whoever makes the mutexes does it alone.
     if (flock(file.get(), LOCK_EX) < 0)
         return Result<std::unique_ptr<LifeLock>>::fail(error("flock " + path));
     struct stat st {};
@@ -69,8 +95,8 @@ Result<std::unique_ptr<LifeLock>> LifeLock::open(const std::string &path)
         flock(file.get(), LOCK_UN);
         return Result<std::unique_ptr<LifeLock>>::fail(error("mmap " + path));
     }
-    if (static_cast<Page *>(mapping)->made != kMade)
-        make_mutex(static_cast<Page *>(mapping));
+    if (page_of(mapping)->made != kMade)
+        make_page(page_of(mapping));
     flock(file.get(), LOCK_UN);
     return std::make_unique<LifeLock>(Key(), std::move(file), mapping);
 }
@@ -94,70 +120,133 @@ LifeLock::~LifeLock()
     munmap(mapping_, kPage);
 }
 
-bool LifeLock::try_acquire()
+Status LifeLock::hold()
 {
-    if (state_ == State::Held)
-        return true;
-    if (state_ == State::Waiting)
-        return false;  // someone holds it, or the waiter is about to
+    if (state_ == State::Holding)
+        return Status::ok();
+    if (state_ != State::Idle)
+        return Status::fail("this page is watched, not held");
     std::unique_lock<std::mutex> lock(mu_);
-    command_ = Command::TryAcquire;
+    command_ = Command::Hold;
     answered_ = false;
     cv_.notify_all();
     cv_.wait(lock, [this] { return answered_; });
     return answer_;
 }
 
-void LifeLock::wait()
+bool LifeLock::hold_writer(Writer writer)
 {
-    if (state_ != State::Free)
+    const int i = static_cast<int>(writer);
+    if (writers_held_[i])
+        return true;
+    pthread_mutex_t *mutex = &page_of(mapping_)->writers[i];
+    const int rc = pthread_mutex_trylock(mutex);
+    if (rc == ENOTRECOVERABLE) {
+        flock(file_.get(), LOCK_EX);
+        make_mutex(mutex);
+        flock(file_.get(), LOCK_UN);
+        return false;  // the next call takes it
+    }
+    writers_held_[i] = got(mutex, rc);
+    return writers_held_[i];
+}
+
+void LifeLock::let_writer_go(Writer writer)
+{
+    const int i = static_cast<int>(writer);
+    if (writers_held_[i].exchange(false))
+        pthread_mutex_unlock(&page_of(mapping_)->writers[i]);
+}
+
+void LifeLock::watch()
+{
+    if (state_ != State::Idle)
         return;
     std::lock_guard<std::mutex> lock(mu_);
-    command_ = Command::Wait;
-    state_ = State::Waiting;
+    command_ = Command::Watch;
+    state_ = State::Watching;
     cv_.notify_all();
 }
 
-void LifeLock::release()
+void LifeLock::stop_watching()
 {
-    if (state_ == State::Free)
+    if (state_ != State::Watching && state_ != State::Heard)
         return;
     std::unique_lock<std::mutex> lock(mu_);
-    command_ = Command::Release;
+    command_ = Command::StopWatching;
     answered_ = false;
     cv_.notify_all();
     cv_.wait(lock, [this] { return answered_; });
+    std::uint64_t n;
+    (void)!::read(event_.get(), &n, sizeof(n));
 }
 
-bool LifeLock::took(int rc)
+int LifeLock::lock_in_slices(void *mutex, std::unique_lock<std::mutex> &lock)
 {
-    auto *mutex = &static_cast<Page *>(mapping_)->mutex;
-    if (rc == EOWNERDEAD) {
-        // The holder died holding it: nothing it guarded needs repair
-        // (the mutex guards no data), so it is simply ours now.
-        pthread_mutex_consistent(mutex);
-        holder_died_ = true;
-        state_ = State::Held;
+    auto *m = static_cast<pthread_mutex_t *>(mutex);
+    while (command_ == Command::None) {
+        lock.unlock();
+        struct timespec until {};
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += kWaitSliceNs;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        const int rc = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &until);
+        lock.lock();
+        if (rc != ETIMEDOUT)
+            return rc;
+    }
+    return -1;
+}
+
+bool LifeLock::watch_for_death(std::unique_lock<std::mutex> &lock)
+{
+    Page *page = page_of(mapping_);
+    for (;;) {
+        const int rc = lock_in_slices(&page->life, lock);
+        if (rc < 0)
+            return false;
+        if (rc == 0) {
+            // Nobody holds it: the partner is down, or holds no page.
+            pthread_mutex_unlock(&page->life);
+            if (cv_.wait_for(lock, std::chrono::nanoseconds(kWaitSliceNs),
+                             [this] { return command_ != Command::None; }))
+                return false;
+            continue;
+        }
+        if (rc != EOWNERDEAD) {
+            // ENOTRECOVERABLE (a holder died and the next let it go without
+            // taking it over; never this code): made anew.
+            flock(file_.get(), LOCK_EX);
+            make_mutex(&page->life);
+            flock(file_.get(), LOCK_UN);
+            continue;
+        }
+        const pid_t pid = page->pid;
+        pthread_mutex_consistent(&page->life);
+        // The process is dying: each writer's death says its last write
+        // is over.
+        for (auto &writer : page->writers) {
+            const int w = lock_in_slices(&writer, lock);
+            if (w < 0) {
+                pthread_mutex_unlock(&page->life);
+                return false;
+            }
+            if (got(&writer, w))
+                pthread_mutex_unlock(&writer);
+        }
+        // Free again for the partner's next process.
+        pthread_mutex_unlock(&page->life);
+        died_pid_ = pid;
         return true;
     }
-    if (rc == 0) {
-        holder_died_ = false;
-        state_ = State::Held;
-        return true;
-    }
-    if (rc == ENOTRECOVERABLE) {
-        // A holder died and the next let it go without taking it over
-        // (never this code): nobody can hold it again, so it is made anew.
-        flock(file_.get(), LOCK_EX);
-        make_mutex(static_cast<Page *>(mapping_));
-        flock(file_.get(), LOCK_UN);
-    }
-    return false;
 }
 
 void LifeLock::run()
 {
-    auto *mutex = &static_cast<Page *>(mapping_)->mutex;
+    Page *page = page_of(mapping_);
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
         cv_.wait(lock, [this] { return command_ != Command::None; });
@@ -166,44 +255,43 @@ void LifeLock::run()
         switch (command) {
         case Command::None:
             break;
-        case Command::TryAcquire:
-            answer_ = state_ == State::Held || took(pthread_mutex_trylock(mutex));
+        case Command::Hold: {
+            const int rc = pthread_mutex_trylock(&page->life);
+            if (got(&page->life, rc)) {
+                page->pid = getpid();
+                state_ = State::Holding;
+                answer_ = Status::ok();
+            } else {
+                answer_ = Status::fail("held by process " + std::to_string(page->pid.load()));
+                if (rc == ENOTRECOVERABLE) {
+                    flock(file_.get(), LOCK_EX);
+                    make_mutex(&page->life);
+                    flock(file_.get(), LOCK_UN);
+                    answer_ = Status::fail("the page was made anew: try again");
+                }
+            }
             answered_ = true;
             cv_.notify_all();
             break;
-        case Command::Wait:
-            // Slices of blocking, so that a release or quit is heard.
-            while (command_ == Command::None) {
-                lock.unlock();
-                struct timespec until {};
-                clock_gettime(CLOCK_REALTIME, &until);
-                until.tv_nsec += kWaitSliceNs;
-                if (until.tv_nsec >= 1000000000L) {
-                    until.tv_sec++;
-                    until.tv_nsec -= 1000000000L;
-                }
-                const bool held = took(pthread_mutex_timedlock(mutex, &until));
-                lock.lock();
-                if (held) {
-                    std::uint64_t one = 1;
-                    (void)!::write(event_.get(), &one, sizeof(one));
-                    break;
-                }
+        }
+        case Command::Watch:
+            died_pid_ = 0;
+            if (watch_for_death(lock)) {
+                state_ = State::Heard;
+                std::uint64_t one = 1;
+                (void)!::write(event_.get(), &one, sizeof(one));
             }
-            if (state_ == State::Waiting)
-                state_ = State::Free;
             break;
-        case Command::Release:
-            if (state_ == State::Held)
-                pthread_mutex_unlock(mutex);
-            state_ = State::Free;
+        case Command::StopWatching:
+            state_ = State::Idle;
+            died_pid_ = 0;
             answered_ = true;
             cv_.notify_all();
             break;
         case Command::Quit:
-            if (state_ == State::Held)
-                pthread_mutex_unlock(mutex);
-            state_ = State::Free;
+            if (state_ == State::Holding)
+                pthread_mutex_unlock(&page->life);
+            state_ = State::Idle;
             return;
         }
     }

@@ -1,31 +1,31 @@
-// The part of the ownership lock that hears the active die at once.
+// How a standby hears its active die before the kernel has torn it down.
 //
-// A robust, process-shared mutex in a small file both RPs map: the active
-// holds it for its whole life; the standby waits for it. When the holder is
-// killed, the kernel marks the mutex "owner died" and hands it to the
-// waiter as soon as the dying thread leaves user space, before the process
-// tears down its memory. The other signs of a death (the channel's end of
-// stream, an flock's release, a pidfd) come only after that teardown,
-// which grows with the process's size: 17 ms for 500 MiB of small blocks,
-// 60 ms for 2 GiB, some 250 ms for a bgpd with a full table in several
-// sessions' records, against 0.05 ms for this (docs/ha-pair.md, "The
-// ownership lock").
+// Each RP has a page of its own (a small file both RPs map) holding robust,
+// process-shared mutexes: the RP's "life" mutex, held by a thread of this
+// class for the process's whole life, and one mutex per thread that writes
+// to peers' sockets or to the standby's links (bgpd's main thread and its
+// I/O pthread), each held by that thread. The partner watches the page.
+// When the process is killed, the kernel marks each mutex "owner died" as
+// its thread leaves user space: the watcher gets the life mutex, then each
+// writer's, and knows then that no write of the dead process is still in
+// flight (a thread that left user space finished or abandoned its system
+// call): what it wrote is in the links' queues, and nothing more will come.
+// That is 0.01-0.1 ms after the kill; the other signs of a death (the
+// channel's end of stream, the ownership flock's release, a pidfd) come
+// only after the process's memory is torn down, which grows with its size:
+// 17 ms for 500 MiB of small blocks, 60 ms for 2 GiB (docs/benchmarks.md,
+// "Where the takeover time goes").
 //
-// A pthread mutex is owned by a thread, so one thread of ours does every
-// lock and unlock, and lives as long as the process: it holds the mutex
-// while this RP owns it, and waits on it while asked to. Its death, with
-// the process, is what the partner hears.
-//
-// Not wired into the pair yet (docs/benchmarks.md, "Where the takeover
-// time goes"): the death of this thread says the process is being killed,
-// not that its other threads are done. bgpd's I/O pthread may still be
-// inside a write to a peer's socket or to the send log, so a takeover must
-// also hear that thread's own robust mutex, which it would lock on its own
-// event loop. The flock stays beside it for an RP of an older version.
+// The ownership lock (an flock) still says who is active; this only tells
+// that its holder is dead while the flock is not yet dropped
+// (docs/ha-pair.md, "The ownership lock"). An RP of an older version holds
+// no page: its partner then waits for the flock as before.
 #pragma once
 
 #include "result.hpp"
 #include "unique_fd.hpp"
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -38,28 +38,48 @@ namespace frr_ha {
 
 class LifeLock {
 public:
-    enum class State { Free, Waiting, Held };
+    // The threads that write where a takeover reads.
+    enum class Writer { Main = 0, Io = 1 };
+    static constexpr int kWriters = 2;
 
-    // Opens (or makes) the lock file at `path`; the mutex in it is made
-    // once, by whoever finds the file empty.
+    enum class State {
+        Idle,      // neither holding nor watching
+        Holding,   // this process's own page: its life mutex is held
+        Watching,  // a partner's page: waiting for its death
+        Heard,     // a partner's page: its holder and every writer died
+    };
+
+    // Opens (or makes) the page at `path`; its mutexes are made once, by
+    // whoever finds the file empty.
     static Result<std::unique_ptr<LifeLock>> open(const std::string &path);
     ~LifeLock();
     LifeLock(const LifeLock &) = delete;
     LifeLock &operator=(const LifeLock &) = delete;
 
-    // Takes the mutex if nobody holds it (or its holder died). False, at
-    // once, while another process holds it or while this RP waits for it.
-    bool try_acquire();
-    // Waits for the mutex in the background; the event fd becomes readable
-    // when it is this RP's (state() then says Held). Does nothing if held.
-    void wait();
-    // Stops waiting, or lets the mutex go.
-    void release();
+    // --- this process's own page ---
+    // Takes the life mutex for the process's life (this object's) and
+    // records the pid. Fails while another live process holds it (two RPs
+    // configured with one name).
+    Status hold();
+    // Called by the writer thread itself: that thread holds its mutex until
+    // it dies or calls let_writer_go(). False while another live process
+    // holds it.
+    bool hold_writer(Writer writer);
+    void let_writer_go(Writer writer);
+    bool writer_held(Writer writer) const { return writers_held_[static_cast<int>(writer)].load(); }
+
+    // --- a partner's page ---
+    // Waits in the background until the page's holder and its writers are
+    // dead; the event fd is readable then (state() says Heard). A page
+    // nobody holds (the partner is down, or older) is looked at again every
+    // wait slice. Does nothing unless Idle.
+    void watch();
+    // Stops watching (or forgets what was heard): Idle again.
+    void stop_watching();
+    // The pid of the process heard to die (0 if none).
+    pid_t died_pid() const { return died_pid_.load(); }
 
     State state() const { return state_.load(); }
-    // Whether the last acquisition found the previous holder dead.
-    bool previous_holder_died() const { return holder_died_.load(); }
-    // Readable once per acquisition made by wait(); read it to clear.
     int event_fd() const { return event_.get(); }
 
     // For open() only (the key is private).
@@ -71,23 +91,28 @@ public:
     LifeLock(Key, UniqueFd file, void *mapping);
 
 private:
-    enum class Command { None, TryAcquire, Wait, Release, Quit };
+    enum class Command { None, Hold, Watch, StopWatching, Quit };
 
     void run();
-    // In the lock's thread: the result of a lock call; true if held.
-    bool took(int rc);
+    // In the lock's thread: wait for the holder's death; true if heard
+    // (false: a command came).
+    bool watch_for_death(std::unique_lock<std::mutex> &lock);
+    // Waits (in slices, hearing commands) for a mutex; its rc, or -1 if a
+    // command came first.
+    int lock_in_slices(void *mutex, std::unique_lock<std::mutex> &lock);
 
     UniqueFd file_;
-    void *mapping_;  // the file's one page: the mutex
+    void *mapping_;  // the file's one page
     UniqueFd event_;
-    std::atomic<State> state_{State::Free};
-    std::atomic<bool> holder_died_{false};
+    std::atomic<State> state_{State::Idle};
+    std::atomic<pid_t> died_pid_{0};
+    std::atomic<bool> writers_held_[kWriters] = {};
 
     std::mutex mu_;
     std::condition_variable cv_;
     Command command_ = Command::None;
     bool answered_ = false;
-    bool answer_ = false;
+    Status answer_ = Status::ok();
     std::thread thread_;
 };
 

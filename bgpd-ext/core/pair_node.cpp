@@ -1027,6 +1027,17 @@ void PairNode::partner_exited(Millis now)
     try_become_active(now);
 }
 
+void PairNode::partner_died(Millis now)
+{
+    if (role_ != Role::Standby)
+        return;
+    log(LogLevel::Info, "rp " + partner_rp()->name + " died: taking over before its exit is over");
+    if (!pending_)
+        pending_ = PendingTakeover{SwitchoverReason::PartnerLost, now, 0};
+    drop_channels("rp " + partner_rp()->name + " died", now);
+    evaluate_role(now);
+}
+
 void PairNode::reconfigure(PairConfig config, Millis now)
 {
     const auto *old_partner = partner_rp();

@@ -131,6 +131,11 @@ public:
     void tick(Millis now);
     // The verified partner process is gone (local mode: its pidfd said so).
     void partner_exited(Millis now);
+    // The active partner is dying (local mode: its life page said so, before
+    // its exit is over): its channels are of no more use; a standby takes
+    // over as soon as the ownership lock lets it (the host's lock then
+    // knows the holder is dead).
+    void partner_died(Millis now);
 
     // Operator requests. Return "" on success, else why not.
     std::string request_switchover(Millis now);

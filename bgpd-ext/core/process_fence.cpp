@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
@@ -101,6 +102,30 @@ bool process_exited(int pidfd)
     return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP)) != 0;
 }
 
+bool process_running(int pid, const std::string &comm)
+{
+    if (pid <= 0)
+        return false;
+    const std::string dir = "/proc/" + std::to_string(pid);
+    std::ifstream stat(dir + "/stat");
+    std::string line;
+    if (!std::getline(stat, line))
+        return false;
+    // "PID (COMM) STATE ...": COMM may hold spaces and parentheses.
+    const auto close = line.rfind(')');
+    if (close == std::string::npos || close + 2 >= line.size())
+        return false;
+    const char state = line[close + 2];
+    if (state == 'Z' || state == 'X' || state == 'x')
+        return false;
+    if (comm.empty())
+        return true;
+    std::ifstream name_file(dir + "/comm");
+    std::string name;
+    std::getline(name_file, name);
+    return name == comm;
+}
+
 }  // namespace frr_ha
 
 extern "C" {
@@ -128,6 +153,11 @@ bool frr_ha_pidfd_kill(int pidfd, char *why, size_t why_len)
 bool frr_ha_pidfd_exited(int pidfd)
 {
     return frr_ha::process_exited(pidfd);
+}
+
+bool frr_ha_process_running(int pid, const char *comm)
+{
+    return frr_ha::process_running(pid, comm ? comm : "");
 }
 
 }  // extern "C"

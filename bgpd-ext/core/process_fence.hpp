@@ -25,5 +25,9 @@ PeerProcess peer_process(int sock, PeerPidfdWay way = PeerPidfdWay::Best);
 // "" when the signal was sent, else why not.
 std::string kill_process(int pidfd);
 bool process_exited(int pidfd);
+// Whether `pid` is a running (not exited, not a zombie) process named
+// `comm` (/proc/PID/comm; "" for any name). A pid reused by a process of
+// another name is not it.
+bool process_running(int pid, const std::string &comm);
 
 }  // namespace frr_ha

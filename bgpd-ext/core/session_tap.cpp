@@ -180,11 +180,11 @@ void SessionTap::open_gate()
         shadow_->open_gate();
 }
 
-Status SessionTap::take_over()
+Status SessionTap::take_over(bool writers_gone)
 {
     if (!shadow_)
         return Status::fail(std::string("not a shadow (") + tap_mode_name(state_.mode()) + ")");
-    return shadow_->take_over();
+    return shadow_->take_over(writers_gone);
 }
 
 Status SessionTap::end_for_graceful_restart()

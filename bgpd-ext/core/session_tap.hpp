@@ -140,7 +140,7 @@ public:
     // New active: continue the session. Settles the output side now (a
     // half-written message is finished from the send log); the input side
     // finishes in read() once the mirror is read to its end.
-    Status take_over();
+    Status take_over(bool writers_gone = false);
     std::size_t completed_bytes() const { return shadow_ ? shadow_->completed_bytes() : 0; }
     // Bytes the old active mirrored but never consumed, dropped from the
     // socket's queue at takeover.

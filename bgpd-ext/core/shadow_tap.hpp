@@ -71,7 +71,10 @@ public:
         std::string().swap(pregate_start_);
     }
 
-    Status take_over();
+    // `writers_gone`: the old active's writing threads are known dead (its
+    // life page said so) while its links are still open: what the links
+    // hold now is all there will be, so "nothing to read" is their end.
+    Status take_over(bool writers_gone = false);
     // GracefulEnd (entered by the caller): bgpd reads the end at once.
     void end_for_graceful_restart();
     // Released (entered by the caller): links and the held socket go.
@@ -105,7 +108,10 @@ private:
     TakeoverDifference difference_;
     std::size_t completed_bytes_ = 0, unsent_messages_ = 0;
     std::uint64_t duplicates_dropped_ = 0;
-    UniqueFd always_readable_;  // GracefulEnd: wakes bgpd's I/O to read the end
+    // GracefulEnd, or TakingOver from a dead active's open links: wakes
+    // bgpd's I/O to read the end.
+    UniqueFd always_readable_;
+    bool writers_gone_ = false;
 };
 
 }  // namespace frr_ha

@@ -42,6 +42,23 @@ struct frr_ha_node *bgpd_ha_pair_node(void);
 const struct frr_ha_rp_config *bgpd_ha_rp_config(bool self);
 /* The partner's process as verified on the channel (local mode), 0 if none. */
 int bgpd_ha_partner_pid(void);
+/* This RP owns the sessions of an active heard to die whose exit is not
+ * over: its threads wrote their last, its links are still open. */
+bool bgpd_ha_partner_writers_gone(void);
+
+/* --- bgpd_ha_life.c: the life pages (local mode) ------------------------------ */
+
+/* Holds this RP's page (main thread's writer now) and watches the partner's
+ * (again when the configuration changes). */
+void bgpd_ha_life_start(struct thread_master *master);
+/* Once bgpd's I/O pthread runs: its writer's mutex, then the page. */
+void bgpd_ha_life_io_start(void);
+/* The partner process heard to die (0: none since forgotten). */
+int bgpd_ha_life_partner_died_pid(void);
+void bgpd_ha_life_forget_death(void);
+/* show bgp ha [json]: "lifePage" (docs/ha-pair.md). */
+void bgpd_ha_life_show(struct vty *vty, struct json_object *json);
+void bgpd_ha_life_fini(void);
 
 /* --- bgpd_ha_channel.c: the HA channel's sockets ----------------------------- */
 

@@ -47,6 +47,13 @@ static struct {
 	struct thread *t_tick, *t_reconfigure;
 	int lock_fd;
 	bool lock_held;
+	/* Ownership taken from an active heard to die (its life page) while its
+	 * exit, and so its flock, is not over: the flock is taken at a tick. */
+	int lock_of_dead;
+	/* The last ownership taken was from an active heard to die: its
+	 * threads wrote their last (whether or not its exit is over). */
+	bool took_from_dead;
+	bool lock_owner_logged;
 	/* Local mode: the authenticated partner's process (pidfd), the only
 	 * one a fence may kill; watched for its exit. */
 	int partner_pidfd;
@@ -105,37 +112,107 @@ static bool lock_open(void)
 	return ha.lock_fd >= 0;
 }
 
-static bool host_acquire_ownership(void *ctx, uint64_t *epoch)
+/* The lock file holds "EPOCH PID": the last active's epoch and, while it
+ * owns the sessions, its process (0 once it let them go; an older RP wrote
+ * the epoch alone). */
+static uint64_t lock_file_read(int *holder)
 {
-	char buf[32] = "";
+	char buf[64] = "", *end;
+	uint64_t epoch;
 
-	if (!ha.lock_held) {
-		if (!lock_open() || flock(ha.lock_fd, LOCK_EX | LOCK_NB) < 0)
-			return false;
-		ha.lock_held = true;
-	}
 	if (pread(ha.lock_fd, buf, sizeof(buf) - 1, 0) < 0)
 		buf[0] = '\0';
-	*epoch = strtoull(buf, NULL, 10);
-	return true;
+	epoch = strtoull(buf, &end, 10);
+	*holder = (int)strtol(end, NULL, 10);
+	return epoch;
 }
 
-static void host_store_epoch(void *ctx, uint64_t epoch)
+static void lock_file_write(uint64_t epoch, int holder)
 {
-	char buf[32];
-	int len = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", epoch);
+	char buf[64];
+	int len = snprintf(buf, sizeof(buf), "%" PRIu64 " %d\n", epoch, holder);
 
-	if (!ha.lock_held || pwrite(ha.lock_fd, buf, len, 0) != len ||
-	    ftruncate(ha.lock_fd, len) < 0)
+	if (pwrite(ha.lock_fd, buf, len, 0) != len || ftruncate(ha.lock_fd, len) < 0)
 		zlog_err("frr-ha: cannot store epoch %" PRIu64 " with the ownership lock",
 			 epoch);
 }
 
+static bool host_acquire_ownership(void *ctx, uint64_t *epoch)
+{
+	int holder = 0, died = bgpd_ha_life_partner_died_pid();
+
+	if (!lock_open())
+		return false;
+	*epoch = lock_file_read(&holder);
+	if (ha.lock_held || ha.lock_of_dead)
+		return true;
+	/* The file names the process that owns the sessions (0: nobody). */
+	ha.took_from_dead = holder && holder == died;
+	if (flock(ha.lock_fd, LOCK_EX | LOCK_NB) == 0) {
+		/* Free, but the file names a running bgpd: the partner took
+		 * the sessions from an active heard to die and has not taken
+		 * the flock from the dead one's exit yet. */
+		if (holder && holder != getpid() && !ha.took_from_dead &&
+		    frr_ha_process_running(holder, "bgpd")) {
+			flock(ha.lock_fd, LOCK_UN);
+			if (!ha.lock_owner_logged)
+				zlog_warn("frr-ha: the ownership lock is free but bgpd %d owns the sessions: this RP waits",
+					  holder);
+			ha.lock_owner_logged = true;
+			return false;
+		}
+		ha.lock_owner_logged = false;
+		ha.lock_held = true;
+		return true;
+	}
+	/* Busy. Its holder may be the active heard to die: a dead process
+	 * cannot write, its flock is only waiting for its exit. */
+	if (!ha.took_from_dead)
+		return false;
+	ha.lock_of_dead = holder;
+	zlog_info("frr-ha: the ownership lock's holder %d is dead (its exit is not over): this RP owns the sessions",
+		  holder);
+	return true;
+}
+
+/* A tick: the dead holder's exit is over, its flock is ours. */
+static void lock_take_from_dead(void)
+{
+	if (!ha.lock_of_dead || flock(ha.lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return;
+	zlog_info("frr-ha: the ownership lock of dead process %d is free: held by this RP",
+		  ha.lock_of_dead);
+	ha.lock_held = true;
+	ha.lock_of_dead = 0;
+	bgpd_ha_life_forget_death();
+}
+
+bool bgpd_ha_partner_writers_gone(void)
+{
+	return ha.took_from_dead && (ha.lock_held || ha.lock_of_dead);
+}
+
+static void host_store_epoch(void *ctx, uint64_t epoch)
+{
+	if (!(ha.lock_held || ha.lock_of_dead)) {
+		zlog_err("frr-ha: cannot store epoch %" PRIu64 ": the ownership lock is not this RP's",
+			 epoch);
+		return;
+	}
+	lock_file_write(epoch, getpid());
+}
+
 static void host_release_ownership(void *ctx)
 {
-	if (ha.lock_held)
+	int holder;
+
+	if (ha.lock_held) {
+		lock_file_write(lock_file_read(&holder), 0);
 		flock(ha.lock_fd, LOCK_UN);
+	}
 	ha.lock_held = false;
+	ha.lock_of_dead = 0;
+	ha.took_from_dead = false;
 }
 
 /* --- the rest of the host --------------------------------------------------------- */
@@ -254,6 +331,7 @@ static void host_partner_authenticated(void *ctx, uint64_t id)
 	if (!bgpd_ha_rp_config(true) || bgpd_ha_rp_config(true)->tcp)
 		return;
 	partner_process_forget();
+	bgpd_ha_life_forget_death(); /* a new partner process */
 	if (!bgpd_ha_channel_take_process(id, &pidfd, &pid, why, sizeof(why))) {
 		strlcpy(ha.partner_pid_error, why, sizeof(ha.partner_pid_error));
 		zlog_warn("frr-ha: the partner's process is unknown (%s): a hung partner cannot be fenced",
@@ -301,6 +379,8 @@ static void pair_tick(struct thread *t)
 	thread_add_timer_msec(ha.master, pair_tick, NULL, ha.config.interval_ms,
 			      &ha.t_tick);
 	io_tick_start();
+	bgpd_ha_life_io_start();
+	lock_take_from_dead();
 	bgpd_ha_channels_drain();
 	frr_ha_node_tick(ha.node, bgpd_ha_now_ms());
 	bgpd_ha_confirm_fib_when_synced();
@@ -309,6 +389,7 @@ static void pair_tick(struct thread *t)
 
 static void pair_start_io(void)
 {
+	bgpd_ha_life_start(ha.master);
 	bgpd_ha_channels_listen_restart();
 	THREAD_OFF(ha.t_tick);
 	thread_add_timer_msec(ha.master, pair_tick, NULL, ha.config.interval_ms,
@@ -373,6 +454,7 @@ void bgpd_ha_pair_fini(void)
 	ha.node = NULL;
 	partner_process_forget();
 	host_release_ownership(NULL);
+	bgpd_ha_life_fini();
 	if (ha.lock_fd >= 0)
 		close(ha.lock_fd);
 	ha.lock_fd = -1;

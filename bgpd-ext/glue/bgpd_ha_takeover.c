@@ -40,6 +40,7 @@ void bgpd_ha_take_over_all(void)
 	uint64_t started = bgpd_ha_now_ms();
 	unsigned int continued = 0, graceful = 0, restarted = 0,
 		     nshadows = listcount(shadows);
+	bool writers_gone = bgpd_ha_partner_writers_gone();
 
 	memset(&last_takeover, 0, sizeof(last_takeover));
 	last_takeover.happened = true;
@@ -64,7 +65,8 @@ void bgpd_ha_take_over_all(void)
 		else if (peer->status != Idle && peer->fd == s->fd)
 			frr_with_mutex (&peer->io_mtx) {
 				ok = frr_ha_tap_take_over(bgpd_ha_taps(), s->fd,
-							  peer->max_packet_size, why,
+							  peer->max_packet_size,
+							  writers_gone, why,
 							  sizeof(why));
 				frr_ha_tap_info(bgpd_ha_taps(), s->fd, &info);
 			}
@@ -104,9 +106,11 @@ void bgpd_ha_take_over_all(void)
 	last_takeover.restarted = restarted;
 	last_takeover.duration_ms = bgpd_ha_now_ms() - started;
 	if (nshadows)
-		zlog_notice("frr-ha: %u of %u shadow sessions continued in %" PRIu64 " ms, %u restart gracefully, %u restart",
+		zlog_notice("frr-ha: %u of %u shadow sessions continued in %" PRIu64 " ms, %u restart gracefully, %u restart%s",
 			    continued, nshadows, bgpd_ha_now_ms() - started, graceful,
-			    restarted);
+			    restarted,
+			    writers_gone ? " (the old active's links read to their end before its exit was over)"
+					 : "");
 }
 
 void bgpd_ha_tf_last_takeover(struct bgpd_ha_takeover_summary *out)

@@ -881,6 +881,7 @@ static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 	show_fencing_json(json, node, st);
 	bgpd_ha_config_sync_show(NULL, json);
 	bgpd_ha_descriptors_show(NULL, json);
+	bgpd_ha_life_show(NULL, json);
 
 	for (size_t i = 0; i < frr_ha_node_switchover_count(node); i++) {
 		struct frr_ha_switchover sw;
@@ -936,6 +937,7 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 		st->sync_items_received, st->sync_items_total);
 	bgpd_ha_config_sync_show(vty, NULL);
 	bgpd_ha_descriptors_show(vty, NULL);
+	bgpd_ha_life_show(vty, NULL);
 	show_records_shared(vty, NULL);
 	vty_out(vty, "Channel: %" PRIu64 " frames / %" PRIu64 " bytes sent, %" PRIu64
 		     " frames / %" PRIu64 " bytes received, up %" PRIu64

@@ -17,6 +17,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 using namespace frr_ha;
@@ -200,4 +201,28 @@ TEST_CASE("a socket without a peer process gives a reason, not a pidfd")
     auto peer = peer_process(fd.get());
     CHECK_FALSE(peer.pidfd);
     CHECK_FALSE(peer.error.empty());
+}
+
+TEST_CASE("a running process is told from a zombie, a reaped one and one of another name")
+{
+    CHECK(process_running(getpid(), ""));
+    std::string own;
+    {
+        std::ifstream comm("/proc/self/comm");
+        std::getline(comm, own);
+    }
+    CHECK(process_running(getpid(), own));
+    CHECK_FALSE(process_running(getpid(), own + "-not"));
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0)
+        _exit(0);
+    // Exited, not reaped yet: a zombie is not running.
+    for (int i = 0; i < 200 && process_running(child, ""); i++)
+        usleep(10000);
+    CHECK_FALSE(process_running(child, ""));
+    waitpid(child, nullptr, 0);
+    CHECK_FALSE(process_running(child, ""));
+    CHECK_FALSE(process_running(0, ""));
+    CHECK_FALSE(process_running(-1, ""));
 }

@@ -115,6 +115,48 @@ TEST_CASE("a shadow takes over: finishes a half-written message, drops what it a
     CHECK(shadow.consumed() == 57 + upd.size());
 }
 
+TEST_CASE("a shadow takes over from a dying active whose links are still open, its writers gone")
+{
+    // The old active's life page said its writing threads are dead; its
+    // process still holds the links (its exit is not over): what they hold
+    // is all there is, with no end of stream to wait for.
+    ShadowOfFreshConnection f;
+    Connection &c = f.c;
+    SessionTap &shadow = *f.shadow;
+    UniqueFd &in_w = f.in_w, &out_w = f.out_w;
+
+    const std::string three = bgp_keepalive() + bgp_keepalive() + bgp_keepalive();
+    send_all(c.peer.get(), three);
+    settle();
+    char buf[256];
+    REQUIRE(recv(c.ours.get(), buf, sizeof(buf), MSG_PEEK) == 57);
+    send_all(in_w.get(), std::string(buf, 57));
+    REQUIRE(recv(c.ours.get(), buf, 19, 0) == 19);
+    const std::string ka = bgp_keepalive(), upd = bgp_empty_update();
+    send_all(out_w.get(), ka + upd);
+    send_all(c.ours.get(), ka + upd.substr(0, 5));
+
+    bool ended = false;
+    CHECK(read_tap(shadow, &ended) == three);
+    CHECK_FALSE(ended);  // the links are open
+    CHECK(shadow.mode() == TapMode::Shadow);
+
+    REQUIRE(shadow.take_over(true));
+    CHECK(shadow.completed_bytes() == upd.size() - 5);
+    std::string at_peer = drain(c.peer.get());
+    CHECK(at_peer == ka + upd);
+    // bgpd is woken to read the mirror's end at once.
+    struct pollfd p = {shadow.input_fd(-1), POLLIN, 0};
+    CHECK(poll(&p, 1, 0) == 1);
+    CHECK(read_tap(shadow).empty());
+    CHECK(shadow.mode() == TapMode::Live);
+    send_all(c.peer.get(), upd);
+    settle();
+    CHECK(read_tap(shadow) == upd);
+    CHECK(shadow.consumed() == 57 + upd.size());
+    CHECK(shadow.duplicates_dropped() == 38);
+}
+
 TEST_CASE("a shadow refuses to continue when the old active consumed bytes it never mirrored")
 {
     ShadowOfFreshConnection f;

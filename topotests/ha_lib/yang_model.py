@@ -198,6 +198,8 @@ def show_json_to_instance(show):
                 continue
         elif key in ("sync", "descriptors", "records"):
             value = _convert(value)
+        elif key == "lifePage":
+            value = _convert(value, uint64={"partnerDeathsHeard"})
         elif key == "fencing":
             value = _convert_fencing(value)
         elif key == "configuration":

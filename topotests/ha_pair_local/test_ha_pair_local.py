@@ -133,6 +133,19 @@ def test_records_shared_are_shown():
         assert "Stream records: " in rp_vtysh(r1(), rp, "show bgp ha")
 
 
+def test_life_pages_held_and_watched():
+    # Each RP holds its own life page and watches its partner's (docs/
+    # ha-pair.md, "The ownership lock's life pages").
+    for rp in ("a", "b"):
+        wait_for(f"rp {rp} holds its life page",
+                 lambda rp=rp: None if rp_json(r1(), rp)["lifePage"]["held"]
+                 else str(rp_json(r1(), rp)["lifePage"]), count=20, wait=0.5)
+        page = rp_json(r1(), rp)["lifePage"]
+        assert page["partnerWatched"] and page["partnerDeathsHeard"] == 0, (rp, page)
+        assert "Life page: held" in rp_vtysh(r1(), rp, "show bgp ha")
+        assert r1().cmd(f"stat -c '%a' /var/run/frr/bgpd-ha-{rp}.life").strip() == "600"
+
+
 def test_unix_socket_keeps_other_users_out():
     mode = r1().cmd("stat -c '%a %U' /var/run/frr/bgpd-ha-b.sock").strip()
     assert mode == "600 frr", mode
@@ -176,6 +189,8 @@ def test_kill9_of_active_standby_takes_over():
     a = rp_json(r1(), "a")
     assert a["epoch"] == 3
     assert a["switchovers"][-1]["reason"] == "partner-lost"
+    # Heard on b's life page, before b's exit was over.
+    assert a["lifePage"]["partnerDeathsHeard"] == 1, a["lifePage"]
     assert "partner-lost" in rp_vtysh(r1(), "a", "show bgp ha")
     assert vtysh_json(r1(), "show bgp ha json")["rp"] == "a"
     wait_routing()

@@ -379,6 +379,8 @@ def test_kill9_of_active_while_idle():
     assert "session continued" in log
     # The standby was in step: nothing to send but what changed.
     assert "0 messages brought the peer up to date" in log
+    # It heard the death from b's life page, before b's exit was over.
+    assert "rp b's process" in log and "died (its life page says so)" in log, log[-3000:]
     change_reaches_peers("198.51.100.2/32")
 
 
@@ -404,6 +406,10 @@ def test_repeated_switchovers_back_and_forth():
         active, standby, epoch = standby, active, epoch + 1
         time.sleep(4)  # beyond the peers' keepalive interval
         check_transparent(start, capture, label=f"cycle{cycle}")
+    # A kill was heard on the life page and the sessions taken over from
+    # the dead active's links as they were, without waiting for its exit.
+    logs = rp_log(gear("r1"), "a") + rp_log(gear("r1"), "b")
+    assert "links read to their end before its exit was over" in logs
     change_reaches_peers("198.51.100.4/32")
 
 

@@ -24,6 +24,9 @@ int frr_ha_peer_pidfd(int sock, int *pid, char *why, size_t why_len);
 bool frr_ha_pidfd_kill(int pidfd, char *why, size_t why_len);
 /* Whether the pidfd's process has exited (never blocks). */
 bool frr_ha_pidfd_exited(int pidfd);
+/* Whether pid is a running process (not a zombie) named comm ("" or NULL:
+ * any name). */
+bool frr_ha_process_running(int pid, const char *comm);
 
 #ifdef __cplusplus
 }

@@ -200,6 +200,9 @@ void frr_ha_node_channel_backlog(struct frr_ha_node *node, uint64_t channel,
 void frr_ha_node_tick(struct frr_ha_node *node, uint64_t now_ms);
 /* The partner process verified on the channel is gone (its pidfd said so). */
 void frr_ha_node_partner_exited(struct frr_ha_node *node, uint64_t now_ms);
+/* The active partner is dying (its life page said so, before its exit is
+ * over): a standby takes over as soon as ops->acquire_ownership lets it. */
+void frr_ha_node_partner_died(struct frr_ha_node *node, uint64_t now_ms);
 
 bool frr_ha_node_should_connect(const struct frr_ha_node *node);
 enum frr_ha_role frr_ha_node_role(const struct frr_ha_node *node);

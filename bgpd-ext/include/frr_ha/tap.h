@@ -144,8 +144,11 @@ void frr_ha_tap_open_gate(struct frr_ha_taps *taps, int fd);
 int frr_ha_tap_sendlog_fd(struct frr_ha_taps *taps, int fd);
 bool frr_ha_tap_drain_sendlog(struct frr_ha_taps *taps, int fd, char *why,
 			      size_t why_len);
+/* writers_gone: the old active's writing threads are dead (its life page
+ * said so) though its links are still open: what they hold is their end. */
 bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd,
-			  size_t max_message, char *why, size_t why_len);
+			  size_t max_message, bool writers_gone, char *why,
+			  size_t why_len);
 /* After frr_ha_tap_take_over: the messages to send before any other, once. */
 size_t frr_ha_tap_takeover_messages(struct frr_ha_taps *taps, int fd,
 				    void (*emit)(void *ctx, const void *data,
