@@ -133,7 +133,7 @@ def switchover(r1, run_no, active=None, standby=None, planned=False):
         res["continued_ms"] = int(m.group(3)) if m else None
         res["continued"] = f"{m.group(1)}/{m.group(2)}" if m else "?"
         # the death heard on the active's life page (before its exit was over)
-        t_heard, _ = log_time(r1.logfile(standby), r"died \(its life page says so\)", t_kill)
+        t_heard, _ = log_time(r1.logfile(standby), r"died \(its life page says so", t_kill)
         res["death_heard_ms"] = (t_heard - t_kill) * 1000 if t_heard else None
     firsts = [s["first_byte"] for s in wire.values() if s["first_byte"]]
     res["first_byte_last_ms"] = (max(firsts) - t_kill) * 1000 if len(firsts) == len(before) \

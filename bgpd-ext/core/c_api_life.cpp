@@ -84,3 +84,8 @@ int frr_ha_life_died_pid(const frr_ha_life *life)
 {
     return static_cast<int>(life->page->died_pid());
 }
+
+uint64_t frr_ha_life_heard_at_us(const frr_ha_life *life)
+{
+    return life->page->heard_at_us();
+}

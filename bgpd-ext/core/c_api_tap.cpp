@@ -383,6 +383,7 @@ bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd, struct frr_ha_tap_info *o
     out->sendlog_messages = tap->sendlog_messages();
     out->receive_only = tap->receive_only();
     out->completed_bytes = tap->completed_bytes();
+    out->input_moved = tap->input_moved();
     out->duplicates_dropped = tap->duplicates_dropped();
     out->isolated = tap->isolated();
     out->history_complete = tap->history_complete();

@@ -239,6 +239,9 @@ bool LifeLock::watch_for_death(std::unique_lock<std::mutex> &lock)
         }
         // Free again for the partner's next process.
         pthread_mutex_unlock(&page->life);
+        struct timespec now {};
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        heard_at_us_ = static_cast<std::uint64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000;
         died_pid_ = pid;
         return true;
     }
@@ -285,6 +288,7 @@ void LifeLock::run()
         case Command::StopWatching:
             state_ = State::Idle;
             died_pid_ = 0;
+            heard_at_us_ = 0;
             answered_ = true;
             cv_.notify_all();
             break;

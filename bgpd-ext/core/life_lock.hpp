@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <cstdint>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -78,6 +79,8 @@ public:
     void stop_watching();
     // The pid of the process heard to die (0 if none).
     pid_t died_pid() const { return died_pid_.load(); }
+    // When it was heard (CLOCK_MONOTONIC, microseconds; 0 if none).
+    std::uint64_t heard_at_us() const { return heard_at_us_.load(); }
 
     State state() const { return state_.load(); }
     int event_fd() const { return event_.get(); }
@@ -106,6 +109,7 @@ private:
     UniqueFd event_;
     std::atomic<State> state_{State::Idle};
     std::atomic<pid_t> died_pid_{0};
+    std::atomic<std::uint64_t> heard_at_us_{0};
     std::atomic<bool> writers_held_[kWriters] = {};
 
     std::mutex mu_;

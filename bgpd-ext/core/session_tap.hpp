@@ -145,6 +145,7 @@ public:
     // Bytes the old active mirrored but never consumed, dropped from the
     // socket's queue at takeover.
     std::uint64_t duplicates_dropped() const { return shadow_ ? shadow_->duplicates_dropped() : 0; }
+    bool input_moved() const { return shadow_ && shadow_->input_moved(); }
     // New active, for a session that restarts gracefully (RFC 4724) rather
     // than continue: bgpd reads the end of the stream at once, as if the
     // connection had closed, so that FRR's own GR code keeps the peer's

@@ -90,7 +90,7 @@ ssize_t ShadowTap::read(void *buf, std::size_t len, bool *ended)
         streams_.track_input(buf, static_cast<std::size_t>(n));
         return n;
     }
-    if (n < 0 && would_block(errno) && !(writers_gone_ && state_.mode() == TapMode::TakingOver))
+    if (n < 0 && would_block(errno))
         return n;
     // The mirror closed: the active died, handed over, or ended the session.
     if (state_.mode() == TapMode::TakingOver)
@@ -132,7 +132,6 @@ ssize_t ShadowTap::finish_mirror()
     duplicates_dropped_ = *dup;
     streams_.continue_at(mirror_.end(), streams_.written());
     input_link_.reset();
-    always_readable_.reset();
     state_.enter(TapMode::Live);
     errno = EAGAIN;  // bgpd polls the socket itself from now on
     return -1;
@@ -150,7 +149,7 @@ int ShadowTap::input_fd(int parked) const
     case TapMode::Shadow:
         return gate_waiting_ && !gate_open_ ? parked : input_link_.get();
     case TapMode::TakingOver:
-        return writers_gone_ ? always_readable_.get() : input_link_.get();
+        return input_link_.get();
     case TapMode::MirrorEnded:
         return parked;
     case TapMode::GracefulEnd:
@@ -208,10 +207,6 @@ Status ShadowTap::drain_sendlog(bool to_eof)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return Status::fail(std::string("send log: ") + std::strerror(errno));
-        if (writers_gone_) {
-            sendlog_link_.reset();  // nothing more can come: its end
-            return Status::ok();
-        }
         if (!to_eof)
             break;
         struct pollfd p = {link, POLLIN, 0};
@@ -229,9 +224,17 @@ Status ShadowTap::take_over(bool writers_gone)
 {
     if (!TapState::allowed(state_.mode(), TapMode::TakingOver))
         return Status::fail(std::string("not a shadow (") + tap_mode_name(state_.mode()) + ")");
-    writers_gone_ = writers_gone;
-    if (writers_gone_)
-        always_readable_ = UniqueFd(::eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC));
+    // Where bgpd waits for input now: parked at the gate, or after the
+    // mirror's end (MirrorEnded), it must be moved to the mirror.
+    input_moved_ = input_fd(-1) != input_link_.get();
+    if (writers_gone) {
+        // Nothing more can come: what the links hold now is all, followed
+        // by their end, and a wait already armed on the mirror wakes (a
+        // unix socket shut for reading reads as its queue, then EOF).
+        for (const UniqueFd *link : {&input_link_, &sendlog_link_})
+            if (*link)
+                ::shutdown(link->get(), SHUT_RD);
+    }
     if (Status drained = drain_sendlog(true); !drained)
         return drained;
     // Without both records the peer could keep routes this RP no longer

@@ -73,8 +73,11 @@ public:
 
     // `writers_gone`: the old active's writing threads are known dead (its
     // life page said so) while its links are still open: what the links
-    // hold now is all there will be, so "nothing to read" is their end.
+    // hold now is all there will be, and their end is read at once.
     Status take_over(bool writers_gone = false);
+    // The takeover moved bgpd's input to the mirror from where it waited
+    // (parked at the gate, or after the mirror's end): bgpd must wait anew.
+    bool input_moved() const { return input_moved_; }
     // GracefulEnd (entered by the caller): bgpd reads the end at once.
     void end_for_graceful_restart();
     // Released (entered by the caller): links and the held socket go.
@@ -108,10 +111,8 @@ private:
     TakeoverDifference difference_;
     std::size_t completed_bytes_ = 0, unsent_messages_ = 0;
     std::uint64_t duplicates_dropped_ = 0;
-    // GracefulEnd, or TakingOver from a dead active's open links: wakes
-    // bgpd's I/O to read the end.
-    UniqueFd always_readable_;
-    bool writers_gone_ = false;
+    UniqueFd always_readable_;  // GracefulEnd: wakes bgpd's I/O to read the end
+    bool input_moved_ = false;
 };
 
 }  // namespace frr_ha

@@ -63,6 +63,8 @@ static void io_hold(struct thread *t)
 static void heard(struct thread *t)
 {
 	int pid = frr_ha_life_died_pid(life.partner);
+	uint64_t heard_at = frr_ha_life_heard_at_us(life.partner);
+	struct timespec now;
 
 	/* Watch again at once: the partner's next process takes the page. */
 	frr_ha_life_stop_watching(life.partner);
@@ -73,8 +75,11 @@ static void heard(struct thread *t)
 		return;
 	life.died_pid = pid;
 	life.deaths_heard++;
-	zlog_notice("frr-ha: rp %s's process %d died (its life page says so): its exit is not over yet",
-		    life.partner_name, pid);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	zlog_notice("frr-ha: rp %s's process %d died (its life page says so, %" PRIu64
+		    " us ago): its exit is not over yet",
+		    life.partner_name, pid,
+		    ((uint64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000) - heard_at);
 	if (bgpd_ha_pair_node())
 		frr_ha_node_partner_died(bgpd_ha_pair_node(), bgpd_ha_now_ms());
 }

@@ -98,6 +98,8 @@ TEST_CASE("a shadow takes over: finishes a half-written message, drops what it a
     REQUIRE(shadow.take_over());
     CHECK(shadow.completed_bytes() == upd.size() - 5);
     CHECK(shadow.mode() == TapMode::TakingOver);
+    // bgpd waited parked after the mirror's end: it must wait on it anew.
+    CHECK(shadow.input_moved());
     // The peer got both messages whole, each byte once.
     std::string at_peer = drain(c.peer.get());
     CHECK(at_peer == ka + upd);
@@ -145,7 +147,8 @@ TEST_CASE("a shadow takes over from a dying active whose links are still open, i
     CHECK(shadow.completed_bytes() == upd.size() - 5);
     std::string at_peer = drain(c.peer.get());
     CHECK(at_peer == ka + upd);
-    // bgpd is woken to read the mirror's end at once.
+    // bgpd's wait on the mirror wakes to read its end at once.
+    CHECK_FALSE(shadow.input_moved());
     struct pollfd p = {shadow.input_fd(-1), POLLIN, 0};
     CHECK(poll(&p, 1, 0) == 1);
     CHECK(read_tap(shadow).empty());

@@ -380,7 +380,7 @@ def test_kill9_of_active_while_idle():
     # The standby was in step: nothing to send but what changed.
     assert "0 messages brought the peer up to date" in log
     # It heard the death from b's life page, before b's exit was over.
-    assert "rp b's process" in log and "died (its life page says so)" in log, log[-3000:]
+    assert "rp b's process" in log and "died (its life page says so" in log, log[-3000:]
     change_reaches_peers("198.51.100.2/32")
 
 

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,6 +44,8 @@ void frr_ha_life_watch(struct frr_ha_life *life);
 void frr_ha_life_stop_watching(struct frr_ha_life *life);
 int frr_ha_life_event_fd(const struct frr_ha_life *life);
 int frr_ha_life_died_pid(const struct frr_ha_life *life);
+/* When the death was heard (CLOCK_MONOTONIC microseconds; 0: none). */
+uint64_t frr_ha_life_heard_at_us(const struct frr_ha_life *life);
 
 #ifdef __cplusplus
 }

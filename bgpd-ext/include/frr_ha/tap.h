@@ -46,6 +46,9 @@ struct frr_ha_tap_info {
 	uint64_t consumed, written, mirrored;
 	size_t sendlog_messages, completed_bytes, unsent_messages;
 	uint64_t duplicates_dropped; /* takeover: mirrored bytes not read twice */
+	/* takeover: bgpd's input moved from the parked descriptor to the
+	 * mirror (its wait must be armed anew) */
+	bool input_moved;
 	bool isolated; /* shadow: bgpd's descriptor is a stand-in */
 	bool history_complete; /* shadow: the active's links hold its history */
 	bool receive_only; /* mirrored without a send log (graceful restart) */
