@@ -86,7 +86,13 @@ def r1_conf():
     c = ["debug bgp neighbor-events", "log timestamp precision 3",
          "router bgp 65001", " bgp router-id 10.0.0.1", " no bgp ebgp-requires-policy",
          " no bgp network import-check",
-         f" neighbor {FEED_ADDR} remote-as {FEED_AS}", f" neighbor {FEED_ADDR} timers 3 10",
+         # The feed's hold time covers BIRD itself: `birdc configure` re-reads
+         # the full table's configuration with its event loop blocked, and
+         # sends no keepalive meanwhile (15 s measured on a 2-core host;
+         # r1's hold timer on the feed fired with stock timers 3 10 whatever
+         # the standby did). r1's input held back by a stopped standby is
+         # released after the lag limit (500 ms), far inside it.
+         f" neighbor {FEED_ADDR} remote-as {FEED_AS}", f" neighbor {FEED_ADDR} timers 3 60",
          f" neighbor {FEED_ADDR} timers connect 1"]
     for i in range(PEERS):
         a = peer_addr(i)
