@@ -61,6 +61,16 @@ void make_page(Page *page)
 
 Page *page_of(void *mapping) { return static_cast<Page *>(mapping); }
 
+// A mutex whose holder died and whose next holder let it go without taking
+// it over (ENOTRECOVERABLE; never this code): nobody can hold it again, so
+// it is made anew, under the file's flock.
+void remake(int file, pthread_mutex_t *mutex)
+{
+    flock(file, LOCK_EX);
+    make_mutex(mutex);
+    flock(file, LOCK_UN);
+}
+
 // A mutex got from a lock call, whatever its last holder did; false if it
 // was not got.
 bool got(pthread_mutex_t *mutex, int rc)
@@ -142,9 +152,7 @@ bool LifeLock::hold_writer(Writer writer)
     pthread_mutex_t *mutex = &page_of(mapping_)->writers[i];
     const int rc = pthread_mutex_trylock(mutex);
     if (rc == ENOTRECOVERABLE) {
-        flock(file_.get(), LOCK_EX);
-        make_mutex(mutex);
-        flock(file_.get(), LOCK_UN);
+        remake(file_.get(), mutex);
         return false;  // the next call takes it
     }
     writers_held_[i] = got(mutex, rc);
@@ -217,11 +225,7 @@ bool LifeLock::watch_for_death(std::unique_lock<std::mutex> &lock)
             continue;
         }
         if (rc != EOWNERDEAD) {
-            // ENOTRECOVERABLE (a holder died and the next let it go without
-            // taking it over; never this code): made anew.
-            flock(file_.get(), LOCK_EX);
-            make_mutex(&page->life);
-            flock(file_.get(), LOCK_UN);
+            remake(file_.get(), &page->life);  // ENOTRECOVERABLE
             continue;
         }
         const pid_t pid = page->pid;
@@ -267,9 +271,7 @@ void LifeLock::run()
             } else {
                 answer_ = Status::fail("held by process " + std::to_string(page->pid.load()));
                 if (rc == ENOTRECOVERABLE) {
-                    flock(file_.get(), LOCK_EX);
-                    make_mutex(&page->life);
-                    flock(file_.get(), LOCK_UN);
+                    remake(file_.get(), &page->life);
                     answer_ = Status::fail("the page was made anew: try again");
                 }
             }

@@ -67,26 +67,39 @@ TEST_CASE("an active's tap keeps the history, then mirrors before consuming and 
     CHECK(tap.why_unprotected().find("standby stopped taking the mirror") != std::string::npos);
 }
 
+namespace {
+
+// The old active, by hand: the peer sends three keepalives; it peeks and
+// mirrors all three but consumes only the first, then logs a keepalive and
+// an UPDATE and writes the first and 5 bytes of the second before it dies.
+// Returns the three, the keepalive and the UPDATE.
+struct HalfWritten {
+    std::string three, ka, upd;
+};
+HalfWritten old_active_dies_mid_message(ShadowOfFreshConnection &f)
+{
+    HalfWritten w{bgp_keepalive() + bgp_keepalive() + bgp_keepalive(), bgp_keepalive(),
+                  bgp_empty_update()};
+    send_all(f.c.peer.get(), w.three);
+    settle();
+    char buf[256];
+    REQUIRE(recv(f.c.ours.get(), buf, sizeof(buf), MSG_PEEK) == 57);
+    send_all(f.in_w.get(), std::string(buf, 57));
+    REQUIRE(recv(f.c.ours.get(), buf, 19, 0) == 19);
+    send_all(f.out_w.get(), w.ka + w.upd);
+    send_all(f.c.ours.get(), w.ka + w.upd.substr(0, 5));
+    return w;
+}
+
+}  // namespace
+
 TEST_CASE("a shadow takes over: finishes a half-written message, drops what it already holds")
 {
     ShadowOfFreshConnection f;
     Connection &c = f.c;
     SessionTap &shadow = *f.shadow;
     UniqueFd &in_w = f.in_w, &out_w = f.out_w;
-
-    // The old active, by hand: the peer sends three messages; it peeks and
-    // mirrors all three but consumes only the first before it dies.
-    const std::string three = bgp_keepalive() + bgp_keepalive() + bgp_keepalive();
-    send_all(c.peer.get(), three);
-    settle();
-    char buf[256];
-    REQUIRE(recv(c.ours.get(), buf, sizeof(buf), MSG_PEEK) == 57);
-    send_all(in_w.get(), std::string(buf, 57));
-    REQUIRE(recv(c.ours.get(), buf, 19, 0) == 19);
-    // It logs two messages and writes the first and 5 bytes of the second.
-    const std::string ka = bgp_keepalive(), upd = bgp_empty_update();
-    send_all(out_w.get(), ka + upd);
-    send_all(c.ours.get(), ka + upd.substr(0, 5));
+    const auto [three, ka, upd] = old_active_dies_mid_message(f);
     in_w.reset();  // SIGKILL
     out_w.reset();
 
@@ -125,18 +138,7 @@ TEST_CASE("a shadow takes over from a dying active whose links are still open, i
     ShadowOfFreshConnection f;
     Connection &c = f.c;
     SessionTap &shadow = *f.shadow;
-    UniqueFd &in_w = f.in_w, &out_w = f.out_w;
-
-    const std::string three = bgp_keepalive() + bgp_keepalive() + bgp_keepalive();
-    send_all(c.peer.get(), three);
-    settle();
-    char buf[256];
-    REQUIRE(recv(c.ours.get(), buf, sizeof(buf), MSG_PEEK) == 57);
-    send_all(in_w.get(), std::string(buf, 57));
-    REQUIRE(recv(c.ours.get(), buf, 19, 0) == 19);
-    const std::string ka = bgp_keepalive(), upd = bgp_empty_update();
-    send_all(out_w.get(), ka + upd);
-    send_all(c.ours.get(), ka + upd.substr(0, 5));
+    const auto [three, ka, upd] = old_active_dies_mid_message(f);  // links left open
 
     bool ended = false;
     CHECK(read_tap(shadow, &ended) == three);
