@@ -416,7 +416,23 @@ void PairNode::send_status(Channel &ch)
     st->set_seq(++status_seq_);
     st->set_io_progress(host_.io_progress());
     config_sync_.fill_status(*st);
+    if (lease_enabled()) {
+        if (role_ == Role::Standby && lease_.granting())
+            st->set_lease_grantor_ms(lease_.lease_ms());
+        // Ask a standby that grants our lease length; an older one (or one
+        // that grants another length) is not asked: no lease then.
+        const auto clock = host_.lease_clock_ms();
+        if (role_ == Role::Active && lease_.holding() && partner_.known &&
+            partner_.role == Role::Standby && partner_.lease_grantor_ms == lease_.lease_ms()) {
+            const auto req = lease_.request(*clock);
+            auto *wr = st->mutable_lease_request();
+            wr->set_holder(req.holder);
+            wr->set_seq(req.seq);
+            wr->set_lease_ms(req.lease_ms);
+        }
+    }
     send(ch, msg);
+    lease_update();
 }
 
 void PairNode::broadcast_status()
@@ -512,8 +528,13 @@ void PairNode::on_message(Channel &ch, const wire::Message &msg, Millis now)
         partner_.ready = st.ready();
         partner_.not_ready_reason = st.not_ready_reason();
         partner_.sync_generation = st.sync_generation();
+        partner_.lease_grantor_ms = st.lease_grantor_ms();
         evaluate_role(now);
         watch_progress(st.seq(), st.io_progress(), now);
+        if (!channels_.count(ch.id))
+            return;
+        if (st.has_lease_request())
+            on_lease_request(ch, msg);
         if (!channels_.count(ch.id))
             return;
         request_sync_if_needed(ch);
@@ -577,6 +598,9 @@ void PairNode::on_message(Channel &ch, const wire::Message &msg, Millis now)
         pending_ = PendingTakeover{SwitchoverReason::Planned, now, msg.switchover().new_epoch()};
         try_become_active(now);
         return;
+    case wire::Message::kLeaseGrant:
+        on_lease_grant(msg);
+        return;
     case wire::Message::kGoodbye:
         close_channel(ch.id, "partner says: " + msg.goodbye().reason(), LogLevel::Warning);
         return;
@@ -628,8 +652,10 @@ void PairNode::evaluate_role(Millis now)
         return;
     }
     if (pending_ && pending_->reason == SwitchoverReason::PartnerLost && primary_ &&
-        partner_.known && partner_.role == Role::Active)
+        partner_.known && partner_.role == Role::Active) {
         pending_.reset();  // the partner is back, and active
+        lease_wait_since_.reset();
+    }
     if (pending_) {
         try_become_active(now);
         return;
@@ -656,9 +682,12 @@ void PairNode::evaluate_role(Millis now)
 
 bool PairNode::try_become_active(Millis now)
 {
-    if (pending_ && !local_mode() && pending_->reason == SwitchoverReason::PartnerLost &&
-        now < pending_->since + detection_ms())
-        return false;  // dual-RP: silence must last the detection time
+    if (pending_ && !local_mode() && pending_->reason == SwitchoverReason::PartnerLost) {
+        if (now < pending_->since + detection_ms())
+            return false;  // dual-RP: silence must last the detection time
+        if (!lease_allows_takeover(now))
+            return false;  // and every lease this RP granted must be over
+    }
     auto stored = host_.acquire_ownership();
     if (!stored) {
         if (!lock_busy_logged_)
@@ -689,7 +718,14 @@ bool PairNode::try_become_active(Millis now)
     host_.store_epoch(epoch_);
     role_ = Role::Active;
     config_sync_.role_changed(role_);
+    // Nobody to ask yet: it writes without a lease until it asks.
+    lease_role_changed();
     host_.role_changed(Role::Active, epoch_);
+    const std::string lease_wait =
+        lease_wait_since_ ? "; waited " + std::to_string(lease_.view(0).last_takeover_wait_ms) +
+                                " ms past the detection time for the lease it granted to expire"
+                          : std::string();
+    lease_wait_since_.reset();
     if (previous == Role::Standby && pending_) {
         SwitchoverRecord rec;
         rec.epoch = epoch_;
@@ -701,7 +737,7 @@ bool PairNode::try_become_active(Millis now)
         log(LogLevel::Info, "switchover: this RP is now active at epoch " +
                                 std::to_string(epoch_) + " (" +
                                 std::string(name_of(rec.reason)) + ", " +
-                                std::to_string(rec.duration_ms) + " ms)");
+                                std::to_string(rec.duration_ms) + " ms)" + lease_wait);
     } else {
         log(LogLevel::Info, "this RP is active at epoch " + std::to_string(epoch_));
     }
@@ -719,6 +755,7 @@ void PairNode::become_standby(std::uint64_t epoch, Millis now)
         role_ = Role::Standby;
         config_sync_.role_changed(role_);
         host_.role_changed(Role::Standby, epoch_);
+        lease_role_changed();
         log(LogLevel::Info, "this RP is standby of rp " + partner_rp()->name + " at epoch " +
                                 std::to_string(epoch_));
     }
@@ -733,6 +770,7 @@ void PairNode::step_down(Millis now)
     // Hold the peers before anything else: from here on this RP writes to
     // no peer session.
     host_.role_changed(Role::Standby, epoch_);
+    lease_role_changed();
     host_.release_ownership();
     sync_state_ = SyncState::None;
 }
@@ -912,6 +950,7 @@ void PairNode::tick(Millis now)
     evaluate_role(now);
     check_progress(now);
     broadcast_status();
+    lease_update();
 }
 
 // --- a hung active (local mode) ----------------------------------------------------
@@ -1038,12 +1077,180 @@ void PairNode::partner_died(Millis now)
     evaluate_role(now);
 }
 
+// --- the lease (dual-RP mode: pair_lease.hpp, docs/dual-rp.md) -------------------
+
+bool PairNode::lease_enabled() const
+{
+    return !local_mode() && config_error_.empty() && lease_.problem().empty() &&
+           host_.lease_clock_ms().has_value();
+}
+
+// A new holder for an active (nobody asked yet: it writes without a lease),
+// a new grantor for a standby (nothing granted: no promise to keep).
+void PairNode::lease_role_changed()
+{
+    if (!lease_enabled())
+        return;
+    if (role_ == Role::Active)
+        lease_.start_holding();
+    else if (role_ == Role::Standby)
+        lease_.start_granting();
+    else
+        lease_.stop();
+    lease_update();
+}
+
+// The active's deadline and silence to the host, and a timer for the
+// deadline when it falls between ticks.
+void PairNode::lease_update()
+{
+    if (!lease_enabled())
+        return;
+    const Millis now = *host_.lease_clock_ms();
+    // While standby it stays as it was: a leaving active stays silent until
+    // it is active again (the role holds the sessions meanwhile).
+    if (role_ == Role::Active) {
+        const Millis deadline = lease_.deadline();
+        if (deadline != lease_deadline_) {
+            lease_deadline_ = deadline;
+            host_.lease_deadline(deadline);
+        }
+        if (auto silent = lease_.update_silence(now)) {
+            if (*silent)
+                log(LogLevel::Warning,
+                    lease_.view(now).grants_received == 0
+                        ? "lease: asked rp " + partner_rp()->name +
+                              " for a lease, none granted yet: writing to no peer until one is"
+                        : "lease lapsed: no grant from rp " + partner_rp()->name +
+                              " renewed it; writing to no peer (sessions kept) until one does "
+                              "or the pair's epochs say who is active");
+            else
+                log(LogLevel::Info, "lease granted by rp " + partner_rp()->name +
+                                        ": writing to peers again");
+            host_.lease_lapsed(*silent);
+        }
+        if (deadline != PairLease::kNoDeadline && deadline > now)
+            host_.lease_timer(deadline - now);
+    } else if (lease_.silent() && lease_.update_silence(now)) {
+        log(LogLevel::Info, "lease: no longer bound (this RP is not the active)");
+    }
+}
+
+void PairNode::lease_timer(Millis now)
+{
+    lease_update();
+    if (pending_)
+        evaluate_role(now);
+}
+
+bool PairNode::may_write() const
+{
+    if (!lease_enabled() || role_ != Role::Active || !lease_.holding())
+        return true;
+    return lease_.may_write(*host_.lease_clock_ms());
+}
+
+LeaseView PairNode::lease_view() const
+{
+    if (local_mode()) {
+        LeaseView v;
+        v.note = "local mode: the ownership lock fences the active";
+        return v;
+    }
+    if (!host_.lease_clock_ms()) {
+        LeaseView v;
+        v.note = "this host has no lease clock";
+        return v;
+    }
+    if (!lease_.problem().empty()) {
+        LeaseView v;
+        v.note = "no lease: " + lease_.problem();
+        return v;
+    }
+    auto v = lease_.view(*host_.lease_clock_ms());
+    const std::string partner = partner_rp() ? partner_rp()->name : std::string("partner");
+    if (v.role == "holder" && !v.in_force) {
+        if (!partner_.known || partner_.role != Role::Standby)
+            v.note = "no standby to ask: writing without a lease";
+        else if (partner_.lease_grantor_ms == 0)
+            v.note = "rp " + partner + " grants no lease (an older version): writing without one";
+        else if (partner_.lease_grantor_ms != lease_.lease_ms())
+            v.note = "rp " + partner + " grants a " + std::to_string(partner_.lease_grantor_ms) +
+                     " ms lease, this RP needs " + std::to_string(lease_.lease_ms()) +
+                     " ms: writing without one";
+    } else if (v.role == "grantor" && !v.in_force) {
+        v.note = "nothing granted: a takeover waits for no lease";
+    }
+    return v;
+}
+
+// The standby answers each request at once.
+void PairNode::on_lease_request(Channel &ch, const wire::Message &msg)
+{
+    if (!lease_enabled())
+        return;  // behaves as an older RP: it never said it grants
+    const auto &req = msg.status().lease_request();
+    const Millis now = *host_.lease_clock_ms();
+    if (role_ != Role::Standby || !lease_.granting()) {
+        lease_.refused("lease request " + std::to_string(req.seq()) + " refused: this RP is " +
+                       std::string(name_of(role_)));
+        return;
+    }
+    auto granted = lease_.grant(LeaseRequest{req.holder(), req.seq(), req.lease_ms()}, now);
+    if (!granted)
+        return;  // counted; the active's lease runs out on its own
+    wire::Message reply;
+    auto *g = reply.mutable_lease_grant();
+    g->set_holder(granted->holder);
+    g->set_seq(granted->seq);
+    g->set_lease_ms(granted->lease_ms);
+    send(ch, reply);
+}
+
+void PairNode::on_lease_grant(const wire::Message &msg)
+{
+    if (!lease_enabled() || role_ != Role::Active || !lease_.holding())
+        return;
+    const auto &g = msg.lease_grant();
+    lease_.on_grant(LeaseGrant{g.holder(), g.seq(), g.lease_ms()}, *host_.lease_clock_ms());
+    lease_update();
+}
+
+// After the detection time: a standby that granted a lease waits until
+// every grant has expired, then grants no more.
+bool PairNode::lease_allows_takeover(Millis now)
+{
+    (void)now;
+    if (!lease_enabled() || !lease_.granting() || !lease_.binds_takeover())
+        return true;
+    const Millis lnow = *host_.lease_clock_ms();
+    if (!lease_wait_since_) {
+        lease_wait_since_ = lnow;
+        if (!lease_.may_take_over(lnow))
+            log(LogLevel::Info, "rp " + partner_rp()->name + " lost: taking over once the lease " +
+                                    "this RP granted expires, in " +
+                                    std::to_string(lease_.promised_until() - lnow) + " ms");
+    }
+    if (!lease_.may_take_over(lnow)) {
+        host_.lease_timer(lease_.promised_until() - lnow);
+        return false;
+    }
+    const auto waited = static_cast<std::uint32_t>(lnow - *lease_wait_since_);
+    auto done = lease_.take_over(lnow, waited);
+    if (!done) {
+        log(LogLevel::Error, "lease: cannot take over: " + done.why());
+        return false;
+    }
+    return true;
+}
+
 void PairNode::reconfigure(PairConfig config, Millis now)
 {
     const auto *old_partner = partner_rp();
     const std::string old_address = old_partner ? old_partner->address : std::string();
     config_ = std::move(config);
     config_error_ = config_problem(config_);
+    lease_.reconfigure(lease_defaults(config_.interval_ms, config_.multiplier));
     const auto *partner = partner_rp();
     if (!partner || partner->address != old_address)
         drop_channels("HA configuration changed", now);

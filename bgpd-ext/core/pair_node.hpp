@@ -19,11 +19,16 @@
 //   for the hang-detection time -- no STATUS from its main thread, or no
 //   advance of its I/O thread's counter -- then takes over as after a
 //   kill -9 (the lock, freed by the kernel, says when). Dual-RP mode has no
-//   shared kernel to fence with: it keeps the silence rule above.
+//   shared kernel to fence with: it keeps the silence rule above, and the
+//   lease (pair_lease.hpp): the active asks its standby for a lease with
+//   every STATUS and, once it asked, writes to peers only while one is
+//   valid; a standby that granted one takes over after its partner's loss
+//   only once every grant has expired (docs/dual-rp.md, "The lease").
 #pragma once
 
 #include "config_sync.hpp"
 #include "frame_codec.hpp"
+#include "pair_lease.hpp"
 #include "pair_types.hpp"
 #include "secure_channel.hpp"
 
@@ -97,6 +102,22 @@ public:
         return {false, "% this RP cannot run configuration lines\n"};
     }
     virtual void end_config_session(std::uint64_t session) { (void)session; }
+
+    // The lease (dual-RP mode). Its clock: milliseconds of a monotonic
+    // clock no time daemon slews (CLOCK_MONOTONIC_RAW: the lease's proof
+    // bounds the clock's rate). Nothing: this host has no such clock, and
+    // neither asks for nor grants a lease (as an older RP).
+    virtual std::optional<Millis> lease_clock_ms() { return std::nullopt; }
+    // The active may write to peers until `until` on the lease clock
+    // (PairLease::kNoDeadline: no lease binds it); a host checks it where it
+    // writes.
+    virtual void lease_deadline(Millis until) { (void)until; }
+    // The active's lease lapsed (silent: it writes to no peer, closes no
+    // session) or was granted again (it writes what waited).
+    virtual void lease_lapsed(bool silent) { (void)silent; }
+    // Calls PairNode::lease_timer(now) in `in_ms`, replacing the former
+    // request: the lease's next deadline falls between two ticks.
+    virtual void lease_timer(Millis in_ms) { (void)in_ms; }
 };
 
 struct PartnerView {
@@ -108,6 +129,7 @@ struct PartnerView {
     std::string not_ready_reason;
     std::uint64_t sync_generation = 0;
     std::int64_t up_since_unix_ms = 0;
+    std::uint32_t lease_grantor_ms = 0;  // the lease it grants; 0: none
 };
 
 class PairNode {
@@ -136,6 +158,13 @@ public:
     // over as soon as the ownership lock lets it (the host's lock then
     // knows the holder is dead).
     void partner_died(Millis now);
+
+    // The host's lease timer (PairHost::lease_timer) fired.
+    void lease_timer(Millis now);
+    // Whether the active may write to peers now: always, unless it asked
+    // its standby for a lease (dual-RP) and holds none valid.
+    bool may_write() const;
+    LeaseView lease_view() const;
 
     // Operator requests. Return "" on success, else why not.
     std::string request_switchover(Millis now);
@@ -212,6 +241,12 @@ private:
     void on_handshake(Channel &ch, const wire::Message &msg, Millis now);
     void on_message(Channel &ch, const wire::Message &msg, Millis now);
     void on_partner_lost(Millis now);
+    bool lease_enabled() const;
+    void lease_role_changed();
+    void lease_update();
+    void on_lease_request(Channel &ch, const wire::Message &msg);
+    void on_lease_grant(const wire::Message &msg);
+    bool lease_allows_takeover(Millis now);
     void watch_progress(std::uint64_t seq, std::uint64_t io_progress, Millis now);
     void sign_of_life(Millis now);
     void check_progress(Millis now);
@@ -269,6 +304,11 @@ private:
     std::uint32_t max_own_tick_gap_ms_ = 0;
     std::vector<SwitchoverRecord> switchovers_;
     ConfigSync config_sync_{host_};
+    PairLease lease_{lease_defaults(config_.interval_ms, config_.multiplier)};
+    Millis lease_deadline_ = PairLease::kNoDeadline;  // last given to the host
+    // A takeover after the detection time, waiting for the lease: since
+    // when (lease clock), and whether that was logged.
+    std::optional<Millis> lease_wait_since_;
 };
 
 }  // namespace frr_ha

@@ -94,6 +94,24 @@ public:
     }
     void end_config_session(std::uint64_t session) override { ended.push_back(session); }
 
+    // The lease: this host's clock runs at the harness's, from its own
+    // offset; a host without one behaves as an RP older than the lease.
+    std::optional<Millis> lease_clock_ms() override
+    {
+        if (!has_lease_clock || !clock)
+            return std::nullopt;
+        return *clock + clock_offset;
+    }
+    void lease_deadline(Millis until) override { deadline = until; }
+    void lease_lapsed(bool silent_now) override
+    {
+        silent = silent_now;
+        silences.emplace_back(*lease_clock_ms(), silent_now);
+    }
+    void lease_timer(Millis in_ms) override { wake_at = *lease_clock_ms() + in_ms; }
+    // What the glue does before a write: the deadline it was given.
+    bool writes_now() const { return !silent && *clock + clock_offset < deadline; }
+
     bool logged(const std::string &part) const
     {
         for (const auto &l : logs)
@@ -118,6 +136,13 @@ public:
     std::vector<std::string> config{"router bgp 65001", "bgp ha key k"};
     std::vector<std::pair<std::uint64_t, std::string>> ran;  // (session, line)
     std::vector<std::uint64_t> ended;
+    const Millis *clock = nullptr;
+    Millis clock_offset = 0;
+    bool has_lease_clock = true;
+    Millis deadline = ~Millis{0};
+    bool silent = false;
+    std::vector<std::pair<Millis, bool>> silences;  // (lease clock, silent)
+    std::optional<Millis> wake_at;                  // lease clock
 };
 
 // Carries bytes between the two ends of each channel.
@@ -173,6 +198,8 @@ struct Harness {
         int id = static_cast<int>(hosts.size());
         Lock &lock = tcp ? locks[id] : locks[0];
         hosts.push_back(std::make_unique<TestHost>(id, lock, wire));
+        hosts[id]->clock = &now;
+        hosts[id]->clock_offset = 7919 * static_cast<Millis>(id);  // clocks need not agree
         auto config = config_for(name, tcp, key);
         config.hang_detection_ms = hang_ms;
         nodes.push_back(std::make_unique<PairNode>(*hosts[id], config, now));
