@@ -6,6 +6,7 @@
 
 #include "pair_node.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace frr_ha {
@@ -113,6 +114,28 @@ public:
     {
         if (ops_.end_config_session)
             ops_.end_config_session(ctx_, session);
+    }
+
+    std::optional<Millis> lease_clock_ms() override
+    {
+        if (!ops_.lease_clock_ms)
+            return std::nullopt;
+        return ops_.lease_clock_ms(ctx_);
+    }
+    void lease_deadline(Millis until) override
+    {
+        if (ops_.lease_deadline)
+            ops_.lease_deadline(ctx_, until);
+    }
+    void lease_lapsed(bool silent) override
+    {
+        if (ops_.lease_lapsed)
+            ops_.lease_lapsed(ctx_, silent);
+    }
+    void lease_timer(Millis in_ms) override
+    {
+        if (ops_.lease_timer)
+            ops_.lease_timer(ctx_, static_cast<std::uint32_t>(std::min<Millis>(in_ms, 3600000)));
     }
 
 private:

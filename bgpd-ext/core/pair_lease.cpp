@@ -73,8 +73,10 @@ std::optional<bool> PairLease::update_silence(Millis now)
     if (silent == silent_)
         return std::nullopt;
     silent_ = silent;
-    if (silent && granted_)
+    if (silent && granted_) {
         view_.lapses++;
+        view_.last_lapse_at = now;
+    }
     return silent;
 }
 
@@ -104,8 +106,10 @@ Result<LeaseGrant> PairLease::grant(const LeaseRequest &request, Millis now)
 Status PairLease::take_over(Millis now, std::uint32_t waited_ms)
 {
     auto done = grantor_->take_over(now);
-    if (done)
+    if (done) {
         view_.last_takeover_wait_ms = waited_ms;
+        view_.last_takeover_at = now;
+    }
     return done;
 }
 

@@ -46,6 +46,18 @@ int bgpd_ha_partner_pid(void);
  * over: its threads wrote their last, its links are still open. */
 bool bgpd_ha_partner_writers_gone(void);
 
+/* --- bgpd_ha_lease.c: the lease of dual-RP mode (docs/dual-rp.md) ------------- */
+
+/* The lease's clock: CLOCK_MONOTONIC_RAW, in ms. */
+uint64_t bgpd_ha_lease_clock_ms(void);
+/* Adds the lease's callbacks to the pair's host operations. */
+void bgpd_ha_lease_host_ops(struct frr_ha_host_ops *ops);
+/* Dual-RP mode: from now on bgpd's writes to peers stop at the deadline. */
+void bgpd_ha_lease_start(struct thread_master *master);
+/* show bgp ha [json]: "lease". */
+void bgpd_ha_lease_show(struct vty *vty, struct json_object *json);
+void bgpd_ha_lease_fini(void);
+
 /* --- bgpd_ha_life.c: the life pages (local mode) ------------------------------ */
 
 /* Holds this RP's page (main thread's writer now) and watches the partner's

@@ -389,6 +389,10 @@ static void pair_tick(struct thread *t)
 
 static void pair_start_io(void)
 {
+	const struct frr_ha_rp_config *self = bgpd_ha_rp_config(true);
+
+	if (self && self->tcp)
+		bgpd_ha_lease_start(ha.master);
 	bgpd_ha_life_start(ha.master);
 	bgpd_ha_channels_listen_restart();
 	THREAD_OFF(ha.t_tick);
@@ -435,6 +439,7 @@ void bgpd_ha_pair_init(struct thread_master *master)
 	ha.master = master;
 	bgpd_ha_channels_init(master);
 	bgpd_ha_config_sync_host_ops(&host_ops);
+	bgpd_ha_lease_host_ops(&host_ops);
 	frr_ha_config_defaults(&ha.config);
 	strlcpy(ha.config.self, bgpd_ha_rp_name(), sizeof(ha.config.self));
 	if (!*ha.config.self)
@@ -449,6 +454,7 @@ void bgpd_ha_pair_fini(void)
 	THREAD_OFF(ha.t_tick);
 	THREAD_OFF(ha.t_reconfigure);
 	bgpd_ha_channels_fini();
+	bgpd_ha_lease_fini();
 	if (ha.node)
 		frr_ha_node_free(ha.node);
 	ha.node = NULL;

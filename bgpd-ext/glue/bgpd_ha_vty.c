@@ -879,6 +879,7 @@ static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 
 	show_counters_json(json, &st->counters);
 	show_fencing_json(json, node, st);
+	bgpd_ha_lease_show(NULL, json);
 	bgpd_ha_config_sync_show(NULL, json);
 	bgpd_ha_descriptors_show(NULL, json);
 	bgpd_ha_life_show(NULL, json);
@@ -916,6 +917,7 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 	vty_out(vty, "Heartbeat: every %u ms, partner lost after %u ms\n",
 		st->interval_ms, st->detection_ms);
 	show_fencing_text(vty, node, st);
+	bgpd_ha_lease_show(vty, NULL);
 	vty_out(vty, "Partner: rp %s, channel %s", *st->partner_name ? st->partner_name : "-",
 		st->channel);
 	if (st->partner_known)

@@ -145,6 +145,7 @@ TEST_CASE("dual-RP: a cut channel silences the active at L(1-D) after its last g
     CHECK_FALSE(a.may_write());
     CHECK(a.lease_view().lapses == 1);
     CHECK(a.lease_view().valid_for_ms == 0);
+    CHECK(a.lease_view().last_lapse_at == deadline);
     CHECK(h.hosts[0]->logged("lease lapsed"));
 
     // The standby: not before the detection time, not before its promise,
@@ -154,6 +155,7 @@ TEST_CASE("dual-RP: a cut channel silences the active at L(1-D) after its last g
     // 14 ms (24 - 10) to run, and its timer ended the wait.
     CHECK(b.lease_view().last_takeover_wait_ms == 14);
     CHECK(b_active_at == promise_h);
+    CHECK(b.lease_view().last_takeover_at == promise);
     CHECK(b_active_at >= w.last_write[0] + kMinGap);
     CHECK(w.most_at_once == 1);
     CHECK(b.lease_view().role == "holder");  // now the active, nobody to ask

@@ -156,6 +156,10 @@ def _convert(obj, uint64=(), all_uint64=False, drop_empty=()):
 
 
 _UINT64_PROGRESS = {"heartbeats", "lastSeq", "ioProgress"}
+_UINT64_LEASE = {"requestsSent", "grantsReceived", "grantsRefused", "lapses",
+                 "requestsReceived", "grantsGiven", "requestsRefused", "writesHeld",
+                 "lastLapseClockMs", "lastTakeoverClockMs", "validForMs",
+                 "mayTakeOverInMs"}
 _UINT64_CONFIGURATION = {"generation", "partnerGeneration", "linesForwarded",
                          "linesRefusedByStandby", "linesRunAlone", "answersLate",
                          "linesMirrored", "adoptions", "adoptionLines"}
@@ -200,6 +204,8 @@ def show_json_to_instance(show):
             value = _convert(value)
         elif key == "lifePage":
             value = _convert(value, uint64={"partnerDeathsHeard"})
+        elif key == "lease":
+            value = _convert(value, uint64=_UINT64_LEASE)
         elif key == "fencing":
             value = _convert_fencing(value)
         elif key == "configuration":

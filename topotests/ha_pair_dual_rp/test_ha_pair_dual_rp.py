@@ -4,12 +4,15 @@ The HA pair in dual-RP mode: rp a and rp b run in two namespaces (two hosts,
 each with its own zebra), paired over TCP on link s0; r2 is a stock FRR peer
 configured with both RP addresses on s1 (only the active's session comes up).
 
-Checked: the pair forms over TCP; a configuration change made on the active
+Checked: the pair forms over TCP and the active holds a lease its standby
+grants with every heartbeat; a configuration change made on the active
 host reaches the standby host, and `write memory` saves both hosts' files; a
 planned switchover moves the session to
-rp b; when the channel link is cut, rp b (which cannot tell a cut from a
-death) takes over after the detection time, and when the link heals the RP
-with the older epoch steps down at once: one active, one ready standby.
+rp b; when the channel link is cut, rp b's lease lapses and it goes silent
+(no BGP byte to r2 from then on, on r2's wire; its sessions kept), rp a
+(which cannot tell a cut from a death) takes over after the detection time
+and only once the lease it granted has expired, and when the link heals the
+RP with the older epoch steps down at once: one active, one ready standby.
 """
 import os
 import sys
@@ -21,6 +24,8 @@ CWD = os.path.dirname(os.path.realpath(__file__))
 sys.path.append(os.path.join(CWD, ".."))
 
 from lib.topogen import Topogen, get_topogen  # noqa: E402
+
+from ha_lib.wire import Capture, tshark  # noqa: E402
 
 from ha_lib.frr_ha import (  # noqa: E402
     install_bgpd_conf,
@@ -99,6 +104,19 @@ def wait_session_with(rp):
     wait_for(f"r2 peers with rp {rp}", established)
 
 
+def wait_leased(active, standby):
+    def leased():
+        la, ls = show(active)["lease"], show(standby)["lease"]
+        if not (la["role"] == "holder" and la["inForce"] and la["mayWrite"]
+                and la["grantsReceived"] > 0):
+            return f"rp {active}'s lease: {la}"
+        if not (ls["role"] == "grantor" and ls["inForce"] and ls["grantsGiven"] > 0):
+            return f"rp {standby}'s lease: {ls}"
+        return None
+
+    wait_for(f"rp {active} holds a lease rp {standby} grants", leased, count=20, wait=0.25)
+
+
 def test_pair_forms_over_tcp():
     wait_roles("a", "b", 1)
     a = show("a")
@@ -106,6 +124,17 @@ def test_pair_forms_over_tcp():
     assert a["partner"]["address"] == "tcp:10.0.0.2:5180"
     assert a["heartbeat"]["detectionMs"] == 500
     wait_session_with("a")
+    wait_leased("a", "b")
+    # The lease is the detection time; one request a heartbeat, each granted.
+    before = show("a")["lease"]
+    assert before["leaseMs"] == 500
+    time.sleep(1)
+    after, b = show("a")["lease"], show("b")["lease"]
+    assert after["requestsSent"] - before["requestsSent"] >= 8, (before, after)
+    assert after["grantsRefused"] == 0 and after["lapses"] == 0, after
+    assert 0 < after["validForMs"] <= 495, after
+    assert b["requestsRefused"] == 0, b
+    assert 0 < b["mayTakeOverInMs"] <= 526, b
 
 
 def test_configuration_follows_and_is_saved_on_both_hosts():
@@ -137,24 +166,67 @@ def test_planned_switchover_over_tcp():
     wait_session_with("b")
 
 
+def lease_clock_to_wall():
+    """What to add to a lease clock reading (CLOCK_MONOTONIC_RAW, one kernel
+    for every namespace here) to get the wall clock tshark stamps with."""
+    return time.time() - time.clock_gettime(time.CLOCK_MONOTONIC_RAW)
+
+
 def test_cut_channel_then_heal_leaves_one_active():
-    rpb = get_topogen().gears["rpb"]
-    # rp b is active (epoch 2). Cut the channel link at rp b's side.
-    rpb.cmd("ip link set rpb-eth0 down")
-    # rp a cannot tell a cut from a death: after the detection time it takes
-    # over. Two actives while the link is down is the price of dual-RP mode
-    # without a third party; the heal below must end it.
-    wait_for("rp a takes over the silent partner's role",
-             lambda: None if show("a")["role"] == "active" else show("a")["role"], count=20, wait=0.25)
-    assert show("a")["epoch"] == 3
-    assert show("a")["switchovers"][-1]["reason"] == "partner-lost"
-    rpb.cmd("ip link set rpb-eth0 up")
-    wait_roles("a", "b", 3)
-    assert "stepping down" in rp_log(rpb, "b")
+    tgen = get_topogen()
+    rpa, rpb = tgen.gears["rpa"], tgen.gears["rpb"]
+    # rp b is active (epoch 2), leased by rp a.
+    wait_leased("b", "a")
+    capture = Capture(tgen, ["r2"], [ADDRESS["b"]])
+    try:
+        # Cut the channel link at rp b's side.
+        rpb.cmd("ip link set rpb-eth0 down")
+        # rp a cannot tell a cut from a death: after the detection time, and
+        # once the lease it granted has expired, it takes over. rp b cannot
+        # tell either: its lease lapses and it goes silent, sessions kept.
+        wait_for("rp a takes over the silent partner's role",
+                 lambda: None if show("a")["role"] == "active" else show("a")["role"],
+                 count=20, wait=0.25)
+        assert show("a")["epoch"] == 3
+        assert show("a")["switchovers"][-1]["reason"] == "partner-lost"
+        wait_for("rp b's lease lapses",
+                 lambda: None if show("b")["lease"]["lapses"] >= 1 else show("b")["lease"],
+                 count=20, wait=0.25)
+        lb, la = show("b")["lease"], show("a")["lease"]
+        r2 = tgen.gears["r2"]
+        heard = vtysh_json(r2, f"show bgp neighbors {ADDRESS['b']} json")[ADDRESS["b"]]
+        assert show("b")["role"] == "active" and not lb["mayWrite"], lb
+        # One kernel, one raw clock: rp a took over at least M/(1+D) (19 ms)
+        # after rp b's last permitted write.
+        assert la["lastTakeoverClockMs"] >= lb["lastLapseClockMs"] + 19, (la, lb)
+        assert "for the lease it granted to expire" in rp_log(rpa, "a")
+        assert "lease lapsed" in rp_log(rpb, "b")
+        # Past rp b's keepalive interval (3 s): what it would have sent waits.
+        time.sleep(4)
+        lb = show("b")["lease"]
+        assert lb["writesHeld"] > 0, lb
+        assert show("b")["role"] == "active"
+        later = vtysh_json(r2, f"show bgp neighbors {ADDRESS['b']} json")[ADDRESS["b"]]
+        assert later["bgpState"] == "Established"  # not closed by rp b
+        assert (later["messageStats"]["keepalivesRecv"]
+                == heard["messageStats"]["keepalivesRecv"]), (heard, later)
+        rpb.cmd("ip link set rpb-eth0 up")
+        wait_roles("a", "b", 3)
+        assert "stepping down" in rp_log(rpb, "b")
+    finally:
+        capture.stop()
+    # On r2's wire: no BGP byte from rp b once its lease lapsed (the 20 ms
+    # are the lease's margin, from the check to the wire).
+    lapse = lb["lastLapseClockMs"] / 1000 + lease_clock_to_wall()
+    out = tshark("-r", capture.files["r2"], "-Y", f"ip.src=={ADDRESS['b']} && tcp.len>0",
+                 "-T", "fields", "-e", "frame.time_epoch")
+    late = [float(t) - lapse for t in out.split() if float(t) >= lapse + 0.020]
+    assert not late, f"rp b wrote to r2 {late} s after its lease lapsed"
     # Stays settled.
     time.sleep(1)
     assert (show("a")["role"], show("b")["role"]) == ("active", "standby")
     wait_session_with("a")
+    wait_leased("a", "b")
 
 
 if __name__ == "__main__":

@@ -346,6 +346,42 @@ def show_after_fencing():
     return show
 
 
+def show_dual_rp_lapsed():
+    """RP a in dual-RP mode, active, its lease lapsed (docs/dual-rp.md)."""
+    show = copy.deepcopy(show_example_from_doc())
+    show["mode"] = "dual-rp"
+    show["lease"] = {"role": "holder", "inForce": True, "mayWrite": False, "leaseMs": 300,
+                     "validForMs": 0, "mayTakeOverInMs": 0, "requestsSent": 5021,
+                     "grantsReceived": 5018, "grantsRefused": 0, "lapses": 1,
+                     "requestsReceived": 0, "grantsGiven": 0, "requestsRefused": 0,
+                     "writesHeld": 3, "lastTakeoverWaitMs": 0,
+                     "lastLapseClockMs": 81234567, "lastTakeoverClockMs": 0}
+    return show
+
+
+def test_show_with_lease_converts_and_is_valid(tmp_path):
+    state = show_json_to_instance(show_dual_rp_lapsed())["frr-ha:ha"]["state"]
+    lease = state["lease"]
+    assert lease["role"] == "holder" and lease["may-write"] is False
+    assert lease["lapses"] == "1" and lease["valid-for-ms"] == "0"  # 64-bit: strings
+    assert lease["lease-ms"] == 300
+    validate_instance(show_json_to_instance(show_dual_rp_lapsed()), tmp_path, "data")
+    grantor = show_dual_rp_lapsed()
+    grantor["lease"] = {"role": "grantor", "inForce": False, "mayWrite": True,
+                        "note": "nothing granted: a takeover waits for no lease",
+                        "leaseMs": 300, "validForMs": 0, "mayTakeOverInMs": 0,
+                        "requestsSent": 0, "grantsReceived": 0, "grantsRefused": 0,
+                        "lapses": 0, "requestsReceived": 0, "grantsGiven": 0,
+                        "requestsRefused": 0, "writesHeld": 0, "lastTakeoverWaitMs": 0,
+                        "lastLapseClockMs": 0, "lastTakeoverClockMs": 0,
+                        "lastRefusal": "lease request 7 refused: this RP took over"}
+    validate_instance(show_json_to_instance(grantor), tmp_path, "data")
+    bad = show_dual_rp_lapsed()
+    bad["lease"]["role"] = "owner"
+    with pytest.raises(AssertionError):
+        validate_instance(show_json_to_instance(bad), tmp_path, "data")
+
+
 def test_show_after_fencing_converts_and_is_valid(tmp_path):
     state = show_json_to_instance(show_after_fencing())["frr-ha:ha"]["state"]
     assert state["fencing"]["fence"][0]["reason"] == "no heartbeat for 3023 ms"

@@ -98,7 +98,20 @@ struct frr_ha_host_ops {
 	bool (*run_config_line)(void *ctx, uint64_t session, const char *line,
 				frr_ha_text_sink put, void *sink);
 	void (*end_config_session)(void *ctx, uint64_t session);
+	/* The lease of dual-RP mode (docs/dual-rp.md). Optional (NULL: this
+	 * RP neither asks for nor grants one, as an older RP). Its clock: ms of
+	 * CLOCK_MONOTONIC_RAW (never slewed by a time daemon). */
+	uint64_t (*lease_clock_ms)(void *ctx);
+	/* The active may write to peers until until_ms on that clock
+	 * (FRR_HA_LEASE_NO_DEADLINE: no lease binds it). */
+	void (*lease_deadline)(void *ctx, uint64_t until_ms);
+	/* The active's lease lapsed (silent) or was granted again. */
+	void (*lease_lapsed)(void *ctx, bool silent);
+	/* Call frr_ha_node_lease_timer() in in_ms (replaces the former one). */
+	void (*lease_timer)(void *ctx, uint32_t in_ms);
 };
+
+#define FRR_HA_LEASE_NO_DEADLINE UINT64_MAX
 
 struct frr_ha_counters {
 	uint64_t frames_sent, frames_received, bytes_sent, bytes_received;
@@ -219,6 +232,30 @@ bool frr_ha_node_switchover_get(const struct frr_ha_node *node, size_t index,
 size_t frr_ha_node_fence_count(const struct frr_ha_node *node);
 bool frr_ha_node_fence_get(const struct frr_ha_node *node, size_t index,
 			   struct frr_ha_fence *out);
+
+/* --- the lease (dual-RP mode; core: pair_lease.hpp) ------------------------- */
+
+/* ops->lease_timer's timer fired. */
+void frr_ha_node_lease_timer(struct frr_ha_node *node, uint64_t now_ms);
+/* Whether the active may write to peers now (always, unless it asked its
+ * standby for a lease and holds none valid). */
+bool frr_ha_node_may_write(const struct frr_ha_node *node);
+
+struct frr_ha_lease_status {
+	char role[16]; /* "holder", "grantor", "none" */
+	char note[FRR_HA_TEXT_MAX]; /* why no lease is in force, if none is */
+	bool in_force, may_write;
+	int64_t valid_for_ms, may_take_over_in_ms;
+	uint32_t lease_ms;
+	uint64_t requests_sent, grants_received, grants_refused, lapses;
+	uint64_t requests_received, grants_given, requests_refused;
+	char last_refusal[FRR_HA_TEXT_MAX];
+	uint32_t last_takeover_wait_ms;
+	/* On this host's lease clock (0: never). */
+	uint64_t last_lapse_at_ms, last_takeover_at_ms;
+};
+void frr_ha_node_lease_status(const struct frr_ha_node *node,
+			      struct frr_ha_lease_status *out);
 
 /* --- one configuration for the pair (core: config_sync.hpp) ---------------- */
 

@@ -1,0 +1,305 @@
+/*
+ * The lease of dual-RP mode in bgpd (docs/dual-rp.md, "The lease"): its
+ * clock, and the active's silence. The pair node decides; this file gives
+ * it CLOCK_MONOTONIC_RAW and stops bgpd's writes to peers once the lease's
+ * deadline has passed, without closing any session:
+ *
+ * - every write to a peer's socket passes through bgpd's I/O tap, so a tap
+ *   laid over the one in place refuses it (EAGAIN: the bytes stay in the
+ *   peer's output queue) once the deadline has passed, checked against the
+ *   clock just before the write;
+ * - a refused write waits for a gate, one eventfd per peer held full (never
+ *   writable) while silent, so the I/O pthread does not spin; the gates open
+ *   when a grant moves the deadline forward again, and what waited is
+ *   written then;
+ * - no session starts while silent (bgpd's hold flag), so no SYN leaves.
+ *
+ * Local mode never lays this tap (the ownership lock fences there).
+ */
+#include <zebra.h>
+
+#include <pthread.h>
+#include <sys/eventfd.h>
+
+#include "frratomic.h"
+#include "json.h"
+#include "linklist.h"
+#include "thread.h"
+#include "vty.h"
+
+#include "bgpd/bgpd.h"
+#include "bgpd/bgp_fsm.h"
+#include "bgpd/bgp_io.h"
+
+#include "bgpd_ha_glue.h"
+
+/* The deadline of the active's writes, on the lease clock. */
+static _Atomic uint64_t deadline = FRR_HA_LEASE_NO_DEADLINE;
+/* Writes refused, and waits put on a gate, since the start. */
+static _Atomic uint64_t writes_held;
+
+static const struct bgp_io_tap *inner; /* the tap laid under this one */
+static struct bgp_io_tap lease_tap;
+static struct thread_master *master;
+static struct thread *t_timer;
+
+/* One gate per peer (bgpd's event loop waits on one thread per fd). */
+struct gate {
+	const struct peer *peer;
+	int fd;
+	bool shut;
+};
+static pthread_mutex_t gates_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct gate *gates;
+static size_t n_gates, cap_gates;
+
+uint64_t bgpd_ha_lease_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool lease_may_write(void)
+{
+	uint64_t until = atomic_load_explicit(&deadline, memory_order_acquire);
+
+	return until == FRR_HA_LEASE_NO_DEADLINE || bgpd_ha_lease_clock_ms() < until;
+}
+
+/* A full eventfd is not writable: the peer's write waits on it. */
+static void gate_shut(struct gate *g)
+{
+	uint64_t full = UINT64_MAX - 1;
+
+	if (!g->shut && write(g->fd, &full, sizeof(full)) == sizeof(full))
+		g->shut = true;
+}
+
+static int gate_of(const struct peer *peer)
+{
+	struct gate *g = NULL;
+	int fd = -1;
+
+	pthread_mutex_lock(&gates_mtx);
+	for (size_t i = 0; i < n_gates && !g; i++)
+		if (gates[i].peer == peer)
+			g = &gates[i];
+	if (!g) {
+		int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+		if (efd >= 0 && n_gates == cap_gates) {
+			size_t cap = cap_gates ? 2 * cap_gates : 16;
+			struct gate *more = realloc(gates, cap * sizeof(*gates));
+
+			if (more) {
+				gates = more;
+				cap_gates = cap;
+			}
+		}
+		if (efd >= 0 && n_gates < cap_gates) {
+			g = &gates[n_gates++];
+			*g = (struct gate){.peer = peer, .fd = efd};
+		} else if (efd >= 0) {
+			close(efd);
+		}
+	}
+	if (g) {
+		gate_shut(g);
+		fd = g->fd;
+	}
+	pthread_mutex_unlock(&gates_mtx);
+	return fd;
+}
+
+static void gates_open(void)
+{
+	uint64_t count;
+
+	pthread_mutex_lock(&gates_mtx);
+	for (size_t i = 0; i < n_gates; i++)
+		if (gates[i].shut && read(gates[i].fd, &count, sizeof(count)) == sizeof(count))
+			gates[i].shut = false;
+	pthread_mutex_unlock(&gates_mtx);
+}
+
+/* --- the tap over the tap: only writev and output_fd differ ----------------- */
+
+static ssize_t lease_writev(struct peer *peer, const struct iovec *iov, int iovcnt)
+{
+	if (!lease_may_write()) {
+		atomic_fetch_add_explicit(&writes_held, 1, memory_order_relaxed);
+		errno = EAGAIN;
+		return -1;
+	}
+	if (inner && inner->writev)
+		return inner->writev(peer, iov, iovcnt);
+	return writev(peer->fd, iov, iovcnt);
+}
+
+static int lease_output_fd(struct peer *peer)
+{
+	if (!lease_may_write()) {
+		int fd = gate_of(peer);
+
+		if (fd >= 0) {
+			atomic_fetch_add_explicit(&writes_held, 1, memory_order_relaxed);
+			return fd;
+		}
+	}
+	if (inner && inner->output_fd)
+		return inner->output_fd(peer);
+	return peer->fd;
+}
+
+/* Dual-RP mode: lay the tap over the one in place (the transparent
+ * failover's), which then does everything else as before. */
+void bgpd_ha_lease_start(struct thread_master *m)
+{
+	master = m;
+	if (bgp_io_tap == &lease_tap)
+		return;
+	inner = bgp_io_tap;
+	if (inner)
+		lease_tap = *inner;
+	lease_tap.writev = lease_writev;
+	lease_tap.output_fd = lease_output_fd;
+	bgp_io_tap = &lease_tap;
+}
+
+/* --- the pair's host operations ------------------------------------------------- */
+
+static uint64_t host_lease_clock_ms(void *ctx)
+{
+	return bgpd_ha_lease_clock_ms();
+}
+
+static void host_lease_deadline(void *ctx, uint64_t until)
+{
+	atomic_store_explicit(&deadline, until, memory_order_release);
+	if (lease_may_write())
+		gates_open();
+}
+
+/* Peers that went down while silent start again (their start was held). */
+static void sessions_start(void)
+{
+	struct listnode *bn, *pn;
+	struct bgp *bgp;
+	struct peer *peer;
+
+	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp))
+		for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer))
+			if (peer->status == Idle && peer_active(peer))
+				BGP_EVENT_ADD(peer, BGP_Start);
+}
+
+static void host_lease_lapsed(void *ctx, bool silent)
+{
+	if (silent) {
+		SET_FLAG(bm->flags, BM_FLAG_HOLD_PEERS);
+		return;
+	}
+	gates_open();
+	if (frr_ha_node_role(bgpd_ha_pair_node()) == FRR_HA_ROLE_ACTIVE) {
+		UNSET_FLAG(bm->flags, BM_FLAG_HOLD_PEERS);
+		sessions_start();
+	}
+}
+
+static void lease_timer_fired(struct thread *t)
+{
+	if (bgpd_ha_pair_node())
+		frr_ha_node_lease_timer(bgpd_ha_pair_node(), bgpd_ha_now_ms());
+}
+
+static void host_lease_timer(void *ctx, uint32_t in_ms)
+{
+	if (!master)
+		return;
+	THREAD_OFF(t_timer);
+	thread_add_timer_msec(master, lease_timer_fired, NULL, in_ms, &t_timer);
+}
+
+void bgpd_ha_lease_host_ops(struct frr_ha_host_ops *ops)
+{
+	ops->lease_clock_ms = host_lease_clock_ms;
+	ops->lease_deadline = host_lease_deadline;
+	ops->lease_lapsed = host_lease_lapsed;
+	ops->lease_timer = host_lease_timer;
+}
+
+/* --- show bgp ha [json] ---------------------------------------------------------- */
+
+void bgpd_ha_lease_show(struct vty *vty, struct json_object *json)
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+	struct frr_ha_lease_status l;
+	uint64_t held = atomic_load_explicit(&writes_held, memory_order_relaxed);
+
+	if (!node)
+		return;
+	frr_ha_node_lease_status(node, &l);
+	if (json) {
+		json_object *j = json_object_new_object();
+
+		json_object_string_add(j, "role", l.role);
+		json_object_boolean_add(j, "inForce", l.in_force);
+		json_object_boolean_add(j, "mayWrite", l.may_write);
+		if (*l.note)
+			json_object_string_add(j, "note", l.note);
+		json_object_int_add(j, "leaseMs", l.lease_ms);
+		json_object_int_add(j, "validForMs", l.valid_for_ms);
+		json_object_int_add(j, "mayTakeOverInMs", l.may_take_over_in_ms);
+		json_object_int_add(j, "requestsSent", l.requests_sent);
+		json_object_int_add(j, "grantsReceived", l.grants_received);
+		json_object_int_add(j, "grantsRefused", l.grants_refused);
+		json_object_int_add(j, "lapses", l.lapses);
+		json_object_int_add(j, "requestsReceived", l.requests_received);
+		json_object_int_add(j, "grantsGiven", l.grants_given);
+		json_object_int_add(j, "requestsRefused", l.requests_refused);
+		json_object_int_add(j, "writesHeld", held);
+		json_object_int_add(j, "lastTakeoverWaitMs", l.last_takeover_wait_ms);
+		/* CLOCK_MONOTONIC_RAW, ms: comparable only on one kernel. */
+		json_object_int_add(j, "lastLapseClockMs", l.last_lapse_at_ms);
+		json_object_int_add(j, "lastTakeoverClockMs", l.last_takeover_at_ms);
+		if (*l.last_refusal)
+			json_object_string_add(j, "lastRefusal", l.last_refusal);
+		json_object_object_add(json, "lease", j);
+		return;
+	}
+	if (strcmp(l.role, "holder") == 0 && l.in_force)
+		vty_out(vty, "Lease: holder, %s, valid for %" PRId64 " ms of %u; %" PRIu64
+			     " requests, %" PRIu64 " grants, %" PRIu64 " refused, %" PRIu64
+			     " lapses, %" PRIu64 " writes held\n",
+			l.may_write ? "writing" : "silent (lapsed)", l.valid_for_ms,
+			l.lease_ms, l.requests_sent, l.grants_received, l.grants_refused,
+			l.lapses, held);
+	else if (strcmp(l.role, "grantor") == 0 && l.in_force)
+		vty_out(vty, "Lease: grantor, may take over in %" PRId64 " ms; %" PRIu64
+			     " requests, %" PRIu64 " granted, %" PRIu64 " refused\n",
+			l.may_take_over_in_ms, l.requests_received, l.grants_given,
+			l.requests_refused);
+	else
+		vty_out(vty, "Lease: %s, not in force (%s)\n", l.role, l.note);
+	if (*l.last_refusal)
+		vty_out(vty, "  last refusal: %s\n", l.last_refusal);
+	if (l.last_takeover_wait_ms)
+		vty_out(vty, "  last takeover waited %u ms for the lease\n",
+			l.last_takeover_wait_ms);
+}
+
+void bgpd_ha_lease_fini(void)
+{
+	THREAD_OFF(t_timer);
+	if (bgp_io_tap == &lease_tap)
+		bgp_io_tap = inner;
+	pthread_mutex_lock(&gates_mtx);
+	for (size_t i = 0; i < n_gates; i++)
+		close(gates[i].fd);
+	free(gates);
+	gates = NULL;
+	n_gates = cap_gates = 0;
+	pthread_mutex_unlock(&gates_mtx);
+}
