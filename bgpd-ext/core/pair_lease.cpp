@@ -1,5 +1,6 @@
 #include "pair_lease.hpp"
 
+#include <algorithm>
 #include <random>
 
 namespace frr_ha {
@@ -13,8 +14,32 @@ std::uint64_t new_holder_identity()
 
 void PairLease::reconfigure(const LeaseConfig &config)
 {
+    const bool same = config.lease_ms == config_.lease_ms &&
+                      config.renew_ms == config_.renew_ms &&
+                      config.drift_ppm == config_.drift_ppm &&
+                      config.margin_ms == config_.margin_ms;
     config_ = config;
     problem_ = lease_config_problem(config);
+    if (same)
+        return;
+    if (holder_) {
+        const bool was_asked = asked_;
+        const Millis kept = deadline();
+        start_holding();
+        if (was_asked && holder_) {
+            asked_ = true;
+            carried_deadline_ = kept;
+        }
+    } else if (grantor_) {
+        const Millis kept = promised_until();
+        start_granting();
+        carried_promise_ = kept;
+    }
+}
+
+Millis PairLease::promised_until() const
+{
+    return std::max(carried_promise_, grantor_ ? grantor_->promised_until() : Millis{0});
 }
 
 void PairLease::start_holding()
@@ -32,6 +57,8 @@ void PairLease::stop()
     holder_.reset();
     grantor_.reset();
     asked_ = granted_ = false;
+    carried_deadline_.reset();
+    carried_promise_ = 0;
     // Silence stays: an RP that leaves the active role writes nothing anyway,
     // and the next start_holding() is the next time it may write.
 }
@@ -62,6 +89,8 @@ Millis PairLease::deadline() const
 {
     if (!holder_ || !asked_)
         return kNoDeadline;
+    if (!granted_ && carried_deadline_)
+        return *carried_deadline_;
     if (!granted_)
         return first_request_ + static_cast<Millis>(holder_lease_ms(config_));
     return holder_->expires_at();
@@ -105,7 +134,11 @@ Result<LeaseGrant> PairLease::grant(const LeaseRequest &request, Millis now)
 
 Status PairLease::take_over(Millis now, std::uint32_t waited_ms)
 {
-    auto done = grantor_->take_over(now);
+    // A grantor made afresh by a reconfiguration may have granted nothing
+    // itself: the promise it carried is all there is to wait for.
+    auto done = grantor_->promised_until() != 0 ? grantor_->take_over(now)
+                : may_take_over(now)            ? Status::ok()
+                                                : Status::fail("the lease granted runs on");
     if (done) {
         view_.last_takeover_wait_ms = waited_ms;
         view_.last_takeover_at = now;

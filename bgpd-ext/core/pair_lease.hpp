@@ -36,8 +36,13 @@ struct LeaseView {
 
 class PairLease {
 public:
-    explicit PairLease(const LeaseConfig &config) { reconfigure(config); }
-    // Takes effect at the next role change.
+    explicit PairLease(const LeaseConfig &config)
+        : config_(config), problem_(lease_config_problem(config))
+    {
+    }
+    // A new length (a new heartbeat): a holder or grantor in place is made
+    // afresh with it, keeping what binds it: the holder's deadline until its
+    // first grant under the new length, the grantor's promise.
     void reconfigure(const LeaseConfig &config);
     // Why this configuration gives no lease ("" when it gives one).
     const std::string &problem() const { return problem_; }
@@ -71,9 +76,9 @@ public:
     bool granting() const { return grantor_.has_value(); }
     Result<LeaseGrant> grant(const LeaseRequest &request, Millis now);
     // A takeover after the partner's loss waits for every grant given.
-    bool binds_takeover() const { return grantor_ && grantor_->promised_until() != 0; }
-    bool may_take_over(Millis now) const { return grantor_->may_take_over(now); }
-    Millis promised_until() const { return grantor_->promised_until(); }
+    bool binds_takeover() const { return grantor_ && promised_until() != 0; }
+    bool may_take_over(Millis now) const { return binds_takeover() && now >= promised_until(); }
+    Millis promised_until() const;
     Status take_over(Millis now, std::uint32_t waited_ms);
 
     void refused(const std::string &why) { view_.last_refusal = why; }
@@ -87,6 +92,9 @@ private:
     bool asked_ = false;
     bool granted_ = false;  // this holder received a grant
     Millis first_request_ = 0;
+    // Kept across a reconfiguration (0: none).
+    std::optional<Millis> carried_deadline_;
+    Millis carried_promise_ = 0;
     bool silent_ = false;
     LeaseView view_;  // the counters
 };

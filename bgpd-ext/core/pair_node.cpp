@@ -1180,6 +1180,8 @@ LeaseView PairNode::lease_view() const
                      " ms: writing without one";
     } else if (v.role == "grantor" && !v.in_force) {
         v.note = "nothing granted: a takeover waits for no lease";
+    } else if (v.role == "none") {
+        v.note = "this RP is " + std::string(name_of(role_));
     }
     return v;
 }
@@ -1251,6 +1253,7 @@ void PairNode::reconfigure(PairConfig config, Millis now)
     config_ = std::move(config);
     config_error_ = config_problem(config_);
     lease_.reconfigure(lease_defaults(config_.interval_ms, config_.multiplier));
+    lease_update();
     const auto *partner = partner_rp();
     if (!partner || partner->address != old_address)
         drop_channels("HA configuration changed", now);

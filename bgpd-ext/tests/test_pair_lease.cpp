@@ -330,3 +330,56 @@ TEST_CASE("a planned switchover (dual-RP) waits for no lease", "[pair lease]")
     CHECK(h.nodes[1]->lease_view().in_force);  // now leased by a
     CHECK(h.nodes[1]->lease_view().grants_received > 0);
 }
+
+TEST_CASE("dual-RP: a new heartbeat changes the lease without a silence, and a promise "
+          "given under the old one is kept",
+          "[pair lease]")
+{
+    auto h = leased_pair();
+    auto slower = [&](int i) {
+        auto c = h.nodes[i]->config();
+        c.interval_ms = 200;
+        c.multiplier = 3;
+        h.nodes[i]->reconfigure(c, h.now);
+    };
+    Writers w;
+    // One configuration: the standby runs the line first, then the active.
+    slower(1);
+    run_fine(h, 3, &w);
+    slower(0);
+    // Still bound: its old deadline until the first grant of the new length.
+    CHECK(h.hosts[0]->deadline != ~Millis{0});
+    CHECK_FALSE(h.nodes[0]->lease_view().note.size());
+    CHECK(h.nodes[0]->lease_view().in_force);
+    run_fine(h, 1500, &w);
+    CHECK(h.hosts[0]->silences.empty());
+    CHECK(writes(h, 0));
+    const auto va = h.nodes[0]->lease_view();
+    CHECK(va.lease_ms == 600);
+    CHECK(va.in_force);
+    CHECK(va.valid_for_ms > 0);
+    CHECK(va.valid_for_ms <= 594);  // L(1-D) of 600 ms
+    CHECK(h.nodes[1]->lease_view().may_take_over_in_ms <= 627);  // L(1+D) + M + 1
+
+    SECTION("the standby's promise survives its reconfiguration")
+    {
+        const Millis promise =
+            lease_clock(h, 1) + static_cast<Millis>(h.nodes[1]->lease_view().may_take_over_in_ms);
+        // Back to 100 x 3: a promise of up to 627 ms is still running.
+        auto c = h.nodes[1]->config();
+        c.interval_ms = 100;
+        h.nodes[1]->reconfigure(c, h.now);
+        CHECK(h.nodes[1]->lease_view().may_take_over_in_ms > 324);
+        h.cut(h.wire.ends.begin()->first);
+        Millis b_active_at = 0;
+        for (int i = 0; i < 3000 && !b_active_at; i++) {
+            run_fine(h, 1, &w);
+            if (h.nodes[1]->role() == Role::Active)
+                b_active_at = h.now;
+        }
+        REQUIRE(b_active_at != 0);
+        CHECK(b_active_at + h.hosts[1]->clock_offset >= promise);
+        CHECK(b_active_at >= w.last_write[0] + kMinGap);
+        CHECK(w.most_at_once == 1);
+    }
+}

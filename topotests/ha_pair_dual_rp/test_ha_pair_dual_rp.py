@@ -135,6 +135,9 @@ def test_pair_forms_over_tcp():
     assert 0 < after["validForMs"] <= 495, after
     assert b["requestsRefused"] == 0, b
     assert 0 < b["mayTakeOverInMs"] <= 526, b
+    tgen = get_topogen()
+    assert "Lease: holder, writing, valid for" in rp_vtysh(tgen.gears["rpa"], "a", "show bgp ha")
+    assert "Lease: grantor, may take over in" in rp_vtysh(tgen.gears["rpb"], "b", "show bgp ha")
 
 
 def test_configuration_follows_and_is_saved_on_both_hosts():
