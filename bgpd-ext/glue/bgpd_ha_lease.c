@@ -269,6 +269,8 @@ void bgpd_ha_lease_show(struct vty *vty, struct json_object *json)
 		json_object_object_add(json, "lease", j);
 		return;
 	}
+	if (!bgpd_ha_rp_config(true) || !bgpd_ha_rp_config(true)->tcp)
+		return; /* local mode: the ownership lock fences, no lease line */
 	if (strcmp(l.role, "holder") == 0 && l.in_force)
 		vty_out(vty, "Lease: holder, %s, valid for %" PRId64 " ms of %u; %" PRIu64
 			     " requests, %" PRIu64 " grants, %" PRIu64 " refused, %" PRIu64
