@@ -21,11 +21,12 @@ struct PathPool {
     }
 };
 
-std::string PathBlock::key(std::string_view attributes, const std::string_view *next_hop)
+std::string PathBlock::key(std::string_view attributes, const std::string_view *next_hop,
+                           bool own_next_hop)
 {
     std::string k;
     k.reserve(1 + (next_hop ? next_hop->size() : 0) + attributes.size());
-    k.push_back(next_hop ? 1 : 0);
+    k.push_back(static_cast<char>((next_hop ? kMpNextHop : 0) | (own_next_hop ? kOwnNextHop : 0)));
     if (next_hop)
         k.append(*next_hop);
     k.append(attributes);
@@ -36,7 +37,7 @@ PathBlock::PathBlock(std::string key) : bytes_(std::move(key))
 {
     // A next hop is its length byte and that many bytes (stream_rib.cpp
     // checked it fits the attribute).
-    if (bytes_[0])
+    if (bytes_[0] & kMpNextHop)
         next_hop_size_ = static_cast<std::uint16_t>(1 + static_cast<std::uint8_t>(bytes_[1]));
 }
 
@@ -64,9 +65,10 @@ PathRef::~PathRef()
         pool.blocks.erase(std::string_view(block_->bytes_));
 }
 
-PathRef PathRef::intern(std::string_view attributes, const std::string_view *next_hop)
+PathRef PathRef::intern(std::string_view attributes, const std::string_view *next_hop,
+                        bool own_next_hop)
 {
-    std::string k = PathBlock::key(attributes, next_hop);
+    std::string k = PathBlock::key(attributes, next_hop, own_next_hop);
     PathPool &pool = PathPool::get();
     std::lock_guard<std::mutex> lock(pool.mutex);
     auto it = pool.blocks.find(std::string_view(k));

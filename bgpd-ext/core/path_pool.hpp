@@ -24,15 +24,23 @@ public:
     // MP_REACH's next hop: its length byte, then its bytes.
     std::string_view next_hop() const { return std::string_view(bytes_).substr(1, next_hop_size_); }
     // False for routes in the IPv4 NLRI field (no MP_REACH).
-    bool has_next_hop() const { return bytes_[0] != 0; }
+    bool has_next_hop() const { return bytes_[0] & kMpNextHop; }
+    // The next hop (MP_REACH's, else the NEXT_HOP attribute's value) is the
+    // one its record calls its own, kept here as zeros: the sessions of an
+    // update group are sent the same routes with each its own next hop
+    // (bgpd sets it per peer), and their records share the paths this way
+    // (stream_rib.hpp).
+    bool own_next_hop() const { return bytes_[0] & kOwnNextHop; }
 
-    // The pool's key: a flag for the next hop, the next hop, the attributes.
-    static std::string key(std::string_view attributes, const std::string_view *next_hop);
+    // The pool's key: flags, the next hop, the attributes.
+    static std::string key(std::string_view attributes, const std::string_view *next_hop,
+                           bool own_next_hop);
     explicit PathBlock(std::string key);
 
 private:
     friend class PathRef;
     friend struct PathPool;
+    static constexpr char kMpNextHop = 1, kOwnNextHop = 2;
     std::atomic<std::uint32_t> refs_{0};
     std::uint16_t next_hop_size_ = 0;
     std::string bytes_;
@@ -54,8 +62,10 @@ public:
     ~PathRef();
 
     // The one block holding these bytes, made if no record holds it yet.
-    // `next_hop` is null for routes in the IPv4 NLRI field.
-    static PathRef intern(std::string_view attributes, const std::string_view *next_hop);
+    // `next_hop` is null for routes in the IPv4 NLRI field; `own_next_hop`:
+    // see PathBlock::own_next_hop (the caller zeroed it).
+    static PathRef intern(std::string_view attributes, const std::string_view *next_hop,
+                          bool own_next_hop = false);
 
     const PathBlock *get() const { return block_; }
     const PathBlock *operator->() const { return block_; }

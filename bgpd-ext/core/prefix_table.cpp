@@ -182,59 +182,107 @@ PrefixTable::Position PrefixTable::upper_bound(const std::uint8_t *key) const
     return p;
 }
 
-void PrefixTable::split(std::size_t ci)
+bool PrefixTable::ends_chunk(const std::uint8_t *key) const
+{
+    // FNV-1a over the key's bytes, then a multiplicative mix: the top bits
+    // decide, one key in kAverageChunk. Fixed, so every process and every
+    // table cuts the same content alike.
+    std::uint64_t h = 14695981039346656037ull;
+    for (std::size_t i = 0; i < key_size_; i++)
+        h = (h ^ key[i]) * 1099511628211ull;
+    h ^= h >> 29;
+    h *= 0x9E3779B97F4A7C15ull;
+    static_assert((kAverageChunk & (kAverageChunk - 1)) == 0, "a power of two");
+    return (h >> 40) % kAverageChunk == 0;
+}
+
+std::size_t PrefixTable::first_end(const Chunk &c) const
+{
+    const std::size_t n = std::min(c.size(), kChunk);
+    for (std::size_t i = 0; i < n; i++)
+        if (i + 1 == kChunk || ends_chunk(c.keys.data() + i * key_size_))
+            return i;
+    return c.size();
+}
+
+bool PrefixTable::boundaries_follow_content() const
+{
+    for (std::size_t ci = 0; ci < chunks_.size(); ci++) {
+        const Chunk &c = *chunks_[ci];
+        const std::size_t end = first_end(c);
+        const bool last = ci + 1 == chunks_.size();
+        if (c.size() == 0 || (end != c.size() - 1 && !(last && end == c.size())))
+            return false;
+    }
+    return true;
+}
+
+bool PrefixTable::insert_moves_boundary(std::size_t ci, std::size_t at, const std::uint8_t *key) const
+{
+    const Chunk &c = *chunks_[ci];
+    const std::size_t n = c.size();
+    if (n + 1 > kChunk)
+        return true;  // the chunk ended at kChunk keys (or must now)
+    if (at < n)
+        return ends_chunk(key);  // a boundary key inside the chunk splits it
+    // After the chunk's last key: that key ended the chunk unless the chunk
+    // is the table's last and the key ends none.
+    return ci + 1 < chunks_.size() || ends_chunk(c.keys.data() + (n - 1) * key_size_);
+}
+
+bool PrefixTable::erase_moves_boundary(std::size_t ci, std::size_t at) const
+{
+    const Chunk &c = *chunks_[ci];
+    const std::size_t n = c.size();
+    if (n == 1 || ci + 1 == chunks_.size())
+        return false;  // the chunk goes, its neighbours' cuts stay; or the table's end
+    // The chunk's last key goes, or the chunk ended at kChunk keys: the
+    // next chunk's keys now belong to this one, up to a boundary.
+    return at == n - 1 || !ends_chunk(c.keys.data() + (n - 1) * key_size_);
+}
+
+void PrefixTable::split_at(std::size_t ci, std::size_t at)
 {
     Chunk &c = writable(ci);
     Chunk &upper = add_chunk(ci + 1);
-    const std::size_t half = c.size() / 2;
-    upper.keys.assign(c.keys.begin() + static_cast<std::ptrdiff_t>(half * key_size_), c.keys.end());
-    upper.paths.assign(std::make_move_iterator(c.paths.begin() + static_cast<std::ptrdiff_t>(half)),
+    upper.keys.assign(c.keys.begin() + static_cast<std::ptrdiff_t>(at * key_size_), c.keys.end());
+    upper.paths.assign(std::make_move_iterator(c.paths.begin() + static_cast<std::ptrdiff_t>(at)),
                        std::make_move_iterator(c.paths.end()));
-    c.keys.resize(half * key_size_);
-    c.paths.resize(half);
+    c.keys.resize(at * key_size_);
+    c.paths.resize(at);
     upper.hash = hash_of(upper, 0, upper.size());
     c.hash -= upper.hash;
+    // The lower part keeps no room it will not use: interned as it is.
+    c.keys.shrink_to_fit();
+    c.paths.shrink_to_fit();
 }
 
-bool PrefixTable::lend(std::size_t ci)
+void PrefixTable::merge_next(std::size_t ci)
 {
-    // A full chunk gives some entries to a neighbour with room rather than
-    // splitting: chunks stay fuller (fewer half-empty ones after random
-    // inserts), which is most of a record's memory.
-    const std::size_t min_room = kChunk / 8;
-    auto room = [&](std::size_t i) { return kChunk - chunks_[i]->size(); };
-    if (ci + 1 < chunks_.size() && room(ci + 1) >= min_room) {
-        const std::size_t n = room(ci + 1) / 2;
-        Chunk &c = writable(ci);
-        Chunk &right = writable(ci + 1);
-        const auto from = static_cast<std::ptrdiff_t>(c.size() - n);
-        const std::uint64_t moved = hash_of(c, static_cast<std::size_t>(from), c.size());
-        right.keys.insert(right.keys.begin(), c.keys.begin() + from * static_cast<std::ptrdiff_t>(key_size_),
-                          c.keys.end());
-        right.paths.insert(right.paths.begin(), std::make_move_iterator(c.paths.begin() + from),
-                           std::make_move_iterator(c.paths.end()));
-        c.keys.resize(static_cast<std::size_t>(from) * key_size_);
-        c.paths.resize(static_cast<std::size_t>(from));
-        c.hash -= moved;
-        right.hash += moved;
-        return true;
+    Chunk &a = writable(ci);
+    const Chunk &b = *chunks_[ci + 1];  // may be shared: copied from, not moved
+    a.keys.insert(a.keys.end(), b.keys.begin(), b.keys.end());
+    a.paths.insert(a.paths.end(), b.paths.begin(), b.paths.end());
+    a.hash += b.hash;
+    remove_chunk(ci + 1);
+}
+
+void PrefixTable::recut(std::size_t ci)
+{
+    while (ci < chunks_.size()) {
+        const Chunk &c = *chunks_[ci];
+        const std::size_t end = first_end(c);
+        if (end + 1 == c.size())
+            return;  // ends where an old chunk ended: the rest is cut right
+        if (end < c.size()) {
+            split_at(ci, end + 1);
+            ci++;  // the rest, up to the old end, is cut again
+        } else if (ci + 1 < chunks_.size()) {
+            merge_next(ci);  // no boundary: takes the next chunk's keys
+        } else {
+            return;  // the table's last chunk
+        }
     }
-    if (ci > 0 && room(ci - 1) >= min_room) {
-        const std::size_t n = room(ci - 1) / 2;
-        Chunk &c = writable(ci);
-        Chunk &left = writable(ci - 1);
-        const auto upto = static_cast<std::ptrdiff_t>(n);
-        const std::uint64_t moved = hash_of(c, 0, n);
-        left.keys.insert(left.keys.end(), c.keys.begin(), c.keys.begin() + upto * static_cast<std::ptrdiff_t>(key_size_));
-        left.paths.insert(left.paths.end(), std::make_move_iterator(c.paths.begin()),
-                          std::make_move_iterator(c.paths.begin() + upto));
-        c.keys.erase(c.keys.begin(), c.keys.begin() + upto * static_cast<std::ptrdiff_t>(key_size_));
-        c.paths.erase(c.paths.begin(), c.paths.begin() + upto);
-        c.hash -= moved;
-        left.hash += moved;
-        return true;
-    }
-    return false;
 }
 
 void PrefixTable::set(const std::uint8_t *key, PathRef path)
@@ -247,8 +295,8 @@ void PrefixTable::set(const std::uint8_t *key, PathRef path)
         size_ = 1;
         return;
     }
-    std::size_t ci = chunk_for(key);
-    std::size_t at = lower_bound(*chunks_[ci], key);
+    const std::size_t ci = chunk_for(key);
+    const std::size_t at = lower_bound(*chunks_[ci], key);
     if (at < chunks_[ci]->size() && compare(chunks_[ci]->keys.data() + at * key_size_, key) == 0) {
         if (chunks_[ci]->paths[at] == path)
             return;  // no change: a shared chunk stays shared
@@ -259,54 +307,21 @@ void PrefixTable::set(const std::uint8_t *key, PathRef path)
         c.paths[at] = std::move(path);
         return;
     }
-    if (chunks_[ci]->size() >= kChunk) {
-        if (ci + 1 == chunks_.size() && at == chunks_[ci]->size()) {
-            // Past the last key (a table taken in in order): a new chunk,
-            // leaving the full one full.
-            add_chunk(++ci);
-            at = 0;
-        } else {
-            if (!lend(ci))
-                split(ci);
-            // Where the key goes now that its chunk has room.
-            ci = chunk_for(key);
-            at = lower_bound(*chunks_[ci], key);
-        }
-    }
-    if (reuse(ci, at, 0, key, &path)) {
-        size_++;
+    size_++;
+    const bool moves = insert_moves_boundary(ci, at, key);
+    if (!moves && reuse(ci, at, 0, key, &path))
         return;
-    }
     Chunk &c = writable(ci);
     if (c.size() == c.paths.capacity()) {
-        const std::size_t room = std::min(kChunk, with_room(c.size()));
+        const std::size_t room = with_room(c.size());
         c.keys.reserve(room * key_size_);
         c.paths.reserve(room);
     }
     c.keys.insert(c.keys.begin() + static_cast<std::ptrdiff_t>(at * key_size_), key, key + key_size_);
     c.hash += entry_hash(key, key_size_, path);
     c.paths.insert(c.paths.begin() + static_cast<std::ptrdiff_t>(at), std::move(path));
-    size_++;
-}
-
-void PrefixTable::merge_small(std::size_t ci)
-{
-    // Into the left one of ci and a neighbour, when both fit in most of a
-    // chunk (so the merged one does not split again at once).
-    const std::size_t limit = kChunk * 3 / 4;
-    std::size_t left;
-    if (ci + 1 < chunks_.size() && chunks_[ci]->size() + chunks_[ci + 1]->size() <= limit)
-        left = ci;
-    else if (ci > 0 && chunks_[ci - 1]->size() + chunks_[ci]->size() <= limit)
-        left = ci - 1;
-    else
-        return;
-    Chunk &a = writable(left);
-    const Chunk &b = *chunks_[left + 1];  // may be shared: copied from, not moved
-    a.keys.insert(a.keys.end(), b.keys.begin(), b.keys.end());
-    a.paths.insert(a.paths.end(), b.paths.begin(), b.paths.end());
-    a.hash += b.hash;
-    remove_chunk(left + 1);
+    if (moves)
+        recut(ci);
 }
 
 bool PrefixTable::erase(const std::uint8_t *key)
@@ -322,15 +337,16 @@ bool PrefixTable::erase(const std::uint8_t *key)
         remove_chunk(ci);
         return true;
     }
-    if (chunks_[ci]->size() > kChunk / 4 && reuse(ci, at, 1, nullptr, nullptr))
+    const bool moves = erase_moves_boundary(ci, at);
+    if (!moves && reuse(ci, at, 1, nullptr, nullptr))
         return true;
     Chunk &c = writable(ci);
     c.hash -= entry_hash(key, key_size_, c.paths[at]);
     auto k = c.keys.begin() + static_cast<std::ptrdiff_t>(at * key_size_);
     c.keys.erase(k, k + static_cast<std::ptrdiff_t>(key_size_));
     c.paths.erase(c.paths.begin() + static_cast<std::ptrdiff_t>(at));
-    if (c.size() < kChunk / 4)
-        merge_small(ci);
+    if (moves)
+        recut(ci);
     return true;
 }
 

@@ -8,35 +8,39 @@
 // orders keys exactly as comparing the NLRI strings does (the length byte
 // decides first; equal lengths mean equal sizes).
 //
-// Layout: a sorted vector of references to chunks, each a sorted run of at
-// most kChunk keys and references kept in two arrays. Lookup is two binary
-// searches; an insert moves at most a few chunks' entries; a full chunk
-// lends entries to a neighbour with room, else splits; an emptied or nearly
-// empty one is freed or merged into its neighbour.
+// Layout: a sorted vector of references to chunks, each a sorted run of
+// keys and references kept in two arrays. Lookup is two binary searches.
+//
+// Where a chunk ends depends on the content alone, never on the order the
+// keys came in (content-defined boundaries): scanning the keys in order, a
+// chunk ends after a key whose hash says so (one key in kAverageChunk), or
+// once it holds kChunk keys; the last chunk ends with the table. So two
+// tables with the same content are cut at the same places, whatever their
+// histories: one filled in order, one at random, one that diverged and came
+// back. A change moves boundaries only around itself: a new key that is a
+// boundary splits its chunk, a boundary key removed merges two, and a chunk
+// cut at kChunk passes its overflow on until the next boundary key.
+// Boundaries depend on keys only: a changed path changes one chunk.
 //
 // Chunks are shared between tables, copy-on-write and hash-consed
 // (chunk_pool.hpp), invisibly to the users of this class: the records of
 // what the peers of one update group hold are the same chunks, so they cost
 // one table between them, not one per session, and a session whose stream
-// diverges copies only the chunks it changed (bench/record_memory.cpp, 100k
-// prefixes: 100 sessions of one group take 0.71 bytes per prefix and record
-// where unshared ones take 18.1; docs/benchmarks.md).
+// diverges copies only the chunks it changed. The peers of an update group
+// are sent the same routes but not in the same messages (bgpd packs a
+// subgroup's UPDATEs as its timers fire), hence boundaries that ignore the
+// order: with boundaries made by split history, 300 sessions of one group
+// held 12 647 distinct chunks, about 42 each (docs/benchmarks.md).
 //
 // When chunks are interned: not at each change (that would hash and look up
 // a chunk per prefix) but at settle(), which the owner calls once a batch of
 // changes is done (StreamRib: once per message). Changed chunks stay private
 // until then. A chunk keeps the sum of its entries' hashes up to date, so
-// interning costs a lookup, not a pass over 256 entries.
+// interning costs a lookup, not a pass over its entries.
 //
 // Sharing is only an optimisation, content decides: two tables share a
 // chunk only when its entries are equal (compared, not only hashed), so a
 // find, an iteration or a difference never sees another table's entries.
-// Tables fed the same changes in the same order split, lend and merge
-// their chunks alike and so share all of them; tables that reached the same
-// content another way (a different split history: one filled in order, one
-// in random order; one that diverged and came back through a split) have
-// other chunk boundaries and share only where boundaries agree. They are
-// still exact, only larger.
 #pragma once
 
 #include "chunk_pool.hpp"
@@ -51,7 +55,10 @@ namespace frr_ha {
 class PrefixTable {
 public:
     static constexpr std::size_t kMaxKey = 17;  // IPv6: length byte + 16
-    static constexpr std::size_t kChunk = 256;
+    // One key in kAverageChunk ends a chunk; no chunk holds more than kChunk
+    // (about one run in fifty reaches it).
+    static constexpr std::size_t kAverageChunk = 128;
+    static constexpr std::size_t kChunk = 512;
 
     explicit PrefixTable(std::size_t key_size) : key_size_(key_size) {}
     // A copy shares the other's interned chunks (and copies its private ones).
@@ -63,6 +70,8 @@ public:
     std::size_t key_size() const { return key_size_; }
     std::size_t size() const { return size_; }
     std::size_t chunks() const { return chunks_.size(); }
+    // Whether every chunk ends where the content says (tests).
+    bool boundaries_follow_content() const;
 
     // Inserts the key or replaces its path.
     void set(const std::uint8_t *key, PathRef path);
@@ -126,9 +135,21 @@ private:
     // A new private chunk at `ci`.
     Chunk &add_chunk(std::size_t ci);
     void remove_chunk(std::size_t ci);
-    bool lend(std::size_t ci);
-    void split(std::size_t ci);
-    void merge_small(std::size_t ci);
+    // Whether a chunk ends after this key, whatever follows it.
+    bool ends_chunk(const std::uint8_t *key) const;
+    // The place in `c` after which its first chunk by content ends, or
+    // c.size() when none of its keys ends one.
+    std::size_t first_end(const Chunk &c) const;
+    // Whether inserting a new key at `at` of chunk `ci` / erasing the one
+    // there moves a boundary (else the chunk changes alone).
+    bool insert_moves_boundary(std::size_t ci, std::size_t at, const std::uint8_t *key) const;
+    bool erase_moves_boundary(std::size_t ci, std::size_t at) const;
+    // Cuts again from chunk `ci` (whose start stays where it is) until a
+    // boundary falls where an old one was: from there on the old chunks
+    // are cut as the content says already.
+    void recut(std::size_t ci);
+    void split_at(std::size_t ci, std::size_t at);
+    void merge_next(std::size_t ci);
 
     std::size_t key_size_;
     std::size_t size_ = 0;

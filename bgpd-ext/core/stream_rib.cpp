@@ -12,6 +12,7 @@ namespace frr_ha {
 namespace {
 
 constexpr std::uint8_t kAttrExtendedLength = 0x10;
+constexpr std::uint8_t kNextHop = 3;
 constexpr std::uint8_t kMpReach = 14;
 constexpr std::uint8_t kMpUnreach = 15;
 constexpr std::uint16_t kAfiIpv4 = 1, kAfiIpv6 = 2;
@@ -45,6 +46,40 @@ std::string start_update()
 
 void finish(std::string &m) { set16(m, 16, m.size()); }
 
+// Where the NEXT_HOP attribute's 4-byte value is in `attrs`, or npos.
+std::size_t next_hop_value_at(std::string_view attrs)
+{
+    for (std::size_t pos = 0; pos + 3 <= attrs.size();) {
+        const bool ext = static_cast<std::uint8_t>(attrs[pos]) & kAttrExtendedLength;
+        if (ext && pos + 4 > attrs.size())
+            break;
+        const std::size_t len = ext ? get16(attrs, pos + 2) : static_cast<std::uint8_t>(attrs[pos + 2]);
+        const std::size_t head = ext ? 4 : 3;
+        if (static_cast<std::uint8_t>(attrs[pos + 1]) == kNextHop && len == 4 && pos + head + 4 <= attrs.size())
+            return pos + head;
+        pos += head + len;
+    }
+    return std::string_view::npos;
+}
+
+// A path's bytes as the peer sees them (its attributes, then its MP next
+// hop), the own next hop put back.
+std::string as_sent(const PathBlock &path, const std::string &own)
+{
+    std::string attrs(path.attributes());
+    std::string next_hop(path.next_hop());
+    if (path.own_next_hop()) {
+        if (path.has_next_hop()) {
+            next_hop = own;
+        } else {
+            const std::size_t at = next_hop_value_at(attrs);
+            if (at != std::string::npos && own.size() == 4)
+                attrs.replace(at, 4, own);
+        }
+    }
+    return next_hop + '\0' + attrs;
+}
+
 }  // namespace
 
 bool StreamRib::fail(const std::string &why)
@@ -72,12 +107,37 @@ StreamRib::Key StreamRib::key_of(std::string_view nlri)
 }
 
 StreamRib::Route StreamRib::route(std::size_t family, const PrefixTable &t,
-                                  const PrefixTable::Position &p)
+                                  const PrefixTable::Position &p) const
 {
     const std::uint8_t *k = t.key(p);
     const std::size_t size = 1 + (static_cast<std::size_t>(k[0]) + 7) / 8;
     return Route{family_at(family), std::string_view(reinterpret_cast<const char *>(k), size),
-                 t.path(p).get()};
+                 t.path(p).get(), &own_next_hop_[family]};
+}
+
+PathRef StreamRib::intern_path(Family f, std::string attributes, std::size_t next_hop_value_at,
+                               const std::string_view *mp_next_hop)
+{
+    std::string &own = own_next_hop_[index_of(f)];
+    if (mp_next_hop) {
+        if (own.empty())
+            own.assign(*mp_next_hop);
+        if (*mp_next_hop != own)
+            return PathRef::intern(attributes, mp_next_hop);
+        std::string zeros(own.size(), '\0');
+        zeros[0] = own[0];  // the length byte stays: PathBlock finds the attributes by it
+        const std::string_view zeroed(zeros);
+        return PathRef::intern(attributes, &zeroed, true);
+    }
+    if (next_hop_value_at == std::string::npos)
+        return PathRef::intern(attributes, nullptr);
+    const std::string_view value = std::string_view(attributes).substr(next_hop_value_at, 4);
+    if (own.empty())
+        own.assign(value);
+    if (value != own)
+        return PathRef::intern(attributes, nullptr);
+    attributes.replace(next_hop_value_at, 4, 4, '\0');
+    return PathRef::intern(attributes, nullptr, true);
 }
 
 bool StreamRib::parse_nlri(Family family, std::string_view data, std::vector<std::string_view> *out)
@@ -156,6 +216,7 @@ bool StreamRib::take_in(std::string_view m)
     Family mp_family{};
     std::string mp_next_hop;
     std::vector<std::string_view> mp_added;
+    std::size_t next_hop_at = std::string::npos;  // the NEXT_HOP's value in `kept`
     for (std::size_t pos = 0; pos < attrs.size();) {
         if (pos + 3 > attrs.size())
             return fail("attribute header overrun");
@@ -169,6 +230,8 @@ bool StreamRib::take_in(std::string_view m)
         if (pos + head + len > attrs.size())
             return fail("attribute overrun");
         std::string_view value = attrs.substr(pos + head, len);
+        if (code == kNextHop && len == 4)
+            next_hop_at = kept.size() + head;
         if (code == kMpReach || code == kMpUnreach) {
             if (value.size() < 3)
                 return fail("MP attribute too short");
@@ -205,13 +268,13 @@ bool StreamRib::take_in(std::string_view m)
     if (added.empty() && mp_added.empty())
         return true;
     if (!added.empty()) {
-        PathRef path = PathRef::intern(kept, nullptr);
+        PathRef path = intern_path(ipv4, kept, next_hop_at, nullptr);
         for (auto n : added)
             table(ipv4).set(key_of(n).data(), path);
     }
     if (mp_reach && !mp_added.empty()) {
         const std::string_view next_hop(mp_next_hop);
-        PathRef path = PathRef::intern(kept, &next_hop);
+        PathRef path = intern_path(mp_family, kept, std::string::npos, &next_hop);
         for (auto n : mp_added)
             table(mp_family).set(key_of(n).data(), path);
     }
@@ -289,6 +352,7 @@ std::vector<std::string> StreamRib::announce(const std::vector<Route> &entries,
     struct Group {
         Family family;
         const PathBlock *path;
+        const std::string *own_next_hop;  // the routes come from one record
         std::size_t first = 0, count = 0;  // its prefixes in `nlris`
     };
     struct GroupKey {
@@ -315,7 +379,7 @@ std::vector<std::string> StreamRib::announce(const std::vector<Route> &entries,
         GroupKey k{entry.family, entry.path};
         auto [it, fresh] = index.try_emplace(k, static_cast<std::uint32_t>(groups.size()));
         if (fresh)
-            groups.push_back(Group{entry.family, k.path});
+            groups.push_back(Group{entry.family, k.path, entry.own_next_hop});
         groups[it->second].count++;
         group_of.push_back(it->second);
     }
@@ -336,12 +400,25 @@ std::vector<std::string> StreamRib::announce(const std::vector<Route> &entries,
     out.reserve(groups.size());
     for (const auto &group : groups) {
         const bool plain_ipv4 = !group.path->has_next_hop();
-        const std::string_view attributes = group.path->attributes();
+        std::string own_attributes;
+        std::string_view attributes = group.path->attributes();
+        std::string_view next_hop = group.path->next_hop();
+        if (group.path->own_next_hop()) {
+            if (!plain_ipv4) {
+                next_hop = *group.own_next_hop;
+            } else {
+                own_attributes.assign(attributes);
+                const std::size_t at = next_hop_value_at(own_attributes);
+                if (at != std::string::npos && group.own_next_hop->size() == 4)
+                    own_attributes.replace(at, 4, *group.own_next_hop);
+                attributes = own_attributes;
+            }
+        }
         const std::size_t end = group.first + group.count;
         std::size_t i = group.first;
         while (i < end) {
             std::string m;
-            m.reserve(std::min(max_message, 64 + attributes.size() + group.path->next_hop().size() +
+            m.reserve(std::min(max_message, 64 + attributes.size() + next_hop.size() +
                                                 (end - i) * 17));
             m += start_update();
             put16(m, 0);  // no withdrawn routes
@@ -356,7 +433,7 @@ std::vector<std::string> StreamRib::announce(const std::vector<Route> &entries,
                 put16(m, 0);
                 put16(m, group.family.afi);
                 m.push_back(static_cast<char>(group.family.safi));
-                m += group.path->next_hop();
+                m += next_hop;
                 m.push_back('\0');  // reserved
             }
             const std::size_t first = i;
@@ -412,9 +489,17 @@ std::vector<std::string> StreamRib::diff_to(const StreamRib &target, std::size_t
     std::map<Family, std::vector<std::string_view>> gone;
     for (std::size_t f = 0; f < kFamilies; f++) {
         const PrefixTable &mine = tables_[f], &theirs = target.tables_[f];
+        // A path marked "own" means each record's own next hop: the same
+        // block is the same route only when those are the same.
+        const bool same_own = own_next_hop_[f] == target.own_next_hop_[f];
+        auto differ = [&](const PathRef &x, const PathRef &y) {
+            if (same_own || (!x->own_next_hop() && !y->own_next_hop()))
+                return x != y;
+            return as_sent(*x.get(), own_next_hop_[f]) != as_sent(*y.get(), target.own_next_hop_[f]);
+        };
         auto a = mine.begin(), b = theirs.begin();
         while (!mine.at_end(a) || !theirs.at_end(b)) {
-            if (mine.skip_shared_chunk(a, theirs, b))
+            if (same_own && mine.skip_shared_chunk(a, theirs, b))
                 continue;
             const int order = mine.at_end(a)     ? 1
                               : theirs.at_end(b) ? -1
@@ -423,11 +508,11 @@ std::vector<std::string> StreamRib::diff_to(const StreamRib &target, std::size_t
                 gone[family_at(f)].push_back(route(f, mine, a).nlri);
                 mine.next(a);
             } else if (order > 0) {
-                changed.push_back(route(f, theirs, b));
+                changed.push_back(target.route(f, theirs, b));
                 theirs.next(b);
             } else {
-                if (mine.path(a) != theirs.path(b))
-                    changed.push_back(route(f, theirs, b));
+                if (differ(mine.path(a), theirs.path(b)))
+                    changed.push_back(target.route(f, theirs, b));
                 mine.next(a);
                 theirs.next(b);
             }

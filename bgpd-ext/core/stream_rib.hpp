@@ -7,6 +7,13 @@
 //
 // Supported: IPv4 and IPv6 unicast and multicast without ADD-PATH (a
 // session using anything else is refused with the reason).
+//
+// The own next hop: bgpd sends the peers of an update group the same routes,
+// each with its own next hop (its address towards that peer). So that their
+// records hold the same paths, and share chunks (prefix_table.hpp), a record
+// keeps the first next hop it sees per address family as its own, and a
+// path carrying it is interned with the next hop zeroed and marked
+// (PathBlock::own_next_hop); replay and difference put it back.
 #pragma once
 
 #include "path_pool.hpp"
@@ -71,11 +78,13 @@ private:
     {
         return Family{static_cast<std::uint16_t>(1 + i / 2), static_cast<std::uint8_t>(1 + i % 2)};
     }
-    // A route for announce(): the NLRI as sent and its interned path.
+    // A route for announce(): the NLRI as sent, its interned path and the
+    // record's own next hop for its family.
     struct Route {
         Family family;
         std::string_view nlri;
         const PathBlock *path;
+        const std::string *own_next_hop;
     };
     using Key = std::array<std::uint8_t, PrefixTable::kMaxKey>;
 
@@ -87,12 +96,17 @@ private:
     // The NLRI as a table key (zero-padded to the family's key size).
     static Key key_of(std::string_view nlri);
     PrefixTable &table(Family f) { return tables_[index_of(f)]; }
-    static Route route(std::size_t family, const PrefixTable &t, const PrefixTable::Position &p);
+    Route route(std::size_t family, const PrefixTable &t, const PrefixTable::Position &p) const;
+    // The path as interned for this record: its next hop made "own" when
+    // it is the family's own next hop (the first seen becomes it).
+    PathRef intern_path(Family f, std::string attributes, std::size_t next_hop_value_at,
+                        const std::string_view *mp_next_hop);
 
     // Attributes and next hops interned once per process (path_pool.hpp);
     // prefixes in a compact ordered table per family (prefix_table.hpp).
     std::array<PrefixTable, kFamilies> tables_{PrefixTable(5), PrefixTable(5), PrefixTable(17),
                                                PrefixTable(17)};
+    std::array<std::string, kFamilies> own_next_hop_;
     std::set<Family> end_of_rib_;
     std::string open_;
     std::string why_;

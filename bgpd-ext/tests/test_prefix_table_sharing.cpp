@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,7 +44,135 @@ void random_change(PrefixTable &table, Model &model, const std::vector<PathRef> 
     }
 }
 
+// Whether `a` and `b` hold the very same chunks, one for one.
+bool same_chunks(const PrefixTable &a, const PrefixTable &b)
+{
+    if (a.chunks() != b.chunks())
+        return false;
+    PrefixTable::Position p = a.begin(), q = b.begin();
+    while (!a.at_end(p))
+        if (!a.skip_shared_chunk(p, b, q))
+            return false;
+    return b.at_end(q);
+}
+
 }  // namespace
+
+TEST_CASE("tables with the same content share every chunk, whatever order it came in")
+{
+    // The peers of one update group are sent the same routes in differently
+    // packed messages: their records must still be one table between them.
+    const std::size_t before = interned_chunks();
+    const auto paths = some_paths(6);
+    for (const std::size_t key_size : {std::size_t{5}, std::size_t{17}}) {
+        std::mt19937 rng(static_cast<unsigned>(key_size));
+        Model content;
+        while (content.size() < 20000) {
+            std::string k = random_key(rng);
+            k.resize(key_size, '\0');
+            content[k] = paths[rng() % paths.size()].get();
+        }
+        auto path_of = [&](const void *block) -> const PathRef & {
+            for (const auto &p : paths)
+                if (p.get() == block)
+                    return p;
+            FAIL("unknown path");
+            return paths[0];
+        };
+        std::vector<std::pair<std::string, const void *>> entries(content.begin(), content.end());
+        PrefixTable in_order(key_size), reversed(key_size), shuffled(key_size), detour(key_size);
+        for (const auto &[k, path] : entries)
+            in_order.set(raw(k), path_of(path));
+        for (auto it = entries.rbegin(); it != entries.rend(); ++it)
+            reversed.set(raw(it->first), path_of(it->second));
+        auto mixed = entries;
+        std::shuffle(mixed.begin(), mixed.end(), rng);
+        for (std::size_t i = 0; i < mixed.size(); i++) {
+            shuffled.set(raw(mixed[i].first), path_of(mixed[i].second));
+            if (i % 97 == 0)
+                shuffled.settle();  // interned part way, as a session's record is
+        }
+        // A detour: 30 % more keys and other paths on the way, taken back.
+        std::set<std::string> extra;
+        for (std::size_t i = 0; i < mixed.size(); i++) {
+            detour.set(raw(mixed[i].first), paths[(i + 1) % paths.size()]);
+            if (i % 3 == 0) {
+                std::string k = random_key(rng);
+                k.resize(key_size, '\0');
+                if (!content.count(k)) {
+                    detour.set(raw(k), paths[0]);
+                    extra.insert(k);
+                }
+            }
+            if (i % 211 == 0)
+                detour.settle();
+        }
+        for (const auto &k : extra)
+            REQUIRE(detour.erase(raw(k)));
+        for (const auto &[k, path] : mixed)
+            detour.set(raw(k), path_of(path));
+
+        for (PrefixTable *t : {&in_order, &reversed, &shuffled, &detour}) {
+            t->settle();
+            CHECK(t->boundaries_follow_content());
+            REQUIRE(t->size() == content.size());
+            auto it = content.begin();
+            for (auto p = t->begin(); !t->at_end(p); t->next(p), ++it) {
+                REQUIRE(std::string(reinterpret_cast<const char *>(t->key(p)), key_size) == it->first);
+                REQUIRE(t->path(p).get() == it->second);
+            }
+        }
+        const std::size_t chunks = in_order.chunks();
+        CHECK(chunks > content.size() / PrefixTable::kChunk);
+        CHECK(chunks < 4 * content.size() / PrefixTable::kAverageChunk);
+        CHECK(same_chunks(in_order, reversed));
+        CHECK(same_chunks(in_order, shuffled));
+        CHECK(same_chunks(in_order, detour));
+        CHECK(interned_chunks() - before == chunks);  // one copy for the four
+    }
+    CHECK(interned_chunks() == before);
+}
+
+TEST_CASE("chunk boundaries follow the content through random inserts and erases")
+{
+    // Keys close together (a few /32s and their neighbours) reach the
+    // kChunk cut more often than random ones, so both are taken.
+    const auto paths = some_paths(3);
+    std::mt19937 rng(41);
+    PrefixTable table(5);
+    Model model;
+    for (int round = 0; round < 30; round++) {
+        const bool dense = round % 3 == 2;
+        const unsigned erase_share = round % 2 ? 6 : 3;
+        for (int op = 0; op < 3000; op++) {
+            std::string k = random_key(rng);
+            if (dense) {
+                k = std::string("\x20\x0a\x00", 3) + std::string(1, static_cast<char>(rng() % 8)) +
+                    std::string(1, static_cast<char>(rng() % 256));
+            }
+            if (rng() % 10 < erase_share) {
+                REQUIRE(table.erase(raw(k)) == (model.erase(k) == 1));
+            } else {
+                const PathRef &p = paths[rng() % paths.size()];
+                table.set(raw(k), p);
+                model[k] = p.get();
+            }
+            if (op % 500 == 0)
+                REQUIRE(table.boundaries_follow_content());
+        }
+        table.settle();
+        REQUIRE(table.boundaries_follow_content());
+        check_against(table, model, rng);
+        // The same content built afresh is cut the same: the same chunks.
+        PrefixTable fresh(5);
+        for (const auto &[k, path] : model)
+            for (const auto &p : paths)
+                if (p.get() == path)
+                    fresh.set(raw(k), p);
+        fresh.settle();
+        CHECK(same_chunks(table, fresh));
+    }
+}
 
 TEST_CASE("tables fed the same changes share every chunk; a change copies only the chunk it touches")
 {
@@ -161,9 +290,14 @@ TEST_CASE("tables sharing chunks keep their own content through divergence and r
                 }
                 for (auto &t : tables)
                     t.settle();
+                for (std::size_t t = 1; t < kTables; t++)
+                    if (models[t] == models[0])  // reconverged: the same chunks again
+                        CHECK(same_chunks(tables[t], tables[0]));
             }
-            for (std::size_t t = 0; t < kTables; t++)
+            for (std::size_t t = 0; t < kTables; t++) {
                 check_against(tables[t], models[t], rng);
+                CHECK(tables[t].boundaries_follow_content());
+            }
             std::size_t held = 0;
             for (const auto &t : tables)
                 held += t.chunks();

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "bgp_stream.hpp"
+#include "chunk_pool.hpp"
 #include "prefix_table.hpp"
 #include "prefix_table_model.hpp"
 #include "stream_rib.hpp"
@@ -241,4 +242,77 @@ TEST_CASE("a record replays in the order of family, then the prefix's bytes, in 
     CHECK(whole[0] == update("", a, std::string(1, '\0') + std::string("\x08\x0b", 2) + v4(9, 1, 1) + v4(10, 2, 0) +
                                         std::string("\x19\x0a\x02\x00\x80", 5) + std::string("\x20\x0a\x02\x00\x01", 5)));
     CHECK(whole[1] == update("", kOrigin + kAsPath + mp_reach_v6(v6(1) + v6(2) + v6(3)), ""));
+}
+
+TEST_CASE("peers sent the same routes, each with its own next hop, share their records and replay their own")
+{
+    // bgpd sends the peers of an update group the same routes, each with its
+    // address towards that peer as next hop, packed into messages as each
+    // subgroup's timers fire.
+    const std::size_t chunks_before = interned_chunks(), paths_before = interned_paths();
+    const std::string med = attr(0x80, 4, std::string("\x00\x02\x51\x17", 4));
+    auto next_hop_of = [](int s) { return std::string{10, 0, static_cast<char>(s), 1}; };
+    auto mp_reach_via = [](int s, const std::string &nlri) {
+        std::string nh(16, '\0');
+        nh[0] = '\xfd';
+        nh[15] = static_cast<char>(s);
+        std::string v = std::string("\x00\x02\x01", 3) + "\x10" + nh + std::string("\x00", 1) + nlri;
+        return std::string{char(0x90), 14} + u16(v.size()) + v;
+    };
+    std::vector<std::string> v4s, v6s;
+    for (int i = 0; i < 3000; i++)
+        v4s.push_back(v4(10, static_cast<std::uint8_t>(100 + i / 256), static_cast<std::uint8_t>(i % 256)));
+    for (int i = 0; i < 500; i++)
+        v6s.push_back(v6(static_cast<std::uint16_t>(i)));
+    auto feed = [&](StreamRib &rib, int s) {
+        const std::size_t per = 1 + static_cast<std::size_t>(s) % 7, start = static_cast<std::size_t>(s) * 37;
+        for (std::size_t i = 0; i < v4s.size(); i += per) {
+            std::string nlri;
+            for (std::size_t j = i; j < std::min(i + per, v4s.size()); j++)
+                nlri += v4s[(start + j) % v4s.size()];
+            REQUIRE(rib.apply(update("", kOrigin + kAsPath + attr(0x40, 3, next_hop_of(s)) + med, nlri)));
+        }
+        for (std::size_t i = 0; i < v6s.size(); i += per * 3) {
+            std::string nlri;
+            for (std::size_t j = i; j < std::min(i + per * 3, v6s.size()); j++)
+                nlri += v6s[(start + j) % v6s.size()];
+            REQUIRE(rib.apply(update("", kOrigin + kAsPath + med + mp_reach_via(s, nlri), "")));
+        }
+    };
+    {
+        constexpr int kSessions = 20;
+        std::vector<StreamRib> records(kSessions);
+        feed(records[0], 0);
+        const std::size_t one = interned_chunks() - chunks_before;
+        CHECK(one > 10);
+        for (int s = 1; s < kSessions; s++)
+            feed(records[s], s);
+        CHECK(interned_chunks() - chunks_before == one);  // one record's chunks for twenty
+        CHECK(interned_paths() - paths_before == 2);      // one path per family
+
+        for (int s = 0; s < kSessions; s++) {
+            const std::string r = replayed(records[s]);
+            CHECK(r.find(next_hop_of(s)) != std::string::npos);
+            CHECK(r.find(next_hop_of((s + 1) % kSessions)) == std::string::npos);
+            StreamRib again;
+            for (const auto &m : records[s].replay(4096))
+                REQUIRE(again.apply(m));
+            CHECK(replayed(again) == r);
+            CHECK(again.diff_to(records[s], 4096).empty());
+        }
+        // Another next hop is a difference the peer must be sent.
+        auto diff = records[0].diff_to(records[1], 4096);
+        CHECK(diff.size() >= 2);
+        StreamRib after = records[0];
+        for (const auto &m : diff)
+            REQUIRE(after.apply(m));
+        CHECK(after.diff_to(records[1], 4096).empty());
+        CHECK(replayed(after).find(next_hop_of(1)) != std::string::npos);
+        // A next hop that is not the record's own (a third party's) stays as sent.
+        REQUIRE(records[2].apply(update("", kOrigin + kAsPath + attr(0x40, 3, next_hop_of(99)) + med, v4(10, 200, 0))));
+        CHECK(replayed(records[2]).find(next_hop_of(99)) != std::string::npos);
+        CHECK(replayed(records[2]).find(next_hop_of(2)) != std::string::npos);
+    }
+    CHECK(interned_chunks() == chunks_before);
+    CHECK(interned_paths() == paths_before);
 }
