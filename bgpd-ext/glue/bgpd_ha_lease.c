@@ -202,7 +202,8 @@ static void host_lease_lapsed(void *ctx, bool silent)
 		return;
 	}
 	gates_open();
-	if (frr_ha_node_role(bgpd_ha_pair_node()) == FRR_HA_ROLE_ACTIVE) {
+	if (bgpd_ha_pair_node() &&
+	    frr_ha_node_role(bgpd_ha_pair_node()) == FRR_HA_ROLE_ACTIVE) {
 		UNSET_FLAG(bm->flags, BM_FLAG_HOLD_PEERS);
 		sessions_start();
 	}
