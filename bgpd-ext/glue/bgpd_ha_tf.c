@@ -18,6 +18,7 @@
 
 #include "linklist.h"
 #include "memory.h"
+#include "frr_pthread.h"
 #include "thread.h"
 
 #include "bgpd/bgpd.h"
@@ -67,6 +68,11 @@ static void tf_lag_check(struct peer *peer, bool reading)
 		return;
 	frr_ha_tap_info(tf.taps, peer->fd, &info);
 	zlog_warn("frr-ha: %s: not protected: %s", peer->host, info.why);
+	/* bgpd's main thread writes a NOTIFICATION itself (bgp_write_notify,
+	 * e.g. at a hold timer's expiry): the waits are the I/O pthread's,
+	 * which only that pthread may cancel, and the session is closing. */
+	if (!bgp_pth_io || pthread_self() != bgp_pth_io->thread)
+		return;
 	if (reading) {
 		/* bgp_process_reads rearms its own wait when this returns. */
 		if (peer->t_write) {
