@@ -104,7 +104,9 @@ std::optional<bool> PairLease::update_silence(Millis now)
     silent_ = silent;
     if (silent && granted_) {
         view_.lapses++;
-        view_.last_lapse_at = now;
+        // Writes stopped at the deadline (the host checks it before each
+        // write), whenever this is noticed.
+        view_.last_lapse_at = deadline();
     }
     return silent;
 }

@@ -27,8 +27,8 @@ struct LeaseView {
     std::uint64_t requests_received = 0, grants_given = 0, requests_refused = 0;
     std::string last_refusal;
     std::uint32_t last_takeover_wait_ms = 0;  // past the detection time
-    // On this host's lease clock (0: never): the last lapse, the last
-    // takeover that waited for a lease. Two hosts' clocks do not compare;
+    // On this host's lease clock (0: never): the last lapse (the deadline
+    // its writes stopped at), the last takeover that waited for a lease. Two hosts' clocks do not compare;
     // two RPs on one kernel's (a test) do.
     Millis last_lapse_at = 0;
     Millis last_takeover_at = 0;

@@ -146,6 +146,8 @@ TEST_CASE("dual-RP: a cut channel silences the active at L(1-D) after its last g
     CHECK(a.lease_view().lapses == 1);
     CHECK(a.lease_view().valid_for_ms == 0);
     CHECK(a.lease_view().last_lapse_at == deadline);
+    // Noticed late (a busy main thread), a lapse still dates from the
+    // deadline its writes stopped at.
     CHECK(h.hosts[0]->logged("lease lapsed"));
 
     // The standby: not before the detection time, not before its promise,
@@ -233,6 +235,11 @@ TEST_CASE("dual-RP: a frozen active never writes past its deadline, thawed or no
     run_fine(h, 500, &w);
     CHECK(w.last_write[0] < deadline - h.hosts[0]->clock_offset);
     CHECK(w.most_at_once == 1);
+    // It noticed the lapse only when thawed; the lapse dates from the deadline.
+    CHECK(h.nodes[0]->lease_view().lapses == 1);
+    CHECK(h.nodes[0]->lease_view().last_lapse_at == deadline);
+    REQUIRE_FALSE(h.hosts[0]->silences.empty());
+    CHECK(h.hosts[0]->silences[0].first > deadline + 1000);
 }
 
 TEST_CASE("dual-RP: an older partner without lease fields pairs, and no lease is in force",
