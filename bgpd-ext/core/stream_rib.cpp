@@ -115,7 +115,7 @@ StreamRib::Route StreamRib::route(std::size_t family, const PrefixTable &t,
                  t.path(p).get(), &own_next_hop_[family]};
 }
 
-PathRef StreamRib::intern_path(Family f, std::string attributes, std::size_t next_hop_value_at,
+PathRef StreamRib::intern_path(Family f, std::string_view attributes, std::size_t next_hop_value_at,
                                const std::string_view *mp_next_hop)
 {
     std::string &own = own_next_hop_[index_of(f)];
@@ -131,13 +131,14 @@ PathRef StreamRib::intern_path(Family f, std::string attributes, std::size_t nex
     }
     if (next_hop_value_at == std::string::npos)
         return PathRef::intern(attributes, nullptr);
-    const std::string_view value = std::string_view(attributes).substr(next_hop_value_at, 4);
+    const std::string_view value = attributes.substr(next_hop_value_at, 4);
     if (own.empty())
         own.assign(value);
     if (value != own)
         return PathRef::intern(attributes, nullptr);
-    attributes.replace(next_hop_value_at, 4, 4, '\0');
-    return PathRef::intern(attributes, nullptr, true);
+    std::string zeroed(attributes);
+    zeroed.replace(next_hop_value_at, 4, 4, '\0');
+    return PathRef::intern(zeroed, nullptr, true);
 }
 
 bool StreamRib::parse_nlri(Family family, std::string_view data, std::vector<std::string_view> *out)

@@ -99,7 +99,7 @@ private:
     Route route(std::size_t family, const PrefixTable &t, const PrefixTable::Position &p) const;
     // The path as interned for this record: its next hop made "own" when
     // it is the family's own next hop (the first seen becomes it).
-    PathRef intern_path(Family f, std::string attributes, std::size_t next_hop_value_at,
+    PathRef intern_path(Family f, std::string_view attributes, std::size_t next_hop_value_at,
                         const std::string_view *mp_next_hop);
 
     // Attributes and next hops interned once per process (path_pool.hpp);

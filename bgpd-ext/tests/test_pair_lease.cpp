@@ -242,20 +242,27 @@ TEST_CASE("dual-RP: a frozen active never writes past its deadline, thawed or no
     CHECK(h.hosts[0]->silences[0].first > deadline + 1000);
 }
 
+// rp a (active) and rp b (standby) paired, host `older` without a lease
+// clock: it sends what an RP older than the lease sends.
+static void pair_with_an_older(Harness &h, std::size_t older)
+{
+    h.start("a");
+    h.start("b");
+    h.hosts[older]->has_lease_clock = false;
+    h.connect(0, 1);
+    run_fine(h, 1000);
+    REQUIRE(h.nodes[0]->role() == Role::Active);
+    REQUIRE(h.nodes[1]->role() == Role::Standby);
+}
+
 TEST_CASE("dual-RP: an older partner without lease fields pairs, and no lease is in force",
           "[pair lease]")
 {
     SECTION("older standby")
     {
         Harness h(true);
-        h.start("a");
-        h.start("b");
-        h.hosts[1]->has_lease_clock = false;
-        h.connect(0, 1);
-        run_fine(h, 1000);
+        pair_with_an_older(h, 1);
         auto &a = *h.nodes[0];
-        REQUIRE(a.role() == Role::Active);
-        REQUIRE(h.nodes[1]->role() == Role::Standby);
         CHECK(h.nodes[1]->ready());
         const auto v = a.lease_view();
         CHECK(v.role == "holder");
@@ -275,13 +282,7 @@ TEST_CASE("dual-RP: an older partner without lease fields pairs, and no lease is
     SECTION("older active")
     {
         Harness h(true);
-        h.start("a");
-        h.start("b");
-        h.hosts[0]->has_lease_clock = false;
-        h.connect(0, 1);
-        run_fine(h, 1000);
-        REQUIRE(h.nodes[0]->role() == Role::Active);
-        REQUIRE(h.nodes[1]->role() == Role::Standby);
+        pair_with_an_older(h, 0);
         const auto v = h.nodes[1]->lease_view();
         CHECK(v.role == "grantor");
         CHECK_FALSE(v.in_force);

@@ -30,11 +30,11 @@ std::vector<PathRef> some_paths(int n)
 }
 
 
-// One random change to a table and its model; erase's answer checked.
-void random_change(PrefixTable &table, Model &model, const std::vector<PathRef> &paths,
-                   std::mt19937 &rng, unsigned erase_share)
+// One random change of key `k` to a table and its model (an erase in
+// erase_share tenths, else a set); erase's answer checked.
+void change(PrefixTable &table, Model &model, const std::vector<PathRef> &paths,
+            std::mt19937 &rng, unsigned erase_share, const std::string &k)
 {
-    const std::string k = random_key(rng);
     if (rng() % 10 < erase_share) {
         REQUIRE(table.erase(raw(k)) == (model.erase(k) == 1));
     } else {
@@ -42,6 +42,12 @@ void random_change(PrefixTable &table, Model &model, const std::vector<PathRef> 
         table.set(raw(k), p);
         model[k] = p.get();
     }
+}
+
+void random_change(PrefixTable &table, Model &model, const std::vector<PathRef> &paths,
+                   std::mt19937 &rng, unsigned erase_share)
+{
+    change(table, model, paths, rng, erase_share, random_key(rng));
 }
 
 // Whether `a` and `b` hold the very same chunks, one for one.
@@ -150,13 +156,7 @@ TEST_CASE("chunk boundaries follow the content through random inserts and erases
                 k = std::string("\x20\x0a\x00", 3) + std::string(1, static_cast<char>(rng() % 8)) +
                     std::string(1, static_cast<char>(rng() % 256));
             }
-            if (rng() % 10 < erase_share) {
-                REQUIRE(table.erase(raw(k)) == (model.erase(k) == 1));
-            } else {
-                const PathRef &p = paths[rng() % paths.size()];
-                table.set(raw(k), p);
-                model[k] = p.get();
-            }
+            change(table, model, paths, rng, erase_share, k);
             if (op % 500 == 0)
                 REQUIRE(table.boundaries_follow_content());
         }
