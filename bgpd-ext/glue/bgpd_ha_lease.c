@@ -8,9 +8,9 @@
  *   laid over the one in place refuses it (EAGAIN: the bytes stay in the
  *   peer's output queue) once the deadline has passed, checked against the
  *   clock just before the write;
- * - a refused write waits for a gate, one eventfd per peer held full (never
- *   writable) while silent, so the I/O pthread does not spin; the gates open
- *   when a grant moves the deadline forward again, and what waited is
+ * - a refused write waits for a gate, a descriptor per session that is
+ *   never writable while silent, so the I/O pthread does not spin; the gates
+ *   open when a grant moves the deadline forward again, and what waited is
  *   written then;
  * - no session starts while silent (bgpd's hold flag), so no SYN leaves.
  *
@@ -43,15 +43,21 @@ static struct bgp_io_tap lease_tap;
 static struct thread_master *master;
 static struct thread *t_timer;
 
-/* One gate per peer (bgpd's event loop waits on one thread per fd). */
-struct gate {
-	const struct peer *peer;
-	int fd;
-	bool shut;
-};
+/*
+ * The gates. bgpd's event loop keeps one wait per descriptor, so each
+ * session needs a descriptor of its own to wait on; all of them are dups of
+ * one eventfd and so share its counter: one write shuts every gate, one read
+ * opens them all. A gate is found by the session's socket descriptor, which
+ * no other live session has; a gate left by a closed session is taken over
+ * by the next session given the same descriptor number (a gate is only a
+ * wait, it holds nothing of its session), so the table never outgrows the
+ * process's descriptors and needs no word from bgpd when a peer goes.
+ */
 static pthread_mutex_t gates_mtx = PTHREAD_MUTEX_INITIALIZER;
-static struct gate *gates;
-static size_t n_gates, cap_gates;
+static int gate_counter = -1; /* the eventfd every gate is a dup of */
+static bool gates_shut;
+static int *gate_by_socket; /* gate descriptor by socket descriptor, or -1 */
+static size_t n_gate_slots;
 
 uint64_t bgpd_ha_lease_clock_ms(void)
 {
@@ -68,49 +74,55 @@ static bool lease_may_write(void)
 	return until == FRR_HA_LEASE_NO_DEADLINE || bgpd_ha_lease_clock_ms() < until;
 }
 
-/* A full eventfd is not writable: the peer's write waits on it. */
-static void gate_shut(struct gate *g)
+/* Under gates_mtx. A full eventfd is not writable: every gate then waits. */
+static void gates_shut_locked(void)
 {
 	uint64_t full = UINT64_MAX - 1;
 
-	if (!g->shut && write(g->fd, &full, sizeof(full)) == sizeof(full))
-		g->shut = true;
+	if (!gates_shut && write(gate_counter, &full, sizeof(full)) == sizeof(full))
+		gates_shut = true;
 }
 
-static int gate_of(const struct peer *peer)
+/* Under gates_mtx: room for socket descriptor fd, new slots without a gate. */
+static bool gate_slot_ready(int fd)
 {
-	struct gate *g = NULL;
-	int fd = -1;
+	size_t want = n_gate_slots ? n_gate_slots : 64;
+	int *more;
 
+	if ((size_t)fd < n_gate_slots)
+		return true;
+	while (want <= (size_t)fd)
+		want *= 2;
+	more = realloc(gate_by_socket, want * sizeof(*more));
+	if (!more)
+		return false;
+	for (size_t i = n_gate_slots; i < want; i++)
+		more[i] = -1;
+	gate_by_socket = more;
+	n_gate_slots = want;
+	return true;
+}
+
+/* The descriptor the session on socket fd waits on while silent, shut; -1
+ * if none can be made (the caller then waits on the socket: a busy wait, but
+ * still no write). */
+static int gate_of(int fd)
+{
+	int gate = -1;
+
+	if (fd < 0)
+		return -1;
 	pthread_mutex_lock(&gates_mtx);
-	for (size_t i = 0; i < n_gates && !g; i++)
-		if (gates[i].peer == peer)
-			g = &gates[i];
-	if (!g) {
-		int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-
-		if (efd >= 0 && n_gates == cap_gates) {
-			size_t cap = cap_gates ? 2 * cap_gates : 16;
-			struct gate *more = realloc(gates, cap * sizeof(*gates));
-
-			if (more) {
-				gates = more;
-				cap_gates = cap;
-			}
-		}
-		if (efd >= 0 && n_gates < cap_gates) {
-			g = &gates[n_gates++];
-			*g = (struct gate){.peer = peer, .fd = efd};
-		} else if (efd >= 0) {
-			close(efd);
-		}
-	}
-	if (g) {
-		gate_shut(g);
-		fd = g->fd;
+	if (gate_counter < 0)
+		gate_counter = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (gate_counter >= 0 && gate_slot_ready(fd)) {
+		if (gate_by_socket[fd] < 0)
+			gate_by_socket[fd] = fcntl(gate_counter, F_DUPFD_CLOEXEC, 0);
+		gate = gate_by_socket[fd];
+		gates_shut_locked();
 	}
 	pthread_mutex_unlock(&gates_mtx);
-	return fd;
+	return gate;
 }
 
 static void gates_open(void)
@@ -118,9 +130,8 @@ static void gates_open(void)
 	uint64_t count;
 
 	pthread_mutex_lock(&gates_mtx);
-	for (size_t i = 0; i < n_gates; i++)
-		if (gates[i].shut && read(gates[i].fd, &count, sizeof(count)) == sizeof(count))
-			gates[i].shut = false;
+	if (gates_shut && read(gate_counter, &count, sizeof(count)) == sizeof(count))
+		gates_shut = false;
 	pthread_mutex_unlock(&gates_mtx);
 }
 
@@ -141,7 +152,7 @@ static ssize_t lease_writev(struct peer *peer, const struct iovec *iov, int iovc
 static int lease_output_fd(struct peer *peer)
 {
 	if (!lease_may_write()) {
-		int fd = gate_of(peer);
+		int fd = gate_of(peer->fd);
 
 		if (fd >= 0) {
 			atomic_fetch_add_explicit(&writes_held, 1, memory_order_relaxed);
@@ -299,10 +310,15 @@ void bgpd_ha_lease_fini(void)
 	if (bgp_io_tap == &lease_tap)
 		bgp_io_tap = inner;
 	pthread_mutex_lock(&gates_mtx);
-	for (size_t i = 0; i < n_gates; i++)
-		close(gates[i].fd);
-	free(gates);
-	gates = NULL;
-	n_gates = cap_gates = 0;
+	for (size_t i = 0; i < n_gate_slots; i++)
+		if (gate_by_socket[i] >= 0)
+			close(gate_by_socket[i]);
+	free(gate_by_socket);
+	gate_by_socket = NULL;
+	n_gate_slots = 0;
+	if (gate_counter >= 0)
+		close(gate_counter);
+	gate_counter = -1;
+	gates_shut = false;
 	pthread_mutex_unlock(&gates_mtx);
 }

@@ -12,7 +12,9 @@ rp b; when the channel link is cut, rp b's lease lapses and it goes silent
 (no BGP byte to r2 from then on, on r2's wire; its sessions kept), rp a
 (which cannot tell a cut from a death) takes over after the detection time
 and only once the lease it granted has expired, and when the link heals the
-RP with the older epoch steps down at once: one active, one ready standby.
+RP with the older epoch steps down at once: one active, one ready standby;
+a standby frozen past the lease silences the active, which keeps its session
+to r2 and writes again as soon as the thawed standby grants (no switchover).
 """
 import os
 import sys
@@ -30,6 +32,7 @@ from ha_lib.wire import Capture, tshark  # noqa: E402
 from ha_lib.frr_ha import (  # noqa: E402
     install_bgpd_conf,
     kill_rp,
+    rp_pid,
     load_pair_router,
     load_plain_router,
     rp_json,
@@ -230,6 +233,49 @@ def test_cut_channel_then_heal_leaves_one_active():
     assert (show("a")["role"], show("b")["role"]) == ("active", "standby")
     wait_session_with("a")
     wait_leased("a", "b")
+
+
+def r2_heard_from(rp):
+    r2 = get_topogen().gears["r2"]
+    return vtysh_json(r2, f"show bgp neighbors {ADDRESS[rp]} json")[ADDRESS[rp]]
+
+
+def test_frozen_standby_silences_the_active_until_thawed():
+    """A standby that stops granting (frozen, not dead) silences the active
+    at the lease's end; the thawed standby reads what queued before it
+    judges, grants, and the active writes what waited: no switchover, r2's
+    session never went down."""
+    tgen = get_topogen()
+    rpa, rpb = tgen.gears["rpa"], tgen.gears["rpb"]
+    wait_leased("a", "b")
+    before, heard = show("a")["lease"], r2_heard_from("a")
+    pid = rp_pid(rpb, "b")
+    rpb.cmd(f"kill -STOP {pid}")
+    try:
+        wait_for("rp a's lease lapses",
+                 lambda: None if show("a")["lease"]["lapses"] > before["lapses"]
+                 else show("a")["lease"], count=20, wait=0.25)
+        # Past rp a's keepalive interval (3 s), well inside r2's hold time (10 s).
+        time.sleep(3.5)
+        silent = show("a")["lease"]
+        assert not silent["mayWrite"] and silent["writesHeld"] > before["writesHeld"], silent
+        assert (r2_heard_from("a")["messageStats"]["keepalivesRecv"]
+                == heard["messageStats"]["keepalivesRecv"])
+    finally:
+        rpb.cmd(f"kill -CONT {pid}")
+    wait_leased("a", "b")
+    wait_for("r2 hears rp a again",
+             lambda: None if r2_heard_from("a")["messageStats"]["keepalivesRecv"]
+             > heard["messageStats"]["keepalivesRecv"] else "no keepalive yet",
+             count=20, wait=0.5)
+    after = r2_heard_from("a")
+    assert after["bgpState"] == "Established"
+    assert after["connectionsEstablished"] == heard["connectionsEstablished"], (heard, after)
+    assert after["connectionsDropped"] == heard["connectionsDropped"], (heard, after)
+    wait_roles("a", "b", 3)
+    assert show("a")["switchovers"][-1]["reason"] == "partner-lost"  # still the cut's
+    assert "Lease: holder, writing" in rp_vtysh(rpa, "a", "show bgp ha")
+
 
 
 if __name__ == "__main__":
