@@ -28,6 +28,13 @@ DEFINE_MTYPE_STATIC(BGPD_HA, HA_OUTQ, "HA channel output queue");
  * standby is dropped and must re-sync. */
 #define HA_BACKLOG_LIMIT (16u << 20)
 #define HA_READ_CHUNK 65536
+/* Connections the kernel completes while this RP is frozen or busy: the
+ * connecting partner retries every heartbeat (each attempt given up after
+ * the detection time), and a full queue drops its SYN, which TCP then
+ * resends only a second or more later: too late for a standby that thawed
+ * and gives its partner one detection time to be heard again. The tick's
+ * drain accepts them all. */
+#define HA_LISTEN_BACKLOG 64
 
 struct ha_channel {
 	uint64_t id;
@@ -317,7 +324,7 @@ void bgpd_ha_channels_listen_start(void)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	else
 		unlink(self->unix_path); /* stale: nobody answered on it */
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 4) < 0) {
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, HA_LISTEN_BACKLOG) < 0) {
 		zlog_err("frr-ha: cannot listen on %s: %s",
 			 self->tcp ? self->host : self->unix_path,
 			 safe_strerror(errno));
@@ -374,7 +381,7 @@ void bgpd_ha_channels_drain(void)
 	struct listnode *node;
 	struct ha_channel *ch;
 
-	for (int i = 0; chs.listen_fd >= 0 && i < 4; i++) {
+	for (int i = 0; chs.listen_fd >= 0 && i < HA_LISTEN_BACKLOG; i++) {
 		int fd = accept4(chs.listen_fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 

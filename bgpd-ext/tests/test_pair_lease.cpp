@@ -196,6 +196,49 @@ TEST_CASE("dual-RP: a standby frozen past the lease, then thawed, grants again a
     CHECK(w.most_at_once == 1);
 }
 
+TEST_CASE("dual-RP: a standby thawed after longer than the detection time gives the "
+          "active a detection time from its thaw before taking over",
+          "[pair lease]")
+{
+    auto h = leased_pair();
+    auto &a = *h.nodes[0];
+    auto &b = *h.nodes[1];
+    // b frozen, and the link cut meanwhile: no close reaches b, so its own
+    // first tick after the thaw finds the channel silent for two seconds.
+    h.stop(1);
+    h.cut(1);
+    Writers w;
+    run_fine(h, 2000, &w);
+    REQUIRE(h.hosts[0]->silent);
+    REQUIRE(a.role() == Role::Active);
+    const Millis thawed = h.now;
+    h.resume(1);
+    run_fine(h, 120, &w);  // b's first ticks: its partner lost, but b itself was away
+    CHECK(b.role() == Role::Standby);
+    CHECK(h.hosts[1]->logged("partner silent for more than"));
+
+    SECTION("the active is heard again: no switchover, it writes again")
+    {
+        h.connect(0, 1);
+        run_fine(h, 800, &w);
+        CHECK(a.role() == Role::Active);
+        CHECK(b.role() == Role::Standby);
+        CHECK_FALSE(h.hosts[0]->silent);
+        CHECK(a.may_write());
+        CHECK(b.counters().switchovers == 0);
+    }
+    SECTION("nobody is heard: b takes over a detection time after its thaw")
+    {
+        run_fine(h, 130, &w);  // the detection time is 300 ms here
+        CHECK(b.role() == Role::Standby);
+        run_fine(h, 150, &w);
+        CHECK(b.role() == Role::Active);
+        CHECK(h.now - thawed >= 300);
+        CHECK(h.hosts[0]->silent);  // a, cut off, stays silent
+    }
+    CHECK(w.most_at_once == 1);
+}
+
 TEST_CASE("dual-RP: after the cut heals, the silent old active steps down and the new "
           "one is leased by it",
           "[pair lease]")

@@ -165,6 +165,14 @@ _UINT64_CONFIGURATION = {"generation", "partnerGeneration", "linesForwarded",
                          "linesMirrored", "adoptions", "adoptionLines"}
 
 
+def _convert_lease(lease):
+    """The lease object, with its kernel fence nested as "fence"."""
+    out = _convert({k: v for k, v in lease.items() if k != "fence"}, uint64=_UINT64_LEASE)
+    if "fence" in lease:
+        out["fence"] = _convert(lease["fence"], uint64={"segmentsDropped"})
+    return out
+
+
 def _convert_fencing(fencing):
     """The fencing object: its "fences" array becomes the fence list."""
     out = _convert({k: v for k, v in fencing.items() if k != "fences"})
@@ -205,7 +213,7 @@ def show_json_to_instance(show):
         elif key == "lifePage":
             value = _convert(value, uint64={"partnerDeathsHeard"})
         elif key == "lease":
-            value = _convert(value, uint64=_UINT64_LEASE)
+            value = _convert_lease(value)
         elif key == "fencing":
             value = _convert_fencing(value)
         elif key == "configuration":

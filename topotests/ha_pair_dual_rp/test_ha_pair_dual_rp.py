@@ -14,7 +14,10 @@ rp b; when the channel link is cut, rp b's lease lapses and it goes silent
 and only once the lease it granted has expired, and when the link heals the
 RP with the older epoch steps down at once: one active, one ready standby;
 a standby frozen past the lease silences the active, which keeps its session
-to r2 and writes again as soon as the thawed standby grants (no switchover).
+to r2 and writes again as soon as the thawed standby grants (no switchover);
+an active frozen past its lease is fenced by its own kernel (nftables): no
+segment of any kind reaches r2 from its deadline on, and thawed it steps
+down.
 """
 import os
 import sys
@@ -178,6 +181,17 @@ def lease_clock_to_wall():
     return time.time() - time.clock_gettime(time.CLOCK_MONOTONIC_RAW)
 
 
+def assert_silent_after(capture, rp, since, what, until=None, payload_only=False):
+    """r2's capture holds no BGP segment from rp's address in
+    [since + 20 ms, until) (or only none with payload)."""
+    wanted = f"ip.src=={ADDRESS[rp]} && tcp.port==179" + (" && tcp.len>0" if payload_only else "")
+    out = tshark("-r", capture.files["r2"], "-Y", wanted, "-T", "fields", "-e", "frame.time_epoch")
+    late = [round(float(t) - since, 3) for t in out.split()
+            if since + 0.020 <= float(t) < (until or float("inf"))]
+    kind = "a BGP byte" if payload_only else "a segment"
+    assert not late, f"rp {rp} sent r2 {kind} {late} s after {what}"
+
+
 def test_cut_channel_then_heal_leaves_one_active():
     tgen = get_topogen()
     rpa, rpb = tgen.gears["rpa"], tgen.gears["rpb"]
@@ -216,18 +230,24 @@ def test_cut_channel_then_heal_leaves_one_active():
         assert later["bgpState"] == "Established"  # not closed by rp b
         assert (later["messageStats"]["keepalivesRecv"]
                 == heard["messageStats"]["keepalivesRecv"]), (heard, later)
+        # The kernel's fence shut at the deadline and counts what it dropped
+        # (rp b's ACKs of r2's keepalives at least).
+        assert lb["fence"]["installed"] and lb["fence"]["state"] == "shut", lb
+        assert lb["fence"]["segmentsDropped"] > 0, lb
+        assert "kernel fence: shut" in rp_vtysh(rpb, "b", "show bgp ha")
+        healed = time.time()
         rpb.cmd("ip link set rpb-eth0 up")
         wait_roles("a", "b", 3)
         assert "stepping down" in rp_log(rpb, "b")
     finally:
         capture.stop()
     # On r2's wire: no BGP byte from rp b once its lease lapsed (the 20 ms
-    # are the lease's margin, from the check to the wire).
+    # are the lease's margin, from the check to the wire), and, with the
+    # kernel's fence, no segment at all until the heal: not even the ACK of
+    # a keepalive r2 sent.
     lapse = lb["lastLapseClockMs"] / 1000 + lease_clock_to_wall()
-    out = tshark("-r", capture.files["r2"], "-Y", f"ip.src=={ADDRESS['b']} && tcp.len>0",
-                 "-T", "fields", "-e", "frame.time_epoch")
-    late = [float(t) - lapse for t in out.split() if float(t) >= lapse + 0.020]
-    assert not late, f"rp b wrote to r2 {late} s after its lease lapsed"
+    assert_silent_after(capture, "b", lapse, "its lease lapsed", payload_only=True)
+    assert_silent_after(capture, "b", lapse, "its lease lapsed", until=healed)
     # Stays settled.
     time.sleep(1)
     assert (show("a")["role"], show("b")["role"]) == ("active", "standby")
@@ -255,18 +275,22 @@ def test_frozen_standby_silences_the_active_until_thawed():
         wait_for("rp a's lease lapses",
                  lambda: None if show("a")["lease"]["lapses"] > before["lapses"]
                  else show("a")["lease"], count=20, wait=0.25)
-        # Past rp a's keepalive interval (3 s), well inside r2's hold time (10 s).
+        # What rp a sent before its lapse may still arrive; from then on,
+        # past rp a's keepalive interval (3 s) and well inside r2's hold time
+        # (10 s), nothing.
+        time.sleep(0.1)
+        lapsed = r2_heard_from("a")
         time.sleep(3.5)
         silent = show("a")["lease"]
         assert not silent["mayWrite"] and silent["writesHeld"] > before["writesHeld"], silent
         assert (r2_heard_from("a")["messageStats"]["keepalivesRecv"]
-                == heard["messageStats"]["keepalivesRecv"])
+                == lapsed["messageStats"]["keepalivesRecv"])
     finally:
         rpb.cmd(f"kill -CONT {pid}")
     wait_leased("a", "b")
     wait_for("r2 hears rp a again",
              lambda: None if r2_heard_from("a")["messageStats"]["keepalivesRecv"]
-             > heard["messageStats"]["keepalivesRecv"] else "no keepalive yet",
+             > lapsed["messageStats"]["keepalivesRecv"] else "no keepalive yet",
              count=20, wait=0.5)
     after = r2_heard_from("a")
     assert after["bgpState"] == "Established"
@@ -276,6 +300,39 @@ def test_frozen_standby_silences_the_active_until_thawed():
     assert show("a")["switchovers"][-1]["reason"] == "partner-lost"  # still the cut's
     assert "Lease: holder, writing" in rp_vtysh(rpa, "a", "show bgp ha")
 
+
+
+def test_frozen_active_is_fenced_by_its_kernel():
+    """The active host frozen (SIGSTOP of rp a's bgpd): rp b takes over once
+    the lease it granted has expired; rp a's kernel sends r2 nothing from
+    the deadline on, not even ACKs, and rp a, thawed, steps down without a
+    word to r2."""
+    tgen = get_topogen()
+    rpa, rpb = tgen.gears["rpa"], tgen.gears["rpb"]
+    wait_leased("a", "b")
+    capture = Capture(tgen, ["r2"], [ADDRESS["a"]])
+    pid = rp_pid(rpa, "a")
+    try:
+        rpa.cmd(f"kill -STOP {pid}")
+        try:
+            wait_for("rp b takes over the frozen active",
+                     lambda: None if show("b")["role"] == "active" else show("b")["role"],
+                     count=20, wait=0.25)
+            # Past a keepalive of r2's: rp a's kernel would ACK it.
+            time.sleep(3.5)
+        finally:
+            rpa.cmd(f"kill -CONT {pid}")
+        wait_roles("b", "a", 4)
+        la = show("a")["lease"]
+        assert la["lapses"] >= 1 and la["fence"]["state"] == "shut", la
+        assert la["fence"]["segmentsDropped"] > 0, la
+        time.sleep(1)
+    finally:
+        capture.stop()
+    lapse = la["lastLapseClockMs"] / 1000 + lease_clock_to_wall()
+    assert_silent_after(capture, "a", lapse, "its lease ran out while frozen")
+    wait_session_with("b")
+    wait_leased("b", "a")
 
 
 if __name__ == "__main__":

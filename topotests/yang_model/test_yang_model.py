@@ -355,7 +355,8 @@ def show_dual_rp_lapsed():
                      "grantsReceived": 5018, "grantsRefused": 0, "lapses": 1,
                      "requestsReceived": 0, "grantsGiven": 0, "requestsRefused": 0,
                      "writesHeld": 3, "lastTakeoverWaitMs": 0,
-                     "lastLapseClockMs": 81234567, "lastTakeoverClockMs": 0}
+                     "lastLapseClockMs": 81234567, "lastTakeoverClockMs": 0,
+                     "fence": {"installed": True, "state": "shut", "segmentsDropped": 12}}
     return show
 
 
@@ -365,6 +366,7 @@ def test_show_with_lease_converts_and_is_valid(tmp_path):
     assert lease["role"] == "holder" and lease["may-write"] is False
     assert lease["lapses"] == "1" and lease["valid-for-ms"] == "0"  # 64-bit: strings
     assert lease["lease-ms"] == 300
+    assert lease["fence"] == {"installed": True, "state": "shut", "segments-dropped": "12"}
     validate_instance(show_json_to_instance(show_dual_rp_lapsed()), tmp_path, "data")
     grantor = show_dual_rp_lapsed()
     grantor["lease"] = {"role": "grantor", "inForce": False, "mayWrite": True,
@@ -374,10 +376,16 @@ def test_show_with_lease_converts_and_is_valid(tmp_path):
                         "lapses": 0, "requestsReceived": 0, "grantsGiven": 0,
                         "requestsRefused": 0, "writesHeld": 0, "lastTakeoverWaitMs": 0,
                         "lastLapseClockMs": 0, "lastTakeoverClockMs": 0,
-                        "lastRefusal": "lease request 7 refused: this RP took over"}
+                        "lastRefusal": "lease request 7 refused: this RP took over",
+                        "fence": {"installed": False, "state": "none", "segmentsDropped": 0,
+                                  "installError": "nftables: Operation not permitted"}}
     validate_instance(show_json_to_instance(grantor), tmp_path, "data")
     bad = show_dual_rp_lapsed()
     bad["lease"]["role"] = "owner"
+    with pytest.raises(AssertionError):
+        validate_instance(show_json_to_instance(bad), tmp_path, "data")
+    bad = show_dual_rp_lapsed()
+    bad["lease"]["fence"]["state"] = "closed"
     with pytest.raises(AssertionError):
         validate_instance(show_json_to_instance(bad), tmp_path, "data")
 

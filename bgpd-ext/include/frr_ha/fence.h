@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,6 +28,26 @@ bool frr_ha_pidfd_exited(int pidfd);
 /* Whether pid is a running process (not a zombie) named comm ("" or NULL:
  * any name). */
 bool frr_ha_process_running(int pid, const char *comm);
+
+/* The lease's fence in the kernel (dual-RP; core: ../../core/egress_fence.hpp):
+ * an nftables table in this network namespace dropping every TCP segment
+ * from or to `port` once the lease it was given has run out. Needs
+ * CAP_NET_ADMIN for each call. NULL and why when it cannot be installed. */
+struct frr_ha_egress_fence;
+struct frr_ha_egress_fence *frr_ha_egress_fence_install(uint16_t port, char *why,
+							size_t why_len);
+/* Removes the table (segments pass again) and frees the fence. */
+void frr_ha_egress_fence_remove(struct frr_ha_egress_fence *fence);
+/* Segments pass for ms more (0: shut now). */
+bool frr_ha_egress_fence_open_for(struct frr_ha_egress_fence *fence, uint32_t ms,
+				  char *why, size_t why_len);
+/* Segments pass until told otherwise. */
+bool frr_ha_egress_fence_open(struct frr_ha_egress_fence *fence, char *why,
+			      size_t why_len);
+bool frr_ha_egress_fence_shut(struct frr_ha_egress_fence *fence, char *why,
+			      size_t why_len);
+/* Segments the kernel dropped since the install. */
+uint64_t frr_ha_egress_fence_dropped(const struct frr_ha_egress_fence *fence);
 
 #ifdef __cplusplus
 }

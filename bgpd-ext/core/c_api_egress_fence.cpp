@@ -1,0 +1,71 @@
+// The extern "C" face of the lease's fence in the kernel (frr_ha/fence.h):
+// conversions only.
+#include "frr_ha/fence.h"
+
+#include "egress_fence.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+struct frr_ha_egress_fence {
+    frr_ha::EgressFence fence;
+};
+
+namespace {
+
+bool said(const frr_ha::Status &done, char *why, std::size_t why_len)
+{
+    if (done)
+        return true;
+    if (why && why_len) {
+        const std::size_t n = std::min(why_len - 1, done.why().size());
+        std::memcpy(why, done.why().data(), n);
+        why[n] = '\0';
+    }
+    return false;
+}
+
+}  // namespace
+
+extern "C" {
+
+frr_ha_egress_fence *frr_ha_egress_fence_install(std::uint16_t port, char *why,
+                                                 std::size_t why_len)
+{
+    auto fence = frr_ha::EgressFence::install(port);
+    if (!fence) {
+        said(frr_ha::Status::fail(fence.why()), why, why_len);
+        return nullptr;
+    }
+    return std::make_unique<frr_ha_egress_fence>(frr_ha_egress_fence{std::move(*fence)})
+        .release();
+}
+
+void frr_ha_egress_fence_remove(frr_ha_egress_fence *fence)
+{
+    std::unique_ptr<frr_ha_egress_fence> gone(fence);
+}
+
+bool frr_ha_egress_fence_open_for(frr_ha_egress_fence *fence, std::uint32_t ms, char *why,
+                                  std::size_t why_len)
+{
+    return said(fence->fence.open_for(ms), why, why_len);
+}
+
+bool frr_ha_egress_fence_open(frr_ha_egress_fence *fence, char *why, std::size_t why_len)
+{
+    return said(fence->fence.open(), why, why_len);
+}
+
+bool frr_ha_egress_fence_shut(frr_ha_egress_fence *fence, char *why, std::size_t why_len)
+{
+    return said(fence->fence.shut(), why, why_len);
+}
+
+std::uint64_t frr_ha_egress_fence_dropped(const frr_ha_egress_fence *fence)
+{
+    return fence->fence.dropped();
+}
+
+}  // extern "C"

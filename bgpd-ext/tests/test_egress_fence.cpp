@@ -1,0 +1,207 @@
+// The lease's fence in the kernel, against the real kernel: a TCP
+// connection over loopback on the BGP port, inside a network namespace made
+// for the test (so the host's own port 179 is never touched). Needs
+// CAP_NET_ADMIN (the tests run as root).
+#include <catch2/catch.hpp>
+
+#include "egress_fence.hpp"
+#include "unique_fd.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <nftables/libnftables.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+
+using namespace frr_ha;
+
+namespace {
+
+constexpr std::uint16_t kBgpPort = 179;
+
+// This thread in a network namespace of its own, with loopback up, until
+// the scope ends (then back where it was). Empty why() when entered.
+class ScopedNetns {
+public:
+    ScopedNetns() : home_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC))
+    {
+        if (!home_) {
+            why_ = std::string("no namespace to come back to: ") + std::strerror(errno);
+            return;
+        }
+        if (::unshare(CLONE_NEWNET) != 0) {
+            why_ = std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
+            return;
+        }
+        entered_ = true;
+        UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        struct ifreq ifr {};
+        std::strcpy(ifr.ifr_name, "lo");
+        ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
+        if (!s || ::ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0)
+            why_ = std::string("loopback up: ") + std::strerror(errno);
+    }
+    ~ScopedNetns()
+    {
+        if (entered_)
+            (void)::setns(home_.get(), CLONE_NEWNET);
+    }
+    const std::string &why() const { return why_; }
+
+private:
+    UniqueFd home_;
+    bool entered_ = false;
+    std::string why_;
+};
+
+// A connected pair on 127.0.0.1, the listener on the BGP port.
+struct Connection {
+    UniqueFd client, server;
+};
+
+Connection connect_over_loopback()
+{
+    UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    int on = 1;
+    ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(kBgpPort);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0);
+    REQUIRE(::listen(listener.get(), 1) == 0);
+    Connection c;
+    c.client = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(::connect(c.client.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0);
+    c.server = UniqueFd(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    REQUIRE(c.server);
+    return c;
+}
+
+// The bytes `from` sends reach `to` within `ms` (retransmissions included).
+bool arrives(int from, int to, const std::string &bytes, int ms)
+{
+    if (!bytes.empty() && ::send(from, bytes.data(), bytes.size(), 0) != (ssize_t)bytes.size())
+        return false;
+    pollfd p{to, POLLIN, 0};
+    if (::poll(&p, 1, ms) != 1)
+        return false;
+    char buf[64];
+    return ::recv(to, buf, sizeof(buf), 0) > 0;
+}
+
+// What a killed bgpd leaves: the table with its lease expired.
+void leave_a_shut_table()
+{
+    nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+    REQUIRE(ctx);
+    nft_ctx_buffer_error(ctx);
+    const std::string port = std::to_string(kBgpPort);
+    const std::string table =
+        std::string("table inet ") + EgressFence::kTable +
+        " {\n set lease { type inet_service; flags timeout\n }\n"
+        " chain output {\n type filter hook output priority 0; policy accept\n"
+        " tcp dport " + port + " tcp dport != @lease drop\n"
+        " tcp sport " + port + " tcp sport != @lease drop\n }\n}\n";
+    int rc = nft_run_cmd_from_buffer(ctx, table.c_str());
+    INFO(nft_ctx_get_error_buffer(ctx));
+    nft_ctx_free(ctx);
+    REQUIRE(rc == 0);
+}
+
+}  // namespace
+
+TEST_CASE("The fence stops the kernel's segments at the lease's end and lets them pass again",
+          "[egress_fence]")
+{
+    ScopedNetns ns;
+    REQUIRE(ns.why() == "");
+    auto fence = EgressFence::install(kBgpPort);
+    REQUIRE(fence);  // open: the handshake passes
+    Connection c = connect_over_loopback();
+    REQUIRE(fence->open_for(300));
+    CHECK(arrives(c.client.get(), c.server.get(), "a", 200));
+    CHECK(fence->dropped() == 0);
+
+    SECTION("at the timeout the kernel drops both directions by itself")
+    {
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        CHECK_FALSE(arrives(c.client.get(), c.server.get(), "b", 300));
+        CHECK_FALSE(arrives(c.server.get(), c.client.get(), "c", 300));
+        CHECK(fence->dropped() >= 2);
+        // Opened again: TCP's retransmissions bring what waited.
+        REQUIRE(fence->open());
+        CHECK(arrives(c.client.get(), c.server.get(), "", 5000));
+        CHECK(arrives(c.server.get(), c.client.get(), "", 5000));
+    }
+    SECTION("shut at once, and the connection is whole after the fence goes")
+    {
+        REQUIRE(fence->shut());
+        CHECK_FALSE(arrives(c.client.get(), c.server.get(), "d", 300));
+        fence = Result<EgressFence>::fail("removed");  // the table goes
+        CHECK(arrives(c.client.get(), c.server.get(), "", 5000));
+    }
+    SECTION("a lease renewed before its end never stops a segment")
+    {
+        for (int i = 0; i < 5; i++) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(150));
+            REQUIRE(fence->open_for(300));
+            CHECK(arrives(c.client.get(), c.server.get(), "e", 200));
+        }
+        CHECK(fence->dropped() == 0);
+    }
+}
+
+TEST_CASE("The fence replaces a table a killed process left shut", "[egress_fence]")
+{
+    ScopedNetns ns;
+    REQUIRE(ns.why() == "");
+    leave_a_shut_table();
+    {
+        UniqueFd probe(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(kBgpPort);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        // Not even the SYN leaves while the old table stands.
+        ::connect(probe.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr));
+        pollfd p{probe.get(), POLLOUT, 0};
+        CHECK(::poll(&p, 1, 300) == 0);
+    }
+    auto fence = EgressFence::install(kBgpPort);
+    REQUIRE(fence);
+    Connection c = connect_over_loopback();
+    CHECK(arrives(c.client.get(), c.server.get(), "f", 200));
+}
+
+TEST_CASE("A fence that cannot be changed says why", "[egress_fence]")
+{
+    ScopedNetns ns;
+    REQUIRE(ns.why() == "");
+    auto fence = EgressFence::install(kBgpPort);
+    REQUIRE(fence);
+    EgressFence moved = std::move(*fence);
+    Status gone = fence->open();
+    CHECK_FALSE(gone);
+    CHECK(gone.why() == "nftables: the fence was moved away");
+    // Someone deleted the table under it: each change fails with nftables'
+    // own words, and nothing throws.
+    nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+    REQUIRE(nft_run_cmd_from_buffer(ctx, (std::string("delete table inet ") +
+                                          EgressFence::kTable).c_str()) == 0);
+    nft_ctx_free(ctx);
+    Status refused = moved.open_for(100);
+    CHECK_FALSE(refused);
+    CHECK(refused.why().rfind("nftables: ", 0) == 0);
+    CHECK(moved.dropped() == 0);
+}
