@@ -37,6 +37,7 @@ void frr_ha_node_lease_status(const frr_ha_node *node, frr_ha_lease_status *out)
     out->requests_received = v.requests_received;
     out->grants_given = v.grants_given;
     out->requests_refused = v.requests_refused;
+    out->overrides = v.overrides;
     copy_text(out->last_refusal, sizeof(out->last_refusal), v.last_refusal);
     out->last_takeover_wait_ms = v.last_takeover_wait_ms;
     out->last_lapse_at_ms = v.last_lapse_at;

@@ -157,6 +157,14 @@ bool frr_ha_node_request_switchover(frr_ha_node *node, std::uint64_t now_ms, cha
     return problem.empty();
 }
 
+bool frr_ha_node_override_lease(frr_ha_node *node, std::uint64_t now_ms, char *why,
+                                std::size_t why_len)
+{
+    const auto problem = node->node.override_lease(now_ms);
+    copy_text(why, why_len, problem);
+    return problem.empty();
+}
+
 void frr_ha_node_drop_channels(frr_ha_node *node, const char *why, std::uint64_t now_ms)
 {
     node->node.drop_channels(why ? why : "operator request", now_ms);

@@ -52,6 +52,12 @@ void PairLease::start_holding()
         holder_.emplace(*made);
 }
 
+void PairLease::override_lapse()
+{
+    start_holding();
+    view_.overrides++;
+}
+
 void PairLease::stop()
 {
     holder_.reset();

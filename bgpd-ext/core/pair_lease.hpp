@@ -25,6 +25,7 @@ struct LeaseView {
     std::uint32_t lease_ms = 0;
     std::uint64_t requests_sent = 0, grants_received = 0, grants_refused = 0, lapses = 0;
     std::uint64_t requests_received = 0, grants_given = 0, requests_refused = 0;
+    std::uint64_t overrides = 0;  // operator overrides of a lapsed lease
     std::string last_refusal;
     std::uint32_t last_takeover_wait_ms = 0;  // past the detection time
     // On this host's lease clock (0: never): the last lapse (the deadline
@@ -53,6 +54,9 @@ public:
     // writes without a lease until it first asks.
     void start_holding();
     void stop();  // neither holder nor grantor
+    // The operator's word that no standby can take over (its host is
+    // down): a new holder, writing without a lease until it asks again.
+    void override_lapse();
     bool holding() const { return holder_.has_value(); }
     LeaseRequest request(Millis now);
     // Whether this holder asked for a lease: from then on it writes only

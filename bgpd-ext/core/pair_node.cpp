@@ -783,6 +783,28 @@ void PairNode::step_down(Millis now)
     sync_state_ = SyncState::None;
 }
 
+std::string PairNode::override_lease(Millis now)
+{
+    if (!lease_enabled())
+        return "no lease binds this RP (local mode)";
+    if (role_ != Role::Active)
+        return "this RP is " + std::string(name_of(role_)) +
+               ": only a silent active's lease can be overridden";
+    if (primary())
+        return "the channel to rp " + partner_rp()->name +
+               " is up: its grants decide (clear the channel first if it must not)";
+    if (!lease_.silent())
+        return "the lease has not lapsed: this RP writes to peers";
+    lease_.override_lapse();
+    log(LogLevel::Warning,
+        "lease overridden by the operator: writing to peers without a lease until a standby "
+        "pairs again; if rp " + partner_rp()->name +
+            " is alive and took over, both now write to the same sessions");
+    lease_update();
+    (void)now;
+    return "";
+}
+
 std::string PairNode::request_switchover(Millis now)
 {
     if (role_ != Role::Active)
@@ -1133,8 +1155,10 @@ void PairNode::lease_update()
                               " renewed it; writing to no peer (sessions kept) until one does "
                               "or the pair's epochs say who is active");
             else
-                log(LogLevel::Info, "lease granted by rp " + partner_rp()->name +
-                                        ": writing to peers again");
+                log(LogLevel::Info, lease_.asked() ? "lease granted by rp " + partner_rp()->name +
+                                                         ": writing to peers again"
+                                                   : "lease: no lease binds this RP now: "
+                                                     "writing to peers again");
             host_.lease_lapsed(*silent);
         }
         if (deadline != PairLease::kNoDeadline && deadline > now)

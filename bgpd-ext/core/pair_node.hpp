@@ -169,6 +169,9 @@ public:
     // Operator requests. Return "" on success, else why not.
     std::string request_switchover(Millis now);
     void drop_channels(const std::string &why, Millis now);
+    // A lapsed active with no partner to ask writes again without a lease
+    // (docs/dual-rp.md, "A lone or lapsed active").
+    std::string override_lease(Millis now);
 
     // Replaces the configuration (already checked by config_problem()).
     void reconfigure(PairConfig config, Millis now);

@@ -401,6 +401,7 @@ void bgpd_ha_lease_show(struct vty *vty, struct json_object *json)
 		json_object_int_add(j, "requestsReceived", l.requests_received);
 		json_object_int_add(j, "grantsGiven", l.grants_given);
 		json_object_int_add(j, "requestsRefused", l.requests_refused);
+		json_object_int_add(j, "overrides", l.overrides);
 		json_object_int_add(j, "writesHeld", held);
 		json_object_int_add(j, "lastTakeoverWaitMs", l.last_takeover_wait_ms);
 		/* CLOCK_MONOTONIC_RAW, ms: comparable only on one kernel. */
@@ -433,6 +434,8 @@ void bgpd_ha_lease_show(struct vty *vty, struct json_object *json)
 	if (l.last_takeover_wait_ms)
 		vty_out(vty, "  last takeover waited %u ms for the lease\n",
 			l.last_takeover_wait_ms);
+	if (l.overrides)
+		vty_out(vty, "  overridden by the operator %" PRIu64 " times\n", l.overrides);
 	if (fence)
 		vty_out(vty, "  kernel fence: %s, %" PRIu64 " segments dropped%s%s\n",
 			fence_state, fence_dropped(), *fence_error ? "; last error: " : "",

@@ -525,6 +525,30 @@ DEFUN (bgp_ha_switchover,
 	return CMD_SUCCESS;
 }
 
+DEFUN (bgp_ha_lease_override,
+       bgp_ha_lease_override_cmd,
+       "bgp ha lease override",
+       BGP_STR
+       HA_STR
+       "The lease of dual-RP mode\n"
+       "Let this lapsed active write to peers again: its standby's host is down (docs/dual-rp.md)\n")
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+	char why[FRR_HA_TEXT_MAX];
+
+	if (!node) {
+		vty_out(vty, "%% This bgpd is not a route processor of an HA pair\n");
+		return CMD_WARNING;
+	}
+	if (!frr_ha_node_override_lease(node, bgpd_ha_now_ms(), why, sizeof(why))) {
+		vty_out(vty, "%% Lease override refused: %s\n", why);
+		return CMD_WARNING;
+	}
+	vty_out(vty, "Lease overridden: this RP writes to peers without a lease until a standby pairs again.\n"
+		     "If the partner is alive and took over, both now write to the same sessions.\n");
+	return CMD_SUCCESS;
+}
+
 DEFUN (clear_bgp_ha_channel,
        clear_bgp_ha_channel_cmd,
        "clear bgp ha channel",
@@ -1024,6 +1048,7 @@ void bgpd_ha_vty_init(void)
 	install_element(VIEW_NODE, &show_bgp_ha_cmd);
 	install_element(ENABLE_NODE, &bgp_ha_switchover_cmd);
 	install_element(ENABLE_NODE, &clear_bgp_ha_channel_cmd);
+	install_element(ENABLE_NODE, &bgp_ha_lease_override_cmd);
 	/* The pair's lines: at the top level, and in the default 'router bgp'. */
 	install_element(CONFIG_NODE, &bgp_ha_rp_cmd);
 	install_element(BGP_NODE, &bgp_ha_rp_cmd);

@@ -239,6 +239,43 @@ TEST_CASE("dual-RP: a standby thawed after longer than the detection time gives 
     CHECK(w.most_at_once == 1);
 }
 
+TEST_CASE("dual-RP: the operator's override lets a lapsed active with no partner write "
+          "again, until a standby pairs",
+          "[pair lease]")
+{
+    auto h = leased_pair();
+    auto &a = *h.nodes[0];
+    auto &b = *h.nodes[1];
+    CHECK(b.override_lease(h.now).rfind("this RP is standby", 0) == 0);
+    CHECK(a.override_lease(h.now).rfind("the channel to rp b is up", 0) == 0);
+    // b's host goes away: frozen, its link cut.
+    h.stop(1);
+    h.cut(1);
+    Writers w;
+    run_fine(h, 1000, &w);
+    REQUIRE(h.hosts[0]->silent);
+    CHECK(a.override_lease(h.now) == "");
+    CHECK_FALSE(h.hosts[0]->silent);
+    CHECK(a.may_write());
+    CHECK(h.hosts[0]->deadline == PairLease::kNoDeadline);
+    CHECK(a.lease_view().overrides == 1);
+    CHECK(h.hosts[0]->logged("lease overridden by the operator"));
+    CHECK(a.override_lease(h.now) == "the lease has not lapsed: this RP writes to peers");
+    run_fine(h, 1000, &w);
+    CHECK(a.may_write());  // nobody to ask: no lease binds it
+    // b comes back (thawed, its link healed) and is heard as standby: a asks again.
+    h.resume(1);
+    run_fine(h, 120, &w);
+    h.connect(0, 1);
+    run_fine(h, 800, &w);
+    CHECK(a.role() == Role::Active);
+    CHECK(b.role() == Role::Standby);
+    CHECK(a.lease_view().in_force);
+    CHECK(h.hosts[0]->deadline != PairLease::kNoDeadline);
+    CHECK(a.may_write());
+    CHECK(w.most_at_once == 1);
+}
+
 TEST_CASE("dual-RP: after the cut heals, the silent old active steps down and the new "
           "one is leased by it",
           "[pair lease]")

@@ -157,7 +157,7 @@ def _convert(obj, uint64=(), all_uint64=False, drop_empty=()):
 
 _UINT64_PROGRESS = {"heartbeats", "lastSeq", "ioProgress"}
 _UINT64_LEASE = {"requestsSent", "grantsReceived", "grantsRefused", "lapses",
-                 "requestsReceived", "grantsGiven", "requestsRefused", "writesHeld",
+                 "requestsReceived", "grantsGiven", "requestsRefused", "writesHeld", "overrides",
                  "lastLapseClockMs", "lastTakeoverClockMs", "validForMs",
                  "mayTakeOverInMs"}
 _UINT64_CONFIGURATION = {"generation", "partnerGeneration", "linesForwarded",

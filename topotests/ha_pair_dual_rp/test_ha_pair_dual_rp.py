@@ -17,7 +17,8 @@ a standby frozen past the lease silences the active, which keeps its session
 to r2 and writes again as soon as the thawed standby grants (no switchover);
 an active frozen past its lease is fenced by its own kernel (nftables): no
 segment of any kind reaches r2 from its deadline on, and thawed it steps
-down.
+down; with the standby's host down, the silent active writes again once the
+operator overrides its lease, before r2's hold time runs out.
 """
 import os
 import sys
@@ -332,6 +333,47 @@ def test_frozen_active_is_fenced_by_its_kernel():
     lapse = la["lastLapseClockMs"] / 1000 + lease_clock_to_wall()
     assert_silent_after(capture, "a", lapse, "its lease ran out while frozen")
     wait_session_with("b")
+    wait_leased("b", "a")
+
+
+def test_standby_host_down_then_lease_override():
+    """The standby's host goes down (link first, then bgpd killed): the
+    active cannot tell it from a cut, its lease lapses and it goes silent.
+    The operator, who can tell, overrides the lease: the active writes
+    again before r2's hold time, and r2's session never went down. The
+    restarted standby pairs and leases the active again."""
+    tgen = get_topogen()
+    rpa, rpb = tgen.gears["rpa"], tgen.gears["rpb"]
+    wait_leased("b", "a")
+    out = rp_vtysh(rpb, "b", "bgp ha lease override")
+    assert "Lease override refused: the channel to rp a is up" in out, out
+    out = rp_vtysh(rpa, "a", "bgp ha lease override")
+    assert "Lease override refused: this RP is standby" in out, out
+    heard = r2_heard_from("b")
+    before = show("b")["lease"]
+    rpa.cmd(f"ip link set rpa-eth0 down && kill -9 {rp_pid(rpa, 'a')}")
+    wait_for("rp b's lease lapses",
+             lambda: None if show("b")["lease"]["lapses"] > before["lapses"]
+             else show("b")["lease"], count=20, wait=0.25)
+    assert show("b")["role"] == "active"
+    out = rp_vtysh(rpb, "b", "bgp ha lease override")
+    assert "Lease overridden" in out, out
+    lease = show("b")["lease"]
+    assert lease["overrides"] == before["overrides"] + 1, lease
+    assert lease["mayWrite"] and lease["fence"]["state"] == "open", lease
+    assert "lease overridden by the operator" in rp_log(rpb, "b")
+    assert "overridden by the operator 1 times" in rp_vtysh(rpb, "b", "show bgp ha")
+    wait_for("r2 hears rp b again",
+             lambda: None if r2_heard_from("b")["messageStats"]["keepalivesRecv"]
+             > heard["messageStats"]["keepalivesRecv"] + 1 else "no keepalive yet",
+             count=20, wait=0.5)
+    after = r2_heard_from("b")
+    assert after["bgpState"] == "Established"
+    assert after["connectionsEstablished"] == heard["connectionsEstablished"], (heard, after)
+    # The standby's host comes back: rp a pairs as standby and grants.
+    rpa.cmd("ip link set rpa-eth0 up")
+    start_rp(rpa, "a")
+    wait_roles("b", "a", 4)
     wait_leased("b", "a")
 
 

@@ -354,7 +354,7 @@ def show_dual_rp_lapsed():
                      "validForMs": 0, "mayTakeOverInMs": 0, "requestsSent": 5021,
                      "grantsReceived": 5018, "grantsRefused": 0, "lapses": 1,
                      "requestsReceived": 0, "grantsGiven": 0, "requestsRefused": 0,
-                     "writesHeld": 3, "lastTakeoverWaitMs": 0,
+                     "overrides": 1, "writesHeld": 3, "lastTakeoverWaitMs": 0,
                      "lastLapseClockMs": 81234567, "lastTakeoverClockMs": 0,
                      "fence": {"installed": True, "state": "shut", "segmentsDropped": 12}}
     return show
@@ -365,7 +365,7 @@ def test_show_with_lease_converts_and_is_valid(tmp_path):
     lease = state["lease"]
     assert lease["role"] == "holder" and lease["may-write"] is False
     assert lease["lapses"] == "1" and lease["valid-for-ms"] == "0"  # 64-bit: strings
-    assert lease["lease-ms"] == 300
+    assert lease["lease-ms"] == 300 and lease["overrides"] == "1"
     assert lease["fence"] == {"installed": True, "state": "shut", "segments-dropped": "12"}
     validate_instance(show_json_to_instance(show_dual_rp_lapsed()), tmp_path, "data")
     grantor = show_dual_rp_lapsed()

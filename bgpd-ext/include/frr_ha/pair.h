@@ -223,6 +223,10 @@ bool frr_ha_node_request_switchover(struct frr_ha_node *node, uint64_t now_ms,
 				    char *why, size_t why_len);
 void frr_ha_node_drop_channels(struct frr_ha_node *node, const char *why,
 			       uint64_t now_ms);
+/* A lapsed active with no channel to its partner writes again without a
+ * lease (the operator says no standby can take over). */
+bool frr_ha_node_override_lease(struct frr_ha_node *node, uint64_t now_ms,
+				char *why, size_t why_len);
 
 void frr_ha_node_status(const struct frr_ha_node *node,
 			struct frr_ha_status *out);
@@ -249,6 +253,7 @@ struct frr_ha_lease_status {
 	uint32_t lease_ms;
 	uint64_t requests_sent, grants_received, grants_refused, lapses;
 	uint64_t requests_received, grants_given, requests_refused;
+	uint64_t overrides;
 	char last_refusal[FRR_HA_TEXT_MAX];
 	uint32_t last_takeover_wait_ms;
 	/* On this host's lease clock (0: never). */
