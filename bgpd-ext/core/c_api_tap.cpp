@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -30,7 +31,9 @@ using frr_ha::UniqueFd;
 
 struct frr_ha_taps {
     struct Entry {
-        std::uint64_t cookie;
+        Entry(std::uint64_t c, std::unique_ptr<SessionTap> t) : cookie(c), tap(std::move(t)) {}
+        // Atomic: a takeover changes it (follow) under the shared lock.
+        std::atomic<std::uint64_t> cookie;
         std::unique_ptr<SessionTap> tap;
     };
     // The map only: each tap is guarded by its session's own lock, so a
@@ -64,9 +67,16 @@ struct frr_ha_taps {
         }
         std::unique_lock<std::shared_mutex> lock(mutex);
         auto it = by_fd.find(fd);
-        if (it == by_fd.end() || it->second.cookie != c)
-            it = by_fd.insert_or_assign(fd, Entry{c, std::make_unique<SessionTap>(fd)}).first;
-        return *it->second.tap;
+        if (it != by_fd.end() && it->second.cookie == c)
+            return *it->second.tap;
+        return put(fd, c, std::make_unique<SessionTap>(fd));
+    }
+
+    // Under the exclusive lock: `tap` is now the tap of fd (whose cookie is c).
+    SessionTap &put(int fd, std::uint64_t c, std::unique_ptr<SessionTap> tap)
+    {
+        by_fd.erase(fd);
+        return *by_fd.try_emplace(fd, c, std::move(tap)).first->second.tap;
     }
 
     SessionTap *find(int fd)
@@ -78,7 +88,9 @@ struct frr_ha_taps {
     }
 
     // The descriptor now names another file (a stand-in, or the peer's
-    // socket back): the tap follows it.
+    // socket back): the tap follows it. The caller holds the session's own
+    // lock, so the shared lock is enough (the entry stays; only its cookie
+    // changes, atomically).
     void follow(int fd)
     {
         auto it = by_fd.find(fd);
@@ -294,9 +306,8 @@ void frr_ha_tap_add_shadow(struct frr_ha_taps *taps, int fd, int input_link, int
     if (bias)
         b = frr_ha::TcpCountBias{bias->acked, bias->received};
     std::unique_lock<std::shared_mutex> lock(taps->mutex);
-    taps->by_fd.insert_or_assign(
-        fd, frr_ha_taps::Entry{frr_ha_taps::cookie(fd),
-                               std::make_unique<SessionTap>(fd, std::move(in), std::move(out), b)});
+    taps->put(fd, frr_ha_taps::cookie(fd),
+              std::make_unique<SessionTap>(fd, std::move(in), std::move(out), b));
 }
 
 bool frr_ha_tap_history_ended(struct frr_ha_taps *taps, int fd, const struct frr_ha_tap_bias *bias)
@@ -332,15 +343,25 @@ bool frr_ha_tap_drain_sendlog(struct frr_ha_taps *taps, int fd, char *why, size_
     return true;
 }
 
+namespace {
+void fill_info(const SessionTap &tap, struct frr_ha_tap_info *out);
+}
+
 bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd, size_t max_message,
-                          bool writers_gone, char *why, size_t why_len)
+                          bool writers_gone, struct frr_ha_tap_info *info, char *why,
+                          size_t why_len)
 {
-    std::unique_lock<std::shared_mutex> lock(taps->mutex);  // follow() changes the entry
+    // Shared: the session's own lock (held by the caller) guards the tap,
+    // and a takeover of many sessions must not stop every other session's
+    // I/O on the map's lock, one session at a time.
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
     SessionTap *tap = taps->find(fd);
     if (tap)
         tap->set_max_message(max_message);
     Status taken = tap ? tap->take_over(writers_gone) : Status::fail("no such session");
     taps->follow(fd);
+    if (tap && info)
+        fill_info(*tap, info);
     if (!taken) {
         copy_text(why, why_len, taken.why());
         return false;
@@ -371,6 +392,14 @@ bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd, struct frr_ha_tap_info *o
     SessionTap *tap = taps->find(fd);
     if (!tap)
         return false;
+    fill_info(*tap, out);
+    return true;
+}
+
+namespace {
+void fill_info(const SessionTap &t, struct frr_ha_tap_info *out)
+{
+    const SessionTap *tap = &t;
     static_assert(static_cast<int>(frr_ha::TapMode::GracefulEnd) == FRR_HA_TAP_GRACEFUL_END &&
                       static_cast<int>(frr_ha::TapMode::Mirroring) == FRR_HA_TAP_MIRRORING,
                   "frr_ha_tap_mode follows TapMode");
@@ -406,8 +435,8 @@ bool frr_ha_tap_info(struct frr_ha_taps *taps, int fd, struct frr_ha_tap_info *o
     out->held_p99_ms = r.held_p99_ms;
     out->held_max_ms = r.held_max_ms;
     out->protected_after_ms = r.protected_after_ms;
-    return true;
 }
+}  // namespace
 
 void frr_ha_taps_sweep(struct frr_ha_taps *taps)
 {

@@ -32,93 +32,143 @@ static void difference_later(struct peer *peer);
 
 /* --- the takeover (the new active) -------------------------------------------------- */
 
+enum take_over_outcome { TAKEN_BUSY, TAKEN_CONTINUED, TAKEN_GRACEFUL, TAKEN_RESTARTED };
+
+/* A continued session's line for bgpd's log, said once every session is
+ * continued (a log line costs more than a session's takeover). */
+struct continued_note {
+	struct peer *peer;
+	size_t completed_bytes, unsent_messages;
+};
+
+/* One shadow. may_wait false: a session whose I/O lock the I/O pthread
+ * holds now (it is waking at the mirror's end) is left for a later pass
+ * rather than waited for, so the pass goes on with the others. */
+static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_gone,
+					    bool may_wait, struct continued_note *note)
+{
+	struct peer *peer = s->peer;
+	struct frr_ha_tap_info info = {};
+	struct frr_ha_mode_decision decision = bgpd_ha_peer_decision(peer);
+	char why[256] = "";
+	bool ok = false, output_waits = false;
+
+	if (peer->status == Established && peer->fd == s->fd &&
+	    decision.mode == FRR_HA_SESSION_GRACEFUL_RESTART) {
+		THREAD_OFF(s->t_sendlog);
+		THREAD_OFF(s->t_ended);
+		bgpd_ha_gr_end_shadow(s);
+		return TAKEN_GRACEFUL;
+	}
+	if (decision.mode == FRR_HA_SESSION_PLAIN_RESTART)
+		snprintf(why, sizeof(why), "%s", decision.reason);
+	else if (peer->status != Idle && peer->fd == s->fd) {
+		if (may_wait)
+			pthread_mutex_lock(&peer->io_mtx);
+		else if (pthread_mutex_trylock(&peer->io_mtx) != 0)
+			return TAKEN_BUSY;
+		ok = frr_ha_tap_take_over(bgpd_ha_taps(), s->fd, peer->max_packet_size,
+					  writers_gone, &info, why, sizeof(why));
+		output_waits = stream_fifo_count_safe(peer->obuf) > 0;
+		pthread_mutex_unlock(&peer->io_mtx);
+	} else
+		snprintf(why, sizeof(why), "the shadow session is down");
+	THREAD_OFF(s->t_sendlog);
+	THREAD_OFF(s->t_ended);
+	if (!ok && peer->status == Established && peer->fd == s->fd &&
+	    bgpd_ha_gr_possible(peer)) {
+		/* Never a continuation that guesses: a graceful restart
+		 * keeps the peer's routes and ours. */
+		zlog_warn("frr-ha: %s: not continued (%s): graceful restart instead", peer->host,
+			  why);
+		bgpd_ha_gr_end_shadow(s);
+		return TAKEN_GRACEFUL;
+	}
+	if (!ok) {
+		bgpd_ha_shadow_stop(s, why);
+		return TAKEN_RESTARTED;
+	}
+	last_takeover.completed_bytes += info.completed_bytes;
+	last_takeover.unsent_messages += info.unsent_messages;
+	last_takeover.differences_pending++;
+	*note = (struct continued_note){peer, info.completed_bytes, info.unsent_messages};
+	bgpd_ha_shadow_free(s);
+	difference_later(peer);
+	/* Input: the rest of the mirror, then the socket itself. The I/O
+	 * pthread's wait on the mirror wakes at its end (the links are shut or
+	 * closed), and its handler moves the wait to the socket itself: arming
+	 * it from here too would race with that handler (a wait left on the
+	 * mirror's closed descriptor). Only a wait parked at the gate is moved,
+	 * cancelled first (a round trip to the I/O pthread, ~0.1 ms a
+	 * session). */
+	if (info.input_moved) {
+		bgp_reads_off(peer);
+		bgp_reads_on(peer);
+	}
+	/* Output: only what the shadow queued needs a wait armed now (each
+	 * costs a wake-up of the busy I/O pthread, ~40 us at 1000 sessions);
+	 * whatever bgpd queues later arms its own, as on any session. */
+	if (output_waits)
+		bgp_writes_on(peer);
+	return TAKEN_CONTINUED;
+}
+
+/* Passes that skip a busy session before one that waits for each. */
+#define TAKEOVER_PASSES_WITHOUT_WAITING 3
+
 void bgpd_ha_take_over_all(void)
 {
-	struct listnode *node, *next;
-	struct ha_shadow *s;
 	struct list *shadows = bgpd_ha_shadow_list();
-	uint64_t started = bgpd_ha_now_ms();
-	unsigned int continued = 0, graceful = 0, restarted = 0,
-		     nshadows = listcount(shadows);
+	uint64_t started = bgpd_ha_now_ms(), took;
+	unsigned int counts[TAKEN_RESTARTED + 1] = {}, nshadows = listcount(shadows), left,
+		     noted = 0;
 	bool writers_gone = bgpd_ha_partner_writers_gone();
+	struct ha_shadow **todo = XCALLOC(MTYPE_HA_SHADOW, (nshadows + 1) * sizeof(*todo));
+	struct continued_note *notes = XCALLOC(MTYPE_HA_SHADOW, (nshadows + 1) * sizeof(*notes));
+	struct listnode *node;
+	struct ha_shadow *s;
 
 	memset(&last_takeover, 0, sizeof(last_takeover));
 	last_takeover.happened = true;
 	last_takeover.at_unix_ms = (int64_t)time(NULL) * 1000;
-	for (ALL_LIST_ELEMENTS(shadows, node, next, s)) {
-		struct peer *peer = s->peer;
-		struct frr_ha_tap_info info = {};
-		struct frr_ha_mode_decision decision = bgpd_ha_peer_decision(peer);
-		char why[256] = "";
-		bool ok = false;
+	left = 0;
+	for (ALL_LIST_ELEMENTS_RO(shadows, node, s))
+		todo[left++] = s;
+	for (int pass = 0; left; pass++) {
+		bool may_wait = pass >= TAKEOVER_PASSES_WITHOUT_WAITING;
 
-		THREAD_OFF(s->t_sendlog);
-		THREAD_OFF(s->t_ended);
-		if (peer->status == Established && peer->fd == s->fd &&
-		    decision.mode == FRR_HA_SESSION_GRACEFUL_RESTART) {
-			bgpd_ha_gr_end_shadow(s);
-			graceful++;
-			continue;
+		for (unsigned int i = 0; i < nshadows; i++) {
+			enum take_over_outcome taken;
+
+			if (!todo[i])
+				continue;
+			taken = take_over_one(todo[i], writers_gone, may_wait, &notes[noted]);
+			if (taken == TAKEN_BUSY)
+				continue;
+			counts[taken]++;
+			noted += taken == TAKEN_CONTINUED;
+			todo[i] = NULL;
+			left--;
 		}
-		if (decision.mode == FRR_HA_SESSION_PLAIN_RESTART)
-			snprintf(why, sizeof(why), "%s", decision.reason);
-		else if (peer->status != Idle && peer->fd == s->fd)
-			frr_with_mutex (&peer->io_mtx) {
-				ok = frr_ha_tap_take_over(bgpd_ha_taps(), s->fd,
-							  peer->max_packet_size,
-							  writers_gone, why,
-							  sizeof(why));
-				frr_ha_tap_info(bgpd_ha_taps(), s->fd, &info);
-			}
-		else
-			snprintf(why, sizeof(why), "the shadow session is down");
-		if (!ok && peer->status == Established && peer->fd == s->fd &&
-		    bgpd_ha_gr_possible(peer)) {
-			/* Never a continuation that guesses: a graceful
-			 * restart keeps the peer's routes and ours. */
-			zlog_warn("frr-ha: %s: not continued (%s): graceful restart instead",
-				  peer->host, why);
-			bgpd_ha_gr_end_shadow(s);
-			graceful++;
-			continue;
-		}
-		if (!ok) {
-			bgpd_ha_shadow_stop(s, why);
-			restarted++;
-			continue;
-		}
-		last_takeover.completed_bytes += info.completed_bytes;
-		last_takeover.unsent_messages += info.unsent_messages;
-		last_takeover.differences_pending++;
-		zlog_notice("frr-ha: %s: session continued (%zu bytes completed, %zu messages of the old active not sent)",
-			    peer->host, info.completed_bytes, info.unsent_messages);
-		bgpd_ha_shadow_free(s);
-		difference_later(peer);
-		continued++;
-		/* Input: the rest of the mirror, then the socket itself. The
-		 * I/O pthread's wait on the mirror wakes at its end (the links
-		 * are shut or closed), and its handler moves the wait to the
-		 * socket itself: arming it from here too would race with that
-		 * handler (a wait left on the mirror's closed descriptor). Only
-		 * a wait parked at the gate is moved, cancelled first (a round
-		 * trip to the I/O pthread, ~0.1 ms a session). */
-		if (info.input_moved) {
-			bgp_reads_off(peer);
-			bgp_reads_on(peer);
-		}
-		bgp_writes_on(peer);
 	}
+	took = bgpd_ha_now_ms() - started;
 	last_takeover.shadows = nshadows;
-	last_takeover.continued = continued;
-	last_takeover.graceful = graceful;
-	last_takeover.restarted = restarted;
-	last_takeover.duration_ms = bgpd_ha_now_ms() - started;
+	last_takeover.continued = counts[TAKEN_CONTINUED];
+	last_takeover.graceful = counts[TAKEN_GRACEFUL];
+	last_takeover.restarted = counts[TAKEN_RESTARTED];
+	last_takeover.duration_ms = took;
 	if (nshadows)
 		zlog_notice("frr-ha: %u of %u shadow sessions continued in %" PRIu64 " ms, %u restart gracefully, %u restart%s",
-			    continued, nshadows, bgpd_ha_now_ms() - started, graceful,
-			    restarted,
+			    counts[TAKEN_CONTINUED], nshadows, took, counts[TAKEN_GRACEFUL],
+			    counts[TAKEN_RESTARTED],
 			    writers_gone ? " (the old active's links read to their end before its exit was over)"
 					 : "");
+	for (unsigned int i = 0; i < noted; i++)
+		zlog_notice("frr-ha: %s: session continued (%zu bytes completed, %zu messages of the old active not sent)",
+			    notes[i].peer->host, notes[i].completed_bytes,
+			    notes[i].unsent_messages);
+	XFREE(MTYPE_HA_SHADOW, notes);
+	XFREE(MTYPE_HA_SHADOW, todo);
 }
 
 void bgpd_ha_tf_last_takeover(struct bgpd_ha_takeover_summary *out)

@@ -148,9 +148,12 @@ int frr_ha_tap_sendlog_fd(struct frr_ha_taps *taps, int fd);
 bool frr_ha_tap_drain_sendlog(struct frr_ha_taps *taps, int fd, char *why,
 			      size_t why_len);
 /* writers_gone: the old active's writing threads are dead (its life page
- * said so) though its links are still open: what they hold is their end. */
+ * said so) though its links are still open: what they hold is their end.
+ * info (may be NULL): the tap as the takeover left it, as frr_ha_tap_info
+ * gives it, without a second lookup. */
 bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd,
-			  size_t max_message, bool writers_gone, char *why,
+			  size_t max_message, bool writers_gone,
+			  struct frr_ha_tap_info *info, char *why,
 			  size_t why_len);
 /* After frr_ha_tap_take_over: the messages to send before any other, once. */
 size_t frr_ha_tap_takeover_messages(struct frr_ha_taps *taps, int fd,
