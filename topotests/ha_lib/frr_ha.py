@@ -169,10 +169,26 @@ def start_local_pair(module_name, confdir, zebra_module_arg=HA_MODULE_ARG):
     return tgen
 
 
+def wait_bgp_routes_gone(router, count=150, wait=2):
+    """Waits until zebra has deleted the BGP routes of RPs that left from the
+    kernel: a full table takes zebra tens of seconds, and the topotest
+    library takes a zebra that does not exit within about 25 s of its
+    SIGTERM for a hung one."""
+    def gone():
+        first = router.cmd("ip -4 route show proto bgp 2>/dev/null | head -n 1").strip()
+        return None if not first else f"still in the kernel, e.g. {first}"
+
+    wait_for(f"{router.name}: zebra deletes the BGP routes", gone, count=count, wait=wait)
+
+
 def stop_pairs(rps_by_router):
     """Stops the RPs we started ({router name: [rp, ...]}), then the topology."""
     tgen = get_topogen()
     for name, rps in rps_by_router.items():
         for rp in rps:
             kill_rp(tgen.gears[name], rp, "TERM")
-    tgen.stop_topology()
+    try:
+        for name in rps_by_router:
+            wait_bgp_routes_gone(tgen.gears[name])
+    finally:
+        tgen.stop_topology()
