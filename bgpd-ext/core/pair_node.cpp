@@ -684,12 +684,9 @@ bool PairNode::try_become_active(Millis now)
 {
     if (pending_ && !local_mode() && pending_->reason == SwitchoverReason::PartnerLost) {
         // This RP itself stalled (frozen, or its thread busy) for longer
-        // than the detection time, and runs again now: the partner's
-        // silence meanwhile proves nothing (it may well have closed the
-        // channel on this silent RP). It gets a detection time from now to
-        // be heard again.
-        if (last_tick_ && now > last_tick_ + detection_ms())
-            progress_.own_resumed = std::max(progress_.own_resumed, now);
+        // than the detection time (tick() notes when it ran again): the
+        // partner's silence meanwhile proves nothing. It gets a detection
+        // time from then to be heard again.
         const Millis silent_since = std::max(pending_->since, progress_.own_resumed);
         if (now < silent_since + detection_ms())
             return false;  // dual-RP: silence must last the detection time

@@ -68,6 +68,27 @@ Harness leased_pair()
     return h;
 }
 
+// b's host goes away for `ms`: frozen, its link cut, so no close reaches it.
+void cut_off_b(Harness &h, Millis ms, Writers &w)
+{
+    h.stop(1);
+    h.cut(1);
+    run_fine(h, ms, &w);
+}
+
+// b runs again and, a tick later, is heard by a on a new channel; a stays
+// active and writes.
+void b_heard_again(Harness &h, Writers &w)
+{
+    h.resume(1);
+    run_fine(h, 120, &w);
+    h.connect(0, 1);
+    run_fine(h, 800, &w);
+    CHECK(h.nodes[0]->role() == Role::Active);
+    CHECK(h.nodes[1]->role() == Role::Standby);
+    CHECK(h.nodes[0]->may_write());
+}
+
 Millis lease_clock(Harness &h, int i)
 {
     return *h.hosts[i]->lease_clock_ms();
@@ -203,32 +224,27 @@ TEST_CASE("dual-RP: a standby thawed after longer than the detection time gives 
     auto h = leased_pair();
     auto &a = *h.nodes[0];
     auto &b = *h.nodes[1];
-    // b frozen, and the link cut meanwhile: no close reaches b, so its own
-    // first tick after the thaw finds the channel silent for two seconds.
-    h.stop(1);
-    h.cut(1);
+    // b's own first tick after the thaw finds the channel silent for two
+    // seconds.
     Writers w;
-    run_fine(h, 2000, &w);
+    cut_off_b(h, 2000, w);
     REQUIRE(h.hosts[0]->silent);
     REQUIRE(a.role() == Role::Active);
     const Millis thawed = h.now;
-    h.resume(1);
-    run_fine(h, 120, &w);  // b's first ticks: its partner lost, but b itself was away
-    CHECK(b.role() == Role::Standby);
-    CHECK(h.hosts[1]->logged("partner silent for more than"));
 
     SECTION("the active is heard again: no switchover, it writes again")
     {
-        h.connect(0, 1);
-        run_fine(h, 800, &w);
-        CHECK(a.role() == Role::Active);
-        CHECK(b.role() == Role::Standby);
+        b_heard_again(h, w);
+        CHECK(h.hosts[1]->logged("partner silent for more than"));
         CHECK_FALSE(h.hosts[0]->silent);
-        CHECK(a.may_write());
         CHECK(b.counters().switchovers == 0);
     }
     SECTION("nobody is heard: b takes over a detection time after its thaw")
     {
+        h.resume(1);
+        run_fine(h, 120, &w);  // b's first ticks: its partner lost, but b itself was away
+        CHECK(b.role() == Role::Standby);
+        CHECK(h.hosts[1]->logged("partner silent for more than"));
         run_fine(h, 130, &w);  // the detection time is 300 ms here
         CHECK(b.role() == Role::Standby);
         run_fine(h, 150, &w);
@@ -248,11 +264,8 @@ TEST_CASE("dual-RP: the operator's override lets a lapsed active with no partner
     auto &b = *h.nodes[1];
     CHECK(b.override_lease(h.now).rfind("this RP is standby", 0) == 0);
     CHECK(a.override_lease(h.now).rfind("the channel to rp b is up", 0) == 0);
-    // b's host goes away: frozen, its link cut.
-    h.stop(1);
-    h.cut(1);
     Writers w;
-    run_fine(h, 1000, &w);
+    cut_off_b(h, 1000, w);
     REQUIRE(h.hosts[0]->silent);
     CHECK(a.override_lease(h.now) == "");
     CHECK_FALSE(h.hosts[0]->silent);
@@ -264,15 +277,9 @@ TEST_CASE("dual-RP: the operator's override lets a lapsed active with no partner
     run_fine(h, 1000, &w);
     CHECK(a.may_write());  // nobody to ask: no lease binds it
     // b comes back (thawed, its link healed) and is heard as standby: a asks again.
-    h.resume(1);
-    run_fine(h, 120, &w);
-    h.connect(0, 1);
-    run_fine(h, 800, &w);
-    CHECK(a.role() == Role::Active);
-    CHECK(b.role() == Role::Standby);
+    b_heard_again(h, w);
     CHECK(a.lease_view().in_force);
     CHECK(h.hosts[0]->deadline != PairLease::kNoDeadline);
-    CHECK(a.may_write());
     CHECK(w.most_at_once == 1);
 }
 
