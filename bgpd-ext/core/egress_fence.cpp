@@ -104,19 +104,22 @@ Status EgressFence::run(const std::string &commands) const
 
 // The element is replaced in one transaction: a timeout cannot be changed
 // in place on every kernel, and a flush never fails on an expired one.
+Status EgressFence::replace_element(const std::string &timeout)
+{
+    return run("flush set " + table_ref() + " lease\nadd element " + table_ref() + " lease { " +
+               std::to_string(port_) + timeout + " }");
+}
+
 Status EgressFence::open_for(std::uint32_t ms)
 {
     if (ms == 0)
         return shut();
-    const std::string set = "set " + table_ref() + " lease";
-    return run("flush " + set + "\nadd element " + table_ref() + " lease { " +
-               std::to_string(port_) + " timeout " + std::to_string(ms) + "ms }");
+    return replace_element(" timeout " + std::to_string(ms) + "ms");
 }
 
 Status EgressFence::open()
 {
-    return run("flush set " + table_ref() + " lease\nadd element " + table_ref() + " lease { " +
-               std::to_string(port_) + " }");
+    return replace_element("");
 }
 
 Status EgressFence::shut()

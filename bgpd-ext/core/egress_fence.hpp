@@ -50,6 +50,8 @@ public:
 private:
     EgressFence(std::unique_ptr<nft_ctx, CtxFree> ctx, std::uint16_t port);
     Status run(const std::string &commands) const;
+    // The set's one element: the port, with `timeout` (" timeout Nms" or "").
+    Status replace_element(const std::string &timeout);
     void remove_table();
 
     std::unique_ptr<nft_ctx, CtxFree> ctx_;
