@@ -232,8 +232,13 @@ def wait_protected(count=120):
 
 
 def in_step():
+    neighbors = rp_json(gear("r1"), "b")["neighbors"]
+    # A session the standby holds no shadow of (yet, or again) is not in step.
+    shadowless = sorted(a for a, v in neighbors.items() if "session" not in v)
+    if shadowless:
+        return f"rp b has no shadow of {shadowless}"
     lagging = {a: (v["session"]["shadowSentPrefixes"], v["session"]["peerHoldsPrefixes"])
-               for a, v in rp_json(gear("r1"), "b")["neighbors"].items()
+               for a, v in neighbors.items()
                if v["session"]["shadowSentPrefixes"] != v["session"]["peerHoldsPrefixes"]}
     return f"(shadow sent, peer holds): {lagging}" if lagging else None
 
