@@ -27,6 +27,18 @@ std::vector<std::string> SendLog::take_until(std::uint64_t offset)
     return taken;
 }
 
+std::string SendLog::bytes_from(std::uint64_t offset) const
+{
+    std::string out;
+    for (const auto &e : log_) {
+        const auto e_end = e.offset + e.bytes.size();
+        if (e_end <= offset)
+            continue;
+        out.append(e.bytes, e.offset < offset ? offset - e.offset : 0, std::string::npos);
+    }
+    return out;
+}
+
 std::optional<SendLog::Resume> SendLog::resume(std::uint64_t written) const
 {
     if (written < begin_ || written > end_)

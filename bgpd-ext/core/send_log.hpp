@@ -25,6 +25,9 @@ public:
     // Removes the messages wholly before `offset` and returns them.
     std::vector<std::string> take_until(std::uint64_t offset);
 
+    // The logged bytes from `offset` (begin() <= offset <= end()) to the end.
+    std::string bytes_from(std::uint64_t offset) const;
+
     std::uint64_t begin() const { return begin_; }
     std::uint64_t end() const { return end_; }
     std::size_t messages() const { return log_.size(); }

@@ -320,11 +320,6 @@ std::uint32_t advanced_timestamp(std::uint32_t ts, std::uint32_t advance_ms)
 // The seq distance from a to b (b after a), as TCP counts it.
 std::uint32_t seq_distance(std::uint32_t a, std::uint32_t b) { return b - a; }
 
-bool seq_after(std::uint32_t a, std::uint32_t b)
-{
-    return static_cast<std::int32_t>(a - b) > 0;
-}
-
 std::string step_error(const std::string &step, int err)
 {
     std::string why = with_errno(step, err);
@@ -334,6 +329,11 @@ std::string step_error(const std::string &step, int err)
 }
 
 }  // namespace
+
+bool seq_after(std::uint32_t a, std::uint32_t b)
+{
+    return static_cast<std::int32_t>(a - b) > 0;
+}
 
 std::string TcpEndpoint::to_string() const
 {

@@ -109,6 +109,10 @@ struct RestoreOptions {
     bool freebind = true;
 };
 
+// Whether sequence number a comes after b, as TCP compares them (modulo
+// 2^32, within half the space).
+bool seq_after(std::uint32_t a, std::uint32_t b);
+
 // Reads the state of a connected TCP socket. The socket goes through
 // repair mode for the read and leaves it without a window probe: nothing is
 // sent to the peer, and the connection goes on as before. The caller is the

@@ -1,0 +1,103 @@
+#include "connection_image.hpp"
+
+namespace frr_ha {
+
+namespace {
+
+std::uint32_t seq_of(std::uint32_t base, std::uint64_t offset)
+{
+    return base + static_cast<std::uint32_t>(offset);
+}
+
+// The window captured earlier, moved to a receive sequence the mirror has
+// taken further: the left edge follows it, the advertised width is kept
+// (the right edge only moves forward, as the kernel's own never shrinks).
+TcpWindow rebased_window(TcpWindow w, std::uint32_t rcv_nxt)
+{
+    if (seq_after(rcv_nxt, w.rcv_wup))
+        w.rcv_wup = rcv_nxt;
+    return w;
+}
+
+}  // namespace
+
+ConnectionProgress progress_of(const TcpConnectionState &captured, std::uint64_t written,
+                               std::uint64_t read)
+{
+    ConnectionProgress p;
+    p.peer_acked = written - captured.send_queue.size();
+    p.received_acked = read + captured.recv_queue.size();
+    p.window = captured.window;
+    p.have_window = captured.have_window;
+    p.timestamp = captured.timestamp;
+    return p;
+}
+
+ConnectionImage image_at_session_up(const TcpConnectionState &captured, std::uint64_t written,
+                                    std::uint64_t read)
+{
+    ConnectionImage image;
+    image.local = captured.local;
+    image.remote = captured.remote;
+    image.options = captured.options;
+    image.send_base = captured.send_next() - static_cast<std::uint32_t>(written);
+    image.recv_base = captured.recv_seq - static_cast<std::uint32_t>(read);
+    image.progress = progress_of(captured, written, read);
+    return image;
+}
+
+Result<RebuildPlan> assemble_rebuild(const ConnectionImage &image, const StandbyRecords &records,
+                                     std::optional<std::string> md5_key,
+                                     std::uint32_t transit_margin_ms)
+{
+    using R = Result<RebuildPlan>;
+    if (!records.send_log)
+        return R::fail("no send log");
+    const ConnectionProgress &p = records.progress ? *records.progress : image.progress;
+    const SendLog &log = *records.send_log;
+
+    // The hold rule's check: a byte the active's kernel acknowledged is
+    // never sent again by the peer, so the standby must hold it.
+    if (records.mirror_end < p.received_acked)
+        return R::fail("the active's kernel acknowledged the peer's bytes up to offset " +
+                       std::to_string(p.received_acked) + " but the standby holds them up to " +
+                       std::to_string(records.mirror_end) + ": " +
+                       std::to_string(p.received_acked - records.mirror_end) +
+                       " bytes of the peer's stream are lost");
+    // The send queue starts at the peer's last known acknowledgement (the
+    // true one can only be later: bytes before it are duplicates the peer
+    // discards) and goes to the log's end (the peer cannot have acknowledged
+    // a byte the active never logged).
+    if (log.begin() > p.peer_acked)
+        return R::fail("the send log starts at offset " + std::to_string(log.begin()) +
+                       ", after the peer's last known acknowledgement (" +
+                       std::to_string(p.peer_acked) + "): the bytes between may be missing");
+    if (log.end() < p.peer_acked)
+        return R::fail("the peer acknowledged up to offset " + std::to_string(p.peer_acked) +
+                       ", beyond the send log's end (" + std::to_string(log.end()) + ")");
+
+    RebuildPlan plan;
+    TcpConnectionState &s = plan.state;
+    s.local = image.local;
+    s.remote = image.remote;
+    s.options = image.options;
+    s.send_seq = seq_of(image.send_base, p.peer_acked);
+    s.send_queue = log.bytes_from(p.peer_acked);
+    // The standby read the received bytes from the mirror itself.
+    s.recv_seq = seq_of(image.recv_base, records.mirror_end);
+    s.have_window = p.have_window;
+    if (p.have_window)
+        s.window = rebased_window(p.window, s.recv_next());
+    s.timestamp = p.timestamp;
+
+    plan.options.md5_key = std::move(md5_key);
+    plan.options.timestamp_advance_ms = records.progress_age_ms + transit_margin_ms;
+    plan.options.freebind = true;
+
+    std::string bad = check_state(s);
+    if (!bad.empty())
+        return R::fail("state refused: " + bad);
+    return plan;
+}
+
+}  // namespace frr_ha
