@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <tuple>
 
 namespace frr_ha {
 
@@ -66,6 +67,25 @@ PairNode::~PairNode() = default;
 Millis PairNode::detection_ms() const
 {
     return Millis{config_.interval_ms} * config_.multiplier;
+}
+
+// How long a partner may say nothing before its channel is closed: the
+// detection time, except for the active's own standby in local mode. Its
+// death is heard at once (the life lock); a standby that is only busy (a
+// thousand shadows loading their tables) holds back just the sessions whose
+// links it leaves full, while a closed channel would leave every session
+// unprotected, to be handed over again: the very work it was behind on. So
+// the active waits for it as long as a standby waits for its active before
+// fencing it (the hang-detection time; its default when that is off).
+Millis PairNode::silence_limit_ms(const Channel &ch) const
+{
+    const bool own_standby = role_ == Role::Active && partner_.role == Role::Standby &&
+                             ch.stage == Channel::Stage::Up && primary_ && *primary_ == ch.id;
+    if (!own_standby || !local_mode())
+        return detection_ms();
+    const Millis hang = config_.hang_detection_ms ? config_.hang_detection_ms
+                                                  : kDefaultHangDetectionMs;
+    return std::max<Millis>(hang, detection_ms());
 }
 
 Millis PairNode::hang_detection_ms() const
@@ -488,6 +508,14 @@ void PairNode::on_handshake(Channel &ch, const wire::Message &msg, Millis now)
                       LogLevel::Error);
         return;
     }
+    // The partner's new channel while its old one is only silent (the
+    // active keeps a silent standby's channel past the detection time,
+    // silence_limit_ms): the partner gave the old one up; so does this RP.
+    if (const Channel *old = primary(); old && now > old->last_rx + detection_ms())
+        close_channel(old->id,
+                      "superseded by rp " + partner.name + "'s new channel (the old one silent for " +
+                          std::to_string(now - old->last_rx) + " ms)",
+                      LogLevel::Info);
     // Two processes holding the key and the partner's name (a second rp b
     // started by mistake): TLS cannot tell them apart, the pair can.
     if (primary_) {
@@ -953,16 +981,17 @@ void PairNode::tick(Millis now)
     // Silent channels: a partner that says nothing for the detection time is
     // gone (or was never there: a connection that does not finish its
     // handshake).
-    std::vector<std::pair<ChannelId, bool>> silent;
-    for (const auto &[id, ch] : channels_)
-        if (now > ch->last_rx + detection_ms())
-            silent.emplace_back(id, ch->stage == Channel::Stage::Up);
-    for (auto [id, was_up] : silent) {
+    std::vector<std::tuple<ChannelId, bool, Millis>> silent;
+    for (const auto &[id, ch] : channels_) {
+        const Millis limit = silence_limit_ms(*ch);
+        if (now > ch->last_rx + limit)
+            silent.emplace_back(id, ch->stage == Channel::Stage::Up, limit);
+    }
+    for (auto [id, was_up, limit] : silent) {
         if (!was_up)
             counters_.handshake_timeouts++;
         close_channel(id,
-                      was_up ? "partner silent for more than " + std::to_string(detection_ms()) +
-                                   " ms"
+                      was_up ? "partner silent for more than " + std::to_string(limit) + " ms"
                              : "partner did not complete the handshake within " +
                                    std::to_string(detection_ms()) + " ms",
                       LogLevel::Warning);

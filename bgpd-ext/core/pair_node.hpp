@@ -233,6 +233,7 @@ public:
 private:
     struct Channel;
 
+    Millis silence_limit_ms(const Channel &ch) const;
     void send(Channel &ch, const wire::Message &msg);
     void send_status(Channel &ch);
     void broadcast_status();

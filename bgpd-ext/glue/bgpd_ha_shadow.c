@@ -221,6 +221,40 @@ static void shadow_isolate(struct ha_shadow *s)
 
 /* --- the shadow's FSM --------------------------------------------------------- */
 
+/* A shadow runs no hold timer of its own: its session lives as long as the
+ * active's, which ends the shadow when it ends the session (the links
+ * close). A standby that is only busy, or stopped, for longer than the hold
+ * time would otherwise end every shadow at once when it runs again, each
+ * end a wait for the busy I/O pthread (bgp_reads_off), and the active would
+ * hand every session over again. The keepalive timer stays (the shadow's
+ * writes are swallowed); a hold time far beyond any stall stands in for the
+ * negotiated one, which the takeover puts back. */
+#define SHADOW_HOLD_TIME_S 65535
+
+static void shadow_hold_timer_off(struct ha_shadow *s)
+{
+	struct peer *peer = s->peer;
+
+	if (peer->v_holdtime == 0 || peer->v_holdtime == SHADOW_HOLD_TIME_S)
+		return; /* none negotiated, or already off */
+	s->holdtime = peer->v_holdtime;
+	peer->v_holdtime = SHADOW_HOLD_TIME_S;
+	THREAD_OFF(peer->t_holdtime);
+	bgp_timer_set(peer);
+}
+
+void bgpd_ha_shadow_hold_timer_on(struct ha_shadow *s)
+{
+	struct peer *peer = s->peer;
+
+	if (!s->holdtime || peer->status != Established)
+		return;
+	peer->v_holdtime = s->holdtime;
+	s->holdtime = 0;
+	THREAD_OFF(peer->t_holdtime);
+	bgp_timer_set(peer);
+}
+
 bool bgpd_ha_shadow_status_changed(struct peer *peer)
 {
 	struct ha_shadow *shadow = shadow_of(peer);
@@ -238,6 +272,7 @@ bool bgpd_ha_shadow_status_changed(struct peer *peer)
 		return true;
 	if (peer->status == Established) {
 		zlog_info("frr-ha: %s: shadow session Established", peer->host);
+		shadow_hold_timer_off(shadow);
 		frr_with_mutex (&peer->io_mtx) {
 			frr_ha_tap_open_gate(bgpd_ha_taps(), peer->fd);
 		}

@@ -92,6 +92,7 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 	last_takeover.unsent_messages += info.unsent_messages;
 	last_takeover.differences_pending++;
 	*note = (struct continued_note){peer, info.completed_bytes, info.unsent_messages};
+	bgpd_ha_shadow_hold_timer_on(s);
 	bgpd_ha_shadow_free(s);
 	difference_later(peer);
 	/* Input: the rest of the mirror, then the socket itself. The I/O

@@ -48,12 +48,15 @@ struct ha_shadow {
 	bool starting; /* bgp_start() takes fd next */
 	struct thread *t_sendlog;
 	struct thread *t_ended;
+	uint32_t holdtime; /* the negotiated hold time, while the shadow runs none */
 };
 
 void bgpd_ha_shadow_init(void);
 void bgpd_ha_shadow_fini(void);
 /* Every shadow of this RP (standby; the new active until its takeover). */
 struct list *bgpd_ha_shadow_list(void);
+/* The negotiated hold time back on a shadow's session at its takeover. */
+void bgpd_ha_shadow_hold_timer_on(struct ha_shadow *s);
 /* The active handed a session over: start its shadow. */
 /* Returns the shadow's socket, or -1 when the hand-over was refused. */
 int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3]);

@@ -142,9 +142,10 @@ TEST_CASE("a stopped standby costs one line a bounded wait, loses step, then cat
     auto second = type_on_active(h, 1, "neighbor 10.0.0.8 remote-as 65008");
     CHECK(second.kind == ConfigAnswer::Kind::Lost);
     CHECK(second.output == "the standby is catching up");
-    // Silent past the detection time: the active drops the channel; the
-    // pair reconnects once the standby runs again.
-    h.run(500);
+    // Silent past the hang-detection time (the active waits that long for a
+    // busy standby): the active drops the channel; the pair reconnects once
+    // the standby runs again.
+    h.run(3200);
     CHECK(state(h, kA) == ConfigState::Alone);
     h.resume(kB);
     h.connect(kA, kB);

@@ -128,6 +128,9 @@ TEST_CASE("local mode: a cut channel never makes two actives, and the pair heals
     CHECK(h.nodes[1]->counters().channel_drops == 1);
     h.connect(0, 1);
     h.run(300);
+    // a still held the old channel (it waits for a silent standby): the
+    // new one replaces it.
+    CHECK(h.hosts[0]->logged("superseded by rp b's new channel"));
     CHECK(h.nodes[1]->role() == Role::Standby);
     CHECK(h.nodes[1]->ready());
     CHECK(h.nodes[1]->switchovers().empty());
@@ -520,6 +523,49 @@ TEST_CASE("an active that is only busy for less than the hang-detection time is 
     CHECK(b.partner_progress().max_heartbeat_gap_ms >= 2500);
     CHECK(b.fencing_state() == "watching");
     CHECK(b.ready());
+}
+
+TEST_CASE("the active keeps a busy standby's channel for the hang-detection time (local), a "
+          "dual-RP one for the detection time")
+{
+    SECTION("local")
+    {
+        auto h = formed_pair();
+        auto &a = *h.nodes[0];
+        h.stop(1);
+        h.run(2800);
+        // Far past the detection time (300 ms): still up, every session
+        // still handed over.
+        CHECK(a.channel_state() == ChannelState::Up);
+        CHECK_FALSE(h.hosts[0]->logged("partner silent"));
+        h.resume(1);
+        h.run(500);
+        CHECK(a.channel_state() == ChannelState::Up);
+        CHECK(a.role() == Role::Active);
+        CHECK(h.nodes[1]->role() == Role::Standby);
+        // Silent for longer: closed, saying how long it waited.
+        h.stop(1);
+        h.run(3200);
+        CHECK(a.channel_state() == ChannelState::Down);
+        CHECK(h.hosts[0]->logged("partner silent for more than 3000 ms"));
+    }
+    SECTION("local, hang detection off: its default")
+    {
+        auto h = formed_pair(false, 0);
+        h.stop(1);
+        h.run(2800);
+        CHECK(h.nodes[0]->channel_state() == ChannelState::Up);
+        h.run(400);
+        CHECK(h.hosts[0]->logged("partner silent for more than 3000 ms"));
+    }
+    SECTION("dual-RP: the lease needs the standby's grants, silence is loss")
+    {
+        auto h = formed_pair(true);
+        h.stop(1);
+        h.run(400);
+        CHECK(h.nodes[0]->channel_state() == ChannelState::Down);
+        CHECK(h.hosts[0]->logged("partner silent for more than 300 ms"));
+    }
 }
 
 TEST_CASE("a standby that was stalled itself reads what queued up before it judges")

@@ -9,6 +9,9 @@ PREFIXES prefixes; p3 runs BIRD and feeds LOAD_PREFIXES prefixes on demand.
   table again) the active is busy, not hung: it is never fenced. The
   longest heartbeat gap and I/O stall the standby saw are printed (the
   figures behind the defaults, docs/ha-pair.md).
+- A standby stopped for longer than the hold time (and less than the
+  hang-detection time) keeps its shadows: none ends, none is handed over
+  again, the channel stays up, r2 sees nothing.
 - An active stopped (SIGSTOP) for less than the hang-detection time is not
   fenced either, and the pair carries on.
 - An active stopped for good is fenced by the standby (its process is
@@ -36,6 +39,7 @@ from ha_lib.frr_ha import (  # noqa: E402
     rp_json,
     rp_log,
     rp_pid,
+    rp_vty_dir,
     rp_vtysh,
     start_rp,
     wait_for,
@@ -220,6 +224,46 @@ def test_pair_forms_and_r2_is_protected():
 def test_show_fits_the_yang_model(tmp_path):
     for rp in ("a", "b"):
         validate_instance(show_json_to_instance(rp_json(gear("r1"), rp)), str(tmp_path))
+
+
+def set_hang_detection(ms):
+    """Typed on the active; the standby follows (configuration sync)."""
+    gear("r1").cmd(f"vtysh -d bgpd --vty_socket {rp_vty_dir('a')} -c 'configure terminal' "
+                   f"-c 'router bgp 65001' -c 'bgp ha hang-detection {ms}'")
+    wait_for(f"both RPs have hang detection {ms} ms",
+             lambda: None if all(rp_json(gear("r1"), rp)["fencing"]["hangDetectionMs"] == ms
+                                 for rp in ("a", "b")) else "not yet", count=20, wait=0.5)
+
+
+def test_standby_stopped_past_its_shadows_hold_time_keeps_them():
+    """A standby that cannot run for longer than the hold time (stopped
+    here; in production busy with a load) keeps its shadows when it runs
+    again: they run no hold timer of their own (their sessions live as long
+    as the active's), and the active keeps a silent standby's channel for
+    the hang-detection time (raised above the stop for this case)."""
+    wait_pair(gear("r1"), "a", "b", epoch=1)
+    wait_protected("a", "b")
+    set_hang_detection(15000)
+    try:
+        before = r2_view()
+        drops = rp_json(gear("r1"), "a")["counters"]["channelDrops"]
+        seen = len(rp_log(gear("r1"), "b"))
+        pid = rp_pid(gear("r1"), "b")
+        gear("r1").cmd(f"kill -STOP {pid}")
+        try:
+            time.sleep(13)  # the hold time is 10 s
+        finally:
+            gear("r1").cmd(f"kill -CONT {pid}")
+        time.sleep(3)
+        wait_protected("a", "b")
+        after = rp_log(gear("r1"), "b")[seen:]
+        assert "Hold Timer Expired" not in after, after
+        assert "shadow session ends" not in after and "here only" not in after, after
+        assert f"{R2[0]}: shadowing the active's session" not in after, after
+        assert rp_json(gear("r1"), "a")["counters"]["channelDrops"] == drops
+        assert same_session(before, r2_view())
+    finally:
+        set_hang_detection(HANG_MS)
 
 
 def progress(rp):
