@@ -226,6 +226,11 @@ def test_show_fits_the_yang_model(tmp_path):
         validate_instance(show_json_to_instance(rp_json(gear("r1"), rp)), str(tmp_path))
 
 
+def hold_time_ms(rp):
+    """The hold time rp's session to r2 runs with."""
+    return rp_json(gear("r1"), rp, f"show bgp neighbors {R2[0]} json")[R2[0]]["bgpTimerHoldTimeMsecs"]
+
+
 def set_hang_detection(ms):
     """Typed on the active; the standby follows (configuration sync)."""
     gear("r1").cmd(f"vtysh -d bgpd --vty_socket {rp_vty_dir('a')} -c 'configure terminal' "
@@ -260,6 +265,8 @@ def test_standby_stopped_past_its_shadows_hold_time_keeps_them():
         assert "Hold Timer Expired" not in after, after
         assert "shadow session ends" not in after and "here only" not in after, after
         assert f"{R2[0]}: shadowing the active's session" not in after, after
+        # The hold time standing in while the shadow runs (docs).
+        assert hold_time_ms("b") == 65535000
         assert rp_json(gear("r1"), "a")["counters"]["channelDrops"] == drops
         assert same_session(before, r2_view())
     finally:
@@ -368,6 +375,9 @@ def test_stopped_active_is_fenced_and_replaced():
     wait_for("r2's session continues on rp b",
              lambda: None if streams("b") == {R2[0]: "live"} else str(streams("b")),
              count=40, wait=0.5)
+    # The shadow ran without a hold timer; the takeover put the negotiated
+    # one back.
+    assert hold_time_ms("b") == 10000
     time.sleep(12)
     after = r2_view()
     assert same_session(before, after), f"r2 saw the switchover:\n{before}\n{after}"
