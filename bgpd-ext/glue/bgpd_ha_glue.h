@@ -58,6 +58,18 @@ void bgpd_ha_lease_start(struct thread_master *master);
 void bgpd_ha_lease_show(struct vty *vty, struct json_object *json);
 void bgpd_ha_lease_fini(void);
 
+/* --- bgpd_ha_fence.c: the lease's fence in the kernel (docs/dual-rp.md) ------ */
+
+/* Installs the nftables table (dual-RP, at the lease's start). */
+void bgpd_ha_fence_install(void);
+/* Open until `until` (less a margin), on the lease clock; shut if past. */
+void bgpd_ha_fence_follow(uint64_t until, uint64_t now);
+void bgpd_ha_fence_shut(void);
+void bgpd_ha_fence_remove(void);
+/* show bgp ha: the fence's line; json: "fence" in the lease's object. */
+void bgpd_ha_fence_show(struct vty *vty);
+void bgpd_ha_fence_json(struct json_object *lease);
+
 /* --- bgpd_ha_life.c: the life pages (local mode) ------------------------------ */
 
 /* Holds this RP's page (main thread's writer now) and watches the partner's

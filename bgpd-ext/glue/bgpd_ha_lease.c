@@ -13,11 +13,7 @@
  *   open when a grant moves the deadline forward again, and what waited is
  *   written then;
  * - no session starts while silent (bgpd's hold flag), so no SYN leaves;
- * - and, below bgpd, the kernel's own fence (core/egress_fence.*): an
- *   nftables table drops every segment from or to the BGP port once the
- *   lease's time has run out, so what bgpd cannot stop (a write begun just
- *   before a freeze, the kernel's retransmissions, ACKs, FIN or RST) does
- *   not leave the host either.
+ * - and, below bgpd, the kernel's own fence (bgpd_ha_fence.c).
  *
  * Local mode never lays this tap (the ownership lock fences there).
  */
@@ -29,7 +25,6 @@
 #include "frratomic.h"
 #include "json.h"
 #include "linklist.h"
-#include "privs.h"
 #include "thread.h"
 #include "vty.h"
 
@@ -40,8 +35,6 @@
 #include "bgpd_ha_glue.h"
 #include "frr_ha/fence.h"
 
-extern struct zebra_privs_t bgpd_privs;
-
 /* The deadline of the active's writes, on the lease clock. */
 static _Atomic uint64_t deadline = FRR_HA_LEASE_NO_DEADLINE;
 /* Writes refused, and waits put on a gate, since the start. */
@@ -51,98 +44,6 @@ static const struct bgp_io_tap *inner; /* the tap laid under this one */
 static struct bgp_io_tap lease_tap;
 static struct thread_master *master;
 static struct thread *t_timer;
-
-/*
- * The fence in the kernel. It shuts FENCE_EARLY_MS before the deadline: the
- * kernel's timers count in jiffies and may fire a few ms late, and the
- * margin also covers the way from reading the clock to the kernel taking
- * the new timeout (a freeze longer than that in between is the one case it
- * does not cover: docs/dual-rp.md). Only the main thread changes it.
- */
-#define FENCE_EARLY_MS 10
-static struct frr_ha_egress_fence *fence;
-static char fence_state[24] = "none";
-static char fence_error[256]; /* the last refusal, said once */
-static char fence_install_error[256];
-
-static void fence_said(bool done, const char *what, const char *why)
-{
-	if (done) {
-		fence_error[0] = '\0';
-		return;
-	}
-	if (strcmp(fence_error, why) != 0)
-		zlog_err("frr-ha: lease: the kernel's fence could not be %s: %s", what, why);
-	snprintf(fence_error, sizeof(fence_error), "%s", why);
-}
-
-static void fence_follow(uint64_t until, uint64_t now)
-{
-	char why[256] = "";
-	bool done;
-
-	if (!fence)
-		return;
-	frr_with_privs (&bgpd_privs) {
-		if (until == FRR_HA_LEASE_NO_DEADLINE) {
-			done = frr_ha_egress_fence_open(fence, why, sizeof(why));
-			snprintf(fence_state, sizeof(fence_state), "open");
-		} else if (until > now + FENCE_EARLY_MS) {
-			done = frr_ha_egress_fence_open_for(
-				fence, (uint32_t)(until - now - FENCE_EARLY_MS), why, sizeof(why));
-			snprintf(fence_state, sizeof(fence_state), "until-deadline");
-		} else {
-			done = frr_ha_egress_fence_shut(fence, why, sizeof(why));
-			snprintf(fence_state, sizeof(fence_state), "shut");
-		}
-	}
-	fence_said(done, "moved", why);
-}
-
-static void fence_shut(void)
-{
-	char why[256] = "";
-	bool done;
-
-	if (!fence)
-		return;
-	frr_with_privs (&bgpd_privs) {
-		done = frr_ha_egress_fence_shut(fence, why, sizeof(why));
-	}
-	snprintf(fence_state, sizeof(fence_state), "shut");
-	fence_said(done, "shut", why);
-}
-
-static void fence_install(void)
-{
-	if (fence)
-		return;
-	frr_with_privs (&bgpd_privs) {
-		fence = frr_ha_egress_fence_install(bm->port ? bm->port : BGP_PORT_DEFAULT,
-						    fence_install_error,
-						    sizeof(fence_install_error));
-	}
-	if (!fence) {
-		zlog_err("frr-ha: lease: no fence in the kernel (%s): only bgpd's own check silences this RP when its lease lapses",
-			 fence_install_error);
-		return;
-	}
-	fence_install_error[0] = '\0';
-	snprintf(fence_state, sizeof(fence_state), "open");
-	zlog_info("frr-ha: lease: the kernel's fence is in place (nftables table inet frr_ha_fence, TCP port %u)",
-		  bm->port ? bm->port : BGP_PORT_DEFAULT);
-}
-
-static void fence_remove(void)
-{
-	if (!fence)
-		return;
-	frr_with_privs (&bgpd_privs) {
-		frr_ha_egress_fence_remove(fence);
-	}
-	fence = NULL;
-	snprintf(fence_state, sizeof(fence_state), "none");
-}
 
 /*
  * The gates. bgpd's event loop keeps one wait per descriptor, so each
@@ -270,7 +171,7 @@ static int lease_output_fd(struct peer *peer)
 void bgpd_ha_lease_start(struct thread_master *m)
 {
 	master = m;
-	fence_install();
+	bgpd_ha_fence_install();
 	if (bgp_io_tap == &lease_tap)
 		return;
 	inner = bgp_io_tap;
@@ -291,7 +192,7 @@ static uint64_t host_lease_clock_ms(void *ctx)
 static void host_lease_deadline(void *ctx, uint64_t until)
 {
 	atomic_store_explicit(&deadline, until, memory_order_release);
-	fence_follow(until, bgpd_ha_lease_clock_ms());
+	bgpd_ha_fence_follow(until, bgpd_ha_lease_clock_ms());
 	if (lease_may_write())
 		gates_open();
 }
@@ -313,7 +214,7 @@ static void host_lease_lapsed(void *ctx, bool silent)
 {
 	if (silent) {
 		SET_FLAG(bm->flags, BM_FLAG_HOLD_PEERS);
-		fence_shut();
+		bgpd_ha_fence_shut();
 		return;
 	}
 	gates_open();
@@ -348,32 +249,6 @@ void bgpd_ha_lease_host_ops(struct frr_ha_host_ops *ops)
 
 /* --- show bgp ha [json] ---------------------------------------------------------- */
 
-static uint64_t fence_dropped(void)
-{
-	uint64_t n = 0;
-
-	if (!fence)
-		return 0;
-	frr_with_privs (&bgpd_privs) {
-		n = frr_ha_egress_fence_dropped(fence);
-	}
-	return n;
-}
-
-static void lease_fence_json(struct json_object *lease)
-{
-	json_object *j = json_object_new_object();
-
-	json_object_boolean_add(j, "installed", fence != NULL);
-	json_object_string_add(j, "state", fence_state);
-	json_object_int_add(j, "segmentsDropped", fence_dropped());
-	if (*fence_error)
-		json_object_string_add(j, "lastError", fence_error);
-	if (*fence_install_error)
-		json_object_string_add(j, "installError", fence_install_error);
-	json_object_object_add(lease, "fence", j);
-}
-
 void bgpd_ha_lease_show(struct vty *vty, struct json_object *json)
 {
 	struct frr_ha_node *node = bgpd_ha_pair_node();
@@ -407,7 +282,7 @@ void bgpd_ha_lease_show(struct vty *vty, struct json_object *json)
 		/* CLOCK_MONOTONIC_RAW, ms: comparable only on one kernel. */
 		json_object_int_add(j, "lastLapseClockMs", l.last_lapse_at_ms);
 		json_object_int_add(j, "lastTakeoverClockMs", l.last_takeover_at_ms);
-		lease_fence_json(j);
+		bgpd_ha_fence_json(j);
 		if (*l.last_refusal)
 			json_object_string_add(j, "lastRefusal", l.last_refusal);
 		json_object_object_add(json, "lease", j);
@@ -436,18 +311,13 @@ void bgpd_ha_lease_show(struct vty *vty, struct json_object *json)
 			l.last_takeover_wait_ms);
 	if (l.overrides)
 		vty_out(vty, "  overridden by the operator %" PRIu64 " times\n", l.overrides);
-	if (fence)
-		vty_out(vty, "  kernel fence: %s, %" PRIu64 " segments dropped%s%s\n",
-			fence_state, fence_dropped(), *fence_error ? "; last error: " : "",
-			fence_error);
-	else if (*fence_install_error)
-		vty_out(vty, "  kernel fence: none (%s)\n", fence_install_error);
+	bgpd_ha_fence_show(vty);
 }
 
 void bgpd_ha_lease_fini(void)
 {
 	THREAD_OFF(t_timer);
-	fence_remove();
+	bgpd_ha_fence_remove();
 	if (bgp_io_tap == &lease_tap)
 		bgp_io_tap = inner;
 	pthread_mutex_lock(&gates_mtx);
