@@ -1,5 +1,6 @@
 #include "connection_image_wire.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "ha_channel.pb.h"
@@ -97,17 +98,13 @@ Result<ConnectionImage> image_from_wire(const wire::TcpImage &in)
         return R::fail("local and remote addresses of different families");
     image.local = *local;
     image.remote = *remote;
-    if (in.mss() == 0 || in.mss() > 65535)
-        return R::fail("MSS " + std::to_string(in.mss()));
-    // RFC 7323: a shift above 14 does not exist.
-    if (in.snd_wscale() > 14 || in.rcv_wscale() > 14)
-        return R::fail("window scale above 14");
-    image.options = TcpOptions{in.mss(),
-                               static_cast<std::uint8_t>(in.snd_wscale()),
-                               static_cast<std::uint8_t>(in.rcv_wscale()),
-                               in.window_scaling(),
-                               in.sack(),
-                               in.timestamps()};
+    // A shift that does not fit its byte is out of range as it is.
+    auto shift = [](std::uint32_t v) { return static_cast<std::uint8_t>(std::min(v, 255u)); };
+    image.options = TcpOptions{in.mss(),           shift(in.snd_wscale()), shift(in.rcv_wscale()),
+                               in.window_scaling(), in.sack(),              in.timestamps()};
+    std::string bad = check_options(image.options);
+    if (!bad.empty())
+        return R::fail(bad);
     image.send_base = in.send_base();
     image.recv_base = in.recv_base();
     if (!in.has_progress())

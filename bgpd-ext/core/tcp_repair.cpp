@@ -378,6 +378,16 @@ Status silence(UniqueFd &fd)
     return Status::ok();
 }
 
+std::string check_options(const TcpOptions &o)
+{
+    if (o.mss == 0 || o.mss > 65535)
+        return "MSS " + std::to_string(o.mss);
+    // RFC 7323: a shift above 14 does not exist.
+    if (o.window_scaling && (o.snd_wscale > 14 || o.rcv_wscale > 14))
+        return "window scale above 14";
+    return "";
+}
+
 std::string check_state(const TcpConnectionState &s)
 {
     if (s.local.family != AF_INET && s.local.family != AF_INET6)
@@ -386,11 +396,9 @@ std::string check_state(const TcpConnectionState &s)
         return "local and remote addresses of different families";
     if (s.local.port == 0 || s.remote.port == 0)
         return "port 0";
-    if (s.options.mss == 0 || s.options.mss > 65535)
-        return "MSS " + std::to_string(s.options.mss);
-    // RFC 7323: a shift above 14 does not exist.
-    if (s.options.window_scaling && (s.options.snd_wscale > 14 || s.options.rcv_wscale > 14))
-        return "window scale above 14";
+    std::string bad = check_options(s.options);
+    if (!bad.empty())
+        return bad;
     if (!s.have_window)
         return "";
     const TcpWindow &w = s.window;

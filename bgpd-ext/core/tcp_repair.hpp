@@ -132,6 +132,9 @@ Result<TcpConnectionState> capture_and_silence(UniqueFd &fd);
 // failure fd stays open: closing it normally would send a FIN.
 Status silence(UniqueFd &fd);
 
+// Whether the negotiated options are in range: "" if so, else why not.
+std::string check_options(const TcpOptions &options);
+
 // Whether the state is one a kernel could continue (its window against its
 // sequence numbers, option ranges). "" if so, else why not.
 std::string check_state(const TcpConnectionState &state);

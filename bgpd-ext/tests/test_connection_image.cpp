@@ -15,28 +15,27 @@ using namespace frr_ha::tcp_test;
 namespace {
 
 // What the standby keeps arrives as bytes on the channel.
-ConnectionImage through_wire(const ConnectionImage &image)
+template <typename Wire, typename T, typename Decode>
+T through_wire(const T &value, Decode decode)
 {
-    wire::TcpImage w;
-    to_wire(image, &w);
-    wire::TcpImage back;
+    Wire w;
+    to_wire(value, &w);
+    Wire back;
     REQUIRE(back.ParseFromString(w.SerializeAsString()));
-    Result<ConnectionImage> got = image_from_wire(back);
+    Result<T> got = decode(back);
     INFO(got.why());
     REQUIRE(got);
     return *got;
 }
 
+ConnectionImage through_wire(const ConnectionImage &image)
+{
+    return through_wire<wire::TcpImage>(image, image_from_wire);
+}
+
 ConnectionProgress through_wire(const ConnectionProgress &progress)
 {
-    wire::TcpProgress w;
-    to_wire(progress, &w);
-    wire::TcpProgress back;
-    REQUIRE(back.ParseFromString(w.SerializeAsString()));
-    Result<ConnectionProgress> got = progress_from_wire(back);
-    INFO(got.why());
-    REQUIRE(got);
-    return *got;
+    return through_wire<wire::TcpProgress>(progress, progress_from_wire);
 }
 
 // The active's writes, logged to the standby.
@@ -46,6 +45,15 @@ void write_logged(Flow &flow, int fd, std::uint64_t target, SendLog &log)
     flow.write_to(fd, target);
     if (flow.written > before)
         REQUIRE(log.append(before, flow.bytes(before, flow.written - before)));
+}
+
+// The session going on both ways, what the active writes logged.
+void exchange_logged(int app, int peer, Flow &to_peer, Flow &to_app, std::uint64_t extra,
+                     SendLog &log)
+{
+    std::uint64_t before = to_peer.written;
+    REQUIRE(exchange(app, peer, to_peer, to_app, extra));
+    REQUIRE(log.append(before, to_peer.bytes(before, to_peer.written - before)));
 }
 
 ConnectionImage sample_image()
@@ -93,9 +101,7 @@ TEST_CASE("The standby host rebuilds a connection from the image and progress it
     SendLog log;  // the standby's, from the session's first byte
 
     // Before the session is handed over: the OPENs and some routes.
-    std::uint64_t before = to_peer.written;
-    REQUIRE(exchange(app.get(), peer, to_peer, to_app, 30000));
-    REQUIRE(log.append(before, to_peer.bytes(before, to_peer.written - before)));
+    exchange_logged(app.get(), peer, to_peer, to_app, 30000, log);
     Result<TcpConnectionState> at_up = capture(app.get());
     INFO(at_up.why());
     REQUIRE(at_up);
@@ -103,16 +109,12 @@ TEST_CASE("The standby host rebuilds a connection from the image and progress it
 
     // The session goes on; a progress is captured and sent, and the
     // session goes on further, so that it is stale at takeover.
-    before = to_peer.written;
-    REQUIRE(exchange(app.get(), peer, to_peer, to_app, 200000));
-    REQUIRE(log.append(before, to_peer.bytes(before, to_peer.written - before)));
+    exchange_logged(app.get(), peer, to_peer, to_app, 200000, log);
     Result<TcpConnectionState> later = capture(app.get());
     REQUIRE(later);
     ConnectionProgress progress = through_wire(progress_of(*later, to_peer.written, to_app.read));
     auto progress_arrived = Clock::now();
-    before = to_peer.written;
-    REQUIRE(exchange(app.get(), peer, to_peer, to_app, 200000));
-    REQUIRE(log.append(before, to_peer.bytes(before, to_peer.written - before)));
+    exchange_logged(app.get(), peer, to_peer, to_app, 200000, log);
 
     // At the instant of death: bytes the peer sent that the active's kernel
     // acknowledged and the mirror holds, unread by the active; bytes the
