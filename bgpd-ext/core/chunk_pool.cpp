@@ -11,6 +11,7 @@ namespace frr_ha {
 namespace {
 
 std::atomic<bool> sharing{true};
+std::atomic<std::size_t> copies{0};
 
 std::uint64_t mix(std::uint64_t x)
 {
@@ -128,6 +129,7 @@ Chunk &ChunkRef::thaw()
             return *chunk_;
         }
     }
+    copies.fetch_add(1, std::memory_order_relaxed);
     ChunkRef shared(std::move(*this));
     chunk_ = make_chunk();
     const std::size_t n = shared->size(), key_size = n ? shared->keys.size() / n : 0;
@@ -167,28 +169,29 @@ void ChunkRef::intern()
     chunk_ = same;
 }
 
-bool ChunkRef::become(std::uint64_t hash, bool (*is)(const Chunk &, const void *), const void *wanted)
+ChunkRef ChunkRef::find(std::uint64_t hash, bool (*is)(const Chunk &, const void *), const void *wanted)
 {
     if (!sharing.load(std::memory_order_relaxed))
-        return false;
+        return ChunkRef();
     Chunk probe;
     probe.hash = hash;
-    Chunk *found = nullptr;
-    {
-        ChunkPool &pool = ChunkPool::get();
-        std::lock_guard<std::mutex> lock(pool.mutex);
-        const std::size_t b = pool.chunks.bucket(&probe);
-        for (auto it = pool.chunks.begin(b); it != pool.chunks.end(b); ++it)
-            if ((*it)->hash == hash && is(**it, wanted)) {
-                found = *it;
-                found->refs_.fetch_add(1, std::memory_order_relaxed);
-                break;
-            }
-    }
+    ChunkPool &pool = ChunkPool::get();
+    std::lock_guard<std::mutex> lock(pool.mutex);
+    const std::size_t b = pool.chunks.bucket(&probe);
+    for (auto it = pool.chunks.begin(b); it != pool.chunks.end(b); ++it)
+        if ((*it)->hash == hash && is(**it, wanted)) {
+            (*it)->refs_.fetch_add(1, std::memory_order_relaxed);
+            return ChunkRef(*it);
+        }
+    return ChunkRef();
+}
+
+bool ChunkRef::become(std::uint64_t hash, bool (*is)(const Chunk &, const void *), const void *wanted)
+{
+    ChunkRef found = find(hash, is, wanted);
     if (!found)
         return false;
-    ChunkRef old(std::move(*this));  // dropped outside the lock
-    chunk_ = found;
+    std::swap(chunk_, found.chunk_);  // the old chunk is dropped with `found`, outside the lock
     return true;
 }
 
@@ -198,6 +201,8 @@ std::size_t interned_chunks()
     std::lock_guard<std::mutex> lock(pool.mutex);
     return pool.chunks.size();
 }
+
+std::size_t chunk_copies() { return copies.load(std::memory_order_relaxed); }
 
 void set_chunk_sharing(bool on) { sharing.store(on, std::memory_order_relaxed); }
 

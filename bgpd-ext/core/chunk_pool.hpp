@@ -81,6 +81,10 @@ public:
     // pool has none. So a change another table already made and interned
     // is taken without copying the chunk.
     bool become(std::uint64_t hash, bool (*is)(const Chunk &, const void *), const void *wanted);
+    // A reference to the pool's chunk with `hash` that `is` takes for the
+    // one wanted; an empty reference when the pool has none.
+    static ChunkRef find(std::uint64_t hash, bool (*is)(const Chunk &, const void *), const void *wanted);
+    explicit operator bool() const { return chunk_ != nullptr; }
     // Whether another reference may hold the chunk (a hint: it can change
     // as soon as it is read, unless this reference is the only one).
     bool maybe_shared() const { return chunk_->refs_.load(std::memory_order_relaxed) > 1; }
@@ -97,6 +101,11 @@ std::size_t with_room(std::size_t entries);
 
 // How many chunks the pool holds now (tests, show, benchmarks).
 std::size_t interned_chunks();
+
+// How many times a table copied a chunk others held to change it, since
+// the process started (tests, benchmarks: the copies a change in place
+// could not avoid).
+std::size_t chunk_copies();
 
 // Sharing on (the default) or off, process-wide: off, intern() does nothing
 // and every table keeps private chunks, as before sharing. For benchmarks

@@ -40,9 +40,9 @@ std::size_t PrefixTable::chunk_for(const std::uint8_t *key) const
     return lo == 0 ? 0 : lo - 1;
 }
 
-std::size_t PrefixTable::lower_bound(const Chunk &c, const std::uint8_t *key) const
+std::size_t PrefixTable::lower_bound(const Chunk &c, const std::uint8_t *key, std::size_t from) const
 {
-    std::size_t lo = 0, hi = c.size();
+    std::size_t lo = from, hi = c.size();
     while (lo < hi) {
         const std::size_t mid = lo + (hi - lo) / 2;
         if (compare(c.keys.data() + mid * key_size_, key) < 0)

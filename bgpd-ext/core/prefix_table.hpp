@@ -76,6 +76,14 @@ public:
     // Inserts the key or replaces its path.
     void set(const std::uint8_t *key, PathRef path);
     bool erase(const std::uint8_t *key);
+    // The same as set() / erase() of each of `count` keys, laid end to end
+    // in table order without repeats (one message's prefixes of a family).
+    // Where several of them change a chunk other tables hold, and another
+    // table made the same change already (the peers of an update group are
+    // sent the same routes), the changed chunks are taken from the pool as
+    // they are: no copy of the chunk, no reference taken to each path.
+    void set_sorted(const std::uint8_t *keys, std::size_t count, const PathRef &path);
+    void erase_sorted(const std::uint8_t *keys, std::size_t count);
     // Null when absent; valid until the table next changes or settles.
     const PathRef *find(const std::uint8_t *key) const;
     void clear();
@@ -122,8 +130,8 @@ private:
     int compare(const std::uint8_t *a, const std::uint8_t *b) const;
     // The last chunk whose first key is not above `key` (0 when none is).
     std::size_t chunk_for(const std::uint8_t *key) const;
-    // The first place in `c` whose key is not below `key`.
-    std::size_t lower_bound(const Chunk &c, const std::uint8_t *key) const;
+    // The first place in `c`, from `from` on, whose key is not below `key`.
+    std::size_t lower_bound(const Chunk &c, const std::uint8_t *key, std::size_t from = 0) const;
     std::uint64_t hash_of(const Chunk &c, std::size_t from, std::size_t to) const;
     // Chunk `ci`, private to this table, to change (listed for settle()).
     Chunk &writable(std::size_t ci);
@@ -132,6 +140,18 @@ private:
     // table made it already; false (nothing done) otherwise.
     bool reuse(std::size_t ci, std::size_t at, std::size_t removed, const std::uint8_t *key,
                const PathRef *path);
+    // set_sorted() (path) or erase_sorted() (null).
+    void change_sorted(const std::uint8_t *keys, std::size_t count, const PathRef *path);
+    // The keys that fall in chunk `ci` (and in the chunks the change makes
+    // join it) applied at once, when the chunk is shared and the pool holds
+    // every chunk the result is cut into: they replace the old ones. How
+    // many keys it took; 0, nothing done, otherwise (prefix_table_batch.cpp).
+    std::size_t take_changed(std::size_t ci, const std::uint8_t *keys, std::size_t count, const PathRef *path);
+    // Whether setting (or erasing) `key`, in chunk `ci`, moves a cut.
+    bool moves_boundary(std::size_t ci, const std::uint8_t *key, bool set) const;
+    // How many of the `count` keys (sorted) fall in chunk `ci`, the first
+    // of them being in it.
+    std::size_t keys_in(std::size_t ci, const std::uint8_t *keys, std::size_t count) const;
     // A new private chunk at `ci`.
     Chunk &add_chunk(std::size_t ci);
     void remove_chunk(std::size_t ci);

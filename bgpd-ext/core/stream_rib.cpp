@@ -106,6 +106,45 @@ StreamRib::Key StreamRib::key_of(std::string_view nlri)
     return k;
 }
 
+std::vector<std::uint8_t> StreamRib::sorted_keys(const std::vector<std::string_view> &nlri,
+                                                std::size_t key_size)
+{
+    // bgpd sends a message's prefixes in its tree's order (address, then
+    // length), the table orders them by length first.
+    std::vector<Key> keys;
+    keys.reserve(nlri.size());
+    for (auto n : nlri)
+        keys.push_back(key_of(n));
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    std::vector<std::uint8_t> packed(keys.size() * key_size);
+    for (std::size_t i = 0; i < keys.size(); i++)
+        std::copy_n(keys[i].begin(), key_size, packed.begin() + static_cast<std::ptrdiff_t>(i * key_size));
+    return packed;
+}
+
+void StreamRib::set_all(Family f, const std::vector<std::string_view> &nlri, const PathRef &path)
+{
+    PrefixTable &t = table(f);
+    if (nlri.size() == 1) {  // most UPDATEs of a real table: nothing to sort
+        t.set_sorted(key_of(nlri.front()).data(), 1, path);
+        return;
+    }
+    const std::vector<std::uint8_t> keys = sorted_keys(nlri, t.key_size());
+    t.set_sorted(keys.data(), keys.size() / t.key_size(), path);
+}
+
+void StreamRib::erase_all(Family f, const std::vector<std::string_view> &nlri)
+{
+    PrefixTable &t = table(f);
+    if (nlri.size() == 1) {
+        t.erase_sorted(key_of(nlri.front()).data(), 1);
+        return;
+    }
+    const std::vector<std::uint8_t> keys = sorted_keys(nlri, t.key_size());
+    t.erase_sorted(keys.data(), keys.size() / t.key_size());
+}
+
 StreamRib::Route StreamRib::route(std::size_t family, const PrefixTable &t,
                                   const PrefixTable::Position &p) const
 {
@@ -203,8 +242,7 @@ bool StreamRib::take_in(std::string_view m)
     std::vector<std::string_view> gone, added;
     if (!parse_nlri(ipv4, body.substr(2, withdrawn_len), &gone))
         return false;
-    for (auto n : gone)
-        table(ipv4).erase(key_of(n).data());
+    erase_all(ipv4, gone);
     if (withdrawn_len == 0 && attr_len == 0 && attr_at == body.size()) {
         end_of_rib_.insert(ipv4);
         return true;
@@ -246,8 +284,7 @@ bool StreamRib::take_in(std::string_view m)
                     return false;
                 if (mp_gone.empty() && attrs.size() == head + len)
                     end_of_rib_.insert(f);
-                for (auto n : mp_gone)
-                    table(f).erase(key_of(n).data());
+                erase_all(f, mp_gone);
             } else {
                 if (value.size() < 4 || std::size_t{5} + static_cast<std::uint8_t>(value[3]) > value.size())
                     return fail("MP_REACH next hop overrun");
@@ -269,15 +306,11 @@ bool StreamRib::take_in(std::string_view m)
     if (added.empty() && mp_added.empty())
         return true;
     if (!added.empty()) {
-        PathRef path = intern_path(ipv4, kept, next_hop_at, nullptr);
-        for (auto n : added)
-            table(ipv4).set(key_of(n).data(), path);
+        set_all(ipv4, added, intern_path(ipv4, kept, next_hop_at, nullptr));
     }
     if (mp_reach && !mp_added.empty()) {
         const std::string_view next_hop(mp_next_hop);
-        PathRef path = intern_path(mp_family, kept, std::string::npos, &next_hop);
-        for (auto n : mp_added)
-            table(mp_family).set(key_of(n).data(), path);
+        set_all(mp_family, mp_added, intern_path(mp_family, kept, std::string::npos, &next_hop));
     }
     return true;
 }

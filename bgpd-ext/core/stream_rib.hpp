@@ -96,6 +96,12 @@ private:
     // The NLRI as a table key (zero-padded to the family's key size).
     static Key key_of(std::string_view nlri);
     PrefixTable &table(Family f) { return tables_[index_of(f)]; }
+    // A message's prefixes of family `f` announced with `path`, or
+    // withdrawn: in table order, at once (PrefixTable::set_sorted()).
+    void set_all(Family f, const std::vector<std::string_view> &nlri, const PathRef &path);
+    void erase_all(Family f, const std::vector<std::string_view> &nlri);
+    static std::vector<std::uint8_t> sorted_keys(const std::vector<std::string_view> &nlri,
+                                                 std::size_t key_size);
     Route route(std::size_t family, const PrefixTable &t, const PrefixTable::Position &p) const;
     // The path as interned for this record: its next hop made "own" when
     // it is the family's own next hop (the first seen becomes it).

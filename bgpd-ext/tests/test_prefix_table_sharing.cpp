@@ -62,6 +62,28 @@ bool same_chunks(const PrefixTable &a, const PrefixTable &b)
     return b.at_end(q);
 }
 
+// `count` random keys, sorted and without repeats, end to end as
+// set_sorted() wants them; now and then a dense run, so that many fall in
+// one chunk, and cuts move.
+std::string sorted_keys(std::mt19937 &rng, std::size_t count)
+{
+    std::set<std::string> keys;
+    const bool dense = rng() % 2 == 0;
+    const std::string base = random_key(rng);
+    while (keys.size() < count) {
+        std::string k = dense ? base : random_key(rng);
+        if (dense) {
+            k[0] = 24;
+            k[3] = static_cast<char>(rng() % 256);  // 256 keys: count stays below
+        }
+        keys.insert(k);
+    }
+    std::string packed;
+    for (const auto &k : keys)
+        packed += k;
+    return packed;
+}
+
 }  // namespace
 
 TEST_CASE("tables with the same content share every chunk, whatever order it came in")
@@ -303,6 +325,68 @@ TEST_CASE("tables sharing chunks keep their own content through divergence and r
                 held += t.chunks();
             CHECK(interned_chunks() - before <= held);
         }
+    }
+    CHECK(interned_chunks() == before);
+}
+
+TEST_CASE("a message's keys applied at once equal them one by one, and take the chunks another table made")
+{
+    // `one` takes each message key by key (the reference), `group` and
+    // `late` at once; `late` is sent the same keys in two messages where
+    // the others had one (bgpd packs a group's messages as its timers
+    // fire), so it often finds no chunk made and goes key by key.
+    const std::size_t before = interned_chunks();
+    const auto paths = some_paths(4);
+    {
+        PrefixTable one(5), group(5), late(5);
+        Model model;
+        std::mt19937 rng(41);
+        std::size_t taken = 0, messages = 0;
+        for (int round = 0; round < 6; round++) {
+            const unsigned erase_share = round % 2 == 0 ? 2 : 6;
+            for (int message = 0; message < 150; message++, messages++) {
+                const std::string keys = sorted_keys(rng, 1 + rng() % 200);
+                const std::size_t count = keys.size() / 5;
+                const bool erase = rng() % 10 < erase_share;
+                const PathRef &p = paths[rng() % paths.size()];
+                for (std::size_t k = 0; k < count; k++) {
+                    const std::string key = keys.substr(k * 5, 5);
+                    if (erase) {
+                        CHECK(one.erase(raw(key)) == (model.erase(key) == 1));
+                    } else {
+                        one.set(raw(key), p);
+                        model[key] = p.get();
+                    }
+                }
+                one.settle();
+                const std::size_t copies = chunk_copies();
+                const std::size_t half = count / 2;
+                if (erase) {
+                    group.erase_sorted(raw(keys), count);
+                    late.erase_sorted(raw(keys), half);
+                    late.erase_sorted(raw(keys) + half * 5, count - half);
+                } else {
+                    group.set_sorted(raw(keys), count, p);
+                    late.set_sorted(raw(keys), half, p);
+                    late.set_sorted(raw(keys) + half * 5, count - half, p);
+                }
+                // `group` was given what `one` was: every chunk it changed
+                // was made already, none is copied, all are the same.
+                if (same_chunks(group, one) && chunk_copies() == copies)
+                    taken++;
+                group.settle();
+                late.settle();
+                REQUIRE(same_chunks(group, one));
+                REQUIRE(same_chunks(late, one));
+            }
+            check_against(one, model, rng);
+            check_against(group, model, rng);
+            check_against(late, model, rng);
+            CHECK(group.boundaries_follow_content());
+            CHECK(late.boundaries_follow_content());
+        }
+        // Not every message: a change that removes a chunk goes key by key.
+        CHECK(taken >= messages * 95 / 100);
     }
     CHECK(interned_chunks() == before);
 }
