@@ -25,8 +25,17 @@ EXTENDED_LENGTH = re.compile(r"^Length is invalid (\d+)$")
 SEP, AGG = "\x1f", "\x1e"
 
 
+# A segment sent again over bytes already captured, the same bytes (a TCP
+# retransmission, cut differently). Different bytes are another error,
+# "Conflicting data in fragment overlap", which stays one.
+RETRANSMITTED_OVERLAP = "New fragment overlaps old data (retransmission?)"
+
+
 def forgiven(message):
-    """tshark's error on an RFC 8654 extended message, and nothing else."""
+    """tshark's error on an RFC 8654 extended message or on a retransmission
+    of the same bytes, and nothing else."""
+    if message == RETRANSMITTED_OVERLAP:
+        return True
     m = EXTENDED_LENGTH.match(message)
     return bool(m) and 4096 < int(m.group(1)) <= 65535
 
