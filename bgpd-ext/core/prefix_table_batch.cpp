@@ -139,8 +139,10 @@ std::size_t PrefixTable::take_changed(std::size_t ci, const std::uint8_t *keys, 
         hash += from.hash;
         merged.reserve(merged.size() + n + (path ? in - used : 0));
         const auto keep = [&](std::size_t to) {  // the old entries up to `to`, as they are
-            for (; i < to; i++)
-                merged.push_back(Entry{from.keys.data() + i * key_size_, &from.paths[i], i + 1 == n});
+            const std::size_t at = merged.size();
+            merged.resize(at + (to - i));
+            for (Entry *out = merged.data() + at; i < to; i++)
+                *out++ = Entry{from.keys.data() + i * key_size_, &from.paths[i], i + 1 == n};
         };
         for (; used < in; used++) {
             const std::uint8_t *key = keys + used * key_size_;
@@ -196,18 +198,27 @@ std::size_t PrefixTable::take_changed(std::size_t ci, const std::uint8_t *keys, 
         merge(++last);
     }
 
+    // Each piece's hash: the largest one's is what the others leave of the
+    // whole, so one piece (most changes) reads no entry again and a split
+    // reads the smaller part only.
+    std::vector<std::uint64_t> hashes(ends.size(), 0);
+    std::size_t largest = 0;
+    for (std::size_t e = 1; e < ends.size(); e++)
+        if (ends[e] - ends[e - 1] > ends[largest] - (largest ? ends[largest - 1] : 0))
+            largest = e;
+    for (std::size_t begin = 0, e = 0; e < ends.size(); begin = ends[e], e++) {
+        if (e == largest)
+            continue;
+        for (std::size_t k = begin; k < ends[e]; k++)
+            hashes[e] += entry_hash(merged[k].key, key_size_, *merged[k].path);
+        hash -= hashes[e];
+    }
+    hashes[largest] = hash;
+
     std::vector<ChunkRef> pieces;
     pieces.reserve(ends.size());
     for (std::size_t begin = 0, e = 0; e < ends.size(); begin = ends[e], e++) {
-        // The last piece's hash is what the others leave of the whole: one
-        // piece (most changes) reads no entry again.
-        std::uint64_t piece_hash = hash;
-        if (e + 1 < ends.size()) {
-            piece_hash = 0;
-            for (std::size_t k = begin; k < ends[e]; k++)
-                piece_hash += entry_hash(merged[k].key, key_size_, *merged[k].path);
-            hash -= piece_hash;
-        }
+        const std::uint64_t piece_hash = hashes[e];
         const Piece wanted{merged.data() + begin, ends[e] - begin, key_size_};
         ChunkRef found = ChunkRef::find(piece_hash, &Piece::is, &wanted);
         if (!found)
