@@ -7,7 +7,7 @@
  */
 #include <zebra.h>
 
-#include "linklist.h"
+#include "jhash.h"
 #include "memory.h"
 #include "network.h"
 #include "thread.h"
@@ -23,22 +23,40 @@
  * session (not died: its death makes this RP active well within this). */
 #define TF_MIRROR_END_GRACE_MS 1000
 
-static struct list *shadows;
-
-struct list *bgpd_ha_shadow_list(void)
+/* Keyed by peer: a shadow is looked up on every status change of every
+ * peer, which a list made O(sessions) each at a thousand sessions. */
+static int shadow_cmp(const struct ha_shadow *a, const struct ha_shadow *b)
 {
-	return shadows;
+	return numcmp((uintptr_t)a->peer, (uintptr_t)b->peer);
+}
+
+static uint32_t shadow_hash(const struct ha_shadow *s)
+{
+	return jhash(&s->peer, sizeof(s->peer), 0x5ad0);
+}
+
+DECLARE_HASH(ha_shadows, struct ha_shadow, by_peer, shadow_cmp, shadow_hash);
+
+static struct ha_shadows_head shadows;
+
+unsigned int bgpd_ha_shadow_count(void)
+{
+	return ha_shadows_count(&shadows);
+}
+
+void bgpd_ha_shadow_each(struct ha_shadow **out)
+{
+	struct ha_shadow *s;
+
+	frr_each (ha_shadows, &shadows, s)
+		*out++ = s;
 }
 
 static struct ha_shadow *shadow_of(struct peer *peer)
 {
-	struct listnode *node;
-	struct ha_shadow *s;
+	struct ha_shadow ref = {.peer = peer};
 
-	for (ALL_LIST_ELEMENTS_RO(shadows, node, s))
-		if (s->peer == peer)
-			return s;
-	return NULL;
+	return ha_shadows_find(&shadows, &ref);
 }
 
 bool bgpd_ha_tf_is_shadow(struct peer *peer)
@@ -50,7 +68,7 @@ void bgpd_ha_shadow_free(struct ha_shadow *s)
 {
 	THREAD_OFF(s->t_sendlog);
 	THREAD_OFF(s->t_ended);
-	listnode_delete(shadows, s);
+	ha_shadows_del(&shadows, s);
 	XFREE(MTYPE_HA_SHADOW, s);
 }
 
@@ -151,7 +169,7 @@ int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3])
 	s->peer = peer;
 	s->fd = fds[0];
 	s->starting = true;
-	listnode_add(shadows, s);
+	ha_shadows_add(&shadows, s);
 	thread_add_read(bgpd_ha_tf_master(), tf_sendlog_read, s, fds[2], &s->t_sendlog);
 	zlog_info("frr-ha: %s: shadowing the active's session", peer->host);
 	BGP_EVENT_ADD(peer, BGP_Start);
@@ -314,11 +332,10 @@ static void tf_shadow_expire(struct thread *t)
  * (planned switchover) or died. Only the role, known shortly, tells. */
 void bgpd_ha_shadow_mirror_ended(struct thread *t)
 {
-	struct listnode *node;
 	struct ha_shadow *s;
 	struct frr_ha_tap_info info;
 
-	for (ALL_LIST_ELEMENTS_RO(shadows, node, s)) {
+	frr_each (ha_shadows, &shadows, s) {
 		bool ended = false;
 
 		frr_with_mutex (&s->peer->io_mtx) {
@@ -333,14 +350,14 @@ void bgpd_ha_shadow_mirror_ended(struct thread *t)
 
 void bgpd_ha_shadow_init(void)
 {
-	shadows = list_new();
+	ha_shadows_init(&shadows);
 }
 
 void bgpd_ha_shadow_fini(void)
 {
 	struct ha_shadow *s;
 
-	while (shadows && (s = listnode_head(shadows)))
+	while ((s = ha_shadows_first(&shadows)))
 		bgpd_ha_shadow_free(s);
-	list_delete(&shadows);
+	ha_shadows_fini(&shadows);
 }

@@ -119,22 +119,18 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 
 void bgpd_ha_take_over_all(void)
 {
-	struct list *shadows = bgpd_ha_shadow_list();
 	uint64_t started = bgpd_ha_now_ms(), took;
-	unsigned int counts[TAKEN_RESTARTED + 1] = {}, nshadows = listcount(shadows), left,
+	unsigned int counts[TAKEN_RESTARTED + 1] = {}, nshadows = bgpd_ha_shadow_count(), left,
 		     noted = 0;
 	bool writers_gone = bgpd_ha_partner_writers_gone();
 	struct ha_shadow **todo = XCALLOC(MTYPE_HA_SHADOW, (nshadows + 1) * sizeof(*todo));
 	struct continued_note *notes = XCALLOC(MTYPE_HA_SHADOW, (nshadows + 1) * sizeof(*notes));
-	struct listnode *node;
-	struct ha_shadow *s;
 
 	memset(&last_takeover, 0, sizeof(last_takeover));
 	last_takeover.happened = true;
 	last_takeover.at_unix_ms = (int64_t)time(NULL) * 1000;
-	left = 0;
-	for (ALL_LIST_ELEMENTS_RO(shadows, node, s))
-		todo[left++] = s;
+	bgpd_ha_shadow_each(todo);
+	left = nshadows;
 	for (int pass = 0; left; pass++) {
 		bool may_wait = pass >= TAKEOVER_PASSES_WITHOUT_WAITING;
 

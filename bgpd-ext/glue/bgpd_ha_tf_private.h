@@ -13,6 +13,8 @@
 
 #include "bgpd_ha_glue.h"
 
+#include "typesafe.h"
+
 struct thread;
 struct list;
 
@@ -42,7 +44,10 @@ void bgpd_ha_handover_unwatch(struct peer *peer, bool all);
 
 /* --- bgpd_ha_shadow.c ------------------------------------------------------ */
 
+PREDECL_HASH(ha_shadows);
+
 struct ha_shadow {
+	struct ha_shadows_item by_peer; /* found by peer on each status change */
 	struct peer *peer;
 	int fd;	       /* bgpd's descriptor: the socket, then a stand-in */
 	bool starting; /* bgp_start() takes fd next */
@@ -53,8 +58,10 @@ struct ha_shadow {
 
 void bgpd_ha_shadow_init(void);
 void bgpd_ha_shadow_fini(void);
-/* Every shadow of this RP (standby; the new active until its takeover). */
-struct list *bgpd_ha_shadow_list(void);
+/* Every shadow of this RP (standby; the new active until its takeover):
+ * how many, and each of them into `out` (room for that many). */
+unsigned int bgpd_ha_shadow_count(void);
+void bgpd_ha_shadow_each(struct ha_shadow **out);
 /* The negotiated hold time back on a shadow's session at its takeover. */
 void bgpd_ha_shadow_hold_timer_on(struct ha_shadow *s);
 /* The active handed a session over: start its shadow. */
