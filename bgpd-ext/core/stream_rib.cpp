@@ -123,26 +123,21 @@ std::vector<std::uint8_t> StreamRib::sorted_keys(const std::vector<std::string_v
     return packed;
 }
 
-void StreamRib::set_all(Family f, const std::vector<std::string_view> &nlri, const PathRef &path)
+void StreamRib::change_all(Family f, const std::vector<std::string_view> &nlri, const PathRef *path)
 {
     PrefixTable &t = table(f);
+    const auto apply = [&](const std::uint8_t *keys, std::size_t count) {
+        if (path)
+            t.set_sorted(keys, count, *path);
+        else
+            t.erase_sorted(keys, count);
+    };
     if (nlri.size() == 1) {  // most UPDATEs of a real table: nothing to sort
-        t.set_sorted(key_of(nlri.front()).data(), 1, path);
+        apply(key_of(nlri.front()).data(), 1);
         return;
     }
     const std::vector<std::uint8_t> keys = sorted_keys(nlri, t.key_size());
-    t.set_sorted(keys.data(), keys.size() / t.key_size(), path);
-}
-
-void StreamRib::erase_all(Family f, const std::vector<std::string_view> &nlri)
-{
-    PrefixTable &t = table(f);
-    if (nlri.size() == 1) {
-        t.erase_sorted(key_of(nlri.front()).data(), 1);
-        return;
-    }
-    const std::vector<std::uint8_t> keys = sorted_keys(nlri, t.key_size());
-    t.erase_sorted(keys.data(), keys.size() / t.key_size());
+    apply(keys.data(), keys.size() / t.key_size());
 }
 
 StreamRib::Route StreamRib::route(std::size_t family, const PrefixTable &t,
@@ -242,7 +237,7 @@ bool StreamRib::take_in(std::string_view m)
     std::vector<std::string_view> gone, added;
     if (!parse_nlri(ipv4, body.substr(2, withdrawn_len), &gone))
         return false;
-    erase_all(ipv4, gone);
+    change_all(ipv4, gone, nullptr);
     if (withdrawn_len == 0 && attr_len == 0 && attr_at == body.size()) {
         end_of_rib_.insert(ipv4);
         return true;
@@ -284,7 +279,7 @@ bool StreamRib::take_in(std::string_view m)
                     return false;
                 if (mp_gone.empty() && attrs.size() == head + len)
                     end_of_rib_.insert(f);
-                erase_all(f, mp_gone);
+                change_all(f, mp_gone, nullptr);
             } else {
                 if (value.size() < 4 || std::size_t{5} + static_cast<std::uint8_t>(value[3]) > value.size())
                     return fail("MP_REACH next hop overrun");
@@ -306,11 +301,13 @@ bool StreamRib::take_in(std::string_view m)
     if (added.empty() && mp_added.empty())
         return true;
     if (!added.empty()) {
-        set_all(ipv4, added, intern_path(ipv4, kept, next_hop_at, nullptr));
+        const PathRef path = intern_path(ipv4, kept, next_hop_at, nullptr);
+        change_all(ipv4, added, &path);
     }
     if (mp_reach && !mp_added.empty()) {
         const std::string_view next_hop(mp_next_hop);
-        set_all(mp_family, mp_added, intern_path(mp_family, kept, std::string::npos, &next_hop));
+        const PathRef path = intern_path(mp_family, kept, std::string::npos, &next_hop);
+        change_all(mp_family, mp_added, &path);
     }
     return true;
 }

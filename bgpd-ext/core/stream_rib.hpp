@@ -97,9 +97,8 @@ private:
     static Key key_of(std::string_view nlri);
     PrefixTable &table(Family f) { return tables_[index_of(f)]; }
     // A message's prefixes of family `f` announced with `path`, or
-    // withdrawn: in table order, at once (PrefixTable::set_sorted()).
-    void set_all(Family f, const std::vector<std::string_view> &nlri, const PathRef &path);
-    void erase_all(Family f, const std::vector<std::string_view> &nlri);
+    // withdrawn (null): in table order, at once (PrefixTable::set_sorted()).
+    void change_all(Family f, const std::vector<std::string_view> &nlri, const PathRef *path);
     static std::vector<std::uint8_t> sorted_keys(const std::vector<std::string_view> &nlri,
                                                  std::size_t key_size);
     Route route(std::size_t family, const PrefixTable &t, const PrefixTable::Position &p) const;
