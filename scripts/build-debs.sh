@@ -84,7 +84,7 @@ for f in "$top"/debian/*; do
 done
 { echo; cat "$top/debian/frr-ha.control"; } >> "$src/debian/control"
 cat "$top/debian/source.lintian-overrides" >> "$src/debian/source/lintian-overrides"
-extra_bd="               catch2,\n               cmake (>= 3.25),\n               debhelper (>= 12.8~),\n               libnftables-dev,\n               libprotobuf-dev,\n               libssl-dev,\n               protobuf-compiler,"
+extra_bd="               catch2,\n               cmake (>= 3.25),\n               debhelper (>= 12.8~),\n               libmnl-dev,\n               libnetfilter-queue-dev,\n               libnftables-dev,\n               libnftnl-dev,\n               libprotobuf-dev,\n               libssl-dev,\n               protobuf-compiler,"
 sed -i -e "s/^Build-Depends: bison,\$/Build-Depends: bison,\n$extra_bd/" "$src/debian/control"
 grep -q '^ *protobuf-compiler,' "$src/debian/control" || {
     echo "build-debs: could not add our build dependencies to debian/control" >&2; exit 1; }

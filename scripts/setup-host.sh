@@ -36,7 +36,8 @@ packages=(
     libpython3-dev python3-dev libreadline-dev libyang2-dev
     # our build, unit tests and fuzz target
     cmake ccache g++ catch2 libyang2-tools libprotobuf-dev protobuf-compiler
-    libssl-dev libnftables-dev clang libclang-rt-14-dev
+    libssl-dev libnftables-dev libnftnl-dev libmnl-dev libnetfilter-queue-dev
+    clang libclang-rt-14-dev
     # topotests (FRR's topotest library runs on Debian's python3)
     python3-pytest iproute2 iputils-ping procps psmisc gdb jq
     tshark

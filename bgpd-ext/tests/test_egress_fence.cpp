@@ -5,16 +5,12 @@
 #include <catch2/catch.hpp>
 
 #include "egress_fence.hpp"
-#include "unique_fd.hpp"
+#include "netns_fixture.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <nftables/libnftables.h>
 #include <poll.h>
-#include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,69 +20,12 @@
 #include <thread>
 
 using namespace frr_ha;
+using frr_ha::test::Connection;
+using frr_ha::test::ScopedNetns;
 
 namespace {
 
 constexpr std::uint16_t kBgpPort = 179;
-
-// This thread in a network namespace of its own, with loopback up, until
-// the scope ends (then back where it was). Empty why() when entered.
-class ScopedNetns {
-public:
-    ScopedNetns() : home_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC))
-    {
-        if (!home_) {
-            why_ = std::string("no namespace to come back to: ") + std::strerror(errno);
-            return;
-        }
-        if (::unshare(CLONE_NEWNET) != 0) {
-            why_ = std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
-            return;
-        }
-        entered_ = true;
-        UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-        struct ifreq ifr {};
-        std::strcpy(ifr.ifr_name, "lo");
-        ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
-        if (!s || ::ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0)
-            why_ = std::string("loopback up: ") + std::strerror(errno);
-    }
-    ~ScopedNetns()
-    {
-        if (entered_)
-            (void)::setns(home_.get(), CLONE_NEWNET);
-    }
-    const std::string &why() const { return why_; }
-
-private:
-    UniqueFd home_;
-    bool entered_ = false;
-    std::string why_;
-};
-
-// A connected pair on 127.0.0.1, the listener on the BGP port.
-struct Connection {
-    UniqueFd client, server;
-};
-
-Connection connect_over_loopback()
-{
-    UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    int on = 1;
-    ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(kBgpPort);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0);
-    REQUIRE(::listen(listener.get(), 1) == 0);
-    Connection c;
-    c.client = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    REQUIRE(::connect(c.client.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0);
-    c.server = UniqueFd(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    REQUIRE(c.server);
-    return c;
-}
 
 // The bytes `from` sends reach `to` within `ms` (retransmissions included).
 bool arrives(int from, int to, const std::string &bytes, int ms)
@@ -128,7 +67,7 @@ TEST_CASE("The fence stops the kernel's segments at the lease's end and lets the
     REQUIRE(ns.why() == "");
     auto fence = EgressFence::install(kBgpPort);
     REQUIRE(fence);  // open: the handshake passes
-    Connection c = connect_over_loopback();
+    Connection c = frr_ha::test::connect_over_loopback(kBgpPort);
     REQUIRE(fence->open_for(300));
     CHECK(arrives(c.client.get(), c.server.get(), "a", 200));
     CHECK(fence->dropped() == 0);
@@ -180,7 +119,7 @@ TEST_CASE("The fence replaces a table a killed process left shut", "[egress_fenc
     }
     auto fence = EgressFence::install(kBgpPort);
     REQUIRE(fence);
-    Connection c = connect_over_loopback();
+    Connection c = frr_ha::test::connect_over_loopback(kBgpPort);
     CHECK(arrives(c.client.get(), c.server.get(), "f", 200));
 }
 
