@@ -216,6 +216,8 @@ Result<std::unique_ptr<AckHold>> AckHold::install(std::uint16_t queue)
 AckHold::~AckHold()
 {
     // Unbinding the queue drops what waits; then the rule goes.
+    if (queue_handle_)
+        nfq_destroy_queue(queue_handle_);
     queue_.reset();
     remove_table();
 }
