@@ -1,5 +1,7 @@
 #include "connection_image.hpp"
 
+#include <algorithm>
+
 namespace frr_ha {
 
 namespace {
@@ -9,24 +11,31 @@ std::uint32_t seq_of(std::uint32_t base, std::uint64_t offset)
     return base + static_cast<std::uint32_t>(offset);
 }
 
-// The window captured earlier, moved to a receive sequence the mirror has
-// taken further: the left edge follows it, the advertised width is kept
-// (the right edge only moves forward, as the kernel's own never shrinks).
+// The window captured earlier, moved to the mirror's end. Where the mirror
+// has taken the stream further, the left edge follows it and the
+// advertised width is kept (the right edge only moves forward, as the
+// kernel's own never shrinks). Under the hold the capture may be ahead of
+// the mirror instead: the kernel had received bytes and built their ACK,
+// which waited for the standby and died with the host. The peer never saw
+// that edge, and sends those bytes again, so the left edge (and the
+// segment that last moved the window) goes back to the mirror's end.
 TcpWindow rebased_window(TcpWindow w, std::uint32_t rcv_nxt)
 {
-    if (seq_after(rcv_nxt, w.rcv_wup))
+    if (seq_after(rcv_nxt, w.rcv_wup) || seq_after(w.rcv_wup, rcv_nxt))
         w.rcv_wup = rcv_nxt;
+    if (seq_after(w.snd_wl1, rcv_nxt))
+        w.snd_wl1 = rcv_nxt;
     return w;
 }
 
 }  // namespace
 
 ConnectionProgress progress_of(const TcpConnectionState &captured, std::uint64_t written,
-                               std::uint64_t read)
+                               std::uint64_t read, std::uint64_t held_at)
 {
     ConnectionProgress p;
     p.peer_acked = written - captured.send_queue.size();
-    p.received_acked = read + captured.recv_queue.size();
+    p.received_acked = std::min(read + captured.recv_queue.size(), held_at);
     p.window = captured.window;
     p.have_window = captured.have_window;
     p.timestamp = captured.timestamp;

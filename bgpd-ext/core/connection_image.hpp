@@ -51,8 +51,11 @@ struct ConnectionImage {
 // no read or write in between (the session's I/O lock).
 ConnectionImage image_at_session_up(const TcpConnectionState &captured, std::uint64_t written,
                                     std::uint64_t read);
+// `held_at`: under the hold (ack_hold.hpp), the received-stream offset the
+// standby confirmed: the kernel acknowledged nothing past it, whatever it
+// received.
 ConnectionProgress progress_of(const TcpConnectionState &captured, std::uint64_t written,
-                               std::uint64_t read);
+                               std::uint64_t read, std::uint64_t held_at = UINT64_MAX);
 
 // What the standby has at takeover, besides the image.
 struct StandbyRecords {

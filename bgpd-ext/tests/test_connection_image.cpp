@@ -223,6 +223,34 @@ TEST_CASE("The assembled state: sequence numbers across the wrap, the queue from
     CHECK(plan->options.freebind);
 }
 
+TEST_CASE("Under the hold, the capture may be ahead of the mirror: what the kernel received "
+          "past the standby's confirmation was never acknowledged, and the window goes back",
+          "[connection_image]")
+{
+    TcpConnectionState captured;
+    captured.recv_queue = std::string(500, 'q');  // received, not read
+    captured.send_queue = std::string(300, 's');
+    CHECK(progress_of(captured, 5000, 1000).received_acked == 1500);
+    const ConnectionProgress held = progress_of(captured, 5000, 1000, 1200);
+    CHECK(held.received_acked == 1200);  // its ACK waited for the standby
+    CHECK(held.peer_acked == 4700);
+
+    ConnectionImage image = sample_image();  // rcv_wup at 3000, snd_wl1 at 2900
+    SendLog log = log_of(0, 4, 1000);
+    ConnectionProgress latest = image.progress;
+    latest.received_acked = 2000;  // the hold let no ACK past 2000 out
+    StandbyRecords records{&log, 2200, &latest, 0};
+    Result<RebuildPlan> plan = assemble_rebuild(image, records, std::nullopt);
+    INFO(plan.why());
+    REQUIRE(plan);
+    const TcpConnectionState &s = plan->state;
+    CHECK(s.recv_seq == image.recv_base + 2200);
+    CHECK(s.window.rcv_wup == s.recv_seq);
+    CHECK(s.window.snd_wl1 == s.recv_seq);
+    CHECK(s.window.rcv_wnd == 65535u);
+    CHECK(check_state(s).empty());
+}
+
 TEST_CASE("An image crosses the wire unchanged, and a malformed one is refused with the field",
           "[connection_image]")
 {
