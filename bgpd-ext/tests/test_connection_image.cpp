@@ -89,7 +89,7 @@ SendLog log_of(std::uint64_t from, std::size_t messages, std::size_t size)
 }  // namespace
 
 TEST_CASE("The standby host rebuilds a connection from the image and progress it got over the "
-          "wire, its send log and its mirror; the peer's streams continue",
+          "wire, its send log and its mirror: the peer's streams continue",
           "[connection_image][tcp_repair]")
 {
     REQUIRE_REPAIR();

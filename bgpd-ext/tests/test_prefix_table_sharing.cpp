@@ -196,7 +196,7 @@ TEST_CASE("chunk boundaries follow the content through random inserts and erases
     }
 }
 
-TEST_CASE("tables fed the same changes share every chunk; a change copies only the chunk it touches")
+TEST_CASE("tables fed the same changes share every chunk, and a change copies only the chunk it touches")
 {
     const std::size_t before = interned_chunks();
     const auto paths = some_paths(4);

@@ -339,7 +339,7 @@ TEST_CASE("An IPv4 connection accepted on a dual-stack IPv6 listener (v4-mapped 
     require_peer_silent(peer.get());
 }
 
-TEST_CASE("The restored send queue must reach every byte the peer may have acknowledged; "
+TEST_CASE("The restored send queue must reach every byte the peer may have acknowledged: "
           "the send log beyond it may be written after the rebuild", "[tcp_repair]")
 {
     REQUIRE_REPAIR();
