@@ -12,6 +12,7 @@
 #include <linux/rtnetlink.h>
 #include <memory>
 #include <net/if.h>
+#include <ifaddrs.h>
 #include <net/if_arp.h>
 #include <netpacket/packet.h>
 #include <netinet/icmp6.h>
@@ -191,6 +192,58 @@ Result<ServiceAddress> ServiceAddress::parse(const std::string &address_and_leng
     if (!index)
         return R::fail(index.why());
     a.interface = interface;
+    return a;
+}
+
+namespace {
+
+bool same_subnet(int family, const std::uint8_t *a, const std::uint8_t *b, unsigned len)
+{
+    const unsigned bytes = family == AF_INET ? 4 : 16;
+    for (unsigned i = 0; i < bytes && len > 0; i++, len = len > 8 ? len - 8 : 0) {
+        const std::uint8_t mask = static_cast<std::uint8_t>(len >= 8 ? 0xff : 0xff << (8 - len));
+        if ((a[i] & mask) != (b[i] & mask))
+            return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+Result<ServiceAddress> ServiceAddress::on_its_subnet(const std::string &address_and_length)
+{
+    using R = Result<ServiceAddress>;
+    auto a = parse(address_and_length, "lo");
+    if (!a)
+        return a;
+    ifaddrs *list = nullptr;
+    if (::getifaddrs(&list) != 0)
+        return R::fail(failed("the host's addresses"));
+    std::unique_ptr<ifaddrs, void (*)(ifaddrs *)> owned(list, ::freeifaddrs);
+    std::string found;
+    for (const ifaddrs *i = list; i; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != a->family)
+            continue;
+        const std::uint8_t *own =
+            a->family == AF_INET
+                ? reinterpret_cast<const std::uint8_t *>(
+                      &reinterpret_cast<const sockaddr_in *>(i->ifa_addr)->sin_addr)
+                : reinterpret_cast<const std::uint8_t *>(
+                      &reinterpret_cast<const sockaddr_in6 *>(i->ifa_addr)->sin6_addr);
+        const std::size_t bytes = a->family == AF_INET ? 4 : 16;
+        if (std::memcmp(own, a->address, bytes) == 0)
+            continue;  // the service address itself, claimed earlier
+        if (!same_subnet(a->family, own, a->address, a->prefix_len))
+            continue;
+        if (!found.empty() && found != i->ifa_name)
+            return R::fail("both " + found + " and " + i->ifa_name + " have an address in " +
+                           address_and_length + "'s subnet");
+        found = i->ifa_name;
+    }
+    if (found.empty())
+        return R::fail("no interface of this host has an address in " + address_and_length +
+                       "'s subnet");
+    a->interface = found;
     return a;
 }
 

@@ -26,6 +26,11 @@ struct ServiceAddress {
     // reason (a bad address, a length out of range, no such interface).
     static Result<ServiceAddress> parse(const std::string &address_and_length,
                                         const std::string &interface);
+    // The same on the interface of this host that has an address of its
+    // own in the service address's subnet (the hosts' interface names may
+    // differ; the configuration, shared by both, names none). Refused when
+    // no interface, or more than one, has such an address.
+    static Result<ServiceAddress> on_its_subnet(const std::string &address_and_length);
     std::string text() const;  // "192.0.2.1/24 on eth0"
 };
 

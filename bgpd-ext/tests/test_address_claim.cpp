@@ -50,8 +50,8 @@ public:
         ok_ = run("ip netns add " + rpa) && run("ip netns add " + rpb) &&
               run("ip netns add " + peer) &&
               run("ip -n " + peer + " link add br0 type bridge") &&
-              run("ip -n " + peer + " link set br0 up") && host(rpa, "0a", "pa") &&
-              host(rpb, "0b", "pb") &&
+              run("ip -n " + peer + " link set br0 up") && host(rpa, "0a", "pa", "11") &&
+              host(rpb, "0b", "pb", "12") &&
               run("ip -n " + peer + " addr add 192.0.2.2/24 dev br0") &&
               run("ip -n " + peer + " addr add 2001:db8::2/64 dev br0 nodad");
     }
@@ -78,12 +78,16 @@ public:
     std::string rpa, rpb, peer;
 
 private:
-    bool host(const std::string &ns, const std::string &mac_end, const std::string &port)
+    // A host with its MAC's last byte and its own address's last part.
+    bool host(const std::string &ns, const std::string &mac_end, const std::string &port,
+              const std::string &own)
     {
         return run("ip -n " + peer + " link add " + port + " type veth peer name eth0 netns " + ns) &&
                run("ip -n " + peer + " link set " + port + " master br0 up") &&
                run("ip -n " + ns + " link set eth0 address 02:00:00:00:00:" + mac_end) &&
-               run("ip -n " + ns + " link set eth0 up") && run("ip -n " + ns + " link set lo up");
+               run("ip -n " + ns + " link set eth0 up") && run("ip -n " + ns + " link set lo up") &&
+               run("ip -n " + ns + " addr add 192.0.2." + own + "/24 dev eth0") &&
+               run("ip -n " + ns + " addr add 2001:db8::" + own + "/64 dev eth0 nodad");
     }
     bool ok_ = false;
 };
@@ -116,13 +120,16 @@ Status claim_in(const std::string &ns, const ServiceAddress &a)
     return claim(a);
 }
 
+// The address on the host's interface in its subnet (eth0, which has the
+// host's own 192.0.2.11 / 2001:db8::11, or .12 / ::12).
 ServiceAddress service(const std::string &ns, const std::string &address)
 {
     InNamespace in(ns);
     REQUIRE(in.entered());
-    auto a = ServiceAddress::parse(address, "eth0");
+    auto a = ServiceAddress::on_its_subnet(address);
     INFO(a.why());
     REQUIRE(a);
+    CHECK(a->interface == "eth0");
     return *a;
 }
 
@@ -192,4 +199,6 @@ TEST_CASE("A service address that cannot be claimed says why", "[address_claim]"
     REQUIRE(on_lo);
     Status refused = claim(*on_lo);
     CHECK(refused.why() == "lo is not an Ethernet interface");
+    CHECK(ServiceAddress::on_its_subnet("198.51.100.1/24").why() ==
+          "no interface of this host has an address in 198.51.100.1/24's subnet");
 }
