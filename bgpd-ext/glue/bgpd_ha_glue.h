@@ -107,6 +107,22 @@ bool bgpd_ha_channel_take_process(uint64_t id, int *pidfd, int *pid, char *why,
 				  size_t why_len);
 int bgpd_ha_channel_pid(uint64_t id);
 
+/* --- bgpd_ha_service.c: the service addresses of dual-RP mode ------------------ */
+
+#define BGPD_HA_SERVICE_MAX 8
+/* Adds or removes a service address ("A.B.C.D/M", "X:X::X:X/M"); false and
+ * why when refused. */
+bool bgpd_ha_service_set(const char *prefix, bool add, char *why, size_t why_len);
+/* The 'bgp ha service-address' lines; whether any was written. */
+bool bgpd_ha_service_write(struct vty *vty, const char *indent);
+/* show bgp ha [json]: "serviceAddresses". */
+void bgpd_ha_service_show(struct vty *vty, struct json_object *json);
+/* Claims or releases them as this RP may or may not write to peers now
+ * (role changes call it; so does the lease, when it lapses or returns). */
+void bgpd_ha_service_follow(void);
+void bgpd_ha_service_init(struct thread_master *master);
+void bgpd_ha_service_fini(void);
+
 /* --- bgpd_ha_roles.c: what a role means to bgpd ------------------------------ */
 
 /* Called on every role change, after the pair decided it and before bgpd's

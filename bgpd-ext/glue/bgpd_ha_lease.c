@@ -215,6 +215,7 @@ static void host_lease_lapsed(void *ctx, bool silent)
 	if (silent) {
 		SET_FLAG(bm->flags, BM_FLAG_HOLD_PEERS);
 		bgpd_ha_fence_shut();
+		bgpd_ha_service_follow(); /* the partner may be taking them */
 		return;
 	}
 	gates_open();
@@ -222,6 +223,7 @@ static void host_lease_lapsed(void *ctx, bool silent)
 	    frr_ha_node_role(bgpd_ha_pair_node()) == FRR_HA_ROLE_ACTIVE) {
 		UNSET_FLAG(bm->flags, BM_FLAG_HOLD_PEERS);
 		sessions_start();
+		bgpd_ha_service_follow();
 	}
 }
 

@@ -30,6 +30,7 @@ static int bgpd_ha_late_init(struct thread_master *master)
 	bgpd_ha_pair_init(master);
 	bgpd_ha_tf_init(master);
 	bgpd_ha_gr_init();
+	bgpd_ha_service_init(master);
 	bgpd_ha_descriptors_log();
 	if (*bgpd_ha_rp_name())
 		zlog_info("frr-ha: bgpd module %s loaded as rp %s",
@@ -44,6 +45,7 @@ static int bgpd_ha_fini(void)
 {
 	bgpd_ha_standby_cli_fini();
 	bgpd_ha_config_sync_fini();
+	bgpd_ha_service_fini();
 	bgpd_ha_gr_fini();
 	bgpd_ha_tf_fini();
 	bgpd_ha_pair_fini();

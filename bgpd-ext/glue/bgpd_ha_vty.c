@@ -348,6 +348,27 @@ DEFUN (no_bgp_ha_standby_lag_limit,
 	return CMD_SUCCESS;
 }
 
+DEFPY (bgp_ha_service_address,
+       bgp_ha_service_address_cmd,
+       "[no] bgp ha service-address <A.B.C.D/M|X:X::X:X/M>$prefix",
+       NO_STR
+       BGP_STR
+       HA_STR
+       "An address the peers know the router by, held by the active's host (dual-RP)\n"
+       "IPv4 address and prefix length (the subnet of the interface towards the peers)\n"
+       "IPv6 address and prefix length (the subnet of the interface towards the peers)\n")
+{
+	char why[256];
+
+	if (!ha_config_here(vty, no ? "no bgp ha service-address" : "bgp ha service-address"))
+		return CMD_WARNING_CONFIG_FAILED;
+	if (!bgpd_ha_service_set(prefix_str, !no, why, sizeof(why))) {
+		vty_out(vty, "%% %s\n", why);
+		return CMD_WARNING_CONFIG_FAILED;
+	}
+	return CMD_SUCCESS;
+}
+
 DEFPY (neighbor_ha_failover_mode,
        neighbor_ha_failover_mode_cmd,
        "neighbor <A.B.C.D|X:X::X:X|WORD>$neighbor ha failover-mode <auto|transparent|graceful-restart|none>$mode_name",
@@ -441,6 +462,8 @@ static bool ha_pair_lines_write(struct vty *vty, const char *indent)
 			bgpd_ha_tf_lag_limit());
 		written = true;
 	}
+	if (bgpd_ha_service_write(vty, indent))
+		written = true;
 	return written;
 }
 
@@ -904,6 +927,7 @@ static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 	show_counters_json(json, &st->counters);
 	show_fencing_json(json, node, st);
 	bgpd_ha_lease_show(NULL, json);
+	bgpd_ha_service_show(NULL, json);
 	bgpd_ha_config_sync_show(NULL, json);
 	bgpd_ha_descriptors_show(NULL, json);
 	bgpd_ha_life_show(NULL, json);
@@ -942,6 +966,7 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 		st->interval_ms, st->detection_ms);
 	show_fencing_text(vty, node, st);
 	bgpd_ha_lease_show(vty, NULL);
+	bgpd_ha_service_show(vty, NULL);
 	vty_out(vty, "Partner: rp %s, channel %s", *st->partner_name ? st->partner_name : "-",
 		st->channel);
 	if (st->partner_known)
@@ -1066,6 +1091,8 @@ void bgpd_ha_vty_init(void)
 	install_element(BGP_NODE, &bgp_ha_hang_detection_cmd);
 	install_element(CONFIG_NODE, &no_bgp_ha_hang_detection_cmd);
 	install_element(BGP_NODE, &no_bgp_ha_hang_detection_cmd);
+	install_element(CONFIG_NODE, &bgp_ha_service_address_cmd);
+	install_element(BGP_NODE, &bgp_ha_service_address_cmd);
 	install_element(CONFIG_NODE, &bgp_ha_standby_lag_limit_cmd);
 	install_element(BGP_NODE, &bgp_ha_standby_lag_limit_cmd);
 	install_element(CONFIG_NODE, &no_bgp_ha_standby_lag_limit_cmd);

@@ -218,6 +218,8 @@ def show_json_to_instance(show):
             value = _convert_fencing(value)
         elif key == "configuration":
             value = _convert(value, uint64=_UINT64_CONFIGURATION)
+        elif key == "serviceAddresses":
+            value = [_convert(a) for a in value]
         elif key == "partnerProgress":
             value = _convert(value, uint64=_UINT64_PROGRESS)
         elif key == "lastTakeover":

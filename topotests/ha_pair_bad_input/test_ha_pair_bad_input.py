@@ -134,6 +134,8 @@ def test_bad_frames_refused(routing_baseline, case, counter_name, log_line):
         ("bgp ha rp a address unix relative.sock", "% The socket path must be absolute"),
         ("bgp ha heartbeat interval 5 multiplier 3", "% Unknown command"),
         ("neighbor 192.0.2.99 ha failover-mode transparent", "Specify remote-as or peer-group commands first"),
+        ("bgp ha service-address 192.0.2.50/33", "% Unknown command"),
+        ("no bgp ha service-address 192.0.2.50/24", "% 192.0.2.50/24 is not a service address"),
     ],
 )
 def test_config_typos_refused(routing_baseline, command, error):
@@ -143,6 +145,7 @@ def test_config_typos_refused(routing_baseline, command, error):
     config = r1().vtysh_cmd("show running-config")
     assert "bgp ha key frr-ha-topotest-key-0123" in config
     assert "bgp-ha-c" not in config and "relative.sock" not in config
+    assert "service-address" not in config
     wait_pair(r1(), "a", "b", epoch=1)
     assert_still_routing(routing_baseline)
 

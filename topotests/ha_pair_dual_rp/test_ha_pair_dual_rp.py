@@ -18,7 +18,10 @@ to r2 and writes again as soon as the thawed standby grants (no switchover);
 an active frozen past its lease is fenced by its own kernel (nftables): no
 segment of any kind reaches r2 from its deadline on, and thawed it steps
 down; with the standby's host down, the silent active writes again once the
-operator overrides its lease, before r2's hold time runs out.
+operator overrides its lease, before r2's hold time runs out. The service
+address 10.0.12.10/24 is on the active's host alone, and r2's neighbour cache
+follows it to the new active at each switchover (its gratuitous ARP) without
+r2 sending a packet; an RP whose lease lapsed releases it.
 """
 import os
 import sys
@@ -51,6 +54,7 @@ pytestmark = [pytest.mark.bgpd]
 
 HOSTS = {"a": "rpa", "b": "rpb"}
 ADDRESS = {"a": "10.0.12.1", "b": "10.0.12.2"}
+SERVICE = "10.0.12.10"  # bgp ha service-address 10.0.12.10/24
 
 
 def build_topo(tgen):
@@ -124,6 +128,35 @@ def wait_leased(active, standby):
     wait_for(f"rp {active} holds a lease rp {standby} grants", leased, count=20, wait=0.25)
 
 
+def wait_service_on(rp):
+    """The service address is on rp's host and not on the other's, each RP
+    says so, and r2's neighbour cache names rp's MAC."""
+    tgen = get_topogen()
+    other = "b" if rp == "a" else "a"
+    host, other_host, r2 = tgen.gears[HOSTS[rp]], tgen.gears[HOSTS[other]], tgen.gears["r2"]
+    ifname, other_if = f"{HOSTS[rp]}-eth1", f"{HOSTS[other]}-eth1"
+    mac = host.cmd(f"cat /sys/class/net/{ifname}/address").strip()
+
+    def moved():
+        mine = show(rp).get("serviceAddresses", [{}])[0]
+        theirs = show(other).get("serviceAddresses", [{}])[0]
+        if mine.get("state") != "claimed" or mine.get("interface") != ifname:
+            return f"rp {rp}: {mine}"
+        if theirs.get("state") != "released":
+            return f"rp {other}: {theirs}"
+        if f"inet {SERVICE}/24" not in host.cmd(f"ip -4 addr show dev {ifname}"):
+            return f"{SERVICE} not on {ifname}"
+        if SERVICE in other_host.cmd(f"ip -4 addr show dev {other_if}"):
+            return f"{SERVICE} still on {other_if}"
+        seen = r2.cmd(f"ip neigh show {SERVICE}")
+        if mac not in seen:
+            return f"r2's cache {seen.strip()!r}, rp {rp}'s MAC {mac}"
+        return None
+
+    wait_for(f"the service address on rp {rp}'s host alone, r2's cache on it", moved,
+             count=20, wait=0.25)
+
+
 def test_pair_forms_over_tcp():
     wait_roles("a", "b", 1)
     a = show("a")
@@ -145,6 +178,12 @@ def test_pair_forms_over_tcp():
     tgen = get_topogen()
     assert "Lease: holder, writing, valid for" in rp_vtysh(tgen.gears["rpa"], "a", "show bgp ha")
     assert "Lease: grantor, may take over in" in rp_vtysh(tgen.gears["rpb"], "b", "show bgp ha")
+    # The active's host holds the service address; r2 reaches it there.
+    r2 = tgen.gears["r2"]
+    assert "1 received" in r2.cmd(f"ping -c1 -W2 {SERVICE}")
+    wait_service_on("a")
+    assert "10.0.12.10/24: claimed on rpa-eth1" in rp_vtysh(tgen.gears["rpa"], "a",
+                                                              "show bgp ha")
 
 
 def test_configuration_follows_and_is_saved_on_both_hosts():
@@ -174,6 +213,9 @@ def test_planned_switchover_over_tcp():
     assert "Switchover started" in out, out
     wait_roles("b", "a", 2)
     wait_session_with("b")
+    # r2 sent nothing to the service address since: rp b's announcement
+    # alone moved r2's cache.
+    wait_service_on("b")
 
 
 def lease_clock_to_wall():
@@ -210,6 +252,8 @@ def test_cut_channel_then_heal_leaves_one_active():
                  count=20, wait=0.25)
         assert show("a")["epoch"] == 3
         assert show("a")["switchovers"][-1]["reason"] == "partner-lost"
+        # rp b released the address at its lapse; rp a claimed it.
+        wait_service_on("a")
         wait_for("rp b's lease lapses",
                  lambda: None if show("b")["lease"]["lapses"] >= 1 else show("b")["lease"],
                  count=20, wait=0.25)

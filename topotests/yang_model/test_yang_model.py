@@ -188,6 +188,30 @@ def test_valid_config_dual_rp(tmp_path):
     validate_instance(config, tmp_path, "config")
 
 
+def test_valid_config_service_addresses(tmp_path):
+    config = valid_config()
+    config["frr-ha:ha"]["service-address"] = [
+        {"address": "192.0.2.10", "prefix-length": 24},
+        {"address": "2001:db8::10", "prefix-length": 64},
+    ]
+    validate_instance(config, tmp_path, "config")
+
+
+def test_show_with_service_addresses_is_valid(tmp_path):
+    show = show_standby_init()
+    show["serviceAddresses"] = [
+        {"prefix": "192.0.2.10/24", "state": "claimed", "interface": "eth1"},
+        {"prefix": "2001:db8::10/64", "state": "released",
+         "lastError": "no interface of this host has an address in 2001:db8::10/64's subnet"},
+    ]
+    instance = show_json_to_instance(show)
+    assert instance["frr-ha:ha"]["state"]["service-addresses"][1]["last-error"].startswith("no ")
+    validate_instance(instance, tmp_path)
+    show["serviceAddresses"][0]["state"] = "mine"
+    expect_refused(show_json_to_instance(show), tmp_path, "data",
+                   "service-addresses", '"mine"')
+
+
 def test_valid_config_defaults_only(tmp_path):
     config = valid_config()
     del config["frr-ha:ha"]["heartbeat"]
@@ -253,6 +277,19 @@ INVALID_CONFIGS = {
             {"name": "b", "tcp": {"address": "198.51.100.2", "port": 0}},
         ]),
         ["/frr-ha:ha/rp", "/tcp/port", "range"],
+    ),
+    "service address without a length": (
+        lambda ha: ha.update({"service-address": [{"address": "192.0.2.10"}]}),
+        ["/frr-ha:ha/service-address", "prefix-length"],
+    ),
+    "service address not an IP": (
+        lambda ha: ha.update({"service-address": [{"address": "rpa", "prefix-length": 24}]}),
+        ["/frr-ha:ha/service-address", '"rpa"'],
+    ),
+    "nine service addresses": (
+        lambda ha: ha.update({"service-address": [
+            {"address": f"192.0.2.{i}", "prefix-length": 24} for i in range(1, 10)]}),
+        ['Too many "service-address" instances'],
     ),
     "neighbor address not an IP": (
         lambda ha: ha["neighbor"][0].update(address="peer1"),

@@ -1,0 +1,246 @@
+/*
+ * The service addresses of dual-RP mode (docs/dual-rp.md, "Claiming the
+ * service addresses"): the addresses the peers know the router by, held by
+ * the active's host alone. This RP claims them when it becomes active (the
+ * pair has then waited out the lease the old active held), announces them
+ * again a few times, and releases them whenever it may not write to peers:
+ * not active, or active with its lease lapsed (the partner may be taking
+ * over). Local mode has one host, which keeps its addresses: nothing is
+ * done there.
+ */
+#include <zebra.h>
+
+#include "json.h"
+#include "privs.h"
+#include "thread.h"
+#include "vty.h"
+
+#include "bgpd/bgpd.h"
+
+#include "bgpd_ha_glue.h"
+#include "frr_ha/service_address.h"
+
+extern struct zebra_privs_t bgpd_privs;
+
+struct service_address {
+	char prefix[INET6_ADDRSTRLEN + 8];
+	char interface[IFNAMSIZ];
+	bool claimed;
+	char error[256]; /* the last failure, said once */
+};
+
+static struct service_address addresses[BGPD_HA_SERVICE_MAX];
+static unsigned int n_addresses;
+static struct thread_master *master;
+static struct thread *t_announce;
+/* After a claim: again at these times (ms after it), for a peer that missed
+ * one; announce_step is the one that fires next. */
+static const unsigned int announce_at_ms[] = {200, 1000, 3000};
+static unsigned int announce_step;
+
+static bool dual_rp(void)
+{
+	const struct frr_ha_rp_config *self = bgpd_ha_rp_config(true);
+
+	return self && self->tcp;
+}
+
+static bool may_hold_addresses(void)
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+
+	return node && frr_ha_node_role(node) == FRR_HA_ROLE_ACTIVE &&
+	       frr_ha_node_may_write(node);
+}
+
+static void said(struct service_address *a, bool done, const char *what, const char *why)
+{
+	if (done) {
+		a->error[0] = '\0';
+		return;
+	}
+	if (strcmp(a->error, why) != 0)
+		zlog_err("frr-ha: service address %s could not be %s: %s", a->prefix, what, why);
+	strlcpy(a->error, why, sizeof(a->error));
+}
+
+static void claim_one(struct service_address *a)
+{
+	char why[256] = "";
+	bool done;
+
+	frr_with_privs (&bgpd_privs) {
+		done = frr_ha_service_address_claim(a->prefix, a->interface,
+						    sizeof(a->interface), why, sizeof(why));
+	}
+	said(a, done, "claimed", why);
+	if (done && !a->claimed)
+		zlog_info("frr-ha: service address %s claimed on %s", a->prefix, a->interface);
+	a->claimed = done;
+}
+
+static void release_one(struct service_address *a)
+{
+	char why[256] = "";
+	bool done;
+
+	frr_with_privs (&bgpd_privs) {
+		done = frr_ha_service_address_release(a->prefix, why, sizeof(why));
+	}
+	said(a, done, "released", why);
+	if (done && a->claimed)
+		zlog_info("frr-ha: service address %s released", a->prefix);
+	if (done)
+		a->claimed = false;
+}
+
+static void announce_fired(struct thread *t)
+{
+	char why[256];
+	bool hold = may_hold_addresses();
+
+	for (unsigned int i = 0; i < n_addresses; i++) {
+		bool done;
+
+		/* A claim that failed (the interface's own address not there
+		 * yet) is tried again with each announcement. */
+		if (hold && !addresses[i].claimed) {
+			claim_one(&addresses[i]);
+			continue;
+		}
+		if (!addresses[i].claimed)
+			continue;
+		why[0] = '\0';
+		frr_with_privs (&bgpd_privs) {
+			done = frr_ha_service_address_announce(addresses[i].prefix, why,
+							       sizeof(why));
+		}
+		said(&addresses[i], done, "announced", why);
+	}
+	if (++announce_step < array_size(announce_at_ms))
+		thread_add_timer_msec(master, announce_fired, NULL,
+				      announce_at_ms[announce_step] -
+					      announce_at_ms[announce_step - 1],
+				      &t_announce);
+}
+
+/* Holds the addresses exactly when this RP may write to peers. */
+void bgpd_ha_service_follow(void)
+{
+	bool hold;
+
+	if (!dual_rp() || n_addresses == 0)
+		return;
+	hold = may_hold_addresses();
+	for (unsigned int i = 0; i < n_addresses; i++) {
+		if (hold)
+			claim_one(&addresses[i]);
+		else
+			release_one(&addresses[i]);
+	}
+	THREAD_OFF(t_announce);
+	if (hold && master) {
+		announce_step = 0;
+		thread_add_timer_msec(master, announce_fired, NULL, announce_at_ms[0],
+				      &t_announce);
+	}
+}
+
+static int service_role_changed(enum frr_ha_role previous, enum frr_ha_role role)
+{
+	bgpd_ha_service_follow();
+	return 0;
+}
+
+bool bgpd_ha_service_set(const char *prefix, bool add, char *why, size_t why_len)
+{
+	unsigned int i;
+
+	if (!frr_ha_service_address_check(prefix, why, why_len))
+		return false;
+	for (i = 0; i < n_addresses; i++)
+		if (strcmp(addresses[i].prefix, prefix) == 0)
+			break;
+	if (!add) {
+		if (i == n_addresses) {
+			snprintf(why, why_len, "%s is not a service address", prefix);
+			return false;
+		}
+		if (dual_rp())
+			release_one(&addresses[i]);
+		addresses[i] = addresses[--n_addresses];
+		return true;
+	}
+	if (i < n_addresses)
+		return true; /* configured already */
+	if (n_addresses == array_size(addresses)) {
+		snprintf(why, why_len, "at most %zu service addresses", array_size(addresses));
+		return false;
+	}
+	memset(&addresses[n_addresses], 0, sizeof(addresses[0]));
+	strlcpy(addresses[n_addresses].prefix, prefix, sizeof(addresses[0].prefix));
+	n_addresses++;
+	bgpd_ha_service_follow();
+	return true;
+}
+
+bool bgpd_ha_service_write(struct vty *vty, const char *indent)
+{
+	for (unsigned int i = 0; i < n_addresses; i++)
+		vty_out(vty, "%sbgp ha service-address %s\n", indent, addresses[i].prefix);
+	return n_addresses > 0;
+}
+
+static const char *state_of(const struct service_address *a)
+{
+	if (!dual_rp())
+		return "local-mode";
+	return a->claimed ? "claimed" : "released";
+}
+
+void bgpd_ha_service_show(struct vty *vty, struct json_object *json)
+{
+	if (n_addresses == 0)
+		return;
+	if (json) {
+		json_object *list = json_object_new_array();
+
+		for (unsigned int i = 0; i < n_addresses; i++) {
+			json_object *j = json_object_new_object();
+
+			json_object_string_add(j, "prefix", addresses[i].prefix);
+			json_object_string_add(j, "state", state_of(&addresses[i]));
+			if (*addresses[i].interface)
+				json_object_string_add(j, "interface", addresses[i].interface);
+			if (*addresses[i].error)
+				json_object_string_add(j, "lastError", addresses[i].error);
+			json_object_array_add(list, j);
+		}
+		json_object_object_add(json, "serviceAddresses", list);
+		return;
+	}
+	vty_out(vty, "Service addresses:\n");
+	for (unsigned int i = 0; i < n_addresses; i++) {
+		const struct service_address *a = &addresses[i];
+
+		vty_out(vty, "  %s: %s%s%s%s%s\n", a->prefix, state_of(a),
+			a->claimed ? " on " : "", a->claimed ? a->interface : "",
+			*a->error ? "; last error: " : "", a->error);
+	}
+}
+
+void bgpd_ha_service_init(struct thread_master *m)
+{
+	master = m;
+	hook_register(frr_ha_role_changed, service_role_changed);
+}
+
+/* A bgpd that stops gives its addresses up: the partner takes them. */
+void bgpd_ha_service_fini(void)
+{
+	hook_unregister(frr_ha_role_changed, service_role_changed);
+	THREAD_OFF(t_announce);
+	if (dual_rp())
+		for (unsigned int i = 0; i < n_addresses; i++)
+			release_one(&addresses[i]);
+}
