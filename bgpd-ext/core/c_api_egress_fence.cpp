@@ -2,31 +2,16 @@
 // conversions only.
 #include "frr_ha/fence.h"
 
+#include "c_api_text.hpp"
 #include "egress_fence.hpp"
 
-#include <algorithm>
-#include <cstring>
 #include <memory>
 
 struct frr_ha_egress_fence {
     frr_ha::EgressFence fence;
 };
 
-namespace {
-
-bool said(const frr_ha::Status &done, char *why, std::size_t why_len)
-{
-    if (done)
-        return true;
-    if (why && why_len) {
-        const std::size_t n = std::min(why_len - 1, done.why().size());
-        std::memcpy(why, done.why().data(), n);
-        why[n] = '\0';
-    }
-    return false;
-}
-
-}  // namespace
+using frr_ha::said;
 
 extern "C" {
 

@@ -4,20 +4,13 @@
 
 #include "frr_ha/pair.h"
 
+#include "c_api_text.hpp"
 #include "pair_node.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
 namespace frr_ha {
-
-// Into a fixed-size C buffer, cut if need be, always terminated.
-inline void copy_text(char *dst, std::size_t len, const std::string &src)
-{
-    if (len == 0)
-        return;
-    std::snprintf(dst, len, "%s", src.c_str());
-}
 
 // Conversions between the C structs and the core's types (c_api_pair.cpp).
 PairConfig to_core(const frr_ha_pair_config &c);

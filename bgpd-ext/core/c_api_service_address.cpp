@@ -3,29 +3,10 @@
 #include "frr_ha/service_address.h"
 
 #include "address_claim.hpp"
+#include "c_api_text.hpp"
 
-#include <algorithm>
-#include <cstring>
-
-namespace {
-
-void copy_out(const std::string &text, char *out, std::size_t len)
-{
-    if (!out || !len)
-        return;
-    const std::size_t n = std::min(len - 1, text.size());
-    std::memcpy(out, text.data(), n);
-    out[n] = '\0';
-}
-
-bool said(const frr_ha::Status &done, char *why, std::size_t why_len)
-{
-    if (!done)
-        copy_out(done.why(), why, why_len);
-    return static_cast<bool>(done);
-}
-
-}  // namespace
+using frr_ha::copy_text;
+using frr_ha::said;
 
 extern "C" {
 
@@ -41,7 +22,7 @@ bool frr_ha_service_address_claim(const char *prefix, char *ifname, std::size_t 
     auto a = frr_ha::ServiceAddress::on_its_subnet(prefix);
     if (!a)
         return said(frr_ha::Status::fail(a.why()), why, why_len);
-    copy_out(a->interface, ifname, ifname_len);
+    copy_text(ifname, ifname_len, a->interface);
     return said(frr_ha::claim(*a), why, why_len);
 }
 

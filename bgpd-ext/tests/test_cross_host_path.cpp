@@ -185,14 +185,27 @@ bool continues(const AtDeath &d, const ConnectionProgress &progress, int peer, F
     return exchange(again.get(), peer, to_peer, to_app, 100000, limit);
 }
 
-Connection session(UniqueFd *listener)
-{
-    Connection c = connect_pair({AF_INET, "", 0}, listener);
-    int on = 1;
-    setsockopt(c.client.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-    setsockopt(c.server.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-    return c;
-}
+// A session over loopback in a namespace of the test's own: the peer, the
+// active's socket, and each direction's stream.
+struct Session {
+    frr_ha::test::ScopedNetns ns;
+    UniqueFd listener;
+    UniqueFd peer_fd;
+    UniqueFd app;
+    Flow to_peer{71}, to_app{72};
+
+    Session()
+    {
+        REQUIRE(ns.why() == "");
+        Connection c = connect_pair({AF_INET, "", 0}, &listener);
+        int on = 1;
+        setsockopt(c.client.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        setsockopt(c.server.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        peer_fd = std::move(c.client);
+        app = std::move(c.server);
+    }
+    int peer() const { return peer_fd.get(); }
+};
 
 }  // namespace
 
@@ -201,16 +214,12 @@ TEST_CASE("Host death at a random instant: under the hold, the standby's rebuild
           "[cross_host][tcp_repair][ack_hold]")
 {
     REQUIRE_REPAIR();
-    frr_ha::test::ScopedNetns ns;
-    REQUIRE(ns.why() == "");
     Run run{true, std::mt19937(GENERATE(11u, 12u, 13u, 14u, 15u, 16u))};
-    UniqueFd listener;
-    Connection c = session(&listener);
-    const int peer = c.client.get();
-    UniqueFd app = std::move(c.server);
-    Flow to_peer{71}, to_app{72};
+    Session s;
+    const int peer = s.peer();
+    Flow &to_peer = s.to_peer, &to_app = s.to_app;
 
-    AtDeath d = run_until_death(run, peer, app, to_peer, to_app);
+    AtDeath d = run_until_death(run, peer, s.app, to_peer, to_app);
     // The peer was acknowledged no byte the standby lacks.
     CHECK(to_app.written - static_cast<std::uint64_t>(outq(peer)) <= d.mirror_end);
     // Had the active's capture at its death reached the standby, it would
@@ -228,16 +237,12 @@ TEST_CASE("Host death without the hold: the active's kernel acknowledged bytes t
           "[cross_host][tcp_repair][ack_hold]")
 {
     REQUIRE_REPAIR();
-    frr_ha::test::ScopedNetns ns;
-    REQUIRE(ns.why() == "");
     Run run{false, std::mt19937(21u)};
-    UniqueFd listener;
-    Connection c = session(&listener);
-    const int peer = c.client.get();
-    UniqueFd app = std::move(c.server);
-    Flow to_peer{71}, to_app{72};
+    Session s;
+    const int peer = s.peer();
+    Flow &to_peer = s.to_peer, &to_app = s.to_app;
 
-    AtDeath d = run_until_death(run, peer, app, to_peer, to_app);
+    AtDeath d = run_until_death(run, peer, s.app, to_peer, to_app);
     // The peer was told bytes arrived that the standby never got.
     REQUIRE(to_app.written - static_cast<std::uint64_t>(outq(peer)) > d.mirror_end);
     // A capture that reached the standby after the loss shows it: refused.
