@@ -8,6 +8,13 @@
 // byte lost, duplicated or reordered, and no FIN or RST. One kernel plays
 // both hosts and the peer, inside a network namespace of the test's own.
 //
+// A dead host neither acknowledges nor resets: segments to it go nowhere.
+// One kernel plays both hosts here, and would answer a segment that finds
+// no socket between the death and the rebuild with a RST, so the test
+// takes the dead host's links down (the egress fence, shut on the
+// connection's port) for that gap, as the standby host claims the address
+// only after its rebuild (docs/dual-rp.md).
+//
 // The same run without the hold is the control: the active's kernel then
 // acknowledges what the standby never got, and the peer's stream cannot go
 // on. It shows what the hold is for.
@@ -15,12 +22,14 @@
 
 #include "ack_hold.hpp"
 #include "connection_image.hpp"
+#include "egress_fence.hpp"
 #include "netns_fixture.hpp"
 #include "remote_streams.hpp"
 
 #include <netinet/tcp.h>
 
 #include <deque>
+#include <optional>
 #include <random>
 
 using namespace frr_ha;
@@ -47,7 +56,8 @@ struct AtDeath {
 };
 
 // The session until the active's host dies.
-AtDeath run_until_death(Run &run, int peer, UniqueFd &app, Flow &to_peer, Flow &to_app)
+AtDeath run_until_death(Run &run, int peer, UniqueFd &app, EgressFence &links, Flow &to_peer,
+                        Flow &to_app)
 {
     std::unique_ptr<AckHold> hold;
     if (run.held) {
@@ -140,8 +150,9 @@ AtDeath run_until_death(Run &run, int peer, UniqueFd &app, Flow &to_peer, Flow &
         REQUIRE(eventually([&] { return info_of(peer).tcpi_unacked == 0; }));
     }
 
-    // The host dies: its socket goes without a word, what it held goes
-    // with it, chunks on the channel never arrive.
+    // The host dies: its links go down, its socket goes without a word,
+    // what it held goes with it, chunks on the channel never arrive.
+    REQUIRE(links.shut());
     Result<TcpConnectionState> last = capture(app.get());
     REQUIRE(last);
     d.kernel_received = to_app.read + last->recv_queue.size();
@@ -171,13 +182,16 @@ Result<RebuildPlan> assemble(const AtDeath &d, const ConnectionProgress &progres
 
 // The standby rebuilds from what it holds (`again`, kept open by the
 // caller) and `progress`; the peer's streams go on.
-bool continues(const AtDeath &d, const ConnectionProgress &progress, int peer, Flow &to_peer,
-               Flow &to_app, milliseconds limit, UniqueFd &again)
+bool continues(const AtDeath &d, const ConnectionProgress &progress, int peer,
+               EgressFence &links, Flow &to_peer, Flow &to_app, milliseconds limit,
+               UniqueFd &again)
 {
     Result<RebuildPlan> plan = assemble(d, progress);
     INFO(plan.why());
     REQUIRE(plan);
     again = restored(plan->state, plan->options);
+    // The rebuilt connection now holds the address: the peer reaches it.
+    REQUIRE(links.open());
     // The new active reads on from the mirror's end, and its send queue
     // runs to the log's end.
     to_app.read = d.mirror_end;
@@ -192,6 +206,7 @@ struct Session {
     UniqueFd listener;
     UniqueFd peer_fd;
     UniqueFd app;
+    std::optional<EgressFence> links;  // the active's host's links
     Flow to_peer{71}, to_app{72};
 
     Session()
@@ -203,6 +218,13 @@ struct Session {
         setsockopt(c.server.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
         peer_fd = std::move(c.client);
         app = std::move(c.server);
+        sockaddr_storage local{};
+        socklen_t len = sizeof(local);
+        REQUIRE(getsockname(app.get(), reinterpret_cast<sockaddr *>(&local), &len) == 0);
+        auto fence = EgressFence::install(ntohs(reinterpret_cast<sockaddr_in *>(&local)->sin_port));
+        INFO(fence.why());
+        REQUIRE(fence);
+        links.emplace(std::move(*fence));
     }
     int peer() const { return peer_fd.get(); }
 };
@@ -219,14 +241,14 @@ TEST_CASE("Host death at a random instant: under the hold, the standby's rebuild
     const int peer = s.peer();
     Flow &to_peer = s.to_peer, &to_app = s.to_app;
 
-    AtDeath d = run_until_death(run, peer, s.app, to_peer, to_app);
+    AtDeath d = run_until_death(run, peer, s.app, *s.links, to_peer, to_app);
     // The peer was acknowledged no byte the standby lacks.
     CHECK(to_app.written - static_cast<std::uint64_t>(outq(peer)) <= d.mirror_end);
     // Had the active's capture at its death reached the standby, it would
     // show nothing lost either: the kernel acknowledged no unconfirmed byte.
     CHECK(assemble(d, d.final_progress));
     UniqueFd again;
-    REQUIRE(continues(d, d.progress, peer, to_peer, to_app, milliseconds(15000), again));
+    REQUIRE(continues(d, d.progress, peer, *s.links, to_peer, to_app, milliseconds(15000), again));
     CHECK(to_peer.first_bad == UINT64_MAX);
     CHECK(to_app.first_bad == UINT64_MAX);
     require_peer_silent(peer);
@@ -242,7 +264,7 @@ TEST_CASE("Host death without the hold: the active's kernel acknowledged bytes t
     const int peer = s.peer();
     Flow &to_peer = s.to_peer, &to_app = s.to_app;
 
-    AtDeath d = run_until_death(run, peer, s.app, to_peer, to_app);
+    AtDeath d = run_until_death(run, peer, s.app, *s.links, to_peer, to_app);
     // The peer was told bytes arrived that the standby never got.
     REQUIRE(to_app.written - static_cast<std::uint64_t>(outq(peer)) > d.mirror_end);
     // A capture that reached the standby after the loss shows it: refused.
@@ -252,6 +274,6 @@ TEST_CASE("Host death without the hold: the active's kernel acknowledged bytes t
     // One from before it (a host dies between captures) cannot: the rebuilt
     // connection waits for bytes the peer will never send again.
     UniqueFd again;
-    CHECK_FALSE(continues(d, d.image.progress, peer, to_peer, to_app, milliseconds(3000), again));
+    CHECK_FALSE(continues(d, d.image.progress, peer, *s.links, to_peer, to_app, milliseconds(3000), again));
     CHECK(to_app.read == d.mirror_end);
 }
