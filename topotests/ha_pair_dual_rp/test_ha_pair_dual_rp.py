@@ -45,6 +45,7 @@ from ha_lib.frr_ha import (  # noqa: E402
     rp_json,
     rp_log,
     rp_vtysh,
+    rp_vty_dir,
     start_rp,
     vtysh_json,
     wait_for,
@@ -206,6 +207,55 @@ def test_configuration_follows_and_is_saved_on_both_hosts():
     wait_roles("a", "b", 1)
     for rp in ("a", "b"):
         assert show(rp)["configuration"]["inStep"], show(rp)["configuration"]
+
+
+def service_states(rp):
+    return {s["prefix"]: s["state"] for s in show(rp).get("serviceAddresses", [])}
+
+
+def test_service_address_changed_at_run_time_and_refused_on_the_standby():
+    """A service address typed on the standby is refused and claimed
+    nowhere; added on the active, it is claimed on the active's host at once
+    (r2 reaches it there) and listed as released on the standby's; removed,
+    it leaves both. The first address stays claimed throughout."""
+    tgen = get_topogen()
+    rpa, rpb, r2 = tgen.gears["rpa"], tgen.gears["rpb"], tgen.gears["r2"]
+    extra = "10.0.12.11/24"
+    line = f"bgp ha service-address {extra}"
+
+    def conf(host, rp, text):
+        return host.cmd(f"vtysh -d bgpd --vty_socket {rp_vty_dir(rp)} "
+                        f"-c 'configure terminal' -c 'router bgp 65001' -c '{text}' 2>&1")
+
+    def on_hosts():
+        return [extra in h.cmd("ip -4 addr show") for h in (rpa, rpb)]
+
+    out = conf(rpb, "b", line)
+    assert "its configuration follows the active's" in out and "rp a" in out, out
+    assert extra not in service_states("a") and extra not in service_states("b")
+    assert on_hosts() == [False, False]
+
+    out = conf(rpa, "a", line)
+    assert "%" not in out, out
+    wait_for("the new address claimed on rp a, released on rp b",
+             lambda: None if (service_states("a").get(extra), service_states("b").get(extra))
+             == ("claimed", "released") else f"{service_states('a')} {service_states('b')}",
+             count=20, wait=0.25)
+    assert on_hosts() == [True, False]
+    assert "1 received" in r2.cmd("ping -c1 -W2 10.0.12.11")
+    mac = rpa.cmd("cat /sys/class/net/rpa-eth1/address").strip()
+    assert mac in r2.cmd("ip neigh show 10.0.12.11")
+
+    out = conf(rpa, "a", f"no {line}")
+    assert "%" not in out, out
+    wait_for("the new address gone from both RPs",
+             lambda: None if extra not in service_states("a") and extra not in service_states("b")
+             else f"{service_states('a')} {service_states('b')}", count=20, wait=0.25)
+    assert on_hosts() == [False, False]
+    assert "1 received" not in r2.cmd("ping -c1 -W1 10.0.12.11")
+    assert service_states("a") == {f"{SERVICE}/24": "claimed"}
+    wait_service_on("a")
+    wait_session_with("a")
 
 
 def test_planned_switchover_over_tcp():
