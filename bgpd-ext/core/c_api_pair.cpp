@@ -144,6 +144,21 @@ bool frr_ha_node_should_connect(const frr_ha_node *node)
     return node->node.should_connect();
 }
 
+bool frr_ha_node_should_connect_data(const frr_ha_node *node)
+{
+    return node->node.should_connect_data();
+}
+
+void frr_ha_node_data_channel_opened(frr_ha_node *node, std::uint64_t ch, std::uint64_t now_ms)
+{
+    node->node.channel_opened(ch, now_ms, ChannelSide::Connected, ChannelPurpose::Data);
+}
+
+bool frr_ha_node_data_channel_up(const frr_ha_node *node)
+{
+    return node->node.data_channel_up();
+}
+
 frr_ha_role frr_ha_node_role(const frr_ha_node *node)
 {
     return to_c(node->node.role());
@@ -213,10 +228,13 @@ void frr_ha_node_status(const frr_ha_node *node, frr_ha_status *out)
                                     c.backlog_drops,     c.switchovers,
                                     c.tls_handshake_failures, c.reflections_refused,
                                     c.records_rejected,  c.truncations,
-                                    c.closed_without_notify};
+                                    c.closed_without_notify,
+                                    c.data_channels_up,  c.data_channels_refused,
+                                    c.stream_pieces_refused};
     copy_text(out->channel_tls_version, sizeof(out->channel_tls_version),
               n.channel_tls_version());
     copy_text(out->channel_cipher, sizeof(out->channel_cipher), n.channel_cipher());
+    out->data_channel_up = n.data_channel_up();
     copy_text(out->last_refusal, sizeof(out->last_refusal), n.last_refusal());
     out->last_refusal_unix_ms = n.last_refusal_unix_ms();
     out->hang_detection_ms = static_cast<std::uint32_t>(n.hang_detection_ms());

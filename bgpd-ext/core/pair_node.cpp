@@ -1,4 +1,5 @@
 #include "pair_node.hpp"
+#include "pair_node_channel.hpp"
 
 #include "ha_channel.pb.h"
 
@@ -42,15 +43,6 @@ Role from_wire(wire::Role role)
 // (the partner proves the key, the PSK binds both names and directions),
 // then each side's HELLO (protocol version and name, checked against the
 // name TLS authenticated), then up.
-struct PairNode::Channel {
-    enum class Stage { Tls, AwaitHello, Up };
-    ChannelId id;
-    Stage stage = Stage::Tls;
-    std::unique_ptr<SecureChannel> tls;
-    FrameDecoder decoder;
-    Millis opened = 0;
-    Millis last_rx = 0;
-};
 
 PairNode::PairNode(PairHost &host, PairConfig config, Millis now)
     : host_(host), config_(std::move(config)), config_error_(config_problem(config_))
@@ -165,7 +157,8 @@ ChannelState PairNode::channel_state() const
 
 // --- channel events ---------------------------------------------------------
 
-void PairNode::channel_opened(ChannelId id, Millis now, ChannelSide side)
+void PairNode::channel_opened(ChannelId id, Millis now, ChannelSide side,
+                              ChannelPurpose purpose)
 {
     const auto *partner = partner_rp();
     if (!partner) {
@@ -185,6 +178,9 @@ void PairNode::channel_opened(ChannelId id, Millis now, ChannelSide side)
     }
     ch->id = id;
     ch->opened = ch->last_rx = now;
+    ch->side = side;
+    if (side == ChannelSide::Connected)
+        ch->purpose = purpose;
     auto &ref = *ch;
     channels_[id] = std::move(ch);
     ref.tls->start();  // the connecting side's ClientHello
@@ -285,6 +281,8 @@ void PairNode::channel_bytes(ChannelId id, const void *data, std::size_t len, Mi
         wire::Message hello;
         hello.mutable_hello()->set_protocol_version(kProtocolVersion);
         hello.mutable_hello()->set_rp_name(config_.self);
+        if (ch.side == ChannelSide::Connected && ch.purpose == ChannelPurpose::Data)
+            hello.mutable_hello()->set_purpose(wire::CHANNEL_DATA);
         send(ch, hello);
         if (!channels_.count(id))
             return;
@@ -359,10 +357,13 @@ void PairNode::channel_closed(ChannelId id, Millis now)
     }
     const bool was_primary = primary_ && *primary_ == id;
     channels_.erase(it);
+    if (data_ && *data_ == id)
+        data_channel_closed();
     if (was_primary) {
         primary_.reset();
         counters_.channel_drops++;
         log(LogLevel::Warning, "HA channel to rp " + partner_rp()->name + " lost");
+        close_data_channels("the control channel ended");
         on_partner_lost(now);
         evaluate_role(now);  // local mode: the lock tells at once if it died
     }
@@ -393,9 +394,12 @@ void PairNode::close_channel(ChannelId id, const std::string &why, LogLevel leve
     const bool was_primary = primary_ && *primary_ == id;
     channels_.erase(it);
     host_.close(id);
+    if (data_ && *data_ == id)
+        data_channel_closed();
     if (was_primary) {
         primary_.reset();
         counters_.channel_drops++;
+        close_data_channels("the control channel ended");
         // The partner may well be alive (we closed): leave the takeover
         // decision to the lock (local) or the detection time (dual-RP).
         on_partner_lost(last_heard_);
@@ -435,6 +439,7 @@ void PairNode::send_status(Channel &ch)
     st->set_sync_generation(own_generation_);
     st->set_seq(++status_seq_);
     st->set_io_progress(host_.io_progress());
+    st->set_data_channel(!local_mode());
     config_sync_.fill_status(*st);
     if (lease_enabled()) {
         if (role_ == Role::Standby && lease_.granting())
@@ -474,6 +479,8 @@ void PairNode::on_frame(Channel &ch, const Frame &frame, Millis now)
     }
     if (ch.stage != Channel::Stage::Up)
         on_handshake(ch, msg, now);
+    else if (ch.purpose == ChannelPurpose::Data)
+        on_data_message(ch, msg);
     else
         on_message(ch, msg, now);
 }
@@ -508,6 +515,8 @@ void PairNode::on_handshake(Channel &ch, const wire::Message &msg, Millis now)
                       LogLevel::Error);
         return;
     }
+    if (on_data_hello(ch, msg))
+        return;
     // The partner's new channel while its old one is only silent (the
     // active keeps a silent standby's channel past the detection time,
     // silence_limit_ms): the partner gave the old one up; so does this RP.
@@ -557,6 +566,7 @@ void PairNode::on_message(Channel &ch, const wire::Message &msg, Millis now)
         partner_.not_ready_reason = st.not_ready_reason();
         partner_.sync_generation = st.sync_generation();
         partner_.lease_grantor_ms = st.lease_grantor_ms();
+        partner_.data_channel = st.data_channel();
         evaluate_role(now);
         watch_progress(st.seq(), st.io_progress(), now);
         if (!channels_.count(ch.id))
@@ -634,6 +644,9 @@ void PairNode::on_message(Channel &ch, const wire::Message &msg, Millis now)
         return;
     case wire::Message::kHello:
     case wire::Message::BODY_NOT_SET:
+    // The streams travel on the data channel (docs/dual-rp.md), never here.
+    case wire::Message::kStreamBytes:
+    case wire::Message::kStreamConfirm:
         counters_.malformed_frames++;
         close_channel(ch.id, "unexpected message on an authenticated channel", LogLevel::Error);
         return;
@@ -983,6 +996,10 @@ void PairNode::tick(Millis now)
     // handshake).
     std::vector<std::tuple<ChannelId, bool, Millis>> silent;
     for (const auto &[id, ch] : channels_) {
+        // A data channel speaks only when there are streams: its life is
+        // the control channel's, which ends it.
+        if (ch->purpose == ChannelPurpose::Data && ch->stage == Channel::Stage::Up)
+            continue;
         const Millis limit = silence_limit_ms(*ch);
         if (now > ch->last_rx + limit)
             silent.emplace_back(id, ch->stage == Channel::Stage::Up, limit);

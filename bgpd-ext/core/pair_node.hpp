@@ -30,6 +30,7 @@
 #include "frame_codec.hpp"
 #include "pair_lease.hpp"
 #include "pair_types.hpp"
+#include "remote_streams.hpp"
 #include "secure_channel.hpp"
 
 #include <map>
@@ -118,6 +119,13 @@ public:
     // Calls PairNode::lease_timer(now) in `in_ms`, replacing the former
     // request: the lease's next deadline falls between two ticks.
     virtual void lease_timer(Millis in_ms) { (void)in_ms; }
+
+    // The data channel (dual-RP mode, pair_data_channel.cpp) came up or
+    // went down; while down, PairNode::send_stream sends nothing.
+    virtual void data_channel_changed(bool up) { (void)up; }
+    // What arrived on it, checked as far as the message alone shows.
+    virtual void stream_chunk(const StreamChunk &chunk) { (void)chunk; }
+    virtual void stream_ack(const StreamAck &ack) { (void)ack; }
 };
 
 struct PartnerView {
@@ -130,6 +138,7 @@ struct PartnerView {
     std::uint64_t sync_generation = 0;
     std::int64_t up_since_unix_ms = 0;
     std::uint32_t lease_grantor_ms = 0;  // the lease it grants; 0: none
+    bool data_channel = false;  // it accepts a data channel
 };
 
 class PairNode {
@@ -144,8 +153,11 @@ public:
     // and sends what the node gives it; `side` says whether this RP
     // accepted the connection or made it. The host reports the end of the
     // partner's stream (EOF) with channel_closed.
+    // `purpose`: what a connecting side opens the channel for (an
+    // accepting side learns it from the partner's HELLO).
     void channel_opened(ChannelId channel, Millis now,
-                        ChannelSide side = ChannelSide::Accepted);
+                        ChannelSide side = ChannelSide::Accepted,
+                        ChannelPurpose purpose = ChannelPurpose::Control);
     void channel_bytes(ChannelId channel, const void *data, std::size_t len, Millis now);
     void channel_closed(ChannelId channel, Millis now);
     void channel_backlog(ChannelId channel, std::size_t queued_bytes, Millis now);
@@ -196,6 +208,15 @@ public:
     // open, and this RP is the connecting side (the lower name).
     bool should_connect() const;
 
+    // The data channel (dual-RP mode): whether the host should open one
+    // now (the control channel is up, the partner accepts one, this RP is
+    // the connecting side, none is open or opening), whether it is up, and
+    // sending on it (false: it is not up, nothing was sent).
+    bool should_connect_data() const;
+    bool data_channel_up() const { return data_.has_value(); }
+    bool send_stream(const StreamChunk &chunk);
+    bool send_stream(const StreamAck &ack);
+
     const PairConfig &config() const { return config_; }
     const std::string &config_error() const { return config_error_; }
     const RpConfig *self_rp() const;
@@ -244,6 +265,12 @@ private:
     void on_frame(Channel &ch, const Frame &frame, Millis now);
     void on_handshake(Channel &ch, const wire::Message &msg, Millis now);
     void on_message(Channel &ch, const wire::Message &msg, Millis now);
+    // pair_data_channel.cpp
+    bool on_data_hello(Channel &ch, const wire::Message &msg);
+    void on_data_message(Channel &ch, const wire::Message &msg);
+    void data_channel_closed();
+    void close_data_channels(const std::string &why);
+    bool send_on_data(const wire::Message &msg);
     void on_partner_lost(Millis now);
     bool lease_enabled() const;
     void lease_role_changed();
@@ -275,6 +302,7 @@ private:
     Millis init_deadline_ = 0;
     std::map<ChannelId, std::unique_ptr<Channel>> channels_;
     std::optional<ChannelId> primary_;
+    std::optional<ChannelId> data_;  // the data channel, once up
     PartnerView partner_;
     Millis last_heard_ = 0;  // last frame from the authenticated partner
 

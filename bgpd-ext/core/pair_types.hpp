@@ -20,6 +20,9 @@ enum class ChannelState { Down, Handshake, Up };
 enum class SyncState { None, Syncing, Done };
 enum class SwitchoverReason { Planned, PartnerLost, ChannelHeal, PartnerHung };
 enum class LogLevel { Info, Warning, Error };
+// What a channel carries: the pair's control (HELLO, STATUS, sync,
+// configuration, lease), or (dual-RP) the TF sessions' streams beside it.
+enum class ChannelPurpose { Control, Data };
 
 std::string_view name_of(Role role);
 std::string_view name_of(ChannelState state);
@@ -72,6 +75,11 @@ struct Counters {
     // cut connection look alike).
     std::uint64_t tls_handshake_failures = 0, reflections_refused = 0;
     std::uint64_t records_rejected = 0, truncations = 0, closed_without_notify = 0;
+    // The data channel (dual-RP): times it came up, data channels refused
+    // (no control channel up, local mode), stream pieces refused on
+    // arrival (remote_streams_wire.hpp).
+    std::uint64_t data_channels_up = 0, data_channels_refused = 0;
+    std::uint64_t stream_pieces_refused = 0;
 };
 
 // What the standby knows of its partner's progress (local mode), kept

@@ -41,6 +41,7 @@ struct ha_channel {
 	int fd;
 	bool connecting; /* TCP connect not finished: not known to the core */
 	bool outgoing;	 /* this RP connected (TLS client), else accepted */
+	bool data;	 /* this RP connected it as the data channel (dual-RP) */
 	bool failed;	 /* a write failed: reported to the core from the loop */
 	struct thread *t_read, *t_write, *t_backlog, *t_failed;
 	uint8_t *out;
@@ -194,8 +195,11 @@ static void channel_open(struct ha_channel *ch)
 		ch->pidfd = frr_ha_peer_pidfd(ch->fd, &ch->pid, ch->pid_error,
 					      sizeof(ch->pid_error));
 	thread_add_read(chs.master, channel_read, ch, ch->fd, &ch->t_read);
-	frr_ha_node_channel_opened(bgpd_ha_pair_node(), ch->id, ch->outgoing,
-				   bgpd_ha_now_ms());
+	if (ch->data)
+		frr_ha_node_data_channel_opened(bgpd_ha_pair_node(), ch->id, bgpd_ha_now_ms());
+	else
+		frr_ha_node_channel_opened(bgpd_ha_pair_node(), ch->id, ch->outgoing,
+					   bgpd_ha_now_ms());
 }
 
 static void channel_connected(struct thread *t)
@@ -240,7 +244,7 @@ static socklen_t rp_sockaddr(const struct frr_ha_rp_config *rp,
 	return sizeof(su.sin6);
 }
 
-static void channel_connect(void)
+static void channel_connect(bool data)
 {
 	const struct frr_ha_rp_config *partner = bgpd_ha_rp_config(false);
 	struct sockaddr_storage ss;
@@ -256,6 +260,7 @@ static void channel_connect(void)
 	if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
 		ch = channel_new(fd, false);
 		ch->outgoing = true;
+		ch->data = data;
 		channel_open(ch);
 		return;
 	}
@@ -264,6 +269,7 @@ static void channel_connect(void)
 		return;
 	}
 	ch = channel_new(fd, true);
+	ch->data = data;
 	thread_add_write(chs.master, channel_connected, ch, fd, &ch->t_write);
 }
 
@@ -481,12 +487,27 @@ void bgpd_ha_channels_listen_restart(void)
 }
 
 /* Each heartbeat: listen if not yet (a busy path frees up), and connect to
- * the partner when this RP is the connecting side and no channel is open. */
+ * the partner when this RP is the connecting side and no channel is open;
+ * in dual-RP mode, the data channel too once the control channel is up
+ * (the core says when). A data channel never holds the control channel's
+ * connection back. */
 void bgpd_ha_channels_tick(void)
 {
+	struct listnode *node;
+	struct ha_channel *ch;
+	bool control = false, data = false;
+
 	bgpd_ha_channels_listen_start();
-	if (list_isempty(chs.list) && frr_ha_node_should_connect(bgpd_ha_pair_node()))
-		channel_connect();
+	for (ALL_LIST_ELEMENTS_RO(chs.list, node, ch)) {
+		if (ch->data)
+			data = true;
+		else
+			control = true;
+	}
+	if (!control && frr_ha_node_should_connect(bgpd_ha_pair_node()))
+		channel_connect(false);
+	if (!data && frr_ha_node_should_connect_data(bgpd_ha_pair_node()))
+		channel_connect(true);
 }
 
 bool bgpd_ha_channel_take_process(uint64_t id, int *pidfd, int *pid, char *why,

@@ -789,6 +789,9 @@ static void show_counters_json(json_object *json, const struct frr_ha_counters *
 	json_object_int_add(j, "recordsRejected", c->records_rejected);
 	json_object_int_add(j, "truncations", c->truncations);
 	json_object_int_add(j, "closedWithoutNotify", c->closed_without_notify);
+	json_object_int_add(j, "dataChannelsUp", c->data_channels_up);
+	json_object_int_add(j, "dataChannelsRefused", c->data_channels_refused);
+	json_object_int_add(j, "streamPiecesRefused", c->stream_pieces_refused);
 	json_object_object_add(json, "counters", j);
 }
 
@@ -899,6 +902,9 @@ static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 		}
 	}
 	json_object_string_add(partner, "channel", st->channel);
+	if (!st->local_mode)
+		json_object_string_add(partner, "dataChannel",
+				       st->data_channel_up ? "up" : "down");
 	if (*st->channel_tls_version) {
 		json_object_string_add(partner, "tlsVersion", st->channel_tls_version);
 		json_object_string_add(partner, "cipher", st->channel_cipher);
@@ -980,6 +986,12 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 	if (*st->channel_tls_version)
 		vty_out(vty, "Channel security: %s, %s, pre-shared key proven by both RPs\n",
 			st->channel_tls_version, st->channel_cipher);
+	if (!st->local_mode)
+		vty_out(vty,
+			"Data channel: %s (up %" PRIu64 " times, %" PRIu64 " refused, %" PRIu64
+			" stream pieces refused)\n",
+			st->data_channel_up ? "up" : "down", st->counters.data_channels_up,
+			st->counters.data_channels_refused, st->counters.stream_pieces_refused);
 	if (*st->last_refusal) {
 		format_time(st->last_refusal_unix_ms, when, sizeof(when));
 		vty_out(vty, "Last channel refused: %s (%s)\n", st->last_refusal, when);

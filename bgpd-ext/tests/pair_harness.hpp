@@ -1,13 +1,16 @@
 // PairNode against PairNode: two RPs wired back to back in memory. The
 // harness plays the glue's part: it carries bytes, runs the clock, and keeps
 // the ownership lock as the kernel keeps a flock (local mode: one lock for
-// both; dual-RP: one per host). Shared by test_pair_node.cpp and
-// test_config_sync.cpp.
+// both; dual-RP: one per host). Shared by test_pair_node.cpp,
+// test_config_sync.cpp and test_pair_data_channel.cpp.
 #pragma once
 
 #include <catch2/catch.hpp>
 
+#include "frame_codec.hpp"
+#include "ha_channel.pb.h"
 #include "pair_node.hpp"
+#include "secure_channel.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -58,6 +61,9 @@ public:
     void log(LogLevel, const std::string &text) override { logs.push_back(text); }
     std::int64_t wall_clock_ms() override { return 1'800'000'000'000; }
     std::uint64_t io_progress() override { return io; }
+    void data_channel_changed(bool up) override { data_channel.push_back(up); }
+    void stream_chunk(const StreamChunk &chunk) override { chunks.push_back(chunk); }
+    void stream_ack(const StreamAck &ack) override { acks.push_back(ack); }
     void partner_authenticated(ChannelId ch) override { authenticated.push_back(ch); }
     bool is_partner_process(ChannelId) override { return same_process; }
     FenceResult fence_partner() override
@@ -143,6 +149,9 @@ public:
     bool silent = false;
     std::vector<std::pair<Millis, bool>> silences;  // (lease clock, silent)
     std::optional<Millis> wake_at;                  // lease clock
+    std::vector<bool> data_channel;                 // each change, up or down
+    std::vector<StreamChunk> chunks;
+    std::vector<StreamAck> acks;
 };
 
 // Carries bytes between the two ends of each channel.
@@ -223,11 +232,11 @@ struct Harness {
         nodes[id].reset();
     }
 
-    ChannelId connect(int from, int to)
+    ChannelId connect(int from, int to, ChannelPurpose purpose = ChannelPurpose::Control)
     {
         ChannelId ch = next_channel++;
         wire.ends[ch] = {from, to};
-        nodes[from]->channel_opened(ch, now, ChannelSide::Connected);
+        nodes[from]->channel_opened(ch, now, ChannelSide::Connected, purpose);
         nodes[to]->channel_opened(ch, now, ChannelSide::Accepted);
         pump();
         return ch;
@@ -337,5 +346,67 @@ Harness formed_pair(bool tcp = false, std::uint32_t hang_ms = kDefaultHangDetect
     h.run(500);
     return h;
 }
+
+// A process that connects to rp a (it accepts) on channel 100 and sends
+// what a test says; with `tls`, it holds the key and names itself rp b, so
+// its frames reach the frame decoder inside the TLS session.
+struct Intruder {
+    Intruder(Harness &h, bool tls) : h(h), a(*h.nodes[0])
+    {
+        h.wire.ends[ch] = {0, 2};  // nobody at the other end but this
+        a.channel_opened(ch, h.now);
+        if (tls) {
+            client = std::make_unique<SecureChannel>(ChannelSide::Connected, "b", "a", kKey);
+            client->start();
+            exchange();
+            REQUIRE(client->established());
+        }
+    }
+    // Moves bytes between rp a and this end until nothing moves.
+    void exchange()
+    {
+        for (int i = 0; i < 10; i++) {
+            std::string to_a = client ? client->take_output() : std::string();
+            std::string from_a;
+            for (auto it = h.wire.queue.begin(); it != h.wire.queue.end();) {
+                if (it->ch == ch) {
+                    from_a += it->bytes;
+                    it = h.wire.queue.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+            if (to_a.empty() && from_a.empty())
+                return;
+            if (client && !from_a.empty())
+                client->receive(from_a.data(), from_a.size(), &plain);
+            if (!to_a.empty() && h.wire.ends.count(ch))
+                a.channel_bytes(ch, to_a.data(), to_a.size(), h.now);
+        }
+    }
+    void send(const std::string &bytes)
+    {
+        if (client)
+            client->send(bytes);
+        else if (h.wire.ends.count(ch))
+            a.channel_bytes(ch, bytes.data(), bytes.size(), h.now);
+        exchange();
+    }
+    void eof() { a.channel_closed(ch, h.now); }
+
+    Harness &h;
+    PairNode &a;
+    ChannelId ch = 100;
+    std::unique_ptr<SecureChannel> client;
+    std::string plain;  // what rp a sent it
+};
+
+std::string message_frame(const wire::Message &m)
+{
+    std::string p;
+    m.SerializeToString(&p);
+    return encode_frame(FrameType::Control, p);
+}
+
 
 }  // namespace

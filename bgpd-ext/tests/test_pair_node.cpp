@@ -226,70 +226,6 @@ TEST_CASE("a second process claiming the partner's name is refused after it auth
     CHECK(h.nodes[1]->ready());  // the real standby is untouched
 }
 
-namespace {
-
-// A process that connects to rp a (it accepts) on channel 100 and sends
-// what a test says; with `tls`, it holds the key and names itself rp b, so
-// its frames reach the frame decoder inside the TLS session.
-struct Intruder {
-    Intruder(Harness &h, bool tls) : h(h), a(*h.nodes[0])
-    {
-        h.wire.ends[ch] = {0, 2};  // nobody at the other end but this
-        a.channel_opened(ch, h.now);
-        if (tls) {
-            client = std::make_unique<SecureChannel>(ChannelSide::Connected, "b", "a", kKey);
-            client->start();
-            exchange();
-            REQUIRE(client->established());
-        }
-    }
-    // Moves bytes between rp a and this end until nothing moves.
-    void exchange()
-    {
-        for (int i = 0; i < 10; i++) {
-            std::string to_a = client ? client->take_output() : std::string();
-            std::string from_a;
-            for (auto it = h.wire.queue.begin(); it != h.wire.queue.end();) {
-                if (it->ch == ch) {
-                    from_a += it->bytes;
-                    it = h.wire.queue.erase(it);
-                } else {
-                    ++it;
-                }
-            }
-            if (to_a.empty() && from_a.empty())
-                return;
-            if (client && !from_a.empty())
-                client->receive(from_a.data(), from_a.size(), &plain);
-            if (!to_a.empty() && h.wire.ends.count(ch))
-                a.channel_bytes(ch, to_a.data(), to_a.size(), h.now);
-        }
-    }
-    void send(const std::string &bytes)
-    {
-        if (client)
-            client->send(bytes);
-        else if (h.wire.ends.count(ch))
-            a.channel_bytes(ch, bytes.data(), bytes.size(), h.now);
-        exchange();
-    }
-    void eof() { a.channel_closed(ch, h.now); }
-
-    Harness &h;
-    PairNode &a;
-    ChannelId ch = 100;
-    std::unique_ptr<SecureChannel> client;
-    std::string plain;  // what rp a sent it
-};
-
-std::string message_frame(const wire::Message &m)
-{
-    std::string p;
-    m.SerializeToString(&p);
-    return encode_frame(FrameType::Control, p);
-}
-
-}  // namespace
 
 TEST_CASE("bad input on the channel: clear cause, counter, channel closed, role kept")
 {
@@ -355,6 +291,29 @@ TEST_CASE("bad input on the channel: clear cause, counter, channel closed, role 
     CHECK(a.role() == Role::Active);
     CHECK(a.channel_state() == ChannelState::Up);
     CHECK(h.nodes[1]->ready());
+}
+
+TEST_CASE("a stream piece on the control channel is refused: the streams travel on the data "
+          "channel")
+{
+    auto h = formed_pair();
+    auto &a = *h.nodes[0];
+    h.kill(1);  // the real rp b's channel gone, so the intruder's is rp b's
+    h.pump();
+    wire::Message hello;
+    hello.mutable_hello()->set_protocol_version(kProtocolVersion);
+    hello.mutable_hello()->set_rp_name("b");
+    wire::Message piece;
+    piece.mutable_stream_bytes()->set_session(1);
+    piece.mutable_stream_bytes()->set_bytes("x");
+    Intruder in(h, true);
+    in.send(message_frame(hello));
+    CHECK(a.channel_state() == ChannelState::Up);
+    in.send(message_frame(piece));
+    CHECK(a.counters().malformed_frames == 1);
+    CHECK(h.hosts[0]->logged("unexpected message on an authenticated channel"));
+    CHECK(a.channel_state() != ChannelState::Up);
+    CHECK(a.role() == Role::Active);
 }
 
 TEST_CASE("a channel cut in the middle of a bulk sync leaves the standby not ready, then it re-syncs")

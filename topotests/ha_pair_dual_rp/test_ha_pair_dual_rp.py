@@ -35,6 +35,7 @@ sys.path.append(os.path.join(CWD, ".."))
 from lib.topogen import Topogen, get_topogen  # noqa: E402
 
 from ha_lib.wire import Capture, tshark  # noqa: E402
+from ha_lib.yang_model import show_json_to_instance, validate_instance  # noqa: E402
 
 from ha_lib.frr_ha import (  # noqa: E402
     install_bgpd_conf,
@@ -96,10 +97,13 @@ def show(rp):
 def wait_roles(active, standby, epoch):
     def roles():
         a, s = show(active), show(standby)
-        got = (a["role"], s["role"], s.get("ready"), a["epoch"], s["epoch"])
-        return None if got == ("active", "standby", True, epoch, epoch) else f"got {got}"
+        got = (a["role"], s["role"], s.get("ready"), a["epoch"], s["epoch"],
+               a["partner"].get("dataChannel"), s["partner"].get("dataChannel"))
+        want = ("active", "standby", True, epoch, epoch, "up", "up")
+        return None if got == want else f"got {got}"
 
-    wait_for(f"rp {active} active, rp {standby} ready standby at epoch {epoch}", roles)
+    wait_for(f"rp {active} active, rp {standby} ready standby at epoch {epoch}, "
+             "the data channel up", roles)
 
 
 def wait_session_with(rp):
@@ -164,6 +168,13 @@ def test_pair_forms_over_tcp():
     assert a["mode"] == "dual-rp"
     assert a["partner"]["address"] == "tcp:10.0.0.2:5180"
     assert a["heartbeat"]["detectionMs"] == 500
+    # The data channel beside the control channel: one, up on both.
+    for rp in ("a", "b"):
+        c = show(rp)["counters"]
+        assert c["dataChannelsUp"] == 1 and c["dataChannelsRefused"] == 0, c
+        assert c["streamPiecesRefused"] == 0, c
+    assert "Data channel: up (up 1 times" in rp_vtysh(get_topogen().gears["rpb"], "b",
+                                                        "show bgp ha")
     wait_session_with("a")
     wait_leased("a", "b")
     # The lease is the detection time; one request a heartbeat, each granted.
@@ -207,6 +218,13 @@ def test_configuration_follows_and_is_saved_on_both_hosts():
     wait_roles("a", "b", 1)
     for rp in ("a", "b"):
         assert show(rp)["configuration"]["inStep"], show(rp)["configuration"]
+
+
+def test_state_fits_the_yang_model(tmp_path):
+    """Both RPs' state in dual-RP mode (lease, data channel, service
+    addresses) fits the YANG model."""
+    for rp in ("a", "b"):
+        validate_instance(show_json_to_instance(show(rp)), str(tmp_path))
 
 
 def service_states(rp):

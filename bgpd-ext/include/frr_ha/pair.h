@@ -121,6 +121,8 @@ struct frr_ha_counters {
 	/* The channel's TLS 1.3 session (docs/ha-pair.md, "Security"). */
 	uint64_t tls_handshake_failures, reflections_refused;
 	uint64_t records_rejected, truncations, closed_without_notify;
+	/* The data channel (dual-RP, docs/dual-rp.md "The data channel"). */
+	uint64_t data_channels_up, data_channels_refused, stream_pieces_refused;
 };
 
 struct frr_ha_status {
@@ -147,6 +149,7 @@ struct frr_ha_status {
 	/* The channel that is up: "TLSv1.3", "TLS_AES_256_GCM_SHA384" ("" if none). */
 	char channel_tls_version[16];
 	char channel_cipher[64];
+	bool data_channel_up; /* dual-RP: the data channel beside it */
 	/* The last channel refused and why ("" while none was). */
 	char last_refusal[FRR_HA_TEXT_MAX];
 	int64_t last_refusal_unix_ms;
@@ -218,6 +221,14 @@ void frr_ha_node_partner_exited(struct frr_ha_node *node, uint64_t now_ms);
 void frr_ha_node_partner_died(struct frr_ha_node *node, uint64_t now_ms);
 
 bool frr_ha_node_should_connect(const struct frr_ha_node *node);
+/* Dual-RP: the data channel beside the control channel. The host opens one
+ * when told (the partner's address, as the control channel), and reports
+ * it connected with frr_ha_node_data_channel_opened instead of
+ * frr_ha_node_channel_opened; an accepted one is reported as any other. */
+bool frr_ha_node_should_connect_data(const struct frr_ha_node *node);
+void frr_ha_node_data_channel_opened(struct frr_ha_node *node, uint64_t channel,
+				     uint64_t now_ms);
+bool frr_ha_node_data_channel_up(const struct frr_ha_node *node);
 enum frr_ha_role frr_ha_node_role(const struct frr_ha_node *node);
 bool frr_ha_node_request_switchover(struct frr_ha_node *node, uint64_t now_ms,
 				    char *why, size_t why_len);

@@ -1,0 +1,59 @@
+#include "remote_streams_wire.hpp"
+
+#include <cstdint>
+
+#include "ha_channel.pb.h"
+
+namespace frr_ha {
+
+void to_wire(const StreamChunk &chunk, wire::StreamBytes *out)
+{
+    out->set_session(chunk.session);
+    out->set_stream(chunk.kind == StreamKind::sent ? wire::STREAM_SENT : wire::STREAM_RECEIVED);
+    out->set_offset(chunk.offset);
+    out->set_bytes(chunk.bytes);
+}
+
+void to_wire(const StreamAck &ack, wire::StreamConfirm *out)
+{
+    out->set_session(ack.session);
+    out->set_received(ack.received);
+    out->set_sent(ack.sent);
+}
+
+Result<StreamChunk> chunk_from_wire(const wire::StreamBytes &in)
+{
+    using R = Result<StreamChunk>;
+    StreamChunk chunk;
+    switch (in.stream()) {
+    case wire::STREAM_RECEIVED:
+        chunk.kind = StreamKind::received;
+        break;
+    case wire::STREAM_SENT:
+        chunk.kind = StreamKind::sent;
+        break;
+    default:
+        // proto3 keeps an unknown enum value as it came.
+        return R::fail("stream " + std::to_string(static_cast<int>(in.stream())) +
+                       " (0: received, 1: sent)");
+    }
+    if (in.bytes().empty())
+        return R::fail(std::string("an empty piece of the ") + stream_kind_name(chunk.kind) +
+                       " stream");
+    if (in.bytes().size() > StreamReceiver::kMaxChunk)
+        return R::fail("a piece of " + std::to_string(in.bytes().size()) + " bytes (at most " +
+                       std::to_string(StreamReceiver::kMaxChunk) + ")");
+    if (in.offset() > UINT64_MAX - in.bytes().size())
+        return R::fail("offset " + std::to_string(in.offset()) + " overflows with its bytes");
+    chunk.session = in.session();
+    chunk.offset = in.offset();
+    chunk.bytes = in.bytes();
+    return chunk;
+}
+
+Result<StreamAck> ack_from_wire(const wire::StreamConfirm &in)
+{
+    return StreamAck{in.session(), in.received(), in.sent()};
+}
+
+}  // namespace frr_ha
