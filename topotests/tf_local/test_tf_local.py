@@ -14,6 +14,7 @@ peer's link shows no FIN or RST from r1 and decodes every BGP message with
 no malformed one; and a change made after the switchover reaches the peers.
 """
 import os
+import random
 import sys
 import time
 from contextlib import contextmanager
@@ -451,3 +452,95 @@ def test_kill9_of_active_during_full_table_exchange():
             assert wire["malformed"] == 0, (name, wire)
             assert wire["framing_problems"] == [], (name, wire)
     change_reaches_peers("198.51.100.3/32")
+
+
+CHURN_WINDOW = 32  # prefixes r2 holds at once while it churns
+CHURN_SLOTS = 64   # 198.18.N.0/24, N below this
+
+
+def churned_prefixes(name):
+    """The churn's prefixes in a router's BGP table."""
+    routes = vtysh_json(gear(name), "show ip bgp json")["routes"]
+    return {p for p in routes if p.startswith("198.18.")}
+
+
+@contextmanager
+def route_churn():
+    """r2 adds one prefix and withdraws another, without pause, until the
+    block ends (a sliding window of CHURN_WINDOW prefixes); r2 keeps what it
+    held at that moment."""
+    script = "/tmp/tf_local_churn.sh"
+    with open(script, "w") as f:
+        f.write("i=0\nwhile true; do\n"
+                f"  add=$((i % {CHURN_SLOTS})); drop=$(((i + {CHURN_SLOTS - CHURN_WINDOW}) % "
+                f"{CHURN_SLOTS}))\n"
+                "  vtysh -c 'configure terminal' -c 'router bgp 65002' "
+                "-c 'address-family ipv4 unicast' -c \"network 198.18.$add.0/24\" "
+                "-c \"no network 198.18.$drop.0/24\" >/dev/null 2>&1\n"
+                "  i=$((i + 1))\ndone\n")
+    pid = gear("r2").cmd(f"sh {script} >/dev/null 2>&1 & echo $!").strip()
+    try:
+        yield
+    finally:
+        gear("r2").cmd(f"kill {pid}; while kill -0 {pid} 2>/dev/null; do sleep 0.05; done")
+
+
+def sessions_of(view):
+    """A peer_view without what churn moves (prefix counts, kernel routes)."""
+    return {k: {f: x for f, x in v.items() if f != "prefixes"}
+            for k, v in view.items() if k[0] != "r1"}
+
+
+def test_kill9_at_random_instants_under_route_churn():
+    """r2 adds and withdraws prefixes without pause while the active is
+    killed at a random instant, three times, each RP in turn. Each time no
+    peer session restarts or sees a NOTIFICATION, the wire shows no FIN, RST
+    or malformed message from r1, and once the churn stops r3 holds exactly
+    the churned prefixes r2 still announces, through the new active; then
+    r2 withdraws them all and r3 drops them all."""
+    seed = int(os.environ.get("FRR_HA_CHURN_SEED", str(int(time.time()))))
+    rng = random.Random(seed)
+    active = "a" if rp_pid(gear("r1"), "a") else "b"
+    for cycle in range(3):
+        standby = "b" if active == "a" else "a"
+        if not rp_pid(gear("r1"), standby):
+            start_rp(gear("r1"), standby)
+        epoch = rp_json(gear("r1"), active)["epoch"]
+        wait_pair(gear("r1"), active, standby, epoch=epoch)
+        wait_handed_over(active, standby)
+        before = sessions_of(peer_view())
+        capture = Capture(get_topogen(), PEERS, R1)
+        delay = round(rng.uniform(0.3, 3.0), 2)
+        label = f"churn-seed{seed}-cycle{cycle}-after{delay}s"
+        with route_churn():
+            time.sleep(delay)
+            capture.mark("kill")
+            kill_rp(gear("r1"), active)
+            become_active(standby)
+            time.sleep(3)  # the churn goes on through the new active
+        # r3 converges on what r2 holds, through the new active.
+        wait_for(f"{label}: r3 holds exactly r2's churned prefixes",
+                 lambda: None if churned_prefixes("r3") == churned_prefixes("r2")
+                 else f"r2 {len(churned_prefixes('r2'))}, r3 {len(churned_prefixes('r3'))}, "
+                      f"differ {sorted(churned_prefixes('r2') ^ churned_prefixes('r3'))[:6]}",
+                 count=30, wait=1)
+        assert len(churned_prefixes("r2")) == CHURN_WINDOW, churned_prefixes("r2")
+        time.sleep(4)  # beyond the peers' keepalive interval
+        after = sessions_of(peer_view())
+        assert after == before, f"{label}: peers saw the kill:\n{before}\n{after}"
+        capture.stop()
+        with captures_kept_on_failure(capture, label):
+            for name in PEERS:
+                wire = capture.summary(name, since="kill")
+                assert wire["fin_or_rst_from_r1"] == 0, (label, name, wire)
+                assert wire["notifications"] == 0, (label, name, wire)
+                assert wire["malformed"] == 0, (label, name, wire)
+                assert wire["framing_problems"] == [], (label, name, wire)
+        # Withdrawn all at once, dropped all at once.
+        gear("r2").cmd("vtysh -c 'configure terminal' -c 'router bgp 65002' "
+                       "-c 'address-family ipv4 unicast' " +
+                       " ".join(f"-c 'no network {p}'" for p in sorted(churned_prefixes("r2"))))
+        wait_for(f"{label}: r3 drops every churned prefix",
+                 lambda: None if not churned_prefixes("r3") else str(len(churned_prefixes("r3"))),
+                 count=30, wait=1)
+        active = standby
