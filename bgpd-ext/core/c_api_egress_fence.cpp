@@ -6,6 +6,8 @@
 #include "egress_fence.hpp"
 
 #include <memory>
+#include <string>
+#include <vector>
 
 struct frr_ha_egress_fence {
     frr_ha::EgressFence fence;
@@ -51,6 +53,18 @@ bool frr_ha_egress_fence_shut(frr_ha_egress_fence *fence, char *why, std::size_t
 std::uint64_t frr_ha_egress_fence_dropped(const frr_ha_egress_fence *fence)
 {
     return fence->fence.dropped();
+}
+
+bool frr_ha_egress_fence_guard(frr_ha_egress_fence *fence, const char *const *addresses,
+                               std::size_t n, char *why, std::size_t why_len)
+{
+    return said(fence->fence.guard_addresses(std::vector<std::string>(addresses, addresses + n)), why,
+                why_len);
+}
+
+std::uint64_t frr_ha_egress_fence_neighbor_dropped(const frr_ha_egress_fence *fence)
+{
+    return fence->fence.neighbor_dropped();
 }
 
 }  // extern "C"

@@ -1,5 +1,6 @@
 #include "egress_fence.hpp"
 
+#include <arpa/inet.h>
 #include <nftables/libnftables.h>
 
 #include <cinttypes>
@@ -16,6 +17,27 @@ std::string table_ref()
     return std::string("inet ") + EgressFence::kTable;
 }
 
+std::string arp_table_ref()
+{
+    return std::string("arp ") + EgressFence::kTable;
+}
+
+// The service addresses' ARP: what this host sends from a guarded address
+// passes only while the lease set holds that address (the sets start
+// empty: guard_addresses fills them).
+std::string arp_table_text()
+{
+    return "table " + arp_table_ref() + " {\n"
+           "  set service { type ipv4_addr; }\n"
+           "  set lease { type ipv4_addr; flags timeout; }\n"
+           "  counter dropped { }\n"
+           "  chain output {\n"
+           "    type filter hook output priority -300; policy accept;\n"
+           "    arp saddr ip @service arp saddr ip != @lease counter name \"dropped\" drop\n"
+           "  }\n"
+           "}\n";
+}
+
 // The whole table in one transaction: the set, the counter, and the rules
 // on the output hook (every segment this host sends, its kernel's own
 // included). Built with the element already in, so it is never shut
@@ -25,11 +47,17 @@ std::string table_text(std::uint16_t port)
     const std::string p = std::to_string(port);
     return "table " + table_ref() + " {\n"
            "  set lease { type inet_service; flags timeout; elements = { " + p + " } }\n"
+           "  set service6 { type ipv6_addr; }\n"
+           "  set lease6 { type ipv6_addr; flags timeout; }\n"
            "  counter dropped { }\n"
+           "  counter nd_dropped { }\n"
            "  chain output {\n"
            "    type filter hook output priority -300; policy accept;\n"
            "    tcp sport " + p + " tcp sport != @lease counter name \"dropped\" drop\n"
            "    tcp dport " + p + " tcp dport != @lease counter name \"dropped\" drop\n"
+           // A neighbour advertisement for a local address has it as source.
+           "    icmpv6 type nd-neighbor-advert ip6 saddr @service6 ip6 saddr != @lease6 "
+           "counter name \"nd_dropped\" drop\n"
            "  }\n"
            "}\n";
 }
@@ -52,7 +80,8 @@ Result<EgressFence> EgressFence::install(std::uint16_t port)
     // "add" first so that "delete" finds a table whether or not one was
     // left behind; then the fresh one, all in one transaction.
     Status made = fence.run("add table " + table_ref() + "\ndelete table " + table_ref() +
-                            "\n" + table_text(port));
+                            "\n" + table_text(port) + "add table " + arp_table_ref() +
+                            "\ndelete table " + arp_table_ref() + "\n" + arp_table_text());
     if (!made)
         return Result<EgressFence>::fail(made.why());
     return fence;
@@ -64,7 +93,8 @@ EgressFence::EgressFence(std::unique_ptr<nft_ctx, CtxFree> ctx, std::uint16_t po
 }
 
 EgressFence::EgressFence(EgressFence &&other) noexcept
-    : ctx_(std::move(other.ctx_)), port_(other.port_)
+    : ctx_(std::move(other.ctx_)), port_(other.port_), guarded_(std::move(other.guarded_)),
+      state_(other.state_), until_(other.until_)
 {
 }
 
@@ -74,6 +104,9 @@ EgressFence &EgressFence::operator=(EgressFence &&other) noexcept
         remove_table();
         ctx_ = std::move(other.ctx_);
         port_ = other.port_;
+        guarded_ = std::move(other.guarded_);
+        state_ = other.state_;
+        until_ = other.until_;
     }
     return *this;
 }
@@ -86,7 +119,7 @@ EgressFence::~EgressFence()
 void EgressFence::remove_table()
 {
     if (ctx_)
-        (void)run("delete table " + table_ref());
+        (void)run("delete table " + table_ref() + "\ndelete table " + arp_table_ref());
 }
 
 Status EgressFence::run(const std::string &commands) const
@@ -107,29 +140,102 @@ Status EgressFence::run(const std::string &commands) const
 Status EgressFence::replace_element(const std::string &timeout)
 {
     return run("flush set " + table_ref() + " lease\nadd element " + table_ref() + " lease { " +
-               std::to_string(port_) + timeout + " }");
+               std::to_string(port_) + timeout + " }\n" + arp_lease_elements(timeout));
+}
+
+namespace {
+
+bool is_ipv6(const std::string &address)
+{
+    return address.find(':') != std::string::npos;
+}
+
+// "flush set SET" and, if any address of the family is there, "add
+// element SET { a<suffix>, ... }".
+std::string set_elements(const std::string &set, const std::vector<std::string> &addresses,
+                         bool ipv6, const std::string &suffix)
+{
+    std::string commands = "flush set " + set + "\n", elements;
+    for (const std::string &a : addresses)
+        if (is_ipv6(a) == ipv6)
+            elements += (elements.empty() ? "" : ", ") + a + suffix;
+    if (!elements.empty())
+        commands += "add element " + set + " { " + elements + " }\n";
+    return commands;
+}
+
+}  // namespace
+
+std::string EgressFence::arp_lease_elements(const std::string &timeout) const
+{
+    return set_elements(arp_table_ref() + " lease", guarded_, false, timeout) +
+           set_elements(table_ref() + " lease6", guarded_, true, timeout);
+}
+
+Status EgressFence::guard_addresses(const std::vector<std::string> &addresses)
+{
+    for (const std::string &a : addresses) {
+        in6_addr parsed{};
+        if (inet_pton(is_ipv6(a) ? AF_INET6 : AF_INET, a.c_str(), &parsed) != 1)
+            return Status::fail("'" + a + "' is not an IPv4 or IPv6 address");
+    }
+    std::vector<std::string> before = std::move(guarded_);
+    guarded_ = addresses;
+    std::string commands = set_elements(arp_table_ref() + " service", guarded_, false, "") +
+                           set_elements(table_ref() + " service6", guarded_, true, "");
+    // The new addresses' lease as the port's: open, until the same
+    // deadline, or shut.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          until_ - std::chrono::steady_clock::now())
+                          .count();
+    if (state_ == State::Open)
+        commands += arp_lease_elements("");
+    else if (state_ == State::Until && left > 0)
+        commands += arp_lease_elements(" timeout " + std::to_string(left) + "ms");
+    else
+        commands += "flush set " + arp_table_ref() + " lease\nflush set " + table_ref() +
+                    " lease6\n";
+    Status done = run(commands);
+    if (!done)
+        guarded_ = std::move(before);
+    return done;
 }
 
 Status EgressFence::open_for(std::uint32_t ms)
 {
     if (ms == 0)
         return shut();
+    state_ = State::Until;
+    until_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     return replace_element(" timeout " + std::to_string(ms) + "ms");
 }
 
 Status EgressFence::open()
 {
+    state_ = State::Open;
     return replace_element("");
 }
 
 Status EgressFence::shut()
 {
-    return run("flush set " + table_ref() + " lease");
+    state_ = State::Shut;
+    return run("flush set " + table_ref() + " lease\nflush set " + table_ref() +
+               " lease6\nflush set " + arp_table_ref() + " lease");
 }
 
 std::uint64_t EgressFence::dropped() const
 {
-    if (!run("list counter " + table_ref() + " dropped"))
+    return counter(table_ref(), "dropped");
+}
+
+std::uint64_t EgressFence::neighbor_dropped() const
+{
+    return counter(arp_table_ref(), "dropped") + counter(table_ref(), "nd_dropped");
+}
+
+std::uint64_t EgressFence::counter(const std::string &table, const std::string &name) const
+{
+    if (!run("list counter " + table + " " + name))
         return 0;
     const char *out = nft_ctx_get_output_buffer(ctx_.get());
     const char *at = out ? std::strstr(out, "packets ") : nullptr;

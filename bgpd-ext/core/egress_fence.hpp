@@ -6,11 +6,21 @@
 // frozen or descheduled bgpd, a retransmission, an ACK, a FIN or RST queued
 // before the deadline, none leaves after it. bgpd's own check (the write
 // tap) stays: the fence is what holds when the process cannot.
+//
+// The same deadline keeps the host from answering for the service
+// addresses: once the lease's time has run out, a second table, in the arp
+// family, drops every ARP packet this host sends from an IPv4 one, and the
+// first drops every neighbour advertisement from an IPv6 one. A frozen
+// active's kernel would otherwise keep answering for an address the new
+// active has claimed, and a peer that asks again could be sent back to the
+// frozen host.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "result.hpp"
 
@@ -40,8 +50,17 @@ public:
     // No segment passes from now.
     Status shut();
 
+    // The service addresses (IPv4 and IPv6, without their length) whose
+    // ARP and neighbour advertisements pass only while the fence is open
+    // (replaces the former list; an empty one guards none). Refused: a
+    // text that is not an address.
+    Status guard_addresses(const std::vector<std::string> &addresses);
+
     // Segments the kernel dropped since install (0 if it cannot be read).
     std::uint64_t dropped() const;
+    // ARP packets and neighbour advertisements of the guarded addresses
+    // it dropped since install.
+    std::uint64_t neighbor_dropped() const;
 
     struct CtxFree {
         void operator()(nft_ctx *ctx) const;
@@ -50,12 +69,19 @@ public:
 private:
     EgressFence(std::unique_ptr<nft_ctx, CtxFree> ctx, std::uint16_t port);
     Status run(const std::string &commands) const;
-    // The set's one element: the port, with `timeout` (" timeout Nms" or "").
+    // The lease sets' elements: the port, and each guarded address, with
+    // `timeout` (" timeout Nms" or ""); none when shut.
     Status replace_element(const std::string &timeout);
+    std::string arp_lease_elements(const std::string &timeout) const;
+    std::uint64_t counter(const std::string &table, const std::string &name) const;
     void remove_table();
 
     std::unique_ptr<nft_ctx, CtxFree> ctx_;
     std::uint16_t port_ = 0;
+    std::vector<std::string> guarded_;
+    // How the fence was last set, for a new list of guarded addresses.
+    enum class State { Open, Until, Shut } state_ = State::Open;
+    std::chrono::steady_clock::time_point until_;
 };
 
 }  // namespace frr_ha

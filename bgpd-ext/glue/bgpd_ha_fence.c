@@ -98,8 +98,25 @@ void bgpd_ha_fence_install(void)
 	}
 	fence_install_error[0] = '\0';
 	snprintf(fence_state, sizeof(fence_state), "open");
+	bgpd_ha_service_guard();
 	zlog_info("frr-ha: lease: the kernel's fence is in place (nftables table inet frr_ha_fence, TCP port %u)",
 		  bm->port ? bm->port : BGP_PORT_DEFAULT);
+}
+
+/* The service addresses whose ARP and neighbour advertisements the fence
+ * lets out only while it is open: a frozen active's kernel then stops
+ * answering for them at its deadline, as it stops its segments. */
+void bgpd_ha_fence_guard(const char *const *addresses, size_t n)
+{
+	char why[256] = "";
+	bool done;
+
+	if (!fence)
+		return;
+	frr_with_privs (&bgpd_privs) {
+		done = frr_ha_egress_fence_guard(fence, addresses, n, why, sizeof(why));
+	}
+	fence_said(done, "given the service addresses", why);
 }
 
 void bgpd_ha_fence_remove(void)
@@ -115,14 +132,15 @@ void bgpd_ha_fence_remove(void)
 
 /* --- show bgp ha [json] -------------------------------------------------------- */
 
-static uint64_t fence_dropped(void)
+static uint64_t fence_dropped(bool neighbor)
 {
 	uint64_t n = 0;
 
 	if (!fence)
 		return 0;
 	frr_with_privs (&bgpd_privs) {
-		n = frr_ha_egress_fence_dropped(fence);
+		n = neighbor ? frr_ha_egress_fence_neighbor_dropped(fence)
+			: frr_ha_egress_fence_dropped(fence);
 	}
 	return n;
 }
@@ -133,7 +151,8 @@ void bgpd_ha_fence_json(struct json_object *lease)
 
 	json_object_boolean_add(j, "installed", fence != NULL);
 	json_object_string_add(j, "state", fence_state);
-	json_object_int_add(j, "segmentsDropped", fence_dropped());
+	json_object_int_add(j, "segmentsDropped", fence_dropped(false));
+	json_object_int_add(j, "neighborDropped", fence_dropped(true));
 	if (*fence_error)
 		json_object_string_add(j, "lastError", fence_error);
 	if (*fence_install_error)
@@ -144,9 +163,11 @@ void bgpd_ha_fence_json(struct json_object *lease)
 void bgpd_ha_fence_show(struct vty *vty)
 {
 	if (fence)
-		vty_out(vty, "  kernel fence: %s, %" PRIu64 " segments dropped%s%s\n",
-			fence_state, fence_dropped(), *fence_error ? "; last error: " : "",
-			fence_error);
+		vty_out(vty,
+			"  kernel fence: %s, %" PRIu64 " segments and %" PRIu64
+			" ARP/ND answers of the service addresses dropped%s%s\n",
+			fence_state, fence_dropped(false), fence_dropped(true),
+			*fence_error ? "; last error: " : "", fence_error);
 	else if (*fence_install_error)
 		vty_out(vty, "  kernel fence: none (%s)\n", fence_install_error);
 }

@@ -66,6 +66,8 @@ void bgpd_ha_fence_install(void);
 void bgpd_ha_fence_follow(uint64_t until, uint64_t now);
 void bgpd_ha_fence_shut(void);
 void bgpd_ha_fence_remove(void);
+/* The service addresses the fence guards (their ARP and ND answers). */
+void bgpd_ha_fence_guard(const char *const *addresses, size_t n);
 /* show bgp ha: the fence's line; json: "fence" in the lease's object. */
 void bgpd_ha_fence_show(struct vty *vty);
 void bgpd_ha_fence_json(struct json_object *lease);
@@ -120,6 +122,8 @@ void bgpd_ha_service_show(struct vty *vty, struct json_object *json);
 /* Claims or releases them as this RP may or may not write to peers now
  * (role changes call it; so does the lease, when it lapses or returns). */
 void bgpd_ha_service_follow(void);
+/* Gives the fence the service addresses (after a change, an install). */
+void bgpd_ha_service_guard(void);
 void bgpd_ha_service_init(struct thread_master *master);
 void bgpd_ha_service_fini(void);
 

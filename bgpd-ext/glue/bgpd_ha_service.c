@@ -146,6 +146,23 @@ void bgpd_ha_service_follow(void)
 	}
 }
 
+void bgpd_ha_service_guard(void)
+{
+	char hosts[BGPD_HA_SERVICE_MAX][INET6_ADDRSTRLEN + 8];
+	const char *guarded[BGPD_HA_SERVICE_MAX];
+
+	for (unsigned int i = 0; i < n_addresses; i++) {
+		char *slash;
+
+		strlcpy(hosts[i], addresses[i].prefix, sizeof(hosts[i]));
+		slash = strchr(hosts[i], '/');
+		if (slash)
+			*slash = '\0';
+		guarded[i] = hosts[i];
+	}
+	bgpd_ha_fence_guard(guarded, n_addresses);
+}
+
 static int service_role_changed(enum frr_ha_role previous, enum frr_ha_role role)
 {
 	bgpd_ha_service_follow();
@@ -169,6 +186,7 @@ bool bgpd_ha_service_set(const char *prefix, bool add, char *why, size_t why_len
 		if (dual_rp())
 			release_one(&addresses[i]);
 		addresses[i] = addresses[--n_addresses];
+		bgpd_ha_service_guard();
 		return true;
 	}
 	if (i < n_addresses)
@@ -180,6 +198,7 @@ bool bgpd_ha_service_set(const char *prefix, bool add, char *why, size_t why_len
 	memset(&addresses[n_addresses], 0, sizeof(addresses[0]));
 	strlcpy(addresses[n_addresses].prefix, prefix, sizeof(addresses[0].prefix));
 	n_addresses++;
+	bgpd_ha_service_guard();
 	bgpd_ha_service_follow();
 	return true;
 }

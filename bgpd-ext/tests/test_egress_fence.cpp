@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -143,4 +144,90 @@ TEST_CASE("A fence that cannot be changed says why", "[egress_fence]")
     CHECK_FALSE(refused);
     CHECK(refused.why().rfind("nftables: ", 0) == 0);
     CHECK(moved.dropped() == 0);
+}
+
+namespace {
+
+int shell(const std::string &command)
+{
+    return std::system((command + " >/dev/null 2>&1").c_str());
+}
+
+// A peer on a link to this thread's namespace (the host): a veth pair, the
+// host's own address (.11 / ::11) and a service address (.10 / ::10) on
+// the host's end, .2 / ::2 on the peer's, in a namespace of its own.
+class NeighborPeer {
+public:
+    NeighborPeer() : name_("fha-nd-peer-" + std::to_string(::getpid()))
+    {
+        ok_ = shell("ip netns add " + name_) == 0 &&
+              shell("ip link add h0 type veth peer name p0 netns " + name_) == 0 &&
+              shell("ip addr add 192.0.2.11/24 dev h0") == 0 &&
+              shell("ip addr add 192.0.2.10/24 dev h0") == 0 &&
+              shell("ip addr add 2001:db8::11/64 dev h0 nodad") == 0 &&
+              shell("ip addr add 2001:db8::10/64 dev h0 nodad") == 0 &&
+              shell("ip link set h0 up") == 0 &&
+              shell("ip -n " + name_ + " addr add 192.0.2.2/24 dev p0") == 0 &&
+              shell("ip -n " + name_ + " addr add 2001:db8::2/64 dev p0 nodad") == 0 &&
+              shell("ip -n " + name_ + " link set p0 up") == 0;
+    }
+    ~NeighborPeer() { shell("ip netns del " + name_); }
+    bool ok() const { return ok_; }
+    // The peer forgets what it knew and asks again: does the host answer?
+    bool reaches(const std::string &address) const
+    {
+        shell("ip -n " + name_ + " neigh flush dev p0");
+        return shell("ip netns exec " + name_ + " ping -c1 -W1 " + address) == 0;
+    }
+
+private:
+    std::string name_;
+    bool ok_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("Once the lease has run out the host answers no ARP or neighbour solicitation for the "
+          "guarded service addresses, and still does for its own",
+          "[egress_fence]")
+{
+    const auto [service, own] =
+        GENERATE(std::pair<std::string, std::string>{"192.0.2.10", "192.0.2.11"},
+                 std::pair<std::string, std::string>{"2001:db8::10", "2001:db8::11"});
+    INFO(service);
+    ScopedNetns ns;
+    REQUIRE(ns.why() == "");
+    NeighborPeer peer;
+    REQUIRE(peer.ok());
+    auto fence = EgressFence::install(kBgpPort);
+    INFO(fence.why());
+    REQUIRE(fence);
+    REQUIRE(fence->guard_addresses({service}));
+    CHECK(peer.reaches(service));  // open: answered
+
+    REQUIRE(fence->shut());
+    CHECK_FALSE(peer.reaches(service));
+    CHECK(peer.reaches(own));  // not guarded
+    CHECK(fence->neighbor_dropped() > 0);
+
+    // Until a deadline, then not.
+    REQUIRE(fence->open_for(1500));
+    CHECK(peer.reaches(service));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+    CHECK_FALSE(peer.reaches(service));
+
+    // A list given while open until a deadline takes the same deadline.
+    REQUIRE(fence->guard_addresses({}));
+    REQUIRE(fence->open_for(1500));
+    REQUIRE(fence->guard_addresses({service}));
+    CHECK(peer.reaches(service));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+    CHECK_FALSE(peer.reaches(service));
+
+    // No address guarded: answered even when shut.
+    REQUIRE(fence->guard_addresses({}));
+    CHECK(peer.reaches(service));
+
+    CHECK(fence->guard_addresses({"2001:db8::1/64"}).why() ==
+          "'2001:db8::1/64' is not an IPv4 or IPv6 address");
 }

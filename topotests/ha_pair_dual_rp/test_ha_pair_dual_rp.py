@@ -418,10 +418,12 @@ def test_frozen_standby_silences_the_active_until_thawed():
 def test_frozen_active_is_fenced_by_its_kernel():
     """The active host frozen (SIGSTOP of rp a's bgpd): rp b takes over once
     the lease it granted has expired; rp a's kernel sends r2 nothing from
-    the deadline on, not even ACKs, and rp a, thawed, steps down without a
-    word to r2."""
+    the deadline on, not even ACKs, nor an ARP reply for the service address
+    it still holds (r2, asking again, always learns rp b's MAC), and rp a,
+    thawed, steps down without a word to r2."""
     tgen = get_topogen()
-    rpa, rpb = tgen.gears["rpa"], tgen.gears["rpb"]
+    rpa, rpb, r2 = tgen.gears["rpa"], tgen.gears["rpb"], tgen.gears["r2"]
+    mac_b = rpb.cmd("cat /sys/class/net/rpb-eth1/address").strip()
     wait_leased("a", "b")
     capture = Capture(tgen, ["r2"], [ADDRESS["a"]])
     pid = rp_pid(rpa, "a")
@@ -431,6 +433,14 @@ def test_frozen_active_is_fenced_by_its_kernel():
             wait_for("rp b takes over the frozen active",
                      lambda: None if show("b")["role"] == "active" else show("b")["role"],
                      count=20, wait=0.25)
+            # Both hosts have the address now (rp a's bgpd cannot release
+            # it); r2 forgets it and asks again, three times.
+            assert SERVICE in rpa.cmd("ip -4 addr show dev rpa-eth1")
+            learnt = []
+            for _ in range(3):
+                r2.cmd(f"ip neigh flush {SERVICE}")
+                r2.cmd(f"ping -c1 -W1 {SERVICE}")
+                learnt.append(r2.cmd(f"ip neigh show {SERVICE}").strip())
             # Past a keepalive of r2's: rp a's kernel would ACK it.
             time.sleep(3.5)
         finally:
@@ -439,6 +449,8 @@ def test_frozen_active_is_fenced_by_its_kernel():
         la = show("a")["lease"]
         assert la["lapses"] >= 1 and la["fence"]["state"] == "shut", la
         assert la["fence"]["segmentsDropped"] > 0, la
+        assert la["fence"]["neighborDropped"] > 0, la
+        assert all(mac_b in line for line in learnt), (mac_b, learnt)
         time.sleep(1)
     finally:
         capture.stop()

@@ -48,6 +48,13 @@ bool frr_ha_egress_fence_shut(struct frr_ha_egress_fence *fence, char *why,
 			      size_t why_len);
 /* Segments the kernel dropped since the install. */
 uint64_t frr_ha_egress_fence_dropped(const struct frr_ha_egress_fence *fence);
+/* The service addresses whose ARP (IPv4) and neighbour advertisements
+ * (IPv6) this host sends only while the fence is open: `n` addresses
+ * without their length (replaces the former list). What of those the
+ * kernel dropped since the install. */
+bool frr_ha_egress_fence_guard(struct frr_ha_egress_fence *fence, const char *const *addresses,
+			       size_t n, char *why, size_t why_len);
+uint64_t frr_ha_egress_fence_neighbor_dropped(const struct frr_ha_egress_fence *fence);
 
 #ifdef __cplusplus
 }
