@@ -112,6 +112,10 @@ def main():
                     help="the peers: one gobgpd that stores every path (default), or BIRD "
                     "with one protocol per session and `import none`, storing nothing, so "
                     "that a big load measures r1 and not the peers")
+    ap.add_argument("--table", type=int, default=None, metavar="ATTR_SETS",
+                    help="the feed sends a generated table of realistic shape (prefix "
+                    "lengths, AS paths, communities; frr_ha_bench/table.py) with this many "
+                    "distinct attribute sets, instead of host routes sharing one")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                   "results"))
     args = ap.parse_args()
@@ -161,7 +165,7 @@ def main():
         for af, peers, prefixes, cases, *conv in sizes:
             cases = (args.cases or cases).split(",")
             results.append(run_size(af, peers, prefixes, repeats,
-                                    conv[0] if conv else args.conv_repeats, cases))
+                                    conv[0] if conv else args.conv_repeats, cases, args.table))
             with open(f"{args.out}/results.json", "w") as f:
                 json.dump(results, f, indent=1)
     finally:

@@ -22,6 +22,7 @@ from .speakers import (
     stop_peers,
 )
 from .router import R1, proc_cpu, proc_fds, proc_rss_mib, r1_bytes_from_feed
+from .table import generate, write_bird_static
 from .wire import Capture, analyse_wire
 
 # --------------------------------------------------------------------------- one switchover
@@ -332,15 +333,24 @@ def run_stock_case(af, peers, prefixes, case, repeats, out, learn_repeats=2):
     return runs
 
 
-def run_size(af, peers, prefixes, repeats, conv_repeats, cases):
-    log(f"size: {peers} peers, {prefixes} IPv{af} prefixes")
+def run_size(af, peers, prefixes, repeats, conv_repeats, cases, attr_sets=None):
+    """`attr_sets`: the feed sends a generated table of realistic shape
+    (table.py) with that many distinct attribute sets, instead of host
+    routes sharing one."""
+    kind = f"a realistic table, {attr_sets} attribute sets" if attr_sets else "host routes"
+    log(f"size: {peers} peers, {prefixes} IPv{af} prefixes ({kind})")
     for d in ("feed", "peers", "r1"):
         shutil.rmtree(f"{STATE}/{d}", ignore_errors=True)
     build_topology(af, peers)
-    bird = start_feed(af, prefixes)
+    table_conf = None
+    if attr_sets:
+        os.makedirs(f"{STATE}/feed", exist_ok=True)
+        table_conf = f"{STATE}/feed/table.conf"
+        write_bird_static(table_conf, generate(prefixes, attr_sets, af))
+    bird = start_feed(af, prefixes, table_conf)
     gob = None
     out = {"af": af, "peers": peers, "prefixes": prefixes, "runs": {},
-           "peers_kind": "gobgp" if peers_store() else "bird"}
+           "peers_kind": "gobgp" if peers_store() else "bird", "attr_sets": attr_sets}
     try:
         for case in cases:
             t0 = time.time()

@@ -5,6 +5,14 @@ from .common import log
 
 # --------------------------------------------------------------------------- report
 
+def size_of(r):
+    """A size's label: peers, prefixes, and the table's kind when realistic."""
+    sets = r.get("attr_sets")
+    table = (f" (realistic, {sets // 1000 if sets >= 1000 else sets}{'k' if sets >= 1000 else ''}"
+             " attribute sets)") if sets else ""
+    return f"{r['peers']} peers, {r['prefixes'] // 1000}k IPv{r['af']}{table}"
+
+
 def pct(values, q):
     v = sorted(x for x in values if x is not None)
     if not v:
@@ -34,7 +42,7 @@ def tables(results):
                  "prefixes re-announced unchanged |")
     lines.append("|" + "---|" * 13)
     for r in results:
-        size = f"{r['peers']} peers, {r['prefixes'] // 1000}k IPv{r['af']}"
+        size = size_of(r)
         for case, runs in r["runs"].items():
             if not runs:
                 continue
@@ -66,7 +74,7 @@ def tables(results):
         c = r.get("conv")
         if not c:
             continue
-        size = f"{r['peers']} peers, {r['prefixes'] // 1000}k IPv{r['af']}"
+        size = size_of(r)
         if c["with"] and c["without"]:
             tw = statistics.median(x[0] for x in c["with"])
             to = statistics.median(x[0] for x in c["without"])
@@ -97,7 +105,7 @@ def tables(results):
         rp = r.get("replication")
         if not rp:
             continue
-        size = f"{r['peers']} peers, {r['prefixes'] // 1000}k IPv{r['af']}"
+        size = size_of(r)
         pa = rp["protected_after_ms"]
         pa_s = f"{fmt(pct(pa, .5))} / {fmt(max(pa))}" if pa else "n/a"
         lines.append(f"| {size} | {rp['backpressure_events']} | {rp['held_p50_ms']} / "
@@ -110,7 +118,7 @@ def tables(results):
                  "open fds active / standby or bgpd | first load: start to every peer full s |")
     lines.append("|" + "---|" * 10)
     for r in results:
-        size = f"{r['peers']} peers, {r['prefixes'] // 1000}k IPv{r['af']}"
+        size = size_of(r)
         rss = r.get("rss", {})
         stock = next((rss[c]["bgpd"] for c in ("stock", "stock-gr") if c in rss), None)
         for case, m in rss.items():

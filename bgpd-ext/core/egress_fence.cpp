@@ -140,7 +140,7 @@ Status EgressFence::run(const std::string &commands) const
 Status EgressFence::replace_element(const std::string &timeout)
 {
     return run("flush set " + table_ref() + " lease\nadd element " + table_ref() + " lease { " +
-               std::to_string(port_) + timeout + " }\n" + arp_lease_elements(timeout));
+               std::to_string(port_) + timeout + " }\n" + guard_lease_elements(timeout));
 }
 
 namespace {
@@ -166,7 +166,7 @@ std::string set_elements(const std::string &set, const std::vector<std::string> 
 
 }  // namespace
 
-std::string EgressFence::arp_lease_elements(const std::string &timeout) const
+std::string EgressFence::guard_lease_elements(const std::string &timeout) const
 {
     return set_elements(arp_table_ref() + " lease", guarded_, false, timeout) +
            set_elements(table_ref() + " lease6", guarded_, true, timeout);
@@ -189,9 +189,9 @@ Status EgressFence::guard_addresses(const std::vector<std::string> &addresses)
                           until_ - std::chrono::steady_clock::now())
                           .count();
     if (state_ == State::Open)
-        commands += arp_lease_elements("");
+        commands += guard_lease_elements("");
     else if (state_ == State::Until && left > 0)
-        commands += arp_lease_elements(" timeout " + std::to_string(left) + "ms");
+        commands += guard_lease_elements(" timeout " + std::to_string(left) + "ms");
     else
         commands += "flush set " + arp_table_ref() + " lease\nflush set " + table_ref() +
                     " lease6\n";

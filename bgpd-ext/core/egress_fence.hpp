@@ -72,7 +72,7 @@ private:
     // The lease sets' elements: the port, and each guarded address, with
     // `timeout` (" timeout Nms" or ""); none when shut.
     Status replace_element(const std::string &timeout);
-    std::string arp_lease_elements(const std::string &timeout) const;
+    std::string guard_lease_elements(const std::string &timeout) const;
     std::uint64_t counter(const std::string &table, const std::string &name) const;
     void remove_table();
 

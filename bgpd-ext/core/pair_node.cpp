@@ -39,11 +39,6 @@ Role from_wire(wire::Role role)
 
 }  // namespace
 
-// A channel is a TLS 1.3 session carrying frames. Stages: the TLS handshake
-// (the partner proves the key, the PSK binds both names and directions),
-// then each side's HELLO (protocol version and name, checked against the
-// name TLS authenticated), then up.
-
 PairNode::PairNode(PairHost &host, PairConfig config, Millis now)
     : host_(host), config_(std::move(config)), config_error_(config_problem(config_))
 {

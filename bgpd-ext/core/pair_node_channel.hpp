@@ -10,6 +10,10 @@
 
 namespace frr_ha {
 
+// A channel is a TLS 1.3 session carrying frames. Stages: the TLS handshake
+// (the partner proves the key, the PSK binds both names and directions),
+// then each side's HELLO (protocol version and name, checked against the
+// name TLS authenticated), then up.
 struct PairNode::Channel {
     enum class Stage { Tls, AwaitHello, Up };
     ChannelId id;
