@@ -106,7 +106,7 @@ TEST_CASE("dual-RP: the data channel ends with the control channel, and opens ag
     CHECK(p.a.counters().data_channels_up == 2);
 }
 
-TEST_CASE("a data channel is refused in local mode and without a control channel up; the pair "
+TEST_CASE("a data channel is refused in local mode and without a control channel up, and the pair "
           "keeps its role",
           "[data_channel]")
 {
@@ -139,7 +139,7 @@ TEST_CASE("a data channel is refused in local mode and without a control channel
     }
 }
 
-TEST_CASE("on the data channel: a piece no sender makes is refused and the channel stays; any "
+TEST_CASE("on the data channel: a piece no sender makes is refused and the channel stays, while any "
           "other message closes it, and the control channel stays",
           "[data_channel]")
 {
