@@ -82,12 +82,9 @@ void PairNode::on_data_message(Channel &ch, const wire::Message &msg)
         host_.stream_chunk(*chunk);
         return;
     }
-    case wire::Message::kStreamConfirm: {
-        Result<StreamAck> ack = ack_from_wire(msg.stream_confirm());
-        if (ack)
-            host_.stream_ack(*ack);
+    case wire::Message::kStreamConfirm:
+        host_.stream_ack(ack_from_wire(msg.stream_confirm()));
         return;
-    }
     default:
         counters_.malformed_frames++;
         close_channel(ch.id, "unexpected message on the data channel", LogLevel::Error);

@@ -51,7 +51,7 @@ Result<StreamChunk> chunk_from_wire(const wire::StreamBytes &in)
     return chunk;
 }
 
-Result<StreamAck> ack_from_wire(const wire::StreamConfirm &in)
+StreamAck ack_from_wire(const wire::StreamConfirm &in)
 {
     return StreamAck{in.session(), in.received(), in.sent()};
 }

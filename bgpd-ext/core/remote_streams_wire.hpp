@@ -20,6 +20,8 @@ void to_wire(const StreamChunk &chunk, wire::StreamBytes *out);
 void to_wire(const StreamAck &ack, wire::StreamConfirm *out);
 
 Result<StreamChunk> chunk_from_wire(const wire::StreamBytes &in);
-Result<StreamAck> ack_from_wire(const wire::StreamConfirm &in);
+// Any three offsets make a confirmation: only the session's state can
+// refuse one (StreamSender::confirmed).
+StreamAck ack_from_wire(const wire::StreamConfirm &in);
 
 }  // namespace frr_ha
