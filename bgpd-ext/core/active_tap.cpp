@@ -118,6 +118,15 @@ ssize_t ActiveTap::writev_mirroring(const struct iovec *iov, int iovcnt, std::si
         skip = 0;
     }
     std::uint64_t allowed = std::min<std::uint64_t>(total, logged_ - streams_.written());
+    gate_waiting_ = false;
+    if (gate_ && allowed > 0) {
+        std::uint64_t room = gate_room();
+        if (room < allowed) {
+            allowed = room;
+            pressure_.hold(BackPressure::Side::Output);
+            gate_waiting_ = room == 0;
+        }
+    }
     if (allowed == total)
         pressure_.release(BackPressure::Side::Output);
     if (allowed == 0) {
@@ -141,6 +150,20 @@ ssize_t ActiveTap::writev_mirroring(const struct iovec *iov, int iovcnt, std::si
         allowed -= take;
     }
     return writev_counted(part, parts);
+}
+
+// Bytes the gate lets through from streams_.written(); 0 when the session
+// must wait for the standby's next confirmation (bgpd then waits on the
+// gate's descriptor, which an advance makes writable).
+std::uint64_t ActiveTap::gate_room()
+{
+    std::uint64_t at = history_sent_ + (streams_.written() - written_at_attach_);
+    std::uint64_t limit = gate_->limit();
+    if (limit > at)
+        return limit - at;
+    if (!gate_->wait_past(at))
+        return gate_->limit() - at;
+    return 0;
 }
 
 // A plain write, kept in the history while there is one to keep.
@@ -186,7 +209,7 @@ TapStreams::History ActiveTap::take_recorded()
 }
 
 Status ActiveTap::attach(TapStreams::History history, UniqueFd input_link, UniqueFd sendlog_link,
-                         UniqueFd handover_conn, bool receive_only)
+                         UniqueFd handover_conn, bool receive_only, std::shared_ptr<WriteGate> gate)
 {
     if (Status entered = state_.enter(TapMode::HandingOver); !entered)
         return entered;
@@ -202,6 +225,8 @@ Status ActiveTap::attach(TapStreams::History history, UniqueFd input_link, Uniqu
     consumed_at_attach_ = streams_.consumed();
     written_at_attach_ = streams_.written();
     receive_only_ = receive_only;
+    gate_ = std::move(gate);
+    gate_waiting_ = false;
     pressure_.forget();
     protected_after_ms_ = -1;  // the counters run on across hand-overs
     attached_at_ = pending_progress_ = std::chrono::steady_clock::now();
@@ -220,6 +245,8 @@ Status ActiveTap::unprotect(const std::string &why)
     input_link_.reset();
     sendlog_link_.reset();
     handover_conn_.reset();
+    gate_.reset();
+    gate_waiting_ = false;
     std::string().swap(read_history_);
     std::string().swap(write_history_);
     pending_in_.clear();
@@ -311,6 +338,7 @@ void ActiveTap::end_history()
     pending_in_.clear();
     pending_out_.clear();
     logged_ = streams_.written();
+    history_sent_ = end.history_sent_bytes;
     protected_after_ms_ =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - attached_at_)
             .count();
@@ -383,6 +411,8 @@ int ActiveTap::standby_word_fd() const
 
 int ActiveTap::output_fd() const
 {
+    if (gate_waiting_ && state_.mode() == TapMode::Mirroring)
+        return gate_->wait_fd();
     return pressure_.held(BackPressure::Side::Output) && state_.mode() == TapMode::Mirroring
                ? sendlog_link_.get()
                : streams_.fd();

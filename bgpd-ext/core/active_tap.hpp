@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "back_pressure.hpp"
@@ -32,6 +33,7 @@
 #include "tap_streams.hpp"
 #include "tcp_stream_position.hpp"
 #include "unique_fd.hpp"
+#include "write_gate.hpp"
 
 namespace frr_ha {
 
@@ -72,9 +74,11 @@ public:
     // Recording: the bytes seen so far, the history of a new session.
     TapStreams::History take_recorded();
     // Hands the session over with `history` (see SessionTap::attach); the
-    // history's end is told on `handover_conn`.
+    // history's end is told on `handover_conn`. With a `gate` (dual-RP),
+    // a protected session writes only up to its limit (send-log link
+    // offsets: the history's first byte is 0).
     Status attach(TapStreams::History history, UniqueFd input_link, UniqueFd sendlog_link,
-                  UniqueFd handover_conn, bool receive_only);
+                  UniqueFd handover_conn, bool receive_only, std::shared_ptr<WriteGate> gate);
     bool receive_only() const { return receive_only_; }
 
     Status unprotect(const std::string &why);
@@ -93,6 +97,7 @@ private:
     ssize_t read_mirroring(void *buf, std::size_t len);
     ssize_t writev_mirroring(const struct iovec *iov, int iovcnt, std::size_t total);
     ssize_t writev_counted(const struct iovec *iov, int iovcnt);
+    std::uint64_t gate_room();
     void record(std::string &history, const void *data, std::size_t len);
     void flush_pending(std::size_t make_budget);
     bool unprotect_said(const std::string &why);
@@ -120,6 +125,12 @@ private:
     std::chrono::steady_clock::time_point pending_progress_{};
     std::uint64_t consumed_at_attach_ = 0, written_at_attach_ = 0;
     std::uint64_t logged_ = 0;  // sent-stream bytes on the send-log link
+    // Dual-RP: the standby host's confirmations bound what is written
+    // (write_gate.hpp). The send-log link's offset of the byte written at
+    // streams_.written() is history_sent_ + written() - written_at_attach_.
+    std::shared_ptr<WriteGate> gate_;
+    std::uint64_t history_sent_ = 0;
+    bool gate_waiting_ = false;  // bgpd waits on the gate's descriptor
     BackPressure pressure_;
     std::uint64_t bytes_mirrored_ = 0, bytes_logged_ = 0;  // run on across hand-overs
     std::int64_t protected_after_ms_ = -1;

@@ -94,7 +94,7 @@ Status SessionTap::attachable(bool receive_only) const
 }
 
 Status SessionTap::attach(UniqueFd input_link, UniqueFd sendlog_link, UniqueFd handover_conn,
-                          bool receive_only)
+                          bool receive_only, std::shared_ptr<WriteGate> gate)
 {
     if (Status can = attachable(receive_only); !can)
         return can;
@@ -104,7 +104,7 @@ Status SessionTap::attach(UniqueFd input_link, UniqueFd sendlog_link, UniqueFd h
                                       ? active_->take_recorded()
                                       : streams_.history(receive_only);
     return active_->attach(std::move(history), std::move(input_link), std::move(sendlog_link),
-                           std::move(handover_conn), receive_only);
+                           std::move(handover_conn), receive_only, std::move(gate));
 }
 
 Status SessionTap::history_ended(TcpCountBias bias)

@@ -85,9 +85,11 @@ public:
     // bias, measured then). With `receive_only` (a session that will
     // restart gracefully rather than continue), the send log gets the
     // history and then closes: only the received stream is mirrored, which
-    // is what keeps the peer's routes in the standby's RIB.
+    // is what keeps the peer's routes in the standby's RIB. With a `gate`
+    // (dual-RP: the links end in a RemoteStreamRelay), the protected
+    // session writes to the peer only what the standby host confirmed.
     Status attach(UniqueFd input_link, UniqueFd sendlog_link, UniqueFd handover_conn,
-                  bool receive_only = false);
+                  bool receive_only = false, std::shared_ptr<WriteGate> gate = nullptr);
     bool receive_only() const { return active_ && active_->receive_only(); }
     // The standby is gone or the session cannot be handed over.
     Status unprotect(const std::string &why);

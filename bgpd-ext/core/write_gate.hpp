@@ -1,0 +1,55 @@
+// Dual-RP mode: how far an active may write to a peer, the end of the sent
+// stream its standby host has confirmed (docs/dual-rp.md, "Carrying the
+// streams across hosts"). A byte the peer may have must never be unknown to
+// the standby, and across hosts a byte counts as known only once confirmed.
+//
+// The limit advances on the main thread, where the confirmations arrive, and
+// is read on bgpd's I/O pthread. A session that has reached it must wait
+// without spinning, and bgpd's I/O waits only for a descriptor to become
+// writable (patch 0012): the session waits on a pipe kept full while it
+// waits, which each advance empties.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "result.hpp"
+#include "unique_fd.hpp"
+
+namespace frr_ha {
+
+class WriteGate {
+public:
+    // Open up to `start` (the bytes the standby is known to hold already).
+    static Result<std::shared_ptr<WriteGate>> make(std::uint64_t start);
+
+    struct Made;  // only make() builds one (it may fail)
+    WriteGate(const Made &, UniqueFd wake, UniqueFd wait, std::uint64_t start)
+        : wake_(std::move(wake)), wait_(std::move(wait)), limit_(start)
+    {
+    }
+    WriteGate(const WriteGate &) = delete;
+    WriteGate &operator=(const WriteGate &) = delete;
+
+    // The sent stream's offset the active may write up to (not including).
+    std::uint64_t limit() const { return limit_.load(std::memory_order_acquire); }
+    // Main thread: the standby confirmed the sent stream up to `end`. Only
+    // moves forward; wakes a session waiting on wait_fd().
+    void allow(std::uint64_t end);
+    // I/O pthread: the session stands at `offset` and the limit does not
+    // pass it. True when it must wait on wait_fd(); false when the limit
+    // moved past `offset` meanwhile (it can write at once).
+    bool wait_past(std::uint64_t offset);
+    // Writable once the limit has moved after the last wait_past().
+    int wait_fd() const { return wait_.get(); }
+
+private:
+    void empty_pipe();
+
+    UniqueFd wake_;  // the pipe's read end: emptied to wake the session
+    UniqueFd wait_;  // its write end: filled while the session waits
+    std::atomic<std::uint64_t> limit_;
+};
+
+}  // namespace frr_ha
