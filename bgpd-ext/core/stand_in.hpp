@@ -7,9 +7,10 @@
 
 namespace frr_ha {
 
-// Puts a unix socket whose other end is closed under descriptor `fd`: a
-// write to it fails (EPIPE), a close or a socket option touches nothing
-// but itself. The file `fd` named is no longer referenced through `fd`.
+// Puts an unconnected unix socket under descriptor `fd`: a write to it
+// fails, a close or a socket option touches nothing but itself, and it is
+// never ready for poll() (so bgpd's event loops never wake for it). The
+// file `fd` named is no longer referenced through `fd`.
 Status put_stand_in(int fd);
 
 }  // namespace frr_ha

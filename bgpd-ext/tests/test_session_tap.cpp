@@ -307,6 +307,10 @@ TEST_CASE("an isolated shadow's descriptor reaches nothing of the peer's connect
     REQUIRE(shadow.isolate());
     CHECK(shadow.isolated());
     CHECK(shadow.socket_fd() != fd);
+    // bgpd's event loops keep a pollfd with no events after its last
+    // event: the stand-in must never be reported, or they spin.
+    struct pollfd idle[] = {{fd, 0, 0}, {fd, POLLIN, 0}};
+    CHECK(::poll(idle, 2, 0) == 0);
     // What bgpd could do on a standby: write a NOTIFICATION, set a socket
     // option, shut the descriptor down, close it.
     const std::string notification = bgp_keepalive();
@@ -350,6 +354,8 @@ TEST_CASE("a released active holds nothing of the peer's connection")
     const int fd = a.tap.fd();
     a.tap.release();
     a.c.ours.release();  // the tap's descriptor, now a stand-in
+    struct pollfd idle = {fd, 0, 0};
+    CHECK(::poll(&idle, 1, 0) == 0);  // never wakes bgpd's event loops
     signal(SIGPIPE, SIG_IGN);  // as in bgpd (FRR ignores it)
     CHECK(::write(fd, "x", 1) < 0);
     ::close(fd);
