@@ -229,9 +229,16 @@ def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
     t0 = time.time()
     r1.start_bgpd("a")
     r1.start_bgpd("b")
-    active, standby = "a", "b"
     wait("peers full", lambda: peers_full(prefixes, peers), 1800, 0.5)
     out.setdefault("first_load", {})[case] = time.time() - t0
+    # Started together, either RP may win the election (the one whose
+    # configuration loads first): ask, do not assume.
+    wait("an active RP", lambda: "active" in (r1.ha_json("a").get("role"),
+                                              r1.ha_json("b").get("role")), 600, 0.5)
+    active = "a" if r1.ha_json("a").get("role") == "active" else "b"
+    standby = "b" if active == "a" else "a"
+    r1.active_rp = active
+    log(f"  {case}: rp {active} is the active")
     wait("standby in step", lambda: r1.in_step(active, standby), 1800, 0.5)
     out.setdefault("rss", {})[case] = {"active": proc_rss_mib(r1.pid(active)),
                                        "standby": proc_rss_mib(r1.pid(standby)),
