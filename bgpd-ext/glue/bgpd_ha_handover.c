@@ -38,6 +38,8 @@ extern struct zebra_privs_t bgpd_privs;
 /* Hand-overs waiting for the standby to accept them (capped by the kernel's
  * net.core.somaxconn). */
 #define HANDOVER_BACKLOG 1024
+/* Hand-overs the standby accepts at one turn of its main loop. */
+#define HANDOVER_ACCEPT_BATCH 64
 /* How often an active looks for sessions a standby could take. */
 #define TF_PROTECT_SWEEP_MS 1000
 /* How often an active moves hand-overs on and checks the standby's lag. */
@@ -441,30 +443,42 @@ static void tf_handover_read(struct thread *t)
 	thread_add_read(bgpd_ha_tf_master(), tf_handover_read, c, c->fd, &c->t_read);
 }
 
-static void tf_handover_accept(struct thread *t)
+/* One connection from the backlog; false when it is empty. */
+static bool handover_accept_one(void)
 {
 	struct ha_handover_conn *c;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	int fd = accept4(ho.listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
-	thread_add_read(bgpd_ha_tf_master(), tf_handover_accept, NULL, ho.listen_fd,
-			&ho.t_accept);
 	if (fd < 0)
-		return;
+		return false;
 	/* Only a process of our own user hands sessions over. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
 	    cred.uid != geteuid()) {
 		zlog_warn("frr-ha: hand-over socket: refused a connection from uid %u",
 			  (unsigned int)cred.uid);
 		close(fd);
-		return;
+		return true;
 	}
 	c = XCALLOC(MTYPE_HA_SHADOW, sizeof(*c));
 	c->fd = fd;
 	c->shadow_fd = -1;
 	listnode_add(ho.handover_conns, c);
 	thread_add_read(bgpd_ha_tf_master(), tf_handover_read, c, fd, &c->t_read);
+	return true;
+}
+
+/* A batch at a time: when a thousand sessions come up together, a busy
+ * standby that took one hand-over per turn of its main loop let the
+ * backlog fill, and the active's non-blocking connects then failed
+ * (EAGAIN), leaving those sessions unprotected until a later sweep. */
+static void tf_handover_accept(struct thread *t)
+{
+	thread_add_read(bgpd_ha_tf_master(), tf_handover_accept, NULL, ho.listen_fd,
+			&ho.t_accept);
+	for (int i = 0; i < HANDOVER_ACCEPT_BATCH && handover_accept_one(); i++)
+		;
 }
 
 void bgpd_ha_handover_listen(void)
@@ -475,7 +489,8 @@ void bgpd_ha_handover_listen(void)
 
 	if (ho.listen_fd >= 0 || !handover_path(true, &sun))
 		return;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	/* Non-blocking: the accept loop stops at an empty backlog. */
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return;
 	unlink(sun.sun_path);
