@@ -5,6 +5,7 @@
 #include "frr_ha/pair.h"
 
 #include "c_api_text.hpp"
+#include "cross_host_streams.hpp"
 #include "pair_node.hpp"
 
 #include <algorithm>
@@ -38,6 +39,11 @@ public:
     void release_ownership() override { ops_.release_ownership(ctx_); }
     void role_changed(Role role, std::uint64_t epoch) override
     {
+        // The streams across hosts belong to one pair of roles.
+        if (cross_ && role != Role::Active)
+            cross_->end_relays("this RP is no longer active");
+        if (cross_ && role != Role::Standby)
+            cross_->end_receivers("this RP is no longer standby");
         ops_.role_changed(ctx_, to_c(role), epoch);
     }
     std::vector<SessionItem> owned_sessions() override
@@ -131,6 +137,56 @@ public:
             ops_.lease_timer(ctx_, static_cast<std::uint32_t>(std::min<Millis>(in_ms, 3600000)));
     }
 
+    // Dual-RP: the sessions' streams (frr_ha_node's, set once it is built).
+    void set_cross_host(CrossHostStreams *cross) { cross_ = cross; }
+    void data_channel_changed(bool up) override
+    {
+        if (cross_ && !up) {
+            cross_->end_relays("the data channel to the partner went down");
+            cross_->end_receivers("the data channel to the partner went down");
+        }
+    }
+    void stream_chunk(const StreamChunk &chunk) override
+    {
+        if (cross_)
+            cross_->on_chunk(chunk);
+    }
+    void stream_ack(const StreamAck &ack) override
+    {
+        if (cross_)
+            cross_->on_ack(ack);
+    }
+    void stream_session(const StreamSessionInfo &info) override
+    {
+        if (cross_)
+            cross_->on_session(info);
+    }
+    void stream_end(const StreamEnd &end) override
+    {
+        if (cross_)
+            cross_->on_end(end);
+    }
+    void stream_image(const SessionImage &image) override
+    {
+        if (cross_)
+            cross_->on_image(image);
+    }
+    void stream_progress(const SessionProgress &progress) override
+    {
+        if (cross_)
+            cross_->on_progress(progress);
+    }
+    void stream_refused(std::uint64_t session, const std::string &why) override
+    {
+        if (cross_)
+            cross_->refused(session, why);
+    }
+    void stream_relay_changed(std::uint64_t session)
+    {
+        if (ops_.stream_relay_changed)
+            ops_.stream_relay_changed(ctx_, session);
+    }
+
 private:
     static void append(void *sink, const char *text, std::size_t len)
     {
@@ -139,6 +195,7 @@ private:
 
     frr_ha_host_ops ops_;
     void *ctx_;
+    CrossHostStreams *cross_ = nullptr;
 };
 
 }  // namespace frr_ha
@@ -147,10 +204,26 @@ private:
 struct frr_ha_node {
     frr_ha_node(const frr_ha_host_ops &ops, void *ctx, const frr_ha_pair_config &cfg,
                 std::uint64_t now)
-        : host(ops, ctx), node(host, frr_ha::to_core(cfg), now)
+        : host(ops, ctx),
+          node(host, frr_ha::to_core(cfg), now),
+          cross(frr_ha::CrossHostStreams::Channel{
+                    [this](const frr_ha::StreamSessionInfo &m) { return node.send_stream(m); },
+                    [this](const frr_ha::StreamChunk &m) { return node.send_stream(m); },
+                    [this](const frr_ha::StreamAck &m) { return node.send_stream(m); },
+                    [this](const frr_ha::StreamEnd &m) { return node.send_stream(m); },
+                    [this](const frr_ha::SessionImage &m) { return node.send_stream(m); },
+                    [this](const frr_ha::SessionProgress &m) { return node.send_stream(m); }},
+                frr_ha::CrossHostStreams::Host{
+                    [this](std::uint64_t session) { host.stream_relay_changed(session); },
+                    [this](frr_ha::LogLevel level, const std::string &text) {
+                        host.log(level, text);
+                    }})
     {
+        host.set_cross_host(&cross);
     }
+    ~frr_ha_node() { host.set_cross_host(nullptr); }
     frr_ha::CHost host;
     frr_ha::PairNode node;
+    frr_ha::CrossHostStreams cross;  // dual-RP: the sessions' streams
 };
 

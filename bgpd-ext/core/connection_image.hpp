@@ -57,6 +57,17 @@ ConnectionImage image_at_session_up(const TcpConnectionState &captured, std::uin
 ConnectionProgress progress_of(const TcpConnectionState &captured, std::uint64_t written,
                                std::uint64_t read, std::uint64_t held_at = UINT64_MAX);
 
+// On the data channel, the session's number with each (StreamImage,
+// StreamProgress).
+struct SessionImage {
+    std::uint64_t session = 0;
+    ConnectionImage image;
+};
+struct SessionProgress {
+    std::uint64_t session = 0;
+    ConnectionProgress progress;
+};
+
 // What the standby has at takeover, besides the image.
 struct StandbyRecords {
     const SendLog *send_log = nullptr;  // what the active wrote, from before the peer's ack

@@ -18,6 +18,7 @@
 #include "pair_node_channel.hpp"
 
 #include "ha_channel.pb.h"
+#include "connection_image_wire.hpp"
 #include "remote_streams_wire.hpp"
 
 namespace frr_ha {
@@ -85,11 +86,53 @@ void PairNode::on_data_message(Channel &ch, const wire::Message &msg)
     case wire::Message::kStreamConfirm:
         host_.stream_ack(ack_from_wire(msg.stream_confirm()));
         return;
+    case wire::Message::kStreamSession: {
+        // No chunk of a refused one will find a receiver: the active hears
+        // it ended.
+        Result<StreamSessionInfo> info = session_from_wire(msg.stream_session());
+        if (!info)
+            return refuse_stream_piece(msg.stream_session().session(), "session", info.why());
+        host_.stream_session(*info);
+        return;
+    }
+    case wire::Message::kStreamEnd:
+        host_.stream_end(end_from_wire(msg.stream_end()));
+        return;
+    case wire::Message::kStreamImage: {
+        // An image the standby could not rebuild from is refused now, not
+        // at takeover: the session's streams end and it is handed over again.
+        std::uint64_t session = msg.stream_image().session();
+        Result<ConnectionImage> image = image_from_wire(msg.stream_image().image());
+        if (!image)
+            return refuse_stream_piece(session, "image", image.why());
+        host_.stream_image(SessionImage{session, *image});
+        return;
+    }
+    case wire::Message::kStreamProgress: {
+        std::uint64_t session = msg.stream_progress().session();
+        Result<ConnectionProgress> progress =
+            progress_from_wire(msg.stream_progress().progress());
+        if (!progress)
+            return refuse_stream_piece(session, "progress", progress.why());
+        host_.stream_progress(SessionProgress{session, *progress});
+        return;
+    }
     default:
         counters_.malformed_frames++;
         close_channel(ch.id, "unexpected message on the data channel", LogLevel::Error);
         return;
     }
+}
+
+// A piece that names a session but cannot be taken: counted and logged; the
+// host ends the session's streams on both sides.
+void PairNode::refuse_stream_piece(std::uint64_t session, const char *what,
+                                   const std::string &why)
+{
+    counters_.stream_pieces_refused++;
+    log(LogLevel::Error, std::string("stream ") + what + " of session " +
+                             std::to_string(session) + " refused: " + why);
+    host_.stream_refused(session, std::string("the standby refused the ") + what + ": " + why);
 }
 
 // The data channel was erased (closed by either side).
@@ -132,6 +175,36 @@ bool PairNode::send_stream(const StreamAck &ack)
 {
     wire::Message msg;
     to_wire(ack, msg.mutable_stream_confirm());
+    return send_on_data(msg);
+}
+
+bool PairNode::send_stream(const StreamSessionInfo &info)
+{
+    wire::Message msg;
+    to_wire(info, msg.mutable_stream_session());
+    return send_on_data(msg);
+}
+
+bool PairNode::send_stream(const StreamEnd &end)
+{
+    wire::Message msg;
+    to_wire(end, msg.mutable_stream_end());
+    return send_on_data(msg);
+}
+
+bool PairNode::send_stream(const SessionImage &image)
+{
+    wire::Message msg;
+    msg.mutable_stream_image()->set_session(image.session);
+    to_wire(image.image, msg.mutable_stream_image()->mutable_image());
+    return send_on_data(msg);
+}
+
+bool PairNode::send_stream(const SessionProgress &progress)
+{
+    wire::Message msg;
+    msg.mutable_stream_progress()->set_session(progress.session);
+    to_wire(progress.progress, msg.mutable_stream_progress()->mutable_progress());
     return send_on_data(msg);
 }
 

@@ -642,6 +642,10 @@ void PairNode::on_message(Channel &ch, const wire::Message &msg, Millis now)
     // The streams travel on the data channel (docs/dual-rp.md), never here.
     case wire::Message::kStreamBytes:
     case wire::Message::kStreamConfirm:
+    case wire::Message::kStreamSession:
+    case wire::Message::kStreamEnd:
+    case wire::Message::kStreamImage:
+    case wire::Message::kStreamProgress:
         counters_.malformed_frames++;
         close_channel(ch.id, "unexpected message on an authenticated channel", LogLevel::Error);
         return;

@@ -27,6 +27,7 @@
 #pragma once
 
 #include "config_sync.hpp"
+#include "connection_image.hpp"
 #include "frame_codec.hpp"
 #include "pair_lease.hpp"
 #include "pair_types.hpp"
@@ -126,6 +127,17 @@ public:
     // What arrived on it, checked as far as the message alone shows.
     virtual void stream_chunk(const StreamChunk &chunk) { (void)chunk; }
     virtual void stream_ack(const StreamAck &ack) { (void)ack; }
+    virtual void stream_session(const StreamSessionInfo &info) { (void)info; }
+    virtual void stream_end(const StreamEnd &end) { (void)end; }
+    virtual void stream_image(const SessionImage &image) { (void)image; }
+    virtual void stream_progress(const SessionProgress &progress) { (void)progress; }
+    // A piece of this session was refused on arrival (why): its streams
+    // end here and at the active.
+    virtual void stream_refused(std::uint64_t session, const std::string &why)
+    {
+        (void)session;
+        (void)why;
+    }
 };
 
 struct PartnerView {
@@ -216,6 +228,10 @@ public:
     bool data_channel_up() const { return data_.has_value(); }
     bool send_stream(const StreamChunk &chunk);
     bool send_stream(const StreamAck &ack);
+    bool send_stream(const StreamSessionInfo &info);
+    bool send_stream(const StreamEnd &end);
+    bool send_stream(const SessionImage &image);
+    bool send_stream(const SessionProgress &progress);
 
     const PairConfig &config() const { return config_; }
     const std::string &config_error() const { return config_error_; }
@@ -270,6 +286,7 @@ private:
     void on_data_message(Channel &ch, const wire::Message &msg);
     void data_channel_closed();
     void close_data_channels(const std::string &why);
+    void refuse_stream_piece(std::uint64_t session, const char *what, const std::string &why);
     bool send_on_data(const wire::Message &msg);
     void on_partner_lost(Millis now);
     bool lease_enabled() const;

@@ -43,6 +43,25 @@ struct StreamAck {
     std::uint64_t sent = 0;
 };
 
+// A session handed across hosts: what the standby needs to know of it
+// before its first chunk (which of its neighbors the streams belong to).
+struct StreamSessionInfo {
+    static constexpr std::size_t kMaxName = 127;  // a vrf's or neighbor's name
+    std::uint64_t session = 0;
+    std::uint64_t epoch = 0;  // the sending active's
+    std::string vrf;          // "" for the default instance
+    std::string neighbor;
+    bool receive_only = false;  // the sent stream ends with the history
+};
+
+// Either side ends a session's streams (the active's tap dropped them; the
+// standby refused a chunk or ended its shadow), saying why.
+struct StreamEnd {
+    static constexpr std::size_t kMaxWhy = 511;
+    std::uint64_t session = 0;
+    std::string why;
+};
+
 // One stream's bytes between what the standby confirmed and what was
 // offered, on the active.
 class UnconfirmedBytes {

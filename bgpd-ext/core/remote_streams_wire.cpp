@@ -21,6 +21,21 @@ void to_wire(const StreamAck &ack, wire::StreamConfirm *out)
     out->set_sent(ack.sent);
 }
 
+void to_wire(const StreamSessionInfo &info, wire::StreamSession *out)
+{
+    out->set_session(info.session);
+    out->set_epoch(info.epoch);
+    out->set_vrf(info.vrf);
+    out->set_neighbor(info.neighbor);
+    out->set_receive_only(info.receive_only);
+}
+
+void to_wire(const StreamEnd &end, wire::StreamEnd *out)
+{
+    out->set_session(end.session);
+    out->set_why(end.why.substr(0, StreamEnd::kMaxWhy));
+}
+
 Result<StreamChunk> chunk_from_wire(const wire::StreamBytes &in)
 {
     using R = Result<StreamChunk>;
@@ -54,6 +69,24 @@ Result<StreamChunk> chunk_from_wire(const wire::StreamBytes &in)
 StreamAck ack_from_wire(const wire::StreamConfirm &in)
 {
     return StreamAck{in.session(), in.received(), in.sent()};
+}
+
+Result<StreamSessionInfo> session_from_wire(const wire::StreamSession &in)
+{
+    using R = Result<StreamSessionInfo>;
+    if (in.neighbor().empty())
+        return R::fail("a session with no neighbor");
+    if (in.neighbor().size() > StreamSessionInfo::kMaxName ||
+        in.vrf().size() > StreamSessionInfo::kMaxName)
+        return R::fail("a name longer than " + std::to_string(StreamSessionInfo::kMaxName) +
+                       " bytes");
+    return StreamSessionInfo{in.session(), in.epoch(), in.vrf(), in.neighbor(),
+                             in.receive_only()};
+}
+
+StreamEnd end_from_wire(const wire::StreamEnd &in)
+{
+    return StreamEnd{in.session(), in.why().substr(0, StreamEnd::kMaxWhy)};
 }
 
 }  // namespace frr_ha

@@ -14,14 +14,22 @@ namespace frr_ha {
 namespace wire {
 class StreamBytes;
 class StreamConfirm;
+class StreamSession;
+class StreamEnd;
 }  // namespace wire
 
 void to_wire(const StreamChunk &chunk, wire::StreamBytes *out);
 void to_wire(const StreamAck &ack, wire::StreamConfirm *out);
+void to_wire(const StreamSessionInfo &info, wire::StreamSession *out);
+void to_wire(const StreamEnd &end, wire::StreamEnd *out);  // `why` cut to kMaxWhy
 
 Result<StreamChunk> chunk_from_wire(const wire::StreamBytes &in);
 // Any three offsets make a confirmation: only the session's state can
 // refuse one (StreamSender::confirmed).
 StreamAck ack_from_wire(const wire::StreamConfirm &in);
+// Refused: no neighbor, a name longer than kMaxName.
+Result<StreamSessionInfo> session_from_wire(const wire::StreamSession &in);
+// A longer `why` is cut to kMaxWhy.
+StreamEnd end_from_wire(const wire::StreamEnd &in);
 
 }  // namespace frr_ha

@@ -109,6 +109,13 @@ bool bgpd_ha_channel_take_process(uint64_t id, int *pidfd, int *pid, char *why,
 				  size_t why_len);
 int bgpd_ha_channel_pid(uint64_t id);
 
+/* --- bgpd_ha_relay.c: dual-RP, sessions handed to the standby host ------ */
+
+/* Adds the relays' callback to the pair's host operations. */
+void bgpd_ha_relay_host_ops(struct frr_ha_host_ops *ops);
+/* show bgp ha [json]: "streamsAcrossHosts" (dual-RP). */
+void bgpd_ha_relay_show(struct vty *vty, struct json_object *json);
+
 /* --- bgpd_ha_service.c: the service addresses of dual-RP mode ------------------ */
 
 #define BGPD_HA_SERVICE_MAX 8

@@ -146,7 +146,11 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 	struct frr_ha_status status;
 	struct frr_ha_handover h = {};
 	struct frr_ha_handover_links links;
-	int conn;
+	/* dual-RP: the standby's ends of the links go to a relay onto the data
+	 * channel; the hand-over connection is a local pair (the tap tells the
+	 * history's end on it, the relay reads it). */
+	bool across = bgpd_ha_relay_across_hosts();
+	int conn[2] = {-1, -1};
 	bool ok;
 
 	frr_ha_node_status(bgpd_ha_pair_node(), &status);
@@ -154,25 +158,36 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 		snprintf(why, why_len, "no standby when the session came up");
 		return false;
 	}
-	conn = handover_connect(why, why_len);
-	if (conn < 0)
+	if (across && !status.data_channel_up) {
+		snprintf(why, why_len, "the data channel to the standby host is down");
+		return false;
+	}
+	if (across) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, conn) < 0)
+			goto fail_errno;
+	} else if ((conn[0] = handover_connect(why, why_len)) < 0)
 		return false;
 	if (!link_pair(links.input)) {
-		close(conn);
+		close(conn[0]);
+		if (conn[1] >= 0)
+			close(conn[1]);
 		goto fail_errno;
 	}
 	if (!link_pair(links.sendlog)) {
 		close(links.input[0]);
 		close(links.input[1]);
-		close(conn);
+		close(conn[0]);
+		if (conn[1] >= 0)
+			close(conn[1]);
 		goto fail_errno;
 	}
 	{
-		int mine[] = {conn, links.input[0], links.input[1], links.sendlog[0],
-			      links.sendlog[1]};
+		int mine[] = {conn[0], links.input[0], links.input[1], links.sendlog[0],
+			      links.sendlog[1], conn[1]};
+		int n = array_size(mine) - (conn[1] < 0);
 
-		if (bgpd_ha_descriptors_short(mine, array_size(mine), why, why_len)) {
-			for (size_t i = 0; i < array_size(mine); i++)
+		if (bgpd_ha_descriptors_short(mine, n, why, why_len)) {
+			for (int i = 0; i < n; i++)
 				close(mine[i]);
 			return false;
 		}
@@ -180,17 +195,20 @@ static bool hand_over(struct peer *peer, char *why, size_t why_len)
 	h.epoch = status.epoch;
 	strlcpy(h.vrf, peer->bgp->name ? peer->bgp->name : "", sizeof(h.vrf));
 	strlcpy(h.neighbor, peer->host, sizeof(h.neighbor));
+	if (across)
+		return bgpd_ha_relay_hand_over(peer, &h, &links, conn, receive_only(peer), why,
+					       why_len);
 	/* The standby gets the descriptors at once; the history is made and
 	 * streams into the links afterwards, as the standby takes it (tf_pump),
 	 * and its end is told on the connection, which the tap keeps. */
 	frr_with_mutex (&peer->io_mtx) {
-		ok = frr_ha_tap_hand_over(bgpd_ha_taps(), peer->fd, conn, &h, &links,
+		ok = frr_ha_tap_hand_over(bgpd_ha_taps(), peer->fd, conn[0], &h, &links,
 					  peer->max_packet_size, receive_only(peer), why,
 					  why_len);
 	}
 	close(links.input[1]);
 	close(links.sendlog[1]);
-	close(conn);
+	close(conn[0]);
 	return ok;
 fail_errno:
 	snprintf(why, why_len, "links: %s", safe_strerror(errno));
@@ -210,6 +228,19 @@ static void watch_free(struct ha_watch *w)
 	XFREE(MTYPE_HA_SHADOW, w);
 }
 
+/* The session's I/O waited on a link or on the write gate of a hand-over
+ * that is over (they close with it): rearm both waits on the socket. A
+ * write thread whose descriptor closed is dropped by the event loop without
+ * running (POLLNVAL), so without this the session would never write again.
+ * An armed thread is not moved by a second add: off, then on. */
+static void session_io_rearm(struct peer *peer)
+{
+	bgp_reads_off(peer);
+	bgp_reads_on(peer);
+	bgp_writes_off(peer);
+	bgp_writes_on(peer);
+}
+
 static void tf_standby_word(struct thread *t)
 {
 	struct ha_watch *w = THREAD_ARG(t);
@@ -224,8 +255,11 @@ static void tf_standby_word(struct thread *t)
 			watched = !ended &&
 				  frr_ha_tap_standby_word_fd(bgpd_ha_taps(), w->fd) == w->word_fd;
 		}
-	if (ended)
+	if (ended) {
 		zlog_warn("frr-ha: %s: not protected: %s", peer->host, why);
+		if (peer_established(peer))
+			session_io_rearm(peer);
+	}
 	if (!watched) {
 		watch_free(w);
 		return;
@@ -264,12 +298,7 @@ static void tf_pump(struct thread *t)
 		if (!wake)
 			continue;
 		zlog_warn("frr-ha: %s: not protected: %s", peer->host, info.why);
-		/* Both waits were on the links: rearm them on the socket
-		 * (an armed thread is not moved by a second add). */
-		bgp_reads_off(peer);
-		bgp_reads_on(peer);
-		bgp_writes_off(peer);
-		bgp_writes_on(peer);
+		session_io_rearm(peer);
 	}
 	if (listcount(ho.watches))
 		thread_add_timer_msec(bgpd_ha_tf_master(), tf_pump, NULL, TF_PUMP_MS,
@@ -531,6 +560,7 @@ void bgpd_ha_handover_stop_listening(void)
 
 void bgpd_ha_handover_init(void)
 {
+	bgpd_ha_relay_init();
 	ho.handover_conns = list_new();
 	ho.watches = list_new();
 	ho.lag_limit_ms = BGPD_HA_DEFAULT_LAG_LIMIT_MS;
@@ -546,4 +576,5 @@ void bgpd_ha_handover_fini(void)
 	bgpd_ha_handover_unwatch(NULL, true);
 	list_delete(&ho.watches);
 	list_delete(&ho.handover_conns);
+	bgpd_ha_relay_fini();
 }

@@ -42,6 +42,19 @@ void bgpd_ha_handover_session_up(struct peer *peer);
  * all): before their links close with the taps. */
 void bgpd_ha_handover_unwatch(struct peer *peer, bool all);
 
+/* --- bgpd_ha_relay.c: dual-RP, sessions handed to the standby host ------- */
+
+void bgpd_ha_relay_init(void);
+void bgpd_ha_relay_fini(void);
+/* The standby is on another host (dual-RP): sessions go to it over the
+ * data channel, not over a local hand-over socket. */
+bool bgpd_ha_relay_across_hosts(void);
+/* Hands the session over into links whose far ends go to the data channel;
+ * takes every descriptor given (conn[0] is the tap's). */
+bool bgpd_ha_relay_hand_over(struct peer *peer, const struct frr_ha_handover *h,
+			     const struct frr_ha_handover_links *links, const int conn[2],
+			     bool receive_only, char *why, size_t why_len);
+
 /* --- bgpd_ha_shadow.c ------------------------------------------------------ */
 
 PREDECL_HASH(ha_shadows);

@@ -934,6 +934,7 @@ static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 	show_fencing_json(json, node, st);
 	bgpd_ha_lease_show(NULL, json);
 	bgpd_ha_service_show(NULL, json);
+	bgpd_ha_relay_show(NULL, json);
 	bgpd_ha_config_sync_show(NULL, json);
 	bgpd_ha_descriptors_show(NULL, json);
 	bgpd_ha_life_show(NULL, json);
@@ -992,6 +993,7 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 			" stream pieces refused)\n",
 			st->data_channel_up ? "up" : "down", st->counters.data_channels_up,
 			st->counters.data_channels_refused, st->counters.stream_pieces_refused);
+	bgpd_ha_relay_show(vty, NULL);
 	if (*st->last_refusal) {
 		format_time(st->last_refusal_unix_ms, when, sizeof(when));
 		vty_out(vty, "Last channel refused: %s (%s)\n", st->last_refusal, when);

@@ -129,6 +129,33 @@ _UINT64_TAKEOVER = {"completedBytes", "unsentMessages", "duplicateBytesDropped",
                     "differenceMessages"}
 
 
+_STREAM_TEXT = {"side", "vrf", "neighbor"}
+
+
+# progressAgeMs is an int64, which RFC 7951 also writes as a string.
+_STREAM_CONNECTION_UINT64 = {"peerAcked", "receivedAcked", "progressAgeMs"}
+
+
+def _convert_stream_session(session):
+    """One session's streams; its connection's image nested."""
+    flat = {k: v for k, v in session.items() if k not in ("connection", "imageSent")}
+    out = _convert(flat, uint64=set(flat) - _STREAM_TEXT)
+    if "imageSent" in session:
+        out["image-sent"] = session["imageSent"]
+    if "connection" in session:
+        out["connection"] = _convert(session["connection"], uint64=_STREAM_CONNECTION_UINT64)
+    return out
+
+
+def _convert_streams_across_hosts(streams):
+    """Counters (all uint64) and one entry per session."""
+    out = _convert({k: v for k, v in streams.items() if k != "sessions"}, all_uint64=True)
+    out["sessions"] = [_convert_stream_session(s) for s in streams.get("sessions", [])]
+    if not out["sessions"]:
+        del out["sessions"]
+    return out
+
+
 def _convert_neighbor(neighbor):
     """A neighbor, with its session's stream state nested as "session"."""
     flat = {k: v for k, v in neighbor.items() if k != "session"}
@@ -220,6 +247,8 @@ def show_json_to_instance(show):
             value = _convert(value, uint64=_UINT64_CONFIGURATION)
         elif key == "serviceAddresses":
             value = [_convert(a) for a in value]
+        elif key == "streamsAcrossHosts":
+            value = _convert_streams_across_hosts(value)
         elif key == "partnerProgress":
             value = _convert(value, uint64=_UINT64_PROGRESS)
         elif key == "lastTakeover":

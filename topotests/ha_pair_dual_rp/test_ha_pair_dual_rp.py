@@ -5,7 +5,10 @@ each with its own zebra), paired over TCP on link s0; r2 is a stock FRR peer
 configured with both RP addresses on s1 (only the active's session comes up).
 
 Checked: the pair forms over TCP and the active holds a lease its standby
-grants with every heartbeat; a configuration change made on the active
+grants with every heartbeat; the active hands r2's session to the standby
+host over the data channel, which holds both streams as BGP messages as far
+as the active confirmed them, and a route added at run time reaches r2 (the
+write gate opened) with its UPDATE in the standby's copy; a configuration change made on the active
 host reaches the standby host, and `write memory` saves both hosts' files; a
 planned switchover moves the session to
 rp b; when the channel link is cut, rp b's lease lapses and it goes silent
@@ -57,6 +60,7 @@ pytestmark = [pytest.mark.bgpd]
 HOSTS = {"a": "rpa", "b": "rpb"}
 ADDRESS = {"a": "10.0.12.1", "b": "10.0.12.2"}
 SERVICE = "10.0.12.10"  # bgp ha service-address 10.0.12.10/24
+R2 = "10.0.12.3"
 
 
 def build_topo(tgen):
@@ -198,6 +202,100 @@ def test_pair_forms_over_tcp():
                                                               "show bgp ha")
 
 
+def streams(rp):
+    """rp's streams across hosts, by neighbor."""
+    return {e["neighbor"]: e for e in show(rp).get("streamsAcrossHosts", {}).get("sessions", [])}
+
+
+def wait_streams_on_standby_host(active, standby):
+    """r2's session on the active is relayed to the standby host, which holds
+    both streams as far as the active offered them, framed into BGP
+    messages; returns (active's entry, standby's)."""
+    got = {}
+
+    def held():
+        mine, theirs = streams(active).get(R2), streams(standby).get(R2)
+        if not mine or mine["side"] != "active":
+            return f"rp {active}: {mine}"
+        if not theirs or theirs["side"] != "standby" or theirs["session"] != mine["session"]:
+            return f"rp {standby}: {theirs} (rp {active}: {mine})"
+        if (mine["receivedBytes"], mine["sentBytes"]) != (mine["offeredReceivedBytes"],
+                                                          mine["offeredSentBytes"]):
+            return f"rp {active} has unconfirmed bytes: {mine}"
+        if (theirs["receivedBytes"], theirs["sentBytes"]) != (mine["receivedBytes"],
+                                                              mine["sentBytes"]):
+            return f"rp {standby} holds {theirs}, rp {active} confirmed {mine}"
+        if theirs["messagesReceived"] < 2 or theirs["messagesSent"] < 2:
+            return f"rp {standby}: {theirs}"
+        got["entries"] = (mine, theirs)
+        return None
+
+    wait_for(f"r2's streams on rp {active} confirmed by rp {standby}'s host", held,
+             count=40, wait=0.25)
+    return got["entries"]
+
+
+def wait_connection_image_on(standby, active):
+    """The standby host holds the image of r2's connection to the active:
+    its addresses and ports as r2 sees them, and a fresh progress in which
+    r2 acknowledged everything the active's host sent."""
+    heard = vtysh_json(get_topogen().gears["r2"],
+                       f"show bgp neighbors {ADDRESS[active]} json")[ADDRESS[active]]
+    local = f"{heard['hostForeign']}:{heard['portForeign']}"
+    remote = f"{heard['hostLocal']}:{heard['portLocal']}"
+
+    def imaged():
+        entry = streams(standby).get(R2, {})
+        conn = entry.get("connection")
+        if not conn:
+            return f"rp {standby}: {entry}"
+        if (conn["local"], conn["remote"]) != (local, remote):
+            return f"rp {standby}'s image {conn['local']} -> {conn['remote']}, r2: {local} -> {remote}"
+        if not (0 <= conn["progressAgeMs"] < 2500):
+            return f"rp {standby}'s progress is {conn['progressAgeMs']} ms old"
+        if conn["peerAcked"] != entry["sentBytes"] or conn["receivedAcked"] != entry["receivedBytes"]:
+            return f"rp {standby}: {entry}"
+        return None
+
+    wait_for(f"rp {standby}'s host holds the image of r2's connection to rp {active}", imaged,
+             count=20, wait=0.5)
+    conn = streams(standby)[R2]["connection"]
+    assert conn["mss"] > 0 and conn["sack"] and conn["timestamps"], conn
+
+
+def test_sessions_streams_reach_the_standby_host():
+    """The active hands r2's session to the standby host over the data
+    channel: the standby holds both streams as BGP messages and confirms
+    them, and the active writes to r2 only what was confirmed: a route added
+    at run time reaches r2, and its UPDATE is in the standby's copy."""
+    tgen = get_topogen()
+    mine, theirs = wait_streams_on_standby_host("a", "b")
+    assert theirs["sentBytes"] > 19 and theirs["receivedBytes"] > 19, theirs
+    assert "session handed to the standby" in rp_log(tgen.gears["rpa"], "a")
+    assert "receiving the streams of 10.0.12.3 from the active host" in rp_log(
+        tgen.gears["rpb"], "b")
+    text = rp_vtysh(tgen.gears["rpb"], "b", "show bgp ha")
+    assert "Streams across hosts: 0 sessions to the standby host, 1 from the active host" in text
+    r2 = tgen.gears["r2"]
+    rp_vtysh(tgen.gears["rpa"], "a", "configure terminal\nrouter bgp 65001\n"
+             "address-family ipv4 unicast\nnetwork 10.1.7.0/24")
+    wait_for("r2 has the route added on the active",
+             lambda: None if "10.1.7.0/24" in vtysh_json(r2, "show ip bgp json")["routes"]
+             else "not yet")
+    _, later = wait_streams_on_standby_host("a", "b")
+    assert later["updatesSent"] > theirs["updatesSent"], (theirs, later)
+    assert later["sentBytes"] > theirs["sentBytes"], (theirs, later)
+    c = show("b")["streamsAcrossHosts"]
+    assert c["chunksRefused"] == 0 and c["receiversEnded"] == 0, c
+    assert streams("a")[R2]["imageSent"] is True
+    wait_connection_image_on("b", "a")
+    rp_vtysh(tgen.gears["rpa"], "a", "configure terminal\nrouter bgp 65001\n"
+             "address-family ipv4 unicast\nno network 10.1.7.0/24")
+    wait_for("r2 lost the route removed on the active",
+             lambda: None if "10.1.7.0/24" not in vtysh_json(r2, "show ip bgp json")["routes"]
+             else "still there")
+
+
 def test_configuration_follows_and_is_saved_on_both_hosts():
     """A change made on the active host reaches the standby host before it
     counts; `write memory` on the active saves each host's own file."""
@@ -281,6 +379,10 @@ def test_planned_switchover_over_tcp():
     assert "Switchover started" in out, out
     wait_roles("b", "a", 2)
     wait_session_with("b")
+    # r2's new session to rp b goes to rp a's host; rp a relays nothing.
+    wait_streams_on_standby_host("b", "a")
+    wait_connection_image_on("a", "b")
+    assert show("a")["streamsAcrossHosts"]["toStandbyHost"] == 0
     # r2 sent nothing to the service address since: rp b's announcement
     # alone moved r2's cache.
     wait_service_on("b")

@@ -109,6 +109,9 @@ struct frr_ha_host_ops {
 	void (*lease_lapsed)(void *ctx, bool silent);
 	/* Call frr_ha_node_lease_timer() in in_ms (replaces the former one). */
 	void (*lease_timer)(void *ctx, uint32_t in_ms);
+	/* Dual-RP: a session's relay to the standby host changed what it
+	 * watches, or ended (frr_ha_cross_host_relay_fds). Optional. */
+	void (*stream_relay_changed)(void *ctx, uint64_t session);
 };
 
 #define FRR_HA_LEASE_NO_DEADLINE UINT64_MAX

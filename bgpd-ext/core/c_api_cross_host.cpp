@@ -1,0 +1,135 @@
+// The extern "C" face of include/frr_ha/cross_host.h: the pair node's
+// CrossHostStreams, and the tap's hand-over into a relay.
+#include "frr_ha/cross_host.h"
+
+#include <fcntl.h>
+
+#include "c_api_node.hpp"
+#include "tcp_repair.hpp"
+#include "c_api_taps.hpp"
+#include "write_gate.hpp"
+
+using namespace frr_ha;
+
+extern "C" {
+
+bool frr_ha_cross_host_hand_over(frr_ha_node *node, frr_ha_taps *taps, int fd,
+                                 const frr_ha_handover *handover,
+                                 const frr_ha_handover_links *links, const int conn[2],
+                                 size_t max_message, bool receive_only, uint64_t *session,
+                                 char *why, size_t why_len)
+{
+    UniqueFd in(links->input[0]), in_far(links->input[1]);
+    UniqueFd out(links->sendlog[0]), out_far(links->sendlog[1]);
+    UniqueFd conn_tap(conn[0]), conn_far(conn[1]);
+    SessionTap &tap = taps->get(fd);
+    tap.set_max_message(max_message);
+    if (!said(tap.attachable(receive_only), why, why_len))
+        return false;
+    // Shut at the history's first byte: the peer gets nothing more until
+    // the standby host confirms it holds it.
+    auto gate = WriteGate::make(0);
+    if (!gate)
+        return said(Status::fail(gate.why()), why, why_len);
+    StreamSessionInfo info;
+    info.epoch = handover->epoch;
+    info.vrf = handover->vrf;
+    info.neighbor = handover->neighbor;
+    info.receive_only = receive_only;
+    // The socket as the tap is attached (under the session's lock, so no
+    // byte moves in between): the standby host's image of the connection.
+    // Without CAP_NET_ADMIN there is none, and the streams go all the same.
+    std::optional<CrossHostStreams::SocketAtAttach> socket;
+    if (auto captured = capture(fd))
+        socket = CrossHostStreams::SocketAtAttach{*captured, tap.written(), tap.consumed()};
+    else
+        node->host.log(LogLevel::Warning,
+                       std::string("no image of ") + handover->neighbor +
+                           "'s connection for the standby host: " + captured.why());
+    auto added = node->cross.add_relay(info, std::move(in_far), std::move(out_far),
+                                       std::move(conn_far), *gate, std::move(socket));
+    if (!added)
+        return said(Status::fail(added.why()), why, why_len);
+    Status attached = tap.attach(std::move(in), std::move(out), std::move(conn_tap),
+                                 receive_only, *gate);
+    if (!attached) {
+        // The relay sees the links closed at its first pump and ends.
+        node->cross.pump(*added);
+        return said(attached, why, why_len);
+    }
+    *session = *added;
+    return true;
+}
+
+void frr_ha_cross_host_progress(frr_ha_node *node, frr_ha_taps *taps, int fd, uint64_t session)
+{
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    if (!tap)
+        return;
+    if (auto captured = capture(fd))
+        node->cross.progress(session, *captured, tap->written(), tap->consumed());
+}
+
+bool frr_ha_cross_host_pump(frr_ha_node *node, uint64_t session)
+{
+    return node->cross.pump(session);
+}
+
+bool frr_ha_cross_host_relay_fds(const frr_ha_node *node, uint64_t session, int fds[3])
+{
+    return node->cross.relay_fds(session, fds);
+}
+
+void frr_ha_cross_host_counters_get(const frr_ha_node *node, frr_ha_cross_host_counters *out)
+{
+    CrossHostStreams::Counters c = node->cross.counters();
+    std::size_t relays = 0, receivers = 0;
+    for (const auto &v : node->cross.view())
+        (v.relay ? relays : receivers)++;
+    *out = frr_ha_cross_host_counters{relays,           c.relays_started,
+                                      c.relays_ended,   receivers,
+                                      c.receivers_started, c.receivers_ended,
+                                      c.chunks_refused, c.bytes_confirmed,
+                                      c.bytes_held,     c.in_flight};
+}
+
+bool frr_ha_cross_host_stream_get(const frr_ha_node *node, size_t index,
+                                  frr_ha_cross_host_stream *out)
+{
+    std::vector<CrossHostStreams::View> views = node->cross.view();
+    if (index >= views.size())
+        return false;
+    const CrossHostStreams::View &v = views[index];
+    *out = frr_ha_cross_host_stream{};
+    out->session = v.session;
+    out->relay = v.relay;
+    copy_text(out->vrf, sizeof(out->vrf), v.vrf);
+    copy_text(out->neighbor, sizeof(out->neighbor), v.neighbor);
+    out->received = v.received;
+    out->sent = v.sent;
+    out->offered_received = v.offered_received;
+    out->offered_sent = v.offered_sent;
+    out->messages_received = v.messages_received;
+    out->messages_sent = v.messages_sent;
+    out->updates_sent = v.updates_sent;
+    out->image_sent = v.image_sent;
+    out->has_image = v.image.has_value();
+    if (v.image) {
+        copy_text(out->local, sizeof(out->local), v.image->local.to_string());
+        copy_text(out->remote, sizeof(out->remote), v.image->remote.to_string());
+        out->mss = v.image->options.mss;
+        out->snd_wscale = v.image->options.snd_wscale;
+        out->rcv_wscale = v.image->options.rcv_wscale;
+        out->sack = v.image->options.sack;
+        out->timestamps = v.image->options.timestamps;
+    }
+    if (v.progress) {
+        out->peer_acked = v.progress->peer_acked;
+        out->received_acked = v.progress->received_acked;
+    }
+    out->progress_age_ms = v.progress_age_ms;
+    return true;
+}
+
+}  // extern "C"

@@ -1,0 +1,176 @@
+// Dual-RP mode: the TF sessions' streams between the two hosts, on both
+// sides of the data channel (docs/dual-rp.md, "The hand-over across hosts").
+//
+// On the active, each session handed across hosts has a RemoteStreamRelay
+// (the far ends of its tap's links); this holds them by session number,
+// puts their chunks on the data channel within one budget of unconfirmed
+// bytes for all sessions (the channel's send queue must never reach its
+// limit, which drops the channel), and turns the standby's confirmations
+// into each session's write gate. On the standby, each session has a
+// StreamReceiver: a chunk is checked, kept and confirmed; its bytes must
+// frame into BGP messages. Either side ends a session's streams with a
+// StreamEnd that says why; a relay's end reaches its tap as the standby's
+// word, so the tap's back-off and unprotection are local mode's.
+//
+// Runs on bgpd's main thread (the data channel's). Not here yet: the
+// standby's shadow fed from the receivers, and the session's TCP image.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bgp_stream.hpp"
+#include "connection_image.hpp"
+#include "pair_types.hpp"
+#include "remote_stream_relay.hpp"
+#include "remote_streams.hpp"
+
+namespace frr_ha {
+
+class CrossHostStreams {
+public:
+    // The data channel (PairNode::send_stream; a test's queue). Each
+    // returns false when the channel is down (nothing sent).
+    struct Channel {
+        std::function<bool(const StreamSessionInfo &)> session;
+        std::function<bool(const StreamChunk &)> chunk;
+        std::function<bool(const StreamAck &)> ack;
+        std::function<bool(const StreamEnd &)> end;
+        std::function<bool(const SessionImage &)> image;
+        std::function<bool(const SessionProgress &)> progress;
+    };
+    // The host: a relay's descriptors changed (it may read again, or it is
+    // gone: relay_fds() says), and the log.
+    struct Host {
+        std::function<void(std::uint64_t session)> relay_changed;
+        std::function<void(LogLevel, const std::string &)> log;
+    };
+
+    // Chunks on the channel not yet confirmed, over all sessions.
+    static constexpr std::size_t kDefaultBudget = 8 << 20;
+    static constexpr std::size_t kChunk = 64 << 10;
+
+    CrossHostStreams(Channel channel, Host host, std::size_t budget = kDefaultBudget,
+                     std::size_t window = StreamSender::kDefaultWindow);
+
+    // --- the active ---
+    // The session's socket as the tap was attached: its state, and the
+    // bytes the tap had written to it and consumed from it then. Once the
+    // history's end says which stream offsets those were, the standby host
+    // gets the image.
+    struct SocketAtAttach {
+        TcpConnectionState captured;
+        std::uint64_t written = 0, consumed = 0;
+    };
+    // A session handed over: the far ends of its tap's links (see
+    // RemoteStreamRelay). Announces it on the channel; fails (and closes
+    // the ends) when the channel is down. Returns the session's number.
+    Result<std::uint64_t> add_relay(StreamSessionInfo info, UniqueFd input_link,
+                                    UniqueFd sendlog_link, UniqueFd handover_conn,
+                                    std::shared_ptr<WriteGate> gate,
+                                    std::optional<SocketAtAttach> socket = std::nullopt);
+    // A fresh capture of the session's socket, with the tap's counts then:
+    // sent as progress once the image went (else nothing). `held_at`: the
+    // received-stream offset the hold let the kernel acknowledge.
+    void progress(std::uint64_t session, const TcpConnectionState &captured,
+                  std::uint64_t written, std::uint64_t consumed,
+                  std::uint64_t held_at = UINT64_MAX);
+    // Reads what the links hold into the channel. False: the relay ended
+    // (its tap dropped the links, or the channel went down).
+    bool pump(std::uint64_t session);
+    // The descriptors to watch for input: the input link, the send-log
+    // link, the hand-over connection (-1 when done with, or when the
+    // session's window is full: a confirmation makes room and says so
+    // through relay_changed). False: no such relay.
+    bool relay_fds(std::uint64_t session, int fds[3]) const;
+
+    // --- arriving on the data channel ---
+    void on_session(const StreamSessionInfo &info);  // standby
+    void on_chunk(const StreamChunk &chunk);         // standby
+    void on_ack(const StreamAck &ack);               // active
+    void on_end(const StreamEnd &end);               // either
+    void on_image(const SessionImage &image);        // standby
+    void on_progress(const SessionProgress &p);      // standby
+    // Standby: a piece of the session was refused before it got here.
+    void refused(std::uint64_t session, const std::string &why);
+
+    // The data channel went down, or this RP's role changed: every relay
+    // (tell_tap: its tap hears why) or every receiver ends here.
+    void end_relays(const std::string &why);
+    void end_receivers(const std::string &why);
+
+    // show bgp ha: one line per session on either side.
+    struct View {
+        std::uint64_t session = 0;
+        bool relay = false;  // the active's side
+        std::string vrf, neighbor;
+        std::uint64_t received = 0, sent = 0;  // confirmed (relay) or held (receiver)
+        std::uint64_t offered_received = 0, offered_sent = 0;  // relay
+        std::uint64_t messages_received = 0, messages_sent = 0, updates_sent = 0;  // receiver
+        // Standby: the connection as it would be rebuilt (when known), and
+        // how old the last progress is.
+        std::optional<ConnectionImage> image;
+        std::optional<ConnectionProgress> progress;
+        std::int64_t progress_age_ms = -1;
+        bool image_sent = false;  // relay
+    };
+    std::vector<View> view() const;
+    struct Counters {
+        std::uint64_t relays_started = 0, relays_ended = 0;
+        std::uint64_t receivers_started = 0, receivers_ended = 0;
+        std::uint64_t chunks_refused = 0;
+        std::uint64_t bytes_confirmed = 0;  // active: both streams
+        std::uint64_t bytes_held = 0;       // standby: both streams
+        std::size_t in_flight = 0;          // active: chunked, unconfirmed
+    };
+    Counters counters() const;
+
+private:
+    struct Relay {
+        StreamSessionInfo info;
+        RemoteStreamRelay relay;
+        std::uint64_t chunked = 0;  // bytes put on the channel, both streams
+        bool room_wanted = false;   // its window or the budget was full
+        std::optional<SocketAtAttach> socket;
+        std::optional<HistoryEnd> history_end;  // once the tap told it
+        bool image_sent = false;
+        std::uint64_t in_flight() const
+        {
+            return chunked - relay.confirmed_end(StreamKind::received) -
+                   relay.confirmed_end(StreamKind::sent);
+        }
+    };
+    struct Receiver {
+        StreamSessionInfo info;
+        StreamReceiver streams;
+        BgpStreamFramer received_framer, sent_framer;
+        std::uint64_t messages_received = 0, messages_sent = 0, updates_sent = 0;
+        std::optional<ConnectionImage> image;
+        std::optional<ConnectionProgress> progress;
+        std::chrono::steady_clock::time_point progress_at{};
+    };
+
+    bool send_chunks(Relay &r);
+    void send_image(std::uint64_t session, Relay &r);
+    void end_relay(std::map<std::uint64_t, Relay>::iterator it, const std::string &why,
+                   bool tell_standby, bool tell_tap);
+    void end_receiver(std::map<std::uint64_t, Receiver>::iterator it, const std::string &why,
+                      bool tell_active);
+    Status deliver(Receiver &r);
+    std::size_t in_flight() const;
+
+    Channel channel_;
+    Host host_;
+    std::size_t budget_, window_;
+    std::uint64_t next_session_ = 1;
+    std::map<std::uint64_t, Relay> relays_;
+    std::map<std::uint64_t, Receiver> receivers_;
+    Counters counters_;
+};
+
+}  // namespace frr_ha

@@ -1,0 +1,284 @@
+/*
+ * Dual-RP mode: the active's sessions handed to the standby host
+ * (docs/dual-rp.md, "The hand-over across hosts"). The tap mirrors into
+ * unix links as in local mode; here their far ends are watched on the main
+ * thread and pumped onto the data channel (include/frr_ha/cross_host.h),
+ * whose confirmations open each session's write gate. What the standby host
+ * does with the streams happens in the core, on arrival.
+ */
+#include <zebra.h>
+
+#include <sys/socket.h>
+
+#include "jhash.h"
+#include "memory.h"
+#include "network.h"
+#include "privs.h"
+#include "thread.h"
+#include "typesafe.h"
+
+#include "json.h"
+#include "vty.h"
+
+#include "bgpd/bgpd.h"
+#include "bgpd/bgp_fsm.h"
+
+extern struct zebra_privs_t bgpd_privs;
+
+#include "../include/frr_ha/cross_host.h"
+#include "bgpd_ha_tf_private.h"
+
+PREDECL_HASH(ha_relays);
+
+/* One session's relay, by the number its streams carry. */
+struct ha_relay {
+	struct ha_relays_item by_session;
+	uint64_t session;
+	struct peer *peer;
+	int fd; /* the session's socket, while it is the peer's */
+	struct thread *t_read[3];
+};
+
+/* How often the standby host hears where each connection stands. */
+#define RELAY_PROGRESS_MS 1000
+
+static struct thread *t_progress;
+
+static int relay_cmp(const struct ha_relay *a, const struct ha_relay *b)
+{
+	return numcmp(a->session, b->session);
+}
+
+static uint32_t relay_hash(const struct ha_relay *r)
+{
+	return jhash(&r->session, sizeof(r->session), 0x7e1a);
+}
+
+DECLARE_HASH(ha_relays, struct ha_relay, by_session, relay_cmp, relay_hash);
+
+static struct ha_relays_head relays;
+
+static struct ha_relay *relay_of(uint64_t session)
+{
+	struct ha_relay ref = {.session = session};
+
+	return ha_relays_find(&relays, &ref);
+}
+
+static void relay_free(struct ha_relay *r)
+{
+	for (int i = 0; i < 3; i++)
+		THREAD_OFF(r->t_read[i]);
+	ha_relays_del(&relays, r);
+	/* At exit bgpd's I/O pthread is gone (see watch_free). */
+	if (!bm->terminating)
+		peer_unlock(r->peer);
+	XFREE(MTYPE_HA_SHADOW, r);
+}
+
+static void relay_read(struct thread *t);
+
+bool bgpd_ha_relay_across_hosts(void)
+{
+	const struct frr_ha_rp_config *partner = bgpd_ha_rp_config(false);
+
+	return partner && partner->tcp;
+}
+
+/* Watches what the relay says it reads now; frees it once it is gone. */
+static void relay_rearm(struct ha_relay *r)
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+	int fds[3];
+
+	for (int i = 0; i < 3; i++)
+		THREAD_OFF(r->t_read[i]);
+	if (!node || !frr_ha_cross_host_relay_fds(node, r->session, fds)) {
+		relay_free(r);
+		return;
+	}
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			thread_add_read(bgpd_ha_tf_master(), relay_read, r, fds[i],
+					&r->t_read[i]);
+}
+
+static void relay_read(struct thread *t)
+{
+	struct ha_relay *r = THREAD_ARG(t);
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+	uint64_t session = r->session;
+
+	if (node)
+		frr_ha_cross_host_pump(node, session);
+	/* An ended relay was freed by stream_relay_changed meanwhile. */
+	if ((r = relay_of(session)))
+		relay_rearm(r);
+}
+
+static void host_stream_relay_changed(void *ctx, uint64_t session)
+{
+	struct ha_relay *r = relay_of(session);
+
+	(void)ctx;
+	if (r)
+		relay_rearm(r);
+}
+
+bool bgpd_ha_relay_hand_over(struct peer *peer, const struct frr_ha_handover *h,
+			     const struct frr_ha_handover_links *links, const int conn[2],
+			     bool receive_only, char *why, size_t why_len)
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+	uint64_t session = 0;
+	struct ha_relay *r;
+	bool ok;
+
+	/* CAP_NET_ADMIN: the socket is captured in repair mode for its image. */
+	frr_with_privs (&bgpd_privs) {
+		frr_with_mutex (&peer->io_mtx) {
+			ok = frr_ha_cross_host_hand_over(node, bgpd_ha_taps(), peer->fd, h,
+							 links, conn, peer->max_packet_size,
+							 receive_only, &session, why, why_len);
+		}
+	}
+	if (!ok)
+		return false;
+	r = XCALLOC(MTYPE_HA_SHADOW, sizeof(*r));
+	r->session = session;
+	r->peer = peer_lock(peer);
+	r->fd = peer->fd;
+	ha_relays_add(&relays, r);
+	relay_rearm(r);
+	return true;
+}
+
+/* Each relayed connection captured (repair mode, a few system calls under
+ * the session's lock) and sent as progress: what the peer acknowledged, the
+ * window, the timestamp clock. */
+static void relay_progress(struct thread *t)
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+	struct ha_relay *r;
+
+	thread_add_timer_msec(bgpd_ha_tf_master(), relay_progress, NULL, RELAY_PROGRESS_MS,
+			      &t_progress);
+	if (!node)
+		return;
+	frr_each (ha_relays, &relays, r) {
+		struct peer *peer = r->peer;
+
+		if (peer->fd != r->fd || !peer_established(peer))
+			continue;
+		frr_with_privs (&bgpd_privs) {
+			frr_with_mutex (&peer->io_mtx) {
+				frr_ha_cross_host_progress(node, bgpd_ha_taps(), r->fd,
+							   r->session);
+			}
+		}
+	}
+}
+
+void bgpd_ha_relay_host_ops(struct frr_ha_host_ops *ops)
+{
+	ops->stream_relay_changed = host_stream_relay_changed;
+}
+
+void bgpd_ha_relay_init(void)
+{
+	ha_relays_init(&relays);
+	thread_add_timer_msec(bgpd_ha_tf_master(), relay_progress, NULL, RELAY_PROGRESS_MS,
+			      &t_progress);
+}
+
+void bgpd_ha_relay_fini(void)
+{
+	struct ha_relay *r;
+
+	THREAD_OFF(t_progress);
+	while ((r = ha_relays_first(&relays)))
+		relay_free(r);
+	ha_relays_fini(&relays);
+}
+
+/* The connection as the standby host would rebuild it. */
+static void relay_show_image(json_object *e, const struct frr_ha_cross_host_stream *s)
+{
+	json_object *img = json_object_new_object();
+
+	json_object_string_add(img, "local", s->local);
+	json_object_string_add(img, "remote", s->remote);
+	json_object_int_add(img, "mss", s->mss);
+	json_object_int_add(img, "sndWscale", s->snd_wscale);
+	json_object_int_add(img, "rcvWscale", s->rcv_wscale);
+	json_object_boolean_add(img, "sack", s->sack);
+	json_object_boolean_add(img, "timestamps", s->timestamps);
+	json_object_int_add(img, "peerAcked", s->peer_acked);
+	json_object_int_add(img, "receivedAcked", s->received_acked);
+	json_object_int_add(img, "progressAgeMs", s->progress_age_ms);
+	json_object_object_add(e, "connection", img);
+}
+
+/* show bgp ha [json]: "streamsAcrossHosts" (dual-RP only). */
+void bgpd_ha_relay_show(struct vty *vty, struct json_object *json)
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+	struct frr_ha_cross_host_counters c;
+	struct frr_ha_cross_host_stream s;
+	json_object *j, *sessions;
+
+	if (!node || !bgpd_ha_relay_across_hosts())
+		return;
+	frr_ha_cross_host_counters_get(node, &c);
+	if (vty) {
+		vty_out(vty,
+			"Streams across hosts: %" PRIu64 " sessions to the standby host, %" PRIu64
+			" from the active host; %" PRIu64 " bytes confirmed, %" PRIu64
+			" held, %" PRIu64 " in flight, %" PRIu64 " chunks refused\n",
+			c.relays, c.receivers, c.bytes_confirmed, c.bytes_held,
+			c.bytes_in_flight, c.chunks_refused);
+		for (size_t i = 0; frr_ha_cross_host_stream_get(node, i, &s); i++)
+			vty_out(vty,
+				"  %s%s%s: session %" PRIu64 ", received %" PRIu64
+				", sent %" PRIu64 " bytes %s\n",
+				s.neighbor, *s.vrf ? " vrf " : "", s.vrf, s.session, s.received,
+				s.sent, s.relay ? "confirmed" : "held");
+		return;
+	}
+	j = json_object_new_object();
+	sessions = json_object_new_array();
+	json_object_int_add(j, "toStandbyHost", c.relays);
+	json_object_int_add(j, "fromActiveHost", c.receivers);
+	json_object_int_add(j, "relaysStarted", c.relays_started);
+	json_object_int_add(j, "relaysEnded", c.relays_ended);
+	json_object_int_add(j, "receiversStarted", c.receivers_started);
+	json_object_int_add(j, "receiversEnded", c.receivers_ended);
+	json_object_int_add(j, "chunksRefused", c.chunks_refused);
+	json_object_int_add(j, "bytesConfirmed", c.bytes_confirmed);
+	json_object_int_add(j, "bytesHeld", c.bytes_held);
+	json_object_int_add(j, "bytesInFlight", c.bytes_in_flight);
+	for (size_t i = 0; frr_ha_cross_host_stream_get(node, i, &s); i++) {
+		json_object *e = json_object_new_object();
+
+		json_object_int_add(e, "session", s.session);
+		json_object_string_add(e, "side", s.relay ? "active" : "standby");
+		json_object_string_add(e, "vrf", s.vrf);
+		json_object_string_add(e, "neighbor", s.neighbor);
+		json_object_int_add(e, "receivedBytes", s.received);
+		json_object_int_add(e, "sentBytes", s.sent);
+		if (s.relay) {
+			json_object_int_add(e, "offeredReceivedBytes", s.offered_received);
+			json_object_int_add(e, "offeredSentBytes", s.offered_sent);
+			json_object_boolean_add(e, "imageSent", s.image_sent);
+		} else {
+			json_object_int_add(e, "messagesReceived", s.messages_received);
+			json_object_int_add(e, "messagesSent", s.messages_sent);
+			json_object_int_add(e, "updatesSent", s.updates_sent);
+			if (s.has_image)
+				relay_show_image(e, &s);
+		}
+		json_object_array_add(sessions, e);
+	}
+	json_object_object_add(j, "sessions", sessions);
+	json_object_object_add(json, "streamsAcrossHosts", j);
+}

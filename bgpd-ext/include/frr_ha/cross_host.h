@@ -1,0 +1,76 @@
+/*
+ * Dual-RP mode: TF sessions handed to the standby host over the data
+ * channel (docs/dual-rp.md, "The hand-over across hosts"). The active's tap
+ * mirrors into unix links as in local mode; their far ends are read here
+ * into the data channel, and the standby host's confirmations open each
+ * session's write gate. The standby host checks, keeps and confirms the
+ * streams. Main thread only, except where said.
+ */
+#ifndef FRR_HA_CROSS_HOST_H
+#define FRR_HA_CROSS_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pair.h"
+#include "tap.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The active hands the session on fd to the standby host. Takes every
+ * descriptor given, both ends of both links and of conn (conn[0] the
+ * tap's), whatever the outcome. Call with the session's I/O lock held.
+ * session: the number its streams carry. */
+bool frr_ha_cross_host_hand_over(struct frr_ha_node *node, struct frr_ha_taps *taps, int fd,
+				 const struct frr_ha_handover *handover,
+				 const struct frr_ha_handover_links *links, const int conn[2],
+				 size_t max_message, bool receive_only, uint64_t *session,
+				 char *why, size_t why_len);
+/* Moves what the session's links hold onto the data channel. False: the
+ * relay ended (its tap dropped it, or the channel went down). */
+bool frr_ha_cross_host_pump(struct frr_ha_node *node, uint64_t session);
+/* About every second, with the session's I/O lock held (and CAP_NET_ADMIN):
+ * a capture of the socket on fd, sent to the standby host as progress. */
+void frr_ha_cross_host_progress(struct frr_ha_node *node, struct frr_ha_taps *taps, int fd,
+				uint64_t session);
+/* What to watch for input (-1: nothing); false when the relay is gone.
+ * ops->stream_relay_changed says when this changes. */
+bool frr_ha_cross_host_relay_fds(const struct frr_ha_node *node, uint64_t session, int fds[3]);
+
+struct frr_ha_cross_host_counters {
+	uint64_t relays, relays_started, relays_ended;
+	uint64_t receivers, receivers_started, receivers_ended;
+	uint64_t chunks_refused, bytes_confirmed, bytes_held, bytes_in_flight;
+};
+void frr_ha_cross_host_counters_get(const struct frr_ha_node *node,
+				struct frr_ha_cross_host_counters *out);
+
+/* One session's streams on either side (relay: this RP is the active). */
+struct frr_ha_cross_host_stream {
+	uint64_t session;
+	bool relay;
+	char vrf[128], neighbor[128];
+	uint64_t received, sent; /* confirmed (relay), held (standby) */
+	uint64_t offered_received, offered_sent;	       /* relay */
+	uint64_t messages_received, messages_sent, updates_sent; /* standby */
+	bool image_sent; /* relay: the connection's image went */
+	/* standby: the connection as it would be rebuilt, and the last progress */
+	bool has_image;
+	char local[64], remote[64]; /* address:port */
+	uint32_t mss;
+	uint8_t snd_wscale, rcv_wscale;
+	bool sack, timestamps;
+	uint64_t peer_acked, received_acked; /* stream offsets */
+	int64_t progress_age_ms;	     /* -1: none */
+};
+bool frr_ha_cross_host_stream_get(const struct frr_ha_node *node, size_t index,
+				  struct frr_ha_cross_host_stream *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FRR_HA_CROSS_HOST_H */

@@ -1,0 +1,438 @@
+// Dual-RP mode: CrossHostStreams on both sides of the data channel (the
+// active's relays, the standby's receivers). Real loopback TCP sessions and
+// their taps; the data channel is the test's two queues, delivered when the
+// test says.
+#include <catch2/catch.hpp>
+
+#include "bgp_messages.hpp"
+#include "cross_host_streams.hpp"
+#include "remote_streams_wire.hpp"
+#include "tcp_repair.hpp"
+#include "tap_fixtures.hpp"
+
+#include "ha_channel.pb.h"
+
+#include <poll.h>
+
+#include <deque>
+#include <variant>
+
+using namespace frr_ha;
+using namespace frr_ha::test;
+
+namespace {
+
+using Piece = std::variant<StreamSessionInfo, StreamChunk, StreamAck, StreamEnd, SessionImage,
+                           SessionProgress>;
+
+// Two hosts' CrossHostStreams with the data channel between them.
+struct Hosts {
+    std::deque<Piece> to_standby, to_active;
+    bool channel_up = true;
+    std::vector<std::uint64_t> changed;  // relay_changed, in order
+    std::vector<std::string> log;
+
+    CrossHostStreams::Channel channel(std::deque<Piece> &out)
+    {
+        auto put = [this, &out](Piece p) {
+            if (!channel_up)
+                return false;
+            out.push_back(std::move(p));
+            return true;
+        };
+        return {[put](const StreamSessionInfo &m) { return put(m); },
+                [put](const StreamChunk &m) { return put(m); },
+                [put](const StreamAck &m) { return put(m); },
+                [put](const StreamEnd &m) { return put(m); },
+                [put](const SessionImage &m) { return put(m); },
+                [put](const SessionProgress &m) { return put(m); }};
+    }
+    CrossHostStreams::Host host()
+    {
+        return {[this](std::uint64_t s) { changed.push_back(s); },
+                [this](LogLevel, const std::string &text) { log.push_back(text); }};
+    }
+
+    explicit Hosts(std::size_t budget = CrossHostStreams::kDefaultBudget)
+        : active(channel(to_standby), host(), budget), standby(channel(to_active), host(), budget)
+    {
+    }
+
+    CrossHostStreams active, standby;
+
+    static void arrive(CrossHostStreams &at, const Piece &p)
+    {
+        if (auto *m = std::get_if<StreamSessionInfo>(&p))
+            at.on_session(*m);
+        else if (auto *m = std::get_if<StreamChunk>(&p))
+            at.on_chunk(*m);
+        else if (auto *m = std::get_if<StreamAck>(&p))
+            at.on_ack(*m);
+        else if (auto *m = std::get_if<SessionImage>(&p))
+            at.on_image(*m);
+        else if (auto *m = std::get_if<SessionProgress>(&p))
+            at.on_progress(*m);
+        else
+            at.on_end(std::get<StreamEnd>(p));
+    }
+    // Everything on the channel arrives, both ways, until it is quiet.
+    void settle_channel()
+    {
+        while (!to_standby.empty() || !to_active.empty()) {
+            while (!to_standby.empty()) {
+                Piece p = std::move(to_standby.front());
+                to_standby.pop_front();
+                arrive(standby, p);
+            }
+            while (!to_active.empty()) {
+                Piece p = std::move(to_active.front());
+                to_active.pop_front();
+                arrive(active, p);
+            }
+        }
+    }
+    std::size_t chunks_waiting() const
+    {
+        std::size_t bytes = 0;
+        for (const Piece &p : to_standby)
+            if (auto *c = std::get_if<StreamChunk>(&p))
+                bytes += c->bytes.size();
+        return bytes;
+    }
+};
+
+// A session on loopback, handed across hosts after a first exchange.
+struct Session {
+    Connection c = connect_loopback();
+    SessionTap tap{c.ours.get()};
+    std::shared_ptr<WriteGate> gate;
+    std::uint64_t number = 0;
+    std::string exchanged = bgp_keepalive() + bgp_empty_update();
+
+    // `with_image`: the socket is captured at the attach (as root).
+    Session(CrossHostStreams &active, const std::string &neighbor, bool with_image = false)
+    {
+        send_all(c.peer.get(), exchanged);
+        settle();
+        REQUIRE(read_tap(tap) == exchanged);
+        REQUIRE(write(exchanged) == static_cast<ssize_t>(exchanged.size()));
+        REQUIRE(drain(c.peer.get()) == exchanged);
+        auto made = WriteGate::make(0);
+        REQUIRE(made);
+        gate = *made;
+        UniqueFd in_w, in_r, out_w, out_r, conn_w, conn_r;
+        link_pair(&in_w, &in_r);
+        link_pair(&out_w, &out_r);
+        handover_conn(&conn_w, &conn_r);
+        std::optional<CrossHostStreams::SocketAtAttach> socket;
+        if (with_image) {
+            auto captured = capture(c.ours.get());
+            REQUIRE(captured);
+            socket = CrossHostStreams::SocketAtAttach{*captured, tap.written(), tap.consumed()};
+        }
+        auto added = active.add_relay(StreamSessionInfo{0, 1, "", neighbor, false},
+                                      std::move(in_r), std::move(out_r), std::move(conn_r), gate,
+                                      socket);
+        REQUIRE(added);
+        number = *added;
+        REQUIRE(tap.attach(std::move(in_w), std::move(out_w), std::move(conn_w), false, gate));
+    }
+    ssize_t write(const std::string &bytes)
+    {
+        struct iovec iov = {const_cast<char *>(bytes.data()), bytes.size()};
+        return tap.writev(&iov, 1);
+    }
+};
+
+const CrossHostStreams::View *view_of(const CrossHostStreams &side, std::uint64_t session,
+                                      std::vector<CrossHostStreams::View> &keep)
+{
+    keep = side.view();
+    for (const auto &v : keep)
+        if (v.session == session)
+            return &v;
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("cross-host streams: a session's streams reach the standby host as BGP messages, and the peer gets only what it confirmed",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    Session s(h.active, "192.0.2.2");
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+
+    std::vector<CrossHostStreams::View> keep;
+    const auto *held = view_of(h.standby, s.number, keep);
+    REQUIRE(held);
+    CHECK_FALSE(held->relay);
+    CHECK(held->neighbor == "192.0.2.2");
+    CHECK(held->received == s.exchanged.size());
+    CHECK(held->sent == s.exchanged.size());
+    CHECK(held->messages_received == 2);
+    CHECK(held->messages_sent == 2);
+    CHECK(held->updates_sent == 1);
+    CHECK(s.gate->limit() == s.exchanged.size());
+
+    // A write waits for the standby host: nothing reaches the peer until
+    // the chunk has arrived and its confirmation come back.
+    const std::string u = update("", kOrigin + kAsPath + kNextHop, v4(10, 1, 1));
+    errno = 0;
+    CHECK(s.write(u) == -1);
+    CHECK(errno == EAGAIN);
+    REQUIRE(h.active.pump(s.number));
+    CHECK(h.chunks_waiting() == u.size());
+    CHECK(take(s.c.peer.get()).empty());
+    h.settle_channel();
+    CHECK(s.write(u) == static_cast<ssize_t>(u.size()));
+    CHECK(drain(s.c.peer.get()) == u);
+    held = view_of(h.standby, s.number, keep);
+    REQUIRE(held);
+    CHECK(held->updates_sent == 2);
+    auto c = h.active.counters();
+    CHECK(c.bytes_confirmed == 2 * s.exchanged.size() + u.size());
+    CHECK(c.in_flight == 0);
+}
+
+TEST_CASE("cross-host streams: one budget bounds what all sessions put on the channel unconfirmed",
+          "[cross_host_streams]")
+{
+    const std::size_t budget = 6000;
+    Hosts h(budget);
+    Session a(h.active, "192.0.2.2"), b(h.active, "192.0.2.3");
+    std::string big;
+    while (big.size() < 40000)
+        big += update("", kOrigin + kAsPath + kNextHop, v4(10, 2, static_cast<std::uint8_t>(big.size())));
+    send_all(a.c.peer.get(), big);
+    send_all(b.c.peer.get(), big);
+    settle();
+    std::string read_a, read_b;
+    for (int round = 0; round < 200 && (read_a.size() < big.size() || read_b.size() < big.size());
+         round++) {
+        read_a += read_tap(a.tap);
+        read_b += read_tap(b.tap);
+        h.active.pump(a.number);
+        h.active.pump(b.number);
+        CHECK(h.active.counters().in_flight <= budget);
+        CHECK(h.chunks_waiting() <= budget);
+        // One piece arrives at a time, each way.
+        if (!h.to_standby.empty()) {
+            Piece p = h.to_standby.front();
+            h.to_standby.pop_front();
+            Hosts::arrive(h.standby, p);
+        }
+        if (!h.to_active.empty()) {
+            Piece p = h.to_active.front();
+            h.to_active.pop_front();
+            Hosts::arrive(h.active, p);
+        }
+    }
+    h.settle_channel();
+    CHECK(read_a == big);
+    CHECK(read_b == big);
+    std::vector<CrossHostStreams::View> keep;
+    for (const Session *s : {&a, &b}) {
+        const auto *held = view_of(h.standby, s->number, keep);
+        REQUIRE(held);
+        CHECK(held->received == s->exchanged.size() + big.size());
+    }
+    CHECK(h.active.counters().in_flight == 0);
+}
+
+TEST_CASE("cross-host streams: a refused chunk ends the session's streams on both hosts and the tap goes on unprotected",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    Session s(h.active, "192.0.2.2");
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+
+    // A chunk that leaves a gap (as from a confused active).
+    h.standby.on_chunk(StreamChunk{s.number, StreamKind::received, 1000, "xyz"});
+    CHECK(h.standby.counters().chunks_refused == 1);
+    CHECK(h.standby.view().empty());
+    REQUIRE(h.to_active.size() == 1);
+    auto *end = std::get_if<StreamEnd>(&h.to_active.front());
+    REQUIRE(end);
+    CHECK(end->session == s.number);
+    CHECK(end->why.find("a chunk was refused") != std::string::npos);
+    h.settle_channel();
+    CHECK(h.active.view().empty());
+    CHECK(h.changed.back() == s.number);
+
+    // The tap heard the standby's word; the session writes to the peer at
+    // once, no longer gated.
+    settle();
+    CHECK(s.tap.take_standby_word("silent"));
+    CHECK(s.tap.why_unprotected().find("the standby host: a chunk was refused") !=
+          std::string::npos);
+    CHECK(s.write(bgp_keepalive()) == static_cast<ssize_t>(bgp_keepalive().size()));
+    CHECK(drain(s.c.peer.get()) == bgp_keepalive());
+}
+
+TEST_CASE("cross-host streams: a stream that does not frame into BGP messages is refused",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    h.standby.on_session(StreamSessionInfo{5, 1, "", "192.0.2.9", false});
+    h.standby.on_chunk(StreamChunk{5, StreamKind::sent, 0, std::string(19, '\x01')});
+    REQUIRE(h.to_active.size() == 1);
+    auto *end = std::get_if<StreamEnd>(&h.to_active.front());
+    REQUIRE(end);
+    CHECK(end->why.find("the sent stream does not frame into BGP messages") != std::string::npos);
+    CHECK(h.standby.view().empty());
+}
+
+TEST_CASE("cross-host streams: a chunk of no known session is answered with its end",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    h.standby.on_chunk(StreamChunk{42, StreamKind::received, 0, bgp_keepalive()});
+    REQUIRE(h.to_active.size() == 1);
+    auto *end = std::get_if<StreamEnd>(&h.to_active.front());
+    REQUIRE(end);
+    CHECK(end->session == 42);
+    CHECK(end->why == "the standby host has no such session");
+    // An ack for a relay that is gone changes nothing.
+    h.active.on_ack(StreamAck{42, 100, 100});
+    CHECK(h.active.counters().bytes_confirmed == 0);
+}
+
+TEST_CASE("cross-host streams: the data channel down ends every relay and the taps go on unprotected",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    Session s(h.active, "192.0.2.2");
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    h.channel_up = false;
+    h.active.end_relays("the data channel to the partner went down");
+    h.standby.end_receivers("the data channel to the partner went down");
+    CHECK(h.active.view().empty());
+    CHECK(h.standby.view().empty());
+    int fds[3];
+    CHECK_FALSE(h.active.relay_fds(s.number, fds));
+    settle();
+    CHECK(s.tap.take_standby_word("silent"));
+    CHECK(s.tap.why_unprotected() ==
+          "the standby ended its shadow: the data channel to the partner went down");
+    CHECK(s.write(bgp_keepalive()) == static_cast<ssize_t>(bgp_keepalive().size()));
+
+    // With the channel down a new hand-over is refused at once, and the
+    // ends given are closed.
+    auto made = WriteGate::make(0);
+    REQUIRE(made);
+    UniqueFd in_w, in_r, out_w, out_r, conn_w, conn_r;
+    link_pair(&in_w, &in_r);
+    link_pair(&out_w, &out_r);
+    handover_conn(&conn_w, &conn_r);
+    auto added = h.active.add_relay(StreamSessionInfo{0, 1, "", "192.0.2.4", false},
+                                    std::move(in_r), std::move(out_r), std::move(conn_r), *made);
+    CHECK_FALSE(added);
+    CHECK(added.why() == "the data channel to the standby host is down");
+    char byte = 0;
+    CHECK(::send(in_w.get(), &byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == -1);  // its far end closed
+}
+
+TEST_CASE("cross-host streams: a session's name on the wire, and what is refused",
+          "[cross_host_streams][wire]")
+{
+    wire::StreamSession m;
+    to_wire(StreamSessionInfo{3, 7, "blue", "2001:db8::2", true}, &m);
+    auto back = session_from_wire(m);
+    REQUIRE(back);
+    CHECK(back->session == 3);
+    CHECK(back->epoch == 7);
+    CHECK(back->vrf == "blue");
+    CHECK(back->neighbor == "2001:db8::2");
+    CHECK(back->receive_only);
+
+    m.set_neighbor("");
+    CHECK(session_from_wire(m).why() == "a session with no neighbor");
+    m.set_neighbor(std::string(128, 'n'));
+    CHECK(session_from_wire(m).why() == "a name longer than 127 bytes");
+    m.set_neighbor("192.0.2.2");
+    m.set_vrf(std::string(128, 'v'));
+    CHECK_FALSE(session_from_wire(m));
+
+    wire::StreamEnd e;
+    to_wire(StreamEnd{3, std::string(2000, 'w')}, &e);
+    CHECK(e.why().size() == StreamEnd::kMaxWhy);
+    e.set_why(std::string(2000, 'w'));
+    CHECK(end_from_wire(e).why.size() == StreamEnd::kMaxWhy);
+}
+
+TEST_CASE("cross-host streams: the standby host gets the connection's image once the history is told, then its progress",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    Session s(h.active, "192.0.2.2", true);
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    std::vector<CrossHostStreams::View> keep;
+    const auto *held = view_of(h.standby, s.number, keep);
+    REQUIRE(held);
+    REQUIRE(held->image);
+    // The addresses and ports of the active's socket, as the peer sees them.
+    auto mine = capture(s.c.ours.get());
+    REQUIRE(mine);
+    CHECK(held->image->local.to_string() == mine->local.to_string());
+    CHECK(held->image->remote.to_string() == mine->remote.to_string());
+    CHECK(held->image->options.mss == mine->options.mss);
+    // Stream offset 0 is the history's first byte: the sequence numbers of
+    // what was exchanged before the attach are the bases.
+    CHECK(held->image->send_base + s.exchanged.size() == mine->send_seq);
+    CHECK(held->image->recv_base + s.exchanged.size() == mine->recv_seq);
+    CHECK(held->progress_age_ms >= 0);
+
+    // Traffic both ways, then a capture: the progress says the peer
+    // acknowledged all the router sent, and the kernel all it received.
+    const std::string u = update("", kOrigin + kAsPath + kNextHop, v4(10, 3, 3));
+    send_all(s.c.peer.get(), u);
+    settle();
+    CHECK(read_tap(s.tap) == u);
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    CHECK(s.write(u) == -1);  // logged; out once the standby host confirmed it
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    CHECK(s.write(u) == static_cast<ssize_t>(u.size()));
+    CHECK(drain(s.c.peer.get()) == u);
+    settle();
+    auto now = capture(s.c.ours.get());
+    REQUIRE(now);
+    h.active.progress(s.number, *now, s.tap.written(), s.tap.consumed());
+    h.settle_channel();
+    held = view_of(h.standby, s.number, keep);
+    REQUIRE(held);
+    REQUIRE(held->progress);
+    CHECK(held->progress->peer_acked == s.exchanged.size() + u.size());
+    CHECK(held->progress->received_acked == s.exchanged.size() + u.size());
+    CHECK(held->received == s.exchanged.size() + u.size());
+    CHECK(held->sent == s.exchanged.size() + u.size());
+}
+
+TEST_CASE("cross-host streams: no image without a capture, and a progress before the image ends the session",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    Session s(h.active, "192.0.2.2");
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    std::vector<CrossHostStreams::View> keep;
+    const auto *held = view_of(h.standby, s.number, keep);
+    REQUIRE(held);
+    CHECK_FALSE(held->image);
+    // Without an image, the active sends no progress.
+    auto now = capture(s.c.ours.get());
+    REQUIRE(now);
+    h.active.progress(s.number, *now, s.tap.written(), s.tap.consumed());
+    CHECK(h.to_standby.empty());
+    // A confused active's progress first: the standby ends the session.
+    h.standby.on_progress(SessionProgress{s.number, ConnectionProgress{}});
+    CHECK(h.standby.view().empty());
+    REQUIRE(h.to_active.size() == 1);
+    CHECK(std::get<StreamEnd>(h.to_active.front()).why == "a progress before the image");
+}
