@@ -380,7 +380,7 @@ bool ActiveTap::take_standby_word(const std::string &if_silent)
 {
     if (state_.mode() != TapMode::Mirroring && state_.mode() != TapMode::HandingOver)
         return false;
-    char text[512];
+    char text[kStandbyWordMax];
     ssize_t n = ::recv(input_link_.get(), text, sizeof(text), MSG_DONTWAIT);
     if (n < 0 && would_block(errno))
         return false;

@@ -23,9 +23,9 @@ Result<std::uint64_t> CrossHostStreams::add_relay(StreamSessionInfo info, Unique
         return Result<std::uint64_t>::fail("the data channel to the standby host is down");
     std::uint64_t session = info.session;
     auto [it, added] = relays_.try_emplace(
-        session, Relay{info,
-                       RemoteStreamRelay(session, std::move(input_link), std::move(sendlog_link),
-                                         std::move(handover_conn), std::move(gate), window_)});
+        session, info,
+        RemoteStreamRelay(session, std::move(input_link), std::move(sendlog_link),
+                          std::move(handover_conn), std::move(gate), window_));
     (void)added;
     it->second.socket = std::move(socket);
     counters_.relays_started++;
@@ -182,11 +182,7 @@ void CrossHostStreams::on_session(const StreamSessionInfo &info)
     auto old = receivers_.find(info.session);
     if (old != receivers_.end())
         end_receiver(old, "a new session took its number", false);
-    Receiver r{info,
-               StreamReceiver(info.session, 0, 0),
-               BgpStreamFramer(kBgpMaxExtendedMessage),
-               BgpStreamFramer(kBgpMaxExtendedMessage)};
-    receivers_.emplace(info.session, std::move(r));
+    receivers_.try_emplace(info.session, info);
     counters_.receivers_started++;
     if (host_.log)
         host_.log(LogLevel::Info, "receiving the streams of " + info.neighbor +

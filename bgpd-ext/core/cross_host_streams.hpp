@@ -132,6 +132,7 @@ public:
 
 private:
     struct Relay {
+        Relay(StreamSessionInfo i, RemoteStreamRelay r) : info(std::move(i)), relay(std::move(r)) {}
         StreamSessionInfo info;
         RemoteStreamRelay relay;
         std::uint64_t chunked = 0;  // bytes put on the channel, both streams
@@ -146,6 +147,13 @@ private:
         }
     };
     struct Receiver {
+        explicit Receiver(StreamSessionInfo i)
+            : info(std::move(i)),
+              streams(info.session, 0, 0),
+              received_framer(kBgpMaxExtendedMessage),
+              sent_framer(kBgpMaxExtendedMessage)
+        {
+        }
         StreamSessionInfo info;
         StreamReceiver streams;
         BgpStreamFramer received_framer, sent_framer;

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -74,6 +75,11 @@ Result<HandoverReceived> receive_handover_message(int conn)
     for (std::size_t i = 0; i < 3; i++)
         r.fds[i] = std::move(fds[i]);
     return r;
+}
+
+void send_standby_word(int input_link, const std::string &why)
+{
+    ::send(input_link, why.data(), std::min(why.size(), kStandbyWordMax), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 }  // namespace frr_ha

@@ -34,6 +34,12 @@ Status send_session_handover(int conn, const SessionHandoverMessage &m,
                              const HandoverDescriptors &fds);
 Status send_history_end(int conn, const HistoryEnd &m);
 
+// The standby's word back to the active on a session's input link (the
+// link's other direction): why it ended its shadow. One send the active reads
+// whole, so at most kStandbyWordMax bytes; never blocks.
+constexpr std::size_t kStandbyWordMax = 512;
+void send_standby_word(int input_link, const std::string &why);
+
 // One message of a hand-over connection: the session (with its three
 // descriptors, owned) or the history's end.
 struct HandoverReceived {

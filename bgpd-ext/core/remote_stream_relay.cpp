@@ -83,8 +83,7 @@ Status RemoteStreamRelay::confirmed(const StreamAck &ack)
 void RemoteStreamRelay::standby_ended(const std::string &why)
 {
     if (input_link_)
-        ::send(input_link_.get(), why.data(), std::min<std::size_t>(why.size(), 511),
-               MSG_DONTWAIT | MSG_NOSIGNAL);
+        send_standby_word(input_link_.get(), why);
 }
 
 }  // namespace frr_ha

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "handover_messages.hpp"
 #include "stand_in.hpp"
 
 namespace frr_ha {
@@ -175,8 +176,7 @@ Status ShadowTap::isolate()
 void ShadowTap::tell_active_shadow_ended(const std::string &why)
 {
     if (input_link_)
-        ::send(input_link_.get(), why.data(), std::min<std::size_t>(why.size(), 500),
-               MSG_DONTWAIT | MSG_NOSIGNAL);
+        send_standby_word(input_link_.get(), why);
     input_link_.reset();
     sendlog_link_.reset();
     live_.reset();

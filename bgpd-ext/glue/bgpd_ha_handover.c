@@ -77,6 +77,7 @@ static struct {
 	struct list *handover_conns;
 	struct list *watches;	   /* active: mirrored sessions */
 	unsigned int lag_limit_ms; /* bgp ha standby-lag-limit */
+	bool at_exit;		   /* the module's fini runs */
 	struct thread *t_pump;
 	struct thread *t_accept, *t_sweep;
 } ho = {.listen_fd = -1};
@@ -222,8 +223,10 @@ static void watch_free(struct ha_watch *w)
 	THREAD_OFF(w->t_read);
 	listnode_delete(ho.watches, w);
 	/* At exit bgpd's I/O pthread is gone: a last unlock would free the
-	 * peer through bgp_reads_off(), which asserts it runs. */
-	if (!bm->terminating)
+	 * peer through bgp_reads_off(), which asserts it runs. (By the time
+	 * the module's fini runs, bgpd has zeroed bm, terminating flag
+	 * included: hence a flag of our own.) */
+	if (!bm->terminating && !ho.at_exit)
 		peer_unlock(w->peer);
 	XFREE(MTYPE_HA_SHADOW, w);
 }
@@ -570,6 +573,7 @@ void bgpd_ha_handover_init(void)
 
 void bgpd_ha_handover_fini(void)
 {
+	ho.at_exit = true;
 	THREAD_OFF(ho.t_sweep);
 	THREAD_OFF(ho.t_pump);
 	bgpd_ha_handover_stop_listening();

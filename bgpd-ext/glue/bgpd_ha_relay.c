@@ -43,6 +43,7 @@ struct ha_relay {
 #define RELAY_PROGRESS_MS 1000
 
 static struct thread *t_progress;
+static bool at_exit; /* the module's fini runs: bgpd's I/O pthread is gone */
 
 static int relay_cmp(const struct ha_relay *a, const struct ha_relay *b)
 {
@@ -71,7 +72,7 @@ static void relay_free(struct ha_relay *r)
 		THREAD_OFF(r->t_read[i]);
 	ha_relays_del(&relays, r);
 	/* At exit bgpd's I/O pthread is gone (see watch_free). */
-	if (!bm->terminating)
+	if (!bm->terminating && !at_exit)
 		peer_unlock(r->peer);
 	XFREE(MTYPE_HA_SHADOW, r);
 }
@@ -195,6 +196,7 @@ void bgpd_ha_relay_fini(void)
 {
 	struct ha_relay *r;
 
+	at_exit = true;
 	THREAD_OFF(t_progress);
 	while ((r = ha_relays_first(&relays)))
 		relay_free(r);

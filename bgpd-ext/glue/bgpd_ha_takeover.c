@@ -319,8 +319,9 @@ void bgpd_ha_takeover_fini(void)
 		struct ha_difference *d = listnode_head(differences);
 
 		listnode_delete(differences, d);
-		if (!bm->terminating)
-			peer_unlock(d->peer);
+		/* No peer_unlock: this runs at exit, after bgpd stopped its I/O
+		 * pthread (a last unlock would assert in bgp_reads_off()) and
+		 * zeroed bm (so bm->terminating cannot tell). */
 		XFREE(MTYPE_HA_SHADOW, d);
 	}
 	list_delete(&differences);
