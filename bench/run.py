@@ -35,6 +35,7 @@ from frr_ha_bench.common import (
     NS_FEED,
     NS_PEERS,
     NS_R1,
+    NS_R1B,
     RUN,
     STARTED,
     STATE,
@@ -89,7 +90,7 @@ def clean_leftovers():
             pid = read_pid(os.path.join(root, name)) if name.endswith(".pid") else None
             if pid and ours(pid):
                 kill_pid(pid, signal.SIGKILL, 1.0)
-    for ns in (NS_R1, NS_FEED, NS_PEERS):
+    for ns in (NS_R1, NS_R1B, NS_FEED, NS_PEERS):
         for pid in sh(f"ip netns pids {ns}", check=False).split():
             kill_pid(int(pid), signal.SIGKILL, 1.0)
         sh(f"ip netns del {ns}", check=False)
@@ -104,8 +105,10 @@ def main():
     ap.add_argument("--conv-repeats", type=int, default=2,
                     help="table loads with and without standby (each)")
     ap.add_argument("--cases", default=None,
-                    help="comma-separated subset of " + ALL_CASES + ",ha-tf-planned "
-                    "(ha-tf-planned: `bgp ha switchover` on the active instead of kill -9)")
+                    help="comma-separated subset of " + ALL_CASES + ",ha-tf-planned,ha-dual "
+                    "(ha-tf-planned: `bgp ha switchover` on the active instead of kill -9; "
+                    "ha-dual: the pair in dual-RP mode, rp b on a host (namespace) of its "
+                    "own, table loads with and without it, no switchover)")
     ap.add_argument("--hang-detection", default=None, metavar="MS|off",
                     help="the pair's `bgp ha hang-detection` (default: the module's, 3000 ms)")
     ap.add_argument("--peers", choices=("gobgp", "bird"), default="gobgp",

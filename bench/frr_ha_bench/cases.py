@@ -223,6 +223,44 @@ def load_table(r1, pid, standby=None):
             r1_bytes_from_feed(r1.af) - b0)
 
 
+def run_dual_case(r1, active, standby, conv_repeats, out):
+    """ha-dual: the table loaded with the standby host attached (every
+    session relayed, its writes gated by the standby's confirmations) and
+    without (rp b killed), alternating; nothing is switched over (sessions
+    are not continued across hosts yet)."""
+    conv = {"with": [], "without": []}
+    for k in range(max(1, conv_repeats)):
+        for attached in ((True, False) if k % 2 == 0 else (False, True)):
+            if attached:
+                wait("every session relayed", lambda: r1.relayed(active, standby), 600, 0.2)
+                before = r1.ha_json(active).get("streamsAcrossHosts", {})
+                res = load_table(r1, r1.pid(active))
+                wait("every session relayed", lambda: r1.relayed(active, standby), 600, 0.2)
+                after = r1.ha_json(active).get("streamsAcrossHosts", {})
+                # bytes the standby host confirmed during the load, in place
+                # of the mirrored bytes of local mode
+                conv["with"].append(res[:2] + (after.get("bytesConfirmed", 0) -
+                                               before.get("bytesConfirmed", 0), res[3]))
+            else:
+                # paired again (the lease binds) before the standby dies
+                wait("every session relayed", lambda: r1.relayed(active, standby), 600, 0.2)
+                kill_pid(r1.pid(standby), signal.SIGKILL)
+                # A lone active cannot tell its partner's death from a cut
+                # channel: its lease lapses and it goes silent, until the
+                # operator lets it write alone (docs/dual-rp.md).
+                wait("the active's lease lapses",
+                     lambda: r1.ha_json(active).get("lease", {}).get("mayWrite") is False,
+                     30, 0.1)
+                out_ = r1.vty("bgp ha lease override", active)
+                if "%" in out_:
+                    raise RuntimeError(f"lease override refused: {out_.strip()}")
+                conv["without"].append(load_table(r1, r1.pid(active)))
+                r1.start_bgpd(standby)
+    out["conv_dual"] = conv
+    out["rss_dual"] = {"active": proc_rss_mib(r1.pid(active)),
+                       "standby": proc_rss_mib(r1.pid(standby))}
+
+
 def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
     r1 = R1(af, peers, prefixes, case)
     r1.start_zebra()
@@ -239,6 +277,10 @@ def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
     standby = "b" if active == "a" else "a"
     r1.active_rp = active
     log(f"  {case}: rp {active} is the active")
+    if case == "ha-dual":
+        run_dual_case(r1, active, standby, conv_repeats, out)
+        r1.stop()
+        return []
     wait("standby in step", lambda: r1.in_step(active, standby), 1800, 0.5)
     out.setdefault("rss", {})[case] = {"active": proc_rss_mib(r1.pid(active)),
                                        "standby": proc_rss_mib(r1.pid(standby)),

@@ -8,6 +8,9 @@ import time
 STATE = "/tmp/frr-ha-bench"
 RUN = "/var/run/frr/bench-r1"
 NS_R1, NS_FEED, NS_PEERS = "bench-r1", "bench-feed", "bench-peers"
+# ha-dual: rp b on a host of its own, reached over a link of its own
+NS_R1B = "bench-r1b"
+CHANNEL_A, CHANNEL_B = "10.254.0.1", "10.254.0.2"
 FRR = "/usr/lib/frr"
 GOBGP_API = "127.0.0.1:50151"
 R1_AS, FEED_AS, PEER_AS = 65001, 65200, 65100
@@ -55,10 +58,12 @@ def track(kind, pid):
 
 
 def ours(pid):
-    """An FRR daemon of this benchmark: started with -N bench-r1."""
+    """An FRR daemon of this benchmark: started with -N bench-r1 (or
+    bench-r1b, rp b's host in the ha-dual case)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return NS_R1.encode() in f.read().split(b"\0")
+            args = f.read().split(b"\0")
+            return NS_R1.encode() in args or NS_R1B.encode() in args
     except (OSError, TypeError):
         return False
 

@@ -28,8 +28,21 @@ def fmt(x, unit="", digits=0):
     return f"{x:.{digits}f}{unit}"
 
 
-CASE_NAMES = {"ha-tf": "frr-ha TF", "ha-tf-planned": "frr-ha TF, planned switchover",
+CASE_NAMES = {"ha-dual": "frr-ha dual-RP (load only)", "ha-tf": "frr-ha TF",
+              "ha-tf-planned": "frr-ha TF, planned switchover",
               "ha-gr": "frr-ha GR", "stock-gr": "stock FRR + GR", "stock": "stock FRR, no GR"}
+
+
+def load_columns(c):
+    """Table loads with the standby and without (load_table's tuples): the
+    median time and CPU each way with their ratios, and the replicated bytes
+    per byte from the feed."""
+    def med(side, i):
+        return statistics.median(x[i] for x in c[side])
+    tw, to, cw, co = med("with", 0), med("without", 0), med("with", 1), med("without", 1)
+    ww, rb = med("with", 2), med("with", 3)
+    return (f"{tw:.2f} / {to:.2f} | {tw / to:.2f} | {cw:.2f} / {co:.2f} | "
+            f"{(cw / co if co else 0):.2f} | {fmt(ww / rb if rb else None, '', 2)}")
 
 
 def tables(results):
@@ -76,14 +89,7 @@ def tables(results):
             continue
         size = size_of(r)
         if c["with"] and c["without"]:
-            tw = statistics.median(x[0] for x in c["with"])
-            to = statistics.median(x[0] for x in c["without"])
-            cw = statistics.median(x[1] for x in c["with"])
-            co = statistics.median(x[1] for x in c["without"])
-            ww = statistics.median(x[2] for x in c["with"])
-            rb = statistics.median(x[3] for x in c["with"])
-            conv = (f"{tw:.2f} / {to:.2f} | {tw / to:.2f} | {cw:.2f} / {co:.2f} | "
-                    f"{(cw / co if co else 0):.2f} | {fmt(ww / rb if rb else None, '', 2)}")
+            conv = load_columns(c)
         else:
             conv = "not run | | not run | | not run"
         rj = r.get("rejoin", [])
@@ -96,6 +102,21 @@ def tables(results):
             f"| {size} | {conv} | "
             f"{r['rss_standby']:.0f} / {r['rss_active']:.0f} | "
             f"{r['rss_standby'] / r['rss_active']:.2f} | {rj_s} | {ln_s} |")
+    if any(r.get("conv_dual") for r in results):
+        lines.append("\n### Dual-RP: the table loaded with the standby on another host / "
+                     "without (frr-ha, streams over the data channel, writes gated)\n")
+        lines.append("| size | full-table convergence, standby host attached / without "
+                     "(median s) | ratio | active bgpd CPU s attached / without | ratio | "
+                     "bytes the standby host confirmed per byte received from the feed | "
+                     "RSS active / standby MiB |")
+        lines.append("|" + "---|" * 7)
+    for r in results:
+        c = r.get("conv_dual")
+        if not c or not c["with"] or not c["without"]:
+            continue
+        rss = r.get("rss_dual", {})
+        lines.append(f"| {size_of(r)} | {load_columns(c)} | "
+                     f"{rss.get('active', 0):.0f} / {rss.get('standby', 0):.0f} |")
     lines.append("\n### Replication on the active (frr-ha TF, over the table loads)\n")
     lines.append("| size | a full link held a session back: times (all sessions) | hold ms p50 / p99 "
                  "/ max (worst session) | hand-over to protected ms p50 / max | sessions "

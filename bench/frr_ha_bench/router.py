@@ -5,12 +5,15 @@ import re
 import time
 
 from .common import (
+    CHANNEL_A,
+    CHANNEL_B,
     FEED_AS,
     FRR,
     HOLD,
     KEEPALIVE,
     KEY,
     NS_R1,
+    NS_R1B,
     PEER_AS,
     R1_AS,
     RUN,
@@ -35,7 +38,10 @@ HA_OPTIONS = {"hang_detection": None}
 
 
 def r1_conf(af, peers, case, logfile, peer_timers=(KEEPALIVE, HOLD)):
+    """ha-dual: the pair in dual-RP mode, rp b on a host of its own (its
+    namespace); its sessions' streams go over the data channel."""
     ha = case.startswith("ha")
+    dual = case == "ha-dual"
     gr = case in ("ha-tf", "ha-tf-planned", "ha-gr", "stock-gr")
     feed_r1, feed, _ = feed_addrs(af)
     fam = "ipv4" if af == 4 else "ipv6"
@@ -56,10 +62,12 @@ def r1_conf(af, peers, case, logfile, peer_timers=(KEEPALIVE, HOLD)):
           f"  neighbor {feed} route-map BENCH-NONE out", "  neighbor PEERS activate",
           " exit-address-family"]
     if ha:
-        mode = "transparent" if case.startswith("ha-tf") else "graceful-restart"
-        c += [f" bgp ha rp a address unix {RUN}/bgpd-ha-a.sock priority 200",
-              f" bgp ha rp b address unix {RUN}/bgpd-ha-b.sock",
-              f" bgp ha key {KEY}", " bgp ha heartbeat interval 300 multiplier 5",
+        mode = "transparent" if case.startswith("ha-tf") or dual else "graceful-restart"
+        c += [f" bgp ha rp a address tcp {CHANNEL_A} priority 200",
+              f" bgp ha rp b address tcp {CHANNEL_B} port 5180"] if dual else \
+             [f" bgp ha rp a address unix {RUN}/bgpd-ha-a.sock priority 200",
+              f" bgp ha rp b address unix {RUN}/bgpd-ha-b.sock"]
+        c += [f" bgp ha key {KEY}", " bgp ha heartbeat interval 300 multiplier 5",
               f" neighbor {feed} ha failover-mode transparent"]
         if HA_OPTIONS["hang_detection"]:
             c += [f" bgp ha hang-detection {HA_OPTIONS['hang_detection']}"]
@@ -74,6 +82,9 @@ class R1:
     def __init__(self, af, peers, prefixes, case, peer_timers=(KEEPALIVE, HOLD)):
         self.af, self.peers, self.prefixes, self.case = af, peers, prefixes, case
         self.ha = case.startswith("ha")
+        self.dual = case == "ha-dual"
+        # the namespace (host) of each bgpd: rp b has its own in ha-dual
+        self.ns = {None: NS_R1, "a": NS_R1, "b": NS_R1B if self.dual else NS_R1}
         self.gr = case != "stock"  # the peers are graceful-restart helpers
         self.active_rp = "a" if self.ha else None
         os.makedirs(f"{STATE}/r1", exist_ok=True)
@@ -91,6 +102,15 @@ class R1:
         self.zebra_pid = wait("zebra pid", lambda: read_pid(f"{RUN}/zebra.pid")
                               if ours(read_pid(f"{RUN}/zebra.pid")) else None, 10)
         track("zebra", self.zebra_pid)
+        self.zebra_b_pid = None
+        if self.dual:
+            pf = f"{RUN}/zebra-b.pid"
+            sh(f"install -d -o frr -g frr /var/run/frr/{NS_R1B}")
+            sh(f"{FRR}/zebra -d -N {NS_R1B} {mod} -f {STATE}/r1/zebra.conf -i {pf} "
+               f"--log file:{STATE}/r1/zebra-{self.case}-b.log", ns=NS_R1B)
+            self.zebra_b_pid = wait("zebra b pid", lambda: read_pid(pf)
+                                    if ours(read_pid(pf)) else None, 10)
+            track("zebra", self.zebra_b_pid)
         time.sleep(0.3)
 
     # one bgpd: rp NAME of the pair, or the stock bgpd (rp=None)
@@ -113,7 +133,8 @@ class R1:
             args = f"-M ha:{rp} --vty_socket {d} -i {pf} -P 0"
         else:
             args = f"-i {pf}"
-        sh(f"{FRR}/bgpd -d -N {NS_R1} {args} -f {self.conf(rp)}", ns=NS_R1)
+        ns = self.ns[rp]
+        sh(f"{FRR}/bgpd -d -N {ns} {args} -f {self.conf(rp)}", ns=ns)
         pid = wait(f"bgpd {rp} pid", lambda: self.pid(rp), 15)
         track("bgpd", pid)
         return pid
@@ -124,7 +145,7 @@ class R1:
 
     def vty(self, cmd, rp=None):
         if rp:
-            return sh(f"vtysh -d bgpd --vty_socket {RUN}/ha-{rp} -c '{cmd}'", ns=NS_R1,
+            return sh(f"vtysh -d bgpd --vty_socket {RUN}/ha-{rp} -c '{cmd}'", ns=self.ns[rp],
                       check=False)
         return sh(f"vtysh -N {NS_R1} -d bgpd -c '{cmd}'", ns=NS_R1, check=False)
 
@@ -138,8 +159,19 @@ class R1:
         for rp in (("b", "a") if self.ha else (None,)):
             kill_pid(self.pid(rp))
         kill_pid(self.zebra_pid)
+        kill_pid(getattr(self, "zebra_b_pid", None))
 
     # the HA pair's state
+    def relayed(self, active, standby):
+        """ha-dual: every session's streams on the standby host, nothing
+        unconfirmed on the data channel."""
+        a, s = self.ha_json(active), self.ha_json(standby)
+        if a.get("role") != "active" or s.get("role") != "standby":
+            return False
+        x, y = a.get("streamsAcrossHosts", {}), s.get("streamsAcrossHosts", {})
+        return (x.get("toStandbyHost") == self.peers + 1 and
+                y.get("fromActiveHost") == self.peers + 1 and x.get("bytesInFlight") == 0)
+
     def in_step(self, active, standby):
         a, s = self.ha_json(active), self.ha_json(standby)
         if a.get("role") != "active" or s.get("role") != "standby" or not s.get("ready"):
@@ -150,9 +182,16 @@ class R1:
         for n in na.values():
             if n.get("session", {}).get("stream") != "mirroring":
                 return False
-        for n in ns.values():
+        for addr, n in ns.items():
             t = n.get("session", {})
             if t.get("stream") != "shadow":
+                return False
+            # the standby's shadow has the whole history and has read what
+            # the active read from the peer (a shadow's FSM that has not
+            # read the feed's table yet has sent the peers nothing either,
+            # and 0 == 0 is no proof)
+            if not t.get("historyComplete") or t.get("receivedPrefixes") != \
+               na.get(addr, {}).get("session", {}).get("receivedPrefixes"):
                 return False
             # a TF session is in step when the standby's FSM has sent (to
             # nowhere) what the peer holds; a GR session is not continued

@@ -2,7 +2,10 @@
 import time
 
 from .common import (
+    CHANNEL_A,
+    CHANNEL_B,
     NAMESPACES,
+    NS_R1B,
     NS_FEED,
     NS_PEERS,
     NS_R1,
@@ -40,6 +43,16 @@ def build_topology(af, peers):
     for ns, dev in ((NS_R1, "r1-feed"), (NS_R1, "r1-peers"), (NS_FEED, "feed-r1"),
                     (NS_PEERS, "peers-r1")):
         sh(f"ip link set {dev} up", ns=ns)
+    # ha-dual: rp b's host, with a link to rp a's for the pair's channels
+    sh(f"ip netns del {NS_R1B}", check=False)
+    sh(f"ip netns add {NS_R1B}")
+    NAMESPACES.append(NS_R1B)
+    sh("ip link set lo up", ns=NS_R1B)
+    sh(f"ip link add r1-rpb netns {NS_R1} type veth peer name rpb-r1 netns {NS_R1B}")
+    sh(f"ip addr add {CHANNEL_A}/30 dev r1-rpb", ns=NS_R1)
+    sh(f"ip addr add {CHANNEL_B}/30 dev rpb-r1", ns=NS_R1B)
+    sh("ip link set r1-rpb up", ns=NS_R1)
+    sh("ip link set rpb-r1 up", ns=NS_R1B)
     # the peers reach r1's addresses on the link; the feed needs no route
     time.sleep(0.5)
 
