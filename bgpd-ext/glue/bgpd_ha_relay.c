@@ -23,10 +23,10 @@
 #include "bgpd/bgpd.h"
 #include "bgpd/bgp_fsm.h"
 
-extern struct zebra_privs_t bgpd_privs;
-
 #include "../include/frr_ha/cross_host.h"
 #include "bgpd_ha_tf_private.h"
+
+extern struct zebra_privs_t bgpd_privs;
 
 PREDECL_HASH(ha_relays);
 
