@@ -186,6 +186,11 @@ public:
         if (ops_.stream_relay_changed)
             ops_.stream_relay_changed(ctx_, session);
     }
+    void stream_receiver_changed(std::uint64_t session)
+    {
+        if (ops_.stream_receiver_changed)
+            ops_.stream_receiver_changed(ctx_, session);
+    }
 
 private:
     static void append(void *sink, const char *text, std::size_t len)
@@ -215,6 +220,7 @@ struct frr_ha_node {
                     [this](const frr_ha::SessionProgress &m) { return node.send_stream(m); }},
                 frr_ha::CrossHostStreams::Host{
                     [this](std::uint64_t session) { host.stream_relay_changed(session); },
+                    [this](std::uint64_t session) { host.stream_receiver_changed(session); },
                     [this](frr_ha::LogLevel level, const std::string &text) {
                         host.log(level, text);
                     }})

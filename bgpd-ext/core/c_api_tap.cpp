@@ -235,6 +235,20 @@ bool frr_ha_tap_history_ended(struct frr_ha_taps *taps, int fd, const struct frr
     return tap && tap->history_ended(frr_ha::TcpCountBias{bias->acked, bias->received});
 }
 
+bool frr_ha_tap_remote_history_complete(struct frr_ha_taps *taps, int fd)
+{
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    return tap && tap->remote_history_complete();
+}
+
+void frr_ha_tap_peer_acked(struct frr_ha_taps *taps, int fd, uint64_t offset)
+{
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
+    if (SessionTap *tap = taps->find(fd))
+        tap->peer_acked(offset);
+}
+
 void frr_ha_tap_open_gate(struct frr_ha_taps *taps, int fd)
 {
     std::shared_lock<std::shared_mutex> lock(taps->mutex);

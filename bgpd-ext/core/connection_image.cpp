@@ -109,4 +109,21 @@ Result<RebuildPlan> assemble_rebuild(const ConnectionImage &image, const Standby
     return plan;
 }
 
+Result<UniqueFd> placeholder_of(const ConnectionImage &image)
+{
+    TcpConnectionState state;
+    state.local = image.local;
+    state.remote = image.remote;
+    state.options = image.options;
+    state.send_seq = image.send_base;
+    state.recv_seq = image.recv_base;
+    RestoreOptions options;
+    options.stay_in_repair = true;
+    auto fd = restore(state, options);
+    if (!fd)
+        return Result<UniqueFd>::fail("the placeholder of " + image.local.to_string() + " -> " +
+                                      image.remote.to_string() + ": " + fd.why());
+    return fd;
+}
+
 }  // namespace frr_ha

@@ -62,6 +62,9 @@ ConnectionProgress progress_of(const TcpConnectionState &captured, std::uint64_t
 struct SessionImage {
     std::uint64_t session = 0;
     ConnectionImage image;
+    // Each stream's offset where the history ends (the image's bases were
+    // taken there).
+    std::uint64_t history_received = 0, history_sent = 0;
 };
 struct SessionProgress {
     std::uint64_t session = 0;
@@ -91,6 +94,13 @@ struct RebuildPlan {
 // or a state the kernel would refuse (check_state). `transit_margin_ms`
 // covers the progress's way over the channel; `md5_key` comes from the
 // configuration.
+// The standby host's stand-in for the peer's socket while it shadows the
+// session: a socket in repair mode with the connection's addresses (bound
+// with FREEBIND: the service address is the active host's), so bgpd reads
+// the session's true addresses off it, and which never sends anything. It
+// holds the 4-tuple: the takeover closes it before it rebuilds the real one.
+Result<UniqueFd> placeholder_of(const ConnectionImage &image);
+
 Result<RebuildPlan> assemble_rebuild(const ConnectionImage &image, const StandbyRecords &records,
                                      std::optional<std::string> md5_key,
                                      std::uint32_t transit_margin_ms = 1000);

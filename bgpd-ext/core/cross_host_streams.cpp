@@ -1,6 +1,12 @@
 #include "cross_host_streams.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 #include <utility>
+
+#include "handover_messages.hpp"
 
 namespace frr_ha {
 
@@ -32,29 +38,26 @@ Result<std::uint64_t> CrossHostStreams::add_relay(StreamSessionInfo info, Unique
     return session;
 }
 
-std::size_t CrossHostStreams::in_flight() const
+void CrossHostStreams::want_room(std::uint64_t session, Relay &r)
 {
-    std::size_t total = 0;
-    for (const auto &[session, r] : relays_)
-        total += r.in_flight();
-    return total;
+    r.room_wanted = true;
+    waiting_.insert(session);
 }
 
 // Puts the relay's chunks on the channel while the budget lasts. False: the
 // channel is down.
-bool CrossHostStreams::send_chunks(Relay &r)
+bool CrossHostStreams::send_chunks(std::uint64_t session, Relay &r)
 {
-    std::size_t flying = in_flight();
-    while (flying < budget_) {
-        auto chunk = r.relay.next_chunk(std::min(kChunk, budget_ - flying));
+    while (in_flight_ < budget_) {
+        auto chunk = r.relay.next_chunk(std::min(kChunk, budget_ - in_flight_));
         if (!chunk)
             return true;
         if (!channel_.chunk(*chunk))
             return false;
         r.chunked += chunk->bytes.size();
-        flying += chunk->bytes.size();
+        in_flight_ += chunk->bytes.size();
     }
-    r.room_wanted = true;  // the budget is spent: a confirmation frees it
+    want_room(session, r);  // the budget is spent: a confirmation frees it
     return true;
 }
 
@@ -73,7 +76,7 @@ bool CrossHostStreams::pump(std::uint64_t session)
         r.history_end = end;
     if (!r.image_sent && r.history_end && r.socket)
         send_image(session, r);
-    if (!send_chunks(r)) {
+    if (!send_chunks(session, r)) {
         end_relay(it, "the data channel to the standby host is down", false, true);
         return false;
     }
@@ -82,7 +85,7 @@ bool CrossHostStreams::pump(std::uint64_t session)
     if (r.relay.offered_end(StreamKind::received) - r.relay.confirmed_end(StreamKind::received) >=
             window_ ||
         r.relay.offered_end(StreamKind::sent) - r.relay.confirmed_end(StreamKind::sent) >= window_)
-        r.room_wanted = true;
+        want_room(session, r);
     return true;
 }
 
@@ -93,7 +96,8 @@ void CrossHostStreams::send_image(std::uint64_t session, Relay &r)
 {
     ConnectionImage image = image_at_session_up(r.socket->captured, r.history_end->history_sent_bytes,
                                                 r.history_end->history_received_bytes);
-    r.image_sent = channel_.image(SessionImage{session, image});
+    r.image_sent = channel_.image(SessionImage{session, image, r.history_end->history_received_bytes,
+                                               r.history_end->history_sent_bytes});
 }
 
 void CrossHostStreams::progress(std::uint64_t session, const TcpConnectionState &captured,
@@ -136,20 +140,21 @@ void CrossHostStreams::on_ack(const StreamAck &ack)
         end_relay(it, "the standby's confirmation was refused: " + ok.why(), true, true);
         return;
     }
-    counters_.bytes_confirmed += r.relay.confirmed_end(StreamKind::received) +
-                                 r.relay.confirmed_end(StreamKind::sent) - before;
+    std::uint64_t confirmed = r.relay.confirmed_end(StreamKind::received) +
+                              r.relay.confirmed_end(StreamKind::sent) - before;
+    counters_.bytes_confirmed += confirmed;
+    in_flight_ -= confirmed;
     // Room again, in this session's window and in the budget: every relay
     // that waited for it reads on (their links may hold what the window
     // refused; the budget is shared).
-    std::vector<std::uint64_t> waiting;
-    for (auto &[session, relay] : relays_)
-        if (relay.room_wanted) {
-            relay.room_wanted = false;
-            waiting.push_back(session);
-        }
-    for (std::uint64_t session : waiting)
+    std::set<std::uint64_t> waiting;
+    waiting.swap(waiting_);
+    for (std::uint64_t session : waiting) {
+        if (auto w = relays_.find(session); w != relays_.end())
+            w->second.room_wanted = false;
         if (pump(session) && host_.relay_changed)
             host_.relay_changed(session);
+    }
 }
 
 void CrossHostStreams::end_relay(std::map<std::uint64_t, Relay>::iterator it,
@@ -163,6 +168,8 @@ void CrossHostStreams::end_relay(std::map<std::uint64_t, Relay>::iterator it,
     if (host_.log)
         host_.log(LogLevel::Info, "streams of " + it->second.info.neighbor +
                                       " to the standby host end: " + why);
+    in_flight_ -= it->second.in_flight();
+    waiting_.erase(session);
     relays_.erase(it);  // the links' far ends close: the tap drops them
     counters_.relays_ended++;
     if (host_.relay_changed)
@@ -177,32 +184,68 @@ void CrossHostStreams::end_relays(const std::string &why)
 
 // --- the standby ------------------------------------------------------------------
 
+namespace {
+
+// A link of the standby host, as the local hand-over's: a stream socket pair
+// whose writing end holds a burst while the shadow catches up.
+bool link_pair(UniqueFd &ours, UniqueFd &far)
+{
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+        return false;
+    ours = UniqueFd(fds[0]);
+    far = UniqueFd(fds[1]);
+    int size = CrossHostStreams::kLinkBuffer;
+    if (::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) != 0)
+        (void)::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    return true;
+}
+
+}  // namespace
+
 void CrossHostStreams::on_session(const StreamSessionInfo &info)
 {
     auto old = receivers_.find(info.session);
     if (old != receivers_.end())
         end_receiver(old, "a new session took its number", false);
-    receivers_.try_emplace(info.session, info);
+    auto [it, added] = receivers_.try_emplace(info.session, info);
+    (void)added;
     counters_.receivers_started++;
+    Receiver &r = it->second;
+    if (!link_pair(r.input_link, r.input_far) || !link_pair(r.sendlog_link, r.sendlog_far)) {
+        end_receiver(it, std::string("no links for the shadow: ") + std::strerror(errno), true);
+        return;
+    }
     if (host_.log)
         host_.log(LogLevel::Info, "receiving the streams of " + info.neighbor +
                                       (info.vrf.empty() ? "" : " vrf " + info.vrf) +
                                       " from the active host");
 }
 
-// Takes what the receiver holds: until the standby's shadow runs on it, its
-// bytes are framed into BGP messages and counted. A stream that does not
-// frame was not a BGP session's.
+// Moves what the receiver holds into the shadow's links, as far as they take
+// it, framing it into BGP messages on the way (a stream that does not frame
+// was not a BGP session's). What stays waits for room (link_full).
 Status CrossHostStreams::deliver(Receiver &r)
 {
+    r.link_full = false;
     for (StreamKind kind : {StreamKind::received, StreamKind::sent}) {
         BgpStreamFramer &framer =
             kind == StreamKind::received ? r.received_framer : r.sent_framer;
+        const UniqueFd &link = kind == StreamKind::received ? r.input_link : r.sendlog_link;
         std::string bytes = r.streams.undelivered(kind, SIZE_MAX);
         if (bytes.empty())
             continue;
-        framer.feed(bytes.data(), bytes.size());
-        r.streams.delivered(kind, bytes.size());
+        ssize_t n = ::send(link.get(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return Status::fail(std::string("the shadow's ") + stream_kind_name(kind) +
+                                " link: " + std::strerror(errno));
+        std::size_t took = n < 0 ? 0 : static_cast<std::size_t>(n);
+        if (took < bytes.size())
+            r.link_full = true;
+        if (took == 0)
+            continue;
+        framer.feed(bytes.data(), took);
+        r.streams.delivered(kind, took);
         while (auto message = framer.next()) {
             if (kind == StreamKind::received) {
                 r.messages_received++;
@@ -218,6 +261,33 @@ Status CrossHostStreams::deliver(Receiver &r)
                                 " stream does not frame into BGP messages: " + framer.error());
     }
     return Status::ok();
+}
+
+// Confirms what the links took: the active's gate opens only as far as this
+// host holds the bytes, and a shadow that falls behind holds the session
+// back as in local mode.
+void CrossHostStreams::deliver_and_confirm(std::map<std::uint64_t, Receiver>::iterator it)
+{
+    Receiver &r = it->second;
+    std::uint64_t received = r.streams.delivered_end(StreamKind::received);
+    std::uint64_t sent = r.streams.delivered_end(StreamKind::sent);
+    bool complete = r.history_complete();
+    if (Status ok = deliver(r); !ok) {
+        end_receiver(it, ok.why(), true);
+        return;
+    }
+    if (r.streams.delivered_end(StreamKind::received) != received ||
+        r.streams.delivered_end(StreamKind::sent) != sent)
+        channel_.ack(StreamAck{it->first, r.streams.delivered_end(StreamKind::received),
+                               r.streams.delivered_end(StreamKind::sent)});
+    if (r.link_full || r.history_complete() != complete)
+        receiver_changed(it->first);
+}
+
+void CrossHostStreams::receiver_changed(std::uint64_t session)
+{
+    if (host_.receiver_changed)
+        host_.receiver_changed(session);
 }
 
 void CrossHostStreams::on_chunk(const StreamChunk &chunk)
@@ -237,11 +307,66 @@ void CrossHostStreams::on_chunk(const StreamChunk &chunk)
         return;
     }
     counters_.bytes_held += *took;
-    if (Status ok = deliver(r); !ok) {
-        end_receiver(it, ok.why(), true);
+    if (!r.link_full)
+        deliver_and_confirm(it);
+}
+
+void CrossHostStreams::receiver_flush(std::uint64_t session)
+{
+    auto it = receivers_.find(session);
+    if (it != receivers_.end())
+        deliver_and_confirm(it);
+}
+
+void CrossHostStreams::receiver_word(std::uint64_t session)
+{
+    auto it = receivers_.find(session);
+    if (it == receivers_.end())
         return;
-    }
-    channel_.ack(r.streams.ack());
+    char word[kStandbyWordMax];
+    ssize_t n = ::recv(it->second.input_link.get(), word, sizeof(word), MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    std::string why = n > 0 ? std::string(word, static_cast<std::size_t>(n))
+                            : "the standby's shadow closed its links";
+    end_receiver(it, why, true);
+}
+
+std::optional<CrossHostStreams::ReceiverState>
+CrossHostStreams::receiver_state(std::uint64_t session) const
+{
+    auto it = receivers_.find(session);
+    if (it == receivers_.end())
+        return std::nullopt;
+    const Receiver &r = it->second;
+    ReceiverState st;
+    st.info = r.info;
+    st.read_fd = r.input_link.get();
+    if (r.link_full)
+        st.write_fd = r.streams.undelivered(StreamKind::received, 1).empty()
+                          ? r.sendlog_link.get()
+                          : r.input_link.get();
+    st.shadow_wanted = r.image && !r.shadow_started;
+    st.history_complete = r.history_complete();
+    st.peer_acked = r.progress ? r.progress->peer_acked : 0;
+    return st;
+}
+
+Result<std::array<UniqueFd, 3>> CrossHostStreams::start_shadow(std::uint64_t session)
+{
+    using R = Result<std::array<UniqueFd, 3>>;
+    auto it = receivers_.find(session);
+    if (it == receivers_.end())
+        return R::fail("no such session");
+    Receiver &r = it->second;
+    if (!r.image || r.shadow_started)
+        return R::fail(r.image ? "the shadow started already" : "no image of the connection yet");
+    auto placeholder = placeholder_of(*r.image);
+    if (!placeholder)
+        return R::fail(placeholder.why());
+    r.shadow_started = true;
+    return std::array<UniqueFd, 3>{std::move(*placeholder), std::move(r.input_far),
+                                   std::move(r.sendlog_far)};
 }
 
 void CrossHostStreams::end_receiver(std::map<std::uint64_t, Receiver>::iterator it,
@@ -252,8 +377,10 @@ void CrossHostStreams::end_receiver(std::map<std::uint64_t, Receiver>::iterator 
     if (host_.log)
         host_.log(tell_active ? LogLevel::Warning : LogLevel::Info,
                   "streams of " + it->second.info.neighbor + " from the active host end: " + why);
-    receivers_.erase(it);
+    std::uint64_t session = it->first;
+    receivers_.erase(it);  // the links close: the shadow's mirror ends
     counters_.receivers_ended++;
+    receiver_changed(session);
 }
 
 void CrossHostStreams::end_receivers(const std::string &why)
@@ -285,9 +412,17 @@ void CrossHostStreams::on_image(const SessionImage &image)
     auto it = receivers_.find(image.session);
     if (it == receivers_.end())
         return;  // ended meanwhile
-    it->second.image = image.image;
-    it->second.progress = image.image.progress;
-    it->second.progress_at = std::chrono::steady_clock::now();
+    Receiver &r = it->second;
+    if (r.image) {
+        end_receiver(it, "a second image of the connection", true);
+        return;
+    }
+    r.image = image.image;
+    r.progress = image.image.progress;
+    r.progress_at = std::chrono::steady_clock::now();
+    r.history_received = image.history_received;
+    r.history_sent = image.history_sent;
+    receiver_changed(image.session);  // the shadow can start
 }
 
 void CrossHostStreams::on_progress(const SessionProgress &p)
@@ -301,6 +436,7 @@ void CrossHostStreams::on_progress(const SessionProgress &p)
     }
     it->second.progress = p.progress;
     it->second.progress_at = std::chrono::steady_clock::now();
+    receiver_changed(p.session);  // the shadow's send log forgets what the peer holds
 }
 
 // --- show -------------------------------------------------------------------------
@@ -345,7 +481,7 @@ std::vector<CrossHostStreams::View> CrossHostStreams::view() const
 CrossHostStreams::Counters CrossHostStreams::counters() const
 {
     Counters c = counters_;
-    c.in_flight = in_flight();
+    c.in_flight = in_flight_;
     return c;
 }
 

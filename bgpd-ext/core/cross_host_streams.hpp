@@ -12,14 +12,22 @@
 // StreamEnd that says why; a relay's end reaches its tap as the standby's
 // word, so the tap's back-off and unprotection are local mode's.
 //
-// Runs on bgpd's main thread (the data channel's). Not here yet: the
-// standby's shadow fed from the receivers, and the session's TCP image.
+// On the standby each receiver writes what it accepted into two unix links,
+// whose far ends feed the standby's shadow of the session exactly as the
+// local hand-over's links do (a full link holds the confirmations back, so
+// a slow shadow slows the active as in local mode), and confirms what the
+// links took. Once the connection's image arrived the shadow can start on
+// a placeholder socket with the session's addresses (placeholder_of).
+//
+// Runs on bgpd's main thread (the data channel's).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +37,7 @@
 #include "pair_types.hpp"
 #include "remote_stream_relay.hpp"
 #include "remote_streams.hpp"
+#include "unique_fd.hpp"
 
 namespace frr_ha {
 
@@ -48,12 +57,18 @@ public:
     // gone: relay_fds() says), and the log.
     struct Host {
         std::function<void(std::uint64_t session)> relay_changed;
+        // Standby: a receiver's state changed (its image came, its links
+        // want watching differently, its history is complete, the peer
+        // acknowledged more, or it ended): receiver_state() says.
+        std::function<void(std::uint64_t session)> receiver_changed;
         std::function<void(LogLevel, const std::string &)> log;
     };
 
     // Chunks on the channel not yet confirmed, over all sessions.
     static constexpr std::size_t kDefaultBudget = 8 << 20;
     static constexpr std::size_t kChunk = 64 << 10;
+    // The socket buffer of the standby host's end of each link to a shadow.
+    static constexpr int kLinkBuffer = 2 << 20;
 
     CrossHostStreams(Channel channel, Host host, std::size_t budget = kDefaultBudget,
                      std::size_t window = StreamSender::kDefaultWindow);
@@ -88,6 +103,26 @@ public:
     // session's window is full: a confirmation makes room and says so
     // through relay_changed). False: no such relay.
     bool relay_fds(std::uint64_t session, int fds[3]) const;
+
+    // --- the standby: the shadow on this host ---
+    struct ReceiverState {
+        StreamSessionInfo info;
+        // Watch read_fd for the shadow's word (or its end); write_fd, when
+        // not -1, for room in a full link.
+        int read_fd = -1, write_fd = -1;
+        bool shadow_wanted = false;     // the image came; start_shadow not called
+        bool history_complete = false;  // the links hold the whole history
+        std::uint64_t peer_acked = 0;   // sent-stream offset, from the progress
+    };
+    std::optional<ReceiverState> receiver_state(std::uint64_t session) const;
+    // The shadow's descriptors: the placeholder socket (needs CAP_NET_ADMIN),
+    // the far ends of the input and send-log links. Once only.
+    Result<std::array<UniqueFd, 3>> start_shadow(std::uint64_t session);
+    // A full link has room again.
+    void receiver_flush(std::uint64_t session);
+    // The input link is readable: the shadow's word that it ended (or the
+    // links' end) goes to the active, and the receiver ends.
+    void receiver_word(std::uint64_t session);
 
     // --- arriving on the data channel ---
     void on_session(const StreamSessionInfo &info);  // standby
@@ -136,7 +171,7 @@ private:
         StreamSessionInfo info;
         RemoteStreamRelay relay;
         std::uint64_t chunked = 0;  // bytes put on the channel, both streams
-        bool room_wanted = false;   // its window or the budget was full
+        bool room_wanted = false;   // its window or the budget was full (in waiting_)
         std::optional<SocketAtAttach> socket;
         std::optional<HistoryEnd> history_end;  // once the tap told it
         bool image_sent = false;
@@ -161,16 +196,29 @@ private:
         std::optional<ConnectionImage> image;
         std::optional<ConnectionProgress> progress;
         std::chrono::steady_clock::time_point progress_at{};
+        // This host's ends of the links; the far ends until the shadow
+        // takes them.
+        UniqueFd input_link, sendlog_link, input_far, sendlog_far;
+        bool link_full = false;
+        bool shadow_started = false;
+        std::uint64_t history_received = 0, history_sent = 0;  // from the image
+        bool history_complete() const
+        {
+            return image && streams.delivered_end(StreamKind::received) >= history_received &&
+                   streams.delivered_end(StreamKind::sent) >= history_sent;
+        }
     };
 
-    bool send_chunks(Relay &r);
+    bool send_chunks(std::uint64_t session, Relay &r);
     void send_image(std::uint64_t session, Relay &r);
     void end_relay(std::map<std::uint64_t, Relay>::iterator it, const std::string &why,
                    bool tell_standby, bool tell_tap);
     void end_receiver(std::map<std::uint64_t, Receiver>::iterator it, const std::string &why,
                       bool tell_active);
     Status deliver(Receiver &r);
-    std::size_t in_flight() const;
+    void deliver_and_confirm(std::map<std::uint64_t, Receiver>::iterator it);
+    void receiver_changed(std::uint64_t session);
+    void want_room(std::uint64_t session, Relay &r);
 
     Channel channel_;
     Host host_;
@@ -178,6 +226,8 @@ private:
     std::uint64_t next_session_ = 1;
     std::map<std::uint64_t, Relay> relays_;
     std::map<std::uint64_t, Receiver> receivers_;
+    std::set<std::uint64_t> waiting_;  // relays that wait for room
+    std::size_t in_flight_ = 0;        // chunked, not confirmed, over all relays
     Counters counters_;
 };
 

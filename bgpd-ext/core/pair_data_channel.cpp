@@ -105,7 +105,8 @@ void PairNode::on_data_message(Channel &ch, const wire::Message &msg)
         Result<ConnectionImage> image = image_from_wire(msg.stream_image().image());
         if (!image)
             return refuse_stream_piece(session, "image", image.why());
-        host_.stream_image(SessionImage{session, *image});
+        host_.stream_image(SessionImage{session, *image, msg.stream_image().history_received(),
+                                        msg.stream_image().history_sent()});
         return;
     }
     case wire::Message::kStreamProgress: {
@@ -197,6 +198,8 @@ bool PairNode::send_stream(const SessionImage &image)
     wire::Message msg;
     msg.mutable_stream_image()->set_session(image.session);
     to_wire(image.image, msg.mutable_stream_image()->mutable_image());
+    msg.mutable_stream_image()->set_history_received(image.history_received);
+    msg.mutable_stream_image()->set_history_sent(image.history_sent);
     return send_on_data(msg);
 }
 

@@ -115,6 +115,20 @@ Status SessionTap::history_ended(TcpCountBias bias)
     return Status::ok();
 }
 
+Status SessionTap::remote_history_complete()
+{
+    if (!shadow_)
+        return Status::fail("not a shadow");
+    shadow_->remote_history_complete();
+    return Status::ok();
+}
+
+void SessionTap::peer_acked(std::uint64_t offset)
+{
+    if (shadow_ && state_.mode() == TapMode::Shadow)
+        shadow_->peer_acked(offset);
+}
+
 Status SessionTap::unprotect(const std::string &why)
 {
     if (active_)

@@ -123,6 +123,9 @@ public:
     // --- the standby's side, then the new active's ---------------------------
     // The active's links hold the whole history (hand-over connection).
     Status history_ended(TcpCountBias bias);
+    // Dual-RP (ShadowTap::remote_history_complete, peer_acked).
+    Status remote_history_complete();
+    void peer_acked(std::uint64_t offset);
     bool history_complete() const { return shadow_ && shadow_->history_complete(); }
     // bgpd's descriptor becomes a stand-in, the peer's socket is held here
     // (once the shadow's FSM has read the session's addresses: bgpd reads

@@ -220,6 +220,12 @@ Status ShadowTap::drain_sendlog(bool to_eof)
     return Status::ok();
 }
 
+void ShadowTap::peer_acked(std::uint64_t offset)
+{
+    for (const auto &m : send_log_.take_until(offset))
+        streams_.peer_got(m);
+}
+
 Status ShadowTap::take_over(bool writers_gone)
 {
     if (!TapState::allowed(state_.mode(), TapMode::TakingOver))

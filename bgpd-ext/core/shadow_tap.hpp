@@ -58,7 +58,14 @@ public:
     // The active's links hold the whole history: the kernel's counters are
     // related to the streams by `bias` from now on.
     void history_ended(TcpCountBias bias) { bias_ = bias; }
-    bool history_complete() const { return bias_.has_value(); }
+    bool history_complete() const { return bias_.has_value() || remote_history_complete_; }
+    // Dual-RP: the peer's socket is the standby host's placeholder
+    // (placeholder_of), whose kernel counts say nothing. The links hold the
+    // whole history once the standby host has received it; what the peer
+    // acknowledged comes with the active's progress (a sent-stream offset),
+    // and the send log forgets it.
+    void remote_history_complete() { remote_history_complete_ = true; }
+    void peer_acked(std::uint64_t offset);
 
     Status isolate();
     void tell_active_shadow_ended(const std::string &why);
@@ -99,6 +106,7 @@ private:
     TapStreams &streams_;
     UniqueFd input_link_, sendlog_link_;
     std::optional<TcpCountBias> bias_;  // none until the history's end
+    bool remote_history_complete_ = false;
     ReceiveMirror mirror_;  // the received stream held from the mirror
     // Until its FSM is Established the shadow gets the OPEN and the
     // KEEPALIVE only: bgpd checks each header's length against what the

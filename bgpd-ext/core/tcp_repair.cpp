@@ -510,6 +510,8 @@ Result<UniqueFd> restore(const TcpConnectionState &s, const RestoreOptions &opti
             return R::fail(with_errno("set TCP_REPAIR_WINDOW", errno));
     }
 
+    if (options.stay_in_repair)
+        return fd;
     // From here the kernel owns the connection: the send queue goes out on
     // the retransmission timer, new writes right away.
     if (!RepairMode::leave(fd.get(), false))

@@ -107,6 +107,10 @@ struct RestoreOptions {
     // Bind with IP_FREEBIND / IPV6_FREEBIND: the standby host rebuilds the
     // socket before it claims the service address.
     bool freebind = true;
+    // Leave the socket in repair mode: it holds the connection's addresses
+    // for getsockname()/getpeername() and never sends, nor does its close
+    // (the standby's placeholder, connection_image.hpp).
+    bool stay_in_repair = false;
 };
 
 // Whether sequence number a comes after b, as TCP compares them (modulo

@@ -8,11 +8,18 @@
 #include "cross_host_streams.hpp"
 #include "remote_streams_wire.hpp"
 #include "tcp_repair.hpp"
+#include "handover_messages.hpp"
+#include "scoped_netns.hpp"
 #include "tap_fixtures.hpp"
 
 #include "ha_channel.pb.h"
 
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+
+#include <algorithm>
+#include <thread>
 
 #include <deque>
 #include <variant>
@@ -30,6 +37,7 @@ struct Hosts {
     std::deque<Piece> to_standby, to_active;
     bool channel_up = true;
     std::vector<std::uint64_t> changed;  // relay_changed, in order
+    std::vector<std::uint64_t> receiver_changed;
     std::vector<std::string> log;
 
     CrossHostStreams::Channel channel(std::deque<Piece> &out)
@@ -50,6 +58,7 @@ struct Hosts {
     CrossHostStreams::Host host()
     {
         return {[this](std::uint64_t s) { changed.push_back(s); },
+                [this](std::uint64_t s) { receiver_changed.push_back(s); },
                 [this](LogLevel, const std::string &text) { log.push_back(text); }};
     }
 
@@ -435,4 +444,149 @@ TEST_CASE("cross-host streams: no image without a capture, and a progress before
     CHECK(h.standby.view().empty());
     REQUIRE(h.to_active.size() == 1);
     CHECK(std::get<StreamEnd>(h.to_active.front()).why == "a progress before the image");
+}
+
+namespace {
+
+std::string sockname(int fd, bool peer)
+{
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    int rc = peer ? ::getpeername(fd, reinterpret_cast<sockaddr *>(&ss), &len)
+                  : ::getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &len);
+    REQUIRE(rc == 0);
+    auto *in = reinterpret_cast<sockaddr_in *>(&ss);
+    char text[INET_ADDRSTRLEN] = "";
+    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
+    return std::string(text) + ":" + std::to_string(ntohs(in->sin_port));
+}
+
+}  // namespace
+
+TEST_CASE("cross-host streams: the standby host's shadow gets both streams on its links and a placeholder with the session's addresses",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    Session s(h.active, "192.0.2.2", true);
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    auto st = h.standby.receiver_state(s.number);
+    REQUIRE(st);
+    CHECK(st->shadow_wanted);
+    CHECK(st->history_complete);
+    CHECK(st->write_fd == -1);
+    CHECK(std::count(h.receiver_changed.begin(), h.receiver_changed.end(), s.number) >= 1);
+
+    // The placeholder takes the session's 4-tuple: on the standby host it
+    // is free (here: a network namespace of its own for this thread).
+    std::string local = sockname(s.c.ours.get(), false), remote = sockname(s.c.ours.get(), true);
+    std::array<UniqueFd, 3> fds;
+    {
+        ScopedNetns standby_host;
+        REQUIRE(standby_host.why().empty());
+        auto started = h.standby.start_shadow(s.number);
+        INFO(started.why());
+        REQUIRE(started);
+        fds = std::move(*started);
+        CHECK(sockname(fds[0].get(), false) == local);
+        CHECK(sockname(fds[0].get(), true) == remote);
+        int repair = 0;
+        socklen_t len = sizeof(repair);
+        REQUIRE(::getsockopt(fds[0].get(), IPPROTO_TCP, TCP_REPAIR, &repair, &len) == 0);
+        CHECK(repair == 1);  // it never sends
+    }
+    CHECK_FALSE(h.standby.start_shadow(s.number));  // once only
+    CHECK_FALSE(h.standby.receiver_state(s.number)->shadow_wanted);
+
+    // The links carry each stream from its first byte, as a local hand-over's.
+    CHECK(take(fds[1].get()) == s.exchanged);
+    CHECK(take(fds[2].get()) == s.exchanged);
+    const std::string u = update("", kOrigin + kAsPath + kNextHop, v4(10, 4, 4));
+    send_all(s.c.peer.get(), u);
+    settle();
+    CHECK(read_tap(s.tap) == u);
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    CHECK(take(fds[1].get()) == u);
+
+    // The progress says what the peer acknowledged: the shadow's send log
+    // forgets it.
+    auto now = capture(s.c.ours.get());
+    REQUIRE(now);
+    h.active.progress(s.number, *now, s.tap.written(), s.tap.consumed());
+    h.settle_channel();
+    CHECK(h.standby.receiver_state(s.number)->peer_acked == s.exchanged.size());
+
+    // The shadow ends on the standby host: its word reaches the active's
+    // tap, which goes on unprotected with it.
+    send_standby_word(fds[1].get(), "shadow session ends: Admin. shutdown");
+    h.standby.receiver_word(s.number);
+    CHECK_FALSE(h.standby.receiver_state(s.number));
+    h.settle_channel();
+    CHECK(h.active.view().empty());
+    settle();
+    CHECK(s.tap.take_standby_word("silent"));
+    CHECK_THAT(s.tap.why_unprotected(), Catch::Contains("Admin. shutdown"));
+}
+
+TEST_CASE("cross-host streams: a shadow that does not read holds the confirmations back, and the session with them",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    Session s(h.active, "192.0.2.2", true);
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    std::array<UniqueFd, 3> fds;
+    {
+        ScopedNetns standby_host;
+        auto started = h.standby.start_shadow(s.number);
+        REQUIRE(started);
+        fds = std::move(*started);
+    }
+    // More than the link and the window hold, from the peer.
+    std::string big;
+    while (big.size() < (6u << 20))
+        big += update("", kOrigin + kAsPath + kNextHop, v4(10, 5, static_cast<std::uint8_t>(big.size())));
+    std::string read;
+    std::thread peer([&] { send_all(s.c.peer.get(), big); });
+    auto pump_until_quiet = [&] {
+        for (int round = 0; round < 400; round++) {
+            std::string got = read_tap(s.tap);
+            read += got;
+            h.active.pump(s.number);
+            h.settle_channel();
+            if (got.empty() && h.to_standby.empty())
+                settle();
+            auto st = h.standby.receiver_state(s.number);
+            if (st && st->write_fd != -1 && got.empty())
+                return;
+        }
+    };
+    pump_until_quiet();
+    auto st = h.standby.receiver_state(s.number);
+    REQUIRE(st);
+    CHECK(st->write_fd == st->read_fd);  // the input link is full
+    std::vector<CrossHostStreams::View> keep;
+    const auto *relay = view_of(h.active, s.number, keep);
+    REQUIRE(relay);
+    // Confirmed only what the link took: the window stops the relay.
+    CHECK(relay->received < s.exchanged.size() + big.size());
+    CHECK(relay->offered_received - relay->received <= StreamSender::kDefaultWindow);
+
+    // The shadow reads: every byte arrives, in order, and is confirmed.
+    std::string shadow;
+    for (int round = 0; round < 2000 && shadow.size() < s.exchanged.size() + big.size(); round++) {
+        shadow += take(fds[1].get());
+        h.standby.receiver_flush(s.number);
+        h.settle_channel();
+        read += read_tap(s.tap);
+        h.active.pump(s.number);
+        h.settle_channel();
+    }
+    peer.join();
+    CHECK(shadow.size() == s.exchanged.size() + big.size());
+    CHECK(shadow == s.exchanged + big);
+    relay = view_of(h.active, s.number, keep);
+    REQUIRE(relay);
+    CHECK(relay->received == s.exchanged.size() + big.size());
 }

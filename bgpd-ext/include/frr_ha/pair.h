@@ -112,6 +112,11 @@ struct frr_ha_host_ops {
 	/* Dual-RP: a session's relay to the standby host changed what it
 	 * watches, or ended (frr_ha_cross_host_relay_fds). Optional. */
 	void (*stream_relay_changed)(void *ctx, uint64_t session);
+	/* Dual-RP, standby: a session's receiver changed (its shadow can
+	 * start, it watches differently, its history is complete, the peer
+	 * acknowledged more) or ended (frr_ha_cross_host_receiver_get).
+	 * Optional. */
+	void (*stream_receiver_changed)(void *ctx, uint64_t session);
 };
 
 #define FRR_HA_LEASE_NO_DEADLINE UINT64_MAX

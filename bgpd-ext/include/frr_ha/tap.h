@@ -135,6 +135,11 @@ void frr_ha_tap_add_shadow(struct frr_ha_taps *taps, int fd, int input_link,
 /* Shadow: the active's links hold the whole history. */
 bool frr_ha_tap_history_ended(struct frr_ha_taps *taps, int fd,
 			      const struct frr_ha_tap_bias *bias);
+/* Shadow across hosts (dual-RP): fd is the standby host's placeholder. The
+ * links hold the whole history (the standby host received it); the peer
+ * acknowledged the sent stream up to offset (the active's progress). */
+bool frr_ha_tap_remote_history_complete(struct frr_ha_taps *taps, int fd);
+void frr_ha_tap_peer_acked(struct frr_ha_taps *taps, int fd, uint64_t offset);
 /* Shadow: fd (bgpd's descriptor) becomes a stand-in; the peer's socket is
  * held by the tap alone until the takeover gives fd back to it. */
 bool frr_ha_tap_isolate(struct frr_ha_taps *taps, int fd, char *why,
