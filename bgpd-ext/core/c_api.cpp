@@ -76,6 +76,7 @@ frr_ha_mode_decision frr_ha_decide_session_mode(frr_ha_configured_mode configure
         f.local_gr_restart = facts->local_gr_restart;
         f.forwarding_preserved = facts->forwarding_preserved;
         f.difference_computable = facts->difference_computable;
+        f.local_address_moves = facts->local_address_moves;
     }
     const auto d = frr_ha::decide_session_mode(to_core(configured), f);
     // Every reason is a string literal, so data() is NUL-terminated.

@@ -81,6 +81,46 @@ bool frr_ha_cross_host_relay_fds(const frr_ha_node *node, uint64_t session, int 
     return node->cross.relay_fds(session, fds);
 }
 
+bool frr_ha_cross_host_receiver_get(const frr_ha_node *node, uint64_t session,
+                                    frr_ha_cross_host_receiver *out)
+{
+    auto st = node->cross.receiver_state(session);
+    if (!st)
+        return false;
+    *out = frr_ha_cross_host_receiver{};
+    copy_text(out->vrf, sizeof(out->vrf), st->info.vrf);
+    copy_text(out->neighbor, sizeof(out->neighbor), st->info.neighbor);
+    out->epoch = st->info.epoch;
+    out->receive_only = st->info.receive_only;
+    out->read_fd = st->read_fd;
+    out->write_fd = st->write_fd;
+    out->shadow_wanted = st->shadow_wanted;
+    out->history_complete = st->history_complete;
+    out->peer_acked = st->peer_acked;
+    return true;
+}
+
+bool frr_ha_cross_host_start_shadow(frr_ha_node *node, uint64_t session, int fds[3], char *why,
+                                    size_t why_len)
+{
+    auto started = node->cross.start_shadow(session);
+    if (!started)
+        return said(Status::fail(started.why()), why, why_len);
+    for (int i = 0; i < 3; i++)
+        fds[i] = (*started)[i].release();
+    return true;
+}
+
+void frr_ha_cross_host_receiver_flush(frr_ha_node *node, uint64_t session)
+{
+    node->cross.receiver_flush(session);
+}
+
+void frr_ha_cross_host_receiver_word(frr_ha_node *node, uint64_t session)
+{
+    node->cross.receiver_word(session);
+}
+
 void frr_ha_cross_host_counters_get(const frr_ha_node *node, frr_ha_cross_host_counters *out)
 {
     CrossHostStreams::Counters c = node->cross.counters();

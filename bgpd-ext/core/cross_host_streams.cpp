@@ -362,8 +362,12 @@ Result<std::array<UniqueFd, 3>> CrossHostStreams::start_shadow(std::uint64_t ses
     if (!r.image || r.shadow_started)
         return R::fail(r.image ? "the shadow started already" : "no image of the connection yet");
     auto placeholder = placeholder_of(*r.image);
-    if (!placeholder)
-        return R::fail(placeholder.why());
+    if (!placeholder) {
+        // This host cannot shadow the session: the active hears why.
+        std::string why = placeholder.why();
+        end_receiver(it, why, true);
+        return R::fail(why);
+    }
     r.shadow_started = true;
     return std::array<UniqueFd, 3>{std::move(*placeholder), std::move(r.input_far),
                                    std::move(r.sendlog_far)};

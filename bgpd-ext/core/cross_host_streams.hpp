@@ -116,7 +116,8 @@ public:
     };
     std::optional<ReceiverState> receiver_state(std::uint64_t session) const;
     // The shadow's descriptors: the placeholder socket (needs CAP_NET_ADMIN),
-    // the far ends of the input and send-log links. Once only.
+    // the far ends of the input and send-log links. Once only. A placeholder
+    // this host cannot make ends the receiver (the active is told why).
     Result<std::array<UniqueFd, 3>> start_shadow(std::uint64_t session);
     // A full link has room again.
     void receiver_flush(std::uint64_t session);

@@ -13,6 +13,11 @@ ModeDecision decide_ignoring_difference(ConfiguredMode configured, const Session
     // earlier in the FSM simply starts again on the new active.
     if (!facts.established)
         return {SessionMode::PlainRestart, "not established: restarts as stock FRR"};
+    // Neither failover can reach the peer from an address the other host
+    // never holds (the peer would send to, and reconnect to, a dead host).
+    if (!facts.local_address_moves)
+        return {SessionMode::PlainRestart,
+                "dual-RP: its local address is this host's own, not a service address (bgp ha service-address): no other host can continue it"};
 
     const bool gr_possible = facts.peer_advertised_gr && facts.local_gr_restart;
     switch (configured) {

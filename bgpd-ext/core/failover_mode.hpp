@@ -21,6 +21,10 @@ struct SessionFacts {
     // unicast and multicast without ADD-PATH). Without it a continued
     // session could keep routes the new active no longer has.
     bool difference_computable = true;
+    // The new active will hold the session's local address: always in local
+    // mode (one host); in dual-RP mode only a service address moves to the
+    // other host, and a session on a host's own address dies with it.
+    bool local_address_moves = true;
 };
 
 struct ModeDecision {

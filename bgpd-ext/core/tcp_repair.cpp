@@ -449,6 +449,13 @@ Result<UniqueFd> restore(const TcpConnectionState &s, const RestoreOptions &opti
                       : set_int(fd.get(), IPPROTO_IPV6, IPV6_FREEBIND, 1);
         if (!ok)
             return R::fail(with_errno("FREEBIND", errno));
+        // FREEBIND lets the bind through; the route lookup of connect() from
+        // an address no interface holds wants the socket transparent too
+        // (else ENETUNREACH).
+        ok = s.local.family == AF_INET ? set_int(fd.get(), IPPROTO_IP, IP_TRANSPARENT, 1)
+                                       : set_int(fd.get(), IPPROTO_IPV6, IPV6_TRANSPARENT, 1);
+        if (!ok)
+            return R::fail(with_errno("TRANSPARENT", errno));
     }
     sockaddr_storage ss{};
     socklen_t len = sockaddr_of(s.local, &ss);

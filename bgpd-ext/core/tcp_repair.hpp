@@ -104,8 +104,9 @@ struct RestoreOptions {
     // last one it saw is dropped) accepts our segments. Moving forward
     // further is harmless.
     std::uint32_t timestamp_advance_ms = 0;
-    // Bind with IP_FREEBIND / IPV6_FREEBIND: the standby host rebuilds the
-    // socket before it claims the service address.
+    // Bind with IP_FREEBIND / IPV6_FREEBIND and IP_TRANSPARENT /
+    // IPV6_TRANSPARENT: the standby host rebuilds the socket before it
+    // claims the service address.
     bool freebind = true;
     // Leave the socket in repair mode: it holds the connection's addresses
     // for getsockname()/getpeername() and never sends, nor does its close

@@ -113,6 +113,8 @@ int bgpd_ha_channel_pid(uint64_t id);
 
 /* Adds the relays' callback to the pair's host operations. */
 void bgpd_ha_relay_host_ops(struct frr_ha_host_ops *ops);
+/* And the standby host's receivers' (bgpd_ha_receiver.c). */
+void bgpd_ha_receiver_host_ops(struct frr_ha_host_ops *ops);
 /* show bgp ha [json]: "streamsAcrossHosts" (dual-RP). */
 void bgpd_ha_relay_show(struct vty *vty, struct json_object *json);
 
@@ -131,6 +133,9 @@ void bgpd_ha_service_show(struct vty *vty, struct json_object *json);
 void bgpd_ha_service_follow(void);
 /* Gives the fence the service addresses (after a change, an install). */
 void bgpd_ha_service_guard(void);
+/* Whether a session on this local address can move to the other host: not
+ * dual-RP (one host), or a service address. */
+bool bgpd_ha_service_address_moves(const union sockunion *local);
 void bgpd_ha_service_init(struct thread_master *master);
 void bgpd_ha_service_fini(void);
 

@@ -467,7 +467,7 @@ static void tf_handover_read(struct thread *t)
 	if (kind == FRR_HA_HANDOVER_SESSION) {
 		strlcpy(c->vrf, h.vrf, sizeof(c->vrf));
 		strlcpy(c->neighbor, h.neighbor, sizeof(c->neighbor));
-		c->shadow_fd = bgpd_ha_shadow_adopt(&h, fds);
+		c->shadow_fd = bgpd_ha_shadow_adopt(&h, fds, false);
 	} else if (c->shadow_fd >= 0) {
 		bgpd_ha_shadow_history_ended(c->vrf, c->neighbor, c->shadow_fd, &h.bias);
 		c->shadow_fd = -1;
@@ -564,6 +564,7 @@ void bgpd_ha_handover_stop_listening(void)
 void bgpd_ha_handover_init(void)
 {
 	bgpd_ha_relay_init();
+	bgpd_ha_receiver_init();
 	ho.handover_conns = list_new();
 	ho.watches = list_new();
 	ho.lag_limit_ms = BGPD_HA_DEFAULT_LAG_LIMIT_MS;
@@ -581,4 +582,5 @@ void bgpd_ha_handover_fini(void)
 	list_delete(&ho.watches);
 	list_delete(&ho.handover_conns);
 	bgpd_ha_relay_fini();
+	bgpd_ha_receiver_fini();
 }

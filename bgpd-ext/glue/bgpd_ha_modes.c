@@ -127,6 +127,7 @@ struct frr_ha_mode_decision bgpd_ha_peer_decision(struct peer *peer)
 		.forwarding_preserved =
 			CHECK_FLAG(peer->bgp->flags, BGP_FLAG_GR_PRESERVE_FWD),
 		.difference_computable = difference_computable(peer),
+		.local_address_moves = bgpd_ha_service_address_moves(peer->su_local),
 	};
 
 	return frr_ha_decide_session_mode(bgpd_ha_mode_get(peer->bgp, peer->host),

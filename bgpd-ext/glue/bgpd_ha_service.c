@@ -16,6 +16,7 @@
 #include "vty.h"
 
 #include "bgpd/bgpd.h"
+#include "bgpd/bgp_zebra.h"
 
 #include "bgpd_ha_glue.h"
 #include "frr_ha/service_address.h"
@@ -248,9 +249,47 @@ void bgpd_ha_service_show(struct vty *vty, struct json_object *json)
 	}
 }
 
+/* The configured service address that `local` is, or NULL. */
+static const struct service_address *service_address_of(const union sockunion *local,
+							 struct prefix *p)
+{
+	for (unsigned int i = 0; local && i < n_addresses; i++) {
+		if (!str2prefix(addresses[i].prefix, p) || p->family != sockunion_family(local))
+			continue;
+		if (p->family == AF_INET ? IPV4_ADDR_SAME(&p->u.prefix4, &local->sin.sin_addr)
+					 : IPV6_ADDR_SAME(&p->u.prefix6, &local->sin6.sin6_addr))
+			return &addresses[i];
+	}
+	return NULL;
+}
+
+bool bgpd_ha_service_address_moves(const union sockunion *local)
+{
+	struct prefix p;
+
+	return !dual_rp() || service_address_of(local, &p);
+}
+
+/* patches/0013: a session whose local address is a service address this
+ * host does not hold now (the standby host's shadow of it, or an active
+ * before its claim) has the interface the address is claimed on: the one
+ * with an address of its own in the service address's subnet. */
+static struct interface *service_nexthop_interface(struct peer *peer,
+						   const union sockunion *local)
+{
+	struct connected *on_subnet;
+	struct prefix p;
+
+	if (!service_address_of(local, &p))
+		return NULL;
+	on_subnet = if_lookup_address(&p.u.prefix, p.family, peer->bgp->vrf_id);
+	return on_subnet ? on_subnet->ifp : NULL;
+}
+
 void bgpd_ha_service_init(struct thread_master *m)
 {
 	master = m;
+	bgp_nexthop_interface = service_nexthop_interface;
 	hook_register(frr_ha_role_changed, service_role_changed);
 }
 
@@ -258,6 +297,7 @@ void bgpd_ha_service_init(struct thread_master *m)
 void bgpd_ha_service_fini(void)
 {
 	hook_unregister(frr_ha_role_changed, service_role_changed);
+	bgp_nexthop_interface = NULL;
 	THREAD_OFF(t_announce);
 	if (dual_rp())
 		for (unsigned int i = 0; i < n_addresses; i++)

@@ -129,7 +129,7 @@ static struct peer *peer_by_name(const char *vrf, const char *neighbor)
 	return NULL;
 }
 
-int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3])
+int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3], bool across_hosts)
 {
 	struct peer *peer = peer_by_name(h->vrf, h->neighbor);
 	const char *refuse = NULL;
@@ -169,9 +169,11 @@ int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3])
 	s->peer = peer;
 	s->fd = fds[0];
 	s->starting = true;
+	s->across_hosts = across_hosts;
 	ha_shadows_add(&shadows, s);
 	thread_add_read(bgpd_ha_tf_master(), tf_sendlog_read, s, fds[2], &s->t_sendlog);
-	zlog_info("frr-ha: %s: shadowing the active's session", peer->host);
+	zlog_info("frr-ha: %s: shadowing the active's session%s", peer->host,
+		  across_hosts ? " from the active host" : "");
 	BGP_EVENT_ADD(peer, BGP_Start);
 	return fds[0];
 }
@@ -192,6 +194,23 @@ void bgpd_ha_shadow_history_ended(const char *vrf, const char *neighbor, int fd,
 	if (known)
 		zlog_info("frr-ha: %s: the active's links hold the session's whole history",
 			  peer->host);
+}
+
+void bgpd_ha_shadow_remote_progress(const char *vrf, const char *neighbor, int fd,
+				    bool history_complete, uint64_t peer_acked)
+{
+	struct peer *peer = peer_by_name(vrf, neighbor);
+	struct ha_shadow *s = peer ? shadow_of(peer) : NULL;
+
+	if (!s || s->fd != fd || !s->across_hosts)
+		return;
+	frr_with_mutex (&peer->io_mtx) {
+		if (history_complete)
+			frr_ha_tap_remote_history_complete(bgpd_ha_taps(), fd);
+		frr_ha_tap_peer_acked(bgpd_ha_taps(), fd, peer_acked);
+	}
+	if (history_complete)
+		zlog_info("frr-ha: %s: this host holds the session's whole history", peer->host);
 }
 
 int bgpd_ha_shadow_supplied_connection(struct peer *peer)

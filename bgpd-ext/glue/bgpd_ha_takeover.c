@@ -62,6 +62,10 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 	}
 	if (decision.mode == FRR_HA_SESSION_PLAIN_RESTART)
 		snprintf(why, sizeof(why), "%s", decision.reason);
+	else if (s->across_hosts)
+		/* docs/dual-rp.md, step 6: the socket rebuilt on this host. */
+		snprintf(why, sizeof(why),
+			 "continuing a session across hosts is not built yet");
 	else if (peer->status != Idle && peer->fd == s->fd) {
 		if (may_wait)
 			pthread_mutex_lock(&peer->io_mtx);

@@ -55,6 +55,11 @@ bool bgpd_ha_relay_hand_over(struct peer *peer, const struct frr_ha_handover *h,
 			     const struct frr_ha_handover_links *links, const int conn[2],
 			     bool receive_only, char *why, size_t why_len);
 
+/* --- bgpd_ha_receiver.c: dual-RP, the standby host's side ------------------ */
+
+void bgpd_ha_receiver_init(void);
+void bgpd_ha_receiver_fini(void);
+
 /* --- bgpd_ha_shadow.c ------------------------------------------------------ */
 
 PREDECL_HASH(ha_shadows);
@@ -67,6 +72,9 @@ struct ha_shadow {
 	struct thread *t_sendlog;
 	struct thread *t_ended;
 	uint32_t holdtime; /* the negotiated hold time, while the shadow runs none */
+	/* Fed by the standby host's receiver (dual-RP): fd started as a
+	 * placeholder, and the peer's socket is on the other host. */
+	bool across_hosts;
 };
 
 void bgpd_ha_shadow_init(void);
@@ -78,8 +86,14 @@ void bgpd_ha_shadow_each(struct ha_shadow **out);
 /* The negotiated hold time back on a shadow's session at its takeover. */
 void bgpd_ha_shadow_hold_timer_on(struct ha_shadow *s);
 /* The active handed a session over: start its shadow. */
-/* Returns the shadow's socket, or -1 when the hand-over was refused. */
-int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3]);
+/* Returns the shadow's socket, or -1 when the hand-over was refused.
+ * across_hosts: fds come from a receiver of the data channel (dual-RP). */
+int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3], bool across_hosts);
+/* Dual-RP: the standby host holds the whole history of the shadow on fd
+ * (history_complete: now, said once), and the peer acknowledged the sent
+ * stream up to peer_acked. */
+void bgpd_ha_shadow_remote_progress(const char *vrf, const char *neighbor, int fd,
+				    bool history_complete, uint64_t peer_acked);
 /* The active's links hold the whole history of the shadow on fd. */
 void bgpd_ha_shadow_history_ended(const char *vrf, const char *neighbor, int fd,
 				  const struct frr_ha_tap_bias *bias);

@@ -19,6 +19,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cstring>
 #include <thread>
 
 #include <deque>
@@ -494,6 +495,19 @@ TEST_CASE("cross-host streams: the standby host's shadow gets both streams on it
         socklen_t len = sizeof(repair);
         REQUIRE(::getsockopt(fds[0].get(), IPPROTO_TCP, TCP_REPAIR, &repair, &len) == 0);
         CHECK(repair == 1);  // it never sends
+        // The service address is the active host's: no interface here
+        // holds it.
+        auto view = h.standby.view();
+        REQUIRE(view.size() == 1);
+        REQUIRE(view[0].image);
+        ConnectionImage elsewhere = *view[0].image;
+        REQUIRE(elsewhere.local.family == AF_INET);
+        const std::uint8_t service[4] = {192, 0, 2, 10};
+        std::memcpy(&elsewhere.local.address, service, sizeof(service));
+        auto not_held = placeholder_of(elsewhere);
+        INFO(not_held.why());
+        REQUIRE(not_held);
+        CHECK(sockname(not_held->get(), false).rfind("192.0.2.10:", 0) == 0);
     }
     CHECK_FALSE(h.standby.start_shadow(s.number));  // once only
     CHECK_FALSE(h.standby.receiver_state(s.number)->shadow_wanted);

@@ -81,7 +81,7 @@ TEST_CASE("mode names round-trip and unknown names are refused")
 
 TEST_CASE("the C boundary gives the core's answers")
 {
-    frr_ha_session_facts facts{true, true, true, true};
+    frr_ha_session_facts facts{true, true, true, true, true, true};
     auto d = frr_ha_decide_session_mode(FRR_HA_CONFIGURED_AUTO, &facts);
     CHECK(d.mode == FRR_HA_SESSION_GRACEFUL_RESTART);
     CHECK(std::string(frr_ha_session_mode_name(d.mode)) == "graceful-restart");
@@ -122,4 +122,19 @@ TEST_CASE("a session whose difference cannot be computed is never continued")
     CHECK(decide_session_mode(ConfiguredMode::GracefulRestart, facts).mode ==
           SessionMode::GracefulRestart);
     CHECK(decide_session_mode(ConfiguredMode::None, facts).mode == SessionMode::PlainRestart);
+}
+
+TEST_CASE("dual-RP: a session on a host's own address is never continued, whatever its mode")
+{
+    for (auto facts : {established(false, false), established(true, true)}) {
+        facts.local_address_moves = false;
+        for (auto m : {ConfiguredMode::Auto, ConfiguredMode::Transparent,
+                       ConfiguredMode::GracefulRestart}) {
+            auto d = decide_session_mode(m, facts);
+            CHECK(d.mode == SessionMode::PlainRestart);
+            CHECK(std::string(d.reason).find("not a service address") != std::string::npos);
+        }
+    }
+    CHECK(decide_session_mode(ConfiguredMode::Auto, established(false, false)).mode ==
+          SessionMode::Transparent);
 }

@@ -26,6 +26,7 @@ address 10.0.12.10/24 is on the active's host alone, and r2's neighbour cache
 follows it to the new active at each switchover (its gratuitous ARP) without
 r2 sending a packet; an RP whose lease lapsed releases it.
 """
+import json
 import os
 import sys
 import time
@@ -60,11 +61,12 @@ pytestmark = [pytest.mark.bgpd]
 HOSTS = {"a": "rpa", "b": "rpb"}
 ADDRESS = {"a": "10.0.12.1", "b": "10.0.12.2"}
 SERVICE = "10.0.12.10"  # bgp ha service-address 10.0.12.10/24
-R2 = "10.0.12.3"
+R2 = "10.0.12.3"  # peers with each RP's own address: restarts at a switchover
+R3 = "10.0.12.4"  # peers with the service address: handed to the standby host
 
 
 def build_topo(tgen):
-    for name in ("rpa", "rpb", "r2"):
+    for name in ("rpa", "rpb", "r2", "r3"):
         tgen.add_router(name)
     s0 = tgen.add_switch("s0")  # the HA channel
     s0.add_link(tgen.gears["rpa"])
@@ -73,6 +75,7 @@ def build_topo(tgen):
     s1.add_link(tgen.gears["rpa"])
     s1.add_link(tgen.gears["rpb"])
     s1.add_link(tgen.gears["r2"])
+    s1.add_link(tgen.gears["r3"])
 
 
 def setup_module(mod):
@@ -80,7 +83,8 @@ def setup_module(mod):
     tgen.start_topology()
     for rp, host in HOSTS.items():
         load_pair_router(tgen.gears[host], os.path.join(CWD, host))
-    load_plain_router(tgen.gears["r2"], os.path.join(CWD, "r2"))
+    for name in ("r2", "r3"):
+        load_plain_router(tgen.gears[name], os.path.join(CWD, name))
     tgen.start_router()
     for rp, host in HOSTS.items():
         install_bgpd_conf(tgen.gears[host], os.path.join(CWD, "bgpd.conf"))
@@ -208,13 +212,13 @@ def streams(rp):
 
 
 def wait_streams_on_standby_host(active, standby):
-    """r2's session on the active is relayed to the standby host, which holds
+    """r3's session on the active is relayed to the standby host, which holds
     both streams as far as the active offered them, framed into BGP
     messages; returns (active's entry, standby's)."""
     got = {}
 
     def held():
-        mine, theirs = streams(active).get(R2), streams(standby).get(R2)
+        mine, theirs = streams(active).get(R3), streams(standby).get(R3)
         if not mine or mine["side"] != "active":
             return f"rp {active}: {mine}"
         if not theirs or theirs["side"] != "standby" or theirs["session"] != mine["session"]:
@@ -230,70 +234,129 @@ def wait_streams_on_standby_host(active, standby):
         got["entries"] = (mine, theirs)
         return None
 
-    wait_for(f"r2's streams on rp {active} confirmed by rp {standby}'s host", held,
+    wait_for(f"r3's streams on rp {active} confirmed by rp {standby}'s host", held,
              count=40, wait=0.25)
     return got["entries"]
 
 
-def wait_connection_image_on(standby, active):
-    """The standby host holds the image of r2's connection to the active:
-    its addresses and ports as r2 sees them, and a fresh progress in which
-    r2 acknowledged everything the active's host sent."""
-    heard = vtysh_json(get_topogen().gears["r2"],
-                       f"show bgp neighbors {ADDRESS[active]} json")[ADDRESS[active]]
+def r3_heard():
+    return vtysh_json(get_topogen().gears["r3"], f"show bgp neighbors {SERVICE} json")[SERVICE]
+
+
+def wait_session_r3():
+    r3 = get_topogen().gears["r3"]
+
+    def established():
+        if r3_heard()["bgpState"] != "Established":
+            return f"r3's session to the service address is {r3_heard()['bgpState']}"
+        if "10.1.0.0/24" not in vtysh_json(r3, "show ip bgp json")["routes"]:
+            return "r3 lacks the pair's prefix"
+        return None
+
+    wait_for("r3 peers with the service address", established)
+
+
+def wait_connection_image_on(standby):
+    """The standby host holds the image of r3's connection: its addresses
+    and ports as r3 sees them, and a fresh progress in which r3
+    acknowledged everything the active's host sent."""
+    heard = r3_heard()
     local = f"{heard['hostForeign']}:{heard['portForeign']}"
     remote = f"{heard['hostLocal']}:{heard['portLocal']}"
 
     def imaged():
-        entry = streams(standby).get(R2, {})
+        entry = streams(standby).get(R3, {})
         conn = entry.get("connection")
         if not conn:
             return f"rp {standby}: {entry}"
         if (conn["local"], conn["remote"]) != (local, remote):
-            return f"rp {standby}'s image {conn['local']} -> {conn['remote']}, r2: {local} -> {remote}"
+            return f"rp {standby}'s image {conn['local']} -> {conn['remote']}, r3: {local} -> {remote}"
         if not (0 <= conn["progressAgeMs"] < 2500):
             return f"rp {standby}'s progress is {conn['progressAgeMs']} ms old"
         if conn["peerAcked"] != entry["sentBytes"] or conn["receivedAcked"] != entry["receivedBytes"]:
             return f"rp {standby}: {entry}"
         return None
 
-    wait_for(f"rp {standby}'s host holds the image of r2's connection to rp {active}", imaged,
+    wait_for(f"rp {standby}'s host holds the image of r3's connection", imaged,
              count=20, wait=0.5)
-    conn = streams(standby)[R2]["connection"]
+    conn = streams(standby)[R3]["connection"]
     assert conn["mss"] > 0 and conn["sack"] and conn["timestamps"], conn
+    assert conn["local"].startswith(SERVICE + ":"), conn
+
+
+def wait_shadow_on(standby, active):
+    """The standby host runs r3's shadow on the relayed streams: bgpd's FSM
+    Established on the session's true addresses (the placeholder's), its
+    socket set apart, the whole history held, and the same routes from r3
+    as the active has."""
+    rp_host = get_topogen().gears[HOSTS[standby]]
+
+    def shadowing():
+        n = show(standby)["neighbors"].get(R3, {})
+        tap = n.get("session", {})
+        if n.get("state") != "Established" or tap.get("stream") != "shadow":
+            return f"rp {standby}: {n}"
+        if not (tap["socketIsolated"] and tap["historyComplete"]):
+            return f"rp {standby}: {tap}"
+        want = show(active)["neighbors"][R3]["session"]["receivedPrefixes"]
+        if tap["receivedPrefixes"] != want or want < 2:
+            return f"rp {standby} holds {tap['receivedPrefixes']} of r3's prefixes, rp {active} {want}"
+        return None
+
+    wait_for(f"rp {standby}'s host shadows r3's session", shadowing, count=40, wait=0.25)
+    # The placeholder gave bgpd the addresses r3 knows.
+    n = json.loads(rp_vtysh(rp_host, standby, f"show bgp neighbors {R3} json"))[R3]
+    assert n["hostLocal"] == SERVICE, n
+    routes = json.loads(rp_vtysh(rp_host, standby, "show ip bgp json"))["routes"]
+    assert "10.3.1.0/24" in routes, sorted(routes)
 
 
 def test_sessions_streams_reach_the_standby_host():
-    """The active hands r2's session to the standby host over the data
-    channel: the standby holds both streams as BGP messages and confirms
-    them, and the active writes to r2 only what was confirmed: a route added
-    at run time reaches r2, and its UPDATE is in the standby's copy."""
+    """The active hands r3's session (on the service address) to the
+    standby host over the data channel: the standby holds both streams and
+    confirms them, and the active writes to r3 only what was confirmed: a
+    route added at run time reaches r3, and its UPDATE is in the standby's
+    copy. The standby host runs the session's shadow on them. r2's session,
+    on rp a's own address, is not handed over: no other host could
+    continue it."""
     tgen = get_topogen()
+    wait_session_r3()
     mine, theirs = wait_streams_on_standby_host("a", "b")
     assert theirs["sentBytes"] > 19 and theirs["receivedBytes"] > 19, theirs
     assert "session handed to the standby" in rp_log(tgen.gears["rpa"], "a")
-    assert "receiving the streams of 10.0.12.3 from the active host" in rp_log(
+    assert "receiving the streams of 10.0.12.4 from the active host" in rp_log(
         tgen.gears["rpb"], "b")
     text = rp_vtysh(tgen.gears["rpb"], "b", "show bgp ha")
     assert "Streams across hosts: 0 sessions to the standby host, 1 from the active host" in text
-    r2 = tgen.gears["r2"]
+    r2_entry = show("a")["neighbors"][R2]
+    assert r2_entry["switchoverMode"] == "restart", r2_entry
+    assert "not a service address" in r2_entry["reason"], r2_entry
+    assert R2 not in streams("a") and R2 not in streams("b")
+    wait_shadow_on("b", "a")
+    assert "shadowing the active's session from the active host" in rp_log(tgen.gears["rpb"], "b")
+    r3 = tgen.gears["r3"]
     rp_vtysh(tgen.gears["rpa"], "a", "configure terminal\nrouter bgp 65001\n"
              "address-family ipv4 unicast\nnetwork 10.1.7.0/24")
-    wait_for("r2 has the route added on the active",
-             lambda: None if "10.1.7.0/24" in vtysh_json(r2, "show ip bgp json")["routes"]
+    wait_for("r3 has the route added on the active",
+             lambda: None if "10.1.7.0/24" in vtysh_json(r3, "show ip bgp json")["routes"]
              else "not yet")
     _, later = wait_streams_on_standby_host("a", "b")
     assert later["updatesSent"] > theirs["updatesSent"], (theirs, later)
     assert later["sentBytes"] > theirs["sentBytes"], (theirs, later)
     c = show("b")["streamsAcrossHosts"]
     assert c["chunksRefused"] == 0 and c["receiversEnded"] == 0, c
-    assert streams("a")[R2]["imageSent"] is True
-    wait_connection_image_on("b", "a")
+    assert streams("a")[R3]["imageSent"] is True
+    wait_connection_image_on("b")
+    # The shadow's send log forgets what r3 acknowledged (the progress).
+    wait_for("rp b's shadow of r3 forgot what r3 acknowledged",
+             lambda: None if show("b")["neighbors"][R3]["session"]["sendLogMessages"] <= 2
+             else show("b")["neighbors"][R3]["session"], count=20, wait=0.5)
     rp_vtysh(tgen.gears["rpa"], "a", "configure terminal\nrouter bgp 65001\n"
              "address-family ipv4 unicast\nno network 10.1.7.0/24")
-    wait_for("r2 lost the route removed on the active",
-             lambda: None if "10.1.7.0/24" not in vtysh_json(r2, "show ip bgp json")["routes"]
+    wait_for("r3 lost the route removed on the active",
+             lambda: None if "10.1.7.0/24" not in vtysh_json(r3, "show ip bgp json")["routes"]
              else "still there")
+    assert r3_heard()["connectionsDropped"] == 0
 
 
 def test_configuration_follows_and_is_saved_on_both_hosts():
@@ -379,9 +442,15 @@ def test_planned_switchover_over_tcp():
     assert "Switchover started" in out, out
     wait_roles("b", "a", 2)
     wait_session_with("b")
-    # r2's new session to rp b goes to rp a's host; rp a relays nothing.
+    # r3's session restarts (its continuation across hosts is not built
+    # yet: docs/dual-rp.md, step 6), now from rp b's host, whose streams go
+    # to rp a's host; rp a relays nothing.
+    assert "continuing a session across hosts is not built yet" in rp_log(
+        get_topogen().gears["rpb"], "b")
+    wait_session_r3()
     wait_streams_on_standby_host("b", "a")
-    wait_connection_image_on("a", "b")
+    wait_connection_image_on("a")
+    wait_shadow_on("a", "b")
     assert show("a")["streamsAcrossHosts"]["toStandbyHost"] == 0
     # r2 sent nothing to the service address since: rp b's announcement
     # alone moved r2's cache.

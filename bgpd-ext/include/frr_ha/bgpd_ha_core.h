@@ -44,6 +44,9 @@ struct frr_ha_session_facts {
 	/* A takeover can compute this session's difference: only IPv4/IPv6
 	 * unicast and multicast were negotiated, without ADD-PATH. */
 	bool difference_computable;
+	/* The new active will hold the session's local address: always in
+	 * local mode; in dual-RP mode only if it is a service address. */
+	bool local_address_moves;
 };
 
 struct frr_ha_mode_decision {

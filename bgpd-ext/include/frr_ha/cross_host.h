@@ -40,6 +40,31 @@ void frr_ha_cross_host_progress(struct frr_ha_node *node, struct frr_ha_taps *ta
  * ops->stream_relay_changed says when this changes. */
 bool frr_ha_cross_host_relay_fds(const struct frr_ha_node *node, uint64_t session, int fds[3]);
 
+/* Standby: one session's receiver, the shadow's source on this host. */
+struct frr_ha_cross_host_receiver {
+	char vrf[128], neighbor[128];
+	uint64_t epoch;
+	bool receive_only;
+	/* Watch read_fd for the shadow's word (or its links' end), write_fd
+	 * (-1: none) for room in a full link. */
+	int read_fd, write_fd;
+	bool shadow_wanted;    /* the image came: start the shadow */
+	bool history_complete; /* the links hold the session's whole history */
+	uint64_t peer_acked;   /* sent-stream offset the peer acknowledged */
+};
+/* False: no such receiver (it ended). ops->stream_receiver_changed says
+ * when this changes. */
+bool frr_ha_cross_host_receiver_get(const struct frr_ha_node *node, uint64_t session,
+				    struct frr_ha_cross_host_receiver *out);
+/* The shadow's descriptors, as a local hand-over gives them: a placeholder
+ * socket with the session's addresses (repair mode: it never sends; needs
+ * CAP_NET_ADMIN), the input link and the send-log link. */
+bool frr_ha_cross_host_start_shadow(struct frr_ha_node *node, uint64_t session, int fds[3],
+				    char *why, size_t why_len);
+/* write_fd has room; read_fd is readable. */
+void frr_ha_cross_host_receiver_flush(struct frr_ha_node *node, uint64_t session);
+void frr_ha_cross_host_receiver_word(struct frr_ha_node *node, uint64_t session);
+
 struct frr_ha_cross_host_counters {
 	uint64_t relays, relays_started, relays_ended;
 	uint64_t receivers, receivers_started, receivers_ended;
