@@ -111,6 +111,20 @@ bool frr_ha_cross_host_start_shadow(frr_ha_node *node, uint64_t session, int fds
     return true;
 }
 
+bool frr_ha_cross_host_shadow_follow(const frr_ha_node *node, frr_ha_taps *taps, uint64_t session,
+                                     int fd)
+{
+    auto st = node->cross.receiver_state(session);
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    if (!st || !tap || !st->image || !st->progress)
+        return false;
+    tap->follow_remote(*st->image, *st->progress, st->progress_at);
+    if (!st->history_complete || tap->history_complete())
+        return false;
+    return static_cast<bool>(tap->remote_history_complete());
+}
+
 void frr_ha_cross_host_receiver_flush(frr_ha_node *node, uint64_t session)
 {
     node->cross.receiver_flush(session);

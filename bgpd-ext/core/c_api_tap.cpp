@@ -160,11 +160,11 @@ void frr_ha_tap_exclude(struct frr_ha_taps *taps, int fd, const char *why)
         report_refused(taps, tap->exclude(why));
 }
 
-void frr_ha_tap_release(struct frr_ha_taps *taps, int fd)
+void frr_ha_tap_release(struct frr_ha_taps *taps, int fd, bool silently)
 {
     std::unique_lock<std::shared_mutex> lock(taps->mutex);  // follow() changes the entry
     if (SessionTap *tap = taps->find(fd)) {
-        report_refused(taps, tap->release());
+        report_refused(taps, tap->release(silently));
         taps->follow(fd);
     }
 }
@@ -235,20 +235,6 @@ bool frr_ha_tap_history_ended(struct frr_ha_taps *taps, int fd, const struct frr
     return tap && tap->history_ended(frr_ha::TcpCountBias{bias->acked, bias->received});
 }
 
-bool frr_ha_tap_remote_history_complete(struct frr_ha_taps *taps, int fd)
-{
-    std::shared_lock<std::shared_mutex> lock(taps->mutex);
-    SessionTap *tap = taps->find(fd);
-    return tap && tap->remote_history_complete();
-}
-
-void frr_ha_tap_peer_acked(struct frr_ha_taps *taps, int fd, uint64_t offset)
-{
-    std::shared_lock<std::shared_mutex> lock(taps->mutex);
-    if (SessionTap *tap = taps->find(fd))
-        tap->peer_acked(offset);
-}
-
 void frr_ha_tap_open_gate(struct frr_ha_taps *taps, int fd)
 {
     std::shared_lock<std::shared_mutex> lock(taps->mutex);
@@ -280,8 +266,8 @@ void fill_info(const SessionTap &tap, struct frr_ha_tap_info *out);
 }
 
 bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd, size_t max_message,
-                          bool writers_gone, struct frr_ha_tap_info *info, char *why,
-                          size_t why_len)
+                          bool writers_gone, const char *md5_key, struct frr_ha_tap_info *info,
+                          char *why, size_t why_len)
 {
     // Shared: the session's own lock (held by the caller) guards the tap,
     // and a takeover of many sessions must not stop every other session's
@@ -290,7 +276,10 @@ bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd, size_t max_message,
     SessionTap *tap = taps->find(fd);
     if (tap)
         tap->set_max_message(max_message);
-    Status taken = tap ? tap->take_over(writers_gone) : Status::fail("no such session");
+    std::optional<std::string> key;
+    if (md5_key)
+        key = md5_key;
+    Status taken = tap ? tap->take_over(writers_gone, key) : Status::fail("no such session");
     taps->follow(fd);
     if (tap && info)
         fill_info(*tap, info);

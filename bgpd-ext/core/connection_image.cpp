@@ -1,5 +1,7 @@
 #include "connection_image.hpp"
 
+#include <fcntl.h>
+
 #include <algorithm>
 
 namespace frr_ha {
@@ -123,6 +125,9 @@ Result<UniqueFd> placeholder_of(const ConnectionImage &image)
     if (!fd)
         return Result<UniqueFd>::fail("the placeholder of " + image.local.to_string() + " -> " +
                                       image.remote.to_string() + ": " + fd.why());
+    // Non-blocking, as bgpd's session sockets are: the socket rebuilt at
+    // takeover takes its flags from this one.
+    ::fcntl(fd->get(), F_SETFL, ::fcntl(fd->get(), F_GETFL) | O_NONBLOCK);
     return fd;
 }
 

@@ -349,6 +349,9 @@ CrossHostStreams::receiver_state(std::uint64_t session) const
     st.shadow_wanted = r.image && !r.shadow_started;
     st.history_complete = r.history_complete();
     st.peer_acked = r.progress ? r.progress->peer_acked : 0;
+    st.image = r.image;
+    st.progress = r.progress;
+    st.progress_at = r.progress_at;
     return st;
 }
 

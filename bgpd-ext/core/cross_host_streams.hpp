@@ -113,6 +113,10 @@ public:
         bool shadow_wanted = false;     // the image came; start_shadow not called
         bool history_complete = false;  // the links hold the whole history
         std::uint64_t peer_acked = 0;   // sent-stream offset, from the progress
+        // The connection (once the image came) and the last progress.
+        std::optional<ConnectionImage> image;
+        std::optional<ConnectionProgress> progress;
+        std::chrono::steady_clock::time_point progress_at{};
     };
     std::optional<ReceiverState> receiver_state(std::uint64_t session) const;
     // The shadow's descriptors: the placeholder socket (needs CAP_NET_ADMIN),

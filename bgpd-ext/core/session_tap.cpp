@@ -1,5 +1,7 @@
 #include "session_tap.hpp"
 
+#include "tcp_repair.hpp"
+
 #include <cerrno>
 
 #include "stand_in.hpp"
@@ -129,6 +131,13 @@ void SessionTap::peer_acked(std::uint64_t offset)
         shadow_->peer_acked(offset);
 }
 
+void SessionTap::follow_remote(const ConnectionImage &image, const ConnectionProgress &progress,
+                               std::chrono::steady_clock::time_point progress_at)
+{
+    if (shadow_ && state_.mode() == TapMode::Shadow)
+        shadow_->follow_remote(image, progress, progress_at);
+}
+
 Status SessionTap::unprotect(const std::string &why)
 {
     if (active_)
@@ -154,10 +163,14 @@ Status SessionTap::exclude(const std::string &why)
     return done;
 }
 
-Status SessionTap::release()
+Status SessionTap::release(bool silently)
 {
     if (Status entered = state_.enter(TapMode::Released); !entered)
         return entered;
+    // In repair mode the kernel sends nothing, nor at the close below.
+    if (silently && !isolated())
+        if (Status quiet = enter_repair_mode(fd()); !quiet)
+            return quiet;
     // From now on this RP holds no reference to the peer's socket: whatever
     // bgpd does with the session until it exits stays here.
     if (active_)
@@ -194,11 +207,11 @@ void SessionTap::open_gate()
         shadow_->open_gate();
 }
 
-Status SessionTap::take_over(bool writers_gone)
+Status SessionTap::take_over(bool writers_gone, const std::optional<std::string> &md5_key)
 {
     if (!shadow_)
         return Status::fail(std::string("not a shadow (") + tap_mode_name(state_.mode()) + ")");
-    return shadow_->take_over(writers_gone);
+    return shadow_->take_over(writers_gone, md5_key);
 }
 
 Status SessionTap::end_for_graceful_restart()

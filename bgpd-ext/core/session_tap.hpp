@@ -117,8 +117,10 @@ public:
     // every message read and written.
     Status exclude(const std::string &why);
     // Old active, planned switchover: never read or write this socket
-    // again; bgpd's descriptor becomes a stand-in.
-    Status release();
+    // again; bgpd's descriptor becomes a stand-in. `silently`: the socket
+    // closes in repair mode, sending nothing (dual-RP: the standby host
+    // continues the connection on a socket of its own).
+    Status release(bool silently = false);
 
     // --- the standby's side, then the new active's ---------------------------
     // The active's links hold the whole history (hand-over connection).
@@ -126,6 +128,8 @@ public:
     // Dual-RP (ShadowTap::remote_history_complete, peer_acked).
     Status remote_history_complete();
     void peer_acked(std::uint64_t offset);
+    void follow_remote(const ConnectionImage &image, const ConnectionProgress &progress,
+                       std::chrono::steady_clock::time_point progress_at);
     bool history_complete() const { return shadow_ && shadow_->history_complete(); }
     // bgpd's descriptor becomes a stand-in, the peer's socket is held here
     // (once the shadow's FSM has read the session's addresses: bgpd reads
@@ -145,7 +149,8 @@ public:
     // New active: continue the session. Settles the output side now (a
     // half-written message is finished from the send log); the input side
     // finishes in read() once the mirror is read to its end.
-    Status take_over(bool writers_gone = false);
+    Status take_over(bool writers_gone = false,
+                     const std::optional<std::string> &md5_key = std::nullopt);
     std::size_t completed_bytes() const { return shadow_ ? shadow_->completed_bytes() : 0; }
     // Bytes the old active mirrored but never consumed, dropped from the
     // socket's queue at takeover.

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <linux/sockios.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -226,13 +228,66 @@ void ShadowTap::peer_acked(std::uint64_t offset)
         streams_.peer_got(m);
 }
 
-Status ShadowTap::take_over(bool writers_gone)
+void ShadowTap::follow_remote(const ConnectionImage &image, const ConnectionProgress &progress,
+                              std::chrono::steady_clock::time_point progress_at)
+{
+    remote_ = RemoteConnection{image, progress, progress_at};
+    peer_acked(progress.peer_acked);
+}
+
+// The peer's socket, on this host, from what it holds (docs/dual-rp.md,
+// "Assembling the state on the standby"): the image and the last progress,
+// the send log, and every byte of the peer's the links brought (what the
+// shadow read and what the input link still holds). The placeholder goes
+// first (closed in repair mode, silently): it holds the 4-tuple.
+Status ShadowTap::rebuild_socket(const std::optional<std::string> &md5_key)
+{
+    if (!live_)
+        return Status::fail("the shadow never set the peer's socket apart");
+    int unread = 0;
+    if (::ioctl(input_link_.get(), SIOCINQ, &unread) != 0)
+        return Status::fail(std::string("the input link's queue: ") + std::strerror(errno));
+    const std::uint64_t received_end = mirror_.end() + static_cast<std::uint64_t>(unread);
+    const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - remote_->progress_at);
+    StandbyRecords records;
+    records.send_log = &send_log_;
+    records.mirror_end = received_end;
+    records.progress = &remote_->progress;
+    records.progress_age_ms = static_cast<std::uint32_t>(std::max<std::int64_t>(0, age.count()));
+    auto plan = assemble_rebuild(remote_->image, records, md5_key);
+    if (!plan)
+        return Status::fail("the connection cannot be rebuilt here: " + plan.why());
+    // bgpd's options on its socket (non-blocking, TTL or GTSM, DSCP...):
+    // the new socket takes them from the placeholder they were set on.
+    SocketOptions bgpd_options = socket_options_of(live_.get());
+    live_.reset();
+    auto rebuilt = restore(plan->state, plan->options);
+    if (!rebuilt)
+        return Status::fail("rebuilding the connection: " + rebuilt.why());
+    if (Status set = set_socket_options(rebuilt->get(), bgpd_options); !set)
+        return Status::fail("bgpd's socket options: " + set.why());
+    if (::dup3(rebuilt->get(), streams_.fd(), O_CLOEXEC) < 0)
+        return Status::fail(std::string("giving bgpd the rebuilt socket: ") + std::strerror(errno));
+    std::string error;
+    auto pos = tcp_stream_position(streams_.fd(), &error);
+    if (!pos)
+        return Status::fail("the rebuilt socket: " + error);
+    // The new kernel's counts start at zero: tie them to the streams (its
+    // queue is the log from the peer's acknowledgement to the log's end).
+    bias_ = calibrate(*pos, send_log_.end(), received_end);
+    return Status::ok();
+}
+
+Status ShadowTap::take_over(bool writers_gone, const std::optional<std::string> &md5_key)
 {
     if (!TapState::allowed(state_.mode(), TapMode::TakingOver))
         return Status::fail(std::string("not a shadow (") + tap_mode_name(state_.mode()) + ")");
     // Where bgpd waits for input now: parked at the gate, or after the
     // mirror's end (MirrorEnded), it must be moved to the mirror.
     input_moved_ = input_fd(-1) != input_link_.get();
+    if (remote_)
+        writers_gone = true;  // the active host's bytes ended with its receivers
     if (writers_gone) {
         // Nothing more can come: what the links hold now is all, followed
         // by their end, and a wait already armed on the mirror wakes (a
@@ -245,13 +300,16 @@ Status ShadowTap::take_over(bool writers_gone)
         return drained;
     // Without both records the peer could keep routes this RP no longer
     // has: such a session is not continued (docs/transparent-failover.md).
-    if (!bias_)
+    if (remote_ ? !remote_history_complete_ : !bias_)
         return Status::fail("the old active died before the hand-over's history was complete");
     const StreamRib &holds = streams_.peer_holds();
     if (!holds.usable())
         return Status::fail("the difference cannot be computed: " + holds.why());
     if (Status usable = difference_.usable(); !usable)
         return Status::fail("the difference cannot be computed: " + usable.why());
+    if (remote_)
+        if (Status rebuilt = rebuild_socket(md5_key); !rebuilt)
+            return rebuilt;
     std::string error;
     auto pos = tcp_stream_position(socket_fd(), &error);
     if (!pos)

@@ -16,12 +16,14 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "bgp_stream.hpp"
+#include "connection_image.hpp"
 #include "receive_mirror.hpp"
 #include "result.hpp"
 #include "send_log.hpp"
@@ -66,6 +68,12 @@ public:
     // and the send log forgets it.
     void remote_history_complete() { remote_history_complete_ = true; }
     void peer_acked(std::uint64_t offset);
+    // The connection as the active host last described it: the image, the
+    // latest progress and when it arrived (this host's clock). With it the
+    // takeover rebuilds the peer's socket on this host (rebuild_socket).
+    void follow_remote(const ConnectionImage &image, const ConnectionProgress &progress,
+                       std::chrono::steady_clock::time_point progress_at);
+    bool across_hosts() const { return remote_.has_value(); }
 
     Status isolate();
     void tell_active_shadow_ended(const std::string &why);
@@ -81,7 +89,11 @@ public:
     // `writers_gone`: the old active's writing threads are known dead (its
     // life page said so) while its links are still open: what the links
     // hold now is all there will be, and their end is read at once.
-    Status take_over(bool writers_gone = false);
+    // Across hosts (follow_remote) the links' writers are gone by then, and
+    // the peer's socket is rebuilt first; `md5_key` is the session's
+    // TCP-MD5 key from the configuration (the kernel never gives it back).
+    Status take_over(bool writers_gone = false,
+                     const std::optional<std::string> &md5_key = std::nullopt);
     // The takeover moved bgpd's input to the mirror from where it waited
     // (parked at the gate, or after the mirror's end): bgpd must wait anew.
     bool input_moved() const { return input_moved_; }
@@ -101,12 +113,19 @@ private:
     std::size_t gated_length(std::size_t len);
     ssize_t finish_mirror();
     ssize_t fail_takeover(const std::string &why);
+    Status rebuild_socket(const std::optional<std::string> &md5_key);
 
     TapState &state_;
     TapStreams &streams_;
     UniqueFd input_link_, sendlog_link_;
     std::optional<TcpCountBias> bias_;  // none until the history's end
     bool remote_history_complete_ = false;
+    struct RemoteConnection {
+        ConnectionImage image;
+        ConnectionProgress progress;
+        std::chrono::steady_clock::time_point progress_at;
+    };
+    std::optional<RemoteConnection> remote_;
     ReceiveMirror mirror_;  // the received stream held from the mirror
     // Until its FSM is Established the shadow gets the OPEN and the
     // KEEPALIVE only: bgpd checks each header's length against what the

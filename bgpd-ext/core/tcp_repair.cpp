@@ -6,6 +6,7 @@
 #include "tcp_repair.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -370,10 +371,17 @@ Result<TcpConnectionState> capture_and_silence(UniqueFd &fd)
     return state;
 }
 
+Status enter_repair_mode(int fd)
+{
+    if (!set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON))
+        return Status::fail(with_errno("TCP_REPAIR on", errno));
+    return Status::ok();
+}
+
 Status silence(UniqueFd &fd)
 {
-    if (!set_int(fd.get(), IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON))
-        return Status::fail(with_errno("TCP_REPAIR on", errno));
+    if (Status on = enter_repair_mode(fd.get()); !on)
+        return on;
     fd.reset();
     return Status::ok();
 }
@@ -424,6 +432,59 @@ std::string check_state(const TcpConnectionState &s)
                " is beyond the window advertised at " + std::to_string(w.rcv_wup) + " (" +
                std::to_string(w.rcv_wnd) + " bytes)";
     return "";
+}
+
+namespace {
+
+struct OptionName {
+    int level, name;
+    const char *what;
+};
+// IPv4's, IPv6's (a v4-mapped session keeps its IPv4 ones too), everyone's.
+constexpr OptionName kIpv4Options[] = {{IPPROTO_IP, IP_TTL, "IP_TTL"},
+                                       {IPPROTO_IP, IP_MINTTL, "IP_MINTTL"},
+                                       {IPPROTO_IP, IP_TOS, "IP_TOS"}};
+constexpr OptionName kIpv6Options[] = {{IPPROTO_IPV6, IPV6_UNICAST_HOPS, "IPV6_UNICAST_HOPS"},
+                                       {IPPROTO_IPV6, IPV6_MINHOPCOUNT, "IPV6_MINHOPCOUNT"},
+                                       {IPPROTO_IPV6, IPV6_TCLASS, "IPV6_TCLASS"}};
+constexpr OptionName kAnyOptions[] = {{IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY"},
+                                      {SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE"},
+                                      {SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY"}};
+
+}  // namespace
+
+SocketOptions socket_options_of(int fd)
+{
+    SocketOptions out;
+    out.file_flags = ::fcntl(fd, F_GETFL);
+    auto take = [&](const OptionName &o) {
+        int value = 0;
+        socklen_t len = sizeof(value);
+        if (::getsockopt(fd, o.level, o.name, &value, &len) == 0)  // else not this family's
+            out.values.push_back({o.level, o.name, value, o.what});
+    };
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    const bool v6 = ::getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &len) == 0 &&
+                    ss.ss_family == AF_INET6;
+    if (v6)
+        for (const OptionName &o : kIpv6Options)
+            take(o);
+    for (const OptionName &o : kIpv4Options)
+        take(o);
+    for (const OptionName &o : kAnyOptions)
+        take(o);
+    return out;
+}
+
+Status set_socket_options(int fd, const SocketOptions &options)
+{
+    if (options.file_flags >= 0 && ::fcntl(fd, F_SETFL, options.file_flags) != 0)
+        return Status::fail(with_errno("file status flags", errno));
+    for (const auto &v : options.values)
+        if (::setsockopt(fd, v.level, v.name, &v.value, sizeof(v.value)) != 0)
+            return Status::fail(with_errno(std::string("set ") + v.what, errno));
+    return Status::ok();
 }
 
 Result<UniqueFd> restore(const TcpConnectionState &s, const RestoreOptions &options)

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace frr_ha {
 
@@ -136,6 +137,9 @@ Result<TcpConnectionState> capture_and_silence(UniqueFd &fd);
 // first). How an RP that must stop talking to a peer drops its socket. On
 // failure fd stays open: closing it normally would send a FIN.
 Status silence(UniqueFd &fd);
+// Puts a socket in repair mode, to be closed later by whoever holds it:
+// from now on the kernel sends nothing for it.
+Status enter_repair_mode(int fd);
 
 // Whether the negotiated options are in range: "" if so, else why not.
 std::string check_options(const TcpOptions &options);
@@ -150,6 +154,22 @@ std::string check_state(const TcpConnectionState &state);
 // send queue as it would after a timeout. On failure, what was built is
 // closed in repair mode (nothing reaches the peer) and the reason names the
 // step and errno.
+// What the application set on a socket and the kernel does not keep in the
+// connection's state: the file status flags (O_NONBLOCK), TTL and minimum
+// TTL (GTSM), TOS / traffic class (DSCP), TCP_NODELAY, SO_KEEPALIVE,
+// SO_PRIORITY. Read from a socket before it goes, set on the one rebuilt
+// in its place; an option the family lacks is not read.
+struct SocketOptions {
+    int file_flags = -1;
+    struct Value {
+        int level, name, value;
+        const char *what;
+    };
+    std::vector<Value> values;
+};
+SocketOptions socket_options_of(int fd);
+Status set_socket_options(int fd, const SocketOptions &options);
+
 Result<UniqueFd> restore(const TcpConnectionState &state, const RestoreOptions &options = {});
 
 }  // namespace frr_ha

@@ -30,8 +30,6 @@ struct ha_receiver {
 	uint64_t session;
 	char vrf[FRR_HA_HANDOVER_TEXT_MAX], neighbor[FRR_HA_HANDOVER_TEXT_MAX];
 	int shadow_fd; /* the shadow's descriptor once it started, else -1 */
-	bool history_told;
-	uint64_t peer_acked_told;
 	struct thread *t_sync, *t_read, *t_write;
 };
 
@@ -116,14 +114,8 @@ static void receiver_sync(struct thread *t)
 			return;
 		}
 	}
-	if (r->shadow_fd >= 0 &&
-	    ((st.history_complete && !r->history_told) || st.peer_acked != r->peer_acked_told)) {
-		bgpd_ha_shadow_remote_progress(r->vrf, r->neighbor, r->shadow_fd,
-					       st.history_complete && !r->history_told,
-					       st.peer_acked);
-		r->history_told = st.history_complete;
-		r->peer_acked_told = st.peer_acked;
-	}
+	if (r->shadow_fd >= 0)
+		bgpd_ha_shadow_follow_receiver(r->vrf, r->neighbor, r->shadow_fd, r->session);
 	THREAD_OFF(r->t_read);
 	THREAD_OFF(r->t_write);
 	thread_add_read(bgpd_ha_tf_master(), receiver_read, r, st.read_fd, &r->t_read);

@@ -290,7 +290,10 @@ void bgpd_ha_service_init(struct thread_master *m)
 {
 	master = m;
 	bgp_nexthop_interface = service_nexthop_interface;
-	hook_register(frr_ha_role_changed, service_role_changed);
+	/* After the takeover's hook (the default priority): every TF socket
+	 * is rebuilt on this host before the addresses arrive, as a segment
+	 * for a connection with no socket would be answered with a RST. */
+	hook_register_prio(frr_ha_role_changed, HOOK_DEFAULT_PRIORITY + 1000, service_role_changed);
 }
 
 /* A bgpd that stops gives its addresses up: the partner takes them. */

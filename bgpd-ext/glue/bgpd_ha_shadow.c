@@ -17,6 +17,7 @@
 #include "bgpd/bgp_io.h"
 #include "bgpd/bgp_debug.h"
 
+#include "../include/frr_ha/cross_host.h"
 #include "bgpd_ha_tf_private.h"
 
 /* A mirror that closed while this RP stays standby: the active ended the
@@ -196,20 +197,20 @@ void bgpd_ha_shadow_history_ended(const char *vrf, const char *neighbor, int fd,
 			  peer->host);
 }
 
-void bgpd_ha_shadow_remote_progress(const char *vrf, const char *neighbor, int fd,
-				    bool history_complete, uint64_t peer_acked)
+void bgpd_ha_shadow_follow_receiver(const char *vrf, const char *neighbor, int fd,
+				    uint64_t session)
 {
 	struct peer *peer = peer_by_name(vrf, neighbor);
 	struct ha_shadow *s = peer ? shadow_of(peer) : NULL;
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+	bool complete = false;
 
-	if (!s || s->fd != fd || !s->across_hosts)
+	if (!s || s->fd != fd || !s->across_hosts || !node)
 		return;
 	frr_with_mutex (&peer->io_mtx) {
-		if (history_complete)
-			frr_ha_tap_remote_history_complete(bgpd_ha_taps(), fd);
-		frr_ha_tap_peer_acked(bgpd_ha_taps(), fd, peer_acked);
+		complete = frr_ha_cross_host_shadow_follow(node, bgpd_ha_taps(), session, fd);
 	}
-	if (history_complete)
+	if (complete)
 		zlog_info("frr-ha: %s: this host holds the session's whole history", peer->host);
 }
 

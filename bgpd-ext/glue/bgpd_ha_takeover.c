@@ -10,6 +10,7 @@
 
 #include "linklist.h"
 #include "memory.h"
+#include "privs.h"
 #include "stream.h"
 #include "thread.h"
 
@@ -19,6 +20,8 @@
 #include "bgpd/bgp_updgrp.h"
 
 #include "bgpd_ha_tf_private.h"
+
+extern struct zebra_privs_t bgpd_privs;
 
 /* What the last takeover did, for show commands and tests. */
 static struct bgpd_ha_takeover_summary last_takeover;
@@ -41,6 +44,25 @@ struct continued_note {
 	size_t completed_bytes, unsent_messages;
 };
 
+/* The tap's part of one shadow's takeover (peer->io_mtx held). Across
+ * hosts the peer's socket is rebuilt here (repair mode: CAP_NET_ADMIN,
+ * raised for those only), with the configured TCP-MD5 key. */
+static bool tap_take_over(struct ha_shadow *s, bool writers_gone, struct frr_ha_tap_info *info,
+			  char *why, size_t why_len)
+{
+	struct peer *peer = s->peer;
+	bool ok = false;
+
+	if (!s->across_hosts)
+		return frr_ha_tap_take_over(bgpd_ha_taps(), s->fd, peer->max_packet_size,
+					    writers_gone, NULL, info, why, why_len);
+	frr_with_privs (&bgpd_privs) {
+		ok = frr_ha_tap_take_over(bgpd_ha_taps(), s->fd, peer->max_packet_size, true,
+					  peer->password, info, why, why_len);
+	}
+	return ok;
+}
+
 /* One shadow. may_wait false: a session whose I/O lock the I/O pthread
  * holds now (it is waking at the mirror's end) is left for a later pass
  * rather than waited for, so the pass goes on with the others. */
@@ -62,17 +84,12 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 	}
 	if (decision.mode == FRR_HA_SESSION_PLAIN_RESTART)
 		snprintf(why, sizeof(why), "%s", decision.reason);
-	else if (s->across_hosts)
-		/* docs/dual-rp.md, step 6: the socket rebuilt on this host. */
-		snprintf(why, sizeof(why),
-			 "continuing a session across hosts is not built yet");
 	else if (peer->status != Idle && peer->fd == s->fd) {
 		if (may_wait)
 			pthread_mutex_lock(&peer->io_mtx);
 		else if (pthread_mutex_trylock(&peer->io_mtx) != 0)
 			return TAKEN_BUSY;
-		ok = frr_ha_tap_take_over(bgpd_ha_taps(), s->fd, peer->max_packet_size,
-					  writers_gone, &info, why, sizeof(why));
+		ok = tap_take_over(s, writers_gone, &info, why, sizeof(why));
 		output_waits = stream_fifo_count_safe(peer->obuf) > 0;
 		pthread_mutex_unlock(&peer->io_mtx);
 	} else
@@ -303,12 +320,23 @@ void bgpd_ha_release_all(void)
 	struct peer *peer;
 
 	bgpd_ha_handover_unwatch(NULL, true);
-	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp))
-		for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer))
-			if (peer->fd >= 0)
+	/* Across hosts, a session on a service address goes on from the
+	 * other host, on a socket of its own: this one closes without a FIN
+	 * (repair mode: CAP_NET_ADMIN). The others close as any session. */
+	frr_with_privs (&bgpd_privs) {
+		for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp))
+			for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer)) {
+				bool silently = bgpd_ha_relay_across_hosts() &&
+						peer_established(peer) &&
+						bgpd_ha_service_address_moves(peer->su_local);
+
+				if (peer->fd < 0)
+					continue;
 				frr_with_mutex (&peer->io_mtx) {
-					frr_ha_tap_release(bgpd_ha_taps(), peer->fd);
+					frr_ha_tap_release(bgpd_ha_taps(), peer->fd, silently);
 				}
+			}
+	}
 }
 
 void bgpd_ha_takeover_init(void)

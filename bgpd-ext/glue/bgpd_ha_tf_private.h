@@ -89,11 +89,10 @@ void bgpd_ha_shadow_hold_timer_on(struct ha_shadow *s);
 /* Returns the shadow's socket, or -1 when the hand-over was refused.
  * across_hosts: fds come from a receiver of the data channel (dual-RP). */
 int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3], bool across_hosts);
-/* Dual-RP: the standby host holds the whole history of the shadow on fd
- * (history_complete: now, said once), and the peer acknowledged the sent
- * stream up to peer_acked. */
-void bgpd_ha_shadow_remote_progress(const char *vrf, const char *neighbor, int fd,
-				    bool history_complete, uint64_t peer_acked);
+/* Dual-RP: the shadow on fd follows its receiver (session): the
+ * connection's image and progress, the history held on this host. */
+void bgpd_ha_shadow_follow_receiver(const char *vrf, const char *neighbor, int fd,
+				    uint64_t session);
 /* The active's links hold the whole history of the shadow on fd. */
 void bgpd_ha_shadow_history_ended(const char *vrf, const char *neighbor, int fd,
 				  const struct frr_ha_tap_bias *bias);

@@ -15,6 +15,7 @@
 #include "ha_channel.pb.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 
@@ -120,7 +121,10 @@ struct Session {
     std::string exchanged = bgp_keepalive() + bgp_empty_update();
 
     // `with_image`: the socket is captured at the attach (as root).
-    Session(CrossHostStreams &active, const std::string &neighbor, bool with_image = false)
+    // `first`: what each side sent before the hand-over.
+    Session(CrossHostStreams &active, const std::string &neighbor, bool with_image = false,
+            std::string first = bgp_keepalive() + bgp_empty_update())
+        : exchanged(std::move(first))
     {
         send_all(c.peer.get(), exchanged);
         settle();
@@ -603,4 +607,98 @@ TEST_CASE("cross-host streams: a shadow that does not read holds the confirmatio
     relay = view_of(h.active, s.number, keep);
     REQUIRE(relay);
     CHECK(relay->received == s.exchanged.size() + big.size());
+}
+
+TEST_CASE("cross-host streams: the standby host's shadow takes the session over on a socket rebuilt from what it holds, and the peer's stream goes on",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    Session s(h.active, "192.0.2.2", true, pseudo_open() + bgp_keepalive());
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    std::array<UniqueFd, 3> fds;
+    {
+        ScopedNetns standby_host;  // where the placeholder takes the 4-tuple
+        auto started = h.standby.start_shadow(s.number);
+        REQUIRE(started);
+        fds = std::move(*started);
+    }
+    // The shadow as bgpd runs it: its FSM reads the OPEN and KEEPALIVE,
+    // the socket is set apart, the gate opens.
+    const int bgpd_fd = fds[0].release();
+    for (int i : {1, 2})  // as bgpd_ha_shadow_adopt() sets them
+        ::fcntl(fds[i].get(), F_SETFL, ::fcntl(fds[i].get(), F_GETFL) | O_NONBLOCK);
+    SessionTap shadow(bgpd_fd, std::move(fds[1]), std::move(fds[2]), std::nullopt);
+    CHECK(read_tap(shadow) == s.exchanged);
+    const int ttl = 7;  // as bgpd sets it (ebgp-multihop, GTSM) on its socket
+    REQUIRE(::setsockopt(bgpd_fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) == 0);
+    REQUIRE(shadow.isolate());
+    shadow.open_gate();
+    auto follow = [&] {
+        auto st = h.standby.receiver_state(s.number);
+        REQUIRE(st);
+        REQUIRE(st->image);
+        shadow.follow_remote(*st->image, *st->progress, st->progress_at);
+        if (st->history_complete)
+            REQUIRE(shadow.remote_history_complete());
+    };
+    follow();
+    CHECK(shadow.history_complete());
+
+    // Both ways through the active host: the peer's update reaches the
+    // shadow, the router's reaches the peer once the standby host holds it.
+    const std::string from_peer = update("", kOrigin + kAsPath + kNextHop, v4(10, 6, 1));
+    const std::string ours = update("", kOrigin + kAsPath + kNextHop, v4(10, 7, 1));
+    send_all(s.c.peer.get(), from_peer);
+    settle();
+    CHECK(read_tap(s.tap) == from_peer);
+    CHECK(s.write(ours) == -1);
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    CHECK(s.write(ours) == static_cast<ssize_t>(ours.size()));
+    CHECK(drain(s.c.peer.get()) == ours);
+    CHECK(read_tap(shadow) == from_peer);
+    REQUIRE(shadow.drain_sendlog(false));
+    settle();
+    auto now = capture(s.c.ours.get());
+    REQUIRE(now);
+    h.active.progress(s.number, *now, s.tap.written(), s.tap.consumed());
+    h.settle_channel();
+    follow();
+
+    // The active host dies: its socket goes without a word (repair mode),
+    // the data channel with it.
+    REQUIRE(silence(s.c.ours));
+    h.standby.end_receivers("the data channel to the partner went down");
+    Status taken = shadow.take_over();
+    INFO(taken.why());
+    REQUIRE(taken);
+    // bgpd's descriptor is the rebuilt socket, with bgpd's options.
+    int got_ttl = 0;
+    socklen_t ttl_len = sizeof(got_ttl);
+    REQUIRE(::getsockopt(bgpd_fd, IPPROTO_IP, IP_TTL, &got_ttl, &ttl_len) == 0);
+    CHECK(got_ttl == ttl);
+    CHECK((::fcntl(bgpd_fd, F_GETFL) & O_NONBLOCK) != 0);
+    CHECK(sockname(bgpd_fd, true) == sockname(s.c.peer.get(), false));
+
+    // The peer's stream goes on: what it sends now comes in on the rebuilt
+    // socket after the rest of the mirror, what the new active writes
+    // reaches it, and it never saw a FIN or RST.
+    const std::string later = update("", kOrigin + kAsPath + kNextHop, v4(10, 6, 2));
+    send_all(s.c.peer.get(), later);
+    std::string got;
+    for (int i = 0; i < 40 && got.size() < later.size(); i++) {
+        settle();
+        got += read_tap(shadow);
+    }
+    CHECK(got == later);
+    const std::string reply = update("", kOrigin + kAsPath + kNextHop, v4(10, 7, 2));
+    struct iovec iov = {const_cast<char *>(reply.data()), reply.size()};
+    CHECK(shadow.writev(&iov, 1) == static_cast<ssize_t>(reply.size()));
+    CHECK(drain(s.c.peer.get()) == reply);
+    int error = 0;
+    socklen_t len = sizeof(error);
+    REQUIRE(::getsockopt(s.c.peer.get(), SOL_SOCKET, SO_ERROR, &error, &len) == 0);
+    CHECK(error == 0);
+    ::close(bgpd_fd);
 }

@@ -363,6 +363,24 @@ TEST_CASE("a released active holds nothing of the peer's connection")
     CHECK(recv(a.c.peer.get(), buf, sizeof(buf), MSG_DONTWAIT) == 0);  // the last holder closed
 }
 
+TEST_CASE("a released active whose session goes on from another host closes it without a word")
+{
+    HandedOverActive a(false);
+    const int fd = a.tap.fd();
+    REQUIRE(a.tap.release(true));
+    a.c.ours.release();  // the tap's descriptor, now a stand-in
+    ::close(fd);         // the last holder: in repair mode, no FIN, no RST
+    settle();
+    char buf[64];
+    errno = 0;
+    CHECK(recv(a.c.peer.get(), buf, sizeof(buf), MSG_DONTWAIT) == -1);
+    CHECK(errno == EAGAIN);
+    int error = 0;
+    socklen_t len = sizeof(error);
+    REQUIRE(::getsockopt(a.c.peer.get(), SOL_SOCKET, SO_ERROR, &error, &len) == 0);
+    CHECK(error == 0);
+}
+
 TEST_CASE("a shadow that ends tells the active why, and the active waits before handing over again")
 {
     HandedOverActive a(false);

@@ -442,12 +442,13 @@ def test_planned_switchover_over_tcp():
     assert "Switchover started" in out, out
     wait_roles("b", "a", 2)
     wait_session_with("b")
-    # r3's session restarts (its continuation across hosts is not built
-    # yet: docs/dual-rp.md, step 6), now from rp b's host, whose streams go
-    # to rp a's host; rp a relays nothing.
-    assert "continuing a session across hosts is not built yet" in rp_log(
-        get_topogen().gears["rpb"], "b")
+    # r3's session goes on from rp b's host, on a socket rebuilt there: r3
+    # never saw it drop. Its streams now go to rp a's host; rp a relays
+    # nothing.
+    assert "1 of 1 shadow sessions continued" in rp_log(get_topogen().gears["rpb"], "b")
     wait_session_r3()
+    after = r3_heard()
+    assert after["connectionsDropped"] == 0 and after["connectionsEstablished"] == 1, after
     wait_streams_on_standby_host("b", "a")
     wait_connection_image_on("a")
     wait_shadow_on("a", "b")

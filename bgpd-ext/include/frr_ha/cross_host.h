@@ -61,6 +61,11 @@ bool frr_ha_cross_host_receiver_get(const struct frr_ha_node *node, uint64_t ses
  * CAP_NET_ADMIN), the input link and the send-log link. */
 bool frr_ha_cross_host_start_shadow(struct frr_ha_node *node, uint64_t session, int fds[3],
 				    char *why, size_t why_len);
+/* The shadow on fd (its I/O lock held) follows the session's receiver: the
+ * connection's image and last progress (what the peer acknowledged), and
+ * whether this host holds the whole history: true when that became so now. */
+bool frr_ha_cross_host_shadow_follow(const struct frr_ha_node *node, struct frr_ha_taps *taps,
+				     uint64_t session, int fd);
 /* write_fd has room; read_fd is readable. */
 void frr_ha_cross_host_receiver_flush(struct frr_ha_node *node, uint64_t session);
 void frr_ha_cross_host_receiver_word(struct frr_ha_node *node, uint64_t session);

@@ -120,8 +120,10 @@ bool frr_ha_tap_attachable(struct frr_ha_taps *taps, int fd, bool receive_only, 
 void frr_ha_tap_unprotect(struct frr_ha_taps *taps, int fd, const char *why);
 /* The session will never be handed over: stop following its streams. */
 void frr_ha_tap_exclude(struct frr_ha_taps *taps, int fd, const char *why);
-/* Old active: never touch the socket again; fd becomes a stand-in. */
-void frr_ha_tap_release(struct frr_ha_taps *taps, int fd);
+/* Old active: never touch the socket again; fd becomes a stand-in.
+ * silently: the socket closes in repair mode, sending nothing (dual-RP, a
+ * session the standby host continues; CAP_NET_ADMIN). */
+void frr_ha_tap_release(struct frr_ha_taps *taps, int fd, bool silently);
 /* Active: the input link of a mirrored session, where the standby says why
  * it ended its shadow (-1 if none); and taking that word: true when the
  * session is now unprotected (why: the standby's reason). */
@@ -135,11 +137,6 @@ void frr_ha_tap_add_shadow(struct frr_ha_taps *taps, int fd, int input_link,
 /* Shadow: the active's links hold the whole history. */
 bool frr_ha_tap_history_ended(struct frr_ha_taps *taps, int fd,
 			      const struct frr_ha_tap_bias *bias);
-/* Shadow across hosts (dual-RP): fd is the standby host's placeholder. The
- * links hold the whole history (the standby host received it); the peer
- * acknowledged the sent stream up to offset (the active's progress). */
-bool frr_ha_tap_remote_history_complete(struct frr_ha_taps *taps, int fd);
-void frr_ha_tap_peer_acked(struct frr_ha_taps *taps, int fd, uint64_t offset);
 /* Shadow: fd (bgpd's descriptor) becomes a stand-in; the peer's socket is
  * held by the tap alone until the takeover gives fd back to it. */
 bool frr_ha_tap_isolate(struct frr_ha_taps *taps, int fd, char *why,
@@ -154,12 +151,14 @@ bool frr_ha_tap_drain_sendlog(struct frr_ha_taps *taps, int fd, char *why,
 			      size_t why_len);
 /* writers_gone: the old active's writing threads are dead (its life page
  * said so) though its links are still open: what they hold is their end.
+ * md5_key (NULL: none): the session's TCP-MD5 key, for a socket rebuilt on
+ * this host (a shadow across hosts: it needs CAP_NET_ADMIN).
  * info (may be NULL): the tap as the takeover left it, as frr_ha_tap_info
  * gives it, without a second lookup. */
 bool frr_ha_tap_take_over(struct frr_ha_taps *taps, int fd,
 			  size_t max_message, bool writers_gone,
-			  struct frr_ha_tap_info *info, char *why,
-			  size_t why_len);
+			  const char *md5_key, struct frr_ha_tap_info *info,
+			  char *why, size_t why_len);
 /* After frr_ha_tap_take_over: the messages to send before any other, once. */
 size_t frr_ha_tap_takeover_messages(struct frr_ha_taps *taps, int fd,
 				    void (*emit)(void *ctx, const void *data,
