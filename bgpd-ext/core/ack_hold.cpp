@@ -252,7 +252,8 @@ Status AckHold::hold(const HeldConnection &c, std::uint32_t confirmed)
     if (held_.count(c))
         return Status::fail(c.text() + " is held already");
     held_.emplace(c, Held{confirmed, {}});
-    Status added = run("add " + element(c));
+    Status added = Status::ok();
+    privileged([&] { added = run("add " + element(c)); });
     if (!added)
         held_.erase(c);
     return added;
@@ -265,7 +266,8 @@ bool AckHold::confirm(const HeldConnection &c, std::uint32_t confirmed)
         return false;
     if (seq_after(confirmed, it->second.confirmed))
         it->second.confirmed = confirmed;
-    pass_confirmed(it->second);
+    if (!it->second.waiting.empty())
+        privileged([&] { pass_confirmed(it->second); });
     return true;
 }
 
@@ -278,11 +280,15 @@ Status AckHold::release(const HeldConnection &c)
     // hold and passes, after those passed here.
     std::deque<Waiting> waiting = std::move(it->second.waiting);
     held_.erase(it);
-    for (const Waiting &w : waiting) {
-        pass(w.packet_id);
-        counters_.released++;
-    }
-    return run("delete " + element(c));
+    Status deleted = Status::ok();
+    privileged([&] {
+        for (const Waiting &w : waiting) {
+            pass(w.packet_id);
+            counters_.released++;
+        }
+        deleted = run("delete " + element(c));
+    });
+    return deleted;
 }
 
 int AckHold::fd() const
@@ -291,6 +297,11 @@ int AckHold::fd() const
 }
 
 void AckHold::on_readable()
+{
+    privileged([this] { take_queued(); });
+}
+
+void AckHold::take_queued()
 {
     alignas(8) char buf[65536];
     for (;;) {

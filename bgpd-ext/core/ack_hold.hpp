@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <deque>
+#include <functional>
 #include <unordered_map>
 
 #include "result.hpp"
@@ -84,6 +85,12 @@ public:
     // longer queues its segments. Refused for a connection not held.
     Status release(const HeldConnection &c);
 
+    // Runs `call` with CAP_NET_ADMIN in effect (a daemon that keeps it off
+    // otherwise, as FRR's do): the kernel checks it on every netlink
+    // message, each verdict and set change included. None: as is.
+    using Privileged = std::function<void(const std::function<void()> &call)>;
+    void set_privileged(Privileged privileged) { privileged_ = std::move(privileged); }
+
     // The queue's descriptor, to poll for input; on_readable() takes what
     // the kernel queued, passing or holding each segment, without blocking.
     int fd() const;
@@ -99,6 +106,7 @@ public:
     };
     const Counters &counters() const { return counters_; }
     std::size_t waiting(const HeldConnection &c) const;
+    bool holds(const HeldConnection &c) const { return held_.count(c) != 0; }
     std::size_t connections() const { return held_.size(); }
 
     struct CtxFree {
@@ -120,6 +128,7 @@ private:
     };
 
     static int on_packet(nfq_q_handle *qh, nfgenmsg *msg, nfq_data *nfa, void *self);
+    void take_queued();
     void take(std::uint32_t packet_id, const unsigned char *ip, int len);
     void pass(std::uint32_t packet_id);
     void pass_confirmed(Held &h);
@@ -133,7 +142,16 @@ private:
     std::uint16_t queue_num_ = 0;
     bool table_installed_ = false;
     std::unordered_map<HeldConnection, Held, HeldConnectionHash> held_;
+    void privileged(const std::function<void()> &call) const
+    {
+        if (privileged_)
+            privileged_(call);
+        else
+            call();
+    }
+
     Counters counters_;
+    Privileged privileged_;
 };
 
 }  // namespace frr_ha

@@ -40,8 +40,12 @@ bool frr_ha_cross_host_hand_over(frr_ha_node *node, frr_ha_taps *taps, int fd,
     // byte moves in between): the standby host's image of the connection.
     // Without CAP_NET_ADMIN there is none, and the streams go all the same.
     std::optional<CrossHostStreams::SocketAtAttach> socket;
-    if (auto captured = capture(fd))
-        socket = CrossHostStreams::SocketAtAttach{*captured, tap.written(), tap.consumed()};
+    if (auto captured = capture(fd)) {
+        socket = CrossHostStreams::SocketAtAttach{*captured, tap.written(), tap.consumed(), {}};
+        if (node->hold)
+            if (auto held = HeldConnection::of_socket(fd))
+                socket->connection = *held;
+    }
     else
         node->host.log(LogLevel::Warning,
                        std::string("no image of ") + handover->neighbor +
@@ -69,6 +73,47 @@ void frr_ha_cross_host_progress(frr_ha_node *node, frr_ha_taps *taps, int fd, ui
         return;
     if (auto captured = capture(fd))
         node->cross.progress(session, *captured, tap->written(), tap->consumed());
+}
+
+bool frr_ha_cross_host_hold_start(frr_ha_node *node, uint16_t queue,
+                                  void (*privileged)(void (*call)(void *), void *arg), char *why,
+                                  size_t why_len)
+{
+    if (node->hold)
+        return true;
+    auto installed = AckHold::install(queue);
+    if (!installed)
+        return said(Status::fail(installed.why()), why, why_len);
+    node->hold = std::move(*installed);
+    if (privileged)
+        node->hold->set_privileged([privileged](const std::function<void()> &call) {
+            privileged([](void *c) { (*static_cast<const std::function<void()> *>(c))(); },
+                       const_cast<std::function<void()> *>(&call));
+        });
+    node->cross.set_hold(node->hold.get());
+    return true;
+}
+
+void frr_ha_cross_host_hold_release_kept(frr_ha_node *node)
+{
+    node->cross.release_held();
+}
+
+void frr_ha_cross_host_hold_stop(frr_ha_node *node)
+{
+    node->cross.set_hold(nullptr);
+    node->hold.reset();
+}
+
+int frr_ha_cross_host_hold_fd(const frr_ha_node *node)
+{
+    return node->hold ? node->hold->fd() : -1;
+}
+
+void frr_ha_cross_host_hold_readable(frr_ha_node *node)
+{
+    if (node->hold)
+        node->hold->on_readable();
 }
 
 bool frr_ha_cross_host_pump(frr_ha_node *node, uint64_t session)
@@ -141,11 +186,26 @@ void frr_ha_cross_host_counters_get(const frr_ha_node *node, frr_ha_cross_host_c
     std::size_t relays = 0, receivers = 0;
     for (const auto &v : node->cross.view())
         (v.relay ? relays : receivers)++;
-    *out = frr_ha_cross_host_counters{relays,           c.relays_started,
-                                      c.relays_ended,   receivers,
-                                      c.receivers_started, c.receivers_ended,
-                                      c.chunks_refused, c.bytes_confirmed,
-                                      c.bytes_held,     c.in_flight};
+    *out = frr_ha_cross_host_counters{};
+    out->relays = relays;
+    out->relays_started = c.relays_started;
+    out->relays_ended = c.relays_ended;
+    out->receivers = receivers;
+    out->receivers_started = c.receivers_started;
+    out->receivers_ended = c.receivers_ended;
+    out->chunks_refused = c.chunks_refused;
+    out->bytes_confirmed = c.bytes_confirmed;
+    out->bytes_held = c.bytes_held;
+    out->bytes_in_flight = c.in_flight;
+    out->hold_on = static_cast<bool>(node->hold);
+    out->held_sessions = c.held_sessions;
+    out->hold_refused = c.hold_refused;
+    if (node->hold) {
+        const AckHold::Counters &h = node->hold->counters();
+        out->hold_queued = h.queued;
+        out->hold_waited = h.held;
+        out->hold_lost = h.lost;
+    }
 }
 
 bool frr_ha_cross_host_stream_get(const frr_ha_node *node, size_t index,

@@ -142,7 +142,7 @@ public:
     void data_channel_changed(bool up) override
     {
         if (cross_ && !up) {
-            cross_->end_relays("the data channel to the partner went down");
+            cross_->end_relays("the data channel to the partner went down", true);
             cross_->end_receivers("the data channel to the partner went down");
         }
     }
@@ -227,9 +227,14 @@ struct frr_ha_node {
     {
         host.set_cross_host(&cross);
     }
-    ~frr_ha_node() { host.set_cross_host(nullptr); }
+    ~frr_ha_node()
+    {
+        cross.set_hold(nullptr);
+        host.set_cross_host(nullptr);
+    }
     frr_ha::CHost host;
     frr_ha::PairNode node;
     frr_ha::CrossHostStreams cross;  // dual-RP: the sessions' streams
+    std::unique_ptr<frr_ha::AckHold> hold;  // dual-RP active: the hold, once started
 };
 

@@ -344,6 +344,7 @@ void fill_info(const SessionTap &t, struct frr_ha_tap_info *out)
     out->shadow_sent_prefixes = tap->shadow_sent_prefixes();
     copy_text(out->takeover_diff_problem, sizeof(out->takeover_diff_problem),
               tap->takeover_diff_problem());
+    copy_text(out->takeover_rebuilt, sizeof(out->takeover_rebuilt), tap->rebuilt());
     auto r = tap->replication_stats();
     out->bytes_mirrored = r.bytes_mirrored;
     out->bytes_logged = r.bytes_logged;

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <utility>
 
 #include "handover_messages.hpp"
@@ -35,6 +36,27 @@ Result<std::uint64_t> CrossHostStreams::add_relay(StreamSessionInfo info, Unique
     (void)added;
     it->second.socket = std::move(socket);
     counters_.relays_started++;
+    Relay &r = it->second;
+    if (hold_ && r.socket && r.socket->connection) {
+        // Still held since its last relay ended with the channel: the new
+        // history covers what was read meanwhile.
+        Status held = hold_->holds(*r.socket->connection)
+                          ? Status::ok()
+                          : hold_->hold(*r.socket->connection, r.socket->captured.recv_next());
+        if (hold_->holds(*r.socket->connection)) {
+            hold_->confirm(*r.socket->connection, r.socket->captured.recv_next());
+            kept_held_.erase(std::remove(kept_held_.begin(), kept_held_.end(),
+                                         *r.socket->connection),
+                             kept_held_.end());
+        }
+        r.held = static_cast<bool>(held);
+        if (!held) {
+            counters_.hold_refused++;
+            if (host_.log)
+                host_.log(LogLevel::Warning, "the hold refused " + info.neighbor +
+                                                 "'s connection: " + held.why());
+        }
+    }
     return session;
 }
 
@@ -96,8 +118,19 @@ void CrossHostStreams::send_image(std::uint64_t session, Relay &r)
 {
     ConnectionImage image = image_at_session_up(r.socket->captured, r.history_end->history_sent_bytes,
                                                 r.history_end->history_received_bytes);
+    r.recv_base = image.recv_base;
     r.image_sent = channel_.image(SessionImage{session, image, r.history_end->history_received_bytes,
                                                r.history_end->history_sent_bytes});
+    hold_confirm(r);  // what the standby confirmed so far now has sequence numbers
+}
+
+// The peer may now be acknowledged what the standby host holds of its bytes.
+void CrossHostStreams::hold_confirm(Relay &r)
+{
+    if (r.held && r.image_sent && hold_)
+        hold_->confirm(*r.socket->connection,
+                       r.recv_base + static_cast<std::uint32_t>(
+                                         r.relay.confirmed_end(StreamKind::received)));
 }
 
 void CrossHostStreams::progress(std::uint64_t session, const TcpConnectionState &captured,
@@ -112,6 +145,10 @@ void CrossHostStreams::progress(std::uint64_t session, const TcpConnectionState 
     std::uint64_t sent = r.history_end->history_sent_bytes + (written - r.socket->written);
     std::uint64_t received =
         r.history_end->history_received_bytes + (consumed - r.socket->consumed);
+    // Under the hold the peer was acknowledged no more than the standby
+    // host confirmed, whatever the kernel received.
+    if (r.held && held_at == UINT64_MAX)
+        held_at = r.relay.confirmed_end(StreamKind::received);
     channel_.progress(SessionProgress{session, progress_of(captured, sent, received, held_at)});
 }
 
@@ -142,6 +179,7 @@ void CrossHostStreams::on_ack(const StreamAck &ack)
     }
     std::uint64_t confirmed = r.relay.confirmed_end(StreamKind::received) +
                               r.relay.confirmed_end(StreamKind::sent) - before;
+    hold_confirm(r);
     counters_.bytes_confirmed += confirmed;
     in_flight_ -= confirmed;
     // Room again, in this session's window and in the budget: every relay
@@ -158,7 +196,8 @@ void CrossHostStreams::on_ack(const StreamAck &ack)
 }
 
 void CrossHostStreams::end_relay(std::map<std::uint64_t, Relay>::iterator it,
-                                 const std::string &why, bool tell_standby, bool tell_tap)
+                                 const std::string &why, bool tell_standby, bool tell_tap,
+                                 bool keep_held)
 {
     std::uint64_t session = it->first;
     if (tell_standby)
@@ -170,16 +209,29 @@ void CrossHostStreams::end_relay(std::map<std::uint64_t, Relay>::iterator it,
                                       " to the standby host end: " + why);
     in_flight_ -= it->second.in_flight();
     waiting_.erase(session);
+    // What waited leaves now: the session goes on without the standby host.
+    if (it->second.held && hold_ && keep_held)
+        kept_held_.push_back(*it->second.socket->connection);
+    else if (it->second.held && hold_)
+        (void)hold_->release(*it->second.socket->connection);
     relays_.erase(it);  // the links' far ends close: the tap drops them
     counters_.relays_ended++;
     if (host_.relay_changed)
         host_.relay_changed(session);
 }
 
-void CrossHostStreams::end_relays(const std::string &why)
+void CrossHostStreams::end_relays(const std::string &why, bool keep_held)
 {
     while (!relays_.empty())
-        end_relay(relays_.begin(), why, false, true);
+        end_relay(relays_.begin(), why, false, true, keep_held);
+}
+
+void CrossHostStreams::release_held()
+{
+    for (const HeldConnection &c : kept_held_)
+        if (hold_)
+            (void)hold_->release(c);
+    kept_held_.clear();
 }
 
 // --- the standby ------------------------------------------------------------------
@@ -489,6 +541,8 @@ CrossHostStreams::Counters CrossHostStreams::counters() const
 {
     Counters c = counters_;
     c.in_flight = in_flight_;
+    for (const auto &[session, r] : relays_)
+        c.held_sessions += r.held ? 1 : 0;
     return c;
 }
 

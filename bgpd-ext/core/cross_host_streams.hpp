@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "ack_hold.hpp"
 #include "bgp_stream.hpp"
 #include "connection_image.hpp"
 #include "pair_types.hpp"
@@ -74,6 +75,12 @@ public:
                      std::size_t window = StreamSender::kDefaultWindow);
 
     // --- the active ---
+    // The hold (docs/dual-rp.md, "The hold"): each relayed session's own
+    // segments wait until the standby host confirmed every byte their ACK
+    // covers. Not owned; nullptr: no hold (sessions relayed from then on
+    // are not held).
+    void set_hold(AckHold *hold) { hold_ = hold; }
+
     // The session's socket as the tap was attached: its state, and the
     // bytes the tap had written to it and consumed from it then. Once the
     // history's end says which stream offsets those were, the standby host
@@ -81,6 +88,9 @@ public:
     struct SocketAtAttach {
         TcpConnectionState captured;
         std::uint64_t written = 0, consumed = 0;
+        // Its 4-tuple, for the hold (held from the capture's receive
+        // sequence: what the kernel acknowledged before, it did).
+        std::optional<HeldConnection> connection;
     };
     // A session handed over: the far ends of its tap's links (see
     // RemoteStreamRelay). Announces it on the channel; fails (and closes
@@ -141,7 +151,13 @@ public:
 
     // The data channel went down, or this RP's role changed: every relay
     // (tell_tap: its tap hears why) or every receiver ends here.
-    void end_relays(const std::string &why);
+    // `keep_held`: the data channel went down, so the standby host may be
+    // taking over with what it has: the sessions' held segments keep
+    // waiting (the peer is acknowledged nothing more) until release_held()
+    // says this RP writes to peers again (its lease came back), or the
+    // session is handed over anew.
+    void end_relays(const std::string &why, bool keep_held = false);
+    void release_held();
     void end_receivers(const std::string &why);
 
     // show bgp ha: one line per session on either side.
@@ -167,6 +183,8 @@ public:
         std::uint64_t bytes_confirmed = 0;  // active: both streams
         std::uint64_t bytes_held = 0;       // standby: both streams
         std::size_t in_flight = 0;          // active: chunked, unconfirmed
+        std::size_t held_sessions = 0;      // active: under the hold
+        std::uint64_t hold_refused = 0;     // active: relayed without the hold
     };
     Counters counters() const;
 
@@ -180,6 +198,8 @@ private:
         std::optional<SocketAtAttach> socket;
         std::optional<HistoryEnd> history_end;  // once the tap told it
         bool image_sent = false;
+        bool held = false;                 // its segments wait for the hold
+        std::uint32_t recv_base = 0;       // once the image went: offset 0's sequence
         std::uint64_t in_flight() const
         {
             return chunked - relay.confirmed_end(StreamKind::received) -
@@ -217,19 +237,22 @@ private:
     bool send_chunks(std::uint64_t session, Relay &r);
     void send_image(std::uint64_t session, Relay &r);
     void end_relay(std::map<std::uint64_t, Relay>::iterator it, const std::string &why,
-                   bool tell_standby, bool tell_tap);
+                   bool tell_standby, bool tell_tap, bool keep_held = false);
     void end_receiver(std::map<std::uint64_t, Receiver>::iterator it, const std::string &why,
                       bool tell_active);
     Status deliver(Receiver &r);
     void deliver_and_confirm(std::map<std::uint64_t, Receiver>::iterator it);
     void receiver_changed(std::uint64_t session);
     void want_room(std::uint64_t session, Relay &r);
+    void hold_confirm(Relay &r);
 
     Channel channel_;
     Host host_;
     std::size_t budget_, window_;
     std::uint64_t next_session_ = 1;
     std::map<std::uint64_t, Relay> relays_;
+    AckHold *hold_ = nullptr;
+    std::vector<HeldConnection> kept_held_;  // relays ended, segments still held
     std::map<std::uint64_t, Receiver> receivers_;
     std::set<std::uint64_t> waiting_;  // relays that wait for room
     std::size_t in_flight_ = 0;        // chunked, not confirmed, over all relays

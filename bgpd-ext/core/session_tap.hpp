@@ -99,7 +99,19 @@ public:
     // The descriptor whose writability bgpd waits on before writing (the
     // send-log link while it is full and nothing logged is unwritten), and
     // the one it waits on while input is held back (-1 when not).
-    int output_fd() const { return active_ ? active_->output_fd() : fd(); }
+    // What bgpd waits on to write. A shadow's writes are swallowed, so it
+    // waits on something always writable (its send-log link): never on the
+    // peer's socket, which across hosts is a placeholder, nor on the
+    // stand-in, which never is; a write left queued in bgpd would reach the
+    // peer at the takeover.
+    int output_fd() const
+    {
+        if (active_)
+            return active_->output_fd();
+        if (shadow_ && (mode() == TapMode::Shadow || mode() == TapMode::MirrorEnded))
+            return shadow_->swallow_fd();
+        return fd();
+    }
     int input_held_on() const { return active_ ? active_->input_held_on() : -1; }
     // Every few tens of ms: streams the hand-over's history on (making at
     // most `make_budget` bytes of it), and gives up protecting a session
@@ -155,6 +167,7 @@ public:
     // Bytes the old active mirrored but never consumed, dropped from the
     // socket's queue at takeover.
     std::uint64_t duplicates_dropped() const { return shadow_ ? shadow_->duplicates_dropped() : 0; }
+    std::string rebuilt() const { return shadow_ ? shadow_->rebuilt() : std::string(); }
     bool input_moved() const { return shadow_ && shadow_->input_moved(); }
     // New active, for a session that restarts gracefully (RFC 4724) rather
     // than continue: bgpd reads the end of the stream at once, as if the

@@ -276,6 +276,10 @@ Status ShadowTap::rebuild_socket(const std::optional<std::string> &md5_key)
     // The new kernel's counts start at zero: tie them to the streams (its
     // queue is the log from the peer's acknowledgement to the log's end).
     bias_ = calibrate(*pos, send_log_.end(), received_end);
+    rebuilt_ = "rebuilt here: sending from offset " + std::to_string(remote_->progress.peer_acked) +
+               " (" + std::to_string(plan->state.send_queue.size()) +
+               " bytes queued again), receiving from offset " + std::to_string(received_end) +
+               ", progress " + std::to_string(records.progress_age_ms) + " ms old";
     return Status::ok();
 }
 

@@ -56,6 +56,12 @@ public:
     // what it would have.
     ssize_t swallow(const struct iovec *iov, int iovcnt, std::size_t total);
     int input_fd(int parked) const;
+    // Always writable while the shadow runs: where its writes wait (they
+    // are swallowed at once). The send-log link, which the shadow only
+    // reads, on bgpd's main thread: not the input link, whose reads the
+    // I/O pthread waits for (FRR's event loop loses one of two waits on
+    // one descriptor when the other is cancelled from another pthread).
+    int swallow_fd() const { return sendlog_link_ ? sendlog_link_.get() : streams_.fd(); }
 
     // The active's links hold the whole history: the kernel's counters are
     // related to the streams by `bias` from now on.
@@ -74,6 +80,8 @@ public:
     void follow_remote(const ConnectionImage &image, const ConnectionProgress &progress,
                        std::chrono::steady_clock::time_point progress_at);
     bool across_hosts() const { return remote_.has_value(); }
+    // After a takeover across hosts: how the socket was rebuilt, for the log.
+    const std::string &rebuilt() const { return rebuilt_; }
 
     Status isolate();
     void tell_active_shadow_ended(const std::string &why);
@@ -126,6 +134,7 @@ private:
         std::chrono::steady_clock::time_point progress_at;
     };
     std::optional<RemoteConnection> remote_;
+    std::string rebuilt_;
     ReceiveMirror mirror_;  // the received stream held from the mirror
     // Until its FSM is Established the shadow gets the OPEN and the
     // KEEPALIVE only: bgpd checks each header's length against what the

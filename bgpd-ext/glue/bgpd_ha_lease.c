@@ -33,6 +33,7 @@
 #include "bgpd/bgp_io.h"
 
 #include "bgpd_ha_glue.h"
+#include "frr_ha/cross_host.h"
 #include "frr_ha/fence.h"
 
 /* The deadline of the active's writes, on the lease clock. */
@@ -221,6 +222,9 @@ static void host_lease_lapsed(void *ctx, bool silent)
 	gates_open();
 	if (bgpd_ha_pair_node() &&
 	    frr_ha_node_role(bgpd_ha_pair_node()) == FRR_HA_ROLE_ACTIVE) {
+		/* No standby host took over: what the hold kept waiting since
+		 * the data channel went down goes now. */
+		frr_ha_cross_host_hold_release_kept(bgpd_ha_pair_node());
 		UNSET_FLAG(bm->flags, BM_FLAG_HOLD_PEERS);
 		sessions_start();
 		bgpd_ha_service_follow();

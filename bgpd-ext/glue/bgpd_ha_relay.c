@@ -41,8 +41,14 @@ struct ha_relay {
 
 /* How often the standby host hears where each connection stands. */
 #define RELAY_PROGRESS_MS 1000
+/* The hold's NFQUEUE number: one dual-RP bgpd per network namespace. */
+#define RELAY_HOLD_QUEUE 17900
 
 static struct thread *t_progress;
+/* The hold: started with the first session handed across hosts, stopped
+ * when this RP leaves the active role; why it could not start. */
+static struct thread *t_hold;
+static char hold_error[256];
 static bool at_exit; /* the module's fini runs: bgpd's I/O pthread is gone */
 
 static int relay_cmp(const struct ha_relay *a, const struct ha_relay *b)
@@ -126,6 +132,66 @@ static void host_stream_relay_changed(void *ctx, uint64_t session)
 		relay_rearm(r);
 }
 
+/* The hold's netlink messages need CAP_NET_ADMIN in effect. */
+static void with_net_admin(void (*call)(void *), void *arg)
+{
+	frr_with_privs (&bgpd_privs) {
+		call(arg);
+	}
+}
+
+static void relay_hold_read(struct thread *t)
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+	int fd = node ? frr_ha_cross_host_hold_fd(node) : -1;
+
+	if (fd < 0)
+		return;
+	frr_ha_cross_host_hold_readable(node);
+	thread_add_read(bgpd_ha_tf_master(), relay_hold_read, NULL, fd, &t_hold);
+}
+
+/* The hold before any session is relayed: without it the active's kernel
+ * would acknowledge bytes the standby host may never get. A hold that
+ * cannot start (no nfnetlink_queue, no CAP_NET_ADMIN) leaves the sessions
+ * relayed without it, said once and shown. */
+static void relay_hold_ensure(struct frr_ha_node *node)
+{
+	char why[256] = "";
+	bool ok;
+
+	if (frr_ha_cross_host_hold_fd(node) >= 0)
+		return;
+	frr_with_privs (&bgpd_privs) {
+		ok = frr_ha_cross_host_hold_start(node, RELAY_HOLD_QUEUE, with_net_admin, why,
+						  sizeof(why));
+	}
+	if (!ok) {
+		if (strcmp(why, hold_error) != 0)
+			zlog_warn("frr-ha: the hold could not start: %s: sessions are handed to the standby host without it",
+				  why);
+		snprintf(hold_error, sizeof(hold_error), "%s", why);
+		return;
+	}
+	hold_error[0] = '\0';
+	zlog_info("frr-ha: the hold started (NFQUEUE %u)", RELAY_HOLD_QUEUE);
+	thread_add_read(bgpd_ha_tf_master(), relay_hold_read, NULL,
+			frr_ha_cross_host_hold_fd(node), &t_hold);
+}
+
+void bgpd_ha_relay_hold_stop(void)
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+
+	THREAD_OFF(t_hold);
+	if (node && frr_ha_cross_host_hold_fd(node) >= 0) {
+		frr_with_privs (&bgpd_privs) {
+			frr_ha_cross_host_hold_stop(node);
+		}
+		zlog_info("frr-ha: the hold stopped");
+	}
+}
+
 bool bgpd_ha_relay_hand_over(struct peer *peer, const struct frr_ha_handover *h,
 			     const struct frr_ha_handover_links *links, const int conn[2],
 			     bool receive_only, char *why, size_t why_len)
@@ -135,6 +201,7 @@ bool bgpd_ha_relay_hand_over(struct peer *peer, const struct frr_ha_handover *h,
 	struct ha_relay *r;
 	bool ok;
 
+	relay_hold_ensure(node);
 	/* CAP_NET_ADMIN: the socket is captured in repair mode for its image. */
 	frr_with_privs (&bgpd_privs) {
 		frr_with_mutex (&peer->io_mtx) {
@@ -198,6 +265,7 @@ void bgpd_ha_relay_fini(void)
 
 	at_exit = true;
 	THREAD_OFF(t_progress);
+	bgpd_ha_relay_hold_stop();
 	while ((r = ha_relays_first(&relays)))
 		relay_free(r);
 	ha_relays_fini(&relays);
@@ -239,6 +307,13 @@ void bgpd_ha_relay_show(struct vty *vty, struct json_object *json)
 			" held, %" PRIu64 " in flight, %" PRIu64 " chunks refused\n",
 			c.relays, c.receivers, c.bytes_confirmed, c.bytes_held,
 			c.bytes_in_flight, c.chunks_refused);
+		if (c.hold_on)
+			vty_out(vty,
+				"Hold: %" PRIu64 " sessions, %" PRIu64 " segments queued, %" PRIu64
+				" waited for the standby host\n",
+				c.held_sessions, c.hold_queued, c.hold_waited);
+		else if (hold_error[0])
+			vty_out(vty, "Hold: off: %s\n", hold_error);
 		for (size_t i = 0; frr_ha_cross_host_stream_get(node, i, &s); i++)
 			vty_out(vty,
 				"  %s%s%s: session %" PRIu64 ", received %" PRIu64
@@ -259,6 +334,19 @@ void bgpd_ha_relay_show(struct vty *vty, struct json_object *json)
 	json_object_int_add(j, "bytesConfirmed", c.bytes_confirmed);
 	json_object_int_add(j, "bytesHeld", c.bytes_held);
 	json_object_int_add(j, "bytesInFlight", c.bytes_in_flight);
+	if (c.hold_on || hold_error[0]) {
+		json_object *hold = json_object_new_object();
+
+		json_object_boolean_add(hold, "on", c.hold_on);
+		if (hold_error[0])
+			json_object_string_add(hold, "error", hold_error);
+		json_object_int_add(hold, "sessions", c.held_sessions);
+		json_object_int_add(hold, "sessionsNotHeld", c.hold_refused);
+		json_object_int_add(hold, "segmentsQueued", c.hold_queued);
+		json_object_int_add(hold, "segmentsWaited", c.hold_waited);
+		json_object_int_add(hold, "segmentsLost", c.hold_lost);
+		json_object_object_add(j, "hold", hold);
+	}
 	for (size_t i = 0; frr_ha_cross_host_stream_get(node, i, &s); i++) {
 		json_object *e = json_object_new_object();
 

@@ -141,7 +141,13 @@ int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3], bool acros
 		refuse = "this RP is not standby";
 	else if (!peer)
 		refuse = "no such neighbor in this RP's configuration";
-	else if (shadow_of(peer) || peer->status != Idle)
+	else if (shadow_of(peer) && shadow_of(peer)->t_ended) {
+		/* The active hands the session over anew: the shadow whose
+		 * mirror ended is over; this hand-over comes again after the
+		 * active's back-off, once the old one has cleared. */
+		bgpd_ha_shadow_stop(shadow_of(peer), "the active hands the session over anew");
+		refuse = "the previous shadow of the neighbor is still clearing";
+	} else if (shadow_of(peer) || peer->status != Idle)
 		refuse = "the neighbor already has a session here";
 	else if (CHECK_FLAG(peer->flags, PEER_FLAG_SHUTDOWN) ||
 		 CHECK_FLAG(peer->bgp->flags, BGP_FLAG_SHUTDOWN))
@@ -175,6 +181,13 @@ int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3], bool acros
 	thread_add_read(bgpd_ha_tf_master(), tf_sendlog_read, s, fds[2], &s->t_sendlog);
 	zlog_info("frr-ha: %s: shadowing the active's session%s", peer->host,
 		  across_hosts ? " from the active host" : "");
+	/* A peer this RP ran as active (dual-RP: the old active stays as
+	 * standby) may keep a wait its last session armed on a descriptor
+	 * since closed: FRR's event loop dropped it (POLLNVAL) and left the
+	 * peer's t_read/t_write set, which would keep the shadow from ever
+	 * reading or writing. */
+	bgp_reads_off(peer);
+	bgp_writes_off(peer);
 	BGP_EVENT_ADD(peer, BGP_Start);
 	return fds[0];
 }
@@ -348,6 +361,18 @@ static void tf_shadow_expire(struct thread *t)
 		bgpd_ha_shadow_stop(s, "the active ended the session");
 }
 
+/* Across hosts the mirror also ends when the data channel goes down, and
+ * this RP becomes active only after the detection time and the lease it
+ * granted: the shadow waits for that, twice over. */
+static unsigned int mirror_end_grace_ms(const struct ha_shadow *s)
+{
+	const struct frr_ha_pair_config *cfg = bgpd_ha_pair_config();
+
+	if (!s->across_hosts || !cfg)
+		return TF_MIRROR_END_GRACE_MS;
+	return TF_MIRROR_END_GRACE_MS + 2 * cfg->interval_ms * cfg->multiplier;
+}
+
 /* Some shadow's mirror closed: the active ended that session, handed over
  * (planned switchover) or died. Only the role, known shortly, tells. */
 void bgpd_ha_shadow_mirror_ended(struct thread *t)
@@ -364,7 +389,7 @@ void bgpd_ha_shadow_mirror_ended(struct thread *t)
 		}
 		if (ended && !s->t_ended)
 			thread_add_timer_msec(bgpd_ha_tf_master(), tf_shadow_expire, s,
-					      TF_MIRROR_END_GRACE_MS, &s->t_ended);
+					      mirror_end_grace_ms(s), &s->t_ended);
 	}
 }
 

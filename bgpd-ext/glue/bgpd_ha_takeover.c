@@ -42,6 +42,7 @@ enum take_over_outcome { TAKEN_BUSY, TAKEN_CONTINUED, TAKEN_GRACEFUL, TAKEN_REST
 struct continued_note {
 	struct peer *peer;
 	size_t completed_bytes, unsent_messages;
+	char rebuilt[192]; /* across hosts: how the socket was rebuilt */
 };
 
 /* The tap's part of one shadow's takeover (peer->io_mtx held). Across
@@ -112,7 +113,8 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 	last_takeover.completed_bytes += info.completed_bytes;
 	last_takeover.unsent_messages += info.unsent_messages;
 	last_takeover.differences_pending++;
-	*note = (struct continued_note){peer, info.completed_bytes, info.unsent_messages};
+	*note = (struct continued_note){peer, info.completed_bytes, info.unsent_messages, ""};
+	snprintf(note->rebuilt, sizeof(note->rebuilt), "%s", info.takeover_rebuilt);
 	bgpd_ha_shadow_hold_timer_on(s);
 	bgpd_ha_shadow_free(s);
 	difference_later(peer);
@@ -129,9 +131,13 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 	}
 	/* Output: only what the shadow queued needs a wait armed now (each
 	 * costs a wake-up of the busy I/O pthread, ~40 us at 1000 sessions);
-	 * whatever bgpd queues later arms its own, as on any session. */
-	if (output_waits)
+	 * whatever bgpd queues later arms its own, as on any session. A wait
+	 * armed by the shadow is on its input link (where a shadow's writes
+	 * wait): moved to the socket. */
+	if (output_waits) {
+		bgp_writes_off(peer);
 		bgp_writes_on(peer);
+	}
 	return TAKEN_CONTINUED;
 }
 
@@ -182,9 +188,10 @@ void bgpd_ha_take_over_all(void)
 			    writers_gone ? " (the old active's links read to their end before its exit was over)"
 					 : "");
 	for (unsigned int i = 0; i < noted; i++)
-		zlog_notice("frr-ha: %s: session continued (%zu bytes completed, %zu messages of the old active not sent)",
+		zlog_notice("frr-ha: %s: session continued (%zu bytes completed, %zu messages of the old active not sent)%s%s",
 			    notes[i].peer->host, notes[i].completed_bytes,
-			    notes[i].unsent_messages);
+			    notes[i].unsent_messages, *notes[i].rebuilt ? "; socket " : "",
+			    notes[i].rebuilt);
 	XFREE(MTYPE_HA_SHADOW, notes);
 	XFREE(MTYPE_HA_SHADOW, todo);
 }

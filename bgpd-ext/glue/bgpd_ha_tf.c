@@ -165,8 +165,10 @@ static int tf_role_changed(enum frr_ha_role previous, enum frr_ha_role role)
 		bgpd_ha_take_over_all();
 		return 0;
 	}
-	if (previous == FRR_HA_ROLE_ACTIVE)
+	if (previous == FRR_HA_ROLE_ACTIVE) {
 		bgpd_ha_release_all();
+		bgpd_ha_relay_hold_stop();
+	}
 	if (role == FRR_HA_ROLE_STANDBY)
 		bgpd_ha_handover_listen();
 	return 0;

@@ -46,6 +46,8 @@ void bgpd_ha_handover_unwatch(struct peer *peer, bool all);
 
 void bgpd_ha_relay_init(void);
 void bgpd_ha_relay_fini(void);
+/* This RP leaves the active role: the hold goes (what waits is dropped). */
+void bgpd_ha_relay_hold_stop(void);
 /* The standby is on another host (dual-RP): sessions go to it over the
  * data channel, not over a local hand-over socket. */
 bool bgpd_ha_relay_across_hosts(void);

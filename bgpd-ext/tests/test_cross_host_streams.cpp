@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "bgp_messages.hpp"
+#include "ack_hold.hpp"
 #include "cross_host_streams.hpp"
 #include "remote_streams_wire.hpp"
 #include "tcp_repair.hpp"
@@ -20,6 +21,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -142,7 +144,10 @@ struct Session {
         if (with_image) {
             auto captured = capture(c.ours.get());
             REQUIRE(captured);
-            socket = CrossHostStreams::SocketAtAttach{*captured, tap.written(), tap.consumed()};
+            auto held = HeldConnection::of_socket(c.ours.get());
+            REQUIRE(held);
+            socket = CrossHostStreams::SocketAtAttach{*captured, tap.written(), tap.consumed(),
+                                                      *held};
         }
         auto added = active.add_relay(StreamSessionInfo{0, 1, "", neighbor, false},
                                       std::move(in_r), std::move(out_r), std::move(conn_r), gate,
@@ -701,4 +706,107 @@ TEST_CASE("cross-host streams: the standby host's shadow takes the session over 
     REQUIRE(::getsockopt(s.c.peer.get(), SOL_SOCKET, SO_ERROR, &error, &len) == 0);
     CHECK(error == 0);
     ::close(bgpd_fd);
+}
+
+namespace {
+
+// The peer's own bytes its kernel says were acknowledged, after letting the
+// hold take what the active's kernel queued for `ms`.
+std::uint64_t peer_acked_after(AckHold &hold, int peer, int ms)
+{
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < end) {
+        pollfd p{hold.fd(), POLLIN, 0};
+        if (::poll(&p, 1, 10) == 1)
+            hold.on_readable();
+    }
+    auto pos = tcp_stream_position(peer);
+    REQUIRE(pos);
+    return pos->acked;
+}
+
+}  // namespace
+
+TEST_CASE("cross-host streams: under the hold the peer is acknowledged only what the standby host confirmed",
+          "[cross_host_streams]")
+{
+    ScopedNetns host;  // the hold's nftables table and queue are this namespace's
+    REQUIRE(host.why().empty());
+    auto installed = AckHold::install(180);
+    INFO(installed.why());
+    REQUIRE(installed);
+    AckHold &hold = **installed;
+    Hosts h;
+    h.active.set_hold(&hold);
+    Session s(h.active, "192.0.2.2", true);
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    CHECK(h.active.counters().held_sessions == 1);
+    const std::uint64_t before = peer_acked_after(hold, s.c.peer.get(), 50);
+    CHECK(before == s.exchanged.size());
+
+    // The peer's update reaches bgpd at once, but its ACK waits for the
+    // standby host.
+    const std::string u = update("", kOrigin + kAsPath + kNextHop, v4(10, 8, 1));
+    send_all(s.c.peer.get(), u);
+    settle();
+    CHECK(read_tap(s.tap) == u);
+    CHECK(peer_acked_after(hold, s.c.peer.get(), 200) == before);
+    REQUIRE(h.active.pump(s.number));
+    CHECK(peer_acked_after(hold, s.c.peer.get(), 100) == before);  // the chunk is on its way
+    h.settle_channel();  // the standby host holds it and confirms
+    CHECK(peer_acked_after(hold, s.c.peer.get(), 300) == before + u.size());
+    CHECK(hold.counters().held > 0);
+
+    // The progress says the kernel acknowledged what the hold let out.
+    auto now = capture(s.c.ours.get());
+    REQUIRE(now);
+    h.active.progress(s.number, *now, s.tap.written(), s.tap.consumed());
+    h.settle_channel();
+    auto st = h.standby.receiver_state(s.number);
+    REQUIRE(st);
+    REQUIRE(st->progress);
+    CHECK(st->progress->received_acked == s.exchanged.size() + u.size());
+
+    // The session's streams end (the standby refuses a chunk): what waits
+    // goes, and the session is no longer held.
+    h.standby.on_chunk(StreamChunk{s.number, StreamKind::received, 100000, "x"});
+    h.settle_channel();
+    CHECK(h.active.counters().held_sessions == 0);
+    CHECK(hold.connections() == 0);
+    send_all(s.c.peer.get(), u);
+    settle();
+    CHECK(read_tap(s.tap) == u);
+    CHECK(peer_acked_after(hold, s.c.peer.get(), 300) == before + 2 * u.size());
+}
+
+TEST_CASE("cross-host streams: the data channel down keeps the hold until this RP may write again",
+          "[cross_host_streams]")
+{
+    ScopedNetns host;
+    REQUIRE(host.why().empty());
+    auto installed = AckHold::install(181);
+    REQUIRE(installed);
+    AckHold &hold = **installed;
+    Hosts h;
+    h.active.set_hold(&hold);
+    Session s(h.active, "192.0.2.2", true);
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    const std::uint64_t before = peer_acked_after(hold, s.c.peer.get(), 50);
+
+    // The channel goes: the standby host may be taking over with what it
+    // holds, so what the peer sends now is not acknowledged.
+    h.active.end_relays("the data channel to the partner went down", true);
+    CHECK(hold.connections() == 1);
+    const std::string u = update("", kOrigin + kAsPath + kNextHop, v4(10, 9, 1));
+    send_all(s.c.peer.get(), u);
+    settle();
+    CHECK(read_tap(s.tap) == u);
+    CHECK(peer_acked_after(hold, s.c.peer.get(), 300) == before);
+
+    // Its lease came back (no standby took over): what waited goes.
+    h.active.release_held();
+    CHECK(hold.connections() == 0);
+    CHECK(peer_acked_after(hold, s.c.peer.get(), 300) == before + u.size());
 }

@@ -147,9 +147,16 @@ def _convert_stream_session(session):
     return out
 
 
+# The hold: its counters are uint64 (sessions is a uint32).
+_UINT64_HOLD = {"sessionsNotHeld", "segmentsQueued", "segmentsWaited", "segmentsLost"}
+
+
 def _convert_streams_across_hosts(streams):
     """Counters (all uint64) and one entry per session."""
-    out = _convert({k: v for k, v in streams.items() if k != "sessions"}, all_uint64=True)
+    out = _convert({k: v for k, v in streams.items() if k not in ("sessions", "hold")},
+                   all_uint64=True)
+    if "hold" in streams:
+        out["hold"] = _convert(streams["hold"], uint64=_UINT64_HOLD)
     out["sessions"] = [_convert_stream_session(s) for s in streams.get("sessions", [])]
     if not out["sessions"]:
         del out["sessions"]

@@ -243,6 +243,25 @@ def r3_heard():
     return vtysh_json(get_topogen().gears["r3"], f"show bgp neighbors {SERVICE} json")[SERVICE]
 
 
+def assert_r3_never_dropped():
+    """r3's one session to the service address has gone on through every
+    switchover so far: Established, never dropped, never established again."""
+    heard = r3_heard()
+    assert heard["bgpState"] == "Established", heard
+    assert heard["connectionsEstablished"] == 1 and heard["connectionsDropped"] == 0, heard
+    return heard
+
+
+def assert_r3_wire_clean(capture, since=None):
+    """Nothing in r3's capture from the service address ended or broke its
+    session: no FIN, RST or NOTIFICATION, every message frames."""
+    wire = capture.summary("r3", since=since)
+    assert wire["fin_or_rst_from_r1"] == 0, wire
+    assert wire["notifications"] == 0, wire
+    assert wire["malformed"] == 0, wire
+    assert wire["framing_problems"] == [], wire
+
+
 def wait_session_r3():
     r3 = get_topogen().gears["r3"]
 
@@ -253,7 +272,17 @@ def wait_session_r3():
             return "r3 lacks the pair's prefix"
         return None
 
-    wait_for("r3 peers with the service address", established)
+    try:
+        wait_for("r3 peers with the service address", established)
+    except AssertionError:
+        import pprint
+        pprint.pprint(show("a").get("streamsAcrossHosts"))
+        rpa = get_topogen().gears["rpa"]
+        pprint.pprint(json.loads(rp_vtysh(rpa, "a", f"show bgp neighbors {R3} json"))[R3]["messageStats"])
+        pprint.pprint(r3_heard()["messageStats"])
+        print(rpa.cmd("nft list ruleset"))
+        print(rpa.cmd("ss -tni"))
+        raise
 
 
 def wait_connection_image_on(standby):
@@ -438,21 +467,32 @@ def test_service_address_changed_at_run_time_and_refused_on_the_standby():
 
 
 def test_planned_switchover_over_tcp():
-    out = get_topogen().gears["rpa"].vtysh_cmd("bgp ha switchover")
-    assert "Switchover started" in out, out
-    wait_roles("b", "a", 2)
-    wait_session_with("b")
-    # r3's session goes on from rp b's host, on a socket rebuilt there: r3
-    # never saw it drop. Its streams now go to rp a's host; rp a relays
-    # nothing.
-    assert "1 of 1 shadow sessions continued" in rp_log(get_topogen().gears["rpb"], "b")
-    wait_session_r3()
-    after = r3_heard()
-    assert after["connectionsDropped"] == 0 and after["connectionsEstablished"] == 1, after
+    """rp a hands the active role to rp b: r3's session on the service
+    address goes on from rp b's host on a socket rebuilt there (r3 never
+    sees it drop: no FIN, RST or NOTIFICATION, every message frames), and
+    is handed back to rp a's host, which shadows it; r2's sessions, on
+    each RP's own address, restart."""
+    tgen = get_topogen()
+    wait_shadow_on("b", "a")
+    capture = Capture(tgen, ["r3"], [SERVICE])
+    try:
+        out = tgen.gears["rpa"].vtysh_cmd("bgp ha switchover")
+        assert "Switchover started" in out, out
+        wait_roles("b", "a", 2)
+        wait_session_with("b")
+        wait_session_r3()
+        time.sleep(1)
+    finally:
+        capture.stop()
+    assert "1 of 1 shadow sessions continued" in rp_log(tgen.gears["rpb"], "b")
+    assert "socket rebuilt here" in rp_log(tgen.gears["rpb"], "b")
+    assert_r3_wire_clean(capture)
+    assert_r3_never_dropped()
     wait_streams_on_standby_host("b", "a")
     wait_connection_image_on("a")
     wait_shadow_on("a", "b")
     assert show("a")["streamsAcrossHosts"]["toStandbyHost"] == 0
+    assert show("b")["streamsAcrossHosts"]["hold"]["on"] is True
     # r2 sent nothing to the service address since: rp b's announcement
     # alone moved r2's cache.
     wait_service_on("b")

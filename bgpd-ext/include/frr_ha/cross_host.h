@@ -29,6 +29,23 @@ bool frr_ha_cross_host_hand_over(struct frr_ha_node *node, struct frr_ha_taps *t
 				 const struct frr_ha_handover_links *links, const int conn[2],
 				 size_t max_message, bool receive_only, uint64_t *session,
 				 char *why, size_t why_len);
+/* The active's hold (docs/dual-rp.md, "The hold"): each session relayed
+ * from now on has its own segments wait until the standby host confirmed
+ * every byte their ACK covers. Start installs the nftables rule and binds
+ * NFQUEUE queue (CAP_NET_ADMIN); stop removes it (what waits is dropped).
+ * privileged runs call(arg) with CAP_NET_ADMIN in effect: the kernel wants
+ * it on every verdict and set change the hold sends from then on.
+ * Watch hold_fd and call hold_readable when it is readable. */
+bool frr_ha_cross_host_hold_start(struct frr_ha_node *node, uint16_t queue,
+				  void (*privileged)(void (*call)(void *), void *arg), char *why,
+				  size_t why_len);
+void frr_ha_cross_host_hold_stop(struct frr_ha_node *node);
+/* The sessions whose relays ended with the data channel keep their segments
+ * held (the standby host may be taking over): this RP writes to peers again
+ * (its lease came back), so what waits goes. */
+void frr_ha_cross_host_hold_release_kept(struct frr_ha_node *node);
+int frr_ha_cross_host_hold_fd(const struct frr_ha_node *node);
+void frr_ha_cross_host_hold_readable(struct frr_ha_node *node);
 /* Moves what the session's links hold onto the data channel. False: the
  * relay ended (its tap dropped it, or the channel went down). */
 bool frr_ha_cross_host_pump(struct frr_ha_node *node, uint64_t session);
@@ -74,6 +91,11 @@ struct frr_ha_cross_host_counters {
 	uint64_t relays, relays_started, relays_ended;
 	uint64_t receivers, receivers_started, receivers_ended;
 	uint64_t chunks_refused, bytes_confirmed, bytes_held, bytes_in_flight;
+	/* active: the hold (its segments queued, those that waited for a
+	 * confirmation, those the queue lost), sessions under it, and sessions
+	 * relayed without it */
+	bool hold_on;
+	uint64_t held_sessions, hold_refused, hold_queued, hold_waited, hold_lost;
 };
 void frr_ha_cross_host_counters_get(const struct frr_ha_node *node,
 				struct frr_ha_cross_host_counters *out);

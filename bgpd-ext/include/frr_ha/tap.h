@@ -57,6 +57,7 @@ struct frr_ha_tap_info {
 	 * the peer from us, and (standby) sent by this RP's own FSM. */
 	size_t received_prefixes, peer_holds_prefixes, shadow_sent_prefixes;
 	char takeover_diff_problem[256]; /* why no difference could be made */
+	char takeover_rebuilt[192]; /* across hosts: how the socket was rebuilt */
 	/* Active: replication (SessionTap::ReplicationStats). */
 	uint64_t bytes_mirrored, bytes_logged, backpressure_events;
 	uint64_t lag_bytes, pending_bytes, history_bytes, held_ms;
