@@ -360,6 +360,9 @@ bool ActiveTap::pump(std::chrono::milliseconds lag_limit, std::size_t make_budge
         return std::exchange(unprotected_unsaid_, false);
     if (state_.mode() != TapMode::Mirroring || !pressure_.any())
         return false;
+    // Cut from a standby host that may be taking over: no lag limit.
+    if (gate_ && gate_->sealed())
+        return false;
     auto held = std::chrono::duration_cast<std::chrono::milliseconds>(pressure_.held_for());
     if (held <= lag_limit)
         return false;

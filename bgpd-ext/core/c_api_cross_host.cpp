@@ -94,9 +94,9 @@ bool frr_ha_cross_host_hold_start(frr_ha_node *node, uint16_t queue,
     return true;
 }
 
-void frr_ha_cross_host_hold_release_kept(frr_ha_node *node)
+void frr_ha_cross_host_release_cut(frr_ha_node *node)
 {
-    node->cross.release_held();
+    node->cross.release_cut("this RP writes to peers again");
 }
 
 void frr_ha_cross_host_hold_stop(frr_ha_node *node)

@@ -145,6 +145,11 @@ public:
             cross_->end_relays("the data channel to the partner went down", true);
             cross_->end_receivers("the data channel to the partner went down");
         }
+        // The partner is back and did not take over (else this RP's lease
+        // lapsed and it steps down): the cut sessions go on unprotected,
+        // and are handed over again.
+        if (cross_ && up)
+            cross_->release_cut("the data channel came back");
     }
     void stream_chunk(const StreamChunk &chunk) override
     {

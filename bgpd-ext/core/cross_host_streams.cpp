@@ -4,7 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "handover_messages.hpp"
@@ -40,15 +40,7 @@ Result<std::uint64_t> CrossHostStreams::add_relay(StreamSessionInfo info, Unique
     if (hold_ && r.socket && r.socket->connection) {
         // Still held since its last relay ended with the channel: the new
         // history covers what was read meanwhile.
-        Status held = hold_->holds(*r.socket->connection)
-                          ? Status::ok()
-                          : hold_->hold(*r.socket->connection, r.socket->captured.recv_next());
-        if (hold_->holds(*r.socket->connection)) {
-            hold_->confirm(*r.socket->connection, r.socket->captured.recv_next());
-            kept_held_.erase(std::remove(kept_held_.begin(), kept_held_.end(),
-                                         *r.socket->connection),
-                             kept_held_.end());
-        }
+        Status held = hold_->hold(*r.socket->connection, r.socket->captured.recv_next());
         r.held = static_cast<bool>(held);
         if (!held) {
             counters_.hold_refused++;
@@ -89,6 +81,8 @@ bool CrossHostStreams::pump(std::uint64_t session)
     if (it == relays_.end())
         return false;
     Relay &r = it->second;
+    if (r.cut)
+        return true;  // its streams wait in the links until it ends
     Status pumped = r.relay.pump();
     if (!pumped) {
         end_relay(it, pumped.why(), true, false);
@@ -158,10 +152,10 @@ bool CrossHostStreams::relay_fds(std::uint64_t session, int fds[3]) const
     if (it == relays_.end())
         return false;
     const Relay &r = it->second;
-    bool hold = r.room_wanted;
+    bool hold = r.room_wanted || r.cut;
     fds[0] = hold ? -1 : r.relay.input_fd();
     fds[1] = hold ? -1 : r.relay.sendlog_fd();
-    fds[2] = r.relay.handover_fd();
+    fds[2] = r.cut ? -1 : r.relay.handover_fd();
     return true;
 }
 
@@ -196,8 +190,7 @@ void CrossHostStreams::on_ack(const StreamAck &ack)
 }
 
 void CrossHostStreams::end_relay(std::map<std::uint64_t, Relay>::iterator it,
-                                 const std::string &why, bool tell_standby, bool tell_tap,
-                                 bool keep_held)
+                                 const std::string &why, bool tell_standby, bool tell_tap)
 {
     std::uint64_t session = it->first;
     if (tell_standby)
@@ -210,9 +203,7 @@ void CrossHostStreams::end_relay(std::map<std::uint64_t, Relay>::iterator it,
     in_flight_ -= it->second.in_flight();
     waiting_.erase(session);
     // What waited leaves now: the session goes on without the standby host.
-    if (it->second.held && hold_ && keep_held)
-        kept_held_.push_back(*it->second.socket->connection);
-    else if (it->second.held && hold_)
+    if (it->second.held && hold_)
         (void)hold_->release(*it->second.socket->connection);
     relays_.erase(it);  // the links' far ends close: the tap drops them
     counters_.relays_ended++;
@@ -220,18 +211,45 @@ void CrossHostStreams::end_relay(std::map<std::uint64_t, Relay>::iterator it,
         host_.relay_changed(session);
 }
 
-void CrossHostStreams::end_relays(const std::string &why, bool keep_held)
+// What was on the channel is lost with it; the session's gate and hold stay
+// where the standby host's last confirmation left them.
+void CrossHostStreams::cut_relay(std::uint64_t session, Relay &r, const std::string &why)
 {
-    while (!relays_.empty())
-        end_relay(relays_.begin(), why, false, true, keep_held);
+    in_flight_ -= r.in_flight();
+    r.chunked = r.relay.confirmed_end(StreamKind::received) +
+                r.relay.confirmed_end(StreamKind::sent);
+    waiting_.erase(session);
+    r.room_wanted = false;
+    r.cut = true;
+    r.relay.gate().seal();
+    if (host_.log)
+        host_.log(LogLevel::Info, "streams of " + r.info.neighbor + " to the standby host cut (" +
+                                      why + "): the session writes and acknowledges nothing "
+                                            "the standby host lacks until this RP may write again");
+    if (host_.relay_changed)
+        host_.relay_changed(session);
 }
 
-void CrossHostStreams::release_held()
+void CrossHostStreams::end_relays(const std::string &why, bool cut)
 {
-    for (const HeldConnection &c : kept_held_)
-        if (hold_)
-            (void)hold_->release(c);
-    kept_held_.clear();
+    if (cut) {
+        for (auto &[session, r] : relays_)
+            if (!r.cut)
+                cut_relay(session, r, why);
+        return;
+    }
+    while (!relays_.empty())
+        end_relay(relays_.begin(), why, false, true);
+}
+
+void CrossHostStreams::release_cut(const std::string &why)
+{
+    for (auto it = relays_.begin(); it != relays_.end();) {
+        auto next = std::next(it);
+        if (it->second.cut)
+            end_relay(it, why, false, true);
+        it = next;
+    }
 }
 
 // --- the standby ------------------------------------------------------------------

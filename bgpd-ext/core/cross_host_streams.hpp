@@ -151,13 +151,15 @@ public:
 
     // The data channel went down, or this RP's role changed: every relay
     // (tell_tap: its tap hears why) or every receiver ends here.
-    // `keep_held`: the data channel went down, so the standby host may be
-    // taking over with what it has: the sessions' held segments keep
-    // waiting (the peer is acknowledged nothing more) until release_held()
-    // says this RP writes to peers again (its lease came back), or the
-    // session is handed over anew.
-    void end_relays(const std::string &why, bool keep_held = false);
-    void release_held();
+    // `cut`: the data channel went down, so the standby host may be taking
+    // over with what it has. Each relay stays, cut: its session writes
+    // nothing past what the standby host confirmed (the gate stays shut)
+    // and acknowledges nothing more (the hold keeps its segments), until
+    // release_cut() says this RP writes to peers again (its lease came
+    // back, or the channel with a partner that did not take over): the
+    // relays end then, and their sessions go on unprotected.
+    void end_relays(const std::string &why, bool cut = false);
+    void release_cut(const std::string &why);
     void end_receivers(const std::string &why);
 
     // show bgp ha: one line per session on either side.
@@ -199,6 +201,7 @@ private:
         std::optional<HistoryEnd> history_end;  // once the tap told it
         bool image_sent = false;
         bool held = false;                 // its segments wait for the hold
+        bool cut = false;                  // the data channel went down under it
         std::uint32_t recv_base = 0;       // once the image went: offset 0's sequence
         std::uint64_t in_flight() const
         {
@@ -237,7 +240,8 @@ private:
     bool send_chunks(std::uint64_t session, Relay &r);
     void send_image(std::uint64_t session, Relay &r);
     void end_relay(std::map<std::uint64_t, Relay>::iterator it, const std::string &why,
-                   bool tell_standby, bool tell_tap, bool keep_held = false);
+                   bool tell_standby, bool tell_tap);
+    void cut_relay(std::uint64_t session, Relay &r, const std::string &why);
     void end_receiver(std::map<std::uint64_t, Receiver>::iterator it, const std::string &why,
                       bool tell_active);
     Status deliver(Receiver &r);
@@ -252,7 +256,6 @@ private:
     std::uint64_t next_session_ = 1;
     std::map<std::uint64_t, Relay> relays_;
     AckHold *hold_ = nullptr;
-    std::vector<HeldConnection> kept_held_;  // relays ended, segments still held
     std::map<std::uint64_t, Receiver> receivers_;
     std::set<std::uint64_t> waiting_;  // relays that wait for room
     std::size_t in_flight_ = 0;        // chunked, not confirmed, over all relays

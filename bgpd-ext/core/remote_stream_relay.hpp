@@ -67,6 +67,9 @@ public:
     int sendlog_fd() const { return sendlog_link_.get(); }
     int handover_fd() const { return handover_conn_.get(); }
 
+    // The session's write gate (the relay opens it as the standby confirms).
+    WriteGate &gate() { return *gate_; }
+
 private:
     Status take_link(UniqueFd &link, StreamKind kind, bool *ended);
 

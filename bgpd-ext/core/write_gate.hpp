@@ -43,6 +43,11 @@ public:
     bool wait_past(std::uint64_t offset);
     // Writable once the limit has moved after the last wait_past().
     int wait_fd() const { return wait_.get(); }
+    // The standby host is out of reach and may be taking over: the session
+    // waits here however long it takes (the tap's lag limit does not open
+    // the way), until the gate goes with its relay.
+    void seal() { sealed_.store(true, std::memory_order_release); }
+    bool sealed() const { return sealed_.load(std::memory_order_acquire); }
 
 private:
     void empty_pipe();
@@ -50,6 +55,7 @@ private:
     UniqueFd wake_;  // the pipe's read end: emptied to wake the session
     UniqueFd wait_;  // its write end: filled while the session waits
     std::atomic<std::uint64_t> limit_;
+    std::atomic<bool> sealed_{false};
 };
 
 }  // namespace frr_ha

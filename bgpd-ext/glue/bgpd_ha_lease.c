@@ -222,9 +222,9 @@ static void host_lease_lapsed(void *ctx, bool silent)
 	gates_open();
 	if (bgpd_ha_pair_node() &&
 	    frr_ha_node_role(bgpd_ha_pair_node()) == FRR_HA_ROLE_ACTIVE) {
-		/* No standby host took over: what the hold kept waiting since
-		 * the data channel went down goes now. */
-		frr_ha_cross_host_hold_release_kept(bgpd_ha_pair_node());
+		/* No standby host took over: the sessions cut from it since
+		 * the data channel went down go on unprotected. */
+		frr_ha_cross_host_release_cut(bgpd_ha_pair_node());
 		UNSET_FLAG(bm->flags, BM_FLAG_HOLD_PEERS);
 		sessions_start();
 		bgpd_ha_service_follow();

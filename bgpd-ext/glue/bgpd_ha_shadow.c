@@ -10,6 +10,7 @@
 #include "jhash.h"
 #include "memory.h"
 #include "network.h"
+#include "stream.h"
 #include "thread.h"
 
 #include "bgpd/bgpd.h"
@@ -99,6 +100,24 @@ void bgpd_ha_shadow_stop(struct ha_shadow *s, const char *why)
 
 /* --- the shadow's start: a hand-over adopted -------------------------------- */
 
+/* What the shadow's FSM queued goes to its tap (swallowed, recorded for the
+ * difference) here, as bgpd's I/O pthread would: on a peer this RP once ran
+ * as active, that pthread's wait for writing can be lost (FRR's event loop
+ * keeps a stale wait after a descriptor closed), and a message left queued
+ * would reach the peer at the takeover. Called with peer->io_mtx held. */
+void bgpd_ha_shadow_swallow_queued(struct peer *peer)
+{
+	struct stream *msg;
+
+	while ((msg = stream_fifo_pop(peer->obuf))) {
+		struct iovec iov = {.iov_base = STREAM_DATA(msg),
+				    .iov_len = stream_get_endp(msg)};
+
+		(void)frr_ha_tap_writev(bgpd_ha_taps(), peer->fd, &iov, 1);
+		stream_free(msg);
+	}
+}
+
 static void tf_sendlog_read(struct thread *t)
 {
 	struct ha_shadow *s = THREAD_ARG(t);
@@ -107,6 +126,7 @@ static void tf_sendlog_read(struct thread *t)
 	int fd;
 
 	frr_with_mutex (&s->peer->io_mtx) {
+		bgpd_ha_shadow_swallow_queued(s->peer);
 		ok = frr_ha_tap_drain_sendlog(bgpd_ha_taps(), s->fd, why, sizeof(why));
 		fd = frr_ha_tap_sendlog_fd(bgpd_ha_taps(), s->fd);
 	}
@@ -326,6 +346,7 @@ bool bgpd_ha_shadow_status_changed(struct peer *peer)
 		shadow_hold_timer_off(shadow);
 		frr_with_mutex (&peer->io_mtx) {
 			frr_ha_tap_open_gate(bgpd_ha_taps(), peer->fd);
+			bgpd_ha_shadow_swallow_queued(peer);
 		}
 		/* Poll the mirror again (it was parked at the gate). */
 		bgp_reads_off(peer);

@@ -90,6 +90,7 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 			pthread_mutex_lock(&peer->io_mtx);
 		else if (pthread_mutex_trylock(&peer->io_mtx) != 0)
 			return TAKEN_BUSY;
+		bgpd_ha_shadow_swallow_queued(peer);
 		ok = tap_take_over(s, writers_gone, &info, why, sizeof(why));
 		output_waits = stream_fifo_count_safe(peer->obuf) > 0;
 		pthread_mutex_unlock(&peer->io_mtx);
@@ -134,7 +135,7 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 	 * whatever bgpd queues later arms its own, as on any session. A wait
 	 * armed by the shadow is on its input link (where a shadow's writes
 	 * wait): moved to the socket. */
-	if (output_waits) {
+	if (output_waits || *info.takeover_rebuilt) {
 		bgp_writes_off(peer);
 		bgp_writes_on(peer);
 	}

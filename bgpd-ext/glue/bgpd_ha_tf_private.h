@@ -98,6 +98,9 @@ void bgpd_ha_shadow_follow_receiver(const char *vrf, const char *neighbor, int f
 /* The active's links hold the whole history of the shadow on fd. */
 void bgpd_ha_shadow_history_ended(const char *vrf, const char *neighbor, int fd,
 				  const struct frr_ha_tap_bias *bias);
+/* What the shadow's FSM queued goes to its tap (swallowed), not to the
+ * peer at the takeover (peer->io_mtx held). */
+void bgpd_ha_shadow_swallow_queued(struct peer *peer);
 /* bgp_supplied_connection: the shared socket, to a shadow's bgp_start(). */
 int bgpd_ha_shadow_supplied_connection(struct peer *peer);
 /* A peer's FSM changed: false if the peer has no shadow here. */

@@ -319,7 +319,7 @@ TEST_CASE("cross-host streams: a chunk of no known session is answered with its 
     CHECK(h.active.counters().bytes_confirmed == 0);
 }
 
-TEST_CASE("cross-host streams: the data channel down ends every relay and the taps go on unprotected",
+TEST_CASE("cross-host streams: the data channel down cuts every relay until this RP may write again, and refuses new ones",
           "[cross_host_streams]")
 {
     Hosts h;
@@ -327,16 +327,25 @@ TEST_CASE("cross-host streams: the data channel down ends every relay and the ta
     REQUIRE(h.active.pump(s.number));
     h.settle_channel();
     h.channel_up = false;
-    h.active.end_relays("the data channel to the partner went down");
+    h.active.end_relays("the data channel to the partner went down", true);
     h.standby.end_receivers("the data channel to the partner went down");
-    CHECK(h.active.view().empty());
     CHECK(h.standby.view().empty());
     int fds[3];
+    REQUIRE(h.active.relay_fds(s.number, fds));  // cut: nothing watched
+    CHECK((fds[0] == -1 && fds[1] == -1 && fds[2] == -1));
+    CHECK(h.active.pump(s.number));
+    CHECK(s.write(bgp_keepalive()) == -1);  // the gate stays shut
+    settle();
+    CHECK_FALSE(s.tap.pump(std::chrono::milliseconds(10), 1 << 16));  // past any lag limit
+    CHECK(s.tap.mode() == TapMode::Mirroring);
+    CHECK(s.write(bgp_keepalive()) == -1);
+    h.active.release_cut("this RP writes to peers again");
+    CHECK(h.active.view().empty());
     CHECK_FALSE(h.active.relay_fds(s.number, fds));
     settle();
     CHECK(s.tap.take_standby_word("silent"));
     CHECK(s.tap.why_unprotected() ==
-          "the standby ended its shadow: the data channel to the partner went down");
+          "the standby ended its shadow: this RP writes to peers again");
     CHECK(s.write(bgp_keepalive()) == static_cast<ssize_t>(bgp_keepalive().size()));
 
     // With the channel down a new hand-over is refused at once, and the
@@ -780,7 +789,7 @@ TEST_CASE("cross-host streams: under the hold the peer is acknowledged only what
     CHECK(peer_acked_after(hold, s.c.peer.get(), 300) == before + 2 * u.size());
 }
 
-TEST_CASE("cross-host streams: the data channel down keeps the hold until this RP may write again",
+TEST_CASE("cross-host streams: the data channel down keeps the gate and the hold shut until this RP may write again",
           "[cross_host_streams]")
 {
     ScopedNetns host;
@@ -799,14 +808,25 @@ TEST_CASE("cross-host streams: the data channel down keeps the hold until this R
     // holds, so what the peer sends now is not acknowledged.
     h.active.end_relays("the data channel to the partner went down", true);
     CHECK(hold.connections() == 1);
+    // Nor does the router write what the standby host never logged.
+    const std::string ours = update("", kOrigin + kAsPath + kNextHop, v4(10, 9, 2));
+    errno = 0;
+    CHECK(s.write(ours) == -1);
+    CHECK(errno == EAGAIN);
+    CHECK(take(s.c.peer.get()).empty());
     const std::string u = update("", kOrigin + kAsPath + kNextHop, v4(10, 9, 1));
     send_all(s.c.peer.get(), u);
     settle();
     CHECK(read_tap(s.tap) == u);
     CHECK(peer_acked_after(hold, s.c.peer.get(), 300) == before);
 
-    // Its lease came back (no standby took over): what waited goes.
-    h.active.release_held();
+    // Its lease came back (no standby took over): what waited goes, and
+    // the session writes on, unprotected.
+    h.active.release_cut("this RP writes to peers again");
     CHECK(hold.connections() == 0);
     CHECK(peer_acked_after(hold, s.c.peer.get(), 300) == before + u.size());
+    settle();
+    CHECK(s.tap.take_standby_word("silent"));
+    CHECK(s.write(ours) == static_cast<ssize_t>(ours.size()));
+    CHECK(drain(s.c.peer.get()) == ours);
 }

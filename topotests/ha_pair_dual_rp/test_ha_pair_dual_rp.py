@@ -511,6 +511,7 @@ def test_cut_channel_then_heal_leaves_one_active():
     # rp b is active (epoch 2), leased by rp a.
     wait_leased("b", "a")
     capture = Capture(tgen, ["r2"], [ADDRESS["b"]])
+    r3_wire = Capture(tgen, ["r3"], [SERVICE])
     try:
         # Cut the channel link at rp b's side.
         rpb.cmd("ip link set rpb-eth0 down")
@@ -556,6 +557,7 @@ def test_cut_channel_then_heal_leaves_one_active():
         assert "stepping down" in rp_log(rpb, "b")
     finally:
         capture.stop()
+        r3_wire.stop()
     # On r2's wire: no BGP byte from rp b once its lease lapsed (the 20 ms
     # are the lease's margin, from the check to the wire), and, with the
     # kernel's fence, no segment at all until the heal: not even the ACK of
@@ -568,6 +570,12 @@ def test_cut_channel_then_heal_leaves_one_active():
     assert (show("a")["role"], show("b")["role"]) == ("active", "standby")
     wait_session_with("a")
     wait_leased("a", "b")
+    # r3's session went on from rp a's host; rp b, cut off, wrote and
+    # acknowledged nothing rp a's host lacked, and stepping down closed its
+    # copy without a word.
+    assert_r3_wire_clean(r3_wire)
+    assert_r3_never_dropped()
+    wait_shadow_on("b", "a")
 
 
 def r2_heard_from(rp):

@@ -40,10 +40,10 @@ bool frr_ha_cross_host_hold_start(struct frr_ha_node *node, uint16_t queue,
 				  void (*privileged)(void (*call)(void *), void *arg), char *why,
 				  size_t why_len);
 void frr_ha_cross_host_hold_stop(struct frr_ha_node *node);
-/* The sessions whose relays ended with the data channel keep their segments
- * held (the standby host may be taking over): this RP writes to peers again
- * (its lease came back), so what waits goes. */
-void frr_ha_cross_host_hold_release_kept(struct frr_ha_node *node);
+/* The sessions whose data channel went down write and acknowledge nothing
+ * the standby host lacks (it may be taking over): this RP writes to peers
+ * again (its lease came back), so they go on unprotected. */
+void frr_ha_cross_host_release_cut(struct frr_ha_node *node);
 int frr_ha_cross_host_hold_fd(const struct frr_ha_node *node);
 void frr_ha_cross_host_hold_readable(struct frr_ha_node *node);
 /* Moves what the session's links hold onto the data channel. False: the
