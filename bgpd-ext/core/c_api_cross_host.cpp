@@ -145,6 +145,11 @@ bool frr_ha_cross_host_receiver_get(const frr_ha_node *node, uint64_t session,
     return true;
 }
 
+bool frr_ha_cross_host_may_continue(const frr_ha_node *node, uint64_t session)
+{
+    return node->cross.may_continue(session);
+}
+
 bool frr_ha_cross_host_start_shadow(frr_ha_node *node, uint64_t session, int fds[3], char *why,
                                     size_t why_len)
 {

@@ -67,4 +67,11 @@ std::uint64_t frr_ha_egress_fence_neighbor_dropped(const frr_ha_egress_fence *fe
     return fence->fence.neighbor_dropped();
 }
 
+std::uint64_t frr_ha_egress_fence_orphans_destroyed(const frr_ha_egress_fence *fence, char *why,
+                                                    std::size_t why_len)
+{
+    frr_ha::copy_text(why, why_len, fence->fence.orphans_error());
+    return fence->fence.orphans_destroyed();
+}
+
 }  // extern "C"

@@ -43,7 +43,7 @@ public:
         if (cross_ && role != Role::Active)
             cross_->end_relays("this RP is no longer active");
         if (cross_ && role != Role::Standby)
-            cross_->end_receivers("this RP is no longer standby");
+            cross_->end_receivers("this RP is no longer standby", role == Role::Active);
         ops_.role_changed(ctx_, to_c(role), epoch);
     }
     std::vector<SessionItem> owned_sessions() override
@@ -78,6 +78,10 @@ public:
     }
     void partner_authenticated(ChannelId ch) override
     {
+        // The partner is back on the control channel: it may grant this
+        // RP's lease, or this RP its own, before any data channel is up.
+        if (cross_)
+            cross_->partner_back();
         if (ops_.partner_authenticated)
             ops_.partner_authenticated(ctx_, ch);
     }
@@ -143,13 +147,15 @@ public:
     {
         if (cross_ && !up) {
             cross_->end_relays("the data channel to the partner went down", true);
-            cross_->end_receivers("the data channel to the partner went down");
+            cross_->end_receivers("the data channel to the partner went down", true);
         }
         // The partner is back and did not take over (else this RP's lease
         // lapsed and it steps down): the cut sessions go on unprotected,
         // and are handed over again.
-        if (cross_ && up)
+        if (cross_ && up) {
             cross_->release_cut("the data channel came back");
+            cross_->partner_back();
+        }
     }
     void stream_chunk(const StreamChunk &chunk) override
     {

@@ -455,15 +455,30 @@ void CrossHostStreams::end_receiver(std::map<std::uint64_t, Receiver>::iterator 
         host_.log(tell_active ? LogLevel::Warning : LogLevel::Info,
                   "streams of " + it->second.info.neighbor + " from the active host end: " + why);
     std::uint64_t session = it->first;
+    continuable_.erase(session);
     receivers_.erase(it);  // the links close: the shadow's mirror ends
     counters_.receivers_ended++;
     receiver_changed(session);
 }
 
-void CrossHostStreams::end_receivers(const std::string &why)
+void CrossHostStreams::end_receivers(const std::string &why, bool continuable)
 {
-    while (!receivers_.empty())
+    while (!receivers_.empty()) {
+        std::uint64_t session = receivers_.begin()->first;
         end_receiver(receivers_.begin(), why, false);
+        if (continuable)
+            continuable_.insert(session);
+    }
+}
+
+bool CrossHostStreams::may_continue(std::uint64_t session) const
+{
+    return receivers_.count(session) || continuable_.count(session);
+}
+
+void CrossHostStreams::partner_back()
+{
+    continuable_.clear();
 }
 
 void CrossHostStreams::on_end(const StreamEnd &end)

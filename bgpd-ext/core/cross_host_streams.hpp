@@ -27,8 +27,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -160,7 +160,20 @@ public:
     // relays end then, and their sessions go on unprotected.
     void end_relays(const std::string &why, bool cut = false);
     void release_cut(const std::string &why);
-    void end_receivers(const std::string &why);
+    // `continuable`: the receivers end because the data channel went down
+    // (the active's relays are cut, so it writes nothing this host lacks)
+    // or because this RP becomes active: their shadows may take over.
+    void end_receivers(const std::string &why, bool continuable = false);
+    // Whether a shadow fed by this session's receiver may continue the
+    // session: its receiver runs, or ended continuable and no channel to
+    // the partner came up since. Any other end (the active ended the
+    // streams, this host refused them) means the active went on without
+    // this host: continuing would resend what the peer already has, or
+    // miss what it sent since.
+    bool may_continue(std::uint64_t session) const;
+    // A channel to the partner came up: the active may write again (its
+    // cut released) without this host, so no ended receiver is continuable.
+    void partner_back();
 
     // show bgp ha: one line per session on either side.
     struct View {
@@ -257,6 +270,7 @@ private:
     std::map<std::uint64_t, Relay> relays_;
     AckHold *hold_ = nullptr;
     std::map<std::uint64_t, Receiver> receivers_;
+    std::set<std::uint64_t> continuable_;  // receivers ended continuable
     std::set<std::uint64_t> waiting_;  // relays that wait for room
     std::size_t in_flight_ = 0;        // chunked, not confirmed, over all relays
     Counters counters_;

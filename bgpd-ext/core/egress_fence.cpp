@@ -1,5 +1,7 @@
 #include "egress_fence.hpp"
 
+#include "orphan_connections.hpp"
+
 #include <arpa/inet.h>
 #include <nftables/libnftables.h>
 
@@ -77,6 +79,21 @@ Result<EgressFence> EgressFence::install(std::uint16_t port)
     nft_ctx_buffer_output(ctx.get());
     nft_ctx_buffer_error(ctx.get());
     EgressFence fence(std::move(ctx), port);
+    // A table left behind means a bgpd was killed here, maybe as active:
+    // its connections are orphans that go on sending (a FIN, its
+    // retransmissions) and hold their 4-tuples. Shut that table first, so
+    // that nothing they or their destruction send leaves the host, then
+    // destroy them (docs/dual-rp.md, "A killed bgpd's connections").
+    if (fence.run("list table " + table_ref())) {
+        Status shut = fence.run("flush set " + table_ref() + " lease");
+        if (!shut)
+            return Result<EgressFence>::fail(shut.why());
+        Result<std::size_t> destroyed = destroy_orphaned_connections(port);
+        if (destroyed)
+            fence.orphans_destroyed_ = *destroyed;
+        else
+            fence.orphans_error_ = destroyed.why();
+    }
     // "add" first so that "delete" finds a table whether or not one was
     // left behind; then the fresh one, all in one transaction.
     Status made = fence.run("add table " + table_ref() + "\ndelete table " + table_ref() +
@@ -94,7 +111,8 @@ EgressFence::EgressFence(std::unique_ptr<nft_ctx, CtxFree> ctx, std::uint16_t po
 
 EgressFence::EgressFence(EgressFence &&other) noexcept
     : ctx_(std::move(other.ctx_)), port_(other.port_), guarded_(std::move(other.guarded_)),
-      state_(other.state_), until_(other.until_)
+      state_(other.state_), until_(other.until_), orphans_destroyed_(other.orphans_destroyed_),
+      orphans_error_(std::move(other.orphans_error_))
 {
 }
 
@@ -107,6 +125,8 @@ EgressFence &EgressFence::operator=(EgressFence &&other) noexcept
         guarded_ = std::move(other.guarded_);
         state_ = other.state_;
         until_ = other.until_;
+        orphans_destroyed_ = other.orphans_destroyed_;
+        orphans_error_ = std::move(other.orphans_error_);
     }
     return *this;
 }

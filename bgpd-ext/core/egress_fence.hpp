@@ -34,8 +34,9 @@ public:
     static constexpr const char *kTable = "frr_ha_fence";
 
     // Installs the fence for TCP port `port`, open: a table left by an
-    // earlier process (killed with its lease) is replaced. Needs
-    // CAP_NET_ADMIN.
+    // earlier process (killed with its lease) is replaced, once the
+    // connections that process left (orphans on the port) are destroyed
+    // behind it, shut. Needs CAP_NET_ADMIN.
     static Result<EgressFence> install(std::uint16_t port);
 
     EgressFence(EgressFence &&) noexcept;
@@ -55,6 +56,11 @@ public:
     // (replaces the former list; an empty one guards none). Refused: a
     // text that is not an address.
     Status guard_addresses(const std::vector<std::string> &addresses);
+
+    // The orphans install() destroyed, and why it could not (empty: it
+    // could, or found no table left behind).
+    std::size_t orphans_destroyed() const { return orphans_destroyed_; }
+    const std::string &orphans_error() const { return orphans_error_; }
 
     // Segments the kernel dropped since install (0 if it cannot be read).
     std::uint64_t dropped() const;
@@ -82,6 +88,8 @@ private:
     // How the fence was last set, for a new list of guarded addresses.
     enum class State { Open, Until, Shut } state_ = State::Open;
     std::chrono::steady_clock::time_point until_;
+    std::size_t orphans_destroyed_ = 0;
+    std::string orphans_error_;
 };
 
 }  // namespace frr_ha

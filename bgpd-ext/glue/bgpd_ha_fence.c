@@ -33,6 +33,9 @@ static struct frr_ha_egress_fence *fence;
 static char fence_state[24] = "none";
 static char fence_error[256]; /* the last refusal, said once */
 static char fence_install_error[256];
+/* What install did with the connections a killed bgpd left (orphans). */
+static uint64_t orphans_destroyed;
+static char orphans_error[256];
 
 static void fence_said(bool done, const char *what, const char *why)
 {
@@ -97,6 +100,14 @@ void bgpd_ha_fence_install(void)
 		return;
 	}
 	fence_install_error[0] = '\0';
+	orphans_destroyed = frr_ha_egress_fence_orphans_destroyed(fence, orphans_error,
+								  sizeof(orphans_error));
+	if (*orphans_error)
+		zlog_err("frr-ha: lease: the connections a killed bgpd left here could not be destroyed (%s): this host cannot shadow those sessions until they end",
+			 orphans_error);
+	else if (orphans_destroyed)
+		zlog_info("frr-ha: lease: %" PRIu64 " connections a killed bgpd left here destroyed behind the shut fence (no FIN or RST reached their peers)",
+			  orphans_destroyed);
 	snprintf(fence_state, sizeof(fence_state), "open");
 	bgpd_ha_service_guard();
 	zlog_info("frr-ha: lease: the kernel's fence is in place (nftables table inet frr_ha_fence, TCP port %u)",
@@ -157,6 +168,9 @@ void bgpd_ha_fence_json(struct json_object *lease)
 		json_object_string_add(j, "lastError", fence_error);
 	if (*fence_install_error)
 		json_object_string_add(j, "installError", fence_install_error);
+	json_object_int_add(j, "orphansDestroyed", orphans_destroyed);
+	if (*orphans_error)
+		json_object_string_add(j, "orphansError", orphans_error);
 	json_object_object_add(lease, "fence", j);
 }
 

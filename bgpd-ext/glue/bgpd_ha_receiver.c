@@ -101,6 +101,9 @@ static void receiver_sync(struct thread *t)
 	struct frr_ha_cross_host_receiver st;
 
 	if (!node || !frr_ha_cross_host_receiver_get(node, r->session, &st)) {
+		if (node && r->shadow_fd >= 0)
+			bgpd_ha_shadow_receiver_ended(r->vrf, r->neighbor, r->shadow_fd,
+						      r->session);
 		receiver_free(r);
 		return;
 	}

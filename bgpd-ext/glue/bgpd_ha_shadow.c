@@ -240,11 +240,25 @@ void bgpd_ha_shadow_follow_receiver(const char *vrf, const char *neighbor, int f
 
 	if (!s || s->fd != fd || !s->across_hosts || !node)
 		return;
+	s->session = session;
 	frr_with_mutex (&peer->io_mtx) {
 		complete = frr_ha_cross_host_shadow_follow(node, bgpd_ha_taps(), session, fd);
 	}
 	if (complete)
 		zlog_info("frr-ha: %s: this host holds the session's whole history", peer->host);
+}
+
+void bgpd_ha_shadow_receiver_ended(const char *vrf, const char *neighbor, int fd,
+				   uint64_t session)
+{
+	struct peer *peer = peer_by_name(vrf, neighbor);
+	struct ha_shadow *s = peer ? shadow_of(peer) : NULL;
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+
+	if (!s || s->fd != fd || !s->across_hosts || !node ||
+	    frr_ha_cross_host_may_continue(node, session))
+		return; /* it waits for the role (bgpd_ha_shadow_mirror_ended) */
+	bgpd_ha_shadow_stop(s, "the active host ended its streams: it goes on without this host");
 }
 
 int bgpd_ha_shadow_supplied_connection(struct peer *peer)

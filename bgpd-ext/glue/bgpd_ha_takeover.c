@@ -19,6 +19,7 @@
 #include "bgpd/bgp_io.h"
 #include "bgpd/bgp_updgrp.h"
 
+#include "../include/frr_ha/cross_host.h"
 #include "bgpd_ha_tf_private.h"
 
 extern struct zebra_privs_t bgpd_privs;
@@ -85,6 +86,9 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 	}
 	if (decision.mode == FRR_HA_SESSION_PLAIN_RESTART)
 		snprintf(why, sizeof(why), "%s", decision.reason);
+	else if (s->across_hosts && !frr_ha_cross_host_may_continue(bgpd_ha_pair_node(), s->session))
+		snprintf(why, sizeof(why),
+			 "its streams from the active host ended while the active went on without this host");
 	else if (peer->status != Idle && peer->fd == s->fd) {
 		if (may_wait)
 			pthread_mutex_lock(&peer->io_mtx);

@@ -77,6 +77,7 @@ struct ha_shadow {
 	/* Fed by the standby host's receiver (dual-RP): fd started as a
 	 * placeholder, and the peer's socket is on the other host. */
 	bool across_hosts;
+	uint64_t session; /* across hosts: its receiver's session number */
 };
 
 void bgpd_ha_shadow_init(void);
@@ -95,6 +96,10 @@ int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3], bool acros
  * connection's image and progress, the history held on this host. */
 void bgpd_ha_shadow_follow_receiver(const char *vrf, const char *neighbor, int fd,
 				    uint64_t session);
+/* Dual-RP: the receiver feeding the shadow on fd ended; a shadow that may
+ * no longer continue the session (frr_ha_cross_host_may_continue) stops. */
+void bgpd_ha_shadow_receiver_ended(const char *vrf, const char *neighbor, int fd,
+				   uint64_t session);
 /* The active's links hold the whole history of the shadow on fd. */
 void bgpd_ha_shadow_history_ended(const char *vrf, const char *neighbor, int fd,
 				  const struct frr_ha_tap_bias *bias);

@@ -830,3 +830,38 @@ TEST_CASE("cross-host streams: the data channel down keeps the gate and the hold
     CHECK(s.write(ours) == static_cast<ssize_t>(ours.size()));
     CHECK(drain(s.c.peer.get()) == ours);
 }
+
+TEST_CASE("cross-host streams: a shadow may continue only what the active cannot have gone on without",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    h.standby.on_session(StreamSessionInfo{5, 1, "", "192.0.2.5", false});
+    h.standby.on_session(StreamSessionInfo{6, 1, "", "192.0.2.6", false});
+    CHECK(h.standby.may_continue(5));
+    CHECK_FALSE(h.standby.may_continue(7));  // never heard of
+
+    // The active ended one session's streams: it goes on without this host.
+    h.standby.on_end(StreamEnd{6, "the standby's lag limit"});
+    CHECK_FALSE(h.standby.may_continue(6));
+    CHECK(h.standby.may_continue(5));
+
+    // The data channel went down: the active's relays are cut, it writes
+    // nothing this host lacks, and the shadow may take over...
+    h.standby.end_receivers("the data channel to the partner went down", true);
+    CHECK(h.standby.view().empty());
+    CHECK(h.standby.may_continue(5));
+    CHECK_FALSE(h.standby.may_continue(6));
+    // ... until the partner is back (its cut released, or its lease
+    // granted again): then it may have written without this host.
+    h.standby.partner_back();
+    CHECK_FALSE(h.standby.may_continue(5));
+
+    // Becoming active ends the receivers continuable (the takeover);
+    // any other role change does not.
+    h.standby.on_session(StreamSessionInfo{8, 1, "", "192.0.2.8", false});
+    h.standby.end_receivers("this RP is no longer standby", true);
+    CHECK(h.standby.may_continue(8));
+    h.standby.on_session(StreamSessionInfo{9, 1, "", "192.0.2.9", false});
+    h.standby.end_receivers("this RP is no longer standby");
+    CHECK_FALSE(h.standby.may_continue(9));
+}

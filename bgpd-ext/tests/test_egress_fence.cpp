@@ -6,9 +6,11 @@
 
 #include "egress_fence.hpp"
 #include "netns_fixture.hpp"
+#include "orphan_connections.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <nftables/libnftables.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -122,6 +124,58 @@ TEST_CASE("The fence replaces a table a killed process left shut", "[egress_fenc
     REQUIRE(fence);
     Connection c = frr_ha::test::connect_over_loopback(kBgpPort);
     CHECK(arrives(c.client.get(), c.server.get(), "f", 200));
+}
+
+namespace {
+
+int tcp_state(int fd)
+{
+    tcp_info info{};
+    socklen_t len = sizeof(info);
+    REQUIRE(::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0);
+    return info.tcpi_state;
+}
+
+}  // namespace
+
+TEST_CASE("The connections a killed process left are destroyed behind its shut fence, unseen by their peers",
+          "[egress_fence]")
+{
+    ScopedNetns ns;
+    REQUIRE(ns.why() == "");
+    Connection c = frr_ha::test::connect_over_loopback(kBgpPort);
+    SECTION("a table left behind: its orphans go, silently")
+    {
+        leave_a_shut_table();
+        // The killed process's end: an orphan that keeps sending its FIN,
+        // which the shut table drops.
+        c.server.reset();
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        REQUIRE(tcp_state(c.client.get()) == TCP_ESTABLISHED);
+
+        auto fence = EgressFence::install(kBgpPort);
+        INFO(fence.why());
+        REQUIRE(fence);
+        CHECK(fence->orphans_destroyed() == 1);
+        CHECK(fence->orphans_error() == "");
+        // Neither the FIN nor the RST of its destruction reached the peer,
+        // and the fence, open, lets the peer's own segments out.
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        CHECK(tcp_state(c.client.get()) == TCP_ESTABLISHED);
+        auto again = destroy_orphaned_connections(kBgpPort);
+        REQUIRE(again);
+        CHECK(*again == 0);
+    }
+    SECTION("no table left behind: a process that exited closed its connections itself")
+    {
+        c.server.reset();
+        auto fence = EgressFence::install(kBgpPort);
+        REQUIRE(fence);
+        CHECK(fence->orphans_destroyed() == 0);
+        // Its FIN went out as a clean close's does.
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        CHECK(tcp_state(c.client.get()) == TCP_CLOSE_WAIT);
+    }
 }
 
 TEST_CASE("A fence that cannot be changed says why", "[egress_fence]")

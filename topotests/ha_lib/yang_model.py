@@ -203,7 +203,7 @@ def _convert_lease(lease):
     """The lease object, with its kernel fence nested as "fence"."""
     out = _convert({k: v for k, v in lease.items() if k != "fence"}, uint64=_UINT64_LEASE)
     if "fence" in lease:
-        out["fence"] = _convert(lease["fence"], uint64={"segmentsDropped", "neighborDropped"})
+        out["fence"] = _convert(lease["fence"], uint64={"segmentsDropped", "neighborDropped", "orphansDestroyed"})
     return out
 
 

@@ -635,7 +635,11 @@ def test_frozen_active_is_fenced_by_its_kernel():
     rpa, rpb, r2 = tgen.gears["rpa"], tgen.gears["rpb"], tgen.gears["r2"]
     mac_b = rpb.cmd("cat /sys/class/net/rpb-eth1/address").strip()
     wait_leased("a", "b")
+    # r3's session went on unprotected through the frozen standby; the
+    # freeze comes once rp b's host shadows it again.
+    wait_shadow_on("b", "a")
     capture = Capture(tgen, ["r2"], [ADDRESS["a"]])
+    r3_wire = Capture(tgen, ["r3"], [SERVICE])
     pid = rp_pid(rpa, "a")
     try:
         rpa.cmd(f"kill -STOP {pid}")
@@ -664,10 +668,14 @@ def test_frozen_active_is_fenced_by_its_kernel():
         time.sleep(1)
     finally:
         capture.stop()
+        r3_wire.stop()
     lapse = la["lastLapseClockMs"] / 1000 + lease_clock_to_wall()
     assert_silent_after(capture, "a", lapse, "its lease ran out while frozen")
     wait_session_with("b")
     wait_leased("b", "a")
+    assert_r3_wire_clean(r3_wire)
+    assert_r3_never_dropped()
+    wait_shadow_on("a", "b")
 
 
 def test_standby_host_down_then_lease_override():
@@ -709,6 +717,65 @@ def test_standby_host_down_then_lease_override():
     start_rp(rpa, "a")
     wait_roles("b", "a", 4)
     wait_leased("b", "a")
+    # r3's session waited (cut from the standby host) and went on after
+    # the override.
+    assert_r3_never_dropped()
+    wait_shadow_on("a", "b")
+
+
+def test_active_host_death_continues_the_session_on_the_service_address():
+    """rp b's host dies: its links go down and its bgpd is killed in the
+    same instant. rp a takes over once the lease it granted has expired,
+    rebuilds r3's connection on its own kernel from what its shadow holds,
+    then claims the service address. r3 never sees the session drop: no
+    FIN, RST or NOTIFICATION from the service address on its wire, every
+    message frames; a route added on the new active reaches r3 and one r3
+    adds reaches rp a over the rebuilt connection. The host comes back and
+    rejoins as standby, shadowing r3 again. (The dead host's zebra is not
+    killed: the peers see only its links, which are down.)"""
+    tgen = get_topogen()
+    rpa, rpb, r3 = tgen.gears["rpa"], tgen.gears["rpb"], tgen.gears["r3"]
+    wait_leased("b", "a")
+    wait_shadow_on("a", "b")
+    heard = assert_r3_never_dropped()
+    capture = Capture(tgen, ["r3"], [SERVICE])
+    try:
+        capture.mark("death")
+        rpb.cmd(f"ip link set rpb-eth0 down && ip link set rpb-eth1 down && "
+                f"kill -9 {rp_pid(rpb, 'b')}")
+        wait_for("rp a takes over the dead host's role",
+                 lambda: None if show("a")["role"] == "active" else show("a")["role"],
+                 count=20, wait=0.25)
+        takeovers = [line for line in rp_log(rpa, "a").splitlines()
+                     if "shadow sessions continued" in line]
+        assert "1 of 1 shadow sessions continued" in takeovers[-1], takeovers
+        wait_for("rp a claimed the service address",
+                 lambda: None if show("a")["serviceAddresses"][0]["state"] == "claimed"
+                 else show("a")["serviceAddresses"], count=20, wait=0.25)
+        rp_vtysh(rpa, "a", "configure terminal\nrouter bgp 65001\n"
+                 "address-family ipv4 unicast\nnetwork 10.1.8.0/24")
+        wait_for("r3 has the route added on the new active",
+                 lambda: None if "10.1.8.0/24" in vtysh_json(r3, "show ip bgp json")["routes"]
+                 else "not yet", count=30, wait=0.5)
+        r3.vtysh_cmd("configure terminal\nrouter bgp 65003\n"
+                     "address-family ipv4 unicast\nnetwork 10.3.2.0/24")
+        wait_for("rp a has the route r3 added",
+                 lambda: None if "10.3.2.0/24" in json.loads(
+                     rp_vtysh(rpa, "a", "show ip bgp json"))["routes"] else "not yet",
+                 count=30, wait=0.5)
+        time.sleep(1)
+    finally:
+        capture.stop()
+    later = assert_r3_never_dropped()
+    assert later["messageStats"]["notificationsRecv"] == heard["messageStats"]["notificationsRecv"]
+    assert_r3_wire_clean(capture, since="death")
+    # The dead host comes back and rejoins as standby.
+    rpb.cmd("ip link set rpb-eth0 up && ip link set rpb-eth1 up")
+    start_rp(rpb, "b")
+    wait_roles("a", "b", 5)
+    wait_leased("a", "b")
+    wait_shadow_on("b", "a")
+    assert_r3_never_dropped()
 
 
 if __name__ == "__main__":

@@ -83,6 +83,11 @@ bool frr_ha_cross_host_start_shadow(struct frr_ha_node *node, uint64_t session, 
  * whether this host holds the whole history: true when that became so now. */
 bool frr_ha_cross_host_shadow_follow(const struct frr_ha_node *node, struct frr_ha_taps *taps,
 				     uint64_t session, int fd);
+/* Whether the shadow fed by this session's receiver may continue the
+ * session at a takeover: its receiver runs, or ended with the data channel
+ * (or this RP's becoming active) and no channel to the partner came up
+ * since. False: the active went on without this host. */
+bool frr_ha_cross_host_may_continue(const struct frr_ha_node *node, uint64_t session);
 /* write_fd has room; read_fd is readable. */
 void frr_ha_cross_host_receiver_flush(struct frr_ha_node *node, uint64_t session);
 void frr_ha_cross_host_receiver_word(struct frr_ha_node *node, uint64_t session);

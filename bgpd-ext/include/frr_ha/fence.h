@@ -55,6 +55,11 @@ uint64_t frr_ha_egress_fence_dropped(const struct frr_ha_egress_fence *fence);
 bool frr_ha_egress_fence_guard(struct frr_ha_egress_fence *fence, const char *const *addresses,
 			       size_t n, char *why, size_t why_len);
 uint64_t frr_ha_egress_fence_neighbor_dropped(const struct frr_ha_egress_fence *fence);
+/* The connections a killed bgpd left on the port (orphans) that install
+ * destroyed behind the shut fence; why it could not, in why (empty: it
+ * could, or there was no table left behind). */
+uint64_t frr_ha_egress_fence_orphans_destroyed(const struct frr_ha_egress_fence *fence, char *why,
+					       size_t why_len);
 
 #ifdef __cplusplus
 }
