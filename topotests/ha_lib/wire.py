@@ -133,6 +133,10 @@ class Capture:
                 kept.append(dest)
         return kept
 
+    def count(self, name, display_filter):
+        """Frames of one peer's capture that match a tshark display filter."""
+        return self._count(self.files[name], display_filter)
+
     def _count(self, path, display_filter):
         out = tshark("-r", path, "-Y", display_filter)
         return len([line for line in out.splitlines() if line.strip()])
