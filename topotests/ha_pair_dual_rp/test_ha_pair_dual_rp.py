@@ -26,13 +26,14 @@ address 10.0.12.10/24 is on the active's host alone, and r2's neighbour cache
 follows it to the new active at each switchover (its gratuitous ARP) without
 r2 sending a packet; an RP whose lease lapsed releases it.
 
-r3 (stock FRR, no GR) peers with the service address, its session signed
-with TCP-MD5: the active relays it to the standby host, whose shadow
-follows it; the planned switchover, the cut channel, the frozen active,
-the standby host down and the active host's death (its bgpd killed and its
-links down at once) each continue it from the other host on a rebuilt
-socket. r3 never sees it drop: on its wire no FIN, RST or NOTIFICATION
-from the service address, every segment signed, every message framed.
+r3 (stock FRR, no GR, its session signed with TCP-MD5) and r4 (GoBGP, no
+GR, TCP timestamps on) peer with the service address: the active relays
+their sessions to the standby host, whose shadows follow them; the planned
+switchover, the cut channel, the frozen active, the standby host down and
+the active host's death (its bgpd killed and its links down at once) each
+continue them from the other host on rebuilt sockets. Neither ever sees
+its session drop: on their wires no FIN, RST or NOTIFICATION from the
+service address, every message framed, every segment to r3 signed.
 """
 import json
 import os
@@ -46,6 +47,7 @@ sys.path.append(os.path.join(CWD, ".."))
 
 from lib.topogen import Topogen, get_topogen  # noqa: E402
 
+from ha_lib.speakers import gobgp_session  # noqa: E402
 from ha_lib.wire import Capture, tshark  # noqa: E402
 from ha_lib.yang_model import show_json_to_instance, validate_instance  # noqa: E402
 
@@ -66,16 +68,21 @@ from ha_lib.frr_ha import (  # noqa: E402
 
 pytestmark = [pytest.mark.bgpd]
 
+GOBGP_DIR = "/tmp/ha_pair_dual_rp.r4"
+
 HOSTS = {"a": "rpa", "b": "rpb"}
 ADDRESS = {"a": "10.0.12.1", "b": "10.0.12.2"}
 SERVICE = "10.0.12.10"  # bgp ha service-address 10.0.12.10/24
 R2 = "10.0.12.3"  # peers with each RP's own address: restarts at a switchover
 R3 = "10.0.12.4"  # peers with the service address: handed to the standby host
+R4 = "10.0.12.5"  # GoBGP (no GR) on the service address, as r3
+SERVICE_PEERS = ["r3", "r4"]  # the peers whose sessions move between hosts
 
 
 def build_topo(tgen):
     for name in ("rpa", "rpb", "r2", "r3"):
         tgen.add_router(name)
+    tgen.add_host("r4", f"{R4}/24", f"via {SERVICE}")  # GoBGP runs in a plain host
     s0 = tgen.add_switch("s0")  # the HA channel
     s0.add_link(tgen.gears["rpa"])
     s0.add_link(tgen.gears["rpb"])
@@ -84,6 +91,32 @@ def build_topo(tgen):
     s1.add_link(tgen.gears["rpb"])
     s1.add_link(tgen.gears["r2"])
     s1.add_link(tgen.gears["r3"])
+    s1.add_link(tgen.gears["r4"])
+
+
+def gobgp_conf():
+    return ["[global.config]", "  as = 65004", f'  router-id = "{R4}"', "  port = -1",
+            "[[neighbors]]", "  [neighbors.config]", f'    neighbor-address = "{SERVICE}"',
+            "    peer-as = 65001", "  [neighbors.transport.config]",
+            f'    local-address = "{R4}"', "  [neighbors.timers.config]",
+            "    connect-retry = 1", "    hold-time = 10", "    keepalive-interval = 3",
+            "  [[neighbors.afi-safis]]", "    [neighbors.afi-safis.config]",
+            '      afi-safi-name = "ipv4-unicast"']
+
+
+def start_gobgp(tgen):
+    os.makedirs(GOBGP_DIR, exist_ok=True)
+    with open(f"{GOBGP_DIR}/gobgpd.toml", "w") as f:
+        f.write("\n".join(gobgp_conf()) + "\n")
+    r4 = tgen.gears["r4"]
+    r4.cmd(f"gobgpd -f {GOBGP_DIR}/gobgpd.toml -l warn -p --pprof-disable "
+           f"> {GOBGP_DIR}/gobgpd.log 2>&1 & echo $! > {GOBGP_DIR}/gobgpd.pid")
+    wait_for("GoBGP answers", lambda: None if gobgp_session(r4) is not None
+             or "connection refused" not in r4.cmd("gobgp neighbor 2>&1") else "not yet",
+             count=40, wait=0.25)
+    for prefix in ("10.4.0.0/24", "10.4.1.0/24"):
+        out = r4.cmd(f"gobgp global rib add {prefix} -a ipv4 2>&1")
+        assert "error" not in out.lower(), out
 
 
 def setup_module(mod):
@@ -97,10 +130,12 @@ def setup_module(mod):
     for rp, host in HOSTS.items():
         install_bgpd_conf(tgen.gears[host], os.path.join(CWD, "bgpd.conf"))
         start_rp(tgen.gears[host], rp)
+    start_gobgp(tgen)
 
 
 def teardown_module(mod):
     tgen = get_topogen()
+    tgen.gears["r4"].cmd(f"kill $(cat {GOBGP_DIR}/gobgpd.pid) 2>/dev/null")
     for rp, host in HOSTS.items():
         kill_rp(tgen.gears[host], rp, "TERM")
     tgen.stop_topology()
@@ -251,30 +286,45 @@ def r3_heard():
     return vtysh_json(get_topogen().gears["r3"], f"show bgp neighbors {SERVICE} json")[SERVICE]
 
 
-def assert_r3_never_dropped():
-    """r3's one session to the service address has gone on through every
-    switchover so far: Established, never dropped, never established again."""
+def r4_heard():
+    return gobgp_session(get_topogen().gears["r4"])
+
+
+def assert_service_peers_never_dropped():
+    """r3's and r4's one session each to the service address have gone on
+    through every switchover so far: Established, never dropped, never
+    established again, no NOTIFICATION received. Returns r3's view."""
     heard = r3_heard()
     assert heard["bgpState"] == "Established", heard
     assert heard["connectionsEstablished"] == 1 and heard["connectionsDropped"] == 0, heard
+    assert heard["messageStats"]["notificationsRecv"] == 0, heard
+    r4 = r4_heard()
+    assert r4 and r4["state"] == "Established", r4
+    assert r4["flops"] == 0 and r4["notificationsRecv"] == 0, r4
     return heard
 
 
-def assert_r3_wire_clean(capture, since=None):
-    """Nothing in r3's capture from the service address ended or broke its
-    session: no FIN, RST or NOTIFICATION, every message frames."""
-    wire = capture.summary("r3", since=since)
-    assert wire["fin_or_rst_from_r1"] == 0, wire
-    assert wire["notifications"] == 0, wire
-    assert wire["malformed"] == 0, wire
-    assert wire["framing_problems"] == [], wire
-    # Every segment from the service address is signed (TCP-MD5, option
-    # 19), those of a socket rebuilt on the other host too.
-    assert capture.count("r3", f"ip.src == {SERVICE} && tcp") > 0
+def service_wire(tgen):
+    """A capture of what r3 and r4 exchange with the service address."""
+    return Capture(tgen, SERVICE_PEERS, [SERVICE])
+
+
+def assert_service_wire_clean(capture, since=None):
+    """Nothing in r3's or r4's capture from the service address ended or
+    broke its session: no FIN, RST or NOTIFICATION, every message frames."""
+    for name in SERVICE_PEERS:
+        wire = capture.summary(name, since=since)
+        assert wire["fin_or_rst_from_r1"] == 0, (name, wire)
+        assert wire["notifications"] == 0, (name, wire)
+        assert wire["malformed"] == 0, (name, wire)
+        assert wire["framing_problems"] == [], (name, wire)
+        assert capture.count(name, f"ip.src == {SERVICE} && tcp") > 0, name
+    # Every segment to r3 is signed (TCP-MD5, option 19), those of a socket
+    # rebuilt on the other host too.
     assert capture.count("r3", f"ip.src == {SERVICE} && tcp && !(tcp.option_kind == 19)") == 0
 
 
-def wait_session_r3():
+def wait_service_peers():
     r3 = get_topogen().gears["r3"]
 
     def established():
@@ -285,6 +335,14 @@ def wait_session_r3():
         return None
 
     wait_for("r3 peers with the service address", established)
+
+    def gobgp_established():
+        r4 = r4_heard()
+        if not r4 or r4["state"] != "Established" or r4["prefixes"] < 1:
+            return f"r4: {r4}"
+        return None
+
+    wait_for("r4 (GoBGP) peers with the service address", gobgp_established)
 
 
 def wait_connection_image_on(standby):
@@ -337,6 +395,16 @@ def wait_shadow_on(standby, active):
         return None
 
     wait_for(f"rp {standby}'s host shadows r3's session", shadowing, count=40, wait=0.25)
+
+    def shadowing_r4():
+        n = show(standby)["neighbors"].get(R4, {})
+        tap = n.get("session", {})
+        if n.get("state") != "Established" or tap.get("stream") != "shadow" \
+                or not tap.get("historyComplete"):
+            return f"rp {standby}: {n}"
+        return None
+
+    wait_for(f"rp {standby}'s host shadows r4's session", shadowing_r4, count=40, wait=0.25)
     # The placeholder gave bgpd the addresses r3 knows.
     n = json.loads(rp_vtysh(rp_host, standby, f"show bgp neighbors {R3} json"))[R3]
     assert n["hostLocal"] == SERVICE, n
@@ -353,14 +421,14 @@ def test_sessions_streams_reach_the_standby_host():
     on rp a's own address, is not handed over: no other host could
     continue it."""
     tgen = get_topogen()
-    wait_session_r3()
+    wait_service_peers()
     mine, theirs = wait_streams_on_standby_host("a", "b")
     assert theirs["sentBytes"] > 19 and theirs["receivedBytes"] > 19, theirs
     assert "session handed to the standby" in rp_log(tgen.gears["rpa"], "a")
     assert "receiving the streams of 10.0.12.4 from the active host" in rp_log(
         tgen.gears["rpb"], "b")
     text = rp_vtysh(tgen.gears["rpb"], "b", "show bgp ha")
-    assert "Streams across hosts: 0 sessions to the standby host, 1 from the active host" in text
+    assert "Streams across hosts: 0 sessions to the standby host, 2 from the active host" in text
     r2_entry = show("a")["neighbors"][R2]
     assert r2_entry["switchoverMode"] == "restart", r2_entry
     assert "not a service address" in r2_entry["reason"], r2_entry
@@ -478,20 +546,20 @@ def test_planned_switchover_over_tcp():
     each RP's own address, restart."""
     tgen = get_topogen()
     wait_shadow_on("b", "a")
-    capture = Capture(tgen, ["r3"], [SERVICE])
+    capture = service_wire(tgen)
     try:
         out = tgen.gears["rpa"].vtysh_cmd("bgp ha switchover")
         assert "Switchover started" in out, out
         wait_roles("b", "a", 2)
         wait_session_with("b")
-        wait_session_r3()
+        wait_service_peers()
         time.sleep(1)
     finally:
         capture.stop()
-    assert "1 of 1 shadow sessions continued" in rp_log(tgen.gears["rpb"], "b")
+    assert "2 of 2 shadow sessions continued" in rp_log(tgen.gears["rpb"], "b")
     assert "socket rebuilt here" in rp_log(tgen.gears["rpb"], "b")
-    assert_r3_wire_clean(capture)
-    assert_r3_never_dropped()
+    assert_service_wire_clean(capture)
+    assert_service_peers_never_dropped()
     wait_streams_on_standby_host("b", "a")
     wait_connection_image_on("a")
     wait_shadow_on("a", "b")
@@ -525,7 +593,7 @@ def test_cut_channel_then_heal_leaves_one_active():
     # rp b is active (epoch 2), leased by rp a.
     wait_leased("b", "a")
     capture = Capture(tgen, ["r2"], [ADDRESS["b"]])
-    r3_wire = Capture(tgen, ["r3"], [SERVICE])
+    r3_wire = service_wire(tgen)
     try:
         # Cut the channel link at rp b's side.
         rpb.cmd("ip link set rpb-eth0 down")
@@ -587,8 +655,8 @@ def test_cut_channel_then_heal_leaves_one_active():
     # r3's session went on from rp a's host; rp b, cut off, wrote and
     # acknowledged nothing rp a's host lacked, and stepping down closed its
     # copy without a word.
-    assert_r3_wire_clean(r3_wire)
-    assert_r3_never_dropped()
+    assert_service_wire_clean(r3_wire)
+    assert_service_peers_never_dropped()
     wait_shadow_on("b", "a")
 
 
@@ -653,7 +721,7 @@ def test_frozen_active_is_fenced_by_its_kernel():
     # freeze comes once rp b's host shadows it again.
     wait_shadow_on("b", "a")
     capture = Capture(tgen, ["r2"], [ADDRESS["a"]])
-    r3_wire = Capture(tgen, ["r3"], [SERVICE])
+    r3_wire = service_wire(tgen)
     pid = rp_pid(rpa, "a")
     try:
         rpa.cmd(f"kill -STOP {pid}")
@@ -687,8 +755,8 @@ def test_frozen_active_is_fenced_by_its_kernel():
     assert_silent_after(capture, "a", lapse, "its lease ran out while frozen")
     wait_session_with("b")
     wait_leased("b", "a")
-    assert_r3_wire_clean(r3_wire)
-    assert_r3_never_dropped()
+    assert_service_wire_clean(r3_wire)
+    assert_service_peers_never_dropped()
     wait_shadow_on("a", "b")
 
 
@@ -733,7 +801,7 @@ def test_standby_host_down_then_lease_override():
     wait_leased("b", "a")
     # r3's session waited (cut from the standby host) and went on after
     # the override.
-    assert_r3_never_dropped()
+    assert_service_peers_never_dropped()
     wait_shadow_on("a", "b")
 
 
@@ -751,8 +819,8 @@ def test_active_host_death_continues_the_session_on_the_service_address():
     rpa, rpb, r3 = tgen.gears["rpa"], tgen.gears["rpb"], tgen.gears["r3"]
     wait_leased("b", "a")
     wait_shadow_on("a", "b")
-    heard = assert_r3_never_dropped()
-    capture = Capture(tgen, ["r3"], [SERVICE])
+    heard = assert_service_peers_never_dropped()
+    capture = service_wire(tgen)
     try:
         capture.mark("death")
         rpb.cmd(f"ip link set rpb-eth0 down && ip link set rpb-eth1 down && "
@@ -762,7 +830,7 @@ def test_active_host_death_continues_the_session_on_the_service_address():
                  count=20, wait=0.25)
         takeovers = [line for line in rp_log(rpa, "a").splitlines()
                      if "shadow sessions continued" in line]
-        assert "1 of 1 shadow sessions continued" in takeovers[-1], takeovers
+        assert "2 of 2 shadow sessions continued" in takeovers[-1], takeovers
         wait_for("rp a claimed the service address",
                  lambda: None if show("a")["serviceAddresses"][0]["state"] == "claimed"
                  else show("a")["serviceAddresses"], count=20, wait=0.25)
@@ -780,16 +848,16 @@ def test_active_host_death_continues_the_session_on_the_service_address():
         time.sleep(1)
     finally:
         capture.stop()
-    later = assert_r3_never_dropped()
+    later = assert_service_peers_never_dropped()
     assert later["messageStats"]["notificationsRecv"] == heard["messageStats"]["notificationsRecv"]
-    assert_r3_wire_clean(capture, since="death")
+    assert_service_wire_clean(capture, since="death")
     # The dead host comes back and rejoins as standby.
     rpb.cmd("ip link set rpb-eth0 up && ip link set rpb-eth1 up")
     start_rp(rpb, "b")
     wait_roles("a", "b", 5)
     wait_leased("a", "b")
     wait_shadow_on("b", "a")
-    assert_r3_never_dropped()
+    assert_service_peers_never_dropped()
 
 
 if __name__ == "__main__":
