@@ -33,7 +33,10 @@ switchover, the cut channel, the frozen active, the standby host down and
 the active host's death (its bgpd killed and its links down at once) each
 continue them from the other host on rebuilt sockets. Neither ever sees
 its session drop: on their wires no FIN, RST or NOTIFICATION from the
-service address, every message framed, every segment to r3 signed.
+service address, every message framed, every segment to r3 signed. r5
+(BIRD, graceful restart on) peers with the service address too: at the
+active host's death it restarts gracefully with the new host, keeping the
+pair's routes while it helps.
 """
 import json
 import os
@@ -47,7 +50,7 @@ sys.path.append(os.path.join(CWD, ".."))
 
 from lib.topogen import Topogen, get_topogen  # noqa: E402
 
-from ha_lib.speakers import gobgp_session  # noqa: E402
+from ha_lib.speakers import bird_session, gobgp_session, start_bird, stop_bird, write_conf  # noqa: E402,E501
 from ha_lib.wire import Capture, tshark  # noqa: E402
 from ha_lib.yang_model import show_json_to_instance, validate_instance  # noqa: E402
 
@@ -69,6 +72,7 @@ from ha_lib.frr_ha import (  # noqa: E402
 pytestmark = [pytest.mark.bgpd]
 
 GOBGP_DIR = "/tmp/ha_pair_dual_rp.r4"
+BIRD_DIR = "/tmp/ha_pair_dual_rp.r5"
 
 HOSTS = {"a": "rpa", "b": "rpb"}
 ADDRESS = {"a": "10.0.12.1", "b": "10.0.12.2"}
@@ -76,6 +80,7 @@ SERVICE = "10.0.12.10"  # bgp ha service-address 10.0.12.10/24
 R2 = "10.0.12.3"  # peers with each RP's own address: restarts at a switchover
 R3 = "10.0.12.4"  # peers with the service address: handed to the standby host
 R4 = "10.0.12.5"  # GoBGP (no GR) on the service address, as r3
+R5 = "10.0.12.6"  # BIRD with graceful restart on the service address
 SERVICE_PEERS = ["r3", "r4"]  # the peers whose sessions move between hosts
 
 
@@ -83,6 +88,7 @@ def build_topo(tgen):
     for name in ("rpa", "rpb", "r2", "r3"):
         tgen.add_router(name)
     tgen.add_host("r4", f"{R4}/24", f"via {SERVICE}")  # GoBGP runs in a plain host
+    tgen.add_host("r5", f"{R5}/24", f"via {SERVICE}")  # and BIRD
     s0 = tgen.add_switch("s0")  # the HA channel
     s0.add_link(tgen.gears["rpa"])
     s0.add_link(tgen.gears["rpb"])
@@ -92,6 +98,7 @@ def build_topo(tgen):
     s1.add_link(tgen.gears["r2"])
     s1.add_link(tgen.gears["r3"])
     s1.add_link(tgen.gears["r4"])
+    s1.add_link(tgen.gears["r5"])
 
 
 def gobgp_conf():
@@ -119,6 +126,17 @@ def start_gobgp(tgen):
         assert "error" not in out.lower(), out
 
 
+def bird_conf():
+    return [f'log "{BIRD_DIR}/bird.log" all;', "debug protocols { states, events };",
+            f"router id {R5};", "protocol device { }",
+            "protocol static { ipv4;", "  route 10.5.0.0/24 blackhole;",
+            "  route 10.5.1.0/24 blackhole;", "}",
+            "protocol bgp r1 {", f"  local {R5} as 65005;", f"  neighbor {SERVICE} as 65001;",
+            "  hold time 10; keepalive time 3; connect retry time 1; error wait time 1, 5;",
+            "  graceful restart on;",
+            "  ipv4 { import all; export where source = RTS_STATIC; };", "}"]
+
+
 def setup_module(mod):
     tgen = Topogen(build_topo, mod.__name__)
     tgen.start_topology()
@@ -131,10 +149,14 @@ def setup_module(mod):
         install_bgpd_conf(tgen.gears[host], os.path.join(CWD, "bgpd.conf"))
         start_rp(tgen.gears[host], rp)
     start_gobgp(tgen)
+    os.makedirs(BIRD_DIR, exist_ok=True)
+    write_conf(f"{BIRD_DIR}/bird.conf", bird_conf())
+    start_bird(tgen.gears["r5"], BIRD_DIR)
 
 
 def teardown_module(mod):
     tgen = get_topogen()
+    stop_bird(tgen.gears["r5"], BIRD_DIR)
     tgen.gears["r4"].cmd(f"kill $(cat {GOBGP_DIR}/gobgpd.pid) 2>/dev/null")
     for rp, host in HOSTS.items():
         kill_rp(tgen.gears[host], rp, "TERM")
@@ -286,6 +308,19 @@ def r3_heard():
     return vtysh_json(get_topogen().gears["r3"], f"show bgp neighbors {SERVICE} json")[SERVICE]
 
 
+def r5_heard():
+    return bird_session(get_topogen().gears["r5"], BIRD_DIR)
+
+
+def r5_view():
+    """BIRD's session and whether it holds the pair's route (BIRD shows no
+    stale flag; while it helps a graceful restart it says so)."""
+    v = r5_heard()
+    route = get_topogen().gears["r5"].cmd(f"birdc -s {BIRD_DIR}/bird.ctl show route 10.1.0.0/24")
+    return {"state": v["state"], "since": v["since"], "present": "10.1.0.0/24" in route,
+            "helping": "Neighbor graceful restart active" in v["text"]}
+
+
 def r4_heard():
     return gobgp_session(get_topogen().gears["r4"])
 
@@ -428,9 +463,14 @@ def test_sessions_streams_reach_the_standby_host():
     assert "receiving the streams of 10.0.12.4 from the active host" in rp_log(
         tgen.gears["rpb"], "b")
     text = rp_vtysh(tgen.gears["rpb"], "b", "show bgp ha")
-    assert "Streams across hosts: 0 sessions to the standby host, 2 from the active host" in text
+    assert "Streams across hosts: 0 sessions to the standby host, 3 from the active host" in text
     r2_entry = show("a")["neighbors"][R2]
     assert r2_entry["switchoverMode"] == "restart", r2_entry
+    wait_for("r5 (BIRD) peers with the service address",
+             lambda: None if r5_heard()["state"] == "Established" and r5_heard()["prefixes"] >= 1
+             else r5_heard()["text"])
+    r5_entry = show("a")["neighbors"][R5]
+    assert r5_entry["switchoverMode"] == "graceful-restart", r5_entry
     assert "not a service address" in r2_entry["reason"], r2_entry
     assert R2 not in streams("a") and R2 not in streams("b")
     wait_shadow_on("b", "a")
@@ -556,7 +596,7 @@ def test_planned_switchover_over_tcp():
         time.sleep(1)
     finally:
         capture.stop()
-    assert "2 of 2 shadow sessions continued" in rp_log(tgen.gears["rpb"], "b")
+    assert "2 of 3 shadow sessions continued" in rp_log(tgen.gears["rpb"], "b")
     assert "socket rebuilt here" in rp_log(tgen.gears["rpb"], "b")
     assert_service_wire_clean(capture)
     assert_service_peers_never_dropped()
@@ -820,6 +860,10 @@ def test_active_host_death_continues_the_session_on_the_service_address():
     wait_leased("b", "a")
     wait_shadow_on("a", "b")
     heard = assert_service_peers_never_dropped()
+    wait_for("r5 (BIRD) Established with the pair's route",
+             lambda: None if r5_view()["state"] == "Established" and r5_view()["present"]
+             else r5_view())
+    bird_before = r5_view()
     capture = service_wire(tgen)
     try:
         capture.mark("death")
@@ -830,7 +874,28 @@ def test_active_host_death_continues_the_session_on_the_service_address():
                  count=20, wait=0.25)
         takeovers = [line for line in rp_log(rpa, "a").splitlines()
                      if "shadow sessions continued" in line]
-        assert "2 of 2 shadow sessions continued" in takeovers[-1], takeovers
+        assert "2 of 3 shadow sessions continued" in takeovers[-1], takeovers
+        assert "1 restart gracefully" in takeovers[-1], takeovers
+        # r5 (BIRD, GR) restarts gracefully with the new host: it keeps the
+        # pair's routes while it helps, then has a new session.
+        samples = []
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            samples.append(r5_view())
+            if samples[-1]["state"] == "Established" and samples[-1]["since"] != bird_before["since"]:
+                break
+            time.sleep(0.1)
+        assert samples[-1]["state"] == "Established", samples[-5:]
+        assert samples[-1]["since"] != bird_before["since"], samples[-5:]
+        assert all(v["present"] for v in samples), samples
+        down = [v for v in samples if v["state"] != "Established"]
+        assert not down or any(v["helping"] for v in down), down
+        print(f"r5 (BIRD) through the death: {len(samples)} samples, {len(down)} down, "
+              f"{sum(v['helping'] for v in down)} helping a graceful restart")
+        wait_for("rp a has r5's routes over the new session",
+                 lambda: None if "10.5.0.0/24" in json.loads(
+                     rp_vtysh(rpa, "a", "show ip bgp json"))["routes"] else "not yet",
+                 count=30, wait=0.5)
         wait_for("rp a claimed the service address",
                  lambda: None if show("a")["serviceAddresses"][0]["state"] == "claimed"
                  else show("a")["serviceAddresses"], count=20, wait=0.25)
