@@ -42,7 +42,12 @@ Role from_wire(wire::Role role)
 PairNode::PairNode(PairHost &host, PairConfig config, Millis now)
     : host_(host), config_(std::move(config)), config_error_(config_problem(config_))
 {
-    init_deadline_ = now + detection_ms();
+    // Dual-RP: nothing but the channel tells a starting RP that its
+    // partner is active (no shared lock), and the partner dials only every
+    // heartbeat, each attempt given up after the detection time: the
+    // starting RP waits for that three times over before it takes the
+    // role alone (docs/dual-rp.md, "Starting alone").
+    init_deadline_ = now + detection_ms() * (local_mode() ? 1 : kDualRpStartWaits);
     if (!config_error_.empty())
         log(LogLevel::Error, "HA pair not formed: " + config_error_ +
                                  "; this RP runs alone, guarded by the ownership lock");

@@ -317,6 +317,7 @@ private:
     Role role_ = Role::Init;
     std::uint64_t epoch_ = 0;
     Millis init_deadline_ = 0;
+    static constexpr Millis kDualRpStartWaits = 3;  // detection times, alone at start
     std::map<ChannelId, std::unique_ptr<Channel>> channels_;
     std::optional<ChannelId> primary_;
     std::optional<ChannelId> data_;  // the data channel, once up

@@ -44,6 +44,7 @@ struct ha_channel {
 	bool data;	 /* this RP connected it as the data channel (dual-RP) */
 	bool failed;	 /* a write failed: reported to the core from the loop */
 	struct thread *t_read, *t_write, *t_backlog, *t_failed;
+	struct thread *t_give_up; /* a connect still unanswered is given up */
 	uint8_t *out;
 	size_t out_len, out_off, out_cap;
 	/* Local mode: the process at the other end, taken before the
@@ -82,6 +83,7 @@ static void channel_free(struct ha_channel *ch)
 	THREAD_OFF(ch->t_write);
 	THREAD_OFF(ch->t_backlog);
 	THREAD_OFF(ch->t_failed);
+	THREAD_OFF(ch->t_give_up);
 	if (ch->fd >= 0)
 		close(ch->fd);
 	if (ch->pidfd >= 0)
@@ -189,6 +191,7 @@ static void channel_open(struct ha_channel *ch)
 	const struct frr_ha_rp_config *self = bgpd_ha_rp_config(true);
 
 	ch->connecting = false;
+	THREAD_OFF(ch->t_give_up);
 	/* Before the HELLO goes out: the partner's answer to it proves that
 	 * the process behind this pidfd is alive and holds the key. */
 	if (self && !self->tcp)
@@ -244,6 +247,22 @@ static socklen_t rp_sockaddr(const struct frr_ha_rp_config *rp,
 	return sizeof(su.sin6);
 }
 
+/* A SYN that went nowhere (the partner's host down, its link just back)
+ * is resent by TCP only after 1, 3, 7 s...: the next tick dials anew
+ * instead, so the channel forms within a heartbeat of the partner being
+ * reachable again. */
+static unsigned int connect_wait_ms(void)
+{
+	const struct frr_ha_pair_config *cfg = bgpd_ha_pair_config();
+
+	return cfg ? cfg->interval_ms * cfg->multiplier : 500;
+}
+
+static void channel_give_up(struct thread *t)
+{
+	channel_free(THREAD_ARG(t)); /* not known to the core yet */
+}
+
 static void channel_connect(bool data)
 {
 	const struct frr_ha_rp_config *partner = bgpd_ha_rp_config(false);
@@ -271,6 +290,8 @@ static void channel_connect(bool data)
 	ch = channel_new(fd, true);
 	ch->data = data;
 	thread_add_write(chs.master, channel_connected, ch, fd, &ch->t_write);
+	thread_add_timer_msec(chs.master, channel_give_up, ch, connect_wait_ms(),
+			      &ch->t_give_up);
 }
 
 static void channel_accept(struct thread *t)

@@ -478,3 +478,34 @@ TEST_CASE("dual-RP: a new heartbeat changes the lease without a silence, and a p
         CHECK(w.most_at_once == 1);
     }
 }
+
+TEST_CASE("dual-RP: a restarted RP waits three detection times for its partner before it takes "
+          "the role alone",
+          "[pair lease]")
+{
+    auto h = formed_pair(true);
+    REQUIRE(h.nodes[0]->role() == Role::Active);
+    const Millis detection = h.nodes[0]->detection_ms();
+    h.kill(1);  // b's bgpd killed; its host lives on
+    h.run(2000);
+    REQUIRE(h.nodes[0]->role() == Role::Active);
+    int b = h.start("b");
+
+    SECTION("the active partner's channel forms late (it dials each heartbeat): b joins as standby")
+    {
+        h.run(2 * detection);
+        CHECK(h.nodes[b]->role() == Role::Init);  // one active (run() checks it)
+        h.connect(0, b);
+        h.run(1000);
+        CHECK(h.nodes[b]->role() == Role::Standby);
+        CHECK(h.nodes[0]->role() == Role::Active);
+    }
+    SECTION("nobody there: b takes the role alone after three detection times")
+    {
+        h.kill(0);
+        h.run(2 * detection);
+        CHECK(h.nodes[b]->role() == Role::Init);
+        h.run(detection + 100);
+        CHECK(h.nodes[b]->role() == Role::Active);
+    }
+}

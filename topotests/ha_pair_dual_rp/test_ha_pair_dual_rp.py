@@ -925,5 +925,88 @@ def test_active_host_death_continues_the_session_on_the_service_address():
     assert_service_peers_never_dropped()
 
 
+def host_dies_and_rejoins(dead, survivor):
+    """dead's host dies (links down, bgpd killed, at once): survivor takes
+    over, continuing r3's and r4's sessions and restarting r5's gracefully;
+    the host comes back and its bgpd rejoins as standby and shadows them."""
+    tgen = get_topogen()
+    host, epoch = tgen.gears[HOSTS[dead]], show(survivor)["epoch"]
+    host.cmd(f"ip link set {HOSTS[dead]}-eth0 down && ip link set {HOSTS[dead]}-eth1 down && "
+             f"kill -9 {rp_pid(host, dead)}")
+    wait_for(f"rp {survivor} takes over the dead host's role",
+             lambda: None if show(survivor)["role"] == "active" else show(survivor)["role"],
+             count=20, wait=0.25)
+    takeovers = [line for line in rp_log(tgen.gears[HOSTS[survivor]], survivor).splitlines()
+                 if "shadow sessions continued" in line]
+    assert "2 of 3 shadow sessions continued" in takeovers[-1], takeovers
+    host.cmd(f"ip link set {HOSTS[dead]}-eth0 up && ip link set {HOSTS[dead]}-eth1 up")
+    start_rp(host, dead)
+    wait_roles(survivor, dead, epoch + 1)
+    wait_service_on(survivor)
+    wait_shadow_on(dead, survivor)
+
+
+def planned_switchover(active, standby):
+    tgen = get_topogen()
+    epoch = show(active)["epoch"]
+    out = rp_vtysh(tgen.gears[HOSTS[active]], active, "bgp ha switchover")
+    assert "Switchover started" in out, out
+    wait_roles(standby, active, epoch + 1)
+    takeovers = [line for line in rp_log(tgen.gears[HOSTS[standby]], standby).splitlines()
+                 if "shadow sessions continued" in line]
+    assert "2 of 3 shadow sessions continued" in takeovers[-1], takeovers
+    wait_service_on(standby)
+    wait_shadow_on(active, standby)
+
+
+def wait_r5_shadowed(standby):
+    """r5 (BIRD) is Established again after its graceful restart, and the
+    standby host shadows its new session."""
+    def shadowed():
+        n = show(standby)["neighbors"].get(R5, {})
+        if r5_view()["state"] != "Established":
+            return f"r5: {r5_view()}"
+        if n.get("state") != "Established" or n.get("session", {}).get("stream") != "shadow":
+            return f"rp {standby}: {n}"
+        return None
+
+    wait_for(f"rp {standby}'s host shadows r5's session", shadowed, count=60, wait=0.25)
+
+
+def test_five_cycles_of_host_death_and_planned_switchover():
+    """Host death and planned switchover in turn, five times: r3's and r4's
+    sessions go on through all of them (never dropped, their wires clean),
+    and every peer's table is the same after as before."""
+    tgen = get_topogen()
+    r3, r4 = tgen.gears["r3"], tgen.gears["r4"]
+    active, standby = "a", "b"
+    wait_leased(active, standby)
+    wait_shadow_on(standby, active)
+    wait_r5_shadowed(standby)
+    assert_service_peers_never_dropped()
+    r3_before = sorted(vtysh_json(r3, "show ip bgp json")["routes"])
+    r4_before = r4_heard()["prefixes"]
+    capture = service_wire(tgen)
+    try:
+        for cycle in range(5):
+            if cycle % 2 == 0:
+                host_dies_and_rejoins(active, standby)
+            else:
+                planned_switchover(active, standby)
+            active, standby = standby, active
+            wait_leased(active, standby)
+            wait_r5_shadowed(standby)
+            assert_service_peers_never_dropped()
+        time.sleep(1)
+    finally:
+        capture.stop()
+    assert_service_wire_clean(capture)
+    assert sorted(vtysh_json(r3, "show ip bgp json")["routes"]) == r3_before
+    assert r4_heard()["prefixes"] == r4_before
+    routes = json.loads(rp_vtysh(tgen.gears[HOSTS[active]], active, "show ip bgp json"))["routes"]
+    for prefix in ("10.3.0.0/24", "10.4.0.0/24", "10.5.0.0/24"):
+        assert prefix in routes, (prefix, sorted(routes))
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main(["-s"] + sys.argv[1:]))
