@@ -302,7 +302,7 @@ Status CrossHostStreams::deliver(Receiver &r)
         BgpStreamFramer &framer =
             kind == StreamKind::received ? r.received_framer : r.sent_framer;
         const UniqueFd &link = kind == StreamKind::received ? r.input_link : r.sendlog_link;
-        std::string bytes = r.streams.undelivered(kind, SIZE_MAX);
+        std::string_view bytes = r.streams.undelivered(kind, SIZE_MAX);
         if (bytes.empty())
             continue;
         ssize_t n = ::send(link.get(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);

@@ -111,7 +111,7 @@ Status StreamSender::confirmed(const StreamAck &ack)
 
 StreamReceiver::StreamReceiver(std::uint64_t session, std::uint64_t received_start,
                                std::uint64_t sent_start)
-    : session_(session), received_{received_start, {}}, sent_{sent_start, {}}
+    : session_(session), received_{received_start, {}, 0}, sent_{sent_start, {}, 0}
 {
 }
 
@@ -134,14 +134,15 @@ Result<std::size_t> StreamReceiver::accept(const StreamChunk &chunk)
     if (chunk.offset < s.delivered)
         return R::fail(what + " goes back before " + std::to_string(s.delivered) +
                        ", bytes already delivered");
+    const std::string_view held = s.held();
     const std::size_t at = static_cast<std::size_t>(chunk.offset - s.delivered);
-    const std::size_t overlap = std::min(chunk.bytes.size(), s.held.size() - at);
-    if (s.held.compare(at, overlap, chunk.bytes, 0, overlap) != 0)
+    const std::size_t overlap = std::min(chunk.bytes.size(), held.size() - at);
+    if (held.compare(at, overlap, std::string_view(chunk.bytes).substr(0, overlap)) != 0)
         return R::fail(what + " rewrites bytes the standby holds");
-    if (s.held.size() + (chunk.bytes.size() - overlap) > kMaxHeld)
+    if (held.size() + (chunk.bytes.size() - overlap) > kMaxHeld)
         return R::fail(what + " would leave more than " + std::to_string(kMaxHeld) +
                        " bytes undelivered: the sender ignores its window");
-    s.held.append(chunk.bytes, overlap, std::string::npos);
+    s.buf.append(chunk.bytes, overlap, std::string::npos);
     return chunk.bytes.size() - overlap;
 }
 
@@ -150,17 +151,24 @@ StreamAck StreamReceiver::ack() const
     return StreamAck{session_, received_.end(), sent_.end()};
 }
 
-std::string StreamReceiver::undelivered(StreamKind kind, std::size_t max) const
+std::string_view StreamReceiver::undelivered(StreamKind kind, std::size_t max) const
 {
-    return stream(kind).held.substr(0, max);
+    return stream(kind).held().substr(0, max);
 }
 
 void StreamReceiver::delivered(StreamKind kind, std::size_t n)
 {
     Stream &s = stream(kind);
-    n = std::min(n, s.held.size());
-    s.held.erase(0, n);
+    n = std::min(n, s.held().size());
+    s.head += n;
     s.delivered += n;
+    if (s.head == s.buf.size()) {
+        s.buf.clear();
+        s.head = 0;
+    } else if (s.head > s.buf.size() / 2) {
+        s.buf.erase(0, s.head);
+        s.head = 0;
+    }
 }
 
 std::uint64_t StreamReceiver::delivered_end(StreamKind kind) const

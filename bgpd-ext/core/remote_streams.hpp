@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "result.hpp"
 
@@ -145,17 +146,23 @@ public:
     // What to confirm now: every byte held, delivered or not.
     StreamAck ack() const;
 
-    // Bytes held but not delivered, from delivered_end(kind).
-    std::string undelivered(StreamKind kind, std::size_t max) const;
+    // Bytes held but not delivered, from delivered_end(kind): a view, valid
+    // until the next accept() or delivered().
+    std::string_view undelivered(StreamKind kind, std::size_t max) const;
     void delivered(StreamKind kind, std::size_t n);
     std::uint64_t delivered_end(StreamKind kind) const;
     std::uint64_t end(StreamKind kind) const;
 
 private:
+    // A delivery takes bytes from the front: they are skipped (head), and
+    // the buffer is compacted only once they are most of it, so a link that
+    // takes a little at a time costs no copy of what stays.
     struct Stream {
-        std::uint64_t delivered;  // offset of held[0]
-        std::string held;         // received, not yet delivered
-        std::uint64_t end() const { return delivered + held.size(); }
+        std::uint64_t delivered;  // offset of held()[0]
+        std::string buf;
+        std::size_t head = 0;     // buf[head..]: received, not yet delivered
+        std::string_view held() const { return std::string_view(buf).substr(head); }
+        std::uint64_t end() const { return delivered + held().size(); }
     };
     Stream &stream(StreamKind kind) { return kind == StreamKind::received ? received_ : sent_; }
     const Stream &stream(StreamKind kind) const

@@ -9,6 +9,7 @@
 #include "session_tap.hpp"
 #include "tcp_stream_position.hpp"
 #include "unique_fd.hpp"
+#include "write_gate.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -161,30 +162,55 @@ inline std::size_t messages_in(const std::string &stream, std::string *error)
     return n;
 }
 
-// An active's tap that has read and written one exchange, then is handed
-// over: the links' standby ends are in_r and out_r.
-struct HandedOverActive {
+// A session on loopback whose tap has read and written one exchange
+// (`exchanged`, both ways), with the links of a hand-over made: the tap's
+// ends (in_w, out_w, conn_w) for attach(), the far ends (in_r, out_r,
+// conn_r) for the standby or a relay, and a write gate for one across hosts.
+struct ExchangedSession {
     Connection c = connect_loopback();
     SessionTap tap{c.ours.get()};
-    const std::string open_like = bgp_keepalive() + bgp_empty_update();
-    struct iovec iov = {const_cast<char *>(open_like.data()), open_like.size()};
-    UniqueFd in_r, out_r, conn_r;
+    std::string exchanged;
+    std::shared_ptr<WriteGate> gate;
+    UniqueFd in_w, in_r, out_w, out_r, conn_w, conn_r;
+
+    explicit ExchangedSession(std::string first = bgp_keepalive() + bgp_empty_update())
+        : exchanged(std::move(first))
+    {
+        send_all(c.peer.get(), exchanged);
+        settle();
+        REQUIRE(read_tap(tap) == exchanged);
+        REQUIRE(write(exchanged) == static_cast<ssize_t>(exchanged.size()));
+        REQUIRE(drain(c.peer.get()) == exchanged);
+        auto made = WriteGate::make(0);
+        REQUIRE(made);
+        gate = *made;
+        link_pair(&in_w, &in_r);
+        link_pair(&out_w, &out_r);
+        handover_conn(&conn_w, &conn_r);
+    }
+    ssize_t write(const std::string &bytes)
+    {
+        struct iovec iov = {const_cast<char *>(bytes.data()), bytes.size()};
+        return tap.writev(&iov, 1);
+    }
+    // The tap takes its ends of the links (gated: a hand-over across hosts).
+    Status attach(bool receive_only, bool gated)
+    {
+        return tap.attach(std::move(in_w), std::move(out_w), std::move(conn_w), receive_only,
+                          gated ? gate : nullptr);
+    }
+};
+
+// An active's tap handed over to a local standby after one exchange: the
+// links' standby ends are in_r and out_r.
+struct HandedOverActive : ExchangedSession {
+    const std::string &open_like = exchanged;  // what each side sent first
+    struct iovec iov = {const_cast<char *>(exchanged.data()), exchanged.size()};
     TcpCountBias bias;
 
     explicit HandedOverActive(bool receive_only)
     {
-        send_all(c.peer.get(), open_like);
-        settle();
-        CHECK(read_tap(tap) == open_like);
-        CHECK(tap.writev(&iov, 1) == static_cast<ssize_t>(open_like.size()));
-        CHECK(drain(c.peer.get()) == open_like);
-
-        UniqueFd in_w, out_w, conn_w;
-        link_pair(&in_w, &in_r);
-        link_pair(&out_w, &out_r);
-        handover_conn(&conn_w, &conn_r);
-        auto attached = tap.attach(std::move(in_w), std::move(out_w), std::move(conn_w), receive_only);
-        REQUIRE(attached);
+        REQUIRE(attach(receive_only, false));
         // A history this small is in the links at once: protected.
         auto end = history_end(conn_r.get());
         REQUIRE(end);

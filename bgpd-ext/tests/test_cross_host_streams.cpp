@@ -115,31 +115,15 @@ struct Hosts {
 };
 
 // A session on loopback, handed across hosts after a first exchange.
-struct Session {
-    Connection c = connect_loopback();
-    SessionTap tap{c.ours.get()};
-    std::shared_ptr<WriteGate> gate;
+struct Session : ExchangedSession {
     std::uint64_t number = 0;
-    std::string exchanged = bgp_keepalive() + bgp_empty_update();
 
     // `with_image`: the socket is captured at the attach (as root).
     // `first`: what each side sent before the hand-over.
     Session(CrossHostStreams &active, const std::string &neighbor, bool with_image = false,
             std::string first = bgp_keepalive() + bgp_empty_update())
-        : exchanged(std::move(first))
+        : ExchangedSession(std::move(first))
     {
-        send_all(c.peer.get(), exchanged);
-        settle();
-        REQUIRE(read_tap(tap) == exchanged);
-        REQUIRE(write(exchanged) == static_cast<ssize_t>(exchanged.size()));
-        REQUIRE(drain(c.peer.get()) == exchanged);
-        auto made = WriteGate::make(0);
-        REQUIRE(made);
-        gate = *made;
-        UniqueFd in_w, in_r, out_w, out_r, conn_w, conn_r;
-        link_pair(&in_w, &in_r);
-        link_pair(&out_w, &out_r);
-        handover_conn(&conn_w, &conn_r);
         std::optional<CrossHostStreams::SocketAtAttach> socket;
         if (with_image) {
             auto captured = capture(c.ours.get());
@@ -154,14 +138,22 @@ struct Session {
                                       socket);
         REQUIRE(added);
         number = *added;
-        REQUIRE(tap.attach(std::move(in_w), std::move(out_w), std::move(conn_w), false, gate));
-    }
-    ssize_t write(const std::string &bytes)
-    {
-        struct iovec iov = {const_cast<char *>(bytes.data()), bytes.size()};
-        return tap.writev(&iov, 1);
+        REQUIRE(attach(false, true));
     }
 };
+
+// The standby host's shadow of a session: its placeholder takes the
+// session's 4-tuple, free on the standby host (here: a network namespace of
+// its own for this thread).
+std::array<UniqueFd, 3> shadow_on_standby_host(CrossHostStreams &standby, std::uint64_t session)
+{
+    ScopedNetns standby_host;
+    REQUIRE(standby_host.why().empty());
+    auto started = standby.start_shadow(session);
+    INFO(started.why());
+    REQUIRE(started);
+    return std::move(*started);
+}
 
 const CrossHostStreams::View *view_of(const CrossHostStreams &side, std::uint64_t session,
                                       std::vector<CrossHostStreams::View> &keep)
@@ -568,13 +560,7 @@ TEST_CASE("cross-host streams: a shadow that does not read holds the confirmatio
     Session s(h.active, "192.0.2.2", true);
     REQUIRE(h.active.pump(s.number));
     h.settle_channel();
-    std::array<UniqueFd, 3> fds;
-    {
-        ScopedNetns standby_host;
-        auto started = h.standby.start_shadow(s.number);
-        REQUIRE(started);
-        fds = std::move(*started);
-    }
+    std::array<UniqueFd, 3> fds = shadow_on_standby_host(h.standby, s.number);
     // More than the link and the window hold, from the peer.
     std::string big;
     while (big.size() < (6u << 20))
@@ -630,13 +616,7 @@ TEST_CASE("cross-host streams: the standby host's shadow takes the session over 
     Session s(h.active, "192.0.2.2", true, pseudo_open() + bgp_keepalive());
     REQUIRE(h.active.pump(s.number));
     h.settle_channel();
-    std::array<UniqueFd, 3> fds;
-    {
-        ScopedNetns standby_host;  // where the placeholder takes the 4-tuple
-        auto started = h.standby.start_shadow(s.number);
-        REQUIRE(started);
-        fds = std::move(*started);
-    }
+    std::array<UniqueFd, 3> fds = shadow_on_standby_host(h.standby, s.number);
     // The shadow as bgpd runs it: its FSM reads the OPEN and KEEPALIVE,
     // the socket is set apart, the gate opens.
     const int bgpd_fd = fds[0].release();

@@ -48,34 +48,16 @@ std::string notification()
 
 // An active whose session is handed over to the standby host: the tap's
 // links end in a relay; `standby` is the standby host's receiver.
-struct RelayedActive {
-    Connection c = connect_loopback();
-    SessionTap tap{c.ours.get()};
-    std::shared_ptr<WriteGate> gate;
+struct RelayedActive : ExchangedSession {
     std::unique_ptr<RemoteStreamRelay> relay;
     StreamReceiver standby{kSession, 0, 0};
     std::string standby_in, standby_out;  // what the standby delivered
-    std::string exchanged = bgp_keepalive() + bgp_empty_update();  // before the hand-over
 
     explicit RelayedActive(std::size_t window = StreamSender::kDefaultWindow)
     {
-        send_all(c.peer.get(), exchanged);
-        settle();
-        REQUIRE(read_tap(tap) == exchanged);
-        struct iovec iov = {exchanged.data(), exchanged.size()};
-        REQUIRE(tap.writev(&iov, 1) == static_cast<ssize_t>(exchanged.size()));
-        REQUIRE(drain(c.peer.get()) == exchanged);
-
-        auto made = WriteGate::make(0);
-        REQUIRE(made);
-        gate = *made;
-        UniqueFd in_w, in_r, out_w, out_r, conn_w, conn_r;
-        link_pair(&in_w, &in_r);
-        link_pair(&out_w, &out_r);
-        handover_conn(&conn_w, &conn_r);
         relay = std::make_unique<RemoteStreamRelay>(kSession, std::move(in_r), std::move(out_r),
                                                     std::move(conn_r), gate, window);
-        REQUIRE(tap.attach(std::move(in_w), std::move(out_w), std::move(conn_w), false, gate));
+        REQUIRE(attach(false, true));
         REQUIRE(tap.mode() == TapMode::Mirroring);  // a history this small is in the links at once
     }
 
@@ -84,7 +66,7 @@ struct RelayedActive {
         auto took = standby.accept(chunk);
         REQUIRE(took);
         for (StreamKind kind : {StreamKind::received, StreamKind::sent}) {
-            std::string got = standby.undelivered(kind, 1 << 20);
+            std::string got(standby.undelivered(kind, 1 << 20));
             standby.delivered(kind, got.size());
             (kind == StreamKind::received ? standby_in : standby_out) += got;
         }

@@ -66,7 +66,7 @@ TEST_CASE("Streams reach the standby whole, and the active runs no further than 
             }
             channel.clear();
             for (auto kind : {StreamKind::received, StreamKind::sent}) {
-                const std::string part = receiver.undelivered(kind, rng() % 30000);
+                const std::string part(receiver.undelivered(kind, rng() % 30000));
                 delivered[static_cast<int>(kind)] += part;
                 receiver.delivered(kind, part.size());
             }
@@ -90,7 +90,7 @@ TEST_CASE("Streams reach the standby whole, and the active runs no further than 
     while (auto chunk = sender.next_chunk(StreamReceiver::kMaxChunk))
         REQUIRE(receiver.accept(*chunk));
     for (auto kind : {StreamKind::received, StreamKind::sent}) {
-        const std::string rest = receiver.undelivered(kind, SIZE_MAX);
+        const std::string rest(receiver.undelivered(kind, SIZE_MAX));
         delivered[static_cast<int>(kind)] += rest;
         receiver.delivered(kind, rest.size());
         CHECK(delivered[static_cast<int>(kind)] == offered[static_cast<int>(kind)]);

@@ -56,7 +56,7 @@ TEST_CASE("A session's streams cross the channel in frames and reach the standby
             REQUIRE(chunk);
             REQUIRE(standby.accept(*chunk));
             for (StreamKind k : {StreamKind::received, StreamKind::sent}) {
-                std::string now = standby.undelivered(k, SIZE_MAX);
+                std::string now(standby.undelivered(k, SIZE_MAX));
                 got[static_cast<int>(k)] += now;
                 standby.delivered(k, now.size());
             }
