@@ -584,6 +584,13 @@ Result<UniqueFd> restore(const TcpConnectionState &s, const RestoreOptions &opti
     // the retransmission timer, new writes right away.
     if (!RepairMode::leave(fd.get(), false))
         return R::fail(with_errno("TCP_REPAIR off", errno));
+    // As on bgpd's own sockets (accepted from its listener, or connected):
+    // without it a rebuilt connection on the BGP port keeps bgpd's listener,
+    // made anew at the takeover, from binding that port (EADDRINUSE), and
+    // the new active accepts no connection. Only now: leaving repair mode
+    // resets the socket's reuse (in repair mode the kernel forces it).
+    if (!set_int(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1))
+        return R::fail(with_errno("SO_REUSEADDR", errno));
     return fd;
 }
 

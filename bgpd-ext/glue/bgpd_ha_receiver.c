@@ -139,27 +139,36 @@ static void host_stream_receiver_changed(void *ctx, uint64_t session)
 		r->shadow_fd = -1;
 		ha_receivers_add(&receivers, r);
 	}
+	/* The receiver may have just ended, its links closed: no wait may stay
+	 * on their descriptors until the sync runs. FRR's loop drops a closed
+	 * descriptor's poll entry (POLLNVAL) but keeps the wait, and cancelling
+	 * it later, once a new socket took the number (bgpd's listener, made
+	 * anew at the takeover), cancelled that socket's wait instead: the new
+	 * active accepted no connection. */
+	THREAD_OFF(r->t_read);
+	THREAD_OFF(r->t_write);
+	thread_add_event(bgpd_ha_tf_master(), receiver_sync, r, 0, &r->t_sync);
+}
+
+/* A link's event goes to the core, then the receiver is followed anew. */
+static void receiver_event(struct ha_receiver *r,
+			   void (*tell_core)(struct frr_ha_node *node, uint64_t session))
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+
+	if (node)
+		tell_core(node, r->session);
 	thread_add_event(bgpd_ha_tf_master(), receiver_sync, r, 0, &r->t_sync);
 }
 
 static void receiver_read(struct thread *t)
 {
-	struct ha_receiver *r = THREAD_ARG(t);
-	struct frr_ha_node *node = bgpd_ha_pair_node();
-
-	if (node)
-		frr_ha_cross_host_receiver_word(node, r->session);
-	thread_add_event(bgpd_ha_tf_master(), receiver_sync, r, 0, &r->t_sync);
+	receiver_event(THREAD_ARG(t), frr_ha_cross_host_receiver_word);
 }
 
 static void receiver_write(struct thread *t)
 {
-	struct ha_receiver *r = THREAD_ARG(t);
-	struct frr_ha_node *node = bgpd_ha_pair_node();
-
-	if (node)
-		frr_ha_cross_host_receiver_flush(node, r->session);
-	thread_add_event(bgpd_ha_tf_master(), receiver_sync, r, 0, &r->t_sync);
+	receiver_event(THREAD_ARG(t), frr_ha_cross_host_receiver_flush);
 }
 
 void bgpd_ha_receiver_host_ops(struct frr_ha_host_ops *ops)

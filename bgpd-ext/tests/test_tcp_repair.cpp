@@ -398,3 +398,42 @@ TEST_CASE("The restored send queue must reach every byte the peer may have ackno
     CHECK(to_app.first_bad == UINT64_MAX);
     require_peer_silent(peer);
 }
+
+TEST_CASE("A connection rebuilt on a listener's port leaves that port to a new listener, as "
+          "bgpd's own sockets do",
+          "[tcp_repair]")
+{
+    REQUIRE_REPAIR();
+    UniqueFd listener;
+    Connection c = connect_pair({AF_INET, "", 0}, &listener);
+    sockaddr_in port{};
+    socklen_t len = sizeof(port);
+    REQUIRE(getsockname(listener.get(), reinterpret_cast<sockaddr *>(&port), &len) == 0);
+    UniqueFd app = std::move(c.server);
+    TcpConnectionState s = final_capture(app);
+    listener.reset();  // the old active's bgpd is gone with its listener
+    UniqueFd again = restored(s);
+
+    // The new active's bgpd makes its listener (SO_REUSEADDR, as FRR's) on
+    // the port the rebuilt connection holds, and accepts on it.
+    UniqueFd fresh(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    int on = 1;
+    REQUIRE(setsockopt(fresh.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0);
+    sockaddr_in any = port;
+    any.sin_addr.s_addr = htonl(INADDR_ANY);
+    int reuse = 0;
+    socklen_t rlen = sizeof(reuse);
+    REQUIRE(getsockopt(again.get(), SOL_SOCKET, SO_REUSEADDR, &reuse, &rlen) == 0);
+    CHECK(reuse == 1);
+    const int bound = bind(fresh.get(), reinterpret_cast<sockaddr *>(&any), sizeof(any));
+    INFO(std::strerror(errno));
+    REQUIRE(bound == 0);
+    REQUIRE(listen(fresh.get(), 1) == 0);
+    UniqueFd client(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(connect(client.get(), reinterpret_cast<sockaddr *>(&port), sizeof(port)) == 0);
+    UniqueFd accepted(accept4(fresh.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    CHECK(accepted);
+    // And the rebuilt connection goes on.
+    Flow to_peer{3}, to_app{5};
+    CHECK(exchange(again.get(), c.client.get(), to_peer, to_app, 1000));
+}

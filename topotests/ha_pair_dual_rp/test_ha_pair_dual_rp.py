@@ -896,9 +896,10 @@ def test_active_host_death_continues_the_session_on_the_service_address():
                  lambda: None if "10.5.0.0/24" in json.loads(
                      rp_vtysh(rpa, "a", "show ip bgp json"))["routes"] else "not yet",
                  count=30, wait=0.5)
-        wait_for("rp a claimed the service address",
-                 lambda: None if show("a")["serviceAddresses"][0]["state"] == "claimed"
-                 else show("a")["serviceAddresses"], count=20, wait=0.25)
+        wait_service_on_host("a")
+        # The new active accepts connections (an FRR peer with GR connects
+        # to it after the restart).
+        assert_new_active_accepts()
         rp_vtysh(rpa, "a", "configure terminal\nrouter bgp 65001\n"
                  "address-family ipv4 unicast\nnetwork 10.1.8.0/24")
         wait_for("r3 has the route added on the new active",
@@ -925,6 +926,26 @@ def test_active_host_death_continues_the_session_on_the_service_address():
     assert_service_peers_never_dropped()
 
 
+def wait_service_on_host(rp):
+    wait_for(f"rp {rp} claimed the service address",
+             lambda: None if show(rp)["serviceAddresses"][0]["state"] == "claimed"
+             else show(rp)["serviceAddresses"], count=20, wait=0.25)
+
+
+def assert_new_active_accepts():
+    """The active's bgpd accepts connections on the service address: one
+    from an address no neighbor has is accepted and closed at once (one it
+    never accepted would wait in the kernel's queue)."""
+    r2 = get_topogen().gears["r2"]
+    r2.cmd("ip addr add 10.0.12.99/24 dev r2-eth0 2>/dev/null")
+    out = r2.cmd(
+        "timeout 8 /usr/bin/python3 -c \"import socket; "
+        "s = socket.socket(); s.bind(('10.0.12.99', 0)); s.settimeout(5); "
+        f"s.connect(('{SERVICE}', 179)); "
+        "print('closed' if s.recv(1) == b'' else 'data')\" 2>&1")
+    assert out.strip() == "closed", out
+
+
 def host_dies_and_rejoins(dead, survivor):
     """dead's host dies (links down, bgpd killed, at once): survivor takes
     over, continuing r3's and r4's sessions and restarting r5's gracefully;
@@ -939,6 +960,8 @@ def host_dies_and_rejoins(dead, survivor):
     takeovers = [line for line in rp_log(tgen.gears[HOSTS[survivor]], survivor).splitlines()
                  if "shadow sessions continued" in line]
     assert "2 of 3 shadow sessions continued" in takeovers[-1], takeovers
+    wait_service_on_host(survivor)
+    assert_new_active_accepts()
     host.cmd(f"ip link set {HOSTS[dead]}-eth0 up && ip link set {HOSTS[dead]}-eth1 up")
     start_rp(host, dead)
     wait_roles(survivor, dead, epoch + 1)
