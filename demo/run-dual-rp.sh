@@ -20,27 +20,14 @@ NS_PREFIX=fhadual
 SERVICE=10.0.12.10
 HOSTS="rpa rpb gr plain lan"
 
-ns() { echo "$NS_PREFIX-$1"; }
-in_ns() { local r=$1; shift; ip netns exec "$(ns "$r")" "$@"; }
-vty() { local r=$1; shift; in_ns "$r" vtysh -N "$r" -c "$*" 2>/dev/null; }
+GR_R1=$SERVICE
+PLAIN_R1=$SERVICE
+# shellcheck source=demo/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-cleanup() {
-    local r pidf
-    for r in $HOSTS; do
-        if [ -d "/var/run/frr/$r" ]; then
-            for pidf in /var/run/frr/"$r"/*.pid /var/run/frr/"$r"/*/*.pid; do
-                [ -f "$pidf" ] && kill -9 "$(cat "$pidf")" 2>/dev/null || true
-            done
-            rm -rf "/var/run/frr/$r"
-        fi
-        ip netns del "$(ns "$r")" 2>/dev/null || true
-    done
-}
 trap cleanup EXIT
 [ -n "${DEMO_KEEP:-}" ] && trap - EXIT
 cleanup
-
-say() { printf '\n== %s\n' "$*"; }
 
 # --- topology: two hosts, a channel link, a LAN (a bridge) -----------------
 for r in $HOSTS; do ip netns add "$(ns "$r")"; in_ns "$r" ip link set lo up; done
@@ -108,8 +95,6 @@ for r in rpa rpb gr plain; do
 done
 chown -R frr:frr "$DEMO_DIR"
 
-start_zebra() { in_ns "$1" "$DAEMONS/zebra" -d -N "$1" -f "$DEMO_DIR/$1/zebra.conf" "${@:2}"; }
-start_bgpd() { in_ns "$1" "$DAEMONS/bgpd" -d -N "$1" -f "$DEMO_DIR/$1/bgpd.conf" "${@:2}"; }
 # One RP per host: bgpd's own vty and pid file in the host's folder.
 start_rp() { start_bgpd "rp$1" -M "ha:$1" --log "file:$DEMO_DIR/rp$1/bgpd.log"; }
 rp_pid() { cat "/var/run/frr/rp$1/bgpd.pid"; }
@@ -122,34 +107,7 @@ sleep 0.3
 start_rp a
 start_rp b
 
-# --- what the peers see -----------------------------------------------------
-# "<state> <prefixes from r1> <of them stale>" as seen by peer $1
-peer_view() {
-    local state routes
-    state=$(vty "$1" "show bgp neighbors $SERVICE json" | jq -r ".\"$SERVICE\".bgpState")
-    routes=$(vty "$1" "show ip bgp json" | jq --arg nh "$SERVICE" '
-        [.routes[] | .[] | select(.nexthops[0].ip == $nh)] |
-        "\(length) \([.[] | select(.stale == true)] | length)"' -r)
-    echo "$state $routes"
-}
-report() {
-    local gs gn gst ps pn pst
-    read -r gs gn gst <<< "$(peer_view gr)"
-    read -r ps pn pst <<< "$(peer_view plain)"
-    printf '   %-6s %-12s %5s prefixes from r1 (%s stale)\n' gr "$gs" "$gn" "$gst" plain "$ps" "$pn" "$pst"
-}
-wait_established() {
-    local i gs gn ps pn
-    for i in $(seq 1 60); do
-        read -r gs gn _ <<< "$(peer_view gr)"
-        read -r ps pn _ <<< "$(peer_view plain)"
-        [ "$gs" = Established ] && [ "$ps" = Established ] &&
-            [ "$gn" = "$R1_PREFIXES" ] && [ "$pn" = "$R1_PREFIXES" ] && return 0
-        sleep 1
-    done
-    echo "demo: sessions did not come up; see /var/run/frr/*/ and $DEMO_DIR" >&2
-    return 1
-}
+# --- what the peers see: peer_view, report, wait_established (lib.sh) ---
 wait_ready() { # wait_ready RP
     local i
     for i in $(seq 1 60); do
@@ -186,13 +144,7 @@ kill -STOP "$(rp_pid a)" "$zebra_a"
 in_ns rpa ip link set rpa-lan down
 in_ns rpa ip link set rpa-chan down
 kill -9 "$(rp_pid a)" "$zebra_a"
-last=""
-for i in $(seq 1 40); do
-    now=$(report)
-    [ "$now" != "$last" ] && printf '   +%3d ms\n%s\n' $((i * 200 - 200)) "$now"
-    last=$now
-    sleep 0.2
-done
+sample_peers
 say "rp b's view of the takeover:"
 rp_vty b "show bgp ha json" | jq -r '"   rp \(.rp) is \(.role) at epoch \(.epoch); takeover: \(.switchovers[-1].reason), \(.switchovers[-1].durationMs) ms after the loss was seen"'
 grep -hE "shadow sessions continued|socket rebuilt|claimed" "$DEMO_DIR/rpb/bgpd.log" |
@@ -212,9 +164,5 @@ wait_ready a
 wait_shadowed a
 rp_vty a "show bgp ha json" | jq -r '"   rp \(.rp) is \(.role) at epoch \(.epoch), ready: \(.ready)"'
 report
-say "flaps seen by each peer (established transitions / drops):"
-for p in gr plain; do
-    vty "$p" "show bgp neighbors $SERVICE json" |
-        jq -r --arg p "$p" --arg n "$SERVICE" '.[$n] | "   \($p): \(.connectionsEstablished) established, \(.connectionsDropped) dropped, last reset: \(.lastResetDueTo)"'
-done
+show_flaps
 say "dual-RP demo done"

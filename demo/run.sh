@@ -18,29 +18,15 @@ DAEMONS=/usr/lib/frr
 R1_PREFIXES=${R1_PREFIXES:-100}
 NS_PREFIX=fhademo
 
-ns() { echo "$NS_PREFIX-$1"; }
-in_ns() { local r=$1; shift; ip netns exec "$(ns "$r")" "$@"; }
-# vtysh -N looks for an optional /etc/frr/NAME/vtysh.conf: silence that notice.
-vty() { local r=$1; shift; in_ns "$r" vtysh -N "$r" -c "$*" 2>/dev/null; }
+HOSTS="r1 gr plain"
+GR_R1=10.0.1.1
+PLAIN_R1=10.0.2.1
+# shellcheck source=demo/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-cleanup() {
-    local r
-    for r in r1 gr plain; do
-        if [ -d "/var/run/frr/$r" ]; then
-            # the daemons' pid files, and the route processors' (ha-a/, ha-b/)
-            for pidf in /var/run/frr/"$r"/*.pid /var/run/frr/"$r"/*/*.pid; do
-                [ -f "$pidf" ] && kill -9 "$(cat "$pidf")" 2>/dev/null || true
-            done
-            rm -rf "/var/run/frr/$r"
-        fi
-        ip netns del "$(ns "$r")" 2>/dev/null || true
-    done
-}
 trap cleanup EXIT
 [ -n "${DEMO_KEEP:-}" ] && trap - EXIT
 cleanup
-
-say() { printf '\n== %s\n' "$*"; }
 
 # --- topology -------------------------------------------------------------
 for r in r1 gr plain; do ip netns add "$(ns "$r")"; in_ns "$r" ip link set lo up; done
@@ -95,8 +81,6 @@ for r in r1 gr plain; do
 done
 chown -R frr:frr "$DEMO_DIR"
 
-start_zebra() { in_ns "$1" "$DAEMONS/zebra" -d -N "$1" -f "$DEMO_DIR/$1/zebra.conf" "${@:2}"; }
-start_bgpd() { in_ns "$1" "$DAEMONS/bgpd" -d -N "$1" -f "$DEMO_DIR/$1/bgpd.conf" "${@:2}"; }
 # One route processor of r1's pair: its own vty folder and pid file; the
 # active links /var/run/frr/r1/bgpd.vty to itself, so "vtysh -N r1" follows it.
 start_rp() {
@@ -114,34 +98,7 @@ sleep 0.3
 start_rp a
 start_rp b
 
-# --- what the peers see -----------------------------------------------------
-# "<state> <prefixes from r1> <of them stale>" as seen by peer $1 of r1 at $2
-peer_view() {
-    local state routes
-    state=$(vty "$1" "show bgp neighbors $2 json" | jq -r ".\"$2\".bgpState")
-    routes=$(vty "$1" "show ip bgp json" | jq --arg nh "$2" '
-        [.routes[] | .[] | select(.nexthops[0].ip == $nh)] |
-        "\(length) \([.[] | select(.stale == true)] | length)"' -r)
-    echo "$state $routes"
-}
-report() {
-    local gs gn gst ps pn pst
-    read -r gs gn gst <<< "$(peer_view gr 10.0.1.1)"
-    read -r ps pn pst <<< "$(peer_view plain 10.0.2.1)"
-    printf '   %-6s %-12s %5s prefixes from r1 (%s stale)\n' gr "$gs" "$gn" "$gst" plain "$ps" "$pn" "$pst"
-}
-wait_established() {
-    local i
-    for i in $(seq 1 60); do
-        read -r gs gn _ <<< "$(peer_view gr 10.0.1.1)"
-        read -r ps pn _ <<< "$(peer_view plain 10.0.2.1)"
-        [ "$gs" = Established ] && [ "$ps" = Established ] &&
-            [ "$gn" = "$R1_PREFIXES" ] && [ "$pn" = "$R1_PREFIXES" ] && return 0
-        sleep 1
-    done
-    echo "demo: sessions did not come up; see /var/run/frr/*/ and $DEMO_DIR" >&2
-    return 1
-}
+# --- what the peers see: peer_view, report, wait_established (lib.sh) ---
 
 say "r1 (rp a active, rp b standby) announces $R1_PREFIXES prefixes to a GR peer and a plain peer"
 wait_established
@@ -176,13 +133,7 @@ vty r1 "show bgp ha"
 
 say "kill -9 of the active bgpd (rp a); each peer's view of r1, sampled every 0.2 s:"
 kill -9 "$(rp_pid a)"
-last=""
-for i in $(seq 1 40); do
-    now=$(report)
-    [ "$now" != "$last" ] && printf '   +%3d ms\n%s\n' $((i * 200 - 200)) "$now"
-    last=$now
-    sleep 0.2
-done
+sample_peers
 say "the standby's view of the takeover:"
 vty r1 "show bgp ha json" | jq -r '"   rp \(.rp) is \(.role) at epoch \(.epoch); takeover: \(.switchovers[-1].reason), \(.switchovers[-1].durationMs) ms after the loss was seen"'
 echo "   (plain: transparent failover, nothing seen; gr: a graceful restart,"
@@ -194,10 +145,5 @@ start_rp a
 wait_ready a
 rp_vty a "show bgp ha json" | jq -r '"   rp \(.rp) is \(.role) at epoch \(.epoch), ready: \(.ready)"'
 report
-say "flaps seen by each peer (established transitions / drops):"
-for p in "gr 10.0.1.1" "plain 10.0.2.1"; do
-    set -- $p
-    vty "$1" "show bgp neighbors $2 json" |
-        jq -r --arg p "$1" --arg n "$2" '.[$n] | "   \($p): \(.connectionsEstablished) established, \(.connectionsDropped) dropped, last reset: \(.lastResetDueTo)"'
-done
+show_flaps
 say "demo done"
