@@ -213,6 +213,31 @@ Result<std::unique_ptr<AckHold>> AckHold::install(std::uint16_t queue)
     return R(std::move(hold));
 }
 
+Result<bool> AckHold::remove_left_behind()
+{
+    std::unique_ptr<nft_ctx, CtxFree> ctx(nft_ctx_new(NFT_CTX_DEFAULT));
+    if (!ctx)
+        return Result<bool>::fail("nftables: no context");
+    nft_ctx_buffer_output(ctx.get());
+    nft_ctx_buffer_error(ctx.get());
+    // The tables' names only: listing one's rules would make libnftables
+    // complain on stderr about the compat NFQUEUE target.
+    if (nft_run_cmd_from_buffer(ctx.get(), "list tables") != 0)
+        return Result<bool>::fail(std::string("nftables: list tables: ") +
+                                  nft_ctx_get_error_buffer(ctx.get()));
+    const std::string tables = nft_ctx_get_output_buffer(ctx.get());
+    bool found = false;
+    for (int family : {AF_INET, AF_INET6}) {
+        if (tables.find("table " + table_ref(family) + "\n") == std::string::npos)
+            continue;
+        found = true;
+        if (nft_run_cmd_from_buffer(ctx.get(), ("delete table " + table_ref(family)).c_str()) != 0)
+            return Result<bool>::fail("the hold a killed bgpd left (" + table_ref(family) +
+                                      "): " + nft_ctx_get_error_buffer(ctx.get()));
+    }
+    return found;
+}
+
 AckHold::~AckHold()
 {
     // Unbinding the queue drops what waits; then the rule goes.

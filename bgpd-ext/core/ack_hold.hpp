@@ -66,6 +66,14 @@ public:
     // The queue's callback keeps this object's address: it does not move.
     static Result<std::unique_ptr<AckHold>> install(std::uint16_t queue);
 
+    // Removes the tables a killed holder left (true: there was one). They
+    // queue, to a queue nobody reads, every segment of the 4-tuples they
+    // held: a session continued back onto this host later keeps its
+    // 4-tuple and would never be heard. Only for a process with no hold of
+    // its own, once the killed one's connections are gone
+    // (EgressFence::install). Needs CAP_NET_ADMIN.
+    static Result<bool> remove_left_behind();
+
     explicit AckHold(Private) {}
     AckHold(const AckHold &) = delete;
     AckHold &operator=(const AckHold &) = delete;

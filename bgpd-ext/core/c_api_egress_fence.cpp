@@ -74,4 +74,9 @@ std::uint64_t frr_ha_egress_fence_orphans_destroyed(const frr_ha_egress_fence *f
     return fence->fence.orphans_destroyed();
 }
 
+bool frr_ha_egress_fence_left_hold_removed(const frr_ha_egress_fence *fence)
+{
+    return fence->fence.left_hold_removed();
+}
+
 }  // extern "C"

@@ -1,5 +1,6 @@
 #include "egress_fence.hpp"
 
+#include "ack_hold.hpp"
 #include "orphan_connections.hpp"
 
 #include <arpa/inet.h>
@@ -94,6 +95,18 @@ Result<EgressFence> EgressFence::install(std::uint16_t port)
         else
             fence.orphans_error_ = destroyed.why();
     }
+    // The hold a bgpd killed as active left behind would silence a session
+    // continued back onto this host (same 4-tuple) for good. Its
+    // connections are gone now; while orphans remain it stays (it keeps
+    // their FINs in). Installed once per process, before any hold of its
+    // own starts, so the table found is never this process's.
+    if (fence.orphans_error_.empty()) {
+        Result<bool> removed = AckHold::remove_left_behind();
+        if (removed)
+            fence.left_hold_removed_ = *removed;
+        else
+            fence.orphans_error_ = removed.why();
+    }
     // "add" first so that "delete" finds a table whether or not one was
     // left behind; then the fresh one, all in one transaction.
     Status made = fence.run("add table " + table_ref() + "\ndelete table " + table_ref() +
@@ -112,7 +125,7 @@ EgressFence::EgressFence(std::unique_ptr<nft_ctx, CtxFree> ctx, std::uint16_t po
 EgressFence::EgressFence(EgressFence &&other) noexcept
     : ctx_(std::move(other.ctx_)), port_(other.port_), guarded_(std::move(other.guarded_)),
       state_(other.state_), until_(other.until_), orphans_destroyed_(other.orphans_destroyed_),
-      orphans_error_(std::move(other.orphans_error_))
+      orphans_error_(std::move(other.orphans_error_)), left_hold_removed_(other.left_hold_removed_)
 {
 }
 
@@ -127,6 +140,7 @@ EgressFence &EgressFence::operator=(EgressFence &&other) noexcept
         until_ = other.until_;
         orphans_destroyed_ = other.orphans_destroyed_;
         orphans_error_ = std::move(other.orphans_error_);
+        left_hold_removed_ = other.left_hold_removed_;
     }
     return *this;
 }

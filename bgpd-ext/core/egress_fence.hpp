@@ -61,6 +61,9 @@ public:
     // could, or found no table left behind).
     std::size_t orphans_destroyed() const { return orphans_destroyed_; }
     const std::string &orphans_error() const { return orphans_error_; }
+    // Whether install() removed the hold a killed bgpd left
+    // (AckHold::remove_left_behind); why it could not is in orphans_error().
+    bool left_hold_removed() const { return left_hold_removed_; }
 
     // Segments the kernel dropped since install (0 if it cannot be read).
     std::uint64_t dropped() const;
@@ -90,6 +93,7 @@ private:
     std::chrono::steady_clock::time_point until_;
     std::size_t orphans_destroyed_ = 0;
     std::string orphans_error_;
+    bool left_hold_removed_ = false;
 };
 
 }  // namespace frr_ha

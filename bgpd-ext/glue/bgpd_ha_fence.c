@@ -108,6 +108,8 @@ void bgpd_ha_fence_install(void)
 	else if (orphans_destroyed)
 		zlog_info("frr-ha: lease: %" PRIu64 " connections a killed bgpd left here destroyed behind the shut fence (no FIN or RST reached their peers)",
 			  orphans_destroyed);
+	if (frr_ha_egress_fence_left_hold_removed(fence))
+		zlog_info("frr-ha: lease: the hold a killed bgpd left here removed (it kept every segment of the sessions it held, which may come back to this host, from leaving)");
 	snprintf(fence_state, sizeof(fence_state), "open");
 	bgpd_ha_service_guard();
 	zlog_info("frr-ha: lease: the kernel's fence is in place (nftables table inet frr_ha_fence, TCP port %u)",

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "ack_hold.hpp"
+#include "egress_fence.hpp"
 #include "netns_fixture.hpp"
 #include "nfqueue_rule.hpp"
 #include "tcp_repair.hpp"
@@ -298,4 +299,38 @@ TEST_CASE("The hold refuses what it cannot do, and says why", "[ack_hold]")
     CHECK(acked(h.c.client.get()) == h.acked0);
     REQUIRE(hold.confirm(h.conn, h.base + 100));
     CHECK(acked_after(hold, h.c.client.get(), h.acked0 + 100, 1000) == h.acked0 + 100);
+}
+
+TEST_CASE("The next bgpd's fence removes a killed holder's table, and the connection is acknowledged again",
+          "[ack_hold]")
+{
+    // A session continued back onto the host of a bgpd killed as active
+    // keeps its 4-tuple: the table that bgpd left would keep the new
+    // socket's every segment in for good.
+    ScopedNetns ns;
+    REQUIRE(ns.why() == "");
+    Connection c = frr_ha::test::connect_over_loopback(kBgpPort);
+    auto conn = HeldConnection::of_socket(c.server.get());
+    REQUIRE(conn);
+    leave_a_table_without_reader(*conn);
+    const std::uint64_t acked0 = acked(c.client.get());
+    send_bytes(c.client.get(), 2000, 'k');
+    ::poll(nullptr, 0, 500);
+    REQUIRE(acked(c.client.get()) == acked0);
+
+    auto fence = EgressFence::install(kBgpPort);
+    INFO(fence.why());
+    REQUIRE(fence);
+    CHECK(fence->left_hold_removed());
+    CHECK(fence->orphans_error() == "");
+    // The peer's retransmission draws the ACK the table kept in.
+    std::uint64_t now = acked0;
+    for (int i = 0; i < 100 && now != acked0 + 2000; i++) {
+        ::poll(nullptr, 0, 50);
+        now = acked(c.client.get());
+    }
+    CHECK(now == acked0 + 2000);
+    auto again = AckHold::remove_left_behind();
+    REQUIRE(again);
+    CHECK_FALSE(*again);
 }

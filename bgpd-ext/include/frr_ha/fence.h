@@ -60,6 +60,10 @@ uint64_t frr_ha_egress_fence_neighbor_dropped(const struct frr_ha_egress_fence *
  * could, or there was no table left behind). */
 uint64_t frr_ha_egress_fence_orphans_destroyed(const struct frr_ha_egress_fence *fence, char *why,
 					       size_t why_len);
+/* Whether install removed the hold (NFQUEUE tables) a bgpd killed as active
+ * left: it kept every segment of the sessions it held from leaving, and a
+ * session continued back onto this host has the same 4-tuple. */
+bool frr_ha_egress_fence_left_hold_removed(const struct frr_ha_egress_fence *fence);
 
 #ifdef __cplusplus
 }
