@@ -108,7 +108,9 @@ def main():
                     help="comma-separated subset of " + ALL_CASES + ",ha-tf-planned,ha-dual "
                     "(ha-tf-planned: `bgp ha switchover` on the active instead of kill -9; "
                     "ha-dual: the pair in dual-RP mode, rp b on a host (namespace) of its "
-                    "own, table loads with and without it, no switchover)")
+                    "own, every session on the service address: table loads with and "
+                    "without it, then --repeats deaths of the active's host; IPv4, "
+                    "--peers bird)")
     ap.add_argument("--hang-detection", default=None, metavar="MS|off",
                     help="the pair's `bgp ha hang-detection` (default: the module's, 3000 ms)")
     ap.add_argument("--peers", choices=("gobgp", "bird"), default="gobgp",
@@ -138,6 +140,10 @@ def main():
             sys.exit("--peers bird: the BIRD peers are not graceful-restart helpers (what they "
                      "hold is counted from statistics a GR helper keeps over a restart); run "
                      "the GR cases with the gobgp peers")
+    for s in sizes:
+        if "ha-dual" in (args.cases or s[3]).split(",") and (s[0] != 4 or args.peers != "bird"):
+            sys.exit("ha-dual: IPv4 sizes and --peers bird (its sessions share the pair's one "
+                     "service address, and one gobgpd has one session per neighbor address)")
     repeats = args.repeats or (10 if args.full else 5)
     # Descriptors: per session the active holds 3 and the standby 4 (the
     # TCP socket and the session's links to the partner; `fds` in

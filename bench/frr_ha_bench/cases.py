@@ -9,10 +9,12 @@ import signal
 import threading
 import time
 
-from .common import KEEPALIVE, STATE, alive, feed_addrs, kill_pid, log, r1_addr, wait
+from .common import (KEEPALIVE, STATE, alive, feed_addrs, kill_pid, log, peer_addr, r1_side,
+                     wait)
 from .topology import build_topology, teardown_topology
 from .speakers import (
     birdc,
+    feed_session,
     peer_view,
     peers_count,
     peers_full,
@@ -88,10 +90,12 @@ def log_time(path, pattern, after):
     return None, None
 
 
-def switchover(r1, run_no, active=None, standby=None, planned=False):
+def switchover(r1, run_no, active=None, standby=None, planned=False, host_death=False):
     """kill -9 of the active (HA) or of the stock bgpd, restarted at once;
     with planned, `bgp ha switchover` on the active instead of the kill;
-    returns the figures of this switchover."""
+    with host_death (ha-dual), the active's host dies: its bgpd and zebra
+    killed and its links down at once; returns the figures of this
+    switchover."""
     case, prefixes = r1.case, r1.prefixes
     before = wait("the peers answer", lambda: peer_view(counts=True), 120, 0.5)
     cap = Capture(f"{case}-{run_no}")
@@ -104,6 +108,8 @@ def switchover(r1, run_no, active=None, standby=None, planned=False):
         out = r1.vty("bgp ha switchover", active)
         if "Switchover started" not in out:
             raise RuntimeError(f"planned switchover refused: {out.strip()}")
+    elif host_death:
+        t_kill = r1.kill_host(active)
     else:
         os.kill(pid, signal.SIGKILL)
     res = {"case": case}
@@ -116,7 +122,7 @@ def switchover(r1, run_no, active=None, standby=None, planned=False):
         r1.start_bgpd(None)
         res["restart_delay_ms"] = (t_restart - t_kill) * 1000
     # settle: the peers hold the full table, every session up, then a quiet period
-    if case.startswith("ha-tf"):
+    if case.startswith("ha-tf") or host_death:
         time.sleep(KEEPALIVE + 1.5)  # every TF session's next keepalive is on the wire
     wait("peers converge", lambda: peers_full(prefixes, r1.peers), 1800, 0.2)
     if not case.startswith("ha-tf"):
@@ -124,9 +130,14 @@ def switchover(r1, run_no, active=None, standby=None, planned=False):
     sampler.stop()
     cap.stop()
     after = wait("the peers answer", lambda: peer_view(counts=True), 120, 0.5)
-    r1_set = {r1_addr(r1.af, i) if r1.af == 4 else
-              ipaddress.ip_address(r1_addr(r1.af, i)).packed.hex() for i in range(r1.peers)}
-    wire = analyse_wire(cap.path, t_kill, r1_set)
+    r1_set = {r1_side(r1.af, i, r1.dual) if r1.af == 4 else
+              ipaddress.ip_address(r1_side(r1.af, i, r1.dual)).packed.hex()
+              for i in range(r1.peers)}
+    peer_set = {peer_addr(r1.af, i) if r1.af == 4 else
+                ipaddress.ip_address(peer_addr(r1.af, i)).packed.hex() for i in range(r1.peers)}
+    # the peers' sessions only (a frame to the feed, flooded by the LAN's
+    # bridge before it learned the new host's port, is seen too)
+    wire = {k: v for k, v in analyse_wire(cap.path, t_kill, r1_set).items() if k[1] in peer_set}
     if r1.ha:
         t_cont, line = log_time(r1.logfile(standby), r"shadow sessions continued in", t_kill)
         res["takeover_ms"] = (t_cont - t_kill) * 1000 if t_cont else None
@@ -136,9 +147,16 @@ def switchover(r1, run_no, active=None, standby=None, planned=False):
         # the death heard on the active's life page (before its exit was over)
         t_heard, _ = log_time(r1.logfile(standby), r"died \(its life page says so", t_kill)
         res["death_heard_ms"] = (t_heard - t_kill) * 1000 if t_heard else None
+        if host_death:
+            res.update(host_death_steps(r1.logfile(standby), t_kill))
     firsts = [s["first_byte"] for s in wire.values() if s["first_byte"]]
     res["first_byte_last_ms"] = (max(firsts) - t_kill) * 1000 if len(firsts) == len(before) \
         else None
+    if host_death:
+        # the moment the last peer heard from the new host (an ACK counts)
+        heard = [s["first_segment"] for s in wire.values() if s["first_segment"]]
+        res["first_segment_last_ms"] = (max(heard) - t_kill) * 1000 \
+            if len(heard) == len(before) else None
     lasts = [s["last_update"] for s in wire.values() if s["last_update"]]
     res["converged_ms"] = (max(lasts) - t_kill) * 1000 if lasts else 0.0
     flaps, why = 0, {}
@@ -172,6 +190,22 @@ def switchover(r1, run_no, active=None, standby=None, planned=False):
                 not same_since(after.get(n, {}).get("uptime"), b.get("uptime"))))
     os.unlink(cap.path)
     return res
+
+
+def host_death_steps(logfile, t_kill):
+    """Where the time of a takeover across hosts went, from the survivor's
+    log: the channel's loss heard (the detection time), the lease it
+    granted waited out, the role taken, the sessions continued."""
+    steps = {}
+    for key, pattern in (("lost_ms", r"HA channel closed: partner silent"),
+                         ("active_ms", r"rp \w+ is active \(epoch"),
+                         ("claimed_ms", r"service address .* claimed")):
+        t, _ = log_time(logfile, pattern, t_kill)
+        steps[key] = (t - t_kill) * 1000 if t else None
+    _, line = log_time(logfile, r"taking over once the lease this RP granted expires, in", t_kill)
+    m = re.search(r"expires, in (\d+) ms", line or "")
+    steps["lease_wait_ms"] = int(m.group(1)) if m else 0
+    return steps
 
 
 # --------------------------------------------------------------------------- cases
@@ -210,7 +244,7 @@ def load_table(r1, pid, standby=None):
     birdc("disable feed")
     wait("peers empty", lambda: peers_count(0), 1800, 0.2)
     time.sleep(1.0)
-    cpu0, w0, b0 = proc_cpu(pid), mirrored(r1, standby), r1_bytes_from_feed(r1.af)
+    cpu0, w0, b0 = proc_cpu(pid), mirrored(r1, standby), r1_feed_bytes(r1)
     t0 = time.time()
     birdc("enable feed")
     wait("peers full", lambda: peers_full(r1.prefixes, r1.peers), 1800,
@@ -219,15 +253,19 @@ def load_table(r1, pid, standby=None):
     cpu1 = proc_cpu(pid)
     if standby:
         wait("standby in step", lambda: r1.in_step(r1.active_rp, standby), 600, 0.2)
-    return (t1 - t0, cpu1 - cpu0, mirrored(r1, standby) - w0,
-            r1_bytes_from_feed(r1.af) - b0)
+    return (t1 - t0, cpu1 - cpu0, mirrored(r1, standby) - w0, r1_feed_bytes(r1) - b0)
 
 
-def run_dual_case(r1, active, standby, conv_repeats, out):
+def r1_feed_bytes(r1):
+    return r1_bytes_from_feed(r1.af, r1.dual, r1.ns[r1.active_rp])
+
+
+def run_dual_case(r1, active, standby, repeats, conv_repeats, out):
     """ha-dual: the table loaded with the standby host attached (every
     session relayed, its writes gated by the standby's confirmations) and
-    without (rp b killed), alternating; nothing is switched over (sessions
-    are not continued across hosts yet)."""
+    without (the standby's bgpd killed), alternating; then `repeats` deaths
+    of the active's host, each continued by the other host, which the dead
+    one rejoins as standby; returns the deaths' figures."""
     conv = {"with": [], "without": []}
     for k in range(max(1, conv_repeats)):
         for attached in ((True, False) if k % 2 == 0 else (False, True)):
@@ -257,8 +295,21 @@ def run_dual_case(r1, active, standby, conv_repeats, out):
                 conv["without"].append(load_table(r1, r1.pid(active)))
                 r1.start_bgpd(standby)
     out["conv_dual"] = conv
+    wait("every session relayed", lambda: r1.relayed(active, standby), 600, 0.2)
+    wait("standby in step", lambda: r1.in_step(active, standby), 1800, 0.2)
     out["rss_dual"] = {"active": proc_rss_mib(r1.pid(active)),
                        "standby": proc_rss_mib(r1.pid(standby))}
+    runs = []
+    for k in range(repeats):
+        wait("every session relayed", lambda: r1.relayed(active, standby), 600, 0.2)
+        wait("standby in step", lambda: r1.in_step(active, standby), 1800, 0.2)
+        log(f"  ha-dual host death {k + 1}/{repeats} (rp {active}'s host)")
+        runs.append(switchover(r1, k, active, standby, host_death=True))
+        log(f"    {runs[-1]}")
+        r1.revive_host(active)  # it rejoins as standby
+        active, standby = standby, active
+        r1.active_rp = active
+    return runs
 
 
 def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
@@ -278,9 +329,9 @@ def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
     r1.active_rp = active
     log(f"  {case}: rp {active} is the active")
     if case == "ha-dual":
-        run_dual_case(r1, active, standby, conv_repeats, out)
+        runs = run_dual_case(r1, active, standby, repeats, conv_repeats, out)
         r1.stop()
-        return []
+        return runs
     wait("standby in step", lambda: r1.in_step(active, standby), 1800, 0.5)
     out.setdefault("rss", {})[case] = {"active": proc_rss_mib(r1.pid(active)),
                                        "standby": proc_rss_mib(r1.pid(standby)),
@@ -405,7 +456,9 @@ def run_size(af, peers, prefixes, repeats, conv_repeats, cases, attr_sets=None):
             t0 = time.time()
             stop_peers(gob)
             # the peers are graceful-restart helpers but in the no-GR case
-            gob = start_peers(af, peers, gr=case != "stock", tag=case)
+            dual = case == "ha-dual"
+            feed_session(dual)
+            gob = start_peers(af, peers, gr=case != "stock", tag=case, dual=dual)
             if case.startswith("ha"):
                 out["runs"][case] = run_ha_case(af, peers, prefixes, case, repeats,
                                                 conv_repeats, out)

@@ -11,6 +11,15 @@ NS_R1, NS_FEED, NS_PEERS = "bench-r1", "bench-feed", "bench-peers"
 # ha-dual: rp b on a host of its own, reached over a link of its own
 NS_R1B = "bench-r1b"
 CHANNEL_A, CHANNEL_B = "10.254.0.1", "10.254.0.2"
+# The LAN (a bridge in bench-peers) that both RP hosts, the peers and the
+# feed share. In ha-dual every session is on the pair's service address,
+# which the active host owns; each host has an address of its own on the
+# same subnet (the service address is claimed on that interface).
+LAN = "lan"
+LAN_PLEN = 12
+SERVICE = "172.16.0.10"
+HOST_LAN = {"a": "172.16.0.1", "b": "172.16.0.2"}
+FEED_LAN = "172.16.0.3"
 FRR = "/usr/lib/frr"
 GOBGP_API = "127.0.0.1:50151"
 R1_AS, FEED_AS, PEER_AS = 65001, 65200, 65100
@@ -101,8 +110,18 @@ def peer_addr(af, i):
     return f"172.18.{i >> 8}.{i & 255}" if af == 4 else f"fd00:100::2:{i:x}"
 
 
-def feed_addrs(af):
-    return ("172.30.0.1", "172.30.0.2", 30) if af == 4 else ("fd00:30::1", "fd00:30::2", 64)
+def r1_side(af, i, dual=False):
+    """The address r1 has for peer i: one of its own per peer, or in
+    ha-dual the pair's service address for every peer."""
+    return SERVICE if dual else r1_addr(af, i)
+
+
+def feed_addrs(af, dual=False):
+    """(r1's address, the feed's, prefix length) of the feed's session: on
+    a link to rp a's host, or in ha-dual on the LAN with the service address."""
+    if dual:
+        return SERVICE, FEED_LAN, LAN_PLEN
+    return ("192.168.30.1", "192.168.30.2", 30) if af == 4 else ("fd00:30::1", "fd00:30::2", 64)
 
 
 def prefix(af, i):

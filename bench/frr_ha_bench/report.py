@@ -28,7 +28,7 @@ def fmt(x, unit="", digits=0):
     return f"{x:.{digits}f}{unit}"
 
 
-CASE_NAMES = {"ha-dual": "frr-ha dual-RP (load only)", "ha-tf": "frr-ha TF",
+CASE_NAMES = {"ha-dual": "frr-ha dual-RP, host death", "ha-tf": "frr-ha TF",
               "ha-tf-planned": "frr-ha TF, planned switchover",
               "ha-gr": "frr-ha GR", "stock-gr": "stock FRR + GR", "stock": "stock FRR, no GR"}
 
@@ -43,6 +43,37 @@ def load_columns(c):
     ww, rb = med("with", 2), med("with", 3)
     return (f"{tw:.2f} / {to:.2f} | {tw / to:.2f} | {cw:.2f} / {co:.2f} | "
             f"{(cw / co if co else 0):.2f} | {fmt(ww / rb if rb else None, '', 2)}")
+
+
+def host_death_table(results):
+    """ha-dual: where each host death's time went, p50 / p99 over the runs."""
+    rows = [(r, r["runs"]["ha-dual"]) for r in results if r["runs"].get("ha-dual")]
+    if not rows:
+        return []
+    lines = ["### Dual-RP: the active's host dies (its bgpd and zebra killed, its links down); "
+             "ms from the death, p50 / p99 over the runs\n",
+             "| size | runs | loss heard (detection) | active (lease waited out) | every "
+             "session continued (log) | of which rebuilding ms | service address claimed | "
+             "last peer hears the new host (wire) | sessions continued | flaps | "
+             "NOTIFICATIONs | FIN/RST | prefixes lost at peers |",
+             "|" + "---|" * 13]
+    for r, runs in rows:
+        def pp(key):
+            v = [x.get(key) for x in runs]
+            return f"{fmt(pct(v, .5))} / {fmt(pct(v, .99))}"
+
+        def mx(key):
+            return max(x.get(key, 0) or 0 for x in runs)
+        continued = sorted({x.get("continued", "?") for x in runs})
+        lines.append(f"| {size_of(r)} | {len(runs)} | {pp('lost_ms')} | {pp('active_ms')} | "
+                     f"{pp('takeover_ms')} | {pp('continued_ms')} | {pp('claimed_ms')} | "
+                     f"{pp('first_segment_last_ms')} | {', '.join(continued)} | {mx('flaps')} | "
+                     f"{mx('notifications_wire')} | {mx('fin_rst')} | {mx('lost_at_peers')} |")
+    lines.append("\nThe detection time is the pair's heartbeat interval x multiplier "
+                 "(300 ms x 5 here). The last peer hears the new host when the first segment "
+                 "from the service address after the death reaches it: an ACK of its own "
+                 "retransmission or the new host's keepalive.\n")
+    return lines
 
 
 def tables(results):
@@ -76,6 +107,7 @@ def tables(results):
     lines.append("\nflaps … re-announced: the largest value over the runs. "
                  "Takeover: kill to the new active's log line \"N of M shadow sessions "
                  "continued\" (both on this host's clock).\n")
+    lines += host_death_table(results)
     lines.append("### Replication cost and standby cost (frr-ha TF)\n")
     lines.append("| size | full-table convergence, standby attached / without (median s) | ratio | "
                  "active bgpd CPU s attached / without | ratio | bytes mirrored to the standby per "

@@ -14,22 +14,25 @@ from .common import (
     KEY,
     NS_R1,
     NS_R1B,
+    LAN_PLEN,
     PEER_AS,
     R1_AS,
     RUN,
+    SERVICE,
     STATE,
     alive,
     feed_addrs,
     kill_pid,
     ours,
     peer_addr,
-    r1_addr,
+    r1_side,
     read_pid,
     sh,
     track,
     wait,
     write,
 )
+from .topology import HOST_LINKS, host_links
 
 # --------------------------------------------------------------------------- r1 (FRR)
 
@@ -43,7 +46,7 @@ def r1_conf(af, peers, case, logfile, peer_timers=(KEEPALIVE, HOLD)):
     ha = case.startswith("ha")
     dual = case == "ha-dual"
     gr = case in ("ha-tf", "ha-tf-planned", "ha-gr", "stock-gr")
-    feed_r1, feed, _ = feed_addrs(af)
+    _, feed, _ = feed_addrs(af, dual)
     fam = "ipv4" if af == 4 else "ipv6"
     c = [f"log file {logfile}", "log timestamp precision 3", f"router bgp {R1_AS}", " bgp router-id 192.0.2.1",
          " no bgp ebgp-requires-policy", " no bgp network import-check",
@@ -51,20 +54,23 @@ def r1_conf(af, peers, case, logfile, peer_timers=(KEEPALIVE, HOLD)):
     c += [" bgp graceful-restart", " bgp graceful-restart preserve-fw-state"] if gr else \
          [" bgp graceful-restart-disable"]
     c += [f" neighbor {feed} remote-as {FEED_AS}", f" neighbor {feed} passive",
-          f" neighbor {feed} timers {KEEPALIVE} {HOLD}",
-          " neighbor PEERS peer-group", f" neighbor PEERS remote-as {PEER_AS}",
+          f" neighbor {feed} timers {KEEPALIVE} {HOLD}"]
+    if dual:
+        c += [f" neighbor {feed} update-source {SERVICE}"]
+    c += [" neighbor PEERS peer-group", f" neighbor PEERS remote-as {PEER_AS}",
           f" neighbor PEERS timers {peer_timers[0]} {peer_timers[1]}",
           " neighbor PEERS timers connect 1"]
     for i in range(peers):
         c += [f" neighbor {peer_addr(af, i)} peer-group PEERS",
-              f" neighbor {peer_addr(af, i)} update-source {r1_addr(af, i)}"]
+              f" neighbor {peer_addr(af, i)} update-source {r1_side(af, i, dual)}"]
     c += [f" address-family {fam} unicast", f"  neighbor {feed} activate",
           f"  neighbor {feed} route-map BENCH-NONE out", "  neighbor PEERS activate",
           " exit-address-family"]
     if ha:
         mode = "transparent" if case.startswith("ha-tf") or dual else "graceful-restart"
         c += [f" bgp ha rp a address tcp {CHANNEL_A} priority 200",
-              f" bgp ha rp b address tcp {CHANNEL_B} port 5180"] if dual else \
+              f" bgp ha rp b address tcp {CHANNEL_B} port 5180",
+              f" bgp ha service-address {SERVICE}/{LAN_PLEN}"] if dual else \
              [f" bgp ha rp a address unix {RUN}/bgpd-ha-a.sock priority 200",
               f" bgp ha rp b address unix {RUN}/bgpd-ha-b.sock"]
         c += [f" bgp ha key {KEY}", " bgp ha heartbeat interval 300 multiplier 5",
@@ -96,22 +102,58 @@ class R1:
         self.zebra_pid = None
 
     def start_zebra(self):
-        mod = "-M ha" if self.ha else ""
-        sh(f"{FRR}/zebra -d -N {NS_R1} {mod} -f {STATE}/r1/zebra.conf -i {RUN}/zebra.pid "
-           f"--log file:{STATE}/r1/zebra-{self.case}.log", ns=NS_R1)
-        self.zebra_pid = wait("zebra pid", lambda: read_pid(f"{RUN}/zebra.pid")
-                              if ours(read_pid(f"{RUN}/zebra.pid")) else None, 10)
-        track("zebra", self.zebra_pid)
         self.zebra_b_pid = None
+        self.start_zebra_on("a")
         if self.dual:
-            pf = f"{RUN}/zebra-b.pid"
-            sh(f"install -d -o frr -g frr /var/run/frr/{NS_R1B}")
-            sh(f"{FRR}/zebra -d -N {NS_R1B} {mod} -f {STATE}/r1/zebra.conf -i {pf} "
-               f"--log file:{STATE}/r1/zebra-{self.case}-b.log", ns=NS_R1B)
-            self.zebra_b_pid = wait("zebra b pid", lambda: read_pid(pf)
-                                    if ours(read_pid(pf)) else None, 10)
-            track("zebra", self.zebra_b_pid)
+            self.start_zebra_on("b")
         time.sleep(0.3)
+
+    def start_zebra_on(self, host):
+        """zebra of rp a's host (every case's) or of rp b's (ha-dual)."""
+        mod = "-M ha" if self.ha else ""
+        ns = NS_R1 if host == "a" else NS_R1B
+        pf = f"{RUN}/zebra.pid" if host == "a" else f"{RUN}/zebra-b.pid"
+        if host == "b":
+            sh(f"install -d -o frr -g frr /var/run/frr/{NS_R1B}")
+        if os.path.exists(pf):
+            os.unlink(pf)
+        logfile = f"{STATE}/r1/zebra-{self.case}{'' if host == 'a' else '-b'}.log"
+        sh(f"{FRR}/zebra -d -N {ns} {mod} -f {STATE}/r1/zebra.conf -i {pf} --log file:{logfile}",
+           ns=ns)
+        pid = wait(f"zebra {host} pid", lambda: read_pid(pf) if ours(read_pid(pf)) else None, 10)
+        track("zebra", pid)
+        if host == "a":
+            self.zebra_pid = pid
+        else:
+            self.zebra_b_pid = pid
+
+    # ha-dual: a host's death and return
+    def kill_host(self, rp):
+        """Every process of rp's host (its bgpd and zebra) stopped, its
+        links down and the processes killed, in one shell command; returns
+        the time just before it ran."""
+        ns, devs = HOST_LINKS[rp]
+        zebra = self.zebra_pid if rp == "a" else self.zebra_b_pid
+        pids = " ".join(str(p) for p in (self.pid(rp), zebra) if p)
+        # As a host that loses power: its processes stop first (a bgpd
+        # that saw its LAN link go down would end its eBGP sessions itself
+        # and tell the partner: a link's failure, not a host's), then the
+        # links go, so nothing its kernel sends on the kill gets out.
+        links = " && ".join(f"ip -n {ns} link set {d} down" for d in devs)
+        t = time.time()
+        sh(f"kill -STOP {pids} && {links} && kill -9 {pids}")
+        return t
+
+    def revive_host(self, rp):
+        """The dead host comes back: links up, zebra, then its bgpd (which
+        rejoins as standby)."""
+        wait(f"rp {rp}'s host's processes gone",
+             lambda: not self.pid(rp) and not alive(self.zebra_pid if rp == "a"
+                                                    else self.zebra_b_pid), 30, 0.05)
+        host_links(rp, up=True)
+        self.start_zebra_on(rp)
+        time.sleep(0.3)
+        self.start_bgpd(rp)
 
     # one bgpd: rp NAME of the pair, or the stock bgpd (rp=None)
     def pidfile(self, rp):
@@ -223,10 +265,11 @@ def proc_rss_mib(pid):
     return 0.0
 
 
-def r1_bytes_from_feed(af):
-    """tcpi_bytes_received of r1's connection to the feed (ss -ti)."""
-    _, feed, _ = feed_addrs(af)
-    out = sh("ss -tin state established", ns=NS_R1, check=False)
+def r1_bytes_from_feed(af, dual=False, ns=NS_R1):
+    """tcpi_bytes_received of r1's connection to the feed (ss -ti) in
+    namespace ns (the active's host)."""
+    _, feed, _ = feed_addrs(af, dual)
+    out = sh("ss -tin state established", ns=ns, check=False)
     lines = out.splitlines()
     for i, line in enumerate(lines):
         if feed in line and i + 1 < len(lines):

@@ -3,6 +3,7 @@ every path it receives), or BIRD processes with one protocol per session and
 `import none` (they store nothing, so a load measures r1, not the peers)."""
 import json
 import os
+import socket
 import subprocess
 import threading
 
@@ -21,8 +22,10 @@ from .common import (
     peer_addr,
     prefix,
     r1_addr,
+    r1_side,
     sh,
     track,
+    wait,
     write,
 )
 
@@ -45,10 +48,19 @@ def start_feed(af, prefixes, table_conf=None):
             for i in range(prefixes):
                 f.write(f"  route {prefix(af, i)} blackhole;\n")
             f.write("}\n")
-        f.write(f"protocol bgp r1 {{\n  local {me} as {FEED_AS};\n  neighbor {r1} as {R1_AS};\n"
-                f"  hold time {HOLD}; keepalive time {KEEPALIVE}; connect retry time 1;\n"
-                f"  error wait time 1, 5;\n  graceful restart on;\n"
-                f"  {chan} {{ import none; export where source = RTS_STATIC; }};\n}}\n")
+        # r1: the session on the feed's link (every case but ha-dual);
+        # r1svc: on the LAN, with the pair's service address (ha-dual),
+        # enabled by feed_session() for the cases that use it
+        sessions = [("r1", r1, me, False)]
+        if af == 4:
+            svc, me_lan, _ = feed_addrs(af, dual=True)
+            sessions.append(("r1svc", svc, me_lan, True))
+        for name, r1_ip, my_ip, disabled in sessions:
+            f.write(f"protocol bgp {name} {{\n  local {my_ip} as {FEED_AS};\n"
+                    f"  neighbor {r1_ip} as {R1_AS};\n  disabled {'yes' if disabled else 'no'};\n"
+                    f"  hold time {HOLD}; keepalive time {KEEPALIVE}; connect retry time 1;\n"
+                    f"  error wait time 1, 5;\n  graceful restart on;\n"
+                    f"  {chan} {{ import none; export where source = RTS_STATIC; }};\n}}\n")
     p = subprocess.Popen(["ip", "netns", "exec", NS_FEED, "bird", "-f", "-c", f"{d}/bird.conf",
                           "-s", f"{d}/bird.ctl"], stdout=subprocess.DEVNULL,
                          stderr=open(f"{d}/bird.err", "w"))
@@ -58,6 +70,45 @@ def start_feed(af, prefixes, table_conf=None):
 
 def birdc(cmd):
     return sh(f"birdc -s {STATE}/feed/bird.ctl {cmd}", ns=NS_FEED, check=False)
+
+
+def feed_session(dual):
+    """The feed's session for a case: on the LAN with the service address
+    (ha-dual), or on its link to rp a's host."""
+    wait("the feed's BIRD answers", lambda: "Daemon is up" in birdc("show status"), 30, 0.1)
+    birdc(f"{'disable' if dual else 'enable'} r1")
+    birdc(f"{'enable' if dual else 'disable'} r1svc")
+
+
+def bird_query(ctl, cmd, timeout=120):
+    """One command on a BIRD control socket, its reply as birdc prints it
+    (reply codes taken off). A socket is a file, so no namespace is needed,
+    and this costs a millisecond where birdc under `ip netns exec` costs
+    tens: the ha-dual case asks a hundred BIRD processes every sample."""
+    out = []
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(timeout)
+            s.connect(ctl)
+            f = s.makefile("rwb")
+            f.readline()  # the greeting
+            f.write(cmd.encode() + b"\n")
+            f.flush()
+            while True:
+                line = f.readline().decode(errors="replace")
+                if not line:
+                    break
+                if line[:4].isdigit() and len(line) > 4:
+                    if line[4] == " " and not line[5:].strip():
+                        break  # the end of the reply
+                    out.append(line[5:])
+                    if line[4] == " ":
+                        break
+                else:
+                    out.append(line[1:])
+    except OSError:
+        return ""
+    return "".join(out)
 
 
 def start_gobgp(af, peers, gr, tag, keepalive=KEEPALIVE, hold=HOLD):
@@ -150,12 +201,16 @@ class BirdPeers:
 
     kind = "bird"
 
-    def __init__(self, af, peers, gr, tag, keepalive=KEEPALIVE, hold=HOLD):
+    def __init__(self, af, peers, gr, tag, keepalive=KEEPALIVE, hold=HOLD, dual=False):
         self.af, self.peers = af, peers
         self.procs, self.dirs, self.names = [], [], {}
         self.lock = threading.Lock()
         chan = "ipv4" if af == 4 else "ipv6"
-        nproc = max(1, -(-peers // PEERS_PER_BIRD))
+        # ha-dual: every session is with the one service address, and a
+        # BIRD process locks a neighbor address for one protocol (with
+        # strict bind too): one process per session
+        per_bird = 1 if dual else PEERS_PER_BIRD
+        nproc = max(1, -(-peers // per_bird))
         for k in range(nproc):
             d = f"{STATE}/peers/bird{k}"
             os.makedirs(d, exist_ok=True)
@@ -163,10 +218,12 @@ class BirdPeers:
             c = [f'log "{d}/bird.log" {{ warning, error, fatal, remote }};',
                  "router id 192.0.2.100;",
                  "timeformat protocol iso long ms;", "protocol device { scan time 600; }"]
-            for i in range(k * PEERS_PER_BIRD, min(peers, (k + 1) * PEERS_PER_BIRD)):
-                self.names[f"p{i}"] = r1_addr(af, i)
+            for i in range(k * per_bird, min(peers, (k + 1) * per_bird)):
+                # keyed by r1's address for the peer, or by the peer's own
+                # where r1 has one address for all (ha-dual)
+                self.names[f"p{i}"] = peer_addr(af, i) if dual else r1_addr(af, i)
                 c += [f"protocol bgp p{i} {{", f"  local {peer_addr(af, i)} as {PEER_AS};",
-                      f"  neighbor {r1_addr(af, i)} as {R1_AS};",
+                      f"  neighbor {r1_side(af, i, dual)} as {R1_AS};",
                       f"  hold time {hold}; keepalive time {keepalive}; connect retry time 1;",
                       "  error wait time 1, 5; strict bind on; graceful restart off;",
                       f"  {chan} {{ import none; export none; }};", "}"]
@@ -185,7 +242,7 @@ class BirdPeers:
             kill_pid(p.pid)
 
     def _birdc(self, d, cmd):
-        return sh(f"birdc -s {d}/bird.ctl {cmd}", ns=NS_PEERS, check=False, timeout=120)
+        return bird_query(f"{d}/bird.ctl", cmd)
 
     def neighbors(self, counts=False):
         """{r1 address: state (6 = Established), since (the time of the
@@ -231,12 +288,16 @@ def peers_store():
     return PEERS["mode"] == "gobgp"
 
 
-def start_peers(af, peers, gr, tag, keepalive=KEEPALIVE, hold=HOLD):
+def start_peers(af, peers, gr, tag, keepalive=KEEPALIVE, hold=HOLD, dual=False):
     """The peers of this run (the mode set by set_peers_mode); the handle
-    has .pid (stop it with stop_peers)."""
+    has .pid (stop it with stop_peers). dual: every session with the pair's
+    service address (BIRD peers only: one gobgpd has one session per
+    neighbor address)."""
     if PEERS["mode"] == "bird":
-        PEERS["current"] = BirdPeers(af, peers, gr, tag, keepalive, hold)
+        PEERS["current"] = BirdPeers(af, peers, gr, tag, keepalive, hold, dual)
         return PEERS["current"]
+    if dual:
+        raise RuntimeError("ha-dual needs --peers bird (its sessions share one r1 address)")
     PEERS["current"] = None
     return start_gobgp(af, peers, gr, tag, keepalive, hold)
 

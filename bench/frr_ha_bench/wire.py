@@ -5,7 +5,7 @@ import struct
 import subprocess
 import time
 
-from .common import NS_PEERS, STATE, track, wait
+from .common import LAN, NS_PEERS, STATE, track, wait
 
 # --------------------------------------------------------------------------- wire
 
@@ -18,7 +18,7 @@ class Capture:
         # sends millions of prefixes at once, and a dropped segment cuts
         # the stream's parse short
         self.p = subprocess.Popen(["ip", "netns", "exec", NS_PEERS, "dumpcap", "-q", "-P",
-                                   "-B", "256", "-i", "peers-r1", "-f", "tcp port 179", "-w", self.path],
+                                   "-B", "256", "-i", LAN, "-f", "tcp port 179", "-w", self.path],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         track("dumpcap", self.p.pid)
         wait("dumpcap starts", lambda: os.path.exists(self.path), 10)
@@ -114,13 +114,17 @@ def parse_update(msg):
 
 def analyse_wire(path, t_kill, r1_addresses):
     """What r1 sent to the peers after t_kill: per session (r1 address, peer
-    address), first byte time, FIN/RST, messages by type, prefixes."""
+    address), first segment and first byte times, FIN/RST, messages by
+    type, prefixes."""
     streams = {}
     for t, src, sport, dst, dport, flags, seq, payload in pcap_packets(path):
         if src not in r1_addresses:
             continue  # only r1 -> peers
         key = (src, dst, dport)
-        s = streams.setdefault(key, {"segs": {}, "fin": 0, "rst": 0, "syn": 0, "base": seq})
+        s = streams.setdefault(key, {"segs": {}, "fin": 0, "rst": 0, "syn": 0, "base": seq,
+                                     "first_segment": None})
+        if t >= t_kill and s["first_segment"] is None:
+            s["first_segment"] = t  # an ACK counts: the connection answers
         if flags & 0x01:
             s["fin"] += t >= t_kill
         if flags & 0x04:
@@ -133,10 +137,14 @@ def analyse_wire(path, t_kill, r1_addresses):
     sessions = {}
     for (src, dst, dport), s in streams.items():
         peer = (src, dst)
-        agg = sessions.setdefault(peer, {"first_byte": None, "fin": 0, "rst": 0, "connections": 0,
+        agg = sessions.setdefault(peer, {"first_byte": None, "first_segment": None,
+                                         "fin": 0, "rst": 0, "connections": 0,
                                          "updates": 0, "notifications": 0, "opens": 0,
                                          "withdrawn": 0, "announced": 0, "eor": 0,
                                          "last_update": None})
+        if s["first_segment"] is not None:
+            agg["first_segment"] = min(agg["first_segment"] or s["first_segment"],
+                                       s["first_segment"])
         agg["fin"] += s["fin"]
         agg["rst"] += s["rst"]
         agg["connections"] += 1 if s["syn"] else 0
