@@ -57,6 +57,32 @@ class Sampler(threading.Thread):
         self.join(5)
 
 
+class Churn(threading.Thread):
+    """The feed's churn protocol (CHURN_PREFIXES host routes) switched on
+    and off every 0.25 s until stopped, and left off: routes come and go
+    while a host dies. The peers then hold exactly the feed's table again
+    if every announcement and its withdrawal reached them across the
+    takeover."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.stop_flag = threading.Event()
+        self.toggles = 0
+
+    def run(self):
+        on = False
+        while not self.stop_flag.is_set():
+            on = not on
+            birdc(f"{'enable' if on else 'disable'} churn")
+            self.toggles += 1
+            self.stop_flag.wait(0.25)
+        birdc("disable churn")
+
+    def stop(self):
+        self.stop_flag.set()
+        self.join(10)
+
+
 def same_since(a, b):
     """Whether two readings of a session's up-since are the same: GoBGP's
     (seconds) exactly; BIRD's ("YYYY-MM-DD HH:MM:SS.mmm") within 0.5 s, for
@@ -90,18 +116,24 @@ def log_time(path, pattern, after):
     return None, None
 
 
-def switchover(r1, run_no, active=None, standby=None, planned=False, host_death=False):
+def switchover(r1, run_no, active=None, standby=None, planned=False, host_death=False,
+               churn=False):
     """kill -9 of the active (HA) or of the stock bgpd, restarted at once;
     with planned, `bgp ha switchover` on the active instead of the kill;
     with host_death (ha-dual), the active's host dies: its bgpd and zebra
-    killed and its links down at once; returns the figures of this
-    switchover."""
+    killed and its links down at once; with churn, routes come and go from
+    1 s before the kill to 1 s after the takeover; returns the figures of
+    this switchover."""
     case, prefixes = r1.case, r1.prefixes
     before = wait("the peers answer", lambda: peer_view(counts=True), 120, 0.5)
     cap = Capture(f"{case}-{run_no}")
     sampler = Sampler()
     sampler.start()
     time.sleep(0.5)
+    churner = Churn() if churn else None
+    if churner:
+        churner.start()
+        time.sleep(1.0)
     pid = r1.pid(active)
     t_kill = time.time()
     if planned:
@@ -115,6 +147,9 @@ def switchover(r1, run_no, active=None, standby=None, planned=False, host_death=
     res = {"case": case}
     if r1.ha:
         wait("new active", lambda: r1.ha_json(standby).get("role") == "active", 30, 0.05)
+        if churner:
+            time.sleep(1.0)
+            churner.stop()
     else:
         while alive(pid):
             time.sleep(0.005)
@@ -122,9 +157,21 @@ def switchover(r1, run_no, active=None, standby=None, planned=False, host_death=
         r1.start_bgpd(None)
         res["restart_delay_ms"] = (t_restart - t_kill) * 1000
     # settle: the peers hold the full table, every session up, then a quiet period
-    if case.startswith("ha-tf") or host_death:
+    if case.startswith("ha-tf") or r1.dual:
         time.sleep(KEEPALIVE + 1.5)  # every TF session's next keepalive is on the wire
-    wait("peers converge", lambda: peers_full(prefixes, r1.peers), 1800, 0.2)
+    res = dict(res, churn_toggles=churner.toggles if churner else 0)
+    try:
+        wait("peers converge", lambda: peers_full(prefixes, r1.peers), 120 if churn else 1800,
+             0.2)
+        res["tables_differ"] = 0
+    except TimeoutError:
+        if not churn:
+            raise
+        # a peer that holds another count than the feed's table after the
+        # churn: an announcement or withdrawal lost (or repeated) across
+        # the takeover
+        res["tables_differ"] = sum(1 for v in peer_view(counts=True).values()
+                                   if v["accepted"] != prefixes)
     if not case.startswith("ha-tf"):
         time.sleep(2.0)
     sampler.stop()
@@ -147,12 +194,13 @@ def switchover(r1, run_no, active=None, standby=None, planned=False, host_death=
         # the death heard on the active's life page (before its exit was over)
         t_heard, _ = log_time(r1.logfile(standby), r"died \(its life page says so", t_kill)
         res["death_heard_ms"] = (t_heard - t_kill) * 1000 if t_heard else None
-        if host_death:
+        if r1.dual:
             res.update(host_death_steps(r1.logfile(standby), t_kill))
+            res["kill"] = "host" if host_death else "bgpd"
     firsts = [s["first_byte"] for s in wire.values() if s["first_byte"]]
     res["first_byte_last_ms"] = (max(firsts) - t_kill) * 1000 if len(firsts) == len(before) \
         else None
-    if host_death:
+    if r1.dual:
         # the moment the last peer heard from the new host (an ACK counts)
         heard = [s["first_segment"] for s in wire.values() if s["first_segment"]]
         res["first_segment_last_ms"] = (max(heard) - t_kill) * 1000 \
@@ -177,7 +225,14 @@ def switchover(r1, run_no, active=None, standby=None, planned=False, host_death=
     res["updates"] = sum(s["updates"] for s in wire.values())
     res["withdrawn_wire"] = sum(s["withdrawn"] for s in wire.values())
     res["reannounced"] = sum(s["announced"] for s in wire.values())
-    if peers_store():
+    if churn:
+        # the churn's own withdrawals are on the wire: what a peer lost is
+        # what a dropped session held (and tables_differ says whether the
+        # churn's routes came and went exactly)
+        res["lost_at_peers"] = sum(b["accepted"] for n, b in before.items()
+                                   if n in sampler.down or
+                                   not same_since(after.get(n, {}).get("uptime"), b.get("uptime")))
+    elif peers_store():
         res["lost_at_peers"] = sum(b["accepted"] - sampler.min_held.get(n, b["accepted"])
                                    for n, b in before.items())
     else:
@@ -197,7 +252,7 @@ def host_death_steps(logfile, t_kill):
     log: the channel's loss heard (the detection time), the lease it
     granted waited out, the role taken, the sessions continued."""
     steps = {}
-    for key, pattern in (("lost_ms", r"HA channel closed: partner silent"),
+    for key, pattern in (("lost_ms", r"HA channel closed: partner silent|HA channel to rp \w+ lost"),
                          ("active_ms", r"rp \w+ is active \(epoch"),
                          ("claimed_ms", r"service address .* claimed")):
         t, _ = log_time(logfile, pattern, t_kill)
@@ -303,10 +358,19 @@ def run_dual_case(r1, active, standby, repeats, conv_repeats, out):
     for k in range(repeats):
         wait("every session relayed", lambda: r1.relayed(active, standby), 600, 0.2)
         wait("standby in step", lambda: r1.in_step(active, standby), 1800, 0.2)
-        log(f"  ha-dual host death {k + 1}/{repeats} (rp {active}'s host)")
-        runs.append(switchover(r1, k, active, standby, host_death=True))
+        # in turn: the active's whole host dies, or its bgpd alone is
+        # killed (its kernel, zebra and links live on); routes churn
+        # around every other pair of deaths
+        host = k % 2 == 0
+        churn = k % 4 >= 2
+        log(f"  ha-dual {'host death' if host else 'kill -9 of bgpd'} {k + 1}/{repeats} "
+            f"(rp {active}{'' if not churn else ', routes churning'})")
+        runs.append(switchover(r1, k, active, standby, host_death=host, churn=churn))
         log(f"    {runs[-1]}")
-        r1.revive_host(active)  # it rejoins as standby
+        if host:
+            r1.revive_host(active)  # it rejoins as standby
+        else:
+            r1.start_bgpd(active)
         active, standby = standby, active
         r1.active_rp = active
     return runs

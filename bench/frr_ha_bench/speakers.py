@@ -31,6 +31,8 @@ from .common import (
 
 # --------------------------------------------------------------------------- speakers
 
+CHURN_PREFIXES = 1000
+
 def start_feed(af, prefixes, table_conf=None):
     """BIRD sending r1 `prefixes` host routes with one attribute set, or,
     with `table_conf`, the static protocol `feed` of that file (a generated
@@ -47,6 +49,13 @@ def start_feed(af, prefixes, table_conf=None):
             f.write(f"protocol static feed {{ {chan};\n")
             for i in range(prefixes):
                 f.write(f"  route {prefix(af, i)} blackhole;\n")
+            f.write("}\n")
+        if af == 4:
+            # churn: host routes of their own that ha-dual switches on and
+            # off around each death (Churn in cases.py); off otherwise
+            f.write(f"protocol static churn {{ {chan}; disabled yes;\n")
+            for i in range(CHURN_PREFIXES):
+                f.write(f"  route 11.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}/32 blackhole;\n")
             f.write("}\n")
         # r1: the session on the feed's link (every case but ha-dual);
         # r1svc: on the LAN, with the pair's service address (ha-dual),
