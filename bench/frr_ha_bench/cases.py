@@ -102,7 +102,7 @@ def same_since(a, b):
 
 def log_time(path, pattern, after):
     """Wall-clock time of the first log line matching pattern at or after `after`."""
-    rx = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d+) .*" + pattern)
+    rx = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d+) .*(?:" + pattern + ")")
     try:
         with open(path, errors="replace") as f:
             for line in f:
@@ -252,7 +252,8 @@ def host_death_steps(logfile, t_kill):
     log: the channel's loss heard (the detection time), the lease it
     granted waited out, the role taken, the sessions continued."""
     steps = {}
-    for key, pattern in (("lost_ms", r"HA channel closed: partner silent|HA channel to rp \w+ lost"),
+    for key, pattern in (("lost_ms",
+                          r"HA channel closed: partner silent|HA channel to rp \w+ lost"),
                          ("active_ms", r"rp \w+ is active \(epoch"),
                          ("claimed_ms", r"service address .* claimed")):
         t, _ = log_time(logfile, pattern, t_kill)
