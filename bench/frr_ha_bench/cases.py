@@ -323,7 +323,7 @@ def run_dual_case(r1, active, standby, repeats, conv_repeats, out):
     of the active's host, each continued by the other host, which the dead
     one rejoins as standby; returns the deaths' figures."""
     conv = {"with": [], "without": []}
-    for k in range(max(1, conv_repeats)):
+    for k in range(conv_repeats):  # 0: deaths only
         for attached in ((True, False) if k % 2 == 0 else (False, True)):
             if attached:
                 wait("every session relayed", lambda: r1.relayed(active, standby), 600, 0.2)

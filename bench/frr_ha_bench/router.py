@@ -232,8 +232,13 @@ class R1:
             # the active read from the peer (a shadow's FSM that has not
             # read the feed's table yet has sent the peers nothing either,
             # and 0 == 0 is no proof)
+            mine = na.get(addr, {}).get("session", {})
             if not t.get("historyComplete") or t.get("receivedPrefixes") != \
-               na.get(addr, {}).get("session", {}).get("receivedPrefixes"):
+               mine.get("receivedPrefixes"):
+                return False
+            # and knows what the peer holds as the active does (a shadow
+            # that has not parsed its history yet says 0, and has sent 0)
+            if t.get("peerHoldsPrefixes") != mine.get("peerHoldsPrefixes"):
                 return False
             # a TF session is in step when the standby's FSM has sent (to
             # nowhere) what the peer holds; a GR session is not continued
