@@ -79,4 +79,22 @@ bool frr_ha_egress_fence_left_hold_removed(const frr_ha_egress_fence *fence)
     return fence->fence.left_hold_removed();
 }
 
+std::int64_t frr_ha_egress_fence_destroy_orphans(frr_ha_egress_fence *fence, char *text,
+                                                 std::size_t text_len)
+{
+    std::string which;
+    auto destroyed = fence->fence.destroy_orphans_behind(&which);
+    if (!destroyed) {
+        said(frr_ha::Status::fail(destroyed.why()), text, text_len);
+        return -1;
+    }
+    frr_ha::copy_text(text, text_len, which);
+    return static_cast<std::int64_t>(*destroyed);
+}
+
+bool frr_ha_egress_fence_is_shut(const frr_ha_egress_fence *fence)
+{
+    return fence->fence.shut_now();
+}
+
 }  // extern "C"

@@ -160,13 +160,18 @@ void frr_ha_tap_exclude(struct frr_ha_taps *taps, int fd, const char *why)
         report_refused(taps, tap->exclude(why));
 }
 
-void frr_ha_tap_release(struct frr_ha_taps *taps, int fd, bool silently)
+bool frr_ha_tap_release(struct frr_ha_taps *taps, int fd, bool silently, char *why,
+                        size_t why_len)
 {
     std::unique_lock<std::shared_mutex> lock(taps->mutex);  // follow() changes the entry
-    if (SessionTap *tap = taps->find(fd)) {
-        report_refused(taps, tap->release(silently));
-        taps->follow(fd);
-    }
+    SessionTap *tap = taps->find(fd);
+    // A socket without a tap (its tap swept, or never made) that goes on
+    // from another host closes without a word all the same.
+    Status released = tap ? tap->release(silently)
+                          : silently ? frr_ha::release_silently(fd) : Status::ok();
+    taps->follow(fd);
+    copy_text(why, why_len, released.why());
+    return static_cast<bool>(released);
 }
 
 bool frr_ha_tap_isolate(struct frr_ha_taps *taps, int fd, char *why, size_t why_len)

@@ -257,6 +257,25 @@ Status EgressFence::shut()
                " lease6\nflush set " + arp_table_ref() + " lease");
 }
 
+bool EgressFence::shut_now() const
+{
+    return state_ == State::Shut ||
+           (state_ == State::Until && std::chrono::steady_clock::now() >= until_);
+}
+
+Result<std::size_t> EgressFence::destroy_orphans_behind(std::string *which)
+{
+    using R = Result<std::size_t>;
+    if (!shut_now())
+        return R::fail("the fence is open: their FIN or RST would leave the host");
+    // Past the deadline the kernel's element has expired or is about to
+    // (its timer counts in jiffies): shut it for certain first.
+    if (state_ != State::Shut)
+        if (Status shut_first = shut(); !shut_first)
+            return R::fail(shut_first.why());
+    return destroy_orphaned_connections(port_, which);
+}
+
 std::uint64_t EgressFence::dropped() const
 {
     return counter(table_ref(), "dropped");

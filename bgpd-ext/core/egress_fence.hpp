@@ -57,6 +57,17 @@ public:
     // text that is not an address.
     Status guard_addresses(const std::vector<std::string> &addresses);
 
+    // The connections closed on this host since the fence shut (orphans
+    // on the port: a bgpd frozen past its lease that closed a session once
+    // thawed, before it stepped down): each holds its 4-tuple, which the
+    // partner's session may need on this host again, and would send its
+    // FIN once the fence opens. Destroyed only while the fence is shut (a
+    // deadline past counts: the fence is shut first), so that neither FIN
+    // nor RST leaves; an open fence refuses. Returns how many (`which`, if
+    // given: each one, as destroy_orphaned_connections says it).
+    Result<std::size_t> destroy_orphans_behind(std::string *which = nullptr);
+    bool shut_now() const;
+
     // The orphans install() destroyed, and why it could not (empty: it
     // could, or found no table left behind).
     std::size_t orphans_destroyed() const { return orphans_destroyed_; }

@@ -39,7 +39,33 @@ constexpr std::uint32_t kConnectionStates =
 struct Found {
     std::uint16_t port_be;
     std::vector<inet_diag_sockid> orphans;
+    std::vector<std::uint8_t> states;
 };
+
+const char *state_name(std::uint8_t state)
+{
+    switch (state) {
+    case TCP_ESTABLISHED: return "established";
+    case TCP_SYN_SENT: return "syn-sent";
+    case TCP_SYN_RECV: return "syn-recv";
+    case TCP_FIN_WAIT1: return "fin-wait-1";
+    case TCP_FIN_WAIT2: return "fin-wait-2";
+    case TCP_TIME_WAIT: return "time-wait";
+    case TCP_CLOSE: return "close";
+    case TCP_CLOSE_WAIT: return "close-wait";
+    case TCP_LAST_ACK: return "last-ack";
+    case TCP_CLOSING: return "closing";
+    }
+    return "?";
+}
+
+std::string endpoint(std::uint8_t family, const std::uint32_t *address, std::uint16_t port_be)
+{
+    char text[INET6_ADDRSTRLEN] = "?";
+    inet_ntop(family, address, text, sizeof(text));
+    return (family == AF_INET6 ? "[" + std::string(text) + "]" : std::string(text)) + ":" +
+           std::to_string(ntohs(port_be));
+}
 
 int on_socket(const nlmsghdr *nlh, void *data)
 {
@@ -49,8 +75,10 @@ int on_socket(const nlmsghdr *nlh, void *data)
     const auto *msg = static_cast<const inet_diag_msg *>(mnl_nlmsg_get_payload(nlh));
     const bool on_port = msg->id.idiag_sport == found->port_be ||
                          msg->id.idiag_dport == found->port_be;
-    if (on_port && msg->idiag_inode == 0)
+    if (on_port && msg->idiag_inode == 0) {
         found->orphans.push_back(msg->id);
+        found->states.push_back(msg->idiag_state);
+    }
     return MNL_CB_OK;
 }
 
@@ -90,7 +118,7 @@ Status talk(mnl_socket *nl, std::uint16_t type, std::uint16_t flags, std::uint8_
 
 }  // namespace
 
-Result<std::size_t> destroy_orphaned_connections(std::uint16_t port)
+Result<std::size_t> destroy_orphaned_connections(std::uint16_t port, std::string *destroyed_text)
 {
     NetlinkSocket nl(mnl_socket_open(NETLINK_SOCK_DIAG));
     if (!nl)
@@ -99,17 +127,25 @@ Result<std::size_t> destroy_orphaned_connections(std::uint16_t port)
         return Result<std::size_t>::fail(failed("netlink bind"));
     std::size_t destroyed = 0;
     for (std::uint8_t family : {AF_INET, AF_INET6}) {
-        Found found{htons(port), {}};
+        Found found{htons(port), {}, {}};
         Status dumped = talk(nl.get(), SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, family, nullptr,
                              on_socket, &found);
         if (!dumped)
             return Result<std::size_t>::fail(dumped.why());
-        for (const inet_diag_sockid &id : found.orphans) {
+        for (std::size_t i = 0; i < found.orphans.size(); i++) {
+            const inet_diag_sockid &id = found.orphans[i];
             Status gone = talk(nl.get(), SOCK_DESTROY, NLM_F_ACK, family, &id, nullptr, nullptr);
             // Gone meanwhile (its last retransmission ended it) is as good.
             if (!gone && errno != ENOENT)
                 return Result<std::size_t>::fail(gone.why());
-            destroyed += gone ? 1 : 0;
+            if (!gone)
+                continue;
+            destroyed++;
+            if (destroyed_text)
+                *destroyed_text += (destroyed_text->empty() ? "" : ", ") +
+                                   endpoint(family, id.idiag_src, id.idiag_sport) + " > " +
+                                   endpoint(family, id.idiag_dst, id.idiag_dport) + " " +
+                                   state_name(found.states[i]);
         }
     }
     return destroyed;

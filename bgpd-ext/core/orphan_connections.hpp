@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "result.hpp"
 
@@ -21,8 +22,11 @@ namespace frr_ha {
 // from or to `port` that no process holds (an orphan: the kernel's
 // inet_diag reports no inode), listeners aside. The kernel answers each
 // with an RST, which leaves the host only if no fence drops it: call this
-// with the fence shut. Returns how many were destroyed. Needs
-// CAP_NET_ADMIN and a kernel with CONFIG_INET_DIAG_DESTROY.
-Result<std::size_t> destroy_orphaned_connections(std::uint16_t port);
+// with the fence shut. Returns how many were destroyed; `destroyed`, if
+// given, gets each one ("10.0.12.10:40001 > 10.0.12.4:179 fin-wait-1",
+// comma-separated). Needs CAP_NET_ADMIN and a kernel with
+// CONFIG_INET_DIAG_DESTROY.
+Result<std::size_t> destroy_orphaned_connections(std::uint16_t port,
+                                                 std::string *destroyed = nullptr);
 
 }  // namespace frr_ha

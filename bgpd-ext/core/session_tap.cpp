@@ -181,6 +181,13 @@ Status SessionTap::release(bool silently)
     return stood_in;
 }
 
+Status release_silently(int fd)
+{
+    if (Status quiet = enter_repair_mode(fd); !quiet)
+        return quiet;
+    return put_stand_in(fd);
+}
+
 Status SessionTap::isolate()
 {
     if (!shadow_)

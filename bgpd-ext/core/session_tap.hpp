@@ -195,4 +195,8 @@ private:
     std::unique_ptr<ShadowTap> shadow_;  // a tap that began on the standby
 };
 
+// A socket without a tap released as SessionTap::release(true) releases
+// one: in repair mode (its close sends nothing), under a stand-in.
+Status release_silently(int fd);
+
 }  // namespace frr_ha

@@ -33,7 +33,8 @@ static struct frr_ha_egress_fence *fence;
 static char fence_state[24] = "none";
 static char fence_error[256]; /* the last refusal, said once */
 static char fence_install_error[256];
-/* What install did with the connections a killed bgpd left (orphans). */
+/* The orphans destroyed: those a killed bgpd left (install), and those
+ * this bgpd closed while its fence was shut (bgpd_ha_fence_destroy_orphans). */
 static uint64_t orphans_destroyed;
 static char orphans_error[256];
 
@@ -114,6 +115,41 @@ void bgpd_ha_fence_install(void)
 	bgpd_ha_service_guard();
 	zlog_info("frr-ha: lease: the kernel's fence is in place (nftables table inet frr_ha_fence, TCP port %u)",
 		  bm->port ? bm->port : BGP_PORT_DEFAULT);
+}
+
+/*
+ * A bgpd frozen past its lease may, once thawed and before it hears that
+ * its partner took over, close a session as any bgpd does, whatever the
+ * reason: the socket's FIN is dropped by the shut fence, and the
+ * connection lives on as an orphan that holds its 4-tuple for minutes.
+ * This host, standby now, could then not build the placeholder of the
+ * session its partner continues (the 4-tuple is in use), and the FIN would
+ * leave once the fence opens. So a leaving active destroys them behind the
+ * fence while it is shut (their RST is dropped too); an open fence (a
+ * planned switchover before the lease's end) keeps them.
+ */
+void bgpd_ha_fence_destroy_orphans(void)
+{
+	char why[1024] = ""; /* or which */
+	int64_t n = 0;
+
+	if (!fence || !frr_ha_egress_fence_is_shut(fence))
+		return;
+	frr_with_privs (&bgpd_privs) {
+		n = frr_ha_egress_fence_destroy_orphans(fence, why, sizeof(why));
+	}
+	snprintf(fence_state, sizeof(fence_state), "shut");
+	if (n < 0) {
+		zlog_err("frr-ha: lease: the connections closed here behind the shut fence could not be destroyed (%s): they hold their 4-tuples until they end",
+			 why);
+		strlcpy(orphans_error, why, sizeof(orphans_error));
+		return;
+	}
+	if (n == 0)
+		return;
+	orphans_destroyed += (uint64_t)n;
+	zlog_notice("frr-ha: lease: %" PRId64 " connections no process holds destroyed behind the shut fence as this RP left the active role (no FIN or RST reaches their peers; their 4-tuples are free for this host's shadows): %s",
+		    n, why);
 }
 
 /* The service addresses whose ARP and neighbour advertisements the fence

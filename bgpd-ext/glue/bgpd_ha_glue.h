@@ -66,6 +66,10 @@ void bgpd_ha_fence_install(void);
 void bgpd_ha_fence_follow(uint64_t until, uint64_t now);
 void bgpd_ha_fence_shut(void);
 void bgpd_ha_fence_remove(void);
+/* A leaving active: the connections closed here while its fence was shut
+ * (orphans holding their 4-tuples) destroyed behind it; nothing while the
+ * fence is open. */
+void bgpd_ha_fence_destroy_orphans(void);
 /* The service addresses the fence guards (their ARP and ND answers). */
 void bgpd_ha_fence_guard(const char *const *addresses, size_t n);
 /* show bgp ha: the fence's line; json: "fence" in the lease's object. */

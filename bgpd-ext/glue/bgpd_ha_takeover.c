@@ -342,11 +342,19 @@ void bgpd_ha_release_all(void)
 						peer_established(peer) &&
 						bgpd_ha_service_address_moves(peer->su_local);
 
+				char why[256] = "";
+				bool released = true;
+
 				if (peer->fd < 0)
 					continue;
 				frr_with_mutex (&peer->io_mtx) {
-					frr_ha_tap_release(bgpd_ha_taps(), peer->fd, silently);
+					released = frr_ha_tap_release(bgpd_ha_taps(), peer->fd,
+								      silently, why, sizeof(why));
 				}
+				if (!released)
+					zlog_warn("frr-ha: %s: not released%s: %s", peer->host,
+						  silently ? " silently (its close may send a FIN or an RST)" : "",
+						  why);
 			}
 	}
 }

@@ -32,6 +32,7 @@ DEFINE_MTYPE(BGPD_HA, HA_SHADOW, "HA shadow session");
 static struct {
 	struct thread_master *master;
 	struct frr_ha_taps *taps;
+	struct thread *t_orphans; /* a leaving active's orphans, once more */
 } tf;
 
 struct thread_master *bgpd_ha_tf_master(void)
@@ -155,6 +156,15 @@ static int tf_backward(struct peer *peer)
 
 /* --- role changes ------------------------------------------------------------------ */
 
+/* After the stops the role's change queued (bgpd_ha_hold_sessions). */
+#define TF_ORPHANS_LATER_MS 200
+
+static void tf_orphans_later(struct thread *t)
+{
+	if (bgpd_ha_tf_role() != FRR_HA_ROLE_ACTIVE)
+		bgpd_ha_fence_destroy_orphans();
+}
+
 /* The frr_ha_role_changed hook: take over the shadows (active), hand every
  * mirrored session back untouched (leaving active), listen for hand-overs
  * (standby). */
@@ -166,8 +176,23 @@ static int tf_role_changed(enum frr_ha_role previous, enum frr_ha_role role)
 		return 0;
 	}
 	if (previous == FRR_HA_ROLE_ACTIVE) {
+		/* Across hosts the service addresses go first: a peer's
+		 * segment that reached this host after the silent close of its
+		 * session and before the address went would find no socket,
+		 * and this kernel's RST, at the very sequence number the peer
+		 * expects, would end the session the partner continues (the
+		 * fence lets it out while the lease runs: a planned
+		 * switchover). Without the address the segment is not this
+		 * host's. */
+		bgpd_ha_service_follow();
 		bgpd_ha_release_all();
 		bgpd_ha_relay_hold_stop();
+		/* What bgpd closed while fenced (before it stepped down, and
+		 * as the role's change stops its sessions) holds 4-tuples
+		 * this host's shadows need. */
+		bgpd_ha_fence_destroy_orphans();
+		thread_add_timer_msec(tf.master, tf_orphans_later, NULL, TF_ORPHANS_LATER_MS,
+				      &tf.t_orphans);
 	}
 	if (role == FRR_HA_ROLE_STANDBY)
 		bgpd_ha_handover_listen();
@@ -239,6 +264,7 @@ void bgpd_ha_tf_init(struct thread_master *master)
 void bgpd_ha_tf_fini(void)
 {
 	hook_unregister(frr_ha_role_changed, tf_role_changed);
+	THREAD_OFF(tf.t_orphans);
 	bgp_io_tap = NULL;
 	bgp_supplied_connection = NULL;
 	bgpd_ha_handover_fini();

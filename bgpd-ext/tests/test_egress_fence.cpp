@@ -178,6 +178,63 @@ TEST_CASE("The connections a killed process left are destroyed behind its shut f
     }
 }
 
+TEST_CASE("A connection closed behind the shut fence is destroyed on demand, unseen by its peer",
+          "[egress_fence]")
+{
+    ScopedNetns ns;
+    REQUIRE(ns.why() == "");
+    auto fence = EgressFence::install(kBgpPort);
+    REQUIRE(fence);
+    Connection c = frr_ha::test::connect_over_loopback(kBgpPort);
+    SECTION("shut: the orphan goes, neither its FIN nor its RST reaches the peer")
+    {
+        REQUIRE(fence->shut());
+        // A thawed bgpd closing a session before it steps down: its FIN
+        // is dropped and the orphan holds the 4-tuple.
+        c.server.reset();
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        REQUIRE(tcp_state(c.client.get()) == TCP_ESTABLISHED);
+        std::string which;
+        auto destroyed = fence->destroy_orphans_behind(&which);
+        INFO(destroyed.why());
+        REQUIRE(destroyed);
+        CHECK(*destroyed == 1);
+        sockaddr_in client{};
+        socklen_t len = sizeof(client);
+        REQUIRE(::getsockname(c.client.get(), reinterpret_cast<sockaddr *>(&client), &len) == 0);
+        CHECK(which == "127.0.0.1:179 > 127.0.0.1:" + std::to_string(ntohs(client.sin_port)) +
+                           " fin-wait-1");
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        CHECK(tcp_state(c.client.get()) == TCP_ESTABLISHED);
+        auto again = destroy_orphaned_connections(kBgpPort);
+        REQUIRE(again);
+        CHECK(*again == 0);
+    }
+    SECTION("a deadline past counts as shut: the fence is shut for certain first")
+    {
+        REQUIRE(fence->open_for(50));
+        std::this_thread::sleep_for(std::chrono::milliseconds(150));
+        c.server.reset();
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        CHECK(fence->shut_now());
+        auto destroyed = fence->destroy_orphans_behind();
+        REQUIRE(destroyed);
+        CHECK(*destroyed == 1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        CHECK(tcp_state(c.client.get()) == TCP_ESTABLISHED);
+    }
+    SECTION("open: refused, the close goes on as any close")
+    {
+        c.server.reset();
+        CHECK_FALSE(fence->shut_now());
+        auto destroyed = fence->destroy_orphans_behind();
+        CHECK_FALSE(destroyed);
+        CHECK(destroyed.why().find("open") != std::string::npos);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        CHECK(tcp_state(c.client.get()) == TCP_CLOSE_WAIT);
+    }
+}
+
 TEST_CASE("A fence that cannot be changed says why", "[egress_fence]")
 {
     ScopedNetns ns;

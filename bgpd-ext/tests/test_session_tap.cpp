@@ -381,6 +381,25 @@ TEST_CASE("a released active whose session goes on from another host closes it w
     CHECK(error == 0);
 }
 
+TEST_CASE("a socket without a tap released silently closes without a word too")
+{
+    Connection c = connect_loopback();
+    const int fd = c.ours.get();
+    REQUIRE(release_silently(fd));
+    struct pollfd idle = {fd, 0, 0};
+    CHECK(::poll(&idle, 1, 0) == 0);  // a stand-in now
+    c.ours.reset();  // bgpd's close: the last holder, in repair mode
+    settle();
+    char buf[64];
+    errno = 0;
+    CHECK(recv(c.peer.get(), buf, sizeof(buf), MSG_DONTWAIT) == -1);
+    CHECK(errno == EAGAIN);
+    int error = 0;
+    socklen_t len = sizeof(error);
+    REQUIRE(::getsockopt(c.peer.get(), SOL_SOCKET, SO_ERROR, &error, &len) == 0);
+    CHECK(error == 0);
+}
+
 TEST_CASE("a shadow that ends tells the active why, and the active waits before handing over again")
 {
     HandedOverActive a(false);

@@ -410,11 +410,33 @@ def wait_connection_image_on(standby):
     assert conn["local"].startswith(SERVICE + ":"), conn
 
 
+def dump_hosts_on_failure(what):
+    """Writes each RP host's sockets, fence and roles into the logs folder
+    (diagnostics of a wait that gave up)."""
+    tgen = get_topogen()
+    path = os.path.join(tgen.logdir, f"diag-{int(time.time())}.txt")
+    with open(path, "w") as out:
+        out.write(f"{what}\n")
+        for rp, host in HOSTS.items():
+            router = tgen.gears[host]
+            for cmd in ("ss -tanoie", "nft list ruleset", "ip -4 addr"):
+                out.write(f"--- {host}: {cmd}\n{router.cmd(cmd)}\n")
+            out.write(f"--- rp {rp}: show bgp ha\n{rp_vtysh(router, rp, 'show bgp ha')}\n")
+
+
 def wait_shadow_on(standby, active):
     """The standby host runs r3's shadow on the relayed streams: bgpd's FSM
     Established on the session's true addresses (the placeholder's), its
     socket set apart, the whole history held, and the same routes from r3
     as the active has."""
+    try:
+        wait_shadow_on_checked(standby, active)
+    except AssertionError as failure:
+        dump_hosts_on_failure(str(failure))
+        raise
+
+
+def wait_shadow_on_checked(standby, active):
     rp_host = get_topogen().gears[HOSTS[standby]]
 
     def shadowing():

@@ -64,6 +64,15 @@ uint64_t frr_ha_egress_fence_orphans_destroyed(const struct frr_ha_egress_fence 
  * left: it kept every segment of the sessions it held from leaving, and a
  * session continued back onto this host has the same 4-tuple. */
 bool frr_ha_egress_fence_left_hold_removed(const struct frr_ha_egress_fence *fence);
+/* The connections closed on this host while the fence is shut (orphans on
+ * the port: a frozen active's, closed once thawed, before it stepped down)
+ * destroyed, behind the fence (a deadline past shuts it first): how many,
+ * and in text which ("addr:port > addr:port state", comma-separated); or -1
+ * and in text why (an open fence refuses: their RST would leave). */
+int64_t frr_ha_egress_fence_destroy_orphans(struct frr_ha_egress_fence *fence, char *text,
+					    size_t text_len);
+/* Whether no segment passes now (shut, or its deadline past). */
+bool frr_ha_egress_fence_is_shut(const struct frr_ha_egress_fence *fence);
 
 #ifdef __cplusplus
 }

@@ -123,8 +123,12 @@ void frr_ha_tap_unprotect(struct frr_ha_taps *taps, int fd, const char *why);
 void frr_ha_tap_exclude(struct frr_ha_taps *taps, int fd, const char *why);
 /* Old active: never touch the socket again; fd becomes a stand-in.
  * silently: the socket closes in repair mode, sending nothing (dual-RP, a
- * session the standby host continues; CAP_NET_ADMIN). */
-void frr_ha_tap_release(struct frr_ha_taps *taps, int fd, bool silently);
+ * session the standby host continues; CAP_NET_ADMIN), a socket without a
+ * tap too. False (why: the step that failed, with its errno) when the
+ * socket was not released as asked: bgpd's own close of fd will then send
+ * what a close sends. */
+bool frr_ha_tap_release(struct frr_ha_taps *taps, int fd, bool silently, char *why,
+			size_t why_len);
 /* Active: the input link of a mirrored session, where the standby says why
  * it ended its shadow (-1 if none); and taking that word: true when the
  * session is now unprotected (why: the standby's reason). */
