@@ -140,6 +140,9 @@ void bgpd_ha_service_guard(void);
 /* Whether a session on this local address can move to the other host: not
  * dual-RP (one host), or a service address. */
 bool bgpd_ha_service_address_moves(const union sockunion *local);
+/* Whether this RP runs in dual-RP mode (its channel is TCP: the partner is
+ * on another host, with a kernel of its own). */
+bool bgpd_ha_dual_rp(void);
 void bgpd_ha_service_init(struct thread_master *master);
 void bgpd_ha_service_fini(void);
 

@@ -97,14 +97,38 @@ static void bgp_listeners(bool open)
 		bgp_option_set(BGP_OPT_NO_LISTEN);
 }
 
+/* Every route this RP holds goes to zebra (identical ones already
+ * installed are left untouched, with zebra -M ha). */
+static void announce_tables(void)
+{
+	struct listnode *bn;
+	struct bgp *bgp;
+
+	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp)) {
+		bgp_zebra_announce_table(bgp, AFI_IP, SAFI_UNICAST);
+		bgp_zebra_announce_table(bgp, AFI_IP6, SAFI_UNICAST);
+	}
+}
+
 void bgpd_ha_hold_sessions(void)
 {
 	struct listnode *bn, *pn;
 	struct bgp *bgp;
 	struct peer *peer;
 
-	/* Not the owner: no route goes to zebra, none is withdrawn from it. */
-	bgp_option_set(BGP_OPT_NO_FIB);
+	/* Not the owner: no route goes to zebra, none is withdrawn from it:
+	 * in local mode the active's zebra and kernel are this host's. In
+	 * dual-RP mode this host has its own: the routes the shadows learn go
+	 * to its zebra, so that its FIB holds them before it claims the
+	 * service addresses (docs/dual-rp.md, "Forwarding from the new host"). */
+	if (!bgpd_ha_dual_rp()) {
+		bgp_option_set(BGP_OPT_NO_FIB);
+	} else if (bgp_option_check(BGP_OPT_NO_FIB)) {
+		/* Set while the configuration did not say dual-RP yet (the
+		 * first role, at start). */
+		bgp_option_unset(BGP_OPT_NO_FIB);
+		announce_tables();
+	}
 	SET_FLAG(bm->flags, BM_FLAG_HOLD_PEERS);
 	bgp_listeners(false);
 	/* Drop without a NOTIFICATION: an RP that is not the owner writes
@@ -125,12 +149,10 @@ static void run_sessions(void)
 	bgpd_ha_gr_restart_window();
 	UNSET_FLAG(bm->flags, BM_FLAG_HOLD_PEERS);
 	bgp_listeners(true);
+	/* What the continued sessions taught this RP while standby goes to
+	 * zebra now: the routes the old active installed are confirmed. */
+	announce_tables();
 	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp)) {
-		/* What the continued sessions taught this RP while standby goes
-		 * to zebra now: the routes the old active installed are
-		 * confirmed (identical ones untouched, with zebra -M ha). */
-		bgp_zebra_announce_table(bgp, AFI_IP, SAFI_UNICAST);
-		bgp_zebra_announce_table(bgp, AFI_IP6, SAFI_UNICAST);
 		for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer))
 			if (peer->status == Idle && peer_active(peer))
 				BGP_EVENT_ADD(peer, BGP_Start);
@@ -223,8 +245,10 @@ void bgpd_ha_role_apply(void *ctx, enum frr_ha_role role, uint64_t epoch)
 		/* Leaving the active role: the routes this RP installed stay in
 		 * zebra (nothing was withdrawn). Reconnecting to zebra as a new
 		 * client tells zebra (with zebra -M ha) that their owner left,
-		 * so that the new active confirms them or they are swept. */
-		if (previous == FRR_HA_ROLE_ACTIVE && zclient) {
+		 * so that the new active confirms them or they are swept. In
+		 * dual-RP mode the new active has a zebra of its own, and this
+		 * RP goes on giving its zebra what its shadows learn. */
+		if (previous == FRR_HA_ROLE_ACTIVE && zclient && !bgpd_ha_dual_rp()) {
 			zlog_notice("frr-ha: handing the FIB over: reconnecting to zebra as standby");
 			zclient_reset(zclient);
 		}

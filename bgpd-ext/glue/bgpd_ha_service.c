@@ -39,7 +39,7 @@ static struct thread *t_announce;
 static const unsigned int announce_at_ms[] = {200, 1000, 3000};
 static unsigned int announce_step;
 
-static bool dual_rp(void)
+bool bgpd_ha_dual_rp(void)
 {
 	const struct frr_ha_rp_config *self = bgpd_ha_rp_config(true);
 
@@ -130,7 +130,7 @@ void bgpd_ha_service_follow(void)
 {
 	bool hold;
 
-	if (!dual_rp() || n_addresses == 0)
+	if (!bgpd_ha_dual_rp() || n_addresses == 0)
 		return;
 	hold = may_hold_addresses();
 	for (unsigned int i = 0; i < n_addresses; i++) {
@@ -184,7 +184,7 @@ bool bgpd_ha_service_set(const char *prefix, bool add, char *why, size_t why_len
 			snprintf(why, why_len, "%s is not a service address", prefix);
 			return false;
 		}
-		if (dual_rp())
+		if (bgpd_ha_dual_rp())
 			release_one(&addresses[i]);
 		addresses[i] = addresses[--n_addresses];
 		bgpd_ha_service_guard();
@@ -213,7 +213,7 @@ bool bgpd_ha_service_write(struct vty *vty, const char *indent)
 
 static const char *state_of(const struct service_address *a)
 {
-	if (!dual_rp())
+	if (!bgpd_ha_dual_rp())
 		return "local-mode";
 	return a->claimed ? "claimed" : "released";
 }
@@ -267,7 +267,7 @@ bool bgpd_ha_service_address_moves(const union sockunion *local)
 {
 	struct prefix p;
 
-	return !dual_rp() || service_address_of(local, &p);
+	return !bgpd_ha_dual_rp() || service_address_of(local, &p);
 }
 
 /* patches/0013: a session whose local address is a service address this
@@ -302,7 +302,7 @@ void bgpd_ha_service_fini(void)
 	hook_unregister(frr_ha_role_changed, service_role_changed);
 	bgp_nexthop_interface = NULL;
 	THREAD_OFF(t_announce);
-	if (dual_rp())
+	if (bgpd_ha_dual_rp())
 		for (unsigned int i = 0; i < n_addresses; i++)
 			release_one(&addresses[i]);
 }

@@ -497,6 +497,7 @@ def test_sessions_streams_reach_the_standby_host():
     assert R2 not in streams("a") and R2 not in streams("b")
     wait_shadow_on("b", "a")
     assert "shadowing the active's session from the active host" in rp_log(tgen.gears["rpb"], "b")
+    wait_standby_host_fib("b")
     r3 = tgen.gears["r3"]
     rp_vtysh(tgen.gears["rpa"], "a", "configure terminal\nrouter bgp 65001\n"
              "address-family ipv4 unicast\nnetwork 10.1.7.0/24")
@@ -968,6 +969,19 @@ def assert_new_active_accepts():
     assert out.strip() == "closed", out
 
 
+def wait_standby_host_fib(standby):
+    """The standby's host has the routes its shadows learn in its own
+    kernel (r3's, through r3's address on the LAN), so that it forwards at
+    once when it claims the service address."""
+    host = get_topogen().gears[HOSTS[standby]]
+
+    def installed():
+        route = host.cmd("ip route show 10.3.0.0/24")
+        return None if "proto bgp" in route and "10.0.12.4" in route else route or "no route"
+
+    wait_for(f"rp {standby}'s host has r3's route in its kernel", installed, count=20, wait=0.5)
+
+
 def host_dies_and_rejoins(dead, survivor):
     """dead's host dies (links down, bgpd killed, at once): survivor takes
     over, continuing r3's and r4's sessions and restarting r5's gracefully;
@@ -989,6 +1003,7 @@ def host_dies_and_rejoins(dead, survivor):
     wait_roles(survivor, dead, epoch + 1)
     wait_service_on(survivor)
     wait_shadow_on(dead, survivor)
+    wait_standby_host_fib(dead)
 
 
 def planned_switchover(active, standby):
