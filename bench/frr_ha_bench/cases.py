@@ -6,12 +6,13 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import threading
 import time
 
-from .common import (KEEPALIVE, STATE, alive, feed_addrs, kill_pid, log, peer_addr, r1_side,
-                     wait)
-from .topology import build_topology, teardown_topology
+from .common import (KEEPALIVE, NS_PEERS, STATE, alive, feed_addrs, kill_pid, log, peer_addr,
+                     r1_side, track, wait)
+from .topology import FLOW_TARGET, build_topology, route_flow_through_service, teardown_topology
 from .speakers import (
     birdc,
     feed_session,
@@ -55,6 +56,34 @@ class Sampler(threading.Thread):
     def stop(self):
         self.stop_flag.set()
         self.join(5)
+
+
+# ha-dual with the feed's host routes: a ping flow through the pair
+FLOW = {"on": False}
+
+
+class PingFlow:
+    """A ping every 10 ms from the first peer to an address behind the feed,
+    through the pair (ha-dual): the longest time between two replies is the
+    time nothing forwarded."""
+
+    def __init__(self):
+        self.p = subprocess.Popen(
+            ["ip", "netns", "exec", NS_PEERS, "ping", "-D", "-n", "-i", "0.01", "-W", "1",
+             "-I", peer_addr(4, 0), FLOW_TARGET],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        track("ping", self.p.pid)
+
+    def stop(self):
+        """(sent, received, the longest gap between replies in ms)."""
+        time.sleep(1.1)  # the last replies' wait
+        self.p.send_signal(signal.SIGINT)
+        out = self.p.communicate(timeout=10)[0]
+        m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+        replies = [float(t) for t in re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from", out, re.M)]
+        gap = max((b - a for a, b in zip(replies, replies[1:])), default=None)
+        return (int(m.group(1)), int(m.group(2)), gap * 1000 if gap is not None else None) \
+            if m else (0, 0, None)
 
 
 class Churn(threading.Thread):
@@ -134,6 +163,9 @@ def switchover(r1, run_no, active=None, standby=None, planned=False, host_death=
     if churner:
         churner.start()
         time.sleep(1.0)
+    flow = PingFlow() if r1.dual and FLOW["on"] else None
+    if flow:
+        time.sleep(1.0)
     pid = r1.pid(active)
     t_kill = time.time()
     if planned:
@@ -174,6 +206,9 @@ def switchover(r1, run_no, active=None, standby=None, planned=False, host_death=
                                    if v["accepted"] != prefixes)
     if not case.startswith("ha-tf"):
         time.sleep(2.0)
+    if flow:
+        sent, got, gap = flow.stop()
+        res["flow_sent"], res["flow_lost"], res["flow_gap_ms"] = sent, sent - got, gap
     sampler.stop()
     cap.stop()
     after = wait("the peers answer", lambda: peer_view(counts=True), 120, 0.5)
@@ -523,6 +558,9 @@ def run_size(af, peers, prefixes, repeats, conv_repeats, cases, attr_sets=None):
             # the peers are graceful-restart helpers but in the no-GR case
             dual = case == "ha-dual"
             feed_session(dual)
+            FLOW["on"] = dual and not attr_sets  # the target is one of the host routes
+            if FLOW["on"]:
+                route_flow_through_service(r1_side(af, 0, dual=True))
             gob = start_peers(af, peers, gr=case != "stock", tag=case, dual=dual)
             if case.startswith("ha"):
                 out["runs"][case] = run_ha_case(af, peers, prefixes, case, repeats,

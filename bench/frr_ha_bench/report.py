@@ -56,8 +56,8 @@ def host_death_table(results):
              "continued (log) | of which rebuilding ms | service address claimed | last peer "
              "hears the new host (wire) | sessions continued | runs with routes churning: "
              "peers whose table differs after | flaps | NOTIFICATIONs | FIN/RST | prefixes "
-             "lost at peers |",
-             "|" + "---|" * 15]
+             "lost at peers | ping flow through the pair: longest gap between replies |",
+             "|" + "---|" * 16]
     kinds = {"host": "host (processes stopped, links down, killed)",
              "bgpd": "bgpd alone (kill -9; kernel, zebra, links live on)"}
     for r, all_runs in rows:
@@ -79,7 +79,8 @@ def host_death_table(results):
                          f"{pp('active_ms')} | {pp('takeover_ms')} | {pp('continued_ms')} | "
                          f"{pp('claimed_ms')} | {pp('first_segment_last_ms')} | "
                          f"{', '.join(continued)} | {churn} | {mx('flaps')} | "
-                         f"{mx('notifications_wire')} | {mx('fin_rst')} | {mx('lost_at_peers')} |")
+                         f"{mx('notifications_wire')} | {mx('fin_rst')} | {mx('lost_at_peers')} | "
+                         f"{pp('flow_gap_ms')} |")
     lines.append("\nLoss heard: the heartbeats' silence past the detection time (interval x "
                  "multiplier, 300 ms x 5 here), or the channel's end when the kernel of a "
                  "killed bgpd closes it. The last peer hears the new host when the first "
@@ -87,7 +88,8 @@ def host_death_table(results):
                  "own retransmission or the new host's keepalive). Routes churning: the "
                  "feed's 1000 churn routes switched on and off every 0.25 s from 1 s before "
                  "the death to 1 s after the takeover; the peers must then hold exactly the "
-                 "feed's table.\n")
+                 "feed's table. Ping flow: one ping every 10 ms from a peer to an address "
+                 "behind the feed through the service address (host routes only).\n")
     return lines
 
 

@@ -86,6 +86,26 @@ def build_topology(af, peers):
     time.sleep(0.5)
 
 
+# ha-dual's ping flow: from the first peer's address to an address behind
+# the feed that the feed announces (prefix 1 of its host routes), through
+# the pair's service address
+FLOW_TARGET = "10.0.0.1"
+
+
+def route_flow_through_service(service):
+    """The peers send FLOW_TARGET to the service address and the feed
+    answers for it; no ICMP redirect may send the peers around r1 (r1
+    forwards out of the interface the flow came in on)."""
+    sh(f"ip addr add {FLOW_TARGET}/32 dev lo", ns=NS_FEED, check=False)
+    sh(f"ip route replace {FLOW_TARGET}/32 via {service}", ns=NS_PEERS)
+    sh("sysctl -qw net.ipv4.conf.all.accept_redirects=0", ns=NS_PEERS)
+    for ns in (NS_R1, NS_R1B):
+        sh("sysctl -qw net.ipv4.conf.all.send_redirects=0", ns=ns)
+        sh("sysctl -qw net.ipv4.conf.default.send_redirects=0", ns=ns)
+        for dev in ("r1-peers",) if ns == NS_R1 else ("rpb-peers",):
+            sh(f"sysctl -qw net.ipv4.conf.{dev}.send_redirects=0", ns=ns)
+
+
 def host_links(rp, up):
     """Takes rp's host's links down or up."""
     ns, devs = HOST_LINKS[rp]
