@@ -144,6 +144,23 @@ void leave_a_table_without_reader(const HeldConnection &c)
     REQUIRE(append_queue_rule(NFPROTO_IPV4, AckHold::kTable, "to_reader", kQueue));
 }
 
+// c's server end behind the table a killed holder left: the client's
+// 2000 bytes reach the router and are never acknowledged. Returns what the
+// client had been acknowledged before them.
+std::uint64_t unacknowledged_behind_a_left_table(const Connection &c)
+{
+    auto conn = HeldConnection::of_socket(c.server.get());
+    REQUIRE(conn);
+    leave_a_table_without_reader(*conn);
+    const std::uint64_t acked0 = acked(c.client.get());
+    send_bytes(c.client.get(), 2000, 'k');
+    pollfd p{c.server.get(), POLLIN, 0};
+    REQUIRE(::poll(&p, 1, 2000) == 1);  // delivered to the router...
+    ::poll(nullptr, 0, 500);
+    REQUIRE(acked(c.client.get()) == acked0);  // ...and never acknowledged
+    return acked0;
+}
+
 }  // namespace
 
 TEST_CASE("The peer is acknowledged only the bytes the standby confirmed", "[ack_hold]")
@@ -249,15 +266,7 @@ TEST_CASE("A killed holder's table acknowledges nothing until a new hold replace
     ScopedNetns ns;
     REQUIRE(ns.why() == "");
     Connection c = frr_ha::test::connect_over_loopback(kBgpPort);
-    auto conn = HeldConnection::of_socket(c.server.get());
-    REQUIRE(conn);
-    leave_a_table_without_reader(*conn);
-    const std::uint64_t acked0 = acked(c.client.get());
-    send_bytes(c.client.get(), 2000, 'k');
-    pollfd p{c.server.get(), POLLIN, 0};
-    REQUIRE(::poll(&p, 1, 2000) == 1);  // delivered to the router...
-    ::poll(nullptr, 0, 500);
-    CHECK(acked(c.client.get()) == acked0);  // ...and never acknowledged
+    const std::uint64_t acked0 = unacknowledged_behind_a_left_table(c);
 
     auto hold = AckHold::install(kQueue);
     REQUIRE(hold.why() == "");
@@ -310,13 +319,7 @@ TEST_CASE("The next bgpd's fence removes a killed holder's table, and the connec
     ScopedNetns ns;
     REQUIRE(ns.why() == "");
     Connection c = frr_ha::test::connect_over_loopback(kBgpPort);
-    auto conn = HeldConnection::of_socket(c.server.get());
-    REQUIRE(conn);
-    leave_a_table_without_reader(*conn);
-    const std::uint64_t acked0 = acked(c.client.get());
-    send_bytes(c.client.get(), 2000, 'k');
-    ::poll(nullptr, 0, 500);
-    REQUIRE(acked(c.client.get()) == acked0);
+    const std::uint64_t acked0 = unacknowledged_behind_a_left_table(c);
 
     auto fence = EgressFence::install(kBgpPort);
     INFO(fence.why());
