@@ -10,8 +10,8 @@ import subprocess
 import threading
 import time
 
-from .common import (KEEPALIVE, NS_PEERS, STATE, alive, feed_addrs, kill_pid, log, peer_addr,
-                     r1_side, track, wait)
+from .common import (FEED_LAN, KEEPALIVE, NS_PEERS, SERVICE, STATE, alive, feed_addrs, kill_pid,
+                     log, peer_addr, r1_side, track, wait)
 from .topology import FLOW_TARGET, build_topology, route_flow_through_service, teardown_topology
 from .speakers import (
     birdc,
@@ -26,7 +26,7 @@ from .speakers import (
 )
 from .router import R1, proc_cpu, proc_fds, proc_rss_mib, r1_bytes_from_feed
 from .table import generate, write_bird_static
-from .wire import Capture, analyse_wire
+from .wire import Capture, ack_delays, analyse_wire
 
 # --------------------------------------------------------------------------- one switchover
 
@@ -328,10 +328,11 @@ def replication_stats(r1, active):
     }
 
 
-def load_table(r1, pid, standby=None):
+def load_table(r1, pid, standby=None, marks=None):
     """Withdraws the feed's table (static protocol off), then announces it
     again; returns (seconds until every peer holds it, CPU seconds of pid,
-    bytes mirrored to the standby, bytes r1 received from the feed)."""
+    bytes mirrored to the standby, bytes r1 received from the feed).
+    `marks`, a dict, gets the announcement's start and end ("t0", "t1")."""
     birdc("disable feed")
     wait("peers empty", lambda: peers_count(0), 1800, 0.2)
     time.sleep(1.0)
@@ -342,6 +343,8 @@ def load_table(r1, pid, standby=None):
          0.05 if r1.peers <= 100 else 0.2)
     t1 = time.time()
     cpu1 = proc_cpu(pid)
+    if marks is not None:
+        marks.update(t0=t0, t1=t1)
     if standby:
         wait("standby in step", lambda: r1.in_step(r1.active_rp, standby), 600, 0.2)
     return (t1 - t0, cpu1 - cpu0, mirrored(r1, standby) - w0, r1_feed_bytes(r1) - b0)
@@ -351,6 +354,27 @@ def r1_feed_bytes(r1):
     return r1_bytes_from_feed(r1.af, r1.dual, r1.ns[r1.active_rp])
 
 
+def load_ack_delays(cap, marks, counters=None):
+    """One ha-dual load's ACK delays (ms, rounded to 10 us, with each
+    segment's payload bytes) from its capture: the feed's data segments and
+    the peers' (their keepalives), each until the first segment from the
+    service address whose ACK field covers it; "span": how long the feed
+    took to send its table (first to last segment bigger than a keepalive)."""
+    by_remote = ack_delays(cap.path, SERVICE, marks["t0"], marks["t1"])
+    res = {side: {"ms": [], "bytes": [], "retransmitted": 0, "unanswered": 0}
+           for side in ("feed", "peers")}
+    for remote, d in by_remote.items():
+        side = res["feed" if remote == FEED_LAN else "peers"]
+        side["ms"] += [round(x, 2) for x in d["ms"]]
+        side["bytes"] += d["bytes"]
+        side["retransmitted"] += d["retransmitted"]
+        side["unanswered"] += d["unanswered"]
+        side["span"] = max(side.get("span", 0), round(d["span"], 3))
+    if counters is not None:
+        res["hold"] = counters
+    return res
+
+
 def run_dual_case(r1, active, standby, repeats, conv_repeats, out):
     """ha-dual: the table loaded with the standby host attached (every
     session relayed, its writes gated by the standby's confirmations) and
@@ -358,18 +382,33 @@ def run_dual_case(r1, active, standby, repeats, conv_repeats, out):
     of the active's host, each continued by the other host, which the dead
     one rejoins as standby; returns the deaths' figures."""
     conv = {"with": [], "without": []}
+    # the hold's cost on the wire: per load, how long the router took to
+    # acknowledge each data segment (ack_delays), and the active's hold
+    # counters over the attached loads
+    hold = {"with": [], "without": []}
     for k in range(conv_repeats):  # 0: deaths only
         for attached in ((True, False) if k % 2 == 0 else (False, True)):
             if attached:
                 wait("every session relayed", lambda: r1.relayed(active, standby), 600, 0.2)
                 before = r1.ha_json(active).get("streamsAcrossHosts", {})
-                res = load_table(r1, r1.pid(active))
+                cap, marks = Capture(f"ha-dual-load-{k}-with", snaplen=128), {}
+                try:
+                    res = load_table(r1, r1.pid(active), marks=marks)
+                    time.sleep(0.7)  # the last segments' ACKs (1 s with stop's)
+                finally:
+                    cap.stop()
                 wait("every session relayed", lambda: r1.relayed(active, standby), 600, 0.2)
                 after = r1.ha_json(active).get("streamsAcrossHosts", {})
                 # bytes the standby host confirmed during the load, in place
                 # of the mirrored bytes of local mode
                 conv["with"].append(res[:2] + (after.get("bytesConfirmed", 0) -
                                                before.get("bytesConfirmed", 0), res[3]))
+                counters = {key: after.get("hold", {}).get(key, 0) -
+                            before.get("hold", {}).get(key, 0)
+                            for key in ("segmentsQueued", "segmentsWaited", "segmentsLost")}
+                counters["on"] = after.get("hold", {}).get("on")
+                hold["with"].append(load_ack_delays(cap, marks, counters))
+                log(f"  ha-dual load with the standby host: {res[0]:.2f} s, hold {counters}")
             else:
                 # paired again (the lease binds) before the standby dies
                 wait("every session relayed", lambda: r1.relayed(active, standby), 600, 0.2)
@@ -383,9 +422,17 @@ def run_dual_case(r1, active, standby, repeats, conv_repeats, out):
                 out_ = r1.vty("bgp ha lease override", active)
                 if "%" in out_:
                     raise RuntimeError(f"lease override refused: {out_.strip()}")
-                conv["without"].append(load_table(r1, r1.pid(active)))
+                cap, marks = Capture(f"ha-dual-load-{k}-without", snaplen=128), {}
+                try:
+                    conv["without"].append(load_table(r1, r1.pid(active), marks=marks))
+                    time.sleep(0.7)
+                finally:
+                    cap.stop()
+                hold["without"].append(load_ack_delays(cap, marks))
+                log(f"  ha-dual load without the standby host: {conv['without'][-1][0]:.2f} s")
                 r1.start_bgpd(standby)
     out["conv_dual"] = conv
+    out["hold_dual"] = hold
     wait("every session relayed", lambda: r1.relayed(active, standby), 600, 0.2)
     wait("standby in step", lambda: r1.in_step(active, standby), 1800, 0.2)
     out["rss_dual"] = {"active": proc_rss_mib(r1.pid(active)),

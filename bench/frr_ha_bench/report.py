@@ -93,6 +93,93 @@ def host_death_table(results):
     return lines
 
 
+def weighted_pct(values, weights, q):
+    """The value at which q of the weight is reached (values sorted)."""
+    pairs = sorted(zip(values, weights))
+    total = sum(w for _, w in pairs)
+    if not total:
+        return None
+    acc = 0
+    for v, w in pairs:
+        acc += w
+        if acc >= q * total:
+            return v
+    return pairs[-1][0]
+
+
+def hold_table(results):
+    """ha-dual: the hold's cost seen on the LAN during the table loads, with
+    the standby host attached (hold on) and without; and the active's hold
+    counters over the attached loads."""
+    rows = [r for r in results if r.get("hold_dual", {}).get("with") or
+            r.get("hold_dual", {}).get("without")]
+    if not rows:
+        return []
+    lines = ["\n### Dual-RP: the hold on the wire during the table loads; ms from a data "
+             "segment to the router to the first segment from the router whose ACK field "
+             "covers it (all the loads of a kind pooled)\n",
+             "| size | data from | standby host attached: segments (KiB), p50 / p99 / max | "
+             "per byte p50 / p99 | without: segments (KiB), p50 / p99 / max | per byte "
+             "p50 / p99 | difference p50 / p99 | per byte | retransmitted, unanswered: "
+             "attached / without |",
+             "|" + "---|" * 9]
+    for r in rows:
+        h = r["hold_dual"]
+        for side, name in (("feed", "the feed (its table)"),
+                           ("peers", "the peers (their keepalives)")):
+            def stats(kind):
+                ms = [x for load in h[kind] for x in load[side]["ms"]]
+                by = [x for load in h[kind] for x in load[side].get("bytes", [])]
+                if len(by) != len(ms):
+                    by = []
+                return (ms, by,
+                        f"{len(ms)} ({sum(by) // 1024}), {fmt(pct(ms, .5), '', 2)} / "
+                        f"{fmt(pct(ms, .99), '', 2)} / {fmt(max(ms) if ms else None, '', 2)}",
+                        f"{fmt(weighted_pct(ms, by, .5), '', 2)} / "
+                        f"{fmt(weighted_pct(ms, by, .99), '', 2)}")
+
+            def extra(kind):
+                return (f"{sum(load[side]['retransmitted'] for load in h[kind])}, "
+                        f"{sum(load[side]['unanswered'] for load in h[kind])}")
+            w, wb, ws, wbs = stats("with")
+            o, ob, os_, obs = stats("without")
+            diff = diffb = "n/a"
+            if w and o:
+                diff = f"{pct(w, .5) - pct(o, .5):+.2f} / {pct(w, .99) - pct(o, .99):+.2f}"
+            if wb and ob:
+                diffb = (f"{weighted_pct(w, wb, .5) - weighted_pct(o, ob, .5):+.2f} / "
+                         f"{weighted_pct(w, wb, .99) - weighted_pct(o, ob, .99):+.2f}")
+            lines.append(f"| {size_of(r)} | {name} | {ws} | {wbs} | {os_} | {obs} | {diff} | "
+                         f"{diffb} | {extra('with')} / {extra('without')} |")
+        counters = [load.get("hold", {}) for load in h["with"]]
+        if counters:
+            per = "; ".join(f"{c.get('segmentsQueued')} / {c.get('segmentsWaited')} / "
+                            f"{c.get('segmentsLost')}" for c in counters)
+            lines.append(f"\n{size_of(r)}: the active's hold over each attached load, "
+                         f"withdrawal and announcement (`show bgp ha json` "
+                         f"streamsAcrossHosts.hold, after - before), segments queued / waited "
+                         f"for the standby host / lost: {per}; load times attached: "
+                         f"{', '.join(f'{x[0]:.2f}' for x in r['conv_dual']['with'])} s, "
+                         f"without: "
+                         f"{', '.join(f'{x[0]:.2f}' for x in r['conv_dual']['without'])} s; "
+                         f"the feed sent its table over "
+                         f"{', '.join(fmt(x['feed'].get('span'), '', 2) for x in h['with'])} s "
+                         f"attached, "
+                         f"{', '.join(fmt(x['feed'].get('span'), '', 2) for x in h['without'])}"
+                         f" s without (first to last segment bigger than a keepalive).")
+    lines.append("\nSegments from the start of the announcement until every peer holds the "
+                 "table; both times are taken on the LAN bridge (one clock). The delay holds "
+                 "the router's kernel receiving the segment and, attached, its ACK's trip "
+                 "through NFQUEUE and bgpd's main thread and the standby host's confirmation "
+                 "of the bytes over the data channel (without the standby host the hold has "
+                 "released every session: no NFQUEUE). Linux's delayed ACK (the router's) "
+                 "applies in both columns alike. A segment is a frame on the bridge: veth "
+                 "passes GSO frames of up to 45 MSS whole, and a sender whose ACKs wait sends "
+                 "bigger ones, so the counts differ; per byte weighs each segment by its "
+                 "payload.\n")
+    return lines
+
+
 def tables(results):
     lines = []
     lines.append("### Switchover (kill -9) and peer impact, per switchover (sum over all peers; "
@@ -166,6 +253,7 @@ def tables(results):
         rss = r.get("rss_dual", {})
         lines.append(f"| {size_of(r)} | {load_columns(c)} | "
                      f"{rss.get('active', 0):.0f} / {rss.get('standby', 0):.0f} |")
+    lines += hold_table(results)
     lines.append("\n### Replication on the active (frr-ha TF, over the table loads)\n")
     lines.append("| size | a full link held a session back: times (all sessions) | hold ms p50 / p99 "
                  "/ max (worst session) | hand-over to protected ms p50 / max | sessions "

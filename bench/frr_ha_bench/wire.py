@@ -10,15 +10,22 @@ from .common import LAN, NS_PEERS, STATE, track, wait
 # --------------------------------------------------------------------------- wire
 
 class Capture:
-    def __init__(self, name):
+    """dumpcap on the LAN bridge (promiscuous, so it also sees the frames
+    the bridge forwards between its ports: the feed's and the RP hosts').
+    `snaplen`: keep only that many bytes of each frame (headers, for
+    pcap_segments; pcap_packets needs whole frames)."""
+
+    def __init__(self, name, snaplen=None):
         self.path = f"{STATE}/{name}.pcap"
         if os.path.exists(self.path):
             os.unlink(self.path)
         # a 256 MiB capture buffer: a stock restart at hundreds of peers
         # sends millions of prefixes at once, and a dropped segment cuts
         # the stream's parse short
+        snap = ["-s", str(snaplen)] if snaplen else []
         self.p = subprocess.Popen(["ip", "netns", "exec", NS_PEERS, "dumpcap", "-q", "-P",
-                                   "-B", "256", "-i", LAN, "-f", "tcp port 179", "-w", self.path],
+                                   "-B", "256", *snap, "-i", LAN, "-f", "tcp port 179",
+                                   "-w", self.path],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         track("dumpcap", self.p.pid)
         wait("dumpcap starts", lambda: os.path.exists(self.path), 10)
@@ -30,8 +37,11 @@ class Capture:
         self.p.wait(timeout=30)
 
 
-def pcap_packets(path):
-    """(time, src, sport, dst, dport, flags, seq, payload) of each TCP packet."""
+def pcap_tcp(path):
+    """(time, src, sport, dst, dport, tcp, length) of each TCP packet: tcp
+    is the captured part of the TCP header and payload, length the TCP
+    header and payload's length on the wire (from the IP header), which is
+    more than len(tcp) when the capture kept only the frame's first bytes."""
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 24:
@@ -60,19 +70,81 @@ def pcap_packets(path):
                 continue
             tot = struct.unpack(">H", ip[2:4])[0]
             src, dst = ".".join(map(str, ip[12:16])), ".".join(map(str, ip[16:20]))
-            tcp = ip[ihl:tot]
+            tcp, length = ip[ihl:tot], tot - ihl
         elif etype == 0x86dd:
             if ip[6] != 6:
                 continue
             plen = struct.unpack(">H", ip[4:6])[0]
             src, dst = ip[8:24].hex(), ip[24:40].hex()
-            tcp = ip[40:40 + plen]
+            tcp, length = ip[40:40 + plen], plen
         else:
             continue
-        sport, dport, seq = struct.unpack(">HHI", tcp[:8])
+        if len(tcp) < 20:
+            continue
+        sport, dport = struct.unpack(">HH", tcp[:4])
+        yield t, src, sport, dst, dport, tcp, length
+
+
+def pcap_packets(path):
+    """(time, src, sport, dst, dport, flags, seq, payload) of each TCP packet."""
+    for t, src, sport, dst, dport, tcp, _ in pcap_tcp(path):
+        seq = struct.unpack(">I", tcp[4:8])[0]
         doff = (tcp[12] >> 4) * 4
-        flags = tcp[13]
-        yield t, src, sport, dst, dport, flags, seq, tcp[doff:]
+        yield t, src, sport, dst, dport, tcp[13], seq, tcp[doff:]
+
+
+def pcap_segments(path):
+    """(time, src, sport, dst, dport, flags, seq, ack, payload length) of
+    each TCP packet; headers suffice (Capture's snaplen)."""
+    for t, src, sport, dst, dport, tcp, length in pcap_tcp(path):
+        seq, ack = struct.unpack(">II", tcp[4:12])
+        yield t, src, sport, dst, dport, tcp[13], seq, ack, length - (tcp[12] >> 4) * 4
+
+
+def ack_delays(path, local, t_from, t_to):
+    """How long `local` (the router's address) took to acknowledge what its
+    peers sent: for every data segment to `local` first sent between t_from
+    and t_to, the time until the first segment from `local` on the same
+    connection whose ACK field covers the segment's end (seq + length, mod
+    2^32), both seen on the same wire. Returns {remote address: {"ms":
+    [delays], "bytes": [each one's segment's payload length],
+    "retransmitted": segments whose bytes were sent before, "unanswered":
+    segments no ACK covered before the capture ended, "span": seconds from
+    the first to the last segment of more than a KEEPALIVE's 19 bytes}}."""
+    conns, out = {}, {}
+    for t, src, sport, dst, dport, flags, seq, ack, plen in pcap_segments(path):
+        if dst == local and plen > 0 and not flags & 0x02:
+            c = conns.setdefault((src, sport, dport), {"pending": [], "head": 0, "end": None})
+            r = out.setdefault(src, {"ms": [], "bytes": [], "retransmitted": 0,
+                                     "unanswered": 0})
+            end = (seq + plen) & 0xffffffff
+            if c["end"] is not None and (end - c["end"]) & 0xffffffff >= 1 << 31 or \
+                    end == c["end"]:
+                if t_from <= t <= t_to:
+                    r["retransmitted"] += 1  # nothing new: its first sending counts
+                continue
+            c["end"] = end
+            if t_from <= t <= t_to:
+                c["pending"].append((end, t, plen))
+                if plen > 19:
+                    r["first"] = min(r.get("first", t), t)
+                    r["last"] = t
+        elif src == local and flags & 0x10:
+            c = conns.get((dst, dport, sport))
+            if not c:
+                continue
+            p, i = c["pending"], c["head"]
+            # the ACK field covers `end` when end is not after it
+            while i < len(p) and (ack - p[i][0]) & 0xffffffff < 1 << 31:
+                out[dst]["ms"].append((t - p[i][1]) * 1000)
+                out[dst]["bytes"].append(p[i][2])
+                i += 1
+            c["head"] = i
+    for (src, _, _), c in conns.items():
+        out[src]["unanswered"] += len(c["pending"]) - c["head"]
+    for r in out.values():
+        r["span"] = r.pop("last", 0) - r.pop("first", 0)
+    return out
 
 
 def count_prefixes(buf):
