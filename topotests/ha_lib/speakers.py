@@ -4,7 +4,6 @@ their configuration, starting them, and what each one sees of its session
 to r1, in one shape: state, established-since, NOTIFICATIONs, prefixes.
 """
 import json
-import os
 
 from .frr_ha import rp_pid, stop_pairs, vtysh_json
 
@@ -32,8 +31,10 @@ def frr_session(router, r1_address):
 def start_bird(host, confdir):
     """Starts BIRD on a host with confdir/bird.conf (control socket and pid
     file beside it)."""
+    parsed = host.cmd(f"bird -p -c {confdir}/bird.conf 2>&1")
+    assert not parsed.strip(), f"BIRD refuses {confdir}/bird.conf: {parsed}"
     out = host.cmd(f"bird -c {confdir}/bird.conf -s {confdir}/bird.ctl -P {confdir}/bird.pid 2>&1")
-    assert os.path.exists(f"{confdir}/bird.pid") or not out.strip(), out
+    assert not out.strip(), out
 
 
 def stop_bird(host, confdir):

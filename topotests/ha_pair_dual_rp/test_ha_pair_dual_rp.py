@@ -36,10 +36,14 @@ its session drop: on their wires no FIN, RST or NOTIFICATION from the
 service address, every message framed, every segment to r3 signed. r5
 (BIRD, graceful restart on) peers with the service address too: at the
 active host's death it restarts gracefully with the new host, keeping the
-pair's routes while it helps.
+pair's routes while it helps. Last, with tables both ways (r3, r4 and r5
+send 10k prefixes each and receive the others'), a host's death and a
+planned switchover back leave every table as it was, and r4 is sent no
+UPDATE again of any prefix but those the restarts explain.
 """
 import json
 import os
+import re
 import sys
 import time
 
@@ -50,6 +54,7 @@ sys.path.append(os.path.join(CWD, ".."))
 
 from lib.topogen import Topogen, get_topogen  # noqa: E402
 
+from ha_lib.mrt import write_ipv4_rib  # noqa: E402
 from ha_lib.speakers import bird_session, gobgp_session, start_bird, stop_bird, write_conf  # noqa: E402,E501
 from ha_lib.wire import Capture, tshark  # noqa: E402
 from ha_lib.yang_model import show_json_to_instance, validate_instance  # noqa: E402
@@ -82,6 +87,15 @@ R3 = "10.0.12.4"  # peers with the service address: handed to the standby host
 R4 = "10.0.12.5"  # GoBGP (no GR) on the service address, as r3
 R5 = "10.0.12.6"  # BIRD with graceful restart on the service address
 SERVICE_PEERS = ["r3", "r4"]  # the peers whose sessions move between hosts
+
+
+def peer_table(first_octet, size=10000):
+    return [f"{first_octet}.{i // 256}.{i % 256}.0/24" for i in range(size)]
+
+
+# What r3, r4 and r5 each announce in the last test (tables both ways): 10k
+# prefixes each, so that every peer sends one table and receives two.
+FULL_TABLES = {"r3": peer_table(20), "r4": peer_table(21), "r5": peer_table(22)}
 
 
 def build_topo(tgen):
@@ -126,11 +140,15 @@ def start_gobgp(tgen):
         assert "error" not in out.lower(), out
 
 
-def bird_conf():
+def bird_conf(table=()):
+    """BIRD's configuration; table: prefixes of a second static protocol
+    (the full table it sends in the last test)."""
     return [f'log "{BIRD_DIR}/bird.log" all;', "debug protocols { states, events };",
             f"router id {R5};", "protocol device { }",
             "protocol static { ipv4;", "  route 10.5.0.0/24 blackhole;",
             "  route 10.5.1.0/24 blackhole;", "}",
+            "protocol static full_table { ipv4;",
+            *[f"  route {prefix} blackhole;" for prefix in table], "}",
             "protocol bgp r1 {", f"  local {R5} as 65005;", f"  neighbor {SERVICE} as 65001;",
             "  hold time 10; keepalive time 3; connect retry time 1; error wait time 1, 5;",
             "  graceful restart on;",
@@ -1041,7 +1059,7 @@ def test_five_cycles_of_host_death_and_planned_switchover():
     through all of them (never dropped, their wires clean), and every
     peer's table is the same after as before."""
     tgen = get_topogen()
-    r3, r4 = tgen.gears["r3"], tgen.gears["r4"]
+    r3 = tgen.gears["r3"]
     active, standby = "a", "b"
     wait_leased(active, standby)
     wait_shadow_on(standby, active)
@@ -1069,6 +1087,143 @@ def test_five_cycles_of_host_death_and_planned_switchover():
     routes = json.loads(rp_vtysh(tgen.gears[HOSTS[active]], active, "show ip bgp json"))["routes"]
     for prefix in ("10.3.0.0/24", "10.4.0.0/24", "10.5.0.0/24"):
         assert prefix in routes, (prefix, sorted(routes))
+
+
+def load_full_tables():
+    """r3 (FRR), r4 (GoBGP) and r5 (BIRD) each announce their table."""
+    tgen = get_topogen()
+    r3, r4, r5 = (tgen.gears[name] for name in ("r3", "r4", "r5"))
+    conf = "/tmp/ha_pair_dual_rp.r3-table.conf"
+    write_conf(conf, ["router bgp 65003", " address-family ipv4 unicast",
+                      *[f"  network {prefix}" for prefix in FULL_TABLES["r3"]]])
+    out = r3.cmd(f"vtysh -f {conf} 2>&1")
+    assert "%" not in out, out[:2000]
+    mrt = f"{GOBGP_DIR}/table.mrt"
+    write_ipv4_rib(mrt, FULL_TABLES["r4"], R4, 65004)
+    out = r4.cmd(f"gobgp mrt inject global {mrt} 2>&1")
+    assert "error" not in out.lower(), out
+    write_conf(f"{BIRD_DIR}/bird.conf", bird_conf(FULL_TABLES["r5"]))
+    out = r5.cmd(f"birdc -s {BIRD_DIR}/bird.ctl configure 2>&1")
+    assert "Reconfigured" in out, out
+
+
+BIRD_ROUTE = re.compile(r"^(\d+\.\d+\.\d+\.\d+/\d+)\s", re.M)
+
+
+def peers_tables():
+    """What each service peer holds from the service address: r3's and
+    r5's prefixes, r4's (GoBGP) prefix -> AS path and age, the age telling
+    when GoBGP last took an UPDATE of it (an UPDATE sent again with the
+    same attributes gives a new age)."""
+    tgen = get_topogen()
+    r3 = vtysh_json(tgen.gears["r3"], f"show ip bgp neighbors {SERVICE} routes json")
+    out = tgen.gears["r4"].cmd(f"gobgp neighbor {SERVICE} adj-in -a ipv4 -j")
+    r4 = {}
+    for prefix, paths in json.loads(out).items():
+        path = paths[0]
+        as_path = [a for attr in path.get("attrs", []) if attr.get("type") == 2
+                   for seg in attr.get("as_paths", []) for a in seg.get("asns", [])]
+        r4[prefix] = (tuple(as_path), path.get("age"))
+    r5 = tgen.gears["r5"].cmd(f"birdc -s {BIRD_DIR}/bird.ctl show route protocol r1")
+    return {"r3": set(r3.get("routes", {})), "r4": r4, "r5": set(BIRD_ROUTE.findall(r5))}
+
+
+def wait_peers_hold_full_tables():
+    """Every service peer holds the two tables the others send."""
+    def full():
+        tables = peers_tables()
+        for name, held in tables.items():
+            want = {p for other, table in FULL_TABLES.items() if other != name for p in table}
+            missing = want - set(held)
+            if missing:
+                return f"{name} lacks {len(missing)} of the others' {len(want)} prefixes"
+        return None
+
+    wait_for("every service peer holds the others' tables", full, count=90, wait=1)
+    return peers_tables()
+
+
+def wait_shadows_hold_tables(standby, active):
+    """The standby host's shadows of r3, r4 and r5 hold as many of their
+    peer's prefixes as the active's sessions do: the whole table each."""
+    def in_step():
+        for peer in (R3, R4, R5):
+            mine = show(standby)["neighbors"].get(peer, {}).get("session", {})
+            theirs = show(active)["neighbors"].get(peer, {}).get("session", {})
+            want = theirs.get("receivedPrefixes", 0)
+            if mine.get("stream") != "shadow" or not mine.get("historyComplete") \
+                    or mine.get("receivedPrefixes") != want or want < 10000:
+                return f"{peer}: rp {standby} {mine}, rp {active} holds {want}"
+        return None
+
+    wait_for(f"rp {standby}'s shadows hold the peers' tables", in_step, count=60, wait=0.5)
+
+
+def test_full_tables_both_ways_through_a_host_death_and_a_planned_switchover():
+    """r3 (FRR, TCP-MD5), r4 (GoBGP) and r5 (BIRD, GR) each send the pair a
+    table of 10k prefixes and receive the two others'. The active's host
+    dies, then the pair switches back (planned): r3 and r4 never see their
+    sessions drop and their wires stay clean; every peer holds the same
+    tables after as before; r4 (whose ages say when it last took an UPDATE
+    of a prefix) was sent no UPDATE of r3's prefixes or of the pair's own.
+    Sent again may be: r2's (its sessions are with each RP's own address
+    and restart), r5's (its session restarts gracefully) and r4's own
+    routes returned to it, which it drops as a loop: their next hop is the
+    pair's or r4's depending on whether r4 has company in its update
+    subgroup when bgpd announces them (bgp_subgrp_multiaccess_check_v4),
+    which differs between a bgpd that ran long and one that just joined;
+    the new active's difference then sends them with its own next hop."""
+    tgen = get_topogen()
+    active = "a" if show("a")["role"] == "active" else "b"
+    standby = "b" if active == "a" else "a"
+    load_full_tables()
+    before = wait_peers_hold_full_tables()
+    wait_shadow_on(standby, active)
+    wait_r5_shadowed(standby)
+    wait_shadows_hold_tables(standby, active)
+    heard = assert_service_peers_never_dropped()
+    capture = service_wire(tgen)
+    try:
+        host_dies_and_rejoins(active, standby)
+        active, standby = standby, active
+        wait_leased(active, standby)
+        wait_r5_shadowed(standby)
+        wait_shadows_hold_tables(standby, active)
+        after_death = wait_peers_hold_full_tables()
+        planned_switchover(active, standby)
+        active, standby = standby, active
+        wait_leased(active, standby)
+        wait_r5_shadowed(standby)
+        wait_shadows_hold_tables(standby, active)
+        after = wait_peers_hold_full_tables()
+        time.sleep(1)
+    finally:
+        capture.stop()
+    later = assert_service_peers_never_dropped()
+    assert_service_wire_clean(capture)
+    for state in (after_death, after):
+        assert state["r3"] == before["r3"]
+        assert state["r5"] == before["r5"]
+        assert set(state["r4"]) == set(before["r4"])
+    print(f"r3 took {later['messageStats']['updatesRecv'] - heard['messageStats']['updatesRecv']} "
+          f"UPDATEs over the death and the switchover")
+    for what, start, end in (("the death", before, after_death),
+                             ("the switchover", after_death, after)):
+        by_origin = {}
+        for prefix, route in end["r4"].items():
+            if start["r4"][prefix] != route:
+                origin = route_origin(prefix)
+                by_origin[origin] = by_origin.get(origin, 0) + 1
+        print(f"r4 was sent again, at {what}: {by_origin or 'nothing'}")
+        assert set(by_origin) <= {"r2", "r4", "r5"}, by_origin
+
+
+def route_origin(prefix):
+    """Which peer a prefix of the last test comes from."""
+    for name, table in FULL_TABLES.items():
+        if prefix.split(".")[0] == table[0].split(".")[0]:
+            return name
+    return {"10.2": "r2", "10.4": "r4", "10.5": "r5"}.get(".".join(prefix.split(".")[:2]), "pair")
 
 
 if __name__ == "__main__":
