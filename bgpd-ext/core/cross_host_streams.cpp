@@ -1,7 +1,10 @@
 #include "cross_host_streams.hpp"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iterator>
@@ -400,6 +403,47 @@ void CrossHostStreams::receiver_word(std::uint64_t session)
     std::string why = n > 0 ? std::string(word, static_cast<std::size_t>(n))
                             : "the standby's shadow closed its links";
     end_receiver(it, why, true);
+}
+
+namespace {
+
+// Bytes written to a unix stream socket and not yet read at its far end.
+std::size_t unread(const UniqueFd &link)
+{
+    int queued = 0;
+    if (!link || ::ioctl(link.get(), SIOCOUTQ, &queued) != 0)
+        return 0;
+    return static_cast<std::size_t>(std::max(queued, 0));
+}
+
+}  // namespace
+
+std::string CrossHostStreams::shadows_behind()
+{
+    for (auto &[session, r] : receivers_) {
+        const std::string who = "the shadow of " + r.info.neighbor +
+                                (r.info.vrf.empty() ? "" : " vrf " + r.info.vrf);
+        if (r.history_read)
+            continue;
+        if (!r.image)
+            return who + " waits for its connection's image";
+        if (!r.history_complete())
+            return who + " has not its history in its links yet (" +
+                   std::to_string(r.streams.delivered_end(StreamKind::received) +
+                                  r.streams.delivered_end(StreamKind::sent)) +
+                   " of " + std::to_string(r.history_received + r.history_sent) + " bytes)";
+        if (!r.shadow_started)
+            return who + " is not running yet";
+        // Delivered past the history and nothing left in the links: read.
+        // (The queue counts buffer space, not bytes: only its emptiness
+        // says something.)
+        const std::size_t left = unread(r.input_link) + unread(r.sendlog_link);
+        if (left != 0)
+            return who + " has not read its history yet (" + std::to_string(left) +
+                   " bytes of buffers in its links)";
+        r.history_read = true;
+    }
+    return {};
 }
 
 std::optional<CrossHostStreams::ReceiverState>

@@ -129,6 +129,13 @@ public:
         std::chrono::steady_clock::time_point progress_at{};
     };
     std::optional<ReceiverState> receiver_state(std::uint64_t session) const;
+    // Why a shadow on this host could not take its session over yet
+    // without the new active sending the peer its table again: its
+    // history has not all come, its shadow is not running, or the shadow
+    // has not read the history from its links (it would not know the routes
+    // the peer sent, nor those the peer holds). "" once every shadow has
+    // read its history; the live lag after it is shown apart.
+    std::string shadows_behind();
     // The shadow's descriptors: the placeholder socket (needs CAP_NET_ADMIN),
     // the far ends of the input and send-log links. Once only. A placeholder
     // this host cannot make ends the receiver (the active is told why).
@@ -242,6 +249,7 @@ private:
         UniqueFd input_link, sendlog_link, input_far, sendlog_far;
         bool link_full = false;
         bool shadow_started = false;
+        bool history_read = false;  // the shadow read its links past the history
         std::uint64_t history_received = 0, history_sent = 0;  // from the image
         bool history_complete() const
         {

@@ -908,7 +908,7 @@ std::string PairNode::not_ready_reason() const
                (sync_problems_.size() > 1
                     ? " (and " + std::to_string(sync_problems_.size() - 1) + " more)"
                     : std::string());
-    return {};
+    return host_.shadows_not_ready();
 }
 
 std::uint64_t PairNode::session_generation()

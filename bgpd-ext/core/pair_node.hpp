@@ -88,6 +88,10 @@ public:
     // mode); the host then reports its death with PairNode::partner_exited.
     virtual FenceResult fence_partner() { return {0, "this host cannot fence"}; }
 
+    // Standby: why its shadows could not take their sessions over yet
+    // without sending the peers their tables again ("" when they could).
+    virtual std::string shadows_not_ready() { return {}; }
+
     // One configuration (config_sync.hpp). This RP's running configuration,
     // as `show running-config` prints it.
     virtual std::string running_config() { return {}; }

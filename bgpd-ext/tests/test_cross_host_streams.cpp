@@ -553,6 +553,35 @@ TEST_CASE("cross-host streams: the standby host's shadow gets both streams on it
     CHECK_THAT(s.tap.why_unprotected(), Catch::Contains("Admin. shutdown"));
 }
 
+TEST_CASE("cross-host streams: the standby host is not ready until each shadow has read its history from its links",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    Session s(h.active, "192.0.2.2", true);
+    CHECK(h.standby.shadows_behind().empty());  // no session handed over yet
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    REQUIRE(h.standby.receiver_state(s.number)->history_complete);
+    CHECK(h.standby.shadows_behind() == "the shadow of 192.0.2.2 is not running yet");
+    std::array<UniqueFd, 3> fds = shadow_on_standby_host(h.standby, s.number);
+    CHECK_THAT(h.standby.shadows_behind(),
+               Catch::StartsWith("the shadow of 192.0.2.2 has not read its history yet"));
+    // The received stream read, the send log not yet.
+    CHECK(take(fds[1].get()) == s.exchanged);
+    CHECK_THAT(h.standby.shadows_behind(), Catch::Contains("has not read its history yet"));
+    CHECK(take(fds[2].get()) == s.exchanged);
+    CHECK(h.standby.shadows_behind().empty());
+
+    // What comes after the history is the live lag, shown apart: unread,
+    // it does not make the standby host unready again.
+    send_all(s.c.peer.get(), update("", kOrigin + kAsPath + kNextHop, v4(10, 6, 6)));
+    settle();
+    read_tap(s.tap);
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    CHECK(h.standby.shadows_behind().empty());
+}
+
 TEST_CASE("cross-host streams: a shadow that does not read holds the confirmations back, and the session with them",
           "[cross_host_streams]")
 {
