@@ -113,6 +113,9 @@ def main():
                     "--peers bird)")
     ap.add_argument("--hang-detection", default=None, metavar="MS|off",
                     help="the pair's `bgp ha hang-detection` (default: the module's, 3000 ms)")
+    ap.add_argument("--heartbeat", default="300:5", metavar="MS:MULTIPLIER",
+                    help="the pair's `bgp ha heartbeat interval MS multiplier M` (default "
+                         "300:5, a detection time of 1.5 s)")
     ap.add_argument("--peers", choices=("gobgp", "bird"), default="gobgp",
                     help="the peers: one gobgpd that stores every path (default), or BIRD "
                     "with one protocol per session and `import none`, storing nothing, so "
@@ -128,6 +131,8 @@ def main():
         sys.exit("run as root: sudo /usr/bin/python3 bench/run.py")
     set_peers_mode(args.peers)
     HA_OPTIONS["hang_detection"] = args.hang_detection
+    interval, multiplier = (int(x) for x in args.heartbeat.split(":"))
+    HA_OPTIONS["heartbeat"] = (interval, multiplier)
     for tool in (("gobgpd", "gobgp") if args.peers == "gobgp" else ()) + \
             ("bird", "birdc", "dumpcap", f"{FRR}/bgpd"):
         if not shutil.which(tool):

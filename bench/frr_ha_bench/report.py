@@ -2,6 +2,7 @@
 import statistics
 
 from .common import log
+from .router import HA_OPTIONS
 
 # --------------------------------------------------------------------------- report
 
@@ -81,9 +82,10 @@ def host_death_table(results):
                          f"{', '.join(continued)} | {churn} | {mx('flaps')} | "
                          f"{mx('notifications_wire')} | {mx('fin_rst')} | {mx('lost_at_peers')} | "
                          f"{pp('flow_gap_ms')} |")
+    interval, multiplier = HA_OPTIONS["heartbeat"]
     lines.append("\nLoss heard: the heartbeats' silence past the detection time (interval x "
-                 "multiplier, 300 ms x 5 here), or the channel's end when the kernel of a "
-                 "killed bgpd closes it. The last peer hears the new host when the first "
+                 f"multiplier, {interval} ms x {multiplier} here), or the channel's end "
+                 "when the kernel of a killed bgpd closes it. The last peer hears the new host when the first "
                  "segment from the service address after the death reaches it (an ACK of its "
                  "own retransmission or the new host's keepalive). Routes churning: the "
                  "feed's 1000 churn routes switched on and off every 0.25 s from 1 s before "

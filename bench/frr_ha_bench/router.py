@@ -37,7 +37,8 @@ from .topology import HOST_LINKS, host_links
 # --------------------------------------------------------------------------- r1 (FRR)
 
 # `bgp ha hang-detection` of the pair (None: the module's default, 3000 ms)
-HA_OPTIONS = {"hang_detection": None}
+# `bgp ha heartbeat interval I multiplier M`: the detection time is I x M
+HA_OPTIONS = {"hang_detection": None, "heartbeat": (300, 5)}
 
 
 def r1_conf(af, peers, case, logfile, peer_timers=(KEEPALIVE, HOLD)):
@@ -73,7 +74,9 @@ def r1_conf(af, peers, case, logfile, peer_timers=(KEEPALIVE, HOLD)):
               f" bgp ha service-address {SERVICE}/{LAN_PLEN}"] if dual else \
              [f" bgp ha rp a address unix {RUN}/bgpd-ha-a.sock priority 200",
               f" bgp ha rp b address unix {RUN}/bgpd-ha-b.sock"]
-        c += [f" bgp ha key {KEY}", " bgp ha heartbeat interval 300 multiplier 5",
+        interval, multiplier = HA_OPTIONS["heartbeat"]
+        c += [f" bgp ha key {KEY}",
+              f" bgp ha heartbeat interval {interval} multiplier {multiplier}",
               f" neighbor {feed} ha failover-mode transparent"]
         if HA_OPTIONS["hang_detection"]:
             c += [f" bgp ha hang-detection {HA_OPTIONS['hang_detection']}"]
