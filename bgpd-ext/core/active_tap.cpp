@@ -352,9 +352,11 @@ bool ActiveTap::pump(std::chrono::milliseconds lag_limit, std::size_t make_budge
         flush_pending(make_budget);
         // A standby that takes nothing of the history for that long is not
         // going to protect the session soon.
-        if (state_.mode() == TapMode::HandingOver && now - pending_progress_ > 10 * lag_limit)
+        if (state_.mode() == TapMode::HandingOver && now - pending_progress_ > 10 * lag_limit) {
+            back_off(now);
             return unprotect_said("standby lagging: it took nothing of the hand-over for " +
                                   std::to_string((10 * lag_limit).count()) + " ms");
+        }
     }
     if (state_.mode() == TapMode::Unprotected)
         return std::exchange(unprotected_unsaid_, false);
@@ -366,9 +368,23 @@ bool ActiveTap::pump(std::chrono::milliseconds lag_limit, std::size_t make_budge
     auto held = std::chrono::duration_cast<std::chrono::milliseconds>(pressure_.held_for());
     if (held <= lag_limit)
         return false;
-    handover_not_before_ = now + std::chrono::seconds(1);
+    back_off(now);
     return unprotect_said("standby lagging: its links took nothing for " + std::to_string(held.count()) +
                           " ms");
+}
+
+// The standby failed this session again: the next hand-over waits 1 s,
+// doubling with each failure up to kMaxHandoverBackoff, so a standby that
+// cannot keep up (a big table on a busy host) is not handed the whole
+// history again every second, which would keep it from ever catching up.
+void ActiveTap::back_off(std::chrono::steady_clock::time_point now)
+{
+    if (now - attached_at_ > std::chrono::minutes(1))
+        standby_ends_ = 0;  // a long protection since: start the back-off anew
+    standby_ends_++;
+    handover_not_before_ =
+        now + std::min<std::chrono::milliseconds>(
+                  kMaxHandoverBackoff, std::chrono::milliseconds(1000L << std::min(standby_ends_ - 1, 5u)));
 }
 
 // Unprotected, with the caller saying why (so the pump does not again).
@@ -390,13 +406,7 @@ bool ActiveTap::take_standby_word(const std::string &if_silent)
     if (n <= 0)  // gone without a word: a standby that died or restarted
         return unprotect_said(if_silent);
     std::string why = "the standby ended its shadow: " + std::string(text, static_cast<std::size_t>(n));
-    auto now = std::chrono::steady_clock::now();
-    if (now - attached_at_ > std::chrono::minutes(1))
-        standby_ends_ = 0;  // a long protection since: start the back-off anew
-    standby_ends_++;
-    auto backoff = std::min<std::chrono::milliseconds>(
-        kMaxHandoverBackoff, std::chrono::milliseconds(1000L << std::min(standby_ends_ - 1, 5u)));
-    handover_not_before_ = now + backoff;
+    back_off(std::chrono::steady_clock::now());
     return unprotect_said(why);
 }
 

@@ -101,6 +101,7 @@ private:
     void record(std::string &history, const void *data, std::size_t len);
     void flush_pending(std::size_t make_budget);
     bool unprotect_said(const std::string &why);
+    void back_off(std::chrono::steady_clock::time_point now);
     void end_history();
     void stop_on_link_error(const char *what);
 
@@ -137,7 +138,7 @@ private:
     std::chrono::steady_clock::time_point attached_at_{};
     // Shadows of this session the standby ended in a row, and when the
     // session may be handed over again.
-    unsigned int standby_ends_ = 0;
+    unsigned int standby_ends_ = 0;  // failures of the standby in a row (back_off)
     std::chrono::steady_clock::time_point handover_not_before_{};
     bool receive_only_ = false;  // attached without a send log
     // Left unprotected by the session's own I/O (its reason not said yet):

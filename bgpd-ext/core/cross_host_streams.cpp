@@ -281,6 +281,17 @@ void CrossHostStreams::on_session(const StreamSessionInfo &info)
     auto old = receivers_.find(info.session);
     if (old != receivers_.end())
         end_receiver(old, "a new session took its number", false);
+    // One neighbor has one session on the active: a new hand-over of it
+    // supersedes whatever this host still receives for it (an end that
+    // never came would leave that receiver, its memory and a shadow that
+    // never gets its image, behind for good).
+    for (auto o = receivers_.begin(); o != receivers_.end();) {
+        auto next = std::next(o);
+        if (o->second.info.neighbor == info.neighbor && o->second.info.vrf == info.vrf)
+            end_receiver(o, "superseded by the neighbor's session " + std::to_string(info.session),
+                         true);
+        o = next;
+    }
     auto [it, added] = receivers_.try_emplace(info.session, info);
     (void)added;
     counters_.receivers_started++;

@@ -582,6 +582,32 @@ TEST_CASE("cross-host streams: the standby host is not ready until each shadow h
     CHECK(h.standby.shadows_behind().empty());
 }
 
+TEST_CASE("cross-host streams: a new hand-over of a neighbor supersedes what the standby host still receives for it",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    Session s(h.active, "192.0.2.2", true);
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    REQUIRE(h.standby.receiver_state(s.number));
+    // The active hands the neighbor over again under a new number, and the
+    // end of the first never came.
+    const std::uint64_t next = s.number + 100;
+    h.standby.on_session(StreamSessionInfo{next, 1, "", "192.0.2.2", false});
+    CHECK_FALSE(h.standby.receiver_state(s.number));
+    CHECK(h.standby.receiver_state(next));
+    bool told = false;
+    for (const Piece &p : h.to_active)
+        if (auto *e = std::get_if<StreamEnd>(&p))
+            told = told || (e->session == s.number &&
+                            e->why.find("superseded by the neighbor's session") != std::string::npos);
+    CHECK(told);
+    // Another neighbor's receiver is left alone.
+    h.standby.on_session(StreamSessionInfo{next + 1, 1, "", "192.0.2.3", false});
+    CHECK(h.standby.receiver_state(next));
+    CHECK_THAT(h.standby.shadows_behind(), Catch::Contains("192.0.2.2 waits for its connection's image"));
+}
+
 TEST_CASE("cross-host streams: a shadow that does not read holds the confirmations back, and the session with them",
           "[cross_host_streams]")
 {

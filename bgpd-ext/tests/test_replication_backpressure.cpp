@@ -218,3 +218,25 @@ TEST_CASE("a hand-over whose standby takes nothing ends unprotected, the session
     settle();
     CHECK(read_tap(a.tap) == bgp_keepalive());
 }
+
+// The delay before the next hand-over, from attachable()'s why.
+long handed_over_again_in_ms(SessionTap &tap)
+{
+    const std::string why = tap.attachable().why();
+    const auto at = why.find("handed over again in ");
+    return at == std::string::npos ? -1 : std::stol(why.substr(at + 21));
+}
+
+TEST_CASE("a standby that takes nothing of the hand-over is not handed it again at once")
+{
+    SlowStandby a(4096, keepalives(30000));
+    std::this_thread::sleep_for(120ms);
+    REQUIRE(a.tap.pump(10ms));
+    REQUIRE(a.tap.mode() == TapMode::Unprotected);
+    // A standby that could not take the history is not handed it again
+    // at once, and again, never catching up: 1 s first, doubling with
+    // each failure in a row (ActiveTap::back_off).
+    const long wait = handed_over_again_in_ms(a.tap);
+    CHECK(wait > 800);
+    CHECK(wait <= 1000);
+}
