@@ -116,6 +116,9 @@ def main():
     ap.add_argument("--heartbeat", default="300:5", metavar="MS:MULTIPLIER",
                     help="the pair's `bgp ha heartbeat interval MS multiplier M` (default "
                          "300:5, a detection time of 1.5 s)")
+    ap.add_argument("--lag-limit", type=int, default=None, metavar="MS",
+                    help="the pair's `bgp ha standby-lag-limit` (default: the module's, 500 ms; "
+                         "a hand-over's history may take ten times that)")
     ap.add_argument("--peers", choices=("gobgp", "bird"), default="gobgp",
                     help="the peers: one gobgpd that stores every path (default), or BIRD "
                     "with one protocol per session and `import none`, storing nothing, so "
@@ -131,6 +134,7 @@ def main():
         sys.exit("run as root: sudo /usr/bin/python3 bench/run.py")
     set_peers_mode(args.peers)
     HA_OPTIONS["hang_detection"] = args.hang_detection
+    HA_OPTIONS["lag_limit"] = args.lag_limit
     interval, multiplier = (int(x) for x in args.heartbeat.split(":"))
     HA_OPTIONS["heartbeat"] = (interval, multiplier)
     for tool in (("gobgpd", "gobgp") if args.peers == "gobgp" else ()) + \

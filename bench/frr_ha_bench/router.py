@@ -38,7 +38,8 @@ from .topology import HOST_LINKS, host_links
 
 # `bgp ha hang-detection` of the pair (None: the module's default, 3000 ms)
 # `bgp ha heartbeat interval I multiplier M`: the detection time is I x M
-HA_OPTIONS = {"hang_detection": None, "heartbeat": (300, 5)}
+# `bgp ha standby-lag-limit` (None: the module's default, 500 ms)
+HA_OPTIONS = {"hang_detection": None, "heartbeat": (300, 5), "lag_limit": None}
 
 
 def r1_conf(af, peers, case, logfile, peer_timers=(KEEPALIVE, HOLD)):
@@ -78,6 +79,8 @@ def r1_conf(af, peers, case, logfile, peer_timers=(KEEPALIVE, HOLD)):
         c += [f" bgp ha key {KEY}",
               f" bgp ha heartbeat interval {interval} multiplier {multiplier}",
               f" neighbor {feed} ha failover-mode transparent"]
+        if HA_OPTIONS["lag_limit"]:
+            c += [f" bgp ha standby-lag-limit {HA_OPTIONS['lag_limit']}"]
         if HA_OPTIONS["hang_detection"]:
             c += [f" bgp ha hang-detection {HA_OPTIONS['hang_detection']}"]
         c += [f" neighbor {peer_addr(af, i)} ha failover-mode {mode}" for i in range(peers)]
