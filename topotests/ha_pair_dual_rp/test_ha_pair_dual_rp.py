@@ -1184,18 +1184,15 @@ def test_full_tables_both_ways_through_a_host_death_and_a_planned_switchover():
     heard = assert_service_peers_never_dropped()
     capture = service_wire(tgen)
     try:
-        host_dies_and_rejoins(active, standby)
-        active, standby = standby, active
-        wait_leased(active, standby)
-        wait_r5_shadowed(standby)
-        wait_shadows_hold_tables(standby, active)
-        after_death = wait_peers_hold_full_tables()
-        planned_switchover(active, standby)
-        active, standby = standby, active
-        wait_leased(active, standby)
-        wait_r5_shadowed(standby)
-        wait_shadows_hold_tables(standby, active)
-        after = wait_peers_hold_full_tables()
+        states = []
+        for switch in (host_dies_and_rejoins, planned_switchover):
+            switch(active, standby)
+            active, standby = standby, active
+            wait_leased(active, standby)
+            wait_r5_shadowed(standby)
+            wait_shadows_hold_tables(standby, active)
+            states.append(wait_peers_hold_full_tables())
+        after_death, after = states
         time.sleep(1)
     finally:
         capture.stop()
