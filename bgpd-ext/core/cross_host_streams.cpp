@@ -293,7 +293,8 @@ void CrossHostStreams::on_session(const StreamSessionInfo &info)
         o = next;
     }
     auto [it, added] = receivers_.try_emplace(info.session, info);
-    (void)added;
+    if (added)
+        histories_unread_++;
     counters_.receivers_started++;
     Receiver &r = it->second;
     if (!link_pair(r.input_link, r.input_far) || !link_pair(r.sendlog_link, r.sendlog_far)) {
@@ -431,11 +432,15 @@ std::size_t unread(const UniqueFd &link)
 
 std::string CrossHostStreams::shadows_behind()
 {
+    // Asked at every status (each heartbeat): nothing to walk once every
+    // shadow has read its history.
+    if (histories_unread_ == 0)
+        return {};
     for (auto &[session, r] : receivers_) {
-        const std::string who = "the shadow of " + r.info.neighbor +
-                                (r.info.vrf.empty() ? "" : " vrf " + r.info.vrf);
         if (r.history_read)
             continue;
+        const std::string who = "the shadow of " + r.info.neighbor +
+                                (r.info.vrf.empty() ? "" : " vrf " + r.info.vrf);
         if (!r.image)
             return who + " waits for its connection's image";
         if (!r.history_complete())
@@ -453,6 +458,7 @@ std::string CrossHostStreams::shadows_behind()
             return who + " has not read its history yet (" + std::to_string(left) +
                    " bytes of buffers in its links)";
         r.history_read = true;
+        histories_unread_--;
     }
     return {};
 }
@@ -511,6 +517,8 @@ void CrossHostStreams::end_receiver(std::map<std::uint64_t, Receiver>::iterator 
                   "streams of " + it->second.info.neighbor + " from the active host end: " + why);
     std::uint64_t session = it->first;
     continuable_.erase(session);
+    if (!it->second.history_read)
+        histories_unread_--;
     receivers_.erase(it);  // the links close: the shadow's mirror ends
     counters_.receivers_ended++;
     receiver_changed(session);

@@ -279,6 +279,7 @@ private:
     AckHold *hold_ = nullptr;
     std::map<std::uint64_t, Receiver> receivers_;
     std::set<std::uint64_t> continuable_;  // receivers ended continuable
+    std::size_t histories_unread_ = 0;     // receivers whose history_read is false
     std::set<std::uint64_t> waiting_;  // relays that wait for room
     std::size_t in_flight_ = 0;        // chunked, not confirmed, over all relays
     Counters counters_;
