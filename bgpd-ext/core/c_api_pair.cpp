@@ -29,6 +29,7 @@ PairConfig to_core(const frr_ha_pair_config &c)
     out.interval_ms = c.interval_ms;
     out.multiplier = c.multiplier;
     out.hang_detection_ms = c.hang_detection_ms;
+    out.switchover_on_link_loss = c.switchover_on_link_loss;
     return out;
 }
 
@@ -70,6 +71,7 @@ void frr_ha_config_defaults(frr_ha_pair_config *config)
     config->interval_ms = FRR_HA_DEFAULT_INTERVAL_MS;
     config->multiplier = FRR_HA_DEFAULT_MULTIPLIER;
     config->hang_detection_ms = FRR_HA_DEFAULT_HANG_DETECTION_MS;
+    config->switchover_on_link_loss = true;
 }
 
 bool frr_ha_config_check(const frr_ha_pair_config *config, char *why, std::size_t why_len)
@@ -172,6 +174,12 @@ bool frr_ha_node_request_switchover(frr_ha_node *node, std::uint64_t now_ms, cha
     return problem.empty();
 }
 
+void frr_ha_node_service_link(frr_ha_node *node, const char *lost_interface,
+                              std::uint64_t now_ms)
+{
+    node->node.service_link(lost_interface ? lost_interface : "", now_ms);
+}
+
 bool frr_ha_node_override_lease(frr_ha_node *node, std::uint64_t now_ms, char *why,
                                 std::size_t why_len)
 {
@@ -238,6 +246,7 @@ void frr_ha_node_status(const frr_ha_node *node, frr_ha_status *out)
     copy_text(out->last_refusal, sizeof(out->last_refusal), n.last_refusal());
     out->last_refusal_unix_ms = n.last_refusal_unix_ms();
     out->hang_detection_ms = static_cast<std::uint32_t>(n.hang_detection_ms());
+    copy_text(out->service_link_lost, sizeof(out->service_link_lost), n.service_link_lost());
     out->fencing = n.fencing_state().data();
     const auto &p = n.partner_progress();
     out->progress_watching = p.watching;

@@ -631,9 +631,14 @@ void PairNode::on_message(Channel &ch, const wire::Message &msg, Millis now)
                                        partner_rp()->name + ": this RP is the active");
             return;
         }
-        log(LogLevel::Info, "rp " + partner_rp()->name +
-                                " hands over the active role (planned switchover)");
-        pending_ = PendingTakeover{SwitchoverReason::Planned, now, msg.switchover().new_epoch()};
+        log(LogLevel::Info, "rp " + partner_rp()->name + " hands over the active role (" +
+                                (msg.switchover().link_loss()
+                                     ? "its host lost the link towards the peers"
+                                     : "planned switchover") +
+                                ")");
+        pending_ = PendingTakeover{msg.switchover().link_loss() ? SwitchoverReason::LinkLoss
+                                                                : SwitchoverReason::Planned,
+                                   now, msg.switchover().new_epoch()};
         try_become_active(now);
         return;
     case wire::Message::kLeaseGrant:
@@ -847,7 +852,7 @@ std::string PairNode::override_lease(Millis now)
     return "";
 }
 
-std::string PairNode::request_switchover(Millis now)
+std::string PairNode::request_switchover(Millis now, SwitchoverReason reason)
 {
     if (role_ != Role::Active)
         return "this RP is " + std::string(name_of(role_)) + ": run the switchover on the active";
@@ -865,12 +870,16 @@ std::string PairNode::request_switchover(Millis now)
                (config_sync_.view().last_problem.empty() ? std::string("comparing")
                                                          : config_sync_.view().last_problem);
     const auto new_epoch = epoch_ + 1;
-    log(LogLevel::Info, "planned switchover: handing the active role to rp " +
-                            partner_rp()->name + " at epoch " + std::to_string(new_epoch));
+    const bool link_loss = reason == SwitchoverReason::LinkLoss;
+    log(link_loss ? LogLevel::Warning : LogLevel::Info,
+        std::string(link_loss ? "switchover on link loss (" + link_lost_ + ")" : "planned switchover") +
+            ": handing the active role to rp " + partner_rp()->name + " at epoch " +
+            std::to_string(new_epoch));
     epoch_ = new_epoch;
     step_down(now);
     wire::Message msg;
     msg.mutable_switchover()->set_new_epoch(new_epoch);
+    msg.mutable_switchover()->set_link_loss(link_loss);
     send(*ch, msg);
     send_status(*ch);
     return {};
@@ -894,6 +903,9 @@ std::string PairNode::not_ready_reason() const
         return channels_.empty() ? "no channel to the partner" : "channel handshake in progress";
     if (partner_.role != Role::Active)
         return "partner is not active";
+    // No sync makes up for it: the peers cannot be reached from here.
+    if (!link_lost_.empty())
+        return "the service interface " + link_lost_ + " has no link on this host";
     if (sync_state_ == SyncState::None)
         return "bulk sync not started";
     if (sync_state_ == SyncState::Syncing)

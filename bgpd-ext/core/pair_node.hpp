@@ -179,6 +179,13 @@ public:
     void channel_backlog(ChannelId channel, std::size_t queued_bytes, Millis now);
     // Called every heartbeat interval.
     void tick(Millis now);
+    // Dual-RP (pair_service_link.cpp): the interface of the service
+    // addresses on this host has lost its link (its name), or has it (""),
+    // said by the host at every tick and as soon as it changes. An active
+    // without the link hands its role to a ready standby
+    // (config().switchover_on_link_loss); a standby without it is not ready.
+    void service_link(const std::string &lost_interface, Millis now);
+    const std::string &service_link_lost() const { return link_lost_; }
     // The verified partner process is gone (local mode: its pidfd said so).
     void partner_exited(Millis now);
     // The active partner is dying (local mode: its life page said so, before
@@ -195,7 +202,8 @@ public:
     LeaseView lease_view() const;
 
     // Operator requests. Return "" on success, else why not.
-    std::string request_switchover(Millis now);
+    std::string request_switchover(Millis now,
+                                   SwitchoverReason reason = SwitchoverReason::Planned);
     void drop_channels(const std::string &why, Millis now);
     // A lapsed active with no partner to ask writes again without a lease
     // (docs/dual-rp.md, "A lone or lapsed active").
@@ -363,6 +371,10 @@ private:
     // A takeover after the detection time, waiting for the lease: since
     // when (lease clock), and whether that was logged.
     std::optional<Millis> lease_wait_since_;
+    // pair_service_link.cpp: the interface without its link ("": none),
+    // and the last reason the switchover for it was refused (said once).
+    std::string link_lost_;
+    std::string link_refusal_;
 };
 
 }  // namespace frr_ha

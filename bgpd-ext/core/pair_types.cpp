@@ -56,6 +56,8 @@ std::string_view name_of(SwitchoverReason reason)
         return "channel-heal";
     case SwitchoverReason::PartnerHung:
         return "partner-hung";
+    case SwitchoverReason::LinkLoss:
+        return "link-loss";
     }
     return "unknown";
 }

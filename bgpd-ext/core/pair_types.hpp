@@ -18,7 +18,7 @@ constexpr std::uint32_t kDefaultHangDetectionMs = 3000;
 enum class Role { Init, Active, Standby };
 enum class ChannelState { Down, Handshake, Up };
 enum class SyncState { None, Syncing, Done };
-enum class SwitchoverReason { Planned, PartnerLost, ChannelHeal, PartnerHung };
+enum class SwitchoverReason { Planned, PartnerLost, ChannelHeal, PartnerHung, LinkLoss };
 enum class LogLevel { Info, Warning, Error };
 // What a channel carries: the pair's control (HELLO, STATUS, sync,
 // configuration, lease), or (dual-RP) the TF sessions' streams beside it.
@@ -46,6 +46,10 @@ struct PairConfig {
     // its main thread, or no advance of its I/O thread's counter) before
     // the standby fences it; 0: never. See docs/ha-pair.md for the default.
     std::uint32_t hang_detection_ms = kDefaultHangDetectionMs;
+    // Dual-RP: an active whose host lost the link of its service
+    // addresses' interface hands the role to a ready standby
+    // (docs/dual-rp.md, "The service link").
+    bool switchover_on_link_loss = true;
 };
 
 // Why this configuration cannot form a pair, or "" when it can.

@@ -135,6 +135,9 @@ void bgpd_ha_service_show(struct vty *vty, struct json_object *json);
 /* Claims or releases them as this RP may or may not write to peers now
  * (role changes call it; so does the lease, when it lapses or returns). */
 void bgpd_ha_service_follow(void);
+/* Tells the pair whether the service addresses' interface has its link
+ * (every tick, and as bgpd hears it go down). */
+void bgpd_ha_service_link_say(void);
 /* Gives the fence the service addresses (after a change, an install). */
 void bgpd_ha_service_guard(void);
 /* Whether a session on this local address can move to the other host: not

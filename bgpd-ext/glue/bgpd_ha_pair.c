@@ -382,6 +382,7 @@ static void pair_tick(struct thread *t)
 	bgpd_ha_life_io_start();
 	lock_take_from_dead();
 	bgpd_ha_channels_drain();
+	bgpd_ha_service_link_say();
 	frr_ha_node_tick(ha.node, bgpd_ha_now_ms());
 	bgpd_ha_confirm_fib_when_synced();
 	bgpd_ha_channels_tick();

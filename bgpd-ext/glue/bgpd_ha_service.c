@@ -7,9 +7,15 @@
  * not active, or active with its lease lapsed (the partner may be taking
  * over). Local mode has one host, which keeps its addresses: nothing is
  * done there.
+ *
+ * It also tells the pair whether their interface has its link on this host
+ * (docs/dual-rp.md, "The service link"): an active without it hands its
+ * role to a ready standby before bgpd takes the interface's sessions down.
  */
 #include <zebra.h>
 
+#include "hook.h"
+#include "if.h"
 #include "json.h"
 #include "privs.h"
 #include "thread.h"
@@ -23,9 +29,15 @@
 
 extern struct zebra_privs_t bgpd_privs;
 
+/* patches/0014: defined in bgpd/bgp_zebra.c, declared there and here. */
+DECLARE_HOOK(bgp_interface_going_down, (struct interface *ifp), (ifp));
+
 struct service_address {
 	char prefix[INET6_ADDRSTRLEN + 8];
 	char interface[IFNAMSIZ];
+	/* The interface its subnet was last found on: bgpd may forget an
+	 * interface's addresses while its link is down. */
+	char link_interface[IFNAMSIZ];
 	bool claimed;
 	char error[256]; /* the last failure, said once */
 };
@@ -147,6 +159,52 @@ void bgpd_ha_service_follow(void)
 	}
 }
 
+/* The interface of the i-th service address on this host: the one with an
+ * address of its own in its subnet, or the last one found so (NULL: none). */
+static struct interface *service_interface(unsigned int i)
+{
+	struct service_address *a = &addresses[i];
+	struct connected *on_subnet;
+	struct prefix p;
+
+	if (!str2prefix(a->prefix, &p))
+		return NULL;
+	on_subnet = if_lookup_address(&p.u.prefix, p.family, VRF_DEFAULT);
+	if (on_subnet) {
+		strlcpy(a->link_interface, on_subnet->ifp->name, sizeof(a->link_interface));
+		return on_subnet->ifp;
+	}
+	return *a->link_interface ? if_lookup_by_name(a->link_interface, VRF_DEFAULT) : NULL;
+}
+
+/* The first such interface that has lost its link, or NULL. */
+static const char *service_link_lost(void)
+{
+	for (unsigned int i = 0; i < n_addresses; i++) {
+		struct interface *ifp = service_interface(i);
+
+		if (ifp && !if_is_operative(ifp))
+			return ifp->name;
+	}
+	return NULL;
+}
+
+void bgpd_ha_service_link_say(void)
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+
+	if (node && bgpd_ha_dual_rp())
+		frr_ha_node_service_link(node, service_link_lost(), bgpd_ha_now_ms());
+}
+
+/* Before bgpd stops the sessions over it (fast external failover): an
+ * active hands its role over now, while they can still be continued. */
+static int service_interface_going_down(struct interface *ifp)
+{
+	bgpd_ha_service_link_say();
+	return 0;
+}
+
 void bgpd_ha_service_guard(void)
 {
 	char hosts[BGPD_HA_SERVICE_MAX][INET6_ADDRSTRLEN + 8];
@@ -211,6 +269,31 @@ bool bgpd_ha_service_write(struct vty *vty, const char *indent)
 	return n_addresses > 0;
 }
 
+/* "serviceLink": the interface of the first service address and whether it
+ * has its link; whether its loss hands the active role over. */
+static void service_link_show(struct vty *vty, struct json_object *json)
+{
+	struct interface *ifp = service_interface(0);
+	const char *lost = service_link_lost();
+	bool on = bgpd_ha_pair_config()->switchover_on_link_loss;
+
+	if (!bgpd_ha_dual_rp())
+		return; /* local mode: one host, one link */
+	if (json) {
+		json_object *j = json_object_new_object();
+
+		if (lost || ifp)
+			json_object_string_add(j, "interface", lost ? lost : ifp->name);
+		json_object_boolean_add(j, "hasLink", ifp && !lost);
+		json_object_boolean_add(j, "switchoverOnLinkLoss", on);
+		json_object_object_add(json, "serviceLink", j);
+		return;
+	}
+	vty_out(vty, "Service link: %s%s; switchover on its loss: %s\n",
+		lost ? lost : ifp ? ifp->name : "no interface on the service subnet",
+		lost ? " has lost its link" : ifp ? " has its link" : "", on ? "on" : "off");
+}
+
 static const char *state_of(const struct service_address *a)
 {
 	if (!bgpd_ha_dual_rp())
@@ -237,6 +320,7 @@ void bgpd_ha_service_show(struct vty *vty, struct json_object *json)
 			json_object_array_add(list, j);
 		}
 		json_object_object_add(json, "serviceAddresses", list);
+		service_link_show(NULL, json);
 		return;
 	}
 	vty_out(vty, "Service addresses:\n");
@@ -247,6 +331,7 @@ void bgpd_ha_service_show(struct vty *vty, struct json_object *json)
 			a->claimed ? " on " : "", a->claimed ? a->interface : "",
 			*a->error ? "; last error: " : "", a->error);
 	}
+	service_link_show(vty, NULL);
 }
 
 /* The configured service address that `local` is, or NULL. */
@@ -294,12 +379,14 @@ void bgpd_ha_service_init(struct thread_master *m)
 	 * is rebuilt on this host before the addresses arrive, as a segment
 	 * for a connection with no socket would be answered with a RST. */
 	hook_register_prio(frr_ha_role_changed, HOOK_DEFAULT_PRIORITY + 1000, service_role_changed);
+	hook_register(bgp_interface_going_down, service_interface_going_down);
 }
 
 /* A bgpd that stops gives its addresses up: the partner takes them. */
 void bgpd_ha_service_fini(void)
 {
 	hook_unregister(frr_ha_role_changed, service_role_changed);
+	hook_unregister(bgp_interface_going_down, service_interface_going_down);
 	bgp_nexthop_interface = NULL;
 	THREAD_OFF(t_announce);
 	if (bgpd_ha_dual_rp())

@@ -319,6 +319,21 @@ DEFUN (no_bgp_ha_hang_detection,
 	return ha_config_changed(vty);
 }
 
+DEFPY (bgp_ha_switchover_on_link_loss,
+       bgp_ha_switchover_on_link_loss_cmd,
+       "[no$no] bgp ha switchover-on-link-loss",
+       NO_STR
+       BGP_STR
+       HA_STR
+       "Hand the active role to a ready standby when this host's interface towards the peers loses its link (dual-RP; on by default)\n")
+{
+	if (!ha_config_here(vty, no ? "no bgp ha switchover-on-link-loss"
+				    : "bgp ha switchover-on-link-loss"))
+		return CMD_WARNING_CONFIG_FAILED;
+	bgpd_ha_pair_config()->switchover_on_link_loss = !no;
+	return ha_config_changed(vty);
+}
+
 DEFPY (bgp_ha_standby_lag_limit,
        bgp_ha_standby_lag_limit_cmd,
        "bgp ha standby-lag-limit (50-60000)$ms",
@@ -455,6 +470,10 @@ static bool ha_pair_lines_write(struct vty *vty, const char *indent)
 		else
 			vty_out(vty, "%sbgp ha hang-detection %u\n", indent,
 				cfg->hang_detection_ms);
+		written = true;
+	}
+	if (!cfg->switchover_on_link_loss) {
+		vty_out(vty, "%sno bgp ha switchover-on-link-loss\n", indent);
 		written = true;
 	}
 	if (bgpd_ha_tf_lag_limit() != BGPD_HA_DEFAULT_LAG_LIMIT_MS) {
@@ -1105,6 +1124,8 @@ void bgpd_ha_vty_init(void)
 	install_element(BGP_NODE, &bgp_ha_hang_detection_cmd);
 	install_element(CONFIG_NODE, &no_bgp_ha_hang_detection_cmd);
 	install_element(BGP_NODE, &no_bgp_ha_hang_detection_cmd);
+	install_element(CONFIG_NODE, &bgp_ha_switchover_on_link_loss_cmd);
+	install_element(BGP_NODE, &bgp_ha_switchover_on_link_loss_cmd);
 	install_element(CONFIG_NODE, &bgp_ha_service_address_cmd);
 	install_element(BGP_NODE, &bgp_ha_service_address_cmd);
 	install_element(CONFIG_NODE, &bgp_ha_standby_lag_limit_cmd);

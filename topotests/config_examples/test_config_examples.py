@@ -179,6 +179,7 @@ bgp ha rp b address unix /var/run/frr/bgpd-ha-b.sock
 bgp ha key {KEY}
 bgp ha heartbeat interval 200 multiplier 4
 bgp ha hang-detection 5000
+no bgp ha switchover-on-link-loss
 bgp ha standby-lag-limit 700
 """
 
@@ -211,7 +212,8 @@ def test_top_level_lines_without_default_instance(tmp_path):
     for line in ("bgp ha rp a address unix /var/run/frr/bgpd-ha-a.sock priority 200",
                  "bgp ha rp b address unix /var/run/frr/bgpd-ha-b.sock",
                  f"bgp ha key {KEY}", "bgp ha heartbeat interval 200 multiplier 4",
-                 "bgp ha hang-detection 5000", "bgp ha standby-lag-limit 800"):
+                 "bgp ha hang-detection 5000", "no bgp ha switchover-on-link-loss",
+                 "bgp ha standby-lag-limit 800"):
         assert f"\n{line}\n" in config, f"'{line}' not at the top level:\n{config}"
     assert "router bgp" not in config, config
 

@@ -254,6 +254,8 @@ def show_json_to_instance(show):
             value = _convert(value, uint64=_UINT64_CONFIGURATION)
         elif key == "serviceAddresses":
             value = [_convert(a) for a in value]
+        elif key == "serviceLink":
+            value = _convert(value)
         elif key == "streamsAcrossHosts":
             value = _convert_streams_across_hosts(value)
         elif key == "partnerProgress":

@@ -39,7 +39,11 @@ active host's death it restarts gracefully with the new host, keeping the
 pair's routes while it helps. Last, with tables both ways (r3, r4 and r5
 send 10k prefixes each and receive the others'), a host's death and a
 planned switchover back leave every table as it was, and r4 is sent no
-UPDATE again of any prefix but those the restarts explain.
+UPDATE again of any prefix but those the restarts explain. And when the
+active host's link towards the peers goes (the channel's stays), the active
+hands its role over before bgpd takes the link's sessions down: r3 and r4
+go on with their tables from the other host, and the old active is not
+ready until its link is back.
 """
 import json
 import os
@@ -1213,6 +1217,83 @@ def test_full_tables_both_ways_through_a_host_death_and_a_planned_switchover():
                 by_origin[origin] = by_origin.get(origin, 0) + 1
         print(f"r4 was sent again, at {what}: {by_origin or 'nothing'}")
         assert set(by_origin) <= {"r2", "r4", "r5"}, by_origin
+
+
+def switch_port_of(tgen, rp):
+    """The bridge port of s1 that rp's host's peering interface is cabled to."""
+    peer_index = tgen.gears[HOSTS[rp]].cmd(f"cat /sys/class/net/{HOSTS[rp]}-eth1/iflink").strip()
+    for line in tgen.gears["s1"].cmd("ip -o link show").splitlines():
+        index, name = line.split(":")[:2]
+        if index.strip() == peer_index:
+            return name.strip().split("@")[0]
+    raise AssertionError(f"no port of s1 with index {peer_index}")
+
+
+def test_active_host_losing_its_peering_link_hands_the_sessions_over():
+    """The active host's link towards the peers goes (the switch's port is
+    down: its interface loses carrier; the channel's link stays): the active
+    hands its role to its ready standby before bgpd takes that interface's
+    sessions down, and the other host continues r3's and r4's sessions, with
+    their full tables: never dropped, wires clean, the same tables. Without
+    its link the old active is a standby that is not ready (a switchover
+    back is refused and names the interface); its link back, it is ready
+    and shadows the sessions again."""
+    tgen = get_topogen()
+    active = "a" if show("a")["role"] == "active" else "b"
+    standby = "b" if active == "a" else "a"
+    ifname = f"{HOSTS[active]}-eth1"
+    wait_leased(active, standby)
+    wait_shadow_on(standby, active)
+    wait_r5_shadowed(standby)
+    assert show(active)["serviceLink"] == {"interface": ifname, "hasLink": True,
+                                           "switchoverOnLinkLoss": True}
+    before = peers_tables()
+    epoch = show(active)["epoch"]
+    port = switch_port_of(tgen, active)
+    capture = service_wire(tgen)
+    try:
+        tgen.gears["s1"].cmd(f"ip link set {port} down")
+        wait_for(f"rp {standby} takes over from the host without its link",
+                 lambda: None if show(standby)["role"] == "active" else show(standby)["role"],
+                 count=40, wait=0.25)
+        sw = show(standby)["switchovers"][-1]
+        assert sw["reason"] == "link-loss" and sw["epoch"] == epoch + 1, sw
+        takeovers = [line for line in rp_log(tgen.gears[HOSTS[standby]], standby).splitlines()
+                     if "shadow sessions continued" in line]
+        assert "2 of 3 shadow sessions continued" in takeovers[-1], takeovers
+        assert f"switchover on link loss ({ifname})" in rp_log(tgen.gears[HOSTS[active]], active)
+        wait_service_on_host(standby)
+
+        why = f"the service interface {ifname} has no link on this host"
+
+        def not_ready_for_its_link():
+            old, new = show(active), show(standby)
+            got = (old["role"], old["serviceLink"]["hasLink"], old.get("notReadyReason"),
+                   new["partner"].get("notReadyReason"))
+            return None if got == ("standby", False, why, why) else f"got {got}"
+
+        wait_for(f"rp {active} a standby not ready for its link, rp {standby} knows why",
+                 not_ready_for_its_link, count=20, wait=0.25)
+        out = rp_vtysh(tgen.gears[HOSTS[standby]], standby, "bgp ha switchover")
+        assert why in out, out
+        assert show(standby)["role"] == "active"
+        wait_leased(standby, active)
+        wait_peers_hold_full_tables()
+
+        tgen.gears["s1"].cmd(f"ip link set {port} up")
+        wait_roles(standby, active, epoch + 1)
+        wait_shadow_on(active, standby)
+        wait_r5_shadowed(active)
+        after = wait_peers_hold_full_tables()
+        time.sleep(1)
+    finally:
+        tgen.gears["s1"].cmd(f"ip link set {port} up")
+        capture.stop()
+    assert_service_peers_never_dropped()
+    assert_service_wire_clean(capture)
+    assert after["r3"] == before["r3"]
+    assert after["r5"] == before["r5"]
+    assert set(after["r4"]) == set(before["r4"])
 
 
 def route_origin(prefix):

@@ -447,6 +447,17 @@ def test_hang_detection_config_valid(tmp_path):
             validate_instance(config, tmp_path, "config")
 
 
+def test_switchover_on_link_loss_config_valid(tmp_path):
+    for value in (True, False):
+        config = valid_config()
+        config["frr-ha:ha"]["switchover-on-link-loss"] = value
+        validate_instance(config, tmp_path, "config")
+    config = valid_config()
+    config["frr-ha:ha"]["switchover-on-link-loss"] = "yes"
+    with pytest.raises(AssertionError, match="switchover-on-link-loss"):
+        validate_instance(config, tmp_path, "config")
+
+
 def test_show_state_with_config_valid(tmp_path):
     """Configuration and state in one complete datastore."""
     instance = valid_config()

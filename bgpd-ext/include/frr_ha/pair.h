@@ -46,6 +46,8 @@ struct frr_ha_pair_config {
 	uint32_t interval_ms;
 	uint32_t multiplier;
 	uint32_t hang_detection_ms; /* 0: a hung active is never fenced */
+	/* Dual-RP: an active whose service link is lost hands its role over. */
+	bool switchover_on_link_loss;
 };
 
 enum frr_ha_role { FRR_HA_ROLE_INIT, FRR_HA_ROLE_ACTIVE, FRR_HA_ROLE_STANDBY };
@@ -174,6 +176,8 @@ struct frr_ha_status {
 	uint64_t progress_last_heartbeat_ms, progress_last_io_advance_ms;
 	uint32_t progress_max_heartbeat_gap_ms, progress_max_io_stall_ms;
 	uint32_t progress_max_own_tick_gap_ms;
+	/* Dual-RP: the service addresses' interface without its link ("": none). */
+	char service_link_lost[FRR_HA_NAME_MAX + 1];
 };
 
 struct frr_ha_fence {
@@ -189,7 +193,8 @@ struct frr_ha_fence {
 
 struct frr_ha_switchover {
 	uint64_t epoch;
-	const char *reason; /* "planned", "partner-lost", "channel-heal", "partner-hung" */
+	const char *reason; /* "planned", "partner-lost", "channel-heal", "partner-hung",
+			     * "link-loss" */
 	int64_t at_unix_ms;
 	uint32_t duration_ms;
 };
@@ -240,6 +245,11 @@ bool frr_ha_node_data_channel_up(const struct frr_ha_node *node);
 enum frr_ha_role frr_ha_node_role(const struct frr_ha_node *node);
 bool frr_ha_node_request_switchover(struct frr_ha_node *node, uint64_t now_ms,
 				    char *why, size_t why_len);
+/* Dual-RP: the interface of the service addresses on this host lost its
+ * link (its name) or has it (""): said at every tick and at once when it
+ * changes. An active without it hands its role to a ready standby. */
+void frr_ha_node_service_link(struct frr_ha_node *node, const char *lost_interface,
+			      uint64_t now_ms);
 void frr_ha_node_drop_channels(struct frr_ha_node *node, const char *why,
 			       uint64_t now_ms);
 /* A lapsed active with no channel to its partner writes again without a
