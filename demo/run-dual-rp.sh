@@ -137,8 +137,9 @@ rp_vty a "show bgp ha" | grep -E "^RP|Lease|Service|10.0.12|Data channel|Streams
 
 say "host rpa dies: its processes stop, its links go down, its zebra and bgpd are killed; each peer's view of r1, sampled every 0.2 s:"
 # Stopped first, so that nothing of the dying host runs after this instant
-# (its bgpd would otherwise see its LAN interface go down and end the
-# sessions itself, telling rp b: a failure of the link alone, not the host's).
+# (its bgpd would otherwise see its LAN interface go down and hand its role
+# over itself: 'bgp ha switchover-on-link-loss', the link's failure, not the
+# host's).
 zebra_a=$(cat /var/run/frr/rpa/zebra.pid)
 kill -STOP "$(rp_pid a)" "$zebra_a"
 in_ns rpa ip link set rpa-lan down

@@ -912,8 +912,9 @@ def test_active_host_death_continues_the_session_on_the_service_address():
     capture = service_wire(tgen)
     try:
         capture.mark("death")
-        rpb.cmd(f"ip link set rpb-eth0 down && ip link set rpb-eth1 down && "
-                f"kill -9 {rp_pid(rpb, 'b')}")
+        pid = rp_pid(rpb, "b")
+        rpb.cmd(f"kill -STOP {pid} && ip link set rpb-eth0 down && "
+                f"ip link set rpb-eth1 down && kill -9 {pid}")
         wait_for("rp a takes over the dead host's role",
                  lambda: None if show("a")["role"] == "active" else show("a")["role"],
                  count=20, wait=0.25)
@@ -1010,8 +1011,11 @@ def host_dies_and_rejoins(dead, survivor):
     the host comes back and its bgpd rejoins as standby and shadows them."""
     tgen = get_topogen()
     host, epoch = tgen.gears[HOSTS[dead]], show(survivor)["epoch"]
-    host.cmd(f"ip link set {HOSTS[dead]}-eth0 down && ip link set {HOSTS[dead]}-eth1 down && "
-             f"kill -9 {rp_pid(host, dead)}")
+    pid = rp_pid(host, dead)
+    # Stopped first, so that its bgpd cannot see its links go (it would hand
+    # its role over for the lost link): one instant for the whole host.
+    host.cmd(f"kill -STOP {pid} && ip link set {HOSTS[dead]}-eth0 down && "
+             f"ip link set {HOSTS[dead]}-eth1 down && kill -9 {pid}")
     wait_for(f"rp {survivor} takes over the dead host's role",
              lambda: None if show(survivor)["role"] == "active" else show(survivor)["role"],
              count=20, wait=0.25)
