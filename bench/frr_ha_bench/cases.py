@@ -16,6 +16,7 @@ from .topology import FLOW_TARGET, build_topology, route_flow_through_service, t
 from .speakers import (
     birdc,
     feed_session,
+    peer_session_errors,
     peer_view,
     peers_count,
     peers_full,
@@ -408,7 +409,10 @@ def run_dual_case(r1, active, standby, repeats, conv_repeats, out):
                             for key in ("segmentsQueued", "segmentsWaited", "segmentsLost")}
                 counters["on"] = after.get("hold", {}).get("on")
                 hold["with"].append(load_ack_delays(cap, marks, counters))
-                log(f"  ha-dual load with the standby host: {res[0]:.2f} s, hold {counters}")
+                lost = peer_session_errors(marks["t0"], marks["t1"])
+                hold["with"][-1]["peer_sessions_lost"] = [e for _, e in lost]
+                log(f"  ha-dual load with the standby host: {res[0]:.2f} s, hold {counters}, "
+                    f"peers' sessions lost during it: {len(lost)} {[e for _, e in lost]}")
             else:
                 # paired again (the lease binds) before the standby dies
                 wait("every session relayed", lambda: r1.relayed(active, standby), 600, 0.2)
@@ -429,7 +433,10 @@ def run_dual_case(r1, active, standby, repeats, conv_repeats, out):
                 finally:
                     cap.stop()
                 hold["without"].append(load_ack_delays(cap, marks))
-                log(f"  ha-dual load without the standby host: {conv['without'][-1][0]:.2f} s")
+                lost = peer_session_errors(marks["t0"], marks["t1"])
+                hold["without"][-1]["peer_sessions_lost"] = [e for _, e in lost]
+                log(f"  ha-dual load without the standby host: {conv['without'][-1][0]:.2f} s, "
+                    f"peers' sessions lost during it: {len(lost)} {[e for _, e in lost]}")
                 r1.start_bgpd(standby)
     out["conv_dual"] = conv
     out["hold_dual"] = hold

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import threading
+import time
 
 from .common import (
     FEED_AS,
@@ -253,6 +254,29 @@ class BirdPeers:
     def _birdc(self, d, cmd):
         return bird_query(f"{d}/bird.ctl", cmd)
 
+    def session_errors(self, t0, t1):
+        """The errors BIRD's sessions logged between t0 and t1 (wall clock):
+        [(time, "p0: Error: Hold timer expired"), ...], a lost session each."""
+        found = []
+        for d in self.dirs:
+            try:
+                with open(f"{d}/bird.log") as f:
+                    lines = f.readlines()
+            except OSError:
+                continue
+            for line in lines:
+                tok = line.split(" ", 3)
+                if len(tok) < 4 or tok[2] != "<RMT>" or "Error:" not in tok[3]:
+                    continue
+                try:
+                    at = time.mktime(time.strptime(tok[0] + " " + tok[1][:8],
+                                                   "%Y-%m-%d %H:%M:%S")) + float(tok[1][8:] or 0)
+                except ValueError:
+                    continue
+                if t0 <= at <= t1:
+                    found.append((at, tok[3].strip()))
+        return sorted(found)
+
     def neighbors(self, counts=False):
         """{r1 address: state (6 = Established), since (the time of the
         protocol's last state change: a flap changes it), accepted (with
@@ -290,6 +314,13 @@ PEERS = {"mode": "gobgp", "current": None}
 def set_peers_mode(mode):
     assert mode in ("gobgp", "bird"), mode
     PEERS["mode"] = mode
+
+
+def peer_session_errors(t0, t1):
+    """What the BIRD peers' sessions logged as errors between t0 and t1 (a
+    session lost each: hold timer expired, a NOTIFICATION); [] with gobgp."""
+    current = PEERS["current"]
+    return current.session_errors(t0, t1) if isinstance(current, BirdPeers) else []
 
 
 def peers_store():
