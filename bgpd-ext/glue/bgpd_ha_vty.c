@@ -551,9 +551,11 @@ DEFUN (bgp_ha_switchover,
 	}
 	frr_ha_node_status(node, &status);
 	/* Once the pair itself could switch over (a ready standby), a
-	 * transparent session the standby does not hold would restart. Local
-	 * mode only: across hosts no session is continued yet. */
-	if (frr_ha_node_role(node) == FRR_HA_ROLE_ACTIVE && status.local_mode &&
+	 * transparent or graceful-restart session the standby does not hold
+	 * yet would restart: in dual-RP mode too, where a standby host that
+	 * has just paired says ready before the first hand-over. (A session
+	 * on a host's own address restarts whatever is done: not counted.) */
+	if (frr_ha_node_role(node) == FRR_HA_ROLE_ACTIVE &&
 	    status.partner_known && status.partner_ready &&
 	    !bgpd_ha_tf_all_protected(why, sizeof(why))) {
 		vty_out(vty, "%% Switchover refused: %s\n", why);

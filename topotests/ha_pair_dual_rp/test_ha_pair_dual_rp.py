@@ -631,6 +631,7 @@ def test_planned_switchover_over_tcp():
     each RP's own address, restart."""
     tgen = get_topogen()
     wait_shadow_on("b", "a")
+    wait_r5_shadowed("b")  # a session not protected yet refuses the switchover
     capture = service_wire(tgen)
     try:
         out = tgen.gears["rpa"].vtysh_cmd("bgp ha switchover")
