@@ -246,7 +246,6 @@ void frr_ha_node_status(const frr_ha_node *node, frr_ha_status *out)
     copy_text(out->last_refusal, sizeof(out->last_refusal), n.last_refusal());
     out->last_refusal_unix_ms = n.last_refusal_unix_ms();
     out->hang_detection_ms = static_cast<std::uint32_t>(n.hang_detection_ms());
-    copy_text(out->service_link_lost, sizeof(out->service_link_lost), n.service_link_lost());
     out->fencing = n.fencing_state().data();
     const auto &p = n.partner_progress();
     out->progress_watching = p.watching;

@@ -273,12 +273,14 @@ bool bgpd_ha_service_write(struct vty *vty, const char *indent)
  * has its link; whether its loss hands the active role over. */
 static void service_link_show(struct vty *vty, struct json_object *json)
 {
-	struct interface *ifp = service_interface(0);
-	const char *lost = service_link_lost();
+	struct interface *ifp;
+	const char *lost;
 	bool on = bgpd_ha_pair_config()->switchover_on_link_loss;
 
 	if (!bgpd_ha_dual_rp())
 		return; /* local mode: one host, one link */
+	ifp = service_interface(0);
+	lost = service_link_lost();
 	if (json) {
 		json_object *j = json_object_new_object();
 

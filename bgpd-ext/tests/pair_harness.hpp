@@ -336,6 +336,18 @@ struct Harness {
 };
 
 // a (priority 200) and b, started together and paired.
+// After one switchover from a to b: one active at every step, b active at
+// epoch 2, its one switchover for `reason`.
+void check_handed_to_b(Harness &h, SwitchoverReason reason)
+{
+    h.check_one_active();
+    CHECK(h.nodes[0]->role() == Role::Standby);
+    CHECK(h.nodes[1]->role() == Role::Active);
+    CHECK(h.nodes[1]->epoch() == 2);
+    REQUIRE(h.nodes[1]->switchovers().size() == 1);
+    CHECK(h.nodes[1]->switchovers()[0].reason == reason);
+}
+
 Harness formed_pair(bool tcp = false, std::uint32_t hang_ms = kDefaultHangDetectionMs)
 {
     Harness h(tcp);

@@ -162,12 +162,7 @@ TEST_CASE("planned switchover moves the role and the epoch, one active at every 
           "this RP is standby: run the switchover on the active");
     CHECK(h.nodes[0]->request_switchover(h.now).empty());
     h.pump();
-    h.check_one_active();
-    CHECK(h.nodes[0]->role() == Role::Standby);
-    CHECK(h.nodes[1]->role() == Role::Active);
-    CHECK(h.nodes[1]->epoch() == 2);
-    REQUIRE(h.nodes[1]->switchovers().size() == 1);
-    CHECK(h.nodes[1]->switchovers()[0].reason == SwitchoverReason::Planned);
+    check_handed_to_b(h, SwitchoverReason::Planned);
     h.run(300);
     CHECK(h.nodes[0]->ready());
     // And back.

@@ -28,12 +28,7 @@ TEST_CASE("dual-RP: an active that lost its service link hands its role to its r
     auto h = dual_rp_pair();
     h.nodes[0]->service_link("eth1", h.now);
     h.pump();
-    h.check_one_active();
-    CHECK(h.nodes[0]->role() == Role::Standby);
-    CHECK(h.nodes[1]->role() == Role::Active);
-    CHECK(h.nodes[1]->epoch() == 2);
-    REQUIRE(h.nodes[1]->switchovers().size() == 1);
-    CHECK(h.nodes[1]->switchovers()[0].reason == SwitchoverReason::LinkLoss);
+    check_handed_to_b(h, SwitchoverReason::LinkLoss);
     CHECK(name_of(SwitchoverReason::LinkLoss) == "link-loss");
     CHECK(h.hosts[0]->logged("switchover on link loss (eth1): handing the active role to rp b"));
     CHECK(h.hosts[1]->logged("its host lost the link towards the peers"));

@@ -176,8 +176,6 @@ struct frr_ha_status {
 	uint64_t progress_last_heartbeat_ms, progress_last_io_advance_ms;
 	uint32_t progress_max_heartbeat_gap_ms, progress_max_io_stall_ms;
 	uint32_t progress_max_own_tick_gap_ms;
-	/* Dual-RP: the service addresses' interface without its link ("": none). */
-	char service_link_lost[FRR_HA_NAME_MAX + 1];
 };
 
 struct frr_ha_fence {
