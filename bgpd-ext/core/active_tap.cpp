@@ -120,7 +120,7 @@ ssize_t ActiveTap::writev_mirroring(const struct iovec *iov, int iovcnt, std::si
     std::uint64_t allowed = std::min<std::uint64_t>(total, logged_ - streams_.written());
     gate_waiting_ = false;
     if (gate_ && allowed > 0) {
-        std::uint64_t room = gate_room();
+        std::uint64_t room = gate_room(allowed);
         if (room < allowed) {
             allowed = room;
             pressure_.hold(BackPressure::Side::Output);
@@ -152,12 +152,15 @@ ssize_t ActiveTap::writev_mirroring(const struct iovec *iov, int iovcnt, std::si
     return writev_counted(part, parts);
 }
 
-// Bytes the gate lets through from streams_.written(); 0 when the session
-// must wait for the standby's next confirmation (bgpd then waits on the
-// gate's descriptor, which an advance makes writable).
-std::uint64_t ActiveTap::gate_room()
+// Bytes the gate lets through from streams_.written(), at most `want`; 0
+// when the session must wait for the standby's next confirmation (bgpd then
+// waits on the gate's descriptor, which an advance makes writable). While
+// the standby host catches up, all of them.
+std::uint64_t ActiveTap::gate_room(std::uint64_t want)
 {
     std::uint64_t at = history_sent_ + (streams_.written() - written_at_attach_);
+    if (gate_->pass_ungated(at + want))
+        return want;
     std::uint64_t limit = gate_->limit();
     if (limit > at)
         return limit - at;
@@ -330,6 +333,12 @@ void ActiveTap::end_history()
     end.history_sent_bytes = pending_out_.history.made();
     end.bias = calibrate(*pos, end.history_sent_bytes + (streams_.written() - written_at_attach_),
                          end.history_received_bytes + (streams_.consumed() - consumed_at_attach_));
+    // What passed during the hand-over went to the peer unconfirmed: a gate
+    // that engages later must count it, so before the history's end is told
+    // (the relay engages the gate only after that).
+    if (gate_ && !receive_only_)
+        (void)gate_->pass_ungated(end.history_sent_bytes +
+                                  (streams_.written() - written_at_attach_));
     if (Status told = send_history_end(handover_conn_.get(), end); !told) {
         unprotect("the standby's hand-over connection: " + told.why());
         return;

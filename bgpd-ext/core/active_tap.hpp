@@ -80,6 +80,9 @@ public:
     Status attach(TapStreams::History history, UniqueFd input_link, UniqueFd sendlog_link,
                   UniqueFd handover_conn, bool receive_only, std::shared_ptr<WriteGate> gate);
     bool receive_only() const { return receive_only_; }
+    // Across hosts, false while the standby host catches up (the session is
+    // Mirroring but not protected yet: write_gate.hpp).
+    bool standby_caught_up() const { return !gate_ || gate_->is_protected(); }
 
     Status unprotect(const std::string &why);
     // `make_budget`: bytes of history this call may make.
@@ -97,7 +100,7 @@ private:
     ssize_t read_mirroring(void *buf, std::size_t len);
     ssize_t writev_mirroring(const struct iovec *iov, int iovcnt, std::size_t total);
     ssize_t writev_counted(const struct iovec *iov, int iovcnt);
-    std::uint64_t gate_room();
+    std::uint64_t gate_room(std::uint64_t want);
     void record(std::string &history, const void *data, std::size_t len);
     void flush_pending(std::size_t make_budget);
     bool unprotect_said(const std::string &why);

@@ -26,9 +26,11 @@ bool frr_ha_cross_host_hand_over(frr_ha_node *node, frr_ha_taps *taps, int fd,
     tap.set_max_message(max_message);
     if (!said(tap.attachable(receive_only), why, why_len))
         return false;
-    // Shut at the history's first byte: the peer gets nothing more until
-    // the standby host confirms it holds it.
-    auto gate = WriteGate::make(0);
+    // A standby host that says when it caught up gets the session ungated
+    // until then (docs/dual-rp.md, "Catching up, then protected"); an older
+    // one gets it shut at the history's first byte: the peer gets nothing
+    // more until the standby host confirms it holds it.
+    auto gate = WriteGate::make(0, !node->node.partner().stream_protection);
     if (!gate)
         return said(Status::fail(gate.why()), why, why_len);
     StreamSessionInfo info;
@@ -199,6 +201,7 @@ void frr_ha_cross_host_counters_get(const frr_ha_node *node, frr_ha_cross_host_c
     out->receivers_started = c.receivers_started;
     out->receivers_ended = c.receivers_ended;
     out->chunks_refused = c.chunks_refused;
+    out->catching_up = c.catching_up;
     out->bytes_confirmed = c.bytes_confirmed;
     out->bytes_held = c.bytes_held;
     out->bytes_in_flight = c.in_flight;
@@ -233,6 +236,7 @@ bool frr_ha_cross_host_stream_get(const frr_ha_node *node, size_t index,
     out->messages_sent = v.messages_sent;
     out->updates_sent = v.updates_sent;
     out->image_sent = v.image_sent;
+    out->is_protected = v.is_protected;
     out->has_image = v.image.has_value();
     if (v.image) {
         copy_text(out->local, sizeof(out->local), v.image->local.to_string());

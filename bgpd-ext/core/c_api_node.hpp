@@ -188,6 +188,11 @@ public:
         if (cross_)
             cross_->on_progress(progress);
     }
+    void stream_protection(const StreamProtection &p) override
+    {
+        if (cross_)
+            cross_->on_protection(p);
+    }
     void stream_refused(std::uint64_t session, const std::string &why) override
     {
         if (cross_)
@@ -229,7 +234,8 @@ struct frr_ha_node {
                     [this](const frr_ha::StreamAck &m) { return node.send_stream(m); },
                     [this](const frr_ha::StreamEnd &m) { return node.send_stream(m); },
                     [this](const frr_ha::SessionImage &m) { return node.send_stream(m); },
-                    [this](const frr_ha::SessionProgress &m) { return node.send_stream(m); }},
+                    [this](const frr_ha::SessionProgress &m) { return node.send_stream(m); },
+                    [this](const frr_ha::StreamProtection &m) { return node.send_stream(m); }},
                 frr_ha::CrossHostStreams::Host{
                     [this](std::uint64_t session) { host.stream_relay_changed(session); },
                     [this](std::uint64_t session) { host.stream_receiver_changed(session); },

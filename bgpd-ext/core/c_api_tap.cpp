@@ -329,8 +329,8 @@ void fill_info(const SessionTap &t, struct frr_ha_tap_info *out)
     static_assert(static_cast<int>(frr_ha::TapMode::GracefulEnd) == FRR_HA_TAP_GRACEFUL_END &&
                       static_cast<int>(frr_ha::TapMode::Mirroring) == FRR_HA_TAP_MIRRORING,
                   "frr_ha_tap_mode follows TapMode");
-    out->mode = static_cast<frr_ha_tap_mode>(tap->mode());
-    out->mode_name = frr_ha::tap_mode_name(tap->mode());
+    out->mode = static_cast<frr_ha_tap_mode>(tap->shown_mode());
+    out->mode_name = frr_ha::tap_mode_name(tap->shown_mode());
     copy_text(out->why, sizeof(out->why), tap->why_unprotected());
     out->consumed = tap->consumed();
     out->written = tap->written();

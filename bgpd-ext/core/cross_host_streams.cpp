@@ -28,6 +28,7 @@ Result<std::uint64_t> CrossHostStreams::add_relay(StreamSessionInfo info, Unique
                                                   std::optional<SocketAtAttach> socket)
 {
     info.session = next_session_++;
+    info.protection_follows = !gate->engaged();
     // The standby must know the session before its first chunk.
     if (!channel_.session(info))
         return Result<std::uint64_t>::fail("the data channel to the standby host is down");
@@ -40,19 +41,72 @@ Result<std::uint64_t> CrossHostStreams::add_relay(StreamSessionInfo info, Unique
     it->second.socket = std::move(socket);
     counters_.relays_started++;
     Relay &r = it->second;
-    if (hold_ && r.socket && r.socket->connection) {
-        // Still held since its last relay ended with the channel: the new
-        // history covers what was read meanwhile.
-        Status held = hold_->hold(*r.socket->connection, r.socket->captured.recv_next());
-        r.held = static_cast<bool>(held);
-        if (!held) {
-            counters_.hold_refused++;
-            if (host_.log)
-                host_.log(LogLevel::Warning, "the hold refused " + info.neighbor +
-                                                 "'s connection: " + held.why());
-        }
-    }
+    // Gated from its first byte: held from it too (what the kernel
+    // acknowledged before the capture, it did). A session that catches up
+    // is held once its gate engages.
+    r.engaged = !info.protection_follows;
+    if (r.engaged && r.socket)
+        hold_start(r, r.socket->captured.recv_next());
     return session;
+}
+
+// From now on the session's own segments wait until the standby host
+// confirmed what their ACK covers (`acknowledged`: a receive sequence the
+// kernel may already have acknowledged up to).
+void CrossHostStreams::hold_start(Relay &r, std::uint32_t acknowledged)
+{
+    if (!hold_ || !r.socket || !r.socket->connection)
+        return;
+    // Refused for a connection still held since its last relay ended with
+    // the channel: the new history covers what was read meanwhile.
+    Status held = hold_->hold(*r.socket->connection, acknowledged);
+    r.held = static_cast<bool>(held);
+    if (!held) {
+        counters_.hold_refused++;
+        if (host_.log)
+            host_.log(LogLevel::Warning,
+                      "the hold refused " + r.info.neighbor + "'s connection: " + held.why());
+    }
+}
+
+// The standby's shadow has caught up: from now on the session writes only
+// what the standby host confirmed and acknowledges only what it holds.
+void CrossHostStreams::engage(std::uint64_t session, Relay &r)
+{
+    if (r.engaged || r.cut)
+        return;
+    r.engaged = true;
+    r.relay.gate().engage();
+    if (r.image_sent)
+        hold_start(r, r.recv_base + static_cast<std::uint32_t>(
+                                        r.relay.confirmed_end(StreamKind::received)));
+    if (host_.log)
+        host_.log(LogLevel::Info, "the standby host caught up with " + r.info.neighbor +
+                                      ": its streams wait for the standby host from now on");
+    tell_if_protected(session, r);
+}
+
+// Protected once the standby host confirmed every byte the peer may have:
+// all the session wrote before its gate engaged, and all the kernel may
+// have acknowledged before the hold started (known from the first progress
+// after it).
+void CrossHostStreams::tell_if_protected(std::uint64_t session, Relay &r)
+{
+    if (!r.info.protection_follows || !r.engaged || r.protection_told || r.cut)
+        return;
+    const std::uint64_t received = r.relay.confirmed_end(StreamKind::received);
+    const std::uint64_t sent = r.relay.confirmed_end(StreamKind::sent);
+    if (r.held && (!r.acked_before_hold || received < *r.acked_before_hold))
+        return;
+    if (sent < r.relay.gate().ungated_end())
+        return;
+    if (!channel_.protection(
+            StreamProtection{session, StreamProtection::Step::Protected, received, sent}))
+        return;
+    r.protection_told = true;
+    r.relay.gate().set_protected();
+    if (host_.log)
+        host_.log(LogLevel::Info, r.info.neighbor + " is protected by the standby host");
 }
 
 void CrossHostStreams::want_room(std::uint64_t session, Relay &r)
@@ -137,7 +191,7 @@ void CrossHostStreams::progress(std::uint64_t session, const TcpConnectionState 
     auto it = relays_.find(session);
     if (it == relays_.end() || !it->second.image_sent)
         return;
-    const Relay &r = it->second;
+    Relay &r = it->second;
     // Stream offsets of what the tap has written and consumed now.
     std::uint64_t sent = r.history_end->history_sent_bytes + (written - r.socket->written);
     std::uint64_t received =
@@ -147,6 +201,12 @@ void CrossHostStreams::progress(std::uint64_t session, const TcpConnectionState 
     if (r.held && held_at == UINT64_MAX)
         held_at = r.relay.confirmed_end(StreamKind::received);
     channel_.progress(SessionProgress{session, progress_of(captured, sent, received, held_at)});
+    // The first capture since the hold started: the kernel had acknowledged
+    // no more than it has received now.
+    if (r.held && r.engaged && r.info.protection_follows && !r.acked_before_hold) {
+        r.acked_before_hold = received + captured.recv_queue.size();
+        tell_if_protected(session, r);
+    }
 }
 
 bool CrossHostStreams::relay_fds(std::uint64_t session, int fds[3]) const
@@ -177,6 +237,7 @@ void CrossHostStreams::on_ack(const StreamAck &ack)
     std::uint64_t confirmed = r.relay.confirmed_end(StreamKind::received) +
                               r.relay.confirmed_end(StreamKind::sent) - before;
     hold_confirm(r);
+    tell_if_protected(ack.session, r);
     counters_.bytes_confirmed += confirmed;
     in_flight_ -= confirmed;
     // Room again, in this session's window and in the budget: every relay
@@ -294,9 +355,10 @@ void CrossHostStreams::on_session(const StreamSessionInfo &info)
     }
     auto [it, added] = receivers_.try_emplace(info.session, info);
     if (added)
-        histories_unread_++;
+        receivers_behind_++;
     counters_.receivers_started++;
     Receiver &r = it->second;
+    r.is_protected = !info.protection_follows;
     if (!link_pair(r.input_link, r.input_far) || !link_pair(r.sendlog_link, r.sendlog_far)) {
         end_receiver(it, std::string("no links for the shadow: ") + std::strerror(errno), true);
         return;
@@ -433,14 +495,29 @@ std::size_t unread(const UniqueFd &link)
 std::string CrossHostStreams::shadows_behind()
 {
     // Asked at every status (each heartbeat): nothing to walk once every
-    // shadow has read its history.
-    if (histories_unread_ == 0)
+    // shadow is ready. Each one behind is looked at, so that every shadow
+    // that caught up says so at once.
+    if (receivers_behind_ == 0)
         return {};
+    std::string first;
     for (auto &[session, r] : receivers_) {
-        if (r.history_read)
-            continue;
-        const std::string who = "the shadow of " + r.info.neighbor +
-                                (r.info.vrf.empty() ? "" : " vrf " + r.info.vrf);
+        std::string why = receiver_behind(session, r);
+        if (first.empty())
+            first = std::move(why);
+    }
+    return first;
+}
+
+// Why this shadow is not ready ("" once it is): it has not read its history,
+// or (catching up) the active has not said the session is protected. The
+// first time it has read its history, the active hears it caught up.
+std::string CrossHostStreams::receiver_behind(std::uint64_t session, Receiver &r)
+{
+    if (r.history_read && r.is_protected)
+        return {};
+    const std::string who =
+        "the shadow of " + r.info.neighbor + (r.info.vrf.empty() ? "" : " vrf " + r.info.vrf);
+    if (!r.history_read) {
         if (!r.image)
             return who + " waits for its connection's image";
         if (!r.history_complete())
@@ -458,9 +535,15 @@ std::string CrossHostStreams::shadows_behind()
             return who + " has not read its history yet (" + std::to_string(left) +
                    " bytes of buffers in its links)";
         r.history_read = true;
-        histories_unread_--;
+        if (r.is_protected) {
+            receivers_behind_--;
+            return {};
+        }
     }
-    return {};
+    if (!r.caught_up_told &&
+        channel_.protection(StreamProtection{session, StreamProtection::Step::CaughtUp, 0, 0}))
+        r.caught_up_told = true;
+    return who + " has caught up and waits for the active to protect the session";
 }
 
 std::optional<CrossHostStreams::ReceiverState>
@@ -517,8 +600,8 @@ void CrossHostStreams::end_receiver(std::map<std::uint64_t, Receiver>::iterator 
                   "streams of " + it->second.info.neighbor + " from the active host end: " + why);
     std::uint64_t session = it->first;
     continuable_.erase(session);
-    if (!it->second.history_read)
-        histories_unread_--;
+    if (!it->second.history_read || !it->second.is_protected)
+        receivers_behind_--;
     receivers_.erase(it);  // the links close: the shadow's mirror ends
     counters_.receivers_ended++;
     receiver_changed(session);
@@ -528,15 +611,20 @@ void CrossHostStreams::end_receivers(const std::string &why, bool continuable)
 {
     while (!receivers_.empty()) {
         std::uint64_t session = receivers_.begin()->first;
+        // One still catching up never is: the active wrote and acknowledged
+        // without waiting for this host.
+        bool protected_here = receivers_.begin()->second.is_protected;
         end_receiver(receivers_.begin(), why, false);
-        if (continuable)
+        if (continuable && protected_here)
             continuable_.insert(session);
     }
 }
 
 bool CrossHostStreams::may_continue(std::uint64_t session) const
 {
-    return receivers_.count(session) || continuable_.count(session);
+    if (auto it = receivers_.find(session); it != receivers_.end())
+        return it->second.is_protected;
+    return continuable_.count(session) != 0;
 }
 
 void CrossHostStreams::partner_back()
@@ -556,10 +644,43 @@ void CrossHostStreams::refused(std::uint64_t session, const std::string &why)
 {
     counters_.chunks_refused++;
     auto it = receivers_.find(session);
+    auto relay = relays_.find(session);
     if (it != receivers_.end())
         end_receiver(it, why, true);
+    else if (relay != relays_.end())
+        end_relay(relay, why, true, true);
     else
         channel_.end(StreamEnd{session, why});
+}
+
+void CrossHostStreams::on_protection(const StreamProtection &p)
+{
+    if (p.step == StreamProtection::Step::CaughtUp) {
+        if (auto it = relays_.find(p.session);
+            it != relays_.end() && it->second.info.protection_follows)
+            engage(p.session, it->second);
+        return;
+    }
+    auto it = receivers_.find(p.session);
+    if (it == receivers_.end() || it->second.is_protected)
+        return;  // ended meanwhile, or gated from its first byte
+    Receiver &r = it->second;
+    if (r.streams.end(StreamKind::received) < p.received ||
+        r.streams.end(StreamKind::sent) < p.sent) {
+        end_receiver(it,
+                     "protected at offsets this host does not hold (received " +
+                         std::to_string(p.received) + ", sent " + std::to_string(p.sent) +
+                         "; held " + std::to_string(r.streams.end(StreamKind::received)) + ", " +
+                         std::to_string(r.streams.end(StreamKind::sent)) + ")",
+                     true);
+        return;
+    }
+    r.is_protected = true;
+    if (r.history_read)
+        receivers_behind_--;
+    if (host_.log)
+        host_.log(LogLevel::Info, r.info.neighbor + " is protected: its shadow may continue it");
+    receiver_changed(p.session);
 }
 
 void CrossHostStreams::on_image(const SessionImage &image)
@@ -610,6 +731,7 @@ std::vector<CrossHostStreams::View> CrossHostStreams::view() const
         v.offered_received = r.relay.offered_end(StreamKind::received);
         v.offered_sent = r.relay.offered_end(StreamKind::sent);
         v.image_sent = r.image_sent;
+        v.is_protected = r.relay.gate().is_protected();
         out.push_back(v);
     }
     for (const auto &[session, r] : receivers_) {
@@ -622,6 +744,7 @@ std::vector<CrossHostStreams::View> CrossHostStreams::view() const
         v.messages_received = r.messages_received;
         v.messages_sent = r.messages_sent;
         v.updates_sent = r.updates_sent;
+        v.is_protected = r.is_protected;
         v.image = r.image;
         v.progress = r.progress;
         if (r.progress)
@@ -637,8 +760,12 @@ CrossHostStreams::Counters CrossHostStreams::counters() const
 {
     Counters c = counters_;
     c.in_flight = in_flight_;
-    for (const auto &[session, r] : relays_)
+    for (const auto &[session, r] : relays_) {
         c.held_sessions += r.held ? 1 : 0;
+        c.catching_up += r.relay.gate().is_protected() ? 0 : 1;
+    }
+    for (const auto &[session, r] : receivers_)
+        c.catching_up += r.is_protected ? 0 : 1;
     return c;
 }
 

@@ -19,6 +19,14 @@
 // links took. Once the connection's image arrived the shadow can start on
 // a placeholder socket with the session's addresses (placeholder_of).
 //
+// A session whose gate starts not engaged catches up first (docs/dual-rp.md,
+// "Catching up, then protected"): the active writes and acknowledges at
+// once while the history crosses, the standby says when its shadow has
+// read it (CaughtUp), the active then engages the gate and the hold, and
+// once the standby confirmed every byte the peer may have of the session,
+// says it is protected. Only then may a shadow continue it. An older
+// standby (no Status.stream_protection) gets sessions gated from the start.
+//
 // Runs on bgpd's main thread (the data channel's).
 #pragma once
 
@@ -53,6 +61,7 @@ public:
         std::function<bool(const StreamEnd &)> end;
         std::function<bool(const SessionImage &)> image;
         std::function<bool(const SessionProgress &)> progress;
+        std::function<bool(const StreamProtection &)> protection;
     };
     // The host: a relay's descriptors changed (it may read again, or it is
     // gone: relay_fds() says), and the log.
@@ -95,6 +104,8 @@ public:
     // A session handed over: the far ends of its tap's links (see
     // RemoteStreamRelay). Announces it on the channel; fails (and closes
     // the ends) when the channel is down. Returns the session's number.
+    // A `gate` not engaged: the session catches up first (its hold starts
+    // when the gate engages).
     Result<std::uint64_t> add_relay(StreamSessionInfo info, UniqueFd input_link,
                                     UniqueFd sendlog_link, UniqueFd handover_conn,
                                     std::shared_ptr<WriteGate> gate,
@@ -133,8 +144,10 @@ public:
     // without the new active sending the peer its table again: its
     // history has not all come, its shadow is not running, or the shadow
     // has not read the history from its links (it would not know the routes
-    // the peer sent, nor those the peer holds). "" once every shadow has
-    // read its history; the live lag after it is shown apart.
+    // the peer sent, nor those the peer holds), or the session catches up
+    // and the active has not said it is protected. "" once every shadow
+    // is ready; the live lag after it is shown apart. A shadow that has
+    // read its history tells the active it caught up (StreamProtection).
     std::string shadows_behind();
     // The shadow's descriptors: the placeholder socket (needs CAP_NET_ADMIN),
     // the far ends of the input and send-log links. Once only. A placeholder
@@ -153,6 +166,7 @@ public:
     void on_end(const StreamEnd &end);               // either
     void on_image(const SessionImage &image);        // standby
     void on_progress(const SessionProgress &p);      // standby
+    void on_protection(const StreamProtection &p);   // either
     // Standby: a piece of the session was refused before it got here.
     void refused(std::uint64_t session, const std::string &why);
 
@@ -172,8 +186,8 @@ public:
     // or because this RP becomes active: their shadows may take over.
     void end_receivers(const std::string &why, bool continuable = false);
     // Whether a shadow fed by this session's receiver may continue the
-    // session: its receiver runs, or ended continuable and no channel to
-    // the partner came up since. Any other end (the active ended the
+    // session: its receiver runs and the session is protected, or it ended
+    // continuable and no channel to the partner came up since. Any other end (the active ended the
     // streams, this host refused them) means the active went on without
     // this host: continuing would resend what the peer already has, or
     // miss what it sent since.
@@ -196,6 +210,9 @@ public:
         std::optional<ConnectionProgress> progress;
         std::int64_t progress_age_ms = -1;
         bool image_sent = false;  // relay
+        // The standby host holds every byte the peer may have of the
+        // session (or, catching up, not yet).
+        bool is_protected = false;
     };
     std::vector<View> view() const;
     struct Counters {
@@ -207,6 +224,7 @@ public:
         std::size_t in_flight = 0;          // active: chunked, unconfirmed
         std::size_t held_sessions = 0;      // active: under the hold
         std::uint64_t hold_refused = 0;     // active: relayed without the hold
+        std::size_t catching_up = 0;        // either: sessions not protected yet
     };
     Counters counters() const;
 
@@ -223,6 +241,13 @@ private:
         bool held = false;                 // its segments wait for the hold
         bool cut = false;                  // the data channel went down under it
         std::uint32_t recv_base = 0;       // once the image went: offset 0's sequence
+        // Catching up: the gate engaged (the standby's shadow caught up),
+        // the received-stream offset the kernel may have acknowledged before
+        // the hold started (from the first progress after), and whether the
+        // standby was told the session is protected.
+        bool engaged = true;
+        std::optional<std::uint64_t> acked_before_hold;
+        bool protection_told = false;
         std::uint64_t in_flight() const
         {
             return chunked - relay.confirmed_end(StreamKind::received) -
@@ -250,6 +275,8 @@ private:
         bool link_full = false;
         bool shadow_started = false;
         bool history_read = false;  // the shadow read its links past the history
+        bool is_protected = true;   // false until the active says (protection_follows)
+        bool caught_up_told = false;
         std::uint64_t history_received = 0, history_sent = 0;  // from the image
         bool history_complete() const
         {
@@ -270,6 +297,10 @@ private:
     void receiver_changed(std::uint64_t session);
     void want_room(std::uint64_t session, Relay &r);
     void hold_confirm(Relay &r);
+    void hold_start(Relay &r, std::uint32_t acknowledged);
+    void engage(std::uint64_t session, Relay &r);
+    void tell_if_protected(std::uint64_t session, Relay &r);
+    std::string receiver_behind(std::uint64_t session, Receiver &r);
 
     Channel channel_;
     Host host_;
@@ -279,7 +310,9 @@ private:
     AckHold *hold_ = nullptr;
     std::map<std::uint64_t, Receiver> receivers_;
     std::set<std::uint64_t> continuable_;  // receivers ended continuable
-    std::size_t histories_unread_ = 0;     // receivers whose history_read is false
+    // Receivers whose shadow is not ready yet (history not read, or not
+    // protected): shadows_behind() walks only while there are any.
+    std::size_t receivers_behind_ = 0;
     std::set<std::uint64_t> waiting_;  // relays that wait for room
     std::size_t in_flight_ = 0;        // chunked, not confirmed, over all relays
     Counters counters_;

@@ -118,6 +118,13 @@ void PairNode::on_data_message(Channel &ch, const wire::Message &msg)
         host_.stream_progress(SessionProgress{session, *progress});
         return;
     }
+    case wire::Message::kStreamProtection: {
+        Result<StreamProtection> p = protection_from_wire(msg.stream_protection());
+        if (!p)
+            return refuse_stream_piece(msg.stream_protection().session(), "protection", p.why());
+        host_.stream_protection(*p);
+        return;
+    }
     default:
         counters_.malformed_frames++;
         close_channel(ch.id, "unexpected message on the data channel", LogLevel::Error);
@@ -200,6 +207,13 @@ bool PairNode::send_stream(const SessionImage &image)
     to_wire(image.image, msg.mutable_stream_image()->mutable_image());
     msg.mutable_stream_image()->set_history_received(image.history_received);
     msg.mutable_stream_image()->set_history_sent(image.history_sent);
+    return send_on_data(msg);
+}
+
+bool PairNode::send_stream(const StreamProtection &p)
+{
+    wire::Message msg;
+    to_wire(p, msg.mutable_stream_protection());
     return send_on_data(msg);
 }
 

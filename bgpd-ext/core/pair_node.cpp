@@ -440,6 +440,7 @@ void PairNode::send_status(Channel &ch)
     st->set_seq(++status_seq_);
     st->set_io_progress(host_.io_progress());
     st->set_data_channel(!local_mode());
+    st->set_stream_protection(!local_mode());
     config_sync_.fill_status(*st);
     if (lease_enabled()) {
         if (role_ == Role::Standby && lease_.granting())
@@ -567,6 +568,7 @@ void PairNode::on_message(Channel &ch, const wire::Message &msg, Millis now)
         partner_.sync_generation = st.sync_generation();
         partner_.lease_grantor_ms = st.lease_grantor_ms();
         partner_.data_channel = st.data_channel();
+        partner_.stream_protection = st.stream_protection();
         evaluate_role(now);
         watch_progress(st.seq(), st.io_progress(), now);
         if (!channels_.count(ch.id))

@@ -135,6 +135,7 @@ public:
     virtual void stream_end(const StreamEnd &end) { (void)end; }
     virtual void stream_image(const SessionImage &image) { (void)image; }
     virtual void stream_progress(const SessionProgress &progress) { (void)progress; }
+    virtual void stream_protection(const StreamProtection &p) { (void)p; }
     // A piece of this session was refused on arrival (why): its streams
     // end here and at the active.
     virtual void stream_refused(std::uint64_t session, const std::string &why)
@@ -155,6 +156,9 @@ struct PartnerView {
     std::int64_t up_since_unix_ms = 0;
     std::uint32_t lease_grantor_ms = 0;  // the lease it grants; 0: none
     bool data_channel = false;  // it accepts a data channel
+    // As a standby host it continues a session that catches up first only
+    // once told it is protected (StreamProtection).
+    bool stream_protection = false;
 };
 
 class PairNode {
@@ -244,6 +248,7 @@ public:
     bool send_stream(const StreamEnd &end);
     bool send_stream(const SessionImage &image);
     bool send_stream(const SessionProgress &progress);
+    bool send_stream(const StreamProtection &p);
 
     const PairConfig &config() const { return config_; }
     const std::string &config_error() const { return config_error_; }

@@ -69,6 +69,7 @@ public:
 
     // The session's write gate (the relay opens it as the standby confirms).
     WriteGate &gate() { return *gate_; }
+    const WriteGate &gate() const { return *gate_; }
 
 private:
     Status take_link(UniqueFd &link, StreamKind kind, bool *ended);

@@ -53,6 +53,20 @@ struct StreamSessionInfo {
     std::string vrf;          // "" for the default instance
     std::string neighbor;
     bool receive_only = false;  // the sent stream ends with the history
+    // The standby host catches up before the session is protected: no
+    // shadow continues it until the active says so (StreamProtection).
+    bool protection_follows = false;
+};
+
+// A session that catches up before it is protected (docs/dual-rp.md,
+// "Catching up, then protected"): the standby host says its shadow has
+// caught up; the active says the session is protected once the standby
+// confirmed every byte the peer may have of it (up to these offsets).
+struct StreamProtection {
+    enum class Step { CaughtUp, Protected };
+    std::uint64_t session = 0;
+    Step step = Step::CaughtUp;
+    std::uint64_t received = 0, sent = 0;  // Protected
 };
 
 // Either side ends a session's streams (the active's tap dropped them; the

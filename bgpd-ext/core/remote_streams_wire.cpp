@@ -28,12 +28,22 @@ void to_wire(const StreamSessionInfo &info, wire::StreamSession *out)
     out->set_vrf(info.vrf);
     out->set_neighbor(info.neighbor);
     out->set_receive_only(info.receive_only);
+    out->set_protection_follows(info.protection_follows);
 }
 
 void to_wire(const StreamEnd &end, wire::StreamEnd *out)
 {
     out->set_session(end.session);
     out->set_why(end.why.substr(0, StreamEnd::kMaxWhy));
+}
+
+void to_wire(const StreamProtection &p, wire::StreamProtection *out)
+{
+    out->set_session(p.session);
+    out->set_step(p.step == StreamProtection::Step::Protected ? wire::StreamProtection::PROTECTED
+                                                               : wire::StreamProtection::CAUGHT_UP);
+    out->set_received(p.received);
+    out->set_sent(p.sent);
 }
 
 Result<StreamChunk> chunk_from_wire(const wire::StreamBytes &in)
@@ -81,12 +91,28 @@ Result<StreamSessionInfo> session_from_wire(const wire::StreamSession &in)
         return R::fail("a name longer than " + std::to_string(StreamSessionInfo::kMaxName) +
                        " bytes");
     return StreamSessionInfo{in.session(), in.epoch(), in.vrf(), in.neighbor(),
-                             in.receive_only()};
+                             in.receive_only(), in.protection_follows()};
 }
 
 StreamEnd end_from_wire(const wire::StreamEnd &in)
 {
     return StreamEnd{in.session(), in.why().substr(0, StreamEnd::kMaxWhy)};
+}
+
+Result<StreamProtection> protection_from_wire(const wire::StreamProtection &in)
+{
+    using R = Result<StreamProtection>;
+    StreamProtection p{in.session(), StreamProtection::Step::CaughtUp, in.received(), in.sent()};
+    switch (in.step()) {
+    case wire::StreamProtection::CAUGHT_UP:
+        return p;
+    case wire::StreamProtection::PROTECTED:
+        p.step = StreamProtection::Step::Protected;
+        return p;
+    default:
+        return R::fail("protection step " + std::to_string(static_cast<int>(in.step())) +
+                       " (0: caught up, 1: protected)");
+    }
 }
 
 }  // namespace frr_ha

@@ -16,12 +16,14 @@ class StreamBytes;
 class StreamConfirm;
 class StreamSession;
 class StreamEnd;
+class StreamProtection;
 }  // namespace wire
 
 void to_wire(const StreamChunk &chunk, wire::StreamBytes *out);
 void to_wire(const StreamAck &ack, wire::StreamConfirm *out);
 void to_wire(const StreamSessionInfo &info, wire::StreamSession *out);
 void to_wire(const StreamEnd &end, wire::StreamEnd *out);  // `why` cut to kMaxWhy
+void to_wire(const StreamProtection &p, wire::StreamProtection *out);
 
 Result<StreamChunk> chunk_from_wire(const wire::StreamBytes &in);
 // Any three offsets make a confirmation: only the session's state can
@@ -31,5 +33,7 @@ StreamAck ack_from_wire(const wire::StreamConfirm &in);
 Result<StreamSessionInfo> session_from_wire(const wire::StreamSession &in);
 // A longer `why` is cut to kMaxWhy.
 StreamEnd end_from_wire(const wire::StreamEnd &in);
+// Refused: a step this side does not know.
+Result<StreamProtection> protection_from_wire(const wire::StreamProtection &in);
 
 }  // namespace frr_ha

@@ -57,6 +57,14 @@ public:
     bool isolated() const { return shadow_ && shadow_->isolated(); }
     void set_max_message(std::size_t max) { streams_.set_max_message(max); }
     TapMode mode() const { return state_.mode(); }
+    // The mode as shown: a session handed across hosts is handing over
+    // until the standby host has caught up and protects it.
+    TapMode shown_mode() const
+    {
+        if (mode() == TapMode::Mirroring && active_ && !active_->standby_caught_up())
+            return TapMode::HandingOver;
+        return mode();
+    }
     const std::string &why_unprotected() const { return state_.why_unprotected(); }
     std::uint64_t consumed() const { return streams_.consumed(); }
     std::uint64_t written() const { return streams_.written(); }

@@ -11,7 +11,7 @@ namespace frr_ha {
 
 struct WriteGate::Made {};
 
-Result<std::shared_ptr<WriteGate>> WriteGate::make(std::uint64_t start)
+Result<std::shared_ptr<WriteGate>> WriteGate::make(std::uint64_t start, bool engaged)
 {
     int fds[2];
     if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
@@ -19,7 +19,8 @@ Result<std::shared_ptr<WriteGate>> WriteGate::make(std::uint64_t start)
     UniqueFd wake(fds[0]), wait(fds[1]);
     // One page: filling it costs a single write.
     ::fcntl(wait.get(), F_SETPIPE_SZ, 4096);
-    return std::make_shared<WriteGate>(Made{}, std::move(wake), std::move(wait), start);
+    return std::make_shared<WriteGate>(Made{}, std::move(wake), std::move(wait), start,
+                                       engaged);
 }
 
 void WriteGate::empty_pipe()
@@ -36,6 +37,23 @@ void WriteGate::allow(std::uint64_t end)
     }
     if (end > now)
         empty_pipe();  // after the store: a waiter that filled the pipe before it wakes
+}
+
+bool WriteGate::pass_ungated(std::uint64_t end)
+{
+    if (engaged_.load())
+        return false;
+    std::uint64_t now = ungated_end_.load();
+    while (end > now && !ungated_end_.compare_exchange_weak(now, end)) {
+    }
+    // Engaged in between: the relay may have read ungated_end_ before the
+    // store above, so these bytes must wait for the limit after all.
+    return !engaged_.load();
+}
+
+void WriteGate::engage()
+{
+    engaged_.store(true);
 }
 
 bool WriteGate::wait_past(std::uint64_t offset)

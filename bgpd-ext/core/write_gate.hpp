@@ -8,6 +8,12 @@
 // without spinning, and bgpd's I/O waits only for a descriptor to become
 // writable (patch 0012): the session waits on a pipe kept full while it
 // waits, which each advance empties.
+//
+// A session handed to a standby host that catches up first (docs/dual-rp.md,
+// "Catching up, then protected") starts with the gate not engaged: every
+// write passes, and the gate remembers how far (ungated_end), so that the
+// session counts as protected only once the standby host confirmed that
+// much. The relay engages the gate once the standby's shadow has caught up.
 #pragma once
 
 #include <atomic>
@@ -22,11 +28,13 @@ namespace frr_ha {
 class WriteGate {
 public:
     // Open up to `start` (the bytes the standby is known to hold already).
-    static Result<std::shared_ptr<WriteGate>> make(std::uint64_t start);
+    // Not `engaged`: every write passes until engage().
+    static Result<std::shared_ptr<WriteGate>> make(std::uint64_t start, bool engaged = true);
 
     struct Made;  // only make() builds one (it may fail)
-    WriteGate(const Made &, UniqueFd wake, UniqueFd wait, std::uint64_t start)
-        : wake_(std::move(wake)), wait_(std::move(wait)), limit_(start)
+    WriteGate(const Made &, UniqueFd wake, UniqueFd wait, std::uint64_t start, bool engaged)
+        : wake_(std::move(wake)), wait_(std::move(wait)), limit_(start), engaged_(engaged),
+          protected_(engaged)
     {
     }
     WriteGate(const WriteGate &) = delete;
@@ -43,6 +51,23 @@ public:
     bool wait_past(std::uint64_t offset);
     // Writable once the limit has moved after the last wait_past().
     int wait_fd() const { return wait_.get(); }
+
+    // --- catching up -------------------------------------------------------
+    // I/O pthread: the session is about to write up to `end` (not
+    // including). True: the gate is not engaged and the bytes may go (`end`
+    // is remembered first); false: the limit applies.
+    bool pass_ungated(std::uint64_t end);
+    // Main thread: from now on the limit applies. A write that passed just
+    // before is in ungated_end() by the time this returns.
+    void engage();
+    bool engaged() const { return engaged_.load(); }
+    // How far writes went while the gate was not engaged (0: none).
+    std::uint64_t ungated_end() const { return ungated_end_.load(); }
+    // The standby host holds every byte the peer may have of the session
+    // (engaged from the start, or caught up and confirmed since): shown as
+    // protected.
+    void set_protected() { protected_.store(true, std::memory_order_release); }
+    bool is_protected() const { return protected_.load(std::memory_order_acquire); }
     // The standby host is out of reach and may be taking over: the session
     // waits here however long it takes (the tap's lag limit does not open
     // the way), until the gate goes with its relay.
@@ -56,6 +81,12 @@ private:
     UniqueFd wait_;  // its write end: filled while the session waits
     std::atomic<std::uint64_t> limit_;
     std::atomic<bool> sealed_{false};
+    // Sequentially consistent, both: pass_ungated() stores ungated_end_ and
+    // then reads engaged_, engage() stores engaged_ and the relay then reads
+    // ungated_end_, so no write passes that the relay does not count.
+    std::atomic<bool> engaged_;
+    std::atomic<std::uint64_t> ungated_end_{0};
+    std::atomic<bool> protected_;
 };
 
 }  // namespace frr_ha

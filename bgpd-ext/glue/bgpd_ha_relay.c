@@ -303,9 +303,10 @@ void bgpd_ha_relay_show(struct vty *vty, struct json_object *json)
 	if (vty) {
 		vty_out(vty,
 			"Streams across hosts: %" PRIu64 " sessions to the standby host, %" PRIu64
-			" from the active host; %" PRIu64 " bytes confirmed, %" PRIu64
-			" held, %" PRIu64 " in flight, %" PRIu64 " chunks refused\n",
-			c.relays, c.receivers, c.bytes_confirmed, c.bytes_held,
+			" from the active host (%" PRIu64 " catching up); %" PRIu64
+			" bytes confirmed, %" PRIu64 " held, %" PRIu64 " in flight, %" PRIu64
+			" chunks refused\n",
+			c.relays, c.receivers, c.catching_up, c.bytes_confirmed, c.bytes_held,
 			c.bytes_in_flight, c.chunks_refused);
 		if (c.hold_on)
 			vty_out(vty,
@@ -317,9 +318,10 @@ void bgpd_ha_relay_show(struct vty *vty, struct json_object *json)
 		for (size_t i = 0; frr_ha_cross_host_stream_get(node, i, &s); i++)
 			vty_out(vty,
 				"  %s%s%s: session %" PRIu64 ", received %" PRIu64
-				", sent %" PRIu64 " bytes %s\n",
+				", sent %" PRIu64 " bytes %s, %s\n",
 				s.neighbor, *s.vrf ? " vrf " : "", s.vrf, s.session, s.received,
-				s.sent, s.relay ? "confirmed" : "held");
+				s.sent, s.relay ? "confirmed" : "held",
+				s.is_protected ? "protected" : "catching up");
 		return;
 	}
 	j = json_object_new_object();
@@ -331,6 +333,7 @@ void bgpd_ha_relay_show(struct vty *vty, struct json_object *json)
 	json_object_int_add(j, "receiversStarted", c.receivers_started);
 	json_object_int_add(j, "receiversEnded", c.receivers_ended);
 	json_object_int_add(j, "chunksRefused", c.chunks_refused);
+	json_object_int_add(j, "catchingUp", c.catching_up);
 	json_object_int_add(j, "bytesConfirmed", c.bytes_confirmed);
 	json_object_int_add(j, "bytesHeld", c.bytes_held);
 	json_object_int_add(j, "bytesInFlight", c.bytes_in_flight);
@@ -356,6 +359,7 @@ void bgpd_ha_relay_show(struct vty *vty, struct json_object *json)
 		json_object_string_add(e, "neighbor", s.neighbor);
 		json_object_int_add(e, "receivedBytes", s.received);
 		json_object_int_add(e, "sentBytes", s.sent);
+		json_object_boolean_add(e, "protected", s.is_protected);
 		if (s.relay) {
 			json_object_int_add(e, "offeredReceivedBytes", s.offered_received);
 			json_object_int_add(e, "offeredSentBytes", s.offered_sent);

@@ -34,7 +34,7 @@ using namespace frr_ha::test;
 namespace {
 
 using Piece = std::variant<StreamSessionInfo, StreamChunk, StreamAck, StreamEnd, SessionImage,
-                           SessionProgress>;
+                           SessionProgress, StreamProtection>;
 
 // Two hosts' CrossHostStreams with the data channel between them.
 struct Hosts {
@@ -57,7 +57,8 @@ struct Hosts {
                 [put](const StreamAck &m) { return put(m); },
                 [put](const StreamEnd &m) { return put(m); },
                 [put](const SessionImage &m) { return put(m); },
-                [put](const SessionProgress &m) { return put(m); }};
+                [put](const SessionProgress &m) { return put(m); },
+                [put](const StreamProtection &m) { return put(m); }};
     }
     CrossHostStreams::Host host()
     {
@@ -85,6 +86,8 @@ struct Hosts {
             at.on_image(*m);
         else if (auto *m = std::get_if<SessionProgress>(&p))
             at.on_progress(*m);
+        else if (auto *m = std::get_if<StreamProtection>(&p))
+            at.on_protection(*m);
         else
             at.on_end(std::get<StreamEnd>(p));
     }
@@ -119,11 +122,17 @@ struct Session : ExchangedSession {
     std::uint64_t number = 0;
 
     // `with_image`: the socket is captured at the attach (as root).
-    // `first`: what each side sent before the hand-over.
+    // `first`: what each side sent before the hand-over. `catch_up`: the
+    // standby host catches up before the gate engages.
     Session(CrossHostStreams &active, const std::string &neighbor, bool with_image = false,
-            std::string first = bgp_keepalive() + bgp_empty_update())
+            std::string first = bgp_keepalive() + bgp_empty_update(), bool catch_up = false)
         : ExchangedSession(std::move(first))
     {
+        if (catch_up) {
+            auto ungated = WriteGate::make(0, false);
+            REQUIRE(ungated);
+            gate = *ungated;
+        }
         std::optional<CrossHostStreams::SocketAtAttach> socket;
         if (with_image) {
             auto captured = capture(c.ours.get());
@@ -899,4 +908,160 @@ TEST_CASE("cross-host streams: a shadow may continue only what the active cannot
     h.standby.on_session(StreamSessionInfo{9, 1, "", "192.0.2.9", false});
     h.standby.end_receivers("this RP is no longer standby");
     CHECK_FALSE(h.standby.may_continue(9));
+}
+
+namespace {
+
+// Reads what a shadow's link holds until it is empty.
+std::string read_link(int fd)
+{
+    std::string got;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n <= 0)
+            return got;
+        got.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("cross-host streams: a session catching up writes and is acknowledged at once, and is protected only once the standby host caught up and holds all the peer may have",
+          "[cross_host_streams]")
+{
+    ScopedNetns host;
+    REQUIRE(host.why().empty());
+    auto installed = AckHold::install(182);
+    INFO(installed.why());
+    REQUIRE(installed);
+    AckHold &hold = **installed;
+    Hosts h;
+    h.active.set_hold(&hold);
+    Session s(h.active, "192.0.2.2", true, bgp_keepalive() + bgp_empty_update(), true);
+    REQUIRE(h.active.pump(s.number));
+    CHECK(h.active.counters().held_sessions == 0);
+    CHECK(h.active.counters().catching_up == 1);
+    CHECK(s.tap.mode() == TapMode::Mirroring);
+    CHECK(s.tap.shown_mode() == TapMode::HandingOver);  // not protected yet
+
+    // Nothing has reached the standby host: the router's update reaches
+    // the peer, and the peer's is acknowledged, all the same.
+    const std::string ours = update("", kOrigin + kAsPath + kNextHop, v4(10, 11, 1));
+    CHECK(s.write(ours) == static_cast<ssize_t>(ours.size()));
+    CHECK(drain(s.c.peer.get()) == ours);
+    const std::string theirs = update("", kOrigin + kAsPath + kNextHop, v4(10, 11, 2));
+    send_all(s.c.peer.get(), theirs);
+    settle();
+    CHECK(read_tap(s.tap) == theirs);
+    CHECK(peer_acked_after(hold, s.c.peer.get(), 100) == s.exchanged.size() + theirs.size());
+
+    // The standby host gets it all, but may not continue the session: the
+    // active did not wait for it.
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    CHECK_FALSE(h.standby.may_continue(s.number));
+    CHECK(h.standby.counters().catching_up == 1);
+    std::vector<CrossHostStreams::View> keep;
+    CHECK_FALSE(view_of(h.standby, s.number, keep)->is_protected);
+
+    // Its shadow starts and reads its links: it has caught up, and says so.
+    auto fds = shadow_on_standby_host(h.standby, s.number);
+    CHECK(read_link(fds[1].get()) == s.exchanged + theirs);
+    CHECK(read_link(fds[2].get()) == s.exchanged + ours);
+    CHECK(h.standby.shadows_behind().find("has caught up and waits for the active") !=
+          std::string::npos);
+    h.settle_channel();
+    CHECK(s.gate->engaged());
+    CHECK(h.active.counters().held_sessions == 1);
+
+    // From now on a write waits for the standby host...
+    const std::string more = update("", kOrigin + kAsPath + kNextHop, v4(10, 11, 3));
+    errno = 0;
+    CHECK(s.write(more) == -1);
+    CHECK(errno == EAGAIN);
+    CHECK(take(s.c.peer.get()).empty());
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    CHECK(s.write(more) == static_cast<ssize_t>(more.size()));
+    (void)peer_acked_after(hold, s.c.peer.get(), 100);  // the hold passes it
+    CHECK(drain(s.c.peer.get()) == more);
+    // ... but the session is protected only once a capture after the hold
+    // started says what the kernel acknowledged before it.
+    CHECK_FALSE(h.standby.may_continue(s.number));
+    CHECK_FALSE(s.gate->is_protected());
+    auto now = capture(s.c.ours.get());
+    REQUIRE(now);
+    h.active.progress(s.number, *now, s.tap.written(), s.tap.consumed());
+    h.settle_channel();
+    CHECK(s.gate->is_protected());
+    CHECK(s.tap.shown_mode() == TapMode::Mirroring);
+    CHECK(h.standby.may_continue(s.number));
+    CHECK(h.standby.shadows_behind().empty());
+    CHECK(h.active.counters().catching_up == 0);
+    CHECK(h.standby.counters().catching_up == 0);
+    CHECK(view_of(h.active, s.number, keep)->is_protected);
+    CHECK(view_of(h.standby, s.number, keep)->is_protected);
+    CHECK(std::count(h.log.begin(), h.log.end(), "192.0.2.2 is protected by the standby host") == 1);
+}
+
+TEST_CASE("cross-host streams: a write that passes the gate as it engages counts, and the session waits for it to be confirmed",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    Session s(h.active, "192.0.2.2", false, bgp_keepalive() + bgp_empty_update(), true);
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    // Written while the standby host caught up: the gate remembers how far.
+    const std::string ours = update("", kOrigin + kAsPath + kNextHop, v4(10, 12, 1));
+    CHECK(s.write(ours) == static_cast<ssize_t>(ours.size()));
+    CHECK(s.gate->ungated_end() == s.exchanged.size() + ours.size());
+    // The standby caught up before that write reached it: engaged, and not
+    // protected until the write is confirmed.
+    h.active.on_protection(StreamProtection{s.number, StreamProtection::Step::CaughtUp, 0, 0});
+    CHECK(s.gate->engaged());
+    CHECK_FALSE(s.gate->is_protected());
+    CHECK(h.to_standby.empty());
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    CHECK(s.gate->is_protected());
+    CHECK(h.standby.may_continue(s.number));
+    // Once engaged no write passes ungated, however many race it.
+    CHECK_FALSE(s.gate->pass_ungated(1u << 30));
+}
+
+TEST_CASE("cross-host streams: a protection the standby host cannot hold, or a session never protected, is not continued",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    Session s(h.active, "192.0.2.2", false, bgp_keepalive() + bgp_empty_update(), true);
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    // Said protected past what this host holds: its streams end on both
+    // sides, with the reason, and the session goes on without the standby.
+    h.standby.on_protection(
+        StreamProtection{s.number, StreamProtection::Step::Protected, 1u << 20, 0});
+    CHECK_FALSE(h.standby.may_continue(s.number));
+    CHECK(std::any_of(h.log.begin(), h.log.end(), [](const std::string &l) {
+        return l.find("protected at offsets this host does not hold (received 1048576") !=
+               std::string::npos;
+    }));
+    h.settle_channel();
+    CHECK(h.active.view().empty());
+    settle();
+    CHECK(s.tap.take_standby_word("silent"));
+    const std::string ours = update("", kOrigin + kAsPath + kNextHop, v4(10, 13, 1));
+    CHECK(s.write(ours) == static_cast<ssize_t>(ours.size()));
+    CHECK(drain(s.c.peer.get()) == ours);
+
+    // One still catching up when the data channel goes (or this RP takes
+    // over) is not continued: the active never waited for this host.
+    h.standby.on_session(StreamSessionInfo{20, 1, "", "192.0.2.20", false, true});
+    h.standby.on_session(StreamSessionInfo{21, 1, "", "192.0.2.21", false, false});
+    CHECK_FALSE(h.standby.may_continue(20));
+    CHECK(h.standby.may_continue(21));  // an older active's: gated from its first byte
+    h.standby.end_receivers("this RP becomes active", true);
+    CHECK_FALSE(h.standby.may_continue(20));
+    CHECK(h.standby.may_continue(21));
+    CHECK(h.standby.shadows_behind().empty());
 }

@@ -122,3 +122,27 @@ TEST_CASE("A stream piece no sender makes is refused with what is wrong", "[remo
     CHECK(largest->offset == UINT64_MAX - 2);
     CHECK(largest->bytes == "xy");
 }
+
+TEST_CASE("A session's protection crosses the channel, and a step no sender makes is refused",
+          "[remote_streams][wire]")
+{
+    wire::StreamProtection w;
+    to_wire(StreamProtection{4, StreamProtection::Step::Protected, 10, 20}, &w);
+    Result<StreamProtection> back = protection_from_wire(w);
+    REQUIRE(back);
+    CHECK(back->session == 4);
+    CHECK(back->step == StreamProtection::Step::Protected);
+    CHECK(back->received == 10);
+    CHECK(back->sent == 20);
+
+    wire::StreamSession s;
+    to_wire(StreamSessionInfo{4, 1, "", "192.0.2.2", false, true}, &s);
+    auto info = session_from_wire(s);
+    REQUIRE(info);
+    CHECK(info->protection_follows);
+
+    w.set_step(static_cast<wire::StreamProtection::Step>(9));
+    Result<StreamProtection> refused = protection_from_wire(w);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.why() == "protection step 9 (0: caught up, 1: protected)");
+}

@@ -138,10 +138,12 @@ _STREAM_CONNECTION_UINT64 = {"peerAcked", "receivedAcked", "progressAgeMs"}
 
 def _convert_stream_session(session):
     """One session's streams; its connection's image nested."""
-    flat = {k: v for k, v in session.items() if k not in ("connection", "imageSent")}
+    booleans = {"imageSent": "image-sent", "protected": "protected"}
+    flat = {k: v for k, v in session.items() if k != "connection" and k not in booleans}
     out = _convert(flat, uint64=set(flat) - _STREAM_TEXT)
-    if "imageSent" in session:
-        out["image-sent"] = session["imageSent"]
+    for key, leaf in booleans.items():
+        if key in session:
+            out[leaf] = session[key]
     if "connection" in session:
         out["connection"] = _convert(session["connection"], uint64=_STREAM_CONNECTION_UINT64)
     return out

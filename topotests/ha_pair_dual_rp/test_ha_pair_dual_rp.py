@@ -446,11 +446,18 @@ def dump_hosts_on_failure(what):
             out.write(f"--- rp {rp}: show bgp ha\n{rp_vtysh(router, rp, 'show bgp ha')}\n")
 
 
+def not_protected(standby, peer):
+    """None once the standby host protects peer's session (it caught up and
+    the active said so: only then may its shadow continue the session)."""
+    entry = streams(standby).get(peer, {})
+    return None if entry.get("protected") else f"rp {standby}: {peer} not protected yet: {entry}"
+
+
 def wait_shadow_on(standby, active):
     """The standby host runs r3's shadow on the relayed streams: bgpd's FSM
     Established on the session's true addresses (the placeholder's), its
     socket set apart, the whole history held, and the same routes from r3
-    as the active has."""
+    as the active has; r3's and r4's sessions protected (caught up)."""
     try:
         wait_shadow_on_checked(standby, active)
     except AssertionError as failure:
@@ -471,7 +478,9 @@ def wait_shadow_on_checked(standby, active):
         want = show(active)["neighbors"][R3]["session"]["receivedPrefixes"]
         if tap["receivedPrefixes"] != want or want < 2:
             return f"rp {standby} holds {tap['receivedPrefixes']} of r3's prefixes, rp {active} {want}"
-        return None
+        # r4's session too: a kill before the standby host protects it
+        # would restart it (its shadow may continue only a protected one).
+        return not_protected(standby, R3) or (R4 in streams(active) and not_protected(standby, R4))
 
     wait_for(f"rp {standby}'s host shadows r3's session", shadowing, count=40, wait=0.25)
 
@@ -632,6 +641,7 @@ def test_planned_switchover_over_tcp():
     tgen = get_topogen()
     wait_shadow_on("b", "a")
     wait_r5_shadowed("b")  # a session not protected yet refuses the switchover
+    wait_active_sees_ready("a", "b")
     capture = service_wire(tgen)
     try:
         out = tgen.gears["rpa"].vtysh_cmd("bgp ha switchover")
@@ -1033,8 +1043,17 @@ def host_dies_and_rejoins(dead, survivor):
     wait_standby_host_fib(dead)
 
 
+def wait_active_sees_ready(active, standby):
+    """The active hears the standby ready at its next STATUS, a heartbeat
+    after the standby host protects the last session."""
+    wait_for(f"rp {active} sees rp {standby} ready",
+             lambda: None if show(active)["partner"].get("ready") else show(active)["partner"],
+             count=20, wait=0.25)
+
+
 def planned_switchover(active, standby):
     tgen = get_topogen()
+    wait_active_sees_ready(active, standby)
     epoch = show(active)["epoch"]
     out = rp_vtysh(tgen.gears[HOSTS[active]], active, "bgp ha switchover")
     assert "Switchover started" in out, out
@@ -1055,7 +1074,7 @@ def wait_r5_shadowed(standby):
             return f"r5: {r5_view()}"
         if n.get("state") != "Established" or n.get("session", {}).get("stream") != "shadow":
             return f"rp {standby}: {n}"
-        return None
+        return not_protected(standby, R5)
 
     wait_for(f"rp {standby}'s host shadows r5's session", shadowed, count=60, wait=0.25)
 
@@ -1163,6 +1182,8 @@ def wait_shadows_hold_tables(standby, active):
             if mine.get("stream") != "shadow" or not mine.get("historyComplete") \
                     or mine.get("receivedPrefixes") != want or want < 10000:
                 return f"{peer}: rp {standby} {mine}, rp {active} holds {want}"
+            if not_protected(standby, peer):
+                return not_protected(standby, peer)
         return None
 
     wait_for(f"rp {standby}'s shadows hold the peers' tables", in_step, count=60, wait=0.5)

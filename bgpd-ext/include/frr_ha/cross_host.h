@@ -96,6 +96,9 @@ struct frr_ha_cross_host_counters {
 	uint64_t relays, relays_started, relays_ended;
 	uint64_t receivers, receivers_started, receivers_ended;
 	uint64_t chunks_refused, bytes_confirmed, bytes_held, bytes_in_flight;
+	/* sessions on either side the standby host does not protect yet (they
+	 * catch up first) */
+	uint64_t catching_up;
 	/* active: the hold (its segments queued, those that waited for a
 	 * confirmation, those the queue lost), sessions under it, and sessions
 	 * relayed without it */
@@ -114,6 +117,9 @@ struct frr_ha_cross_host_stream {
 	uint64_t offered_received, offered_sent;	       /* relay */
 	uint64_t messages_received, messages_sent, updates_sent; /* standby */
 	bool image_sent; /* relay: the connection's image went */
+	/* the standby host holds every byte the peer may have (a session that
+	 * catches up: not yet; no shadow continues it) */
+	bool is_protected;
 	/* standby: the connection as it would be rebuilt, and the last progress */
 	bool has_image;
 	char local[64], remote[64]; /* address:port */
