@@ -359,6 +359,8 @@ void CrossHostStreams::on_session(const StreamSessionInfo &info)
     counters_.receivers_started++;
     Receiver &r = it->second;
     r.is_protected = !info.protection_follows;
+    if (info.protection_follows)
+        r.streams.set_max_held(kMaxHeldBeforeShadow);
     if (!link_pair(r.input_link, r.input_far) || !link_pair(r.sendlog_link, r.sendlog_far)) {
         end_receiver(it, std::string("no links for the shadow: ") + std::strerror(errno), true);
         return;
@@ -413,22 +415,42 @@ Status CrossHostStreams::deliver(Receiver &r)
 // Confirms what the links took: the active's gate opens only as far as this
 // host holds the bytes, and a shadow that falls behind holds the session
 // back as in local mode.
-void CrossHostStreams::deliver_and_confirm(std::map<std::uint64_t, Receiver>::iterator it)
+void CrossHostStreams::deliver_and_confirm(std::map<std::uint64_t, Receiver>::iterator it,
+                                           bool room)
 {
     Receiver &r = it->second;
-    std::uint64_t received = r.streams.delivered_end(StreamKind::received);
-    std::uint64_t sent = r.streams.delivered_end(StreamKind::sent);
+    if (r.link_full && !room) {
+        // Room in the links is watched for; until then only a session that
+        // confirms on arrival confirms.
+        confirm(it->first, r);
+        return;
+    }
     bool complete = r.history_complete();
     if (Status ok = deliver(r); !ok) {
         end_receiver(it, ok.why(), true);
         return;
     }
-    if (r.streams.delivered_end(StreamKind::received) != received ||
-        r.streams.delivered_end(StreamKind::sent) != sent)
-        channel_.ack(StreamAck{it->first, r.streams.delivered_end(StreamKind::received),
-                               r.streams.delivered_end(StreamKind::sent)});
+    confirm(it->first, r);
     if (r.link_full || r.history_complete() != complete)
         receiver_changed(it->first);
+}
+
+// Tells the active how far this host holds each stream: what the links took,
+// or (a session catching up, its shadow not started) what arrived.
+void CrossHostStreams::confirm(std::uint64_t session, Receiver &r)
+{
+    const bool arrived = r.confirms_on_arrival();
+    const std::uint64_t received =
+        std::max(r.confirmed_received, arrived ? r.streams.end(StreamKind::received)
+                                               : r.streams.delivered_end(StreamKind::received));
+    const std::uint64_t sent =
+        std::max(r.confirmed_sent, arrived ? r.streams.end(StreamKind::sent)
+                                           : r.streams.delivered_end(StreamKind::sent));
+    if (received == r.confirmed_received && sent == r.confirmed_sent)
+        return;
+    r.confirmed_received = received;
+    r.confirmed_sent = sent;
+    channel_.ack(StreamAck{session, received, sent});
 }
 
 void CrossHostStreams::receiver_changed(std::uint64_t session)
@@ -454,15 +476,14 @@ void CrossHostStreams::on_chunk(const StreamChunk &chunk)
         return;
     }
     counters_.bytes_held += *took;
-    if (!r.link_full)
-        deliver_and_confirm(it);
+    deliver_and_confirm(it, false);
 }
 
 void CrossHostStreams::receiver_flush(std::uint64_t session)
 {
     auto it = receivers_.find(session);
     if (it != receivers_.end())
-        deliver_and_confirm(it);
+        deliver_and_confirm(it, true);
 }
 
 void CrossHostStreams::receiver_word(std::uint64_t session)
@@ -529,8 +550,10 @@ std::string CrossHostStreams::receiver_behind(std::uint64_t session, Receiver &r
             return who + " is not running yet";
         // Delivered past the history and nothing left in the links: read.
         // (The queue counts buffer space, not bytes: only its emptiness
-        // says something.)
-        const std::size_t left = unread(r.input_link) + unread(r.sendlog_link);
+        // says something.) What arrived and waits for the links counts too.
+        const std::size_t left = unread(r.input_link) + unread(r.sendlog_link) +
+                                 r.streams.undelivered(StreamKind::received, SIZE_MAX).size() +
+                                 r.streams.undelivered(StreamKind::sent, SIZE_MAX).size();
         if (left != 0)
             return who + " has not read its history yet (" + std::to_string(left) +
                    " bytes of buffers in its links)";

@@ -79,6 +79,13 @@ public:
     static constexpr std::size_t kChunk = 64 << 10;
     // The socket buffer of the standby host's end of each link to a shadow.
     static constexpr int kLinkBuffer = 2 << 20;
+    // A session that catches up is confirmed as it arrives until its shadow
+    // starts (the shadow needs the image, which follows the whole history:
+    // confirming only what the links took would stop a history larger than
+    // the links and the window for good). What one stream may hold
+    // undelivered meanwhile: the active's own bound on a hand-over's
+    // pending bytes (ActiveTap::kMaxPendingHandover).
+    static constexpr std::size_t kMaxHeldBeforeShadow = 512u << 20;
 
     CrossHostStreams(Channel channel, Host host, std::size_t budget = kDefaultBudget,
                      std::size_t window = StreamSender::kDefaultWindow);
@@ -277,6 +284,9 @@ private:
         bool history_read = false;  // the shadow read its links past the history
         bool is_protected = true;   // false until the active says (protection_follows)
         bool caught_up_told = false;
+        std::uint64_t confirmed_received = 0, confirmed_sent = 0;  // the last StreamAck
+        // Confirmed on arrival (see kMaxHeldBeforeShadow), or as delivered.
+        bool confirms_on_arrival() const { return info.protection_follows && !shadow_started; }
         std::uint64_t history_received = 0, history_sent = 0;  // from the image
         bool history_complete() const
         {
@@ -293,7 +303,9 @@ private:
     void end_receiver(std::map<std::uint64_t, Receiver>::iterator it, const std::string &why,
                       bool tell_active);
     Status deliver(Receiver &r);
-    void deliver_and_confirm(std::map<std::uint64_t, Receiver>::iterator it);
+    // `room`: the links may take more now (else a full link is not tried).
+    void deliver_and_confirm(std::map<std::uint64_t, Receiver>::iterator it, bool room);
+    void confirm(std::uint64_t session, Receiver &r);
     void receiver_changed(std::uint64_t session);
     void want_room(std::uint64_t session, Relay &r);
     void hold_confirm(Relay &r);

@@ -139,8 +139,8 @@ Result<std::size_t> StreamReceiver::accept(const StreamChunk &chunk)
     const std::size_t overlap = std::min(chunk.bytes.size(), held.size() - at);
     if (held.compare(at, overlap, std::string_view(chunk.bytes).substr(0, overlap)) != 0)
         return R::fail(what + " rewrites bytes the standby holds");
-    if (held.size() + (chunk.bytes.size() - overlap) > kMaxHeld)
-        return R::fail(what + " would leave more than " + std::to_string(kMaxHeld) +
+    if (held.size() + (chunk.bytes.size() - overlap) > max_held_)
+        return R::fail(what + " would leave more than " + std::to_string(max_held_) +
                        " bytes undelivered: the sender ignores its window");
     s.buf.append(chunk.bytes, overlap, std::string::npos);
     return chunk.bytes.size() - overlap;

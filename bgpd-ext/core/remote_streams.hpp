@@ -148,12 +148,15 @@ public:
     static constexpr std::size_t kMaxHeld = 16 << 20;
 
     StreamReceiver(std::uint64_t session, std::uint64_t received_start, std::uint64_t sent_start);
+    // A receiver that confirms before it delivers holds more (what it
+    // confirmed must stay until delivered).
+    void set_max_held(std::size_t max) { max_held_ = max; }
 
     // Takes a chunk's new bytes; returns how many were new. Bytes it still
     // holds are skipped if they are the same (a chunk sent again) and
     // refused if not. Refused too: another session's chunk, a gap, bytes
     // already delivered (they can no longer be checked), a chunk larger
-    // than kMaxChunk, more than kMaxHeld undelivered, an offset that
+    // than kMaxChunk, more than kMaxHeld (set_max_held) undelivered, an offset that
     // overflows. A refused chunk changes nothing.
     Result<std::size_t> accept(const StreamChunk &chunk);
 
@@ -187,6 +190,7 @@ private:
     std::uint64_t session_;
     Stream received_;
     Stream sent_;
+    std::size_t max_held_ = kMaxHeld;
 };
 
 }  // namespace frr_ha

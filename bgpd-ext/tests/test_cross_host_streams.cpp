@@ -1065,3 +1065,41 @@ TEST_CASE("cross-host streams: a protection the standby host cannot hold, or a s
     CHECK(h.standby.may_continue(21));
     CHECK(h.standby.shadows_behind().empty());
 }
+
+TEST_CASE("cross-host streams: a session catching up is confirmed as it arrives until its shadow starts, so a history larger than the links goes through",
+          "[cross_host_streams]")
+{
+    Hosts h;
+    // 6 MiB of the sent stream, more than the links and the window hold,
+    // and no image yet (it follows the whole history): nothing reads the
+    // links.
+    std::string history;
+    while (history.size() < (6u << 20))
+        history += bgp_keepalive();
+    auto feed = [&](std::uint64_t session) {
+        for (std::size_t at = 0; at < history.size(); at += StreamReceiver::kMaxChunk)
+            h.standby.on_chunk(StreamChunk{session, StreamKind::sent, at,
+                                           history.substr(at, StreamReceiver::kMaxChunk)});
+    };
+    auto last_ack = [&](std::uint64_t session) {
+        StreamAck last{};
+        for (const Piece &p : h.to_active)
+            if (auto *a = std::get_if<StreamAck>(&p); a && a->session == session)
+                last = *a;
+        return last;
+    };
+    h.standby.on_session(StreamSessionInfo{30, 1, "", "192.0.2.30", false, true});
+    feed(30);
+    CHECK(last_ack(30).sent == history.size());
+    CHECK(h.standby.shadows_behind().find("waits for its connection's image") != std::string::npos);
+    CHECK_FALSE(h.standby.may_continue(30));
+
+    // An older active's session is confirmed only as far as the links took
+    // it (its shadow may continue whatever was confirmed).
+    h.to_active.clear();
+    h.standby.on_session(StreamSessionInfo{31, 1, "", "192.0.2.31", false, false});
+    feed(31);
+    const std::uint64_t took = last_ack(31).sent;
+    CHECK(took > 0);
+    CHECK(took < history.size());
+}
