@@ -130,8 +130,8 @@ wait_shadowed() { # wait_shadowed STANDBY: both sessions shadowed on its host
 say "r1's pair on two hosts (rp a active on host rpa, rp b standby on host rpb): $R1_PREFIXES prefixes to a GR peer and a plain peer, both on the service address $SERVICE"
 wait_established
 report
-wait_ready b
 wait_shadowed b
+wait_ready b   # after the shadows: ready once each session is protected (caught up)
 say "rp a: show bgp ha (the service address, the lease, the streams across hosts)"
 rp_vty a "show bgp ha" | grep -E "^RP|Lease|Service|10.0.12|Data channel|Streams across|kernel fence" || true
 
@@ -161,8 +161,8 @@ in_ns rpa ip link set rpa-chan up
 start_zebra rpa -M ha
 sleep 0.3
 start_rp a
-wait_ready a
 wait_shadowed a
+wait_ready a
 rp_vty a "show bgp ha json" | jq -r '"   rp \(.rp) is \(.role) at epoch \(.epoch), ready: \(.ready)"'
 report
 show_flaps
