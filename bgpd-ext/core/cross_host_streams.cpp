@@ -436,7 +436,7 @@ void CrossHostStreams::deliver_and_confirm(std::map<std::uint64_t, Receiver>::it
 }
 
 // Tells the active how far this host holds each stream: what the links took,
-// or (a session catching up, its shadow not started) what arrived.
+// or (a session catching up, until its shadow has caught up) what arrived.
 void CrossHostStreams::confirm(std::uint64_t session, Receiver &r)
 {
     const bool arrived = r.confirms_on_arrival();

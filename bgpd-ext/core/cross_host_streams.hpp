@@ -80,9 +80,11 @@ public:
     // The socket buffer of the standby host's end of each link to a shadow.
     static constexpr int kLinkBuffer = 2 << 20;
     // A session that catches up is confirmed as it arrives until its shadow
-    // starts (the shadow needs the image, which follows the whole history:
-    // confirming only what the links took would stop a history larger than
-    // the links and the window for good). What one stream may hold
+    // has caught up: the shadow needs the image, which follows the whole
+    // history, so confirming only what the links took would stop a history
+    // larger than the links and the window for good; and a shadow still
+    // working through the history would hold the active's writes back for
+    // a session it cannot continue yet. What one stream may hold
     // undelivered meanwhile: the active's own bound on a hand-over's
     // pending bytes (ActiveTap::kMaxPendingHandover).
     static constexpr std::size_t kMaxHeldBeforeShadow = 512u << 20;
@@ -286,7 +288,7 @@ private:
         bool caught_up_told = false;
         std::uint64_t confirmed_received = 0, confirmed_sent = 0;  // the last StreamAck
         // Confirmed on arrival (see kMaxHeldBeforeShadow), or as delivered.
-        bool confirms_on_arrival() const { return info.protection_follows && !shadow_started; }
+        bool confirms_on_arrival() const { return info.protection_follows && !caught_up_told; }
         std::uint64_t history_received = 0, history_sent = 0;  // from the image
         bool history_complete() const
         {
