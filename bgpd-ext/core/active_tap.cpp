@@ -454,6 +454,12 @@ ReplicationStats ActiveTap::stats() const
     out.bytes_logged = bytes_logged_;
     out.backpressure_events = pressure_.events();
     out.protected_after_ms = protected_after_ms_;
+    // Across hosts a session that caught up first is protected only later.
+    if (gate_ && !gate_->is_protected())
+        out.protected_after_ms = -1;
+    else if (auto at = gate_ ? gate_->protected_at() : std::nullopt)
+        out.protected_after_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(*at - attached_at_).count();
     int queued = 0;
     for (const UniqueFd *link : {&input_link_, &sendlog_link_})
         if (*link && ::ioctl(link->get(), SIOCOUTQ, &queued) == 0 && queued > 0)

@@ -17,6 +17,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <optional>
 #include <cstdint>
 #include <memory>
 
@@ -66,8 +68,24 @@ public:
     // The standby host holds every byte the peer may have of the session
     // (engaged from the start, or caught up and confirmed since): shown as
     // protected.
-    void set_protected() { protected_.store(true, std::memory_order_release); }
+    void set_protected()
+    {
+        protected_at_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                               std::memory_order_relaxed);
+        protected_.store(true, std::memory_order_release);
+    }
     bool is_protected() const { return protected_.load(std::memory_order_acquire); }
+    // When set_protected() was called (none: engaged from the start, or not
+    // protected yet).
+    std::optional<std::chrono::steady_clock::time_point> protected_at() const
+    {
+        if (!is_protected())
+            return std::nullopt;
+        auto ns = protected_at_ns_.load(std::memory_order_relaxed);
+        if (ns == 0)
+            return std::nullopt;
+        return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ns));
+    }
     // The standby host is out of reach and may be taking over: the session
     // waits here however long it takes (the tap's lag limit does not open
     // the way), until the gate goes with its relay.
@@ -87,6 +105,7 @@ private:
     std::atomic<bool> engaged_;
     std::atomic<std::uint64_t> ungated_end_{0};
     std::atomic<bool> protected_;
+    std::atomic<std::chrono::steady_clock::rep> protected_at_ns_{0};
 };
 
 }  // namespace frr_ha

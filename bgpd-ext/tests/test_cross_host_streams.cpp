@@ -944,6 +944,7 @@ TEST_CASE("cross-host streams: a session catching up writes and is acknowledged 
     CHECK(h.active.counters().catching_up == 1);
     CHECK(s.tap.mode() == TapMode::Mirroring);
     CHECK(s.tap.shown_mode() == TapMode::HandingOver);  // not protected yet
+    CHECK(s.tap.replication_stats().protected_after_ms == -1);
 
     // Nothing has reached the standby host: the router's update reaches
     // the peer, and the peer's is acknowledged, all the same.
@@ -996,6 +997,7 @@ TEST_CASE("cross-host streams: a session catching up writes and is acknowledged 
     h.settle_channel();
     CHECK(s.gate->is_protected());
     CHECK(s.tap.shown_mode() == TapMode::Mirroring);
+    CHECK(s.tap.replication_stats().protected_after_ms >= 0);
     CHECK(h.standby.may_continue(s.number));
     CHECK(h.standby.shadows_behind().empty());
     CHECK(h.active.counters().catching_up == 0);
