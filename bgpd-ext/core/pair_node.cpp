@@ -658,6 +658,7 @@ void PairNode::on_message(Channel &ch, const wire::Message &msg, Millis now)
     case wire::Message::kStreamEnd:
     case wire::Message::kStreamImage:
     case wire::Message::kStreamProgress:
+    case wire::Message::kStreamProtection:
         counters_.malformed_frames++;
         close_channel(ch.id, "unexpected message on an authenticated channel", LogLevel::Error);
         return;

@@ -299,8 +299,15 @@ TEST_CASE("a stream piece on the control channel is refused: the streams travel 
     hello.mutable_hello()->set_protocol_version(kProtocolVersion);
     hello.mutable_hello()->set_rp_name("b");
     wire::Message piece;
-    piece.mutable_stream_bytes()->set_session(1);
-    piece.mutable_stream_bytes()->set_bytes("x");
+    SECTION("a chunk")
+    {
+        piece.mutable_stream_bytes()->set_session(1);
+        piece.mutable_stream_bytes()->set_bytes("x");
+    }
+    SECTION("a protection step")
+    {
+        piece.mutable_stream_protection()->set_session(1);
+    }
     Intruder in(h, true);
     in.send(message_frame(hello));
     CHECK(a.channel_state() == ChannelState::Up);
