@@ -56,7 +56,18 @@ std::optional<std::string> BgpStreamFramer::next()
     std::string msg = buffer_.substr(pos_, length);
     pos_ += length;
     boundary_ += length;
+    if (pos_ == buffer_.size())
+        forget_framed();
     return msg;
+}
+
+void BgpStreamFramer::forget_framed()
+{
+    pos_ = 0;
+    if (buffer_.capacity() > kKeptCapacity)
+        std::string().swap(buffer_);
+    else
+        buffer_.clear();
 }
 
 }  // namespace frr_ha

@@ -74,6 +74,38 @@ TEST_CASE("the framer tracks the last boundary and the partial message")
     CHECK(f.partial() == 0);
 }
 
+TEST_CASE("the framer gives back a large feed's memory once it framed all of it")
+{
+    // A table load feeds 64 KiB at a time; every session's streams kept
+    // that much between messages.
+    BgpStreamFramer f(kBgpMaxExtendedMessage);
+    std::string burst;
+    while (burst.size() < (64u << 10))
+        burst += update_of(4096);
+    f.feed(burst.data(), burst.size());
+    CHECK(f.memory() >= burst.size());
+    std::size_t framed = 0;
+    while (auto m = f.next())
+        framed += m->size();
+    CHECK(framed == burst.size());
+    CHECK(f.partial() == 0);
+    CHECK(f.memory() <= kBgpMaxMessage);
+
+    // A message cut in the middle keeps its bytes, and the stream goes on.
+    const std::string u = update_of(3000);
+    std::string cut = burst + u.substr(0, 1000);
+    f.feed(cut.data(), cut.size());
+    while (f.next())
+        ;
+    CHECK(f.partial() == 1000);
+    f.feed(u.data() + 1000, u.size() - 1000);
+    auto last = f.next();
+    REQUIRE(last.has_value());
+    CHECK(*last == u);
+    CHECK(f.boundary() == 2 * burst.size() + u.size());
+    CHECK(f.memory() <= kBgpMaxMessage);
+}
+
 TEST_CASE("the framer refuses a broken stream and says where")
 {
     SECTION("bad marker")
