@@ -113,6 +113,12 @@ class Churn(threading.Thread):
         self.join(10)
 
 
+# RSS is sampled this long after the load, on the pair and on stock bgpd
+# alike: an RP looks every 10 s whether to give the heap the load freed back
+# to the kernel (bgpd-ext/glue/bgpd_ha_memory.c).
+SETTLE_S = 11.0
+
+
 def same_since(a, b):
     """Whether two readings of a session's up-since are the same: GoBGP's
     (seconds) exactly; BIRD's ("YYYY-MM-DD HH:MM:SS.mmm") within 0.5 s, for
@@ -487,6 +493,7 @@ def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
         r1.stop()
         return runs
     wait("standby in step", lambda: r1.in_step(active, standby), 1800, 0.5)
+    time.sleep(SETTLE_S)
     out.setdefault("rss", {})[case] = {"active": proc_rss_mib(r1.pid(active)),
                                        "standby": proc_rss_mib(r1.pid(standby)),
                                        "zebra": proc_rss_mib(r1.zebra_pid)}
@@ -548,7 +555,7 @@ def run_stock_case(af, peers, prefixes, case, repeats, out, learn_repeats=2):
     r1.start_bgpd(None)
     wait("peers full", lambda: peers_full(prefixes, peers), 1800, 0.5)
     out.setdefault("first_load", {})[case] = time.time() - t0
-    time.sleep(2.0)
+    time.sleep(SETTLE_S)
     out.setdefault("rss", {})[case] = {"bgpd": proc_rss_mib(r1.pid(None)),
                                        "zebra": proc_rss_mib(r1.zebra_pid)}
     out.setdefault("fds", {})[case] = {"bgpd": proc_fds(r1.pid(None))}

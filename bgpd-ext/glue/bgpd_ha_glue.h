@@ -149,6 +149,10 @@ bool bgpd_ha_dual_rp(void);
 void bgpd_ha_service_init(struct thread_master *master);
 void bgpd_ha_service_fini(void);
 
+/* bgpd_ha_memory.c: an RP gives freed heap back to the kernel. */
+void bgpd_ha_memory_init(struct thread_master *master);
+void bgpd_ha_memory_fini(void);
+
 /* --- bgpd_ha_roles.c: what a role means to bgpd ------------------------------ */
 
 /* Called on every role change, after the pair decided it and before bgpd's

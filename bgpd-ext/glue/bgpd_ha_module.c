@@ -32,17 +32,21 @@ static int bgpd_ha_late_init(struct thread_master *master)
 	bgpd_ha_gr_init();
 	bgpd_ha_service_init(master);
 	bgpd_ha_descriptors_log();
-	if (*bgpd_ha_rp_name())
+	if (*bgpd_ha_rp_name()) {
+		bgpd_ha_memory_init(master);
 		zlog_info("frr-ha: bgpd module %s loaded as rp %s",
 			  frr_ha_core_version(), bgpd_ha_rp_name());
-	else
+	} else {
 		zlog_info("frr-ha: bgpd module %s loaded (no HA pair)",
 			  frr_ha_core_version());
+	}
 	return 0;
 }
 
 static int bgpd_ha_fini(void)
 {
+	if (*bgpd_ha_rp_name())
+		bgpd_ha_memory_fini();
 	bgpd_ha_standby_cli_fini();
 	bgpd_ha_config_sync_fini();
 	bgpd_ha_service_fini();
