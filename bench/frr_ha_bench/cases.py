@@ -114,8 +114,8 @@ class Churn(threading.Thread):
 
 
 # RSS is sampled this long after the load, on the pair and on stock bgpd
-# alike: an RP looks every 10 s whether to give the heap the load freed back
-# to the kernel (bgpd-ext/glue/bgpd_ha_memory.c).
+# alike: an RP gives the heap the load freed back to the kernel 5 to 10 s
+# after it stopped growing (bgpd-ext/glue/bgpd_ha_memory.c).
 SETTLE_S = 11.0
 
 

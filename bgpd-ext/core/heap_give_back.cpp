@@ -30,9 +30,11 @@ HeapGiveBack::Reading HeapGiveBack::read()
     return Reading{m.fordblks + m.fsmblks, resident_bytes()};
 }
 
-bool HeapGiveBack::worth_it(const Reading &now) const
+bool HeapGiveBack::worth_it(const Reading &now)
 {
-    if (now.free_bytes < kWorthIt)
+    const bool settled = rss_at_last_look_ && now.rss_bytes <= *rss_at_last_look_ + kSettled;
+    rss_at_last_look_ = now.rss_bytes;
+    if (!settled || now.free_bytes < kWorthIt)
         return false;
     return !rss_after_last_ || now.rss_bytes >= *rss_after_last_ + kWorthIt;
 }
@@ -47,6 +49,7 @@ HeapGiveBack::GaveBack HeapGiveBack::give_back()
                .count();
     g.rss_after = resident_bytes();
     rss_after_last_ = g.rss_after;
+    rss_at_last_look_ = g.rss_after;
     return g;
 }
 

@@ -11,9 +11,9 @@
 #include "../include/frr_ha/heap.h"
 #include "bgpd_ha_glue.h"
 
-/* Each look costs a walk of malloc's free lists; a give-back, the page
- * faults of whatever reuses those pages. */
-#define HEAP_LOOK_EVERY_S 10
+/* Each look costs a walk of malloc's free lists. A give-back waits for a
+ * look that finds the process no longer growing: 5 to 10 s after a load. */
+#define HEAP_LOOK_EVERY_S 5
 
 static struct {
 	struct thread_master *master;
