@@ -202,6 +202,7 @@ void frr_ha_cross_host_counters_get(const frr_ha_node *node, frr_ha_cross_host_c
     out->receivers_ended = c.receivers_ended;
     out->chunks_refused = c.chunks_refused;
     out->catching_up = c.catching_up;
+    out->bytes_ahead_of_links = c.ahead_of_links;
     out->bytes_confirmed = c.bytes_confirmed;
     out->bytes_held = c.bytes_held;
     out->bytes_in_flight = c.in_flight;

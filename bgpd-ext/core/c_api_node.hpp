@@ -208,6 +208,16 @@ public:
         if (ops_.stream_receiver_changed)
             ops_.stream_receiver_changed(ctx_, session);
     }
+    void privileged(const std::function<void()> &call)
+    {
+        if (!ops_.privileged) {
+            call();
+            return;
+        }
+        ops_.privileged(
+            ctx_, [](void *c) { (*static_cast<const std::function<void()> *>(c))(); },
+            const_cast<std::function<void()> *>(&call));
+    }
 
 private:
     static void append(void *sink, const char *text, std::size_t len)
@@ -241,7 +251,8 @@ struct frr_ha_node {
                     [this](std::uint64_t session) { host.stream_receiver_changed(session); },
                     [this](frr_ha::LogLevel level, const std::string &text) {
                         host.log(level, text);
-                    }})
+                    },
+                    [this](const std::function<void()> &call) { host.privileged(call); }})
     {
         host.set_cross_host(&cross);
     }

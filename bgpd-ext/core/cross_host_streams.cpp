@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <iterator>
 #include <utility>
@@ -15,9 +16,15 @@
 namespace frr_ha {
 
 CrossHostStreams::CrossHostStreams(Channel channel, Host host, std::size_t budget,
-                                   std::size_t window)
-    : channel_(std::move(channel)), host_(std::move(host)), budget_(budget), window_(window)
+                                   std::size_t window, std::size_t ahead_of_links)
+    : channel_(std::move(channel)),
+      host_(std::move(host)),
+      budget_(budget),
+      window_(window),
+      ahead_budget_(ahead_of_links)
 {
+    if (!host_.privileged)
+        host_.privileged = [](const std::function<void()> &call) { call(); };
 }
 
 // --- the active ---------------------------------------------------------------
@@ -320,18 +327,32 @@ void CrossHostStreams::release_cut(const std::string &why)
 
 namespace {
 
+// A link's writing end holds `size` bytes (the kernel doubles it for its
+// own accounting). Past net.core.wmem_max only with CAP_NET_ADMIN (FORCE);
+// without it, as much as SO_SNDBUF gives.
+void grow_link(int fd, std::size_t bytes,
+               const std::function<void(const std::function<void()> &)> &privileged)
+{
+    int size = static_cast<int>(std::min<std::size_t>(bytes, INT_MAX / 2));
+    bool forced = false;
+    privileged([&] {
+        forced = ::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) == 0;
+    });
+    if (!forced)
+        (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
 // A link of the standby host, as the local hand-over's: a stream socket pair
 // whose writing end holds a burst while the shadow catches up.
-bool link_pair(UniqueFd &ours, UniqueFd &far)
+bool link_pair(UniqueFd &ours, UniqueFd &far,
+               const std::function<void(const std::function<void()> &)> &privileged)
 {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
         return false;
     ours = UniqueFd(fds[0]);
     far = UniqueFd(fds[1]);
-    int size = CrossHostStreams::kLinkBuffer;
-    if (::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) != 0)
-        (void)::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    grow_link(fds[0], CrossHostStreams::kLinkBuffer, privileged);
     return true;
 }
 
@@ -361,7 +382,8 @@ void CrossHostStreams::on_session(const StreamSessionInfo &info)
     r.is_protected = !info.protection_follows;
     if (info.protection_follows)
         r.streams.set_max_held(kMaxHeldBeforeShadow);
-    if (!link_pair(r.input_link, r.input_far) || !link_pair(r.sendlog_link, r.sendlog_far)) {
+    if (!link_pair(r.input_link, r.input_far, host_.privileged) ||
+        !link_pair(r.sendlog_link, r.sendlog_far, host_.privileged)) {
         end_receiver(it, std::string("no links for the shadow: ") + std::strerror(errno), true);
         return;
     }
@@ -435,22 +457,69 @@ void CrossHostStreams::deliver_and_confirm(std::map<std::uint64_t, Receiver>::it
         receiver_changed(it->first);
 }
 
-// Tells the active how far this host holds each stream: what the links took,
-// or (a session catching up, until its shadow has caught up) what arrived.
+// Tells the active how far this host holds each stream: what the links
+// took and, past them, what arrived within the budget ahead of the links
+// (docs/dual-rp.md, "Confirmed ahead of the links"); or, a session catching
+// up until its shadow has caught up, all that arrived.
 void CrossHostStreams::confirm(std::uint64_t session, Receiver &r)
 {
     const bool arrived = r.confirms_on_arrival();
-    const std::uint64_t received =
-        std::max(r.confirmed_received, arrived ? r.streams.end(StreamKind::received)
-                                               : r.streams.delivered_end(StreamKind::received));
-    const std::uint64_t sent =
-        std::max(r.confirmed_sent, arrived ? r.streams.end(StreamKind::sent)
-                                           : r.streams.delivered_end(StreamKind::sent));
-    if (received == r.confirmed_received && sent == r.confirmed_sent)
-        return;
+    std::size_t room = arrived ? 0 : ahead_budget_ - std::min(ahead_budget_, ahead_ - r.ahead);
+    auto held = [&](StreamKind kind) {
+        const std::uint64_t end = r.streams.end(kind), delivered = r.streams.delivered_end(kind);
+        if (arrived)
+            return end;
+        const std::uint64_t past = std::min<std::uint64_t>(end - delivered, room);
+        room -= past;
+        return delivered + past;
+    };
+    const std::uint64_t received = std::max(r.confirmed_received, held(StreamKind::received));
+    const std::uint64_t sent = std::max(r.confirmed_sent, held(StreamKind::sent));
+    const bool more = received != r.confirmed_received || sent != r.confirmed_sent;
     r.confirmed_received = received;
     r.confirmed_sent = sent;
-    channel_.ack(StreamAck{session, received, sent});
+    count_ahead(r);
+    if (more)
+        channel_.ack(StreamAck{session, received, sent});
+}
+
+// The receiver's part of the budget: what it confirmed that its links have
+// not taken yet. A session catching up is confirmed outside it (its own
+// bound is kMaxHeldBeforeShadow).
+void CrossHostStreams::count_ahead(Receiver &r)
+{
+    std::uint64_t ahead = 0;
+    if (!r.confirms_on_arrival()) {
+        for (StreamKind kind : {StreamKind::received, StreamKind::sent}) {
+            const std::uint64_t confirmed =
+                kind == StreamKind::received ? r.confirmed_received : r.confirmed_sent;
+            const std::uint64_t delivered = r.streams.delivered_end(kind);
+            ahead += confirmed > delivered ? confirmed - delivered : 0;
+        }
+    }
+    ahead_ = ahead_ - r.ahead + ahead;
+    r.ahead = ahead;
+}
+
+// Before its shadow takes the session over, everything the receiver holds
+// goes into the links, grown to take it: the active wrote and acknowledged
+// what this host confirmed, and the shadow reads its links to their end.
+Status CrossHostStreams::deliver_all(Receiver &r)
+{
+    for (StreamKind kind : {StreamKind::received, StreamKind::sent}) {
+        const std::size_t waiting = r.streams.undelivered(kind, SIZE_MAX).size();
+        if (waiting == 0)
+            continue;
+        const UniqueFd &link = kind == StreamKind::received ? r.input_link : r.sendlog_link;
+        grow_link(link.get(), 2 * (kLinkBuffer + waiting), host_.privileged);
+    }
+    if (Status ok = deliver(r); !ok)
+        return ok;
+    for (StreamKind kind : {StreamKind::received, StreamKind::sent})
+        if (std::size_t left = r.streams.undelivered(kind, SIZE_MAX).size())
+            return Status::fail(std::to_string(left) + " bytes of the " + stream_kind_name(kind) +
+                                " stream did not fit its link");
+    return Status::ok();
 }
 
 void CrossHostStreams::receiver_changed(std::uint64_t session)
@@ -625,6 +694,7 @@ void CrossHostStreams::end_receiver(std::map<std::uint64_t, Receiver>::iterator 
     continuable_.erase(session);
     if (!it->second.history_read || !it->second.is_protected)
         receivers_behind_--;
+    ahead_ -= it->second.ahead;
     receivers_.erase(it);  // the links close: the shadow's mirror ends
     counters_.receivers_ended++;
     receiver_changed(session);
@@ -636,9 +706,21 @@ void CrossHostStreams::end_receivers(const std::string &why, bool continuable)
         std::uint64_t session = receivers_.begin()->first;
         // One still catching up never is: the active wrote and acknowledged
         // without waiting for this host.
-        bool protected_here = receivers_.begin()->second.is_protected;
+        Receiver &r = receivers_.begin()->second;
+        bool continues = continuable && r.is_protected;
+        if (continues) {
+            if (Status all = deliver_all(r); !all) {
+                continues = false;
+                if (host_.log)
+                    host_.log(LogLevel::Warning,
+                              "the shadow of " + r.info.neighbor +
+                                  " cannot continue its session: it lacks what this host "
+                                  "confirmed: " +
+                                  all.why());
+            }
+        }
         end_receiver(receivers_.begin(), why, false);
-        if (continuable && protected_here)
+        if (continues)
             continuable_.insert(session);
     }
 }
@@ -789,6 +871,7 @@ CrossHostStreams::Counters CrossHostStreams::counters() const
     }
     for (const auto &[session, r] : receivers_)
         c.catching_up += r.is_protected ? 0 : 1;
+    c.ahead_of_links = ahead_;
     return c;
 }
 

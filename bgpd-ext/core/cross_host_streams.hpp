@@ -14,9 +14,13 @@
 //
 // On the standby each receiver writes what it accepted into two unix links,
 // whose far ends feed the standby's shadow of the session exactly as the
-// local hand-over's links do (a full link holds the confirmations back, so
-// a slow shadow slows the active as in local mode), and confirms what the
-// links took. Once the connection's image arrived the shadow can start on
+// local hand-over's links do, and confirms what the links took and, past
+// a full link, what arrived, within one budget for all sessions (docs/
+// dual-rp.md, "Confirmed ahead of the links"): a shadow busy with a table
+// no longer holds every keepalive of its session back; a slow one still
+// slows the active once the budget is spent. A shadow that takes its
+// session over first gets every byte its receiver holds (the links grow to
+// take them). Once the connection's image arrived the shadow can start on
 // a placeholder socket with the session's addresses (placeholder_of).
 //
 // A session whose gate starts not engaged catches up first (docs/dual-rp.md,
@@ -72,6 +76,9 @@ public:
         // acknowledged more, or it ended): receiver_state() says.
         std::function<void(std::uint64_t session)> receiver_changed;
         std::function<void(LogLevel, const std::string &)> log;
+        // Runs the call with CAP_NET_ADMIN in effect: a link's buffer past
+        // net.core.wmem_max. Unset: the call runs as it is.
+        std::function<void(const std::function<void()> &)> privileged;
     };
 
     // Chunks on the channel not yet confirmed, over all sessions.
@@ -88,9 +95,15 @@ public:
     // undelivered meanwhile: the active's own bound on a hand-over's
     // pending bytes (ActiveTap::kMaxPendingHandover).
     static constexpr std::size_t kMaxHeldBeforeShadow = 512u << 20;
+    // What the standby host confirms past its shadows' full links, over all
+    // sessions: held here until the links take it, and written into them
+    // before a shadow takes its session over, where the shadow reads it
+    // (about 0.5 s of parsing for 16 MiB of a full table).
+    static constexpr std::size_t kDefaultAheadOfLinks = 16u << 20;
 
     CrossHostStreams(Channel channel, Host host, std::size_t budget = kDefaultBudget,
-                     std::size_t window = StreamSender::kDefaultWindow);
+                     std::size_t window = StreamSender::kDefaultWindow,
+                     std::size_t ahead_of_links = kDefaultAheadOfLinks);
 
     // --- the active ---
     // The hold (docs/dual-rp.md, "The hold"): each relayed session's own
@@ -234,6 +247,7 @@ public:
         std::size_t held_sessions = 0;      // active: under the hold
         std::uint64_t hold_refused = 0;     // active: relayed without the hold
         std::size_t catching_up = 0;        // either: sessions not protected yet
+        std::size_t ahead_of_links = 0;     // standby: confirmed, not in the links yet
     };
     Counters counters() const;
 
@@ -287,6 +301,7 @@ private:
         bool is_protected = true;   // false until the active says (protection_follows)
         bool caught_up_told = false;
         std::uint64_t confirmed_received = 0, confirmed_sent = 0;  // the last StreamAck
+        std::uint64_t ahead = 0;  // of those, not in the links yet (its part of ahead_)
         // Confirmed on arrival (see kMaxHeldBeforeShadow), or as delivered.
         bool confirms_on_arrival() const { return info.protection_follows && !caught_up_told; }
         std::uint64_t history_received = 0, history_sent = 0;  // from the image
@@ -308,6 +323,8 @@ private:
     // `room`: the links may take more now (else a full link is not tried).
     void deliver_and_confirm(std::map<std::uint64_t, Receiver>::iterator it, bool room);
     void confirm(std::uint64_t session, Receiver &r);
+    void count_ahead(Receiver &r);
+    Status deliver_all(Receiver &r);
     void receiver_changed(std::uint64_t session);
     void want_room(std::uint64_t session, Relay &r);
     void hold_confirm(Relay &r);
@@ -318,7 +335,7 @@ private:
 
     Channel channel_;
     Host host_;
-    std::size_t budget_, window_;
+    std::size_t budget_, window_, ahead_budget_;
     std::uint64_t next_session_ = 1;
     std::map<std::uint64_t, Relay> relays_;
     AckHold *hold_ = nullptr;
@@ -329,6 +346,7 @@ private:
     std::size_t receivers_behind_ = 0;
     std::set<std::uint64_t> waiting_;  // relays that wait for room
     std::size_t in_flight_ = 0;        // chunked, not confirmed, over all relays
+    std::size_t ahead_ = 0;            // confirmed past the links, over all receivers
     Counters counters_;
 };
 

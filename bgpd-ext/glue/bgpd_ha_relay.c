@@ -304,10 +304,11 @@ void bgpd_ha_relay_show(struct vty *vty, struct json_object *json)
 		vty_out(vty,
 			"Streams across hosts: %" PRIu64 " sessions to the standby host, %" PRIu64
 			" from the active host (%" PRIu64 " catching up); %" PRIu64
-			" bytes confirmed, %" PRIu64 " held, %" PRIu64 " in flight, %" PRIu64
+			" bytes confirmed, %" PRIu64 " held (%" PRIu64
+			" ahead of the shadows' links), %" PRIu64 " in flight, %" PRIu64
 			" chunks refused\n",
 			c.relays, c.receivers, c.catching_up, c.bytes_confirmed, c.bytes_held,
-			c.bytes_in_flight, c.chunks_refused);
+			c.bytes_ahead_of_links, c.bytes_in_flight, c.chunks_refused);
 		if (c.hold_on)
 			vty_out(vty,
 				"Hold: %" PRIu64 " sessions, %" PRIu64 " segments queued, %" PRIu64
@@ -336,6 +337,7 @@ void bgpd_ha_relay_show(struct vty *vty, struct json_object *json)
 	json_object_int_add(j, "catchingUp", c.catching_up);
 	json_object_int_add(j, "bytesConfirmed", c.bytes_confirmed);
 	json_object_int_add(j, "bytesHeld", c.bytes_held);
+	json_object_int_add(j, "bytesAheadOfLinks", c.bytes_ahead_of_links);
 	json_object_int_add(j, "bytesInFlight", c.bytes_in_flight);
 	if (c.hold_on || hold_error[0]) {
 		json_object *hold = json_object_new_object();

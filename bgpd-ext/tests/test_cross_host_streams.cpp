@@ -26,6 +26,7 @@
 #include <thread>
 
 #include <deque>
+#include <functional>
 #include <variant>
 
 using namespace frr_ha;
@@ -67,8 +68,10 @@ struct Hosts {
                 [this](LogLevel, const std::string &text) { log.push_back(text); }};
     }
 
-    explicit Hosts(std::size_t budget = CrossHostStreams::kDefaultBudget)
-        : active(channel(to_standby), host(), budget), standby(channel(to_active), host(), budget)
+    explicit Hosts(std::size_t budget = CrossHostStreams::kDefaultBudget,
+                   std::size_t ahead = CrossHostStreams::kDefaultAheadOfLinks)
+        : active(channel(to_standby), host(), budget, StreamSender::kDefaultWindow, ahead),
+          standby(channel(to_active), host(), budget, StreamSender::kDefaultWindow, ahead)
     {
     }
 
@@ -617,21 +620,37 @@ TEST_CASE("cross-host streams: a new hand-over of a neighbor supersedes what the
     CHECK_THAT(h.standby.shadows_behind(), Catch::Contains("192.0.2.2 waits for its connection's image"));
 }
 
-TEST_CASE("cross-host streams: a shadow that does not read holds the confirmations back, and the session with them",
-          "[cross_host_streams]")
-{
-    Hosts h;
-    Session s(h.active, "192.0.2.2", true);
-    REQUIRE(h.active.pump(s.number));
-    h.settle_channel();
-    std::array<UniqueFd, 3> fds = shadow_on_standby_host(h.standby, s.number);
-    // More than the link and the window hold, from the peer.
-    std::string big;
-    while (big.size() < (6u << 20))
-        big += update("", kOrigin + kAsPath + kNextHop, v4(10, 5, static_cast<std::uint8_t>(big.size())));
-    std::string read;
-    std::thread peer([&] { send_all(s.c.peer.get(), big); });
-    auto pump_until_quiet = [&] {
+namespace {
+
+// A session with its shadow on the standby host, whose peer sends more
+// than the links, the window and the budget ahead of the links hold
+// while the shadow reads nothing.
+struct UnreadShadow {
+    Hosts &h;
+    Session s;
+    std::array<UniqueFd, 3> fds;
+    std::string big, read;
+    std::thread peer;
+
+    UnreadShadow(Hosts &hosts, std::size_t bytes) : h(hosts), s(h.active, "192.0.2.2", true)
+    {
+        REQUIRE(h.active.pump(s.number));
+        h.settle_channel();
+        fds = shadow_on_standby_host(h.standby, s.number);
+        while (big.size() < bytes)
+            big += update("", kOrigin + kAsPath + kNextHop,
+                          v4(10, 5, static_cast<std::uint8_t>(big.size())));
+        peer = std::thread([this] { send_all(s.c.peer.get(), big); });
+    }
+    ~UnreadShadow()
+    {
+        if (peer.joinable())
+            peer.join();
+    }
+    // The active reads, relays and is confirmed until nothing moves, or
+    // the input link is full and nothing more is read.
+    void pump_until_quiet()
+    {
         for (int round = 0; round < 400; round++) {
             std::string got = read_tap(s.tap);
             read += got;
@@ -642,22 +661,55 @@ TEST_CASE("cross-host streams: a shadow that does not read holds the confirmatio
             auto st = h.standby.receiver_state(s.number);
             if (st && st->write_fd != -1 && got.empty())
                 return;
+            if (got.empty() && read.size() >= big.size())
+                return;
         }
-    };
-    pump_until_quiet();
+    }
+    // Or until `done`.
+    bool pump_until(const std::function<bool()> &done)
+    {
+        for (int round = 0; round < 400 && !done(); round++) {
+            std::string got = read_tap(s.tap);
+            read += got;
+            h.active.pump(s.number);
+            h.settle_channel();
+            if (got.empty())
+                settle();
+        }
+        return done();
+    }
+    std::uint64_t total() const { return s.exchanged.size() + big.size(); }
+};
+
+}  // namespace
+
+TEST_CASE("cross-host streams: a shadow that does not read is confirmed ahead of its links within the budget, then holds the confirmations back, and the session with them",
+          "[cross_host_streams]")
+{
+    constexpr std::size_t kAhead = 1u << 20;
+    Hosts h(CrossHostStreams::kDefaultBudget, kAhead);
+    UnreadShadow u(h, 6u << 20);
+    Session &s = u.s;
+    std::array<UniqueFd, 3> &fds = u.fds;
+    std::string &big = u.big;
+    std::string &read = u.read;
+    // Past the full link, exactly the budget is confirmed.
+    CHECK(u.pump_until([&] { return h.standby.counters().ahead_of_links == kAhead; }));
+    u.pump_until_quiet();
+    CHECK(h.standby.counters().ahead_of_links == kAhead);
     auto st = h.standby.receiver_state(s.number);
     REQUIRE(st);
     CHECK(st->write_fd == st->read_fd);  // the input link is full
     std::vector<CrossHostStreams::View> keep;
     const auto *relay = view_of(h.active, s.number, keep);
     REQUIRE(relay);
-    // Confirmed only what the link took: the window stops the relay.
-    CHECK(relay->received < s.exchanged.size() + big.size());
+    // Then nothing more: the window stops the relay.
+    CHECK(relay->received < u.total());
     CHECK(relay->offered_received - relay->received <= StreamSender::kDefaultWindow);
 
     // The shadow reads: every byte arrives, in order, and is confirmed.
     std::string shadow;
-    for (int round = 0; round < 2000 && shadow.size() < s.exchanged.size() + big.size(); round++) {
+    for (int round = 0; round < 2000 && shadow.size() < u.total(); round++) {
         shadow += take(fds[1].get());
         h.standby.receiver_flush(s.number);
         h.settle_channel();
@@ -665,12 +717,38 @@ TEST_CASE("cross-host streams: a shadow that does not read holds the confirmatio
         h.active.pump(s.number);
         h.settle_channel();
     }
-    peer.join();
-    CHECK(shadow.size() == s.exchanged.size() + big.size());
+    u.peer.join();
+    CHECK(shadow.size() == u.total());
     CHECK(shadow == s.exchanged + big);
     relay = view_of(h.active, s.number, keep);
     REQUIRE(relay);
-    CHECK(relay->received == s.exchanged.size() + big.size());
+    CHECK(relay->received == u.total());
+    CHECK(h.standby.counters().ahead_of_links == 0);
+}
+
+TEST_CASE("cross-host streams: a shadow that takes its session over gets every byte its host confirmed ahead of the links",
+          "[cross_host_streams]")
+{
+    Hosts h;  // 16 MiB ahead of the links: more than the peer sends
+    UnreadShadow u(h, 6u << 20);
+    std::vector<CrossHostStreams::View> keep;
+    // Every byte confirmed, though the shadow read none.
+    CHECK(u.pump_until([&] {
+        const auto *relay = view_of(h.active, u.s.number, keep);
+        return relay && relay->received == u.total();
+    }));
+    u.peer.join();
+    CHECK(h.standby.counters().ahead_of_links > 0);
+    CHECK(h.standby.may_continue(u.s.number));
+
+    // This host becomes active: the links take all it holds, and the
+    // shadow finds every byte in order on its input link.
+    h.standby.end_receivers("this RP becomes active", true);
+    CHECK(h.standby.may_continue(u.s.number));
+    CHECK(h.standby.counters().ahead_of_links == 0);
+    std::string shadow = take(u.fds[1].get());
+    CHECK(shadow.size() == u.total());
+    CHECK(shadow == u.s.exchanged + u.big);
 }
 
 TEST_CASE("cross-host streams: the standby host's shadow takes the session over on a socket rebuilt from what it holds, and the peer's stream goes on",
@@ -1071,7 +1149,8 @@ TEST_CASE("cross-host streams: a protection the standby host cannot hold, or a s
 TEST_CASE("cross-host streams: a session catching up is confirmed as it arrives until its shadow starts, so a history larger than the links goes through",
           "[cross_host_streams]")
 {
-    Hosts h;
+    // The budget ahead of the links smaller than what the links miss.
+    Hosts h(CrossHostStreams::kDefaultBudget, 256u << 10);
     // 6 MiB of the sent stream, more than the links and the window hold,
     // and no image yet (it follows the whole history): nothing reads the
     // links.
@@ -1097,7 +1176,8 @@ TEST_CASE("cross-host streams: a session catching up is confirmed as it arrives 
     CHECK_FALSE(h.standby.may_continue(30));
 
     // An older active's session is confirmed only as far as the links took
-    // it (its shadow may continue whatever was confirmed).
+    // it and the budget ahead of them (its shadow may continue whatever was
+    // confirmed).
     h.to_active.clear();
     h.standby.on_session(StreamSessionInfo{31, 1, "", "192.0.2.31", false, false});
     feed(31);

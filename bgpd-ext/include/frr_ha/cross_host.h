@@ -99,6 +99,9 @@ struct frr_ha_cross_host_counters {
 	/* sessions on either side the standby host does not protect yet (they
 	 * catch up first) */
 	uint64_t catching_up;
+	/* standby: bytes confirmed to the active that the shadows' links have
+	 * not taken yet (within CrossHostStreams::kDefaultAheadOfLinks) */
+	uint64_t bytes_ahead_of_links;
 	/* active: the hold (its segments queued, those that waited for a
 	 * confirmation, those the queue lost), sessions under it, and sessions
 	 * relayed without it */
