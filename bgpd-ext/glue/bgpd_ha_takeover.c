@@ -96,7 +96,13 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 			return TAKEN_BUSY;
 		bgpd_ha_shadow_swallow_queued(peer);
 		ok = tap_take_over(s, writers_gone, &info, why, sizeof(why));
-		output_waits = stream_fifo_count_safe(peer->obuf) > 0;
+		/* What the shadow queued, or a wait it armed that has not
+		 * fired yet: that wait is on the shadow's send-log link, closed
+		 * by the takeover, and a keepalive queued later finds it armed
+		 * and adds none of its own (seen: a planned switchover right at
+		 * the shadows' keepalive timer, nothing written for 10 s). */
+		output_waits = stream_fifo_count_safe(peer->obuf) > 0 ||
+			       thread_is_scheduled(peer->t_write);
 		pthread_mutex_unlock(&peer->io_mtx);
 	} else
 		snprintf(why, sizeof(why), "the shadow session is down");
@@ -134,11 +140,11 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 		bgp_reads_off(peer);
 		bgp_reads_on(peer);
 	}
-	/* Output: only what the shadow queued needs a wait armed now (each
-	 * costs a wake-up of the busy I/O pthread, ~40 us at 1000 sessions);
-	 * whatever bgpd queues later arms its own, as on any session. A wait
-	 * armed by the shadow is on its input link (where a shadow's writes
-	 * wait): moved to the socket. */
+	/* Output: only what the shadow queued, or a wait it left armed,
+	 * needs a wait armed now (each costs a wake-up of the busy I/O
+	 * pthread, ~40 us at 1000 sessions); whatever bgpd queues later arms
+	 * its own, as on any session. A wait armed by the shadow is on its
+	 * send-log link (where a shadow's writes wait): moved to the socket. */
 	if (output_waits || *info.takeover_rebuilt) {
 		bgp_writes_off(peer);
 		bgp_writes_on(peer);
