@@ -89,8 +89,7 @@ bool frr_ha_cross_host_hold_start(frr_ha_node *node, uint16_t queue,
     node->hold = std::move(*installed);
     if (privileged)
         node->hold->set_privileged([privileged](const std::function<void()> &call) {
-            privileged([](void *c) { (*static_cast<const std::function<void()> *>(c))(); },
-                       const_cast<std::function<void()> *>(&call));
+            frr_ha::CHost::run_through(privileged, call);
         });
     node->cross.set_hold(node->hold.get());
     return true;

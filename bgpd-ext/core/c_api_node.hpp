@@ -208,15 +208,17 @@ public:
         if (ops_.stream_receiver_changed)
             ops_.stream_receiver_changed(ctx_, session);
     }
-    void privileged(const std::function<void()> &call)
+    void privileged(const std::function<void()> &call) { run_through(ops_.privileged, call); }
+    // Runs `call` through a C host's privileged(call, arg) (none: as it is).
+    static void run_through(void (*privileged)(void (*)(void *), void *),
+                            const std::function<void()> &call)
     {
-        if (!ops_.privileged) {
+        if (!privileged) {
             call();
             return;
         }
-        ops_.privileged(
-            ctx_, [](void *c) { (*static_cast<const std::function<void()> *>(c))(); },
-            const_cast<std::function<void()> *>(&call));
+        privileged([](void *c) { (*static_cast<const std::function<void()> *>(c))(); },
+                   const_cast<std::function<void()> *>(&call));
     }
 
 private:

@@ -117,6 +117,8 @@ int bgpd_ha_channel_pid(uint64_t id);
 
 /* Adds the relays' callback to the pair's host operations. */
 void bgpd_ha_relay_host_ops(struct frr_ha_host_ops *ops);
+/* Runs call(arg) with CAP_NET_ADMIN in effect. */
+void bgpd_ha_with_net_admin(void (*call)(void *), void *arg);
 /* And the standby host's receivers' (bgpd_ha_receiver.c). */
 void bgpd_ha_receiver_host_ops(struct frr_ha_host_ops *ops);
 /* show bgp ha [json]: "streamsAcrossHosts" (dual-RP). */

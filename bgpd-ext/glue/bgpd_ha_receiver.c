@@ -171,18 +171,10 @@ static void receiver_write(struct thread *t)
 	receiver_event(THREAD_ARG(t), frr_ha_cross_host_receiver_flush);
 }
 
-/* The links to the shadows grow past net.core.wmem_max: CAP_NET_ADMIN. */
-static void host_privileged(void *ctx, void (*call)(void *), void *arg)
-{
-	frr_with_privs (&bgpd_privs) {
-		call(arg);
-	}
-}
-
 void bgpd_ha_receiver_host_ops(struct frr_ha_host_ops *ops)
 {
 	ops->stream_receiver_changed = host_stream_receiver_changed;
-	ops->privileged = host_privileged;
+	ops->privileged = bgpd_ha_with_net_admin;
 }
 
 void bgpd_ha_receiver_init(void)

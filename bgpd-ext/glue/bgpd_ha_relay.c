@@ -132,8 +132,9 @@ static void host_stream_relay_changed(void *ctx, uint64_t session)
 		relay_rearm(r);
 }
 
-/* The hold's netlink messages need CAP_NET_ADMIN in effect. */
-static void with_net_admin(void (*call)(void *), void *arg)
+/* The hold's netlink messages, and the standby host's links grown past
+ * net.core.wmem_max, need CAP_NET_ADMIN in effect. */
+void bgpd_ha_with_net_admin(void (*call)(void *), void *arg)
 {
 	frr_with_privs (&bgpd_privs) {
 		call(arg);
@@ -163,7 +164,7 @@ static void relay_hold_ensure(struct frr_ha_node *node)
 	if (frr_ha_cross_host_hold_fd(node) >= 0)
 		return;
 	frr_with_privs (&bgpd_privs) {
-		ok = frr_ha_cross_host_hold_start(node, RELAY_HOLD_QUEUE, with_net_admin, why,
+		ok = frr_ha_cross_host_hold_start(node, RELAY_HOLD_QUEUE, bgpd_ha_with_net_admin, why,
 						  sizeof(why));
 	}
 	if (!ok) {

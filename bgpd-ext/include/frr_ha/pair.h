@@ -121,7 +121,7 @@ struct frr_ha_host_ops {
 	void (*stream_receiver_changed)(void *ctx, uint64_t session);
 	/* Dual-RP, standby: runs call(arg) with CAP_NET_ADMIN in effect (the
 	 * links to the shadows grow past net.core.wmem_max). Optional. */
-	void (*privileged)(void *ctx, void (*call)(void *), void *arg);
+	void (*privileged)(void (*call)(void *), void *arg);
 };
 
 #define FRR_HA_LEASE_NO_DEADLINE UINT64_MAX
