@@ -43,13 +43,18 @@ UPDATE again of any prefix but those the restarts explain. And when the
 active host's link towards the peers goes (the channel's stays), the active
 hands its role over before bgpd takes the link's sessions down: r3 and r4
 go on with their tables from the other host, and the old active is not
-ready until its link is back.
+ready until its link is back. Last, under r3's route churn, with commands
+typed on the standby host (refused), the active dies at a random instant,
+its bgpd alone and then its whole host, and rejoins while the churn goes
+on: r3 and r4 never see it, and every peer and RP ends with r3's prefixes.
 """
 import json
 import os
+import random
 import re
 import sys
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -1320,6 +1325,172 @@ def test_active_host_losing_its_peering_link_hands_the_sessions_over():
     assert after["r3"] == before["r3"]
     assert after["r5"] == before["r5"]
     assert set(after["r4"]) == set(before["r4"])
+
+
+CHURN_WINDOW = 32  # prefixes r3 holds at once while it churns
+CHURN_SLOTS = 64   # 198.18.N.0/24, N below this
+
+
+def churned_prefixes():
+    """The churn's prefixes as r3 announces them and as r4 (GoBGP), r5
+    (BIRD) and each RP hold them."""
+    tgen = get_topogen()
+    r3 = vtysh_json(tgen.gears["r3"], "show ip bgp 198.18.0.0/16 longer-prefixes json")
+    r4 = tgen.gears["r4"].cmd(f"gobgp neighbor {SERVICE} adj-in -a ipv4")
+    r5 = tgen.gears["r5"].cmd(f"birdc -s {BIRD_DIR}/bird.ctl show route protocol r1")
+    held = {"r3": set(r3.get("routes", {})),
+            "r4": set(re.findall(r"198\.18\.\d+\.0/24", r4)),
+            "r5": {p for p in BIRD_ROUTE.findall(r5) if p.startswith("198.18.")}}
+    for rp, host in HOSTS.items():
+        routes = json.loads(rp_vtysh(tgen.gears[host], rp,
+                                     "show ip bgp 198.18.0.0/16 longer-prefixes json"))
+        held[f"rp {rp}"] = set(routes.get("routes", {}))
+    return held
+
+
+@contextmanager
+def r3_churns():
+    """r3 adds one prefix and withdraws another, without pause, until the
+    block ends (a sliding window of CHURN_WINDOW prefixes); r3 keeps what it
+    held at that moment."""
+    script = "/tmp/ha_pair_dual_rp.r3-churn.sh"
+    with open(script, "w") as f:
+        f.write("i=0\nwhile true; do\n"
+                f"  add=$((i % {CHURN_SLOTS})); drop=$(((i + {CHURN_SLOTS - CHURN_WINDOW}) % "
+                f"{CHURN_SLOTS}))\n"
+                "  vtysh -c 'configure terminal' -c 'router bgp 65003' "
+                "-c 'address-family ipv4 unicast' -c \"network 198.18.$add.0/24\" "
+                "-c \"no network 198.18.$drop.0/24\" >/dev/null 2>&1\n"
+                "  i=$((i + 1))\ndone\n")
+    r3 = get_topogen().gears["r3"]
+    pid = r3.cmd(f"sh {script} >/dev/null 2>&1 & echo $!").strip()
+    try:
+        yield
+    finally:
+        r3.cmd(f"kill {pid}; while kill -0 {pid} 2>/dev/null; do sleep 0.05; done")
+
+
+def commands_refused_on_the_standby(standby, active):
+    """What an operator types on the standby host, sessions reset or
+    configuration changed, is refused, naming the active."""
+    host = get_topogen().gears[HOSTS[standby]]
+    for command in ("clear bgp *", f"clear bgp {R3}", f"clear bgp ipv4 unicast {R4} soft"):
+        out = rp_vtysh(host, standby, command)
+        assert f"(rp {standby}) is the standby" in out and f"rp {active}" in out, (command, out)
+    out = host.cmd(f"vtysh -d bgpd --vty_socket {rp_vty_dir(standby)} -c 'configure terminal' "
+                   f"-c 'router bgp 65001' -c 'neighbor {R3} shutdown' 2>&1")
+    assert "its configuration follows the active's" in out and f"rp {active}" in out, out
+
+
+def dies(rp, whole_host):
+    """rp's bgpd is killed (kill -9); with whole_host, its links go down in
+    the same instant (a host's death), else its kernel lives on."""
+    host = get_topogen().gears[HOSTS[rp]]
+    pid = rp_pid(host, rp)
+    if whole_host:
+        host.cmd(f"kill -STOP {pid} && ip link set {HOSTS[rp]}-eth0 down && "
+                 f"ip link set {HOSTS[rp]}-eth1 down && kill -9 {pid}")
+    else:
+        host.cmd(f"kill -9 {pid}")
+
+
+def test_deaths_at_random_instants_under_route_churn_with_commands_on_the_standby():
+    """r3 adds and withdraws prefixes without pause (tables loaded) while
+    the operator types commands on the standby host (each refused, naming
+    the active) and the active dies at a random instant: its bgpd alone
+    first (its kernel lives on, and the connections it leaves must not end
+    the sessions), then its whole host. The dead RP restarts while the
+    churn goes on, so it catches up under churn: the operator types the
+    commands there as soon as it is standby, and adds a route on the
+    active. Each time r3's and r4's sessions are never dropped and their
+    wires stay clean; once the churn stops r4 (GoBGP), r5 (BIRD) and both
+    RPs hold exactly the churned prefixes r3 still announces, the rejoined
+    standby shadows every session, and the route added during its catch-up
+    is in its configuration and at r4."""
+    tgen = get_topogen()
+    seed = int(os.environ.get("FRR_HA_CHURN_SEED", str(int(time.time()))))
+    rng = random.Random(seed)
+    active = "a" if show("a")["role"] == "active" else "b"
+    for cycle, whole_host in enumerate((False, True)):
+        standby = "b" if active == "a" else "a"
+        wait_leased(active, standby)
+        wait_shadow_on(standby, active)
+        wait_r5_shadowed(standby)
+        heard = assert_service_peers_never_dropped()
+        epoch = show(active)["epoch"]
+        delay = round(rng.uniform(0.3, 3.0), 2)
+        label = (f"seed {seed}, cycle {cycle}: {'host' if whole_host else 'bgpd'} "
+                 f"killed after {delay} s")
+        print(label)
+        added = f"10.1.{30 + cycle}.0/24"
+        survivor_host, dead_host = tgen.gears[HOSTS[standby]], tgen.gears[HOSTS[active]]
+        capture = service_wire(tgen)
+        try:
+            with r3_churns():
+                commands_refused_on_the_standby(standby, active)
+                time.sleep(delay)
+                capture.mark("death")
+                dies(active, whole_host)
+                wait_for(f"{label}: rp {standby} takes over",
+                         lambda: None if show(standby)["role"] == "active"
+                         else show(standby)["role"], count=20, wait=0.25)
+                takeovers = [line for line in rp_log(survivor_host, standby).splitlines()
+                             if "shadow sessions continued" in line]
+                assert "2 of 3 shadow sessions continued" in takeovers[-1], (label, takeovers)
+                wait_service_on_host(standby)
+                # The dead RP comes back and catches up while r3 churns.
+                if whole_host:
+                    dead_host.cmd(f"ip link set {HOSTS[active]}-eth0 up && "
+                                  f"ip link set {HOSTS[active]}-eth1 up")
+                start_rp(dead_host, active)
+                wait_for(f"{label}: rp {active} is standby again",
+                         lambda: None if show(active)["role"] == "standby"
+                         else show(active)["role"], count=40, wait=0.25)
+                commands_refused_on_the_standby(active, standby)
+                out = rp_vtysh(survivor_host, standby, "configure terminal\nrouter bgp 65001\n"
+                               f"address-family ipv4 unicast\nnetwork {added}")
+                assert "%" not in out, out
+                time.sleep(2)  # the churn goes on through the new active
+            active, standby = standby, active
+            wait_roles(active, standby, epoch + 1)
+            wait_service_on(active)  # the restarted RP released the address
+            wait_shadow_on(standby, active)
+            wait_r5_shadowed(standby)
+
+            def in_step():
+                held = churned_prefixes()
+                want = held["r3"]
+                if len(want) != CHURN_WINDOW:
+                    return f"r3 announces {len(want)} churned prefixes"
+                differ = {who: sorted(got ^ want)[:4] for who, got in held.items() if got != want}
+                return f"differ from r3's: {differ}" if differ else None
+
+            wait_for(f"{label}: every peer and RP holds exactly r3's churned prefixes",
+                     in_step, count=30, wait=1)
+            wait_for(f"{label}: r4 has the route added during the catch-up",
+                     lambda: None if added in tgen.gears["r4"].cmd(
+                         f"gobgp neighbor {SERVICE} adj-in -a ipv4 {added}") else "not yet",
+                     count=20, wait=0.5)
+            assert f"network {added}" in rp_vtysh(dead_host, standby, "show running-config")
+            time.sleep(1)
+        finally:
+            capture.stop()
+        later = assert_service_peers_never_dropped()
+        assert (later["messageStats"]["notificationsRecv"]
+                == heard["messageStats"]["notificationsRecv"]), label
+        churned = later["messageStats"]["updatesSent"] - heard["messageStats"]["updatesSent"]
+        print(f"{label}: r3 sent {churned} UPDATEs while it churned")
+        assert churned >= 20, (label, churned)  # the churn ran through the death
+        assert_service_wire_clean(capture, since="death")
+        # Withdrawn all at once, dropped everywhere.
+        r3 = tgen.gears["r3"]
+        gone = sorted(churned_prefixes()["r3"])
+        r3.cmd("vtysh -c 'configure terminal' -c 'router bgp 65003' "
+               "-c 'address-family ipv4 unicast' " + " ".join(f"-c 'no network {p}'" for p in gone))
+        wait_for(f"{label}: every peer and RP dropped the churned prefixes",
+                 lambda: None if not any(churned_prefixes().values())
+                 else {who: len(got) for who, got in churned_prefixes().items()},
+                 count=30, wait=1)
 
 
 def route_origin(prefix):
