@@ -52,6 +52,7 @@ from ha_lib.speakers import (  # noqa: E402
     stop_pair_router,
     write_conf as write,
 )
+from ha_lib.thread_hang import hang_main_thread  # noqa: E402
 from ha_lib.yang_model import show_json_to_instance, validate_instance  # noqa: E402
 
 pytestmark = [pytest.mark.bgpd]
@@ -392,3 +393,33 @@ def test_the_new_active_has_a_standby_again(tmp_path):
     assert a["fencing"]["partnerPid"] == rp_pid(gear("r1"), "b")
     for rp in ("a", "b"):
         validate_instance(show_json_to_instance(rp_json(gear("r1"), rp)), str(tmp_path))
+
+
+def test_active_whose_main_thread_hangs_is_fenced_and_replaced():
+    """A hang as a deadlock leaves it: rp b's main thread stops while its
+    I/O pthread and the module's own thread run on (SIGSTOP would stop them
+    all). The standby hears no heartbeat for the hang-detection time, kills
+    the process and takes over; r2's session carries on."""
+    wait_pair(gear("r1"), "b", "a", epoch=2)
+    wait_protected("b", "a")
+    before = r2_view()
+    pid = rp_pid(gear("r1"), "b")
+    # Longer than the hang-detection time: only the fence ends it.
+    hang_main_thread(gear("r1"), pid, HANG_MS / 1000 + 15, "/tmp/ha_hung_active.hang-ready")
+    wait_for("rp a takes over", lambda: None if role_of("a") == "active" else "not yet",
+             count=60, wait=0.25)
+    wait_for("the hung process is gone",
+             lambda: None if gear("r1").cmd(f"kill -0 {pid} 2>/dev/null && echo alive").strip() == ""
+             else "alive", count=20, wait=0.25)
+    a = rp_json(gear("r1"), "a")
+    assert a["role"] == "active" and a["epoch"] == 3
+    fence = a["fencing"]["fences"][-1]
+    assert fence["pid"] == pid and fence["reason"].startswith("no heartbeat for "), fence
+    assert fence["partnerDied"] and fence["tookOver"], fence
+    assert a["switchovers"][-1]["reason"] == "partner-hung", a["switchovers"]
+    wait_for("r2's session continues on rp a",
+             lambda: None if streams("a") == {R2[0]: "live"} else str(streams("a")),
+             count=40, wait=0.5)
+    time.sleep(12)  # beyond r2's hold time
+    after = r2_view()
+    assert same_session(before, after), f"r2 saw the switchover:\n{before}\n{after}"

@@ -64,6 +64,7 @@ sys.path.append(os.path.join(CWD, ".."))
 from lib.topogen import Topogen, get_topogen  # noqa: E402
 
 from ha_lib.mrt import write_ipv4_rib  # noqa: E402
+from ha_lib.thread_hang import hang_main_thread  # noqa: E402
 from ha_lib.speakers import bird_session, gobgp_session, start_bird, stop_bird, write_conf  # noqa: E402,E501
 from ha_lib.wire import Capture, tshark  # noqa: E402
 from ha_lib.yang_model import show_json_to_instance, validate_instance  # noqa: E402
@@ -1491,6 +1492,52 @@ def test_deaths_at_random_instants_under_route_churn_with_commands_on_the_standb
                  lambda: None if not any(churned_prefixes().values())
                  else {who: len(got) for who, got in churned_prefixes().items()},
                  count=30, wait=1)
+
+
+def test_active_whose_main_thread_hangs_is_fenced_and_steps_down():
+    """The active's bgpd hangs: its main thread stops (as in a deadlock)
+    while its I/O pthread runs on. It renews no lease, so its kernel fences
+    it at the lease's end, and the standby host takes over once the lease
+    it granted has expired, continuing r3's and r4's sessions. When the
+    thread runs again the old active finds its lease lapsed and steps down
+    without a word to the peers, and shadows the sessions as standby."""
+    tgen = get_topogen()
+    active = "a" if show("a")["role"] == "active" else "b"
+    standby = "b" if active == "a" else "a"
+    wait_leased(active, standby)
+    wait_shadow_on(standby, active)
+    wait_r5_shadowed(standby)
+    heard = assert_service_peers_never_dropped()
+    epoch = show(active)["epoch"]
+    hung_host = tgen.gears[HOSTS[active]]
+    capture = service_wire(tgen)
+    try:
+        capture.mark("hang")
+        hang_main_thread(hung_host, rp_pid(hung_host, active), 4,
+                         "/tmp/ha_pair_dual_rp.hang-ready")
+        wait_for(f"rp {standby} takes over from the hung active",
+                 lambda: None if show(standby)["role"] == "active" else show(standby)["role"],
+                 count=20, wait=0.25)
+        assert show(standby)["switchovers"][-1]["reason"] == "partner-lost"
+        takeovers = [line for line in rp_log(tgen.gears[HOSTS[standby]], standby).splitlines()
+                     if "shadow sessions continued" in line]
+        assert "2 of 3 shadow sessions continued" in takeovers[-1], takeovers
+        # The hung RP answers no vty until its thread runs again, and then
+        # steps down: one active.
+        wait_roles(standby, active, epoch + 1)
+        lease = show(active)["lease"]
+        assert lease["lapses"] >= 1 and lease["fence"]["state"] == "shut", lease
+        assert "stepping down" in rp_log(hung_host, active)
+        wait_service_on(standby)
+        wait_shadow_on(active, standby)
+        wait_r5_shadowed(active)
+        time.sleep(1)
+    finally:
+        capture.stop()
+    later = assert_service_peers_never_dropped()
+    assert (later["messageStats"]["notificationsRecv"]
+            == heard["messageStats"]["notificationsRecv"])
+    assert_service_wire_clean(capture, since="hang")
 
 
 def route_origin(prefix):
