@@ -19,6 +19,9 @@ PREFIXES prefixes; p3 runs BIRD and feeds LOAD_PREFIXES prefixes on demand.
   NOTIFICATION either way, the same established-since time and connection
   counters, the same routes; `show bgp ha` on the new active reports the
   fencing, its reason and its durations.
+- An active whose main thread alone hangs (ptrace stops it; its I/O pthread
+  and the module's thread run on, as in a deadlock) is fenced and replaced
+  the same way, and r2 sees nothing.
 """
 import json
 import os

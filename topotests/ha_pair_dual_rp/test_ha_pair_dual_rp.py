@@ -47,6 +47,8 @@ ready until its link is back. Last, under r3's route churn, with commands
 typed on the standby host (refused), the active dies at a random instant,
 its bgpd alone and then its whole host, and rejoins while the churn goes
 on: r3 and r4 never see it, and every peer and RP ends with r3's prefixes.
+An active whose main thread alone hangs (its I/O pthread runs on) is
+fenced at its lease's end and replaced; let go, it steps down.
 """
 import json
 import os
