@@ -369,6 +369,9 @@ static struct interface *service_nexthop_interface(struct peer *peer,
 
 	if (!service_address_of(local, &p))
 		return NULL;
+	/* lib's if_lookup_address() matches IPv4 addresses only. */
+	if (p.family == AF_INET6)
+		return if_lookup_by_ipv6(&p.u.prefix6, 0, peer->bgp->vrf_id);
 	on_subnet = if_lookup_address(&p.u.prefix, p.family, peer->bgp->vrf_id);
 	return on_subnet ? on_subnet->ifp : NULL;
 }

@@ -27,7 +27,8 @@ follows it to the new active at each switchover (its gratuitous ARP) without
 r2 sending a packet; an RP whose lease lapsed releases it.
 
 r3 (stock FRR, no GR, its session signed with TCP-MD5) and r4 (GoBGP, no
-GR, TCP timestamps on) peer with the service address: the active relays
+GR, TCP timestamps on) peer with the service address (r3 also over IPv6,
+with 2001:db8:12::10/64, signed too): the active relays
 their sessions to the standby host, whose shadows follow them; the planned
 switchover, the cut channel, the frozen active, the standby host down and
 the active host's death (its bgpd killed and its links down at once) each
@@ -96,6 +97,8 @@ ADDRESS = {"a": "10.0.12.1", "b": "10.0.12.2"}
 SERVICE = "10.0.12.10"  # bgp ha service-address 10.0.12.10/24
 R2 = "10.0.12.3"  # peers with each RP's own address: restarts at a switchover
 R3 = "10.0.12.4"  # peers with the service address: handed to the standby host
+SERVICE6 = "2001:db8:12::10"  # bgp ha service-address 2001:db8:12::10/64
+R3V6 = "2001:db8:12::4"  # r3's second session, over IPv6 to SERVICE6 (TCP-MD5 too)
 R4 = "10.0.12.5"  # GoBGP (no GR) on the service address, as r3
 R5 = "10.0.12.6"  # BIRD with graceful restart on the service address
 SERVICE_PEERS = ["r3", "r4"]  # the peers whose sessions move between hosts
@@ -351,6 +354,10 @@ def r5_view():
             "helping": "Neighbor graceful restart active" in v["text"]}
 
 
+def r3_heard_v6():
+    return vtysh_json(get_topogen().gears["r3"], f"show bgp neighbors {SERVICE6} json")[SERVICE6]
+
+
 def r4_heard():
     return gobgp_session(get_topogen().gears["r4"])
 
@@ -360,9 +367,11 @@ def assert_service_peers_never_dropped():
     through every switchover so far: Established, never dropped, never
     established again, no NOTIFICATION received. Returns r3's view."""
     heard = r3_heard()
-    assert heard["bgpState"] == "Established", heard
-    assert heard["connectionsEstablished"] == 1 and heard["connectionsDropped"] == 0, heard
-    assert heard["messageStats"]["notificationsRecv"] == 0, heard
+    for session in (heard, r3_heard_v6()):
+        assert session["bgpState"] == "Established", session
+        assert session["connectionsEstablished"] == 1, session
+        assert session["connectionsDropped"] == 0, session
+        assert session["messageStats"]["notificationsRecv"] == 0, session
     r4 = r4_heard()
     assert r4 and r4["state"] == "Established", r4
     assert r4["flops"] == 0 and r4["notificationsRecv"] == 0, r4
@@ -371,7 +380,7 @@ def assert_service_peers_never_dropped():
 
 def service_wire(tgen):
     """A capture of what r3 and r4 exchange with the service address."""
-    return Capture(tgen, SERVICE_PEERS, [SERVICE])
+    return Capture(tgen, SERVICE_PEERS, [SERVICE, SERVICE6])
 
 
 def assert_service_wire_clean(capture, since=None):
@@ -387,6 +396,8 @@ def assert_service_wire_clean(capture, since=None):
     # Every segment to r3 is signed (TCP-MD5, option 19), those of a socket
     # rebuilt on the other host too.
     assert capture.count("r3", f"ip.src == {SERVICE} && tcp && !(tcp.option_kind == 19)") == 0
+    assert capture.count("r3", f"ipv6.src == {SERVICE6} && tcp") > 0
+    assert capture.count("r3", f"ipv6.src == {SERVICE6} && tcp && !(tcp.option_kind == 19)") == 0
 
 
 def wait_service_peers():
@@ -400,6 +411,15 @@ def wait_service_peers():
         return None
 
     wait_for("r3 peers with the service address", established)
+
+    def established_v6():
+        if r3_heard_v6()["bgpState"] != "Established":
+            return f"r3's IPv6 session is {r3_heard_v6()['bgpState']}"
+        if "2001:db8:1::/48" not in vtysh_json(r3, "show bgp ipv6 unicast json")["routes"]:
+            return "r3 lacks the pair's IPv6 prefix"
+        return None
+
+    wait_for("r3 peers with the IPv6 service address", established_v6)
 
     def gobgp_established():
         r4 = r4_heard()
@@ -501,6 +521,16 @@ def wait_shadow_on_checked(standby, active):
         return None
 
     wait_for(f"rp {standby}'s host shadows r4's session", shadowing_r4, count=40, wait=0.25)
+
+    def shadowing_v6():
+        n = show(standby)["neighbors"].get(R3V6, {})
+        tap = n.get("session", {})
+        if n.get("state") != "Established" or tap.get("stream") != "shadow" \
+                or not tap.get("historyComplete"):
+            return f"rp {standby}: {n}"
+        return not_protected(standby, R3V6)
+
+    wait_for(f"rp {standby}'s host shadows r3's IPv6 session", shadowing_v6, count=40, wait=0.25)
     # The placeholder gave bgpd the addresses r3 knows.
     n = json.loads(rp_vtysh(rp_host, standby, f"show bgp neighbors {R3} json"))[R3]
     assert n["hostLocal"] == SERVICE, n
@@ -523,8 +553,10 @@ def test_sessions_streams_reach_the_standby_host():
     assert "session handed to the standby" in rp_log(tgen.gears["rpa"], "a")
     assert "receiving the streams of 10.0.12.4 from the active host" in rp_log(
         tgen.gears["rpb"], "b")
-    text = rp_vtysh(tgen.gears["rpb"], "b", "show bgp ha")
-    assert "Streams across hosts: 0 sessions to the standby host, 3 from the active host" in text
+    want = "Streams across hosts: 0 sessions to the standby host, 4 from the active host"
+    wait_for("rp b receives the four sessions' streams",
+             lambda: None if want in rp_vtysh(tgen.gears["rpb"], "b", "show bgp ha")
+             else rp_vtysh(tgen.gears["rpb"], "b", "show bgp ha"), count=20, wait=0.5)
     r2_entry = show("a")["neighbors"][R2]
     assert r2_entry["switchoverMode"] == "restart", r2_entry
     wait_for("r5 (BIRD) peers with the service address",
@@ -635,7 +667,7 @@ def test_service_address_changed_at_run_time_and_refused_on_the_standby():
              else f"{service_states('a')} {service_states('b')}", count=20, wait=0.25)
     assert on_hosts() == [False, False]
     assert "1 received" not in r2.cmd("ping -c1 -W1 10.0.12.11")
-    assert service_states("a") == {f"{SERVICE}/24": "claimed"}
+    assert service_states("a") == {f"{SERVICE}/24": "claimed", f"{SERVICE6}/64": "claimed"}
     wait_service_on("a")
     wait_session_with("a")
 
@@ -660,7 +692,7 @@ def test_planned_switchover_over_tcp():
         time.sleep(1)
     finally:
         capture.stop()
-    assert "2 of 3 shadow sessions continued" in rp_log(tgen.gears["rpb"], "b")
+    assert "3 of 4 shadow sessions continued" in rp_log(tgen.gears["rpb"], "b")
     assert "socket rebuilt here" in rp_log(tgen.gears["rpb"], "b")
     assert_service_wire_clean(capture)
     assert_service_peers_never_dropped()
@@ -939,7 +971,7 @@ def test_active_host_death_continues_the_session_on_the_service_address():
                  count=20, wait=0.25)
         takeovers = [line for line in rp_log(rpa, "a").splitlines()
                      if "shadow sessions continued" in line]
-        assert "2 of 3 shadow sessions continued" in takeovers[-1], takeovers
+        assert "3 of 4 shadow sessions continued" in takeovers[-1], takeovers
         assert "1 restart gracefully" in takeovers[-1], takeovers
         # r5 (BIRD, GR) restarts gracefully with the new host: it keeps the
         # pair's routes while it helps, then has a new session.
@@ -1040,7 +1072,7 @@ def host_dies_and_rejoins(dead, survivor):
              count=20, wait=0.25)
     takeovers = [line for line in rp_log(tgen.gears[HOSTS[survivor]], survivor).splitlines()
                  if "shadow sessions continued" in line]
-    assert "2 of 3 shadow sessions continued" in takeovers[-1], takeovers
+    assert "3 of 4 shadow sessions continued" in takeovers[-1], takeovers
     wait_service_on_host(survivor)
     assert_new_active_accepts()
     host.cmd(f"ip link set {HOSTS[dead]}-eth0 up && ip link set {HOSTS[dead]}-eth1 up")
@@ -1068,7 +1100,7 @@ def planned_switchover(active, standby):
     wait_roles(standby, active, epoch + 1)
     takeovers = [line for line in rp_log(tgen.gears[HOSTS[standby]], standby).splitlines()
                  if "shadow sessions continued" in line]
-    assert "2 of 3 shadow sessions continued" in takeovers[-1], takeovers
+    assert "3 of 4 shadow sessions continued" in takeovers[-1], takeovers
     wait_service_on(standby)
     wait_shadow_on(active, standby)
 
@@ -1294,7 +1326,7 @@ def test_active_host_losing_its_peering_link_hands_the_sessions_over():
         assert sw["reason"] == "link-loss" and sw["epoch"] == epoch + 1, sw
         takeovers = [line for line in rp_log(tgen.gears[HOSTS[standby]], standby).splitlines()
                      if "shadow sessions continued" in line]
-        assert "2 of 3 shadow sessions continued" in takeovers[-1], takeovers
+        assert "3 of 4 shadow sessions continued" in takeovers[-1], takeovers
         assert f"switchover on link loss ({ifname})" in rp_log(tgen.gears[HOSTS[active]], active)
         wait_service_on_host(standby)
 
@@ -1439,7 +1471,7 @@ def test_deaths_at_random_instants_under_route_churn_with_commands_on_the_standb
                          else show(standby)["role"], count=20, wait=0.25)
                 takeovers = [line for line in rp_log(survivor_host, standby).splitlines()
                              if "shadow sessions continued" in line]
-                assert "2 of 3 shadow sessions continued" in takeovers[-1], (label, takeovers)
+                assert "3 of 4 shadow sessions continued" in takeovers[-1], (label, takeovers)
                 wait_service_on_host(standby)
                 # The dead RP comes back and catches up while r3 churns.
                 if whole_host:
@@ -1523,7 +1555,7 @@ def test_active_whose_main_thread_hangs_is_fenced_and_steps_down():
         assert show(standby)["switchovers"][-1]["reason"] == "partner-lost"
         takeovers = [line for line in rp_log(tgen.gears[HOSTS[standby]], standby).splitlines()
                      if "shadow sessions continued" in line]
-        assert "2 of 3 shadow sessions continued" in takeovers[-1], takeovers
+        assert "3 of 4 shadow sessions continued" in takeovers[-1], takeovers
         # The hung RP answers no vty until its thread runs again, and then
         # steps down: one active.
         wait_roles(standby, active, epoch + 1)
