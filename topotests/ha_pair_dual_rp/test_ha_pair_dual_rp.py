@@ -47,7 +47,7 @@ go on with their tables from the other host, and the old active is not
 ready until its link is back. Last, under r3's route churn, with commands
 typed on the standby host (refused), the active dies at a random instant,
 its bgpd alone and then its whole host, and rejoins while the churn goes
-on: r3 and r4 never see it, and every peer and RP ends with r3's prefixes.
+on, and a planned switchover comes at a random instant too: r3 and r4 never see it, and every peer and RP ends with r3's prefixes.
 An active whose main thread alone hangs (its I/O pthread runs on) is
 fenced at its lease's end and replaced; let go, it steps down.
 """
@@ -1429,24 +1429,26 @@ def dies(rp, whole_host):
         host.cmd(f"kill -9 {pid}")
 
 
-def test_deaths_at_random_instants_under_route_churn_with_commands_on_the_standby():
+def test_deaths_and_a_switchover_at_random_instants_under_churn_with_standby_commands():
     """r3 adds and withdraws prefixes without pause (tables loaded) while
     the operator types commands on the standby host (each refused, naming
     the active) and the active dies at a random instant: its bgpd alone
     first (its kernel lives on, and the connections it leaves must not end
-    the sessions), then its whole host. The dead RP restarts while the
+    the sessions), then its whole host; last the operator switches over
+    (planned) at a random instant. The dead RP restarts while the
     churn goes on, so it catches up under churn: the operator types the
-    commands there as soon as it is standby, and adds a route on the
-    active. Each time r3's and r4's sessions are never dropped and their
-    wires stay clean; once the churn stops r4 (GoBGP), r5 (BIRD) and both
-    RPs hold exactly the churned prefixes r3 still announces, the rejoined
-    standby shadows every session, and the route added during its catch-up
-    is in its configuration and at r4."""
+    commands there as soon as it is standby (on the old active too, after
+    the planned switchover), and adds a route on the active. Each time
+    r3's and r4's sessions are never dropped and their wires stay clean;
+    once the churn stops r4 (GoBGP), r5 (BIRD) and both RPs hold exactly
+    the churned prefixes r3 still announces, the standby shadows every
+    session, and the route added meanwhile is in its configuration and at
+    r4."""
     tgen = get_topogen()
     seed = int(os.environ.get("FRR_HA_CHURN_SEED", str(int(time.time()))))
     rng = random.Random(seed)
     active = "a" if show("a")["role"] == "active" else "b"
-    for cycle, whole_host in enumerate((False, True)):
+    for cycle, event in enumerate(("bgpd", "host", "planned")):
         standby = "b" if active == "a" else "a"
         wait_leased(active, standby)
         wait_shadow_on(standby, active)
@@ -1454,18 +1456,24 @@ def test_deaths_at_random_instants_under_route_churn_with_commands_on_the_standb
         heard = assert_service_peers_never_dropped()
         epoch = show(active)["epoch"]
         delay = round(rng.uniform(0.3, 3.0), 2)
-        label = (f"seed {seed}, cycle {cycle}: {'host' if whole_host else 'bgpd'} "
-                 f"killed after {delay} s")
+        label = (f"seed {seed}, cycle {cycle}: " + ("switchover" if event == "planned"
+                                                     else f"{event} killed") + f" after {delay} s")
         print(label)
         added = f"10.1.{30 + cycle}.0/24"
-        survivor_host, dead_host = tgen.gears[HOSTS[standby]], tgen.gears[HOSTS[active]]
+        survivor_host, old_host = tgen.gears[HOSTS[standby]], tgen.gears[HOSTS[active]]
+        if event == "planned":
+            wait_active_sees_ready(active, standby)
         capture = service_wire(tgen)
         try:
             with r3_churns():
                 commands_refused_on_the_standby(standby, active)
                 time.sleep(delay)
                 capture.mark("death")
-                dies(active, whole_host)
+                if event == "planned":
+                    out = rp_vtysh(old_host, active, "bgp ha switchover")
+                    assert "Switchover started" in out, (label, out)
+                else:
+                    dies(active, whole_host=event == "host")
                 wait_for(f"{label}: rp {standby} takes over",
                          lambda: None if show(standby)["role"] == "active"
                          else show(standby)["role"], count=20, wait=0.25)
@@ -1474,10 +1482,11 @@ def test_deaths_at_random_instants_under_route_churn_with_commands_on_the_standb
                 assert "3 of 4 shadow sessions continued" in takeovers[-1], (label, takeovers)
                 wait_service_on_host(standby)
                 # The dead RP comes back and catches up while r3 churns.
-                if whole_host:
-                    dead_host.cmd(f"ip link set {HOSTS[active]}-eth0 up && "
-                                  f"ip link set {HOSTS[active]}-eth1 up")
-                start_rp(dead_host, active)
+                if event == "host":
+                    old_host.cmd(f"ip link set {HOSTS[active]}-eth0 up && "
+                                 f"ip link set {HOSTS[active]}-eth1 up")
+                if event != "planned":
+                    start_rp(old_host, active)
                 wait_for(f"{label}: rp {active} is standby again",
                          lambda: None if show(active)["role"] == "standby"
                          else show(active)["role"], count=40, wait=0.25)
@@ -1488,7 +1497,7 @@ def test_deaths_at_random_instants_under_route_churn_with_commands_on_the_standb
                 time.sleep(2)  # the churn goes on through the new active
             active, standby = standby, active
             wait_roles(active, standby, epoch + 1)
-            wait_service_on(active)  # the restarted RP released the address
+            wait_service_on(active)  # the old active's host released the address
             wait_shadow_on(standby, active)
             wait_r5_shadowed(standby)
 
@@ -1506,7 +1515,7 @@ def test_deaths_at_random_instants_under_route_churn_with_commands_on_the_standb
                      lambda: None if added in tgen.gears["r4"].cmd(
                          f"gobgp neighbor {SERVICE} adj-in -a ipv4 {added}") else "not yet",
                      count=20, wait=0.5)
-            assert f"network {added}" in rp_vtysh(dead_host, standby, "show running-config")
+            assert f"network {added}" in rp_vtysh(old_host, standby, "show running-config")
             time.sleep(1)
         finally:
             capture.stop()
