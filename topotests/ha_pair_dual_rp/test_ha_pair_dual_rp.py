@@ -403,23 +403,18 @@ def assert_service_wire_clean(capture, since=None):
 def wait_service_peers():
     r3 = get_topogen().gears["r3"]
 
-    def established():
-        if r3_heard()["bgpState"] != "Established":
-            return f"r3's session to the service address is {r3_heard()['bgpState']}"
-        if "10.1.0.0/24" not in vtysh_json(r3, "show ip bgp json")["routes"]:
-            return "r3 lacks the pair's prefix"
+    def established(heard, table, prefix):
+        state = heard()["bgpState"]
+        if state != "Established":
+            return f"r3's session is {state}"
+        if prefix not in vtysh_json(r3, table)["routes"]:
+            return f"r3 lacks the pair's {prefix}"
         return None
 
-    wait_for("r3 peers with the service address", established)
-
-    def established_v6():
-        if r3_heard_v6()["bgpState"] != "Established":
-            return f"r3's IPv6 session is {r3_heard_v6()['bgpState']}"
-        if "2001:db8:1::/48" not in vtysh_json(r3, "show bgp ipv6 unicast json")["routes"]:
-            return "r3 lacks the pair's IPv6 prefix"
-        return None
-
-    wait_for("r3 peers with the IPv6 service address", established_v6)
+    wait_for("r3 peers with the service address",
+             lambda: established(r3_heard, "show ip bgp json", "10.1.0.0/24"))
+    wait_for("r3 peers with the IPv6 service address",
+             lambda: established(r3_heard_v6, "show bgp ipv6 unicast json", "2001:db8:1::/48"))
 
     def gobgp_established():
         r4 = r4_heard()
