@@ -51,8 +51,9 @@ on, and a planned switchover comes at a random instant too: r3 and r4 never see 
 An active whose main thread alone hangs (its I/O pthread runs on) is
 fenced at its lease's end and replaced; let go, it steps down. A standby
 host slowed down (its bgpd running 30 ms of every 100) under r3's churn
-holds no session back: the active keeps its lease and goes on relaying,
-and the standby catches up and continues the sessions at a switchover.
+holds no session back: the active goes on relaying (its lease may lapse
+for a moment), and the standby catches up and continues the sessions at
+a switchover.
 Last, the active host dies while a restarted standby still catches up:
 it takes the role all the same, what it did not protect restarts, and
 every peer ends with every route.
