@@ -83,6 +83,35 @@ static void link_vty_to_self(void)
 	}
 }
 
+/* bgpd puts a neighbor's TCP-MD5 key on its listeners when the password
+ * is configured, never when a listener is made: listeners opened again
+ * at a takeover had no key, so the kernel dropped every signed SYN of such
+ * a peer, and answered none of its segments for a connection it no longer
+ * had (no RST without the key): a peer whose session could not be
+ * continued waited for its hold time, and came back only through this
+ * RP's own connect. Put the keys back, as the password's configuration
+ * does (bgpd.c, peer_password_set). */
+static void listeners_take_passwords(struct bgp *bgp)
+{
+	struct listnode *node, *rn;
+	struct peer *peer;
+	struct peer_group *group;
+	struct prefix *range;
+
+	for (ALL_LIST_ELEMENTS_RO(bgp->peer, node, peer))
+		if (peer->password && !BGP_PEER_SU_UNSPEC(peer)
+		    && bgp_md5_set(peer) < 0)
+			zlog_warn("frr-ha: %s: TCP-MD5 key not set on the listener: %s",
+				  peer->host, safe_strerror(errno));
+	for (ALL_LIST_ELEMENTS_RO(bgp->group, node, group)) {
+		if (!group->conf->password)
+			continue;
+		for (afi_t afi = AFI_IP; afi <= AFI_IP6; afi++)
+			for (ALL_LIST_ELEMENTS_RO(group->listen_range[afi], rn, range))
+				bgp_md5_set_prefix(bgp, range, group->conf->password);
+	}
+}
+
 static void bgp_listeners(bool open)
 {
 	struct listnode *node;
@@ -90,9 +119,12 @@ static void bgp_listeners(bool open)
 
 	if (open)
 		bgp_option_unset(BGP_OPT_NO_LISTEN);
-	for (ALL_LIST_ELEMENTS_RO(bm->bgp, node, bgp))
+	for (ALL_LIST_ELEMENTS_RO(bm->bgp, node, bgp)) {
 		bgp_handle_socket(bgp, vrf_lookup_by_id(bgp->vrf_id),
 				  VRF_UNKNOWN, open);
+		if (open)
+			listeners_take_passwords(bgp);
+	}
 	if (!open)
 		bgp_option_set(BGP_OPT_NO_LISTEN);
 }

@@ -49,7 +49,14 @@ typed on the standby host (refused), the active dies at a random instant,
 its bgpd alone and then its whole host, and rejoins while the churn goes
 on, and a planned switchover comes at a random instant too: r3 and r4 never see it, and every peer and RP ends with r3's prefixes.
 An active whose main thread alone hangs (its I/O pthread runs on) is
-fenced at its lease's end and replaced; let go, it steps down.
+fenced at its lease's end and replaced; let go, it steps down. A standby
+host slowed down (its bgpd running 30 ms of every 100) under r3's churn
+holds no session back: the active goes on relaying (its lease may lapse
+for a moment), and the standby catches up and continues the sessions at
+a switchover.
+Last, the active host dies while a restarted standby still catches up:
+it takes the role all the same, what it did not protect restarts, and
+every peer ends with every route.
 """
 import json
 import os
@@ -67,6 +74,7 @@ sys.path.append(os.path.join(CWD, ".."))
 from lib.topogen import Topogen, get_topogen  # noqa: E402
 
 from ha_lib.mrt import write_ipv4_rib  # noqa: E402
+from ha_lib.route_churn import CHURN_WINDOW, route_churn  # noqa: E402
 from ha_lib.thread_hang import hang_main_thread  # noqa: E402
 from ha_lib.speakers import bird_session, gobgp_session, start_bird, stop_bird, write_conf  # noqa: E402,E501
 from ha_lib.wire import Capture, tshark  # noqa: E402
@@ -101,6 +109,7 @@ SERVICE6 = "2001:db8:12::10"  # bgp ha service-address 2001:db8:12::10/64
 R3V6 = "2001:db8:12::4"  # r3's second session, over IPv6 to SERVICE6 (TCP-MD5 too)
 R4 = "10.0.12.5"  # GoBGP (no GR) on the service address, as r3
 R5 = "10.0.12.6"  # BIRD with graceful restart on the service address
+MD5_PROBE = "10.0.12.98"  # a passive neighbor with a TCP-MD5 key, never up: probes the listener
 SERVICE_PEERS = ["r3", "r4"]  # the peers whose sessions move between hosts
 
 
@@ -358,23 +367,66 @@ def r3_heard_v6():
     return vtysh_json(get_topogen().gears["r3"], f"show bgp neighbors {SERVICE6} json")[SERVICE6]
 
 
+def r3_why_dropped(address, session):
+    """What r3 knows of why its session to address ended: the counters,
+    the last reset, and the lines of its log that show the session's states."""
+    fields = {k: v for k, v in session.items()
+              if k in ("bgpState", "connectionsEstablished", "connectionsDropped",
+                       "bgpTimerUpEstablishedEpoch")
+              or k.startswith(("lastReset", "lastNotification", "lastError"))}
+    log = get_topogen().gears["r3"].cmd(
+        f"grep -F '{address}' bgpd.log | grep -E 'went from|NOTIFICATION|Hold Timer|[Rr]eset'"
+        " | tail -20")
+    return f"r3's session to {address}: {fields}\n{log}"
+
+
 def r4_heard():
     return gobgp_session(get_topogen().gears["r4"])
+
+
+# r3's and r4's counters once their sessions settled after the start (r3
+# and the pair both connect, and a collision may close the first session
+# r3 had: FRR resolves it as it does between any two routers).
+SETTLED = {}
+
+
+def service_peers_counters():
+    counters = {address: (s["connectionsEstablished"], s["connectionsDropped"],
+                          s["messageStats"]["notificationsRecv"])
+                for address, s in ((SERVICE, r3_heard()), (SERVICE6, r3_heard_v6()))}
+    r4 = r4_heard()
+    counters[R4] = (r4["flops"], r4["notificationsRecv"]) if r4 else None
+    return counters
+
+
+def note_service_peers_settled():
+    """Records r3's and r4's counters once their sessions have stayed up a
+    while after the start: what every later check compares with."""
+    wait_service_peers()
+    before = service_peers_counters()
+    time.sleep(3)  # past a collision's resolution and r3's connect retry
+    wait_service_peers()
+    after = service_peers_counters()
+    assert after == before, f"r3's or r4's sessions still settling: {before} then {after}"
+    SETTLED.update(after)
+    # A session closed by that collision ended its receiver on rp b's host.
+    SETTLED["receiversEnded"] = show("b")["streamsAcrossHosts"]["receiversEnded"]
 
 
 def assert_service_peers_never_dropped():
     """r3's and r4's one session each to the service address have gone on
     through every switchover so far: Established, never dropped, never
-    established again, no NOTIFICATION received. Returns r3's view."""
+    established again, no NOTIFICATION received since they settled after
+    the start. Returns r3's view."""
     heard = r3_heard()
-    for session in (heard, r3_heard_v6()):
-        assert session["bgpState"] == "Established", session
-        assert session["connectionsEstablished"] == 1, session
-        assert session["connectionsDropped"] == 0, session
-        assert session["messageStats"]["notificationsRecv"] == 0, session
+    for address, session in ((SERVICE, heard), (SERVICE6, r3_heard_v6())):
+        kept = (session["bgpState"] == "Established"
+                and (session["connectionsEstablished"], session["connectionsDropped"],
+                     session["messageStats"]["notificationsRecv"]) == SETTLED[address])
+        assert kept, (SETTLED[address], r3_why_dropped(address, session))
     r4 = r4_heard()
     assert r4 and r4["state"] == "Established", r4
-    assert r4["flops"] == 0 and r4["notificationsRecv"] == 0, r4
+    assert (r4["flops"], r4["notificationsRecv"]) == SETTLED[R4], (SETTLED[R4], r4)
     return heard
 
 
@@ -491,7 +543,7 @@ def wait_shadow_on(standby, active):
 def wait_shadow_on_checked(standby, active):
     rp_host = get_topogen().gears[HOSTS[standby]]
 
-    def shadowing():
+    def shadowing_r3():
         n = show(standby)["neighbors"].get(R3, {})
         tap = n.get("session", {})
         if n.get("state") != "Established" or tap.get("stream") != "shadow":
@@ -505,27 +557,20 @@ def wait_shadow_on_checked(standby, active):
         # would restart it (its shadow may continue only a protected one).
         return not_protected(standby, R3) or (R4 in streams(active) and not_protected(standby, R4))
 
-    wait_for(f"rp {standby}'s host shadows r3's session", shadowing, count=40, wait=0.25)
+    wait_for(f"rp {standby}'s host shadows r3's session", shadowing_r3, count=40, wait=0.25)
 
-    def shadowing_r4():
-        n = show(standby)["neighbors"].get(R4, {})
+    def shadowing(peer, protected):
+        n = show(standby)["neighbors"].get(peer, {})
         tap = n.get("session", {})
         if n.get("state") != "Established" or tap.get("stream") != "shadow" \
                 or not tap.get("historyComplete"):
             return f"rp {standby}: {n}"
-        return None
+        return not_protected(standby, peer) if protected else None
 
-    wait_for(f"rp {standby}'s host shadows r4's session", shadowing_r4, count=40, wait=0.25)
-
-    def shadowing_v6():
-        n = show(standby)["neighbors"].get(R3V6, {})
-        tap = n.get("session", {})
-        if n.get("state") != "Established" or tap.get("stream") != "shadow" \
-                or not tap.get("historyComplete"):
-            return f"rp {standby}: {n}"
-        return not_protected(standby, R3V6)
-
-    wait_for(f"rp {standby}'s host shadows r3's IPv6 session", shadowing_v6, count=40, wait=0.25)
+    wait_for(f"rp {standby}'s host shadows r4's session", lambda: shadowing(R4, False),
+             count=40, wait=0.25)
+    wait_for(f"rp {standby}'s host shadows r3's IPv6 session", lambda: shadowing(R3V6, True),
+             count=40, wait=0.25)
     # The placeholder gave bgpd the addresses r3 knows.
     n = json.loads(rp_vtysh(rp_host, standby, f"show bgp neighbors {R3} json"))[R3]
     assert n["hostLocal"] == SERVICE, n
@@ -542,7 +587,7 @@ def test_sessions_streams_reach_the_standby_host():
     on rp a's own address, is not handed over: no other host could
     continue it."""
     tgen = get_topogen()
-    wait_service_peers()
+    note_service_peers_settled()
     mine, theirs = wait_streams_on_standby_host("a", "b")
     assert theirs["sentBytes"] > 19 and theirs["receivedBytes"] > 19, theirs
     assert "session handed to the standby" in rp_log(tgen.gears["rpa"], "a")
@@ -574,7 +619,7 @@ def test_sessions_streams_reach_the_standby_host():
     assert later["updatesSent"] > theirs["updatesSent"], (theirs, later)
     assert later["sentBytes"] > theirs["sentBytes"], (theirs, later)
     c = show("b")["streamsAcrossHosts"]
-    assert c["chunksRefused"] == 0 and c["receiversEnded"] == 0, c
+    assert c["chunksRefused"] == 0 and c["receiversEnded"] == SETTLED["receiversEnded"], c
     assert streams("a")[R3]["imageSent"] is True
     wait_connection_image_on("b")
     # The shadow's send log forgets what r3 acknowledged (the progress).
@@ -586,7 +631,7 @@ def test_sessions_streams_reach_the_standby_host():
     wait_for("r3 lost the route removed on the active",
              lambda: None if "10.1.7.0/24" not in vtysh_json(r3, "show ip bgp json")["routes"]
              else "still there")
-    assert r3_heard()["connectionsDropped"] == 0
+    assert r3_heard()["connectionsDropped"] == SETTLED[SERVICE][1]
 
 
 def test_configuration_follows_and_is_saved_on_both_hosts():
@@ -1027,15 +1072,22 @@ def wait_service_on_host(rp):
 def assert_new_active_accepts():
     """The active's bgpd accepts connections on the service address: one
     from an address no neighbor has is accepted and closed at once (one it
-    never accepted would wait in the kernel's queue)."""
+    never accepted would wait in the kernel's queue), and its listener
+    holds the neighbors' TCP-MD5 keys: a SYN signed with MD5_PROBE's is
+    answered (without the key the kernel drops it, and answers no segment
+    of a signed session it no longer has)."""
     r2 = get_topogen().gears["r2"]
-    r2.cmd("ip addr add 10.0.12.99/24 dev r2-eth0 2>/dev/null")
+    r2.cmd(f"ip addr add 10.0.12.99/24 dev r2-eth0 2>/dev/null; "
+           f"ip addr add {MD5_PROBE}/24 dev r2-eth0 2>/dev/null")
     out = r2.cmd(
         "timeout 8 /usr/bin/python3 -c \"import socket; "
         "s = socket.socket(); s.bind(('10.0.12.99', 0)); s.settimeout(5); "
         f"s.connect(('{SERVICE}', 179)); "
         "print('closed' if s.recv(1) == b'' else 'data')\" 2>&1")
     assert out.strip() == "closed", out
+    probe = os.path.join(CWD, "..", "ha_lib", "md5_probe.py")
+    out = r2.cmd(f"/usr/bin/python3 {probe} {MD5_PROBE} {SERVICE} frr-ha-probe-md5 2>&1")
+    assert out.strip() == "accepted", out
 
 
 def wait_standby_host_fib(standby):
@@ -1357,10 +1409,6 @@ def test_active_host_losing_its_peering_link_hands_the_sessions_over():
     assert set(after["r4"]) == set(before["r4"])
 
 
-CHURN_WINDOW = 32  # prefixes r3 holds at once while it churns
-CHURN_SLOTS = 64   # 198.18.N.0/24, N below this
-
-
 def churned_prefixes():
     """The churn's prefixes as r3 announces them and as r4 (GoBGP), r5
     (BIRD) and each RP hold them."""
@@ -1380,24 +1428,24 @@ def churned_prefixes():
 
 @contextmanager
 def r3_churns():
-    """r3 adds one prefix and withdraws another, without pause, until the
-    block ends (a sliding window of CHURN_WINDOW prefixes); r3 keeps what it
-    held at that moment."""
-    script = "/tmp/ha_pair_dual_rp.r3-churn.sh"
-    with open(script, "w") as f:
-        f.write("i=0\nwhile true; do\n"
-                f"  add=$((i % {CHURN_SLOTS})); drop=$(((i + {CHURN_SLOTS - CHURN_WINDOW}) % "
-                f"{CHURN_SLOTS}))\n"
-                "  vtysh -c 'configure terminal' -c 'router bgp 65003' "
-                "-c 'address-family ipv4 unicast' -c \"network 198.18.$add.0/24\" "
-                "-c \"no network 198.18.$drop.0/24\" >/dev/null 2>&1\n"
-                "  i=$((i + 1))\ndone\n")
-    r3 = get_topogen().gears["r3"]
-    pid = r3.cmd(f"sh {script} >/dev/null 2>&1 & echo $!").strip()
-    try:
+    """r3 churns (ha_lib.route_churn) until the block ends."""
+    with route_churn(get_topogen().gears["r3"], 65003, "/tmp/ha_pair_dual_rp.r3-churn.sh"):
         yield
-    finally:
-        r3.cmd(f"kill {pid}; while kill -0 {pid} 2>/dev/null; do sleep 0.05; done")
+
+
+def wait_churn_in_step(label):
+    """Once r3's churn stopped, r4, r5 and both RPs hold exactly the churned
+    prefixes r3 still announces."""
+    def in_step():
+        held = churned_prefixes()
+        want = held["r3"]
+        if len(want) != CHURN_WINDOW:
+            return f"r3 announces {len(want)} churned prefixes"
+        differ = {who: sorted(got ^ want)[:4] for who, got in held.items() if got != want}
+        return f"differ from r3's: {differ}" if differ else None
+
+    wait_for(f"{label}: every peer and RP holds exactly r3's churned prefixes",
+             in_step, count=30, wait=1)
 
 
 def commands_refused_on_the_standby(standby, active):
@@ -1496,16 +1544,7 @@ def test_deaths_and_a_switchover_at_random_instants_under_churn_with_standby_com
             wait_shadow_on(standby, active)
             wait_r5_shadowed(standby)
 
-            def in_step():
-                held = churned_prefixes()
-                want = held["r3"]
-                if len(want) != CHURN_WINDOW:
-                    return f"r3 announces {len(want)} churned prefixes"
-                differ = {who: sorted(got ^ want)[:4] for who, got in held.items() if got != want}
-                return f"differ from r3's: {differ}" if differ else None
-
-            wait_for(f"{label}: every peer and RP holds exactly r3's churned prefixes",
-                     in_step, count=30, wait=1)
+            wait_churn_in_step(label)
             wait_for(f"{label}: r4 has the route added during the catch-up",
                      lambda: None if added in tgen.gears["r4"].cmd(
                          f"gobgp neighbor {SERVICE} adj-in -a ipv4 {added}") else "not yet",
@@ -1532,6 +1571,17 @@ def test_deaths_and_a_switchover_at_random_instants_under_churn_with_standby_com
                  count=30, wait=1)
 
 
+def protected_pair():
+    """The RPs' roles now, (active, standby), once the active holds its
+    lease and the standby host protects every session, r5's too."""
+    active = "a" if show("a")["role"] == "active" else "b"
+    standby = "b" if active == "a" else "a"
+    wait_leased(active, standby)
+    wait_shadow_on(standby, active)
+    wait_r5_shadowed(standby)
+    return active, standby
+
+
 def test_active_whose_main_thread_hangs_is_fenced_and_steps_down():
     """The active's bgpd hangs: its main thread stops (as in a deadlock)
     while its I/O pthread runs on. It renews no lease, so its kernel fences
@@ -1540,11 +1590,7 @@ def test_active_whose_main_thread_hangs_is_fenced_and_steps_down():
     thread runs again the old active finds its lease lapsed and steps down
     without a word to the peers, and shadows the sessions as standby."""
     tgen = get_topogen()
-    active = "a" if show("a")["role"] == "active" else "b"
-    standby = "b" if active == "a" else "a"
-    wait_leased(active, standby)
-    wait_shadow_on(standby, active)
-    wait_r5_shadowed(standby)
+    active, standby = protected_pair()
     heard = assert_service_peers_never_dropped()
     epoch = show(active)["epoch"]
     hung_host = tgen.gears[HOSTS[active]]
@@ -1576,6 +1622,136 @@ def test_active_whose_main_thread_hangs_is_fenced_and_steps_down():
     assert (later["messageStats"]["notificationsRecv"]
             == heard["messageStats"]["notificationsRecv"])
     assert_service_wire_clean(capture, since="hang")
+
+
+@contextmanager
+def runs_slowly(host, pid, stopped_ms=70, period_ms=100):
+    """The process pid on host runs only part of the time, as on a host
+    busy with other work: stopped stopped_ms of every period_ms (SIGSTOP,
+    SIGCONT) until the block ends, then left running."""
+    run_s, stop_s = (period_ms - stopped_ms) / 1000, stopped_ms / 1000
+    loop = host.cmd(f"(while kill -STOP {pid}; do sleep {stop_s}; kill -CONT {pid}; "
+                    f"sleep {run_s}; done) >/dev/null 2>&1 & echo $!").strip()
+    try:
+        yield
+    finally:
+        host.cmd(f"kill {loop}; while kill -0 {loop} 2>/dev/null; do sleep 0.01; done; "
+                 f"kill -CONT {pid}")
+
+
+def test_slow_standby_host_under_churn_holds_no_session_back():
+    """The standby host's bgpd gets the CPU 30 ms of every 100 ms for 8 s
+    while r3 churns: the active goes on relaying r3's churn to r4 all
+    along, and r3 and r4 never see a drop and their wires stay clean. (The
+    slow standby answers heartbeats late, on bgpd's main thread: the
+    active's lease may lapse for a moment, and the channel close, which the
+    test prints.) At full speed again the standby host holds exactly the
+    churned prefixes and shadows every session, and a planned switchover
+    to it continues them."""
+    tgen = get_topogen()
+    active, standby = protected_pair()
+    heard = assert_service_peers_never_dropped()
+    lease = show(active)["lease"]
+    slow_host = tgen.gears[HOSTS[standby]]
+    log = rp_log(tgen.gears[HOSTS[active]], active)
+    warned, silent = log.count("not protected:"), log.count("partner silent for more than")
+    capture = service_wire(tgen)
+    try:
+        with r3_churns():
+            with runs_slowly(slow_host, rp_pid(slow_host, standby)):
+                time.sleep(1)
+                early = churned_prefixes()["r4"]
+                time.sleep(7)
+                late = churned_prefixes()["r4"]
+                slowed = show(active)["lease"]
+            time.sleep(1)
+        wait_churn_in_step(f"rp {standby} slowed")
+        wait_shadow_on(standby, active)
+        wait_r5_shadowed(standby)
+        time.sleep(1)
+    finally:
+        capture.stop()
+    # r4 went on getting r3's churn through the active while the standby
+    # host was slow: the prefixes it held changed.
+    assert early != late and late, (sorted(early)[:4], sorted(late)[:4])
+    log = rp_log(tgen.gears[HOSTS[active]], active)
+    print(f"rp {active} while rp {standby} was slow: lease lapsed "
+          f"{slowed['lapses'] - lease['lapses']} times, channel closed "
+          f"{log.count('partner silent for more than') - silent} times, "
+          f"{log.count('not protected:') - warned} sessions unprotected")
+    later = assert_service_peers_never_dropped()
+    churned = later["messageStats"]["updatesSent"] - heard["messageStats"]["updatesSent"]
+    print(f"r3 sent {churned} UPDATEs while rp {standby} was slow")
+    assert churned >= 20, churned
+    assert_service_wire_clean(capture)
+    planned_switchover(active, standby)
+    assert_service_peers_never_dropped()
+
+
+def r3_hold_timer_expiries():
+    """How many times r3 ended a session with the service addresses at its
+    hold timer."""
+    return int(get_topogen().gears["r3"].cmd(
+        f"grep -cE 'NOTIFICATION: sent to neighbor ({SERVICE}|{SERVICE6}) 4/0' bgpd.log").strip()
+        or 0)
+
+
+def test_active_host_death_before_the_standby_is_ready_restarts_what_it_lacks():
+    """Last, for its peers' sessions restart: the standby's bgpd is
+    restarted and, while it still catches up (not ready: it runs 20 ms of
+    every 100), the active's host dies. The standby takes the role all the
+    same (an active with what it has beats none): what its shadows did not
+    protect restarts, and what they did is continued. Every peer ends
+    Established with the new host and holds the pair's routes, the new host
+    holds every peer's, and the dead host comes back as standby and shadows
+    every session."""
+    tgen = get_topogen()
+    active, standby = protected_pair()
+    survivor_host, dead_host = tgen.gears[HOSTS[standby]], tgen.gears[HOSTS[active]]
+    epoch = show(active)["epoch"]
+    # A line the active runs and nobody saves: the standby restarts from an
+    # older file, and is not ready before it has adopted the active's.
+    out = rp_vtysh(dead_host, active, "configure terminal\nrouter bgp 65001\n"
+                   "address-family ipv4 unicast\nnetwork 10.1.50.0/24")
+    assert "%" not in out, out
+    kill_rp(survivor_host, standby)
+    start_rp(survivor_host, standby)
+    expired = r3_hold_timer_expiries()
+    with runs_slowly(survivor_host, rp_pid(survivor_host, standby), stopped_ms=80):
+        wait_for(f"rp {standby} pairs again as standby",
+                 lambda: None if show(standby)["role"] == "standby" else show(standby)["role"],
+                 count=40, wait=0.25)
+        joined = show(standby)
+        dies(active, whole_host=True)
+    assert joined["ready"] is False, joined
+    print(f"rp {standby} at the death: {joined.get('notReadyReason')}")
+    wait_for(f"rp {standby} takes over though it was not ready",
+             lambda: None if show(standby)["role"] == "active" else show(standby)["role"],
+             count=20, wait=0.25)
+    wait_service_on_host(standby)
+    assert_new_active_accepts()
+    wait_service_peers()
+    # r3's session, not continued, ended at the new host's RST to r3's next
+    # segment, not at r3's hold timer.
+    assert r3_hold_timer_expiries() == expired, r3_why_dropped(SERVICE, r3_heard())
+    wait_for("r5 (BIRD) peers with the new active",
+             lambda: None if r5_heard()["state"] == "Established" and r5_heard()["prefixes"] >= 1
+             else r5_heard()["text"], count=40, wait=0.5)
+    routes = json.loads(rp_vtysh(survivor_host, standby, "show ip bgp json"))["routes"]
+    for prefix in ("10.3.1.0/24", "10.4.0.0/24", "10.5.0.0/24"):
+        wait_for(f"rp {standby} holds {prefix}",
+                 lambda: None if prefix in json.loads(rp_vtysh(
+                     survivor_host, standby, "show ip bgp json"))["routes"] else sorted(routes),
+                 count=40, wait=0.5)
+    wait_for("r4 (GoBGP) has the pair's route again",
+             lambda: None if "10.1.0.0/24" in tgen.gears["r4"].cmd(
+                 f"gobgp neighbor {SERVICE} adj-in -a ipv4") else "not yet", count=20, wait=0.5)
+    dead_host.cmd(f"ip link set {HOSTS[active]}-eth0 up && ip link set {HOSTS[active]}-eth1 up")
+    start_rp(dead_host, active)
+    wait_roles(standby, active, epoch + 1)
+    wait_service_on(standby)
+    wait_shadow_on(active, standby)
+    wait_r5_shadowed(active)
 
 
 def route_origin(prefix):

@@ -9,7 +9,9 @@ plain vtysh reaches the active, the configuration is written back, the key is
 never shown; a planned switchover moves the role and the epoch (sessions may
 reset: transparency is not part of the pair itself) and routing resumes; a
 switchover is refused while the standby is not ready; kill -9 of the active
-makes the standby take over; a cut channel never makes two actives.
+makes the standby take over; a cut channel never makes two actives. The
+active's listener, made when it took the role, holds its neighbors'
+TCP-MD5 keys (at the first role and after a takeover).
 """
 import os
 import sys
@@ -78,6 +80,17 @@ def wait_routing():
     wait_for("routing through r1", routing)
 
 
+def assert_listener_has_md5_keys():
+    """The active's listener holds its neighbors' TCP-MD5 keys (the RP made
+    it when it became active): a SYN signed with the key of 10.0.12.98, a
+    passive neighbor never up, is answered. Without the key the kernel drops
+    it, and answers no signed segment of a connection it does not have."""
+    r2().cmd("ip addr add 10.0.12.98/24 dev r2-eth0 2>/dev/null")
+    probe = os.path.join(CWD, "..", "ha_lib", "md5_probe.py")
+    out = r2().cmd(f"/usr/bin/python3 {probe} 10.0.12.98 10.0.12.1 frr-ha-probe-md5 2>&1")
+    assert out.strip() == "accepted", out
+
+
 def actives():
     """The RPs that say they are active (a dead RP says nothing)."""
     return [rp for rp in ("a", "b")
@@ -89,7 +102,7 @@ def test_pair_forms_and_standby_syncs():
     a, b = rp_json(r1(), "a"), rp_json(r1(), "b")
     assert a["rp"] == "a" and a["mode"] == "local" and a["priority"] == 200
     assert a["partner"]["name"] == "b" and a["partner"]["channel"] == "up"
-    assert b["sync"] == {"state": "done", "itemsReceived": 1, "itemsTotal": 1}
+    assert b["sync"] == {"state": "done", "itemsReceived": 2, "itemsTotal": 2}
     assert b["partner"]["role"] == "active"
     assert a["counters"]["authFailures"] == 0 and a["counters"]["channelsUp"] == 1
     assert a["heartbeat"] == {"intervalMs": 100, "multiplier": 3, "detectionMs": 300}
@@ -98,6 +111,7 @@ def test_pair_forms_and_standby_syncs():
     n = b["neighbors"]["10.0.12.2"]
     assert n["state"] != "Established" or n["session"]["stream"] == "shadow", n
     assert r2().vtysh_cmd("show bgp neighbors 10.0.12.1 json").count('"bgpState"') == 1
+    assert_listener_has_md5_keys()
     wait_routing()
 
 
@@ -194,6 +208,7 @@ def test_kill9_of_active_standby_takes_over():
     assert "partner-lost" in rp_vtysh(r1(), "a", "show bgp ha")
     assert vtysh_json(r1(), "show bgp ha json")["rp"] == "a"
     wait_routing()
+    assert_listener_has_md5_keys()
     start_rp(r1(), "b")
     wait_pair(r1(), "a", "b", epoch=3)
 

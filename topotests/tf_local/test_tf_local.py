@@ -40,6 +40,7 @@ from ha_lib.frr_ha import (  # noqa: E402
     wait_for,
     wait_pair,
 )
+from ha_lib.route_churn import CHURN_WINDOW, route_churn as churn_from  # noqa: E402
 from ha_lib.wire import Capture  # noqa: E402
 from ha_lib.yang_model import show_json_to_instance, validate_instance  # noqa: E402
 
@@ -454,10 +455,6 @@ def test_kill9_of_active_during_full_table_exchange():
     change_reaches_peers("198.51.100.3/32")
 
 
-CHURN_WINDOW = 32  # prefixes r2 holds at once while it churns
-CHURN_SLOTS = 64   # 198.18.N.0/24, N below this
-
-
 def churned_prefixes(name):
     """The churn's prefixes in a router's BGP table."""
     routes = vtysh_json(gear(name), "show ip bgp json")["routes"]
@@ -466,23 +463,9 @@ def churned_prefixes(name):
 
 @contextmanager
 def route_churn():
-    """r2 adds one prefix and withdraws another, without pause, until the
-    block ends (a sliding window of CHURN_WINDOW prefixes); r2 keeps what it
-    held at that moment."""
-    script = "/tmp/tf_local_churn.sh"
-    with open(script, "w") as f:
-        f.write("i=0\nwhile true; do\n"
-                f"  add=$((i % {CHURN_SLOTS})); drop=$(((i + {CHURN_SLOTS - CHURN_WINDOW}) % "
-                f"{CHURN_SLOTS}))\n"
-                "  vtysh -c 'configure terminal' -c 'router bgp 65002' "
-                "-c 'address-family ipv4 unicast' -c \"network 198.18.$add.0/24\" "
-                "-c \"no network 198.18.$drop.0/24\" >/dev/null 2>&1\n"
-                "  i=$((i + 1))\ndone\n")
-    pid = gear("r2").cmd(f"sh {script} >/dev/null 2>&1 & echo $!").strip()
-    try:
+    """r2 churns (ha_lib.route_churn) until the block ends."""
+    with churn_from(gear("r2"), 65002, "/tmp/tf_local_churn.sh"):
         yield
-    finally:
-        gear("r2").cmd(f"kill {pid}; while kill -0 {pid} 2>/dev/null; do sleep 0.05; done")
 
 
 def sessions_of(view):
