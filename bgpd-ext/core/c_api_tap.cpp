@@ -90,6 +90,13 @@ int frr_ha_tap_output_fd(struct frr_ha_taps *taps, int fd)
     return tap ? tap->output_fd() : fd;
 }
 
+bool frr_ha_tap_swallows_writes(struct frr_ha_taps *taps, int fd)
+{
+    std::shared_lock<std::shared_mutex> lock(taps->mutex);
+    SessionTap *tap = taps->find(fd);
+    return tap && tap->swallows_writes();
+}
+
 int frr_ha_tap_input_held_on(struct frr_ha_taps *taps, int fd)
 {
     std::shared_lock<std::shared_mutex> lock(taps->mutex);

@@ -116,9 +116,14 @@ public:
     {
         if (active_)
             return active_->output_fd();
-        if (shadow_ && (mode() == TapMode::Shadow || mode() == TapMode::MirrorEnded))
+        if (swallows_writes())
             return shadow_->swallow_fd();
         return fd();
+    }
+    // A shadow's writes go nowhere (swallowed, recorded for the difference).
+    bool swallows_writes() const
+    {
+        return shadow_ && (mode() == TapMode::Shadow || mode() == TapMode::MirrorEnded);
     }
     int input_held_on() const { return active_ ? active_->input_held_on() : -1; }
     // Every few tens of ms: streams the hand-over's history on (making at

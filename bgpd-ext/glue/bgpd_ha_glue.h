@@ -197,6 +197,9 @@ bool bgpd_ha_tf_all_protected(char *why, size_t why_len);
 /* The session's transparent-failover state, for show commands. */
 struct frr_ha_tap_info;
 bool bgpd_ha_tf_info(struct peer *peer, struct frr_ha_tap_info *info);
+/* Whether the session's writes are swallowed here (a shadow's): safe from
+ * bgpd's I/O pthread. */
+bool bgpd_ha_tf_writes_swallowed(struct peer *peer);
 
 /* bgpd_ha_handover.c: the hand-over, mirroring and back-pressure. */
 /* Whether the active hands the session to the standby: transparent

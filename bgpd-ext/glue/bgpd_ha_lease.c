@@ -140,9 +140,19 @@ static void gates_open(void)
 
 /* --- the tap over the tap: only writev and output_fd differ ----------------- */
 
+/* Whether the lease holds this session's writes back now. A shadow's writes
+ * reach no peer (its tap swallows them), so they pass: a standby that was
+ * active keeps its old deadline, long past, and its shadows' messages
+ * would otherwise stay queued in bgpd until bgpd ends the session for want
+ * of progress (its send-queue check, two hold times). */
+static bool lease_holds_back(struct peer *peer)
+{
+	return !lease_may_write() && !bgpd_ha_tf_writes_swallowed(peer);
+}
+
 static ssize_t lease_writev(struct peer *peer, const struct iovec *iov, int iovcnt)
 {
-	if (!lease_may_write()) {
+	if (lease_holds_back(peer)) {
 		atomic_fetch_add_explicit(&writes_held, 1, memory_order_relaxed);
 		errno = EAGAIN;
 		return -1;
@@ -154,7 +164,7 @@ static ssize_t lease_writev(struct peer *peer, const struct iovec *iov, int iovc
 
 static int lease_output_fd(struct peer *peer)
 {
-	if (!lease_may_write()) {
+	if (lease_holds_back(peer)) {
 		int fd = gate_of(peer->fd);
 
 		if (fd >= 0) {

@@ -120,6 +120,11 @@ static int tf_output_fd(struct peer *peer)
 	return frr_ha_tap_output_fd(tf.taps, peer->fd);
 }
 
+bool bgpd_ha_tf_writes_swallowed(struct peer *peer)
+{
+	return tf.taps && frr_ha_tap_swallows_writes(tf.taps, peer->fd);
+}
+
 static int tf_input_held_on(struct peer *peer)
 {
 	return frr_ha_tap_input_held_on(tf.taps, peer->fd);

@@ -741,9 +741,24 @@ def test_planned_switchover_over_tcp():
     wait_shadow_on("a", "b")
     assert show("a")["streamsAcrossHosts"]["toStandbyHost"] == 0
     assert show("b")["streamsAcrossHosts"]["hold"]["on"] is True
+    assert_old_active_shadows_write_freely("a")
     # r2 sent nothing to the service address since: rp b's announcement
     # alone moved r2's cache.
     wait_service_on("b")
+
+
+def assert_old_active_shadows_write_freely(rp):
+    """A standby that was active keeps its last lease deadline, long past,
+    yet its shadows' writes (swallowed, they reach no peer) are not held
+    back by it: over two keepalive intervals no write waits on the lease,
+    and no shadow's output queue is left standing (bgpd ends a session
+    whose queue makes no progress for two hold times)."""
+    held = show(rp)["lease"]["writesHeld"]
+    time.sleep(7)
+    assert show(rp)["lease"]["writesHeld"] == held, show(rp)["lease"]
+    log = rp_log(get_topogen().gears[HOSTS[rp]], rp)
+    assert "has not made any SendQ progress" not in log, [
+        line for line in log.splitlines() if "SendQ progress" in line]
 
 
 def lease_clock_to_wall():

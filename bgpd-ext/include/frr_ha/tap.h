@@ -83,6 +83,9 @@ int frr_ha_tap_input_fd(struct frr_ha_taps *taps, int fd);
  * and, while input is held back, the link whose writability frees it. */
 int frr_ha_tap_output_fd(struct frr_ha_taps *taps, int fd);
 int frr_ha_tap_input_held_on(struct frr_ha_taps *taps, int fd);
+/* Whether the session's writes are swallowed here (a shadow's): they never
+ * reach the peer, so no lease need hold them back. */
+bool frr_ha_tap_swallows_writes(struct frr_ha_taps *taps, int fd);
 /* Active, periodically: streams a hand-over on, making at most make_budget
  * bytes of its history; gives up protecting a session held back longer
  * than the limit. True: wake the session's I/O. */
