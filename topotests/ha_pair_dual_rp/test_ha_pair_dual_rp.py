@@ -53,7 +53,10 @@ fenced at its lease's end and replaced; let go, it steps down. A standby
 host slowed down (its bgpd running 30 ms of every 100) under r3's churn
 holds no session back: the active goes on relaying (its lease may lapse
 for a moment), and the standby catches up and continues the sessions at
-a switchover.
+a switchover. A channel link that flaps six times under churn leaves one
+active and one standby, and r3 and r4 never see it. A standby that was
+active keeps its last lease deadline, yet its shadows' writes (swallowed)
+never wait on it.
 Last, the active host dies while a restarted standby still catches up:
 it takes the role all the same, what it did not protect restarts, and
 every peer ends with every route.
