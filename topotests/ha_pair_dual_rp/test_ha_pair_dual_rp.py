@@ -1772,16 +1772,20 @@ def test_flapping_channel_link_under_churn_drops_no_session():
 
 def slow_window_sample(active):
     """One second later: what r3 sent, what r4 got and how the active
-    relays r4's session (to say where a stall was, if r4 got nothing)."""
+    relays r3's session (in) and r4's (out): to say where a stall was, if
+    r4 got nothing."""
     time.sleep(1)
     state = show(active)
-    r4_session = state["neighbors"].get(R4, {}).get("session", {})
+
+    def relayed(neighbor, fields):
+        session = state["neighbors"].get(neighbor, {}).get("session", {})
+        return {k: session.get(k) for k in ("stream", "heldMs", "notProtectedReason") + fields}
+
     return {"r3UpdatesSent": r3_heard()["messageStats"]["updatesSent"],
             "r4UpdatesRecv": (r4_heard() or {}).get("updates"),
             "activeMayWrite": state["lease"]["mayWrite"],
-            "activeToR4": {k: r4_session.get(k) for k in (
-                "stream", "bytesWritten", "loggedToStandby", "standbyLagBytes", "heldMs",
-                "notProtectedReason")}}
+            "activeFromR3": relayed(R3, ("bytesConsumed", "mirroredToStandby")),
+            "activeToR4": relayed(R4, ("bytesWritten", "loggedToStandby", "standbyLagBytes"))}
 
 
 def r3_hold_timer_expiries():
