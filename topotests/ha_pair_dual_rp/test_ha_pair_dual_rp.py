@@ -1451,6 +1451,18 @@ def r3_churns():
         yield
 
 
+def assert_churn_went_through(heard, capture, label, since=None):
+    """Since `heard` (r3's view then): r3 and r4 were never dropped, their
+    wires stayed clean, and r3 sent at least 20 UPDATEs (the churn ran
+    through what happened). Returns r3's view now."""
+    later = assert_service_peers_never_dropped()
+    churned = later["messageStats"]["updatesSent"] - heard["messageStats"]["updatesSent"]
+    print(f"{label}: r3 sent {churned} UPDATEs while it churned")
+    assert churned >= 20, (label, churned)
+    assert_service_wire_clean(capture, since=since)
+    return later
+
+
 def wait_churn_in_step(label):
     """Once r3's churn stopped, r4, r5 and both RPs hold exactly the churned
     prefixes r3 still announces."""
@@ -1571,13 +1583,9 @@ def test_deaths_and_a_switchover_at_random_instants_under_churn_with_standby_com
             time.sleep(1)
         finally:
             capture.stop()
-        later = assert_service_peers_never_dropped()
+        later = assert_churn_went_through(heard, capture, label, since="death")
         assert (later["messageStats"]["notificationsRecv"]
                 == heard["messageStats"]["notificationsRecv"]), label
-        churned = later["messageStats"]["updatesSent"] - heard["messageStats"]["updatesSent"]
-        print(f"{label}: r3 sent {churned} UPDATEs while it churned")
-        assert churned >= 20, (label, churned)  # the churn ran through the death
-        assert_service_wire_clean(capture, since="death")
         # Withdrawn all at once, dropped everywhere.
         r3 = tgen.gears["r3"]
         gone = sorted(churned_prefixes()["r3"])
@@ -1699,11 +1707,7 @@ def test_slow_standby_host_under_churn_holds_no_session_back():
           f"{slowed['lapses'] - lease['lapses']} times, channel closed "
           f"{log.count('partner silent for more than') - silent} times, "
           f"{log.count('not protected:') - warned} sessions unprotected")
-    later = assert_service_peers_never_dropped()
-    churned = later["messageStats"]["updatesSent"] - heard["messageStats"]["updatesSent"]
-    print(f"r3 sent {churned} UPDATEs while rp {standby} was slow")
-    assert churned >= 20, churned
-    assert_service_wire_clean(capture)
+    assert_churn_went_through(heard, capture, f"rp {standby} slow")
     planned_switchover(active, standby)
     assert_service_peers_never_dropped()
 
@@ -1764,10 +1768,7 @@ def test_flapping_channel_link_under_churn_drops_no_session():
           f"{show(active_now)['epoch'] - epoch} switchovers, lease lapses "
           f"{ {rp: show(rp)['lease']['lapses'] - before[rp] for rp in HOSTS} }, channel closed "
           f"{ {rp: rp_log(tgen.gears[host], rp).count('partner silent for more than') - silent[rp] for rp, host in HOSTS.items()} } times")
-    later = assert_service_peers_never_dropped()
-    churned = later["messageStats"]["updatesSent"] - heard["messageStats"]["updatesSent"]
-    assert churned >= 20, churned  # the churn ran through the flaps
-    assert_service_wire_clean(capture)
+    assert_churn_went_through(heard, capture, "the channel link flapped")
 
 
 def slow_window_sample(active):
