@@ -390,7 +390,8 @@ void AckHold::take(std::uint32_t packet_id, const unsigned char *ip, int len)
         return;
     }
     Held &h = it->second;
-    const Waiting w{packet_id, be32(tcp + 8), (tcp[13] & kTcpAck) != 0};
+    const Waiting w{packet_id, be32(tcp + 8), (tcp[13] & kTcpAck) != 0,
+                    std::chrono::steady_clock::now()};
     if (h.waiting.empty() && (!w.has_ack || !seq_after(w.ack, h.confirmed))) {
         counters_.passed_at_once++;
         pass(packet_id);
@@ -421,6 +422,16 @@ std::size_t AckHold::waiting(const HeldConnection &c) const
 {
     auto it = held_.find(c);
     return it == held_.end() ? 0 : it->second.waiting.size();
+}
+
+std::chrono::milliseconds AckHold::longest_wait(const HeldConnection &c,
+                                                std::chrono::steady_clock::time_point now) const
+{
+    auto it = held_.find(c);
+    if (it == held_.end() || it->second.waiting.empty())
+        return std::chrono::milliseconds(0);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(now -
+                                                                 it->second.waiting.front().since);
 }
 
 }  // namespace frr_ha

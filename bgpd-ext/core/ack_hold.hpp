@@ -17,6 +17,7 @@
 // acknowledges nothing more (fail closed).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -114,6 +115,11 @@ public:
     };
     const Counters &counters() const { return counters_; }
     std::size_t waiting(const HeldConnection &c) const;
+    // How long the oldest segment of `c` still waiting has waited since this
+    // process took it from the queue (zero: none waits). What a standby host
+    // slow to confirm costs the peer: the lag limit applies to it.
+    std::chrono::milliseconds longest_wait(const HeldConnection &c,
+                                           std::chrono::steady_clock::time_point now) const;
     bool holds(const HeldConnection &c) const { return held_.count(c) != 0; }
     std::size_t connections() const { return held_.size(); }
 
@@ -129,6 +135,7 @@ private:
         std::uint32_t packet_id;
         std::uint32_t ack;
         bool has_ack;
+        std::chrono::steady_clock::time_point since;  // taken from the queue
     };
     struct Held {
         std::uint32_t confirmed;

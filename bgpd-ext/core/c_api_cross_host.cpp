@@ -117,6 +117,12 @@ void frr_ha_cross_host_hold_readable(frr_ha_node *node)
         node->hold->on_readable();
 }
 
+size_t frr_ha_cross_host_end_lagging(frr_ha_node *node, unsigned int lag_limit_ms)
+{
+    return node->cross.end_lagging(std::chrono::milliseconds(lag_limit_ms),
+                                   std::chrono::steady_clock::now());
+}
+
 bool frr_ha_cross_host_pump(frr_ha_node *node, uint64_t session)
 {
     return node->cross.pump(session);
@@ -208,6 +214,7 @@ void frr_ha_cross_host_counters_get(const frr_ha_node *node, frr_ha_cross_host_c
     out->hold_on = static_cast<bool>(node->hold);
     out->held_sessions = c.held_sessions;
     out->hold_refused = c.hold_refused;
+    out->hold_lagging = c.hold_lagging;
     if (node->hold) {
         const AckHold::Counters &h = node->hold->counters();
         out->hold_queued = h.queued;
@@ -236,6 +243,7 @@ bool frr_ha_cross_host_stream_get(const frr_ha_node *node, size_t index,
     out->messages_sent = v.messages_sent;
     out->updates_sent = v.updates_sent;
     out->image_sent = v.image_sent;
+    out->hold_wait_ms = v.hold_wait_ms;
     out->is_protected = v.is_protected;
     out->has_image = v.image.has_value();
     if (v.image) {

@@ -837,6 +837,9 @@ std::vector<CrossHostStreams::View> CrossHostStreams::view() const
         v.offered_sent = r.relay.offered_end(StreamKind::sent);
         v.image_sent = r.image_sent;
         v.is_protected = r.relay.gate().is_protected();
+        if (r.held && hold_)
+            v.hold_wait_ms = static_cast<std::uint64_t>(
+                hold_->longest_wait(*r.socket->connection, std::chrono::steady_clock::now()).count());
         out.push_back(v);
     }
     for (const auto &[session, r] : receivers_) {

@@ -100,6 +100,7 @@ public:
     // before a shadow takes its session over, where the shadow reads it
     // (about 0.5 s of parsing for 16 MiB of a full table).
     static constexpr std::size_t kDefaultAheadOfLinks = 16u << 20;
+    static constexpr std::chrono::milliseconds kLateLagCheck{200};
 
     CrossHostStreams(Channel channel, Host host, std::size_t budget = kDefaultBudget,
                      std::size_t window = StreamSender::kDefaultWindow,
@@ -141,6 +142,16 @@ public:
     // Reads what the links hold into the channel. False: the relay ended
     // (its tap dropped the links, or the channel went down).
     bool pump(std::uint64_t session);
+    // The lag limit through the hold: a relayed session whose peer has
+    // waited longer than `lag_limit` for an acknowledgement the standby host
+    // has not confirmed goes on unprotected (its streams end, its tap hears
+    // why and backs off), as a full link ends it in local mode. A cut relay
+    // waits however long it takes (end_relays). Called every few tens of
+    // ms: a check more than kLateLagCheck after the last one follows a
+    // stall of this thread, with confirmations perhaps still unread, and
+    // decides nothing. Returns how many sessions it ended.
+    std::size_t end_lagging(std::chrono::milliseconds lag_limit,
+                            std::chrono::steady_clock::time_point now);
     // The descriptors to watch for input: the input link, the send-log
     // link, the hand-over connection (-1 when done with, or when the
     // session's window is full: a confirmation makes room and says so
@@ -232,6 +243,8 @@ public:
         std::optional<ConnectionProgress> progress;
         std::int64_t progress_age_ms = -1;
         bool image_sent = false;  // relay
+        // Relay under the hold: how long its oldest segment waits (0: none).
+        std::uint64_t hold_wait_ms = 0;
         // The standby host holds every byte the peer may have of the
         // session (or, catching up, not yet).
         bool is_protected = false;
@@ -248,6 +261,7 @@ public:
         std::uint64_t hold_refused = 0;     // active: relayed without the hold
         std::size_t catching_up = 0;        // either: sessions not protected yet
         std::size_t ahead_of_links = 0;     // standby: confirmed, not in the links yet
+        std::uint64_t hold_lagging = 0;     // active: relays ended by end_lagging
     };
     Counters counters() const;
 
@@ -348,6 +362,7 @@ private:
     std::size_t in_flight_ = 0;        // chunked, not confirmed, over all relays
     std::size_t ahead_ = 0;            // confirmed past the links, over all receivers
     Counters counters_;
+    std::chrono::steady_clock::time_point last_lag_check_{};  // end_lagging's
 };
 
 }  // namespace frr_ha

@@ -44,7 +44,11 @@ struct ha_relay {
 /* The hold's NFQUEUE number: one dual-RP bgpd per network namespace. */
 #define RELAY_HOLD_QUEUE 17900
 
+/* How often the hold's lag limit is checked (a tenth of the shortest). */
+#define RELAY_LAG_CHECK_MS 50
+
 static struct thread *t_progress;
+static struct thread *t_lag;
 /* The hold: started with the first session handed across hosts, stopped
  * when this RP leaves the active role; why it could not start. */
 static struct thread *t_hold;
@@ -152,6 +156,20 @@ static void relay_hold_read(struct thread *t)
 	thread_add_read(bgpd_ha_tf_master(), relay_hold_read, NULL, fd, &t_hold);
 }
 
+/* A standby host slow to confirm holds its sessions back through the hold
+ * (their peers' acknowledgements wait), which no link of the tap sees: past
+ * the lag limit they go on unprotected, as with a full link. */
+static void relay_lag_check(struct thread *t)
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+
+	if (!node || frr_ha_cross_host_hold_fd(node) < 0)
+		return;
+	frr_ha_cross_host_end_lagging(node, bgpd_ha_tf_lag_limit());
+	thread_add_timer_msec(bgpd_ha_tf_master(), relay_lag_check, NULL, RELAY_LAG_CHECK_MS,
+			      &t_lag);
+}
+
 /* The hold before any session is relayed: without it the active's kernel
  * would acknowledge bytes the standby host may never get. A hold that
  * cannot start (no nfnetlink_queue, no CAP_NET_ADMIN) leaves the sessions
@@ -178,6 +196,8 @@ static void relay_hold_ensure(struct frr_ha_node *node)
 	zlog_info("frr-ha: the hold started (NFQUEUE %u)", RELAY_HOLD_QUEUE);
 	thread_add_read(bgpd_ha_tf_master(), relay_hold_read, NULL,
 			frr_ha_cross_host_hold_fd(node), &t_hold);
+	thread_add_timer_msec(bgpd_ha_tf_master(), relay_lag_check, NULL, RELAY_LAG_CHECK_MS,
+			      &t_lag);
 }
 
 void bgpd_ha_relay_hold_stop(void)
@@ -185,6 +205,7 @@ void bgpd_ha_relay_hold_stop(void)
 	struct frr_ha_node *node = bgpd_ha_pair_node();
 
 	THREAD_OFF(t_hold);
+	THREAD_OFF(t_lag);
 	if (node && frr_ha_cross_host_hold_fd(node) >= 0) {
 		frr_with_privs (&bgpd_privs) {
 			frr_ha_cross_host_hold_stop(node);
@@ -313,8 +334,9 @@ void bgpd_ha_relay_show(struct vty *vty, struct json_object *json)
 		if (c.hold_on)
 			vty_out(vty,
 				"Hold: %" PRIu64 " sessions, %" PRIu64 " segments queued, %" PRIu64
-				" waited for the standby host\n",
-				c.held_sessions, c.hold_queued, c.hold_waited);
+				" waited for the standby host, %" PRIu64
+				" sessions ended at the lag limit\n",
+				c.held_sessions, c.hold_queued, c.hold_waited, c.hold_lagging);
 		else if (hold_error[0])
 			vty_out(vty, "Hold: off: %s\n", hold_error);
 		for (size_t i = 0; frr_ha_cross_host_stream_get(node, i, &s); i++)
@@ -351,6 +373,7 @@ void bgpd_ha_relay_show(struct vty *vty, struct json_object *json)
 		json_object_int_add(hold, "segmentsQueued", c.hold_queued);
 		json_object_int_add(hold, "segmentsWaited", c.hold_waited);
 		json_object_int_add(hold, "segmentsLost", c.hold_lost);
+		json_object_int_add(hold, "sessionsLagging", c.hold_lagging);
 		json_object_object_add(j, "hold", hold);
 	}
 	for (size_t i = 0; frr_ha_cross_host_stream_get(node, i, &s); i++) {
@@ -367,6 +390,7 @@ void bgpd_ha_relay_show(struct vty *vty, struct json_object *json)
 			json_object_int_add(e, "offeredReceivedBytes", s.offered_received);
 			json_object_int_add(e, "offeredSentBytes", s.offered_sent);
 			json_object_boolean_add(e, "imageSent", s.image_sent);
+			json_object_int_add(e, "holdWaitMs", s.hold_wait_ms);
 		} else {
 			json_object_int_add(e, "messagesReceived", s.messages_received);
 			json_object_int_add(e, "messagesSent", s.messages_sent);

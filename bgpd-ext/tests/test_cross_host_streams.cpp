@@ -911,6 +911,82 @@ TEST_CASE("cross-host streams: under the hold the peer is acknowledged only what
     CHECK(peer_acked_after(hold, s.c.peer.get(), 300) == before + 2 * u.size());
 }
 
+namespace {
+
+// Lets the hold take what the kernel queues for `ms`, checking the lag
+// limit every `every` ms as bgpd's timer does: the sessions it ended.
+std::size_t lagging_after(CrossHostStreams &active, AckHold &hold, int ms,
+                          std::chrono::milliseconds limit, int every = 20)
+{
+    std::size_t ended = 0;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < end) {
+        pollfd p{hold.fd(), POLLIN, 0};
+        if (::poll(&p, 1, every) == 1)
+            hold.on_readable();
+        ended += active.end_lagging(limit, std::chrono::steady_clock::now());
+    }
+    return ended;
+}
+
+}  // namespace
+
+TEST_CASE("cross-host streams: a standby host that does not confirm holds the peer's acknowledgement back only up to the lag limit",
+          "[cross_host_streams]")
+{
+    ScopedNetns host;
+    REQUIRE(host.why().empty());
+    auto installed = AckHold::install(183);
+    INFO(installed.why());
+    REQUIRE(installed);
+    AckHold &hold = **installed;
+    Hosts h;
+    h.active.set_hold(&hold);
+    Session s(h.active, "192.0.2.2", true);
+    REQUIRE(h.active.pump(s.number));
+    h.settle_channel();
+    const std::uint64_t before = peer_acked_after(hold, s.c.peer.get(), 50);
+
+    // The peer's update reaches bgpd; the standby host never confirms it
+    // (its chunk stays on the channel): the ACK waits, and within a lag
+    // limit of 10 s nothing ends.
+    const std::string u = update("", kOrigin + kAsPath + kNextHop, v4(10, 8, 3));
+    send_all(s.c.peer.get(), u);
+    settle();
+    CHECK(read_tap(s.tap) == u);
+    REQUIRE(h.active.pump(s.number));
+    CHECK(lagging_after(h.active, hold, 300, std::chrono::seconds(10)) == 0);
+    CHECK(peer_acked_after(hold, s.c.peer.get(), 10) == before);
+    std::vector<CrossHostStreams::View> keep;
+    const CrossHostStreams::View *v = view_of(h.active, s.number, keep);
+    REQUIRE(v);
+    CHECK(v->hold_wait_ms >= 250);
+
+    // A check long after the last one follows a stall of the thread (the
+    // confirmation may be unread): it decides nothing, however long the
+    // wait.
+    std::this_thread::sleep_for(CrossHostStreams::kLateLagCheck + std::chrono::milliseconds(50));
+    CHECK(h.active.end_lagging(std::chrono::milliseconds(100), std::chrono::steady_clock::now()) == 0);
+    CHECK(hold.connections() == 1);
+
+    // At a lag limit it has waited past, the next timely check ends the
+    // session's streams: what waited goes out, the tap hears why and the
+    // session goes on unprotected.
+    CHECK(lagging_after(h.active, hold, 100, std::chrono::milliseconds(100)) == 1);
+    CHECK(h.active.counters().hold_lagging == 1);
+    CHECK(h.active.counters().held_sessions == 0);
+    CHECK(hold.connections() == 0);
+    CHECK(peer_acked_after(hold, s.c.peer.get(), 300) == before + u.size());
+    CHECK(s.tap.take_standby_word("silent"));
+    CHECK(s.tap.why_unprotected().find("the standby ended its shadow: standby lagging: the peer's "
+                                       "acknowledgement waited") != std::string::npos);
+    h.settle_channel();  // the standby host hears the end too
+    CHECK_FALSE(h.standby.receiver_state(s.number));
+    const std::string ours = update("", kOrigin + kAsPath + kNextHop, v4(10, 8, 4));
+    CHECK(s.write(ours) == static_cast<ssize_t>(ours.size()));
+    CHECK(drain(s.c.peer.get()) == ours);
+}
+
 TEST_CASE("cross-host streams: the data channel down keeps the gate and the hold shut until this RP may write again",
           "[cross_host_streams]")
 {
@@ -941,6 +1017,11 @@ TEST_CASE("cross-host streams: the data channel down keeps the gate and the hold
     settle();
     CHECK(read_tap(s.tap) == u);
     CHECK(peer_acked_after(hold, s.c.peer.get(), 300) == before);
+    // Cut, the session waits past any lag limit: the standby host may be
+    // taking over with what it holds.
+    CHECK(lagging_after(h.active, hold, 300, std::chrono::milliseconds(50)) == 0);
+    CHECK(hold.connections() == 1);
+    CHECK(peer_acked_after(hold, s.c.peer.get(), 10) == before);
 
     // Its lease came back (no standby took over): what waited goes, and
     // the session writes on, unprotected.

@@ -44,6 +44,10 @@ void frr_ha_cross_host_hold_stop(struct frr_ha_node *node);
  * the standby host lacks (it may be taking over): this RP writes to peers
  * again (its lease came back), so they go on unprotected. */
 void frr_ha_cross_host_release_cut(struct frr_ha_node *node);
+/* Every so often (main thread): sessions whose peer waited longer than
+ * lag_limit_ms for an acknowledgement the standby host has not confirmed
+ * go on unprotected (their taps hear why). Returns how many. */
+size_t frr_ha_cross_host_end_lagging(struct frr_ha_node *node, unsigned int lag_limit_ms);
 int frr_ha_cross_host_hold_fd(const struct frr_ha_node *node);
 void frr_ha_cross_host_hold_readable(struct frr_ha_node *node);
 /* Moves what the session's links hold onto the data channel. False: the
@@ -107,6 +111,8 @@ struct frr_ha_cross_host_counters {
 	 * relayed without it */
 	bool hold_on;
 	uint64_t held_sessions, hold_refused, hold_queued, hold_waited, hold_lost;
+	/* active: sessions the hold's lag limit ended (standby too slow) */
+	uint64_t hold_lagging;
 };
 void frr_ha_cross_host_counters_get(const struct frr_ha_node *node,
 				struct frr_ha_cross_host_counters *out);
@@ -120,6 +126,7 @@ struct frr_ha_cross_host_stream {
 	uint64_t offered_received, offered_sent;	       /* relay */
 	uint64_t messages_received, messages_sent, updates_sent; /* standby */
 	bool image_sent; /* relay: the connection's image went */
+	uint64_t hold_wait_ms; /* relay: its oldest segment's wait in the hold */
 	/* the standby host holds every byte the peer may have (a session that
 	 * catches up: not yet; no shadow continues it) */
 	bool is_protected;
