@@ -1782,11 +1782,18 @@ def slow_window_sample(active):
         session = state["neighbors"].get(neighbor, {}).get("session", {})
         return {k: session.get(k) for k in ("stream", "heldMs", "notProtectedReason") + fields}
 
+    streams = state.get("streamsAcrossHosts", {})
+    # How long each session's oldest segment waits in the hold (the peer's
+    # acknowledgement waiting for the standby host's confirmation).
+    hold_wait = {s["neighbor"]: s.get("holdWaitMs") for s in streams.get("sessions", [])
+                 if s.get("side") == "active"}
     return {"r3UpdatesSent": r3_heard()["messageStats"]["updatesSent"],
             "r4UpdatesRecv": (r4_heard() or {}).get("updates"),
             "activeMayWrite": state["lease"]["mayWrite"],
             "activeFromR3": relayed(R3, ("bytesConsumed", "mirroredToStandby")),
-            "activeToR4": relayed(R4, ("bytesWritten", "loggedToStandby", "standbyLagBytes"))}
+            "activeToR4": relayed(R4, ("bytesWritten", "loggedToStandby", "standbyLagBytes")),
+            "holdWaitMs": {"r3": hold_wait.get(R3), "r4": hold_wait.get(R4)},
+            "holdSessionsLagging": streams.get("hold", {}).get("sessionsLagging")}
 
 
 def r3_hold_timer_expiries():
