@@ -150,7 +150,8 @@ def _convert_stream_session(session):
 
 
 # The hold: its counters are uint64 (sessions is a uint32).
-_UINT64_HOLD = {"sessionsNotHeld", "segmentsQueued", "segmentsWaited", "segmentsLost"}
+_UINT64_HOLD = {"sessionsNotHeld", "segmentsQueued", "segmentsWaited", "segmentsLost",
+                "sessionsLagging"}
 
 
 def _convert_streams_across_hosts(streams):
