@@ -243,6 +243,8 @@ void frr_ha_node_status(const frr_ha_node *node, frr_ha_status *out)
               n.channel_tls_version());
     copy_text(out->channel_cipher, sizeof(out->channel_cipher), n.channel_cipher());
     out->data_channel_up = n.data_channel_up();
+    out->channel_id = n.control_channel_id();
+    out->data_channel_id = n.data_channel_id();
     copy_text(out->last_refusal, sizeof(out->last_refusal), n.last_refusal());
     out->last_refusal_unix_ms = n.last_refusal_unix_ms();
     out->hang_detection_ms = static_cast<std::uint32_t>(n.hang_detection_ms());

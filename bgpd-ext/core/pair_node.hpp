@@ -242,6 +242,10 @@ public:
     // sending on it (false: it is not up, nothing was sent).
     bool should_connect_data() const;
     bool data_channel_up() const { return data_.has_value(); }
+    // The host's ids of the channel to the partner and of the data channel
+    // beside it (0: none up), so that show can name their endpoints.
+    ChannelId control_channel_id() const { return primary_.value_or(0); }
+    ChannelId data_channel_id() const { return data_.value_or(0); }
     bool send_stream(const StreamChunk &chunk);
     bool send_stream(const StreamAck &ack);
     bool send_stream(const StreamSessionInfo &info);

@@ -112,6 +112,9 @@ bool bgpd_ha_channels_run_until(bool (*done)(void *arg), void *arg,
 bool bgpd_ha_channel_take_process(uint64_t id, int *pidfd, int *pid, char *why,
 				  size_t why_len);
 int bgpd_ha_channel_pid(uint64_t id);
+/* A TCP channel's two ends, "addr:port" ("[addr]:port" for IPv6): false for
+ * no such channel, or one on a unix socket. */
+bool bgpd_ha_channel_endpoints(uint64_t id, char *local, char *remote, size_t len);
 
 /* --- bgpd_ha_relay.c: dual-RP, sessions handed to the standby host ------ */
 

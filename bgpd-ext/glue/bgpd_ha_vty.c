@@ -879,6 +879,29 @@ static void show_records_shared(struct vty *vty, struct json_object *json)
 		paths, chunks);
 }
 
+/* A TCP channel's two ends: to tell the control channel from the data
+ * channel on the wire (a firewall or QoS rule giving heartbeats the way). */
+static void show_channel_endpoints(json_object *partner, const char *key, uint64_t id)
+{
+	char local[64], remote[64];
+	json_object *ends;
+
+	if (!bgpd_ha_channel_endpoints(id, local, remote, sizeof(local)))
+		return;
+	ends = json_object_new_object();
+	json_object_string_add(ends, "local", local);
+	json_object_string_add(ends, "remote", remote);
+	json_object_object_add(partner, key, ends);
+}
+
+static void show_channel_endpoints_text(struct vty *vty, const char *what, uint64_t id)
+{
+	char local[64], remote[64];
+
+	if (bgpd_ha_channel_endpoints(id, local, remote, sizeof(local)))
+		vty_out(vty, "%s: %s > %s\n", what, local, remote);
+}
+
 static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 			   const struct frr_ha_status *st)
 {
@@ -926,6 +949,8 @@ static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 	if (!st->local_mode)
 		json_object_string_add(partner, "dataChannel",
 				       st->data_channel_up ? "up" : "down");
+	show_channel_endpoints(partner, "channelEndpoints", st->channel_id);
+	show_channel_endpoints(partner, "dataChannelEndpoints", st->data_channel_id);
 	if (*st->channel_tls_version) {
 		json_object_string_add(partner, "tlsVersion", st->channel_tls_version);
 		json_object_string_add(partner, "cipher", st->channel_cipher);
@@ -1014,6 +1039,8 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 			" stream pieces refused)\n",
 			st->data_channel_up ? "up" : "down", st->counters.data_channels_up,
 			st->counters.data_channels_refused, st->counters.stream_pieces_refused);
+	show_channel_endpoints_text(vty, "Channel endpoints", st->channel_id);
+	show_channel_endpoints_text(vty, "Data channel endpoints", st->data_channel_id);
 	bgpd_ha_relay_show(vty, NULL);
 	if (*st->last_refusal) {
 		format_time(st->last_refusal_unix_ms, when, sizeof(when));

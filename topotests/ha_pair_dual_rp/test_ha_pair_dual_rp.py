@@ -293,6 +293,16 @@ def test_pair_forms_over_tcp():
         assert c["streamPiecesRefused"] == 0, c
     assert "Data channel: up (up 1 times" in rp_vtysh(get_topogen().gears["rpb"], "b",
                                                         "show bgp ha")
+    # Each channel's TCP ends, the same two seen from either RP: rp a
+    # connected both to rp b's port, from ports of its own.
+    pa, pb = show("a")["partner"], show("b")["partner"]
+    for key in ("channelEndpoints", "dataChannelEndpoints"):
+        assert pa[key]["remote"] == "10.0.0.2:5180", pa
+        assert pa[key]["local"].startswith("10.0.0.1:"), pa
+        assert (pb[key]["local"], pb[key]["remote"]) == (pa[key]["remote"], pa[key]["local"]), pb
+    assert pa["channelEndpoints"] != pa["dataChannelEndpoints"], pa
+    text = rp_vtysh(get_topogen().gears["rpa"], "a", "show bgp ha")
+    assert f"Data channel endpoints: {pa['dataChannelEndpoints']['local']} > 10.0.0.2:5180" in text
     wait_session_with("a")
     wait_leased("a", "b")
     # The lease is the detection time; one request a heartbeat, each granted.
@@ -1708,6 +1718,86 @@ def test_slow_standby_host_under_churn_holds_no_session_back():
           f"{log.count('partner silent for more than') - silent} times, "
           f"{log.count('not protected:') - warned} sessions unprotected")
     assert_churn_went_through(heard, capture, f"rp {standby} slow")
+    planned_switchover(active, standby)
+    assert_service_peers_never_dropped()
+
+
+def data_channel_ports(rp):
+    """(local port, remote port) of rp's data channel, as show names it."""
+    ends = show(rp)["partner"]["dataChannelEndpoints"]
+    control = show(rp)["partner"]["channelEndpoints"]
+    assert ends != control, (ends, control)
+    return tuple(int(ends[side].rsplit(":", 1)[1]) for side in ("local", "remote"))
+
+
+@contextmanager
+def slow_data_channel(rp, rate_kbit):
+    """What rp sends on its data channel (the active's streams) goes at
+    rate_kbit, its heartbeats on the control channel at the link's speed:
+    a channel link busy with other traffic, for the streams only."""
+    local, remote = data_channel_ports(rp)
+    host = get_topogen().gears[HOSTS[rp]]
+    link = f"{host.name}-eth0"
+    host.cmd(f"tc qdisc add dev {link} root handle 1: htb default 10 && "
+             f"tc class add dev {link} parent 1: classid 1:10 htb rate 1gbit && "
+             f"tc class add dev {link} parent 1: classid 1:20 htb rate {rate_kbit}kbit "
+             f"ceil {rate_kbit}kbit && "
+             f"tc filter add dev {link} parent 1: protocol ip u32 "
+             f"match ip sport {local} 0xffff match ip dport {remote} 0xffff flowid 1:20")
+    try:
+        assert "flowid 1:20" in host.cmd(f"tc filter show dev {link}")
+        yield
+        print(f"slow data channel {local} > {remote}:",
+              host.cmd(f"tc -s class show dev {link} classid 1:20"))
+    finally:
+        host.cmd(f"tc qdisc del dev {link} root")
+
+
+def test_slow_data_channel_under_churn_holds_no_session_back():
+    """The data channel's link is slow for 6 s while r3 churns: what the
+    active sends on it (the streams) goes at 4 kbit/s, its heartbeats at
+    full speed, so the standby host's confirmations come seconds late.
+    Past the lag limit (500 ms) the active goes on without the standby host
+    for each session it held back, whether by a link the relay could not
+    empty or by the hold (a peer's acknowledgement waiting for a
+    confirmation, which no link shows): at least one at the hold's limit,
+    said and counted. r3 and r4 never see a drop, their wires stay clean,
+    r4 goes on getting r3's churn; the link fast again, the standby host
+    shadows every session and a planned switchover continues them."""
+    tgen = get_topogen()
+    active, standby = protected_pair()
+    heard = assert_service_peers_never_dropped()
+    active_host = tgen.gears[HOSTS[active]]
+    warned = rp_log(active_host, active).count("not protected:")
+    lagging = show(active)["streamsAcrossHosts"]["hold"]["sessionsLagging"]
+    capture = service_wire(tgen)
+    try:
+        with r3_churns():
+            with slow_data_channel(active, 4):
+                time.sleep(1)
+                early = churned_prefixes()["r4"]
+                time.sleep(5)
+                late = churned_prefixes()["r4"]
+            time.sleep(1)
+        wait_churn_in_step(f"rp {active}'s data channel slow")
+        wait_shadow_on(standby, active)
+        wait_r5_shadowed(standby)
+        time.sleep(1)
+    finally:
+        capture.stop()
+    assert early != late and late, (sorted(early)[:4], sorted(late)[:4])
+    log = rp_log(active_host, active)
+    ended = show(active)["streamsAcrossHosts"]["hold"]["sessionsLagging"] - lagging
+    print(f"rp {active} while its data channel was slow: "
+          f"{log.count('not protected:') - warned} sessions unprotected, "
+          f"{ended} of them at the hold's lag limit")
+    # Whichever held a session back first ended it: a link the relay could
+    # not empty, or (counted apart) the hold, whose lag limit says so.
+    by_hold = re.findall(r"frr-ha: (\S+): not protected: .*standby lagging: the peer's "
+                         r"acknowledgement waited \d+ ms", log)
+    print(f"sessions that went on at the hold's lag limit: {by_hold}")
+    assert ended >= 1 and by_hold, (ended, by_hold)
+    assert_churn_went_through(heard, capture, f"rp {active}'s data channel slow")
     planned_switchover(active, standby)
     assert_service_peers_never_dropped()
 

@@ -163,6 +163,8 @@ struct frr_ha_status {
 	char channel_tls_version[16];
 	char channel_cipher[64];
 	bool data_channel_up; /* dual-RP: the data channel beside it */
+	/* The host's ids of the channel and of the data channel (0: none up). */
+	uint64_t channel_id, data_channel_id;
 	/* The last channel refused and why ("" while none was). */
 	char last_refusal[FRR_HA_TEXT_MAX];
 	int64_t last_refusal_unix_ms;
