@@ -1707,12 +1707,12 @@ def test_slow_standby_host_under_churn_holds_no_session_back():
         time.sleep(1)
     finally:
         capture.stop()
+    for second, sample in enumerate(timeline, start=2):
+        print(f"slow standby, second {second}: {sample}")
     # r4 went on getting r3's churn through the active while the standby
     # host was slow: the prefixes it held changed.
     assert early != late and late, (sorted(early)[:4], sorted(late)[:4], timeline)
     log = rp_log(tgen.gears[HOSTS[active]], active)
-    for second, sample in enumerate(timeline, start=2):
-        print(f"slow standby, second {second}: {sample}")
     print(f"rp {active} while rp {standby} was slow: lease lapsed "
           f"{slowed['lapses'] - lease['lapses']} times, channel closed "
           f"{log.count('partner silent for more than') - silent} times, "
@@ -1883,7 +1883,18 @@ def slow_window_sample(active):
             "activeFromR3": relayed(R3, ("bytesConsumed", "mirroredToStandby")),
             "activeToR4": relayed(R4, ("bytesWritten", "loggedToStandby", "standbyLagBytes")),
             "holdWaitMs": {"r3": hold_wait.get(R3), "r4": hold_wait.get(R4)},
-            "holdSessionsLagging": streams.get("hold", {}).get("sessionsLagging")}
+            "holdSessionsLagging": streams.get("hold", {}).get("sessionsLagging"),
+            "fenceDropped": state["lease"].get("fence", {}).get("segmentsDropped"),
+            "activeTcpToR4": tcp_to(active, R4)}
+
+
+def tcp_to(rp, peer):
+    """The kernel's view of rp's connection with peer (the service
+    address's): retransmission timer, backoff, what is unacknowledged."""
+    host = get_topogen().gears[HOSTS[rp]]
+    info = host.cmd(f"ss -tinH state established dst {peer}").split()
+    return " ".join(f for f in info if f.split(":")[0] in (
+        "rto", "backoff", "unacked", "retrans", "lastsnd", "lastrcv", "lastack", "cwnd"))
 
 
 def r3_hold_timer_expiries():
