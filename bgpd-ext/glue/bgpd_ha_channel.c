@@ -545,23 +545,17 @@ bool bgpd_ha_channel_take_process(uint64_t id, int *pidfd, int *pid, char *why,
 	return *pidfd >= 0;
 }
 
-/* "addr:port" or "[addr]:port" of a TCP socket's end. */
+/* "addr:port" or "[addr]:port" of a TCP socket's end (FRR's %pSUp). */
 static bool endpoint_text(int fd, bool peer, char *out, size_t len)
 {
 	union sockunion su = {};
 	socklen_t sl = sizeof(su);
-	char addr[INET6_ADDRSTRLEN];
 
 	if ((peer ? getpeername(fd, &su.sa, &sl) : getsockname(fd, &su.sa, &sl)) < 0)
 		return false;
-	if (su.sa.sa_family == AF_INET) {
-		inet_ntop(AF_INET, &su.sin.sin_addr, addr, sizeof(addr));
-		snprintf(out, len, "%s:%u", addr, ntohs(su.sin.sin_port));
-	} else if (su.sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &su.sin6.sin6_addr, addr, sizeof(addr));
-		snprintf(out, len, "[%s]:%u", addr, ntohs(su.sin6.sin6_port));
-	} else
+	if (su.sa.sa_family != AF_INET && su.sa.sa_family != AF_INET6)
 		return false;
+	snprintfrr(out, len, "%pSUp", &su);
 	return true;
 }
 

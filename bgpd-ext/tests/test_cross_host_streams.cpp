@@ -27,6 +27,7 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <variant>
 
 using namespace frr_ha;
@@ -841,6 +842,26 @@ TEST_CASE("cross-host streams: the standby host's shadow takes the session over 
 
 namespace {
 
+// Two hosts' streams with the active's relays under a real hold, in a
+// network namespace of this thread's (the hold's nftables table and queue
+// are the namespace's). `queue`: the hold's NFQUEUE number.
+struct HostsUnderHold {
+    ScopedNetns netns;
+    std::unique_ptr<AckHold> installed;
+    Hosts hosts;
+
+    explicit HostsUnderHold(std::uint16_t queue)
+    {
+        REQUIRE(netns.why().empty());
+        auto made = AckHold::install(queue);
+        INFO(made.why());
+        REQUIRE(made);
+        installed = std::move(*made);
+        hosts.active.set_hold(installed.get());
+    }
+    AckHold &hold() { return *installed; }
+};
+
 // The peer's own bytes its kernel says were acknowledged, after letting the
 // hold take what the active's kernel queued for `ms`.
 std::uint64_t peer_acked_after(AckHold &hold, int peer, int ms)
@@ -861,14 +882,9 @@ std::uint64_t peer_acked_after(AckHold &hold, int peer, int ms)
 TEST_CASE("cross-host streams: under the hold the peer is acknowledged only what the standby host confirmed",
           "[cross_host_streams]")
 {
-    ScopedNetns host;  // the hold's nftables table and queue are this namespace's
-    REQUIRE(host.why().empty());
-    auto installed = AckHold::install(180);
-    INFO(installed.why());
-    REQUIRE(installed);
-    AckHold &hold = **installed;
-    Hosts h;
-    h.active.set_hold(&hold);
+    HostsUnderHold held(180);
+    AckHold &hold = held.hold();
+    Hosts &h = held.hosts;
     Session s(h.active, "192.0.2.2", true);
     REQUIRE(h.active.pump(s.number));
     h.settle_channel();
@@ -934,14 +950,9 @@ std::size_t lagging_after(CrossHostStreams &active, AckHold &hold, int ms,
 TEST_CASE("cross-host streams: a standby host that does not confirm holds the peer's acknowledgement back only up to the lag limit",
           "[cross_host_streams]")
 {
-    ScopedNetns host;
-    REQUIRE(host.why().empty());
-    auto installed = AckHold::install(183);
-    INFO(installed.why());
-    REQUIRE(installed);
-    AckHold &hold = **installed;
-    Hosts h;
-    h.active.set_hold(&hold);
+    HostsUnderHold held(183);
+    AckHold &hold = held.hold();
+    Hosts &h = held.hosts;
     Session s(h.active, "192.0.2.2", true);
     REQUIRE(h.active.pump(s.number));
     h.settle_channel();
@@ -990,13 +1001,9 @@ TEST_CASE("cross-host streams: a standby host that does not confirm holds the pe
 TEST_CASE("cross-host streams: the data channel down keeps the gate and the hold shut until this RP may write again",
           "[cross_host_streams]")
 {
-    ScopedNetns host;
-    REQUIRE(host.why().empty());
-    auto installed = AckHold::install(181);
-    REQUIRE(installed);
-    AckHold &hold = **installed;
-    Hosts h;
-    h.active.set_hold(&hold);
+    HostsUnderHold held(181);
+    AckHold &hold = held.hold();
+    Hosts &h = held.hosts;
     Session s(h.active, "192.0.2.2", true);
     REQUIRE(h.active.pump(s.number));
     h.settle_channel();
@@ -1089,14 +1096,9 @@ std::string read_link(int fd)
 TEST_CASE("cross-host streams: a session catching up writes and is acknowledged at once, and is protected only once the standby host caught up and holds all the peer may have",
           "[cross_host_streams]")
 {
-    ScopedNetns host;
-    REQUIRE(host.why().empty());
-    auto installed = AckHold::install(182);
-    INFO(installed.why());
-    REQUIRE(installed);
-    AckHold &hold = **installed;
-    Hosts h;
-    h.active.set_hold(&hold);
+    HostsUnderHold held(182);
+    AckHold &hold = held.hold();
+    Hosts &h = held.hosts;
     Session s(h.active, "192.0.2.2", true, bgp_keepalive() + bgp_empty_update(), true);
     REQUIRE(h.active.pump(s.number));
     CHECK(h.active.counters().held_sessions == 0);
