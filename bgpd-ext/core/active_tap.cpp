@@ -51,6 +51,10 @@ void ActiveTap::stop_on_link_error(const char *what)
     std::string why = std::string("the standby stopped taking the ") + what + ": " + std::strerror(errno);
     if (!take_standby_word(why))
         unprotect(why);
+    // Found on bgpd's I/O path, whose caller (the lag check) says it and
+    // moves the session's other wait, which may be on a link or the gate
+    // now gone, back to the socket: left unsaid for it.
+    unprotected_unsaid_ = true;
 }
 
 // Peek, mirror, consume: a byte leaves the kernel's queue only once the
