@@ -102,7 +102,24 @@ def rp_json(router, rp, command="show bgp ha json"):
     try:
         return json.loads(out)
     except ValueError as err:
-        raise AssertionError(f"{router.name} rp {rp}: '{command}' gave no json: {out!r}") from err
+        raise AssertionError(f"{router.name} rp {rp}: '{command}' gave no json: {out!r}"
+                             f"{rp_crash_report(router, rp)}") from err
+
+
+def rp_crash_report(router, rp):
+    """What bgpd's log says of its end when the RP is gone (FRR logs the
+    signal, an assertion and a backtrace there), else nothing: a failed
+    CI run then names the crash site."""
+    if rp_pid(router, rp):
+        return ""
+    logdir = router.cmd("pwd").strip()
+    tail = router.cmd(f"grep -n -A 40 -E 'Received signal|Assertion|Backtrace|aborting' "
+                      f"{logdir}/bgpd-{rp}.log | head -60")
+    tail = tail or router.cmd(f"tail -n 20 {logdir}/bgpd-{rp}.log")
+    # Or its partner fenced it (local mode: a hung active is killed).
+    fenced = router.cmd(f"grep -H -E 'SIGKILL sent|declared hung|made no progress for|no heartbeat for' "
+                        f"{logdir}/bgpd-*.log | tail -n 5")
+    return f"\nrp {rp} is not running; its log's end:\n{tail}\nfencing:\n{fenced}"
 
 
 # What `show running-config` holds that concerns one RP alone (the pair
