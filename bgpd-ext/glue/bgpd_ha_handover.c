@@ -235,13 +235,12 @@ static void watch_free(struct ha_watch *w)
  * that is over (they close with it): rearm both waits on the socket. A
  * write thread whose descriptor closed is dropped by the event loop without
  * running (POLLNVAL), so without this the session would never write again.
- * An armed thread is not moved by a second add: off, then on. */
+ * The I/O pthread moves them (patch 0016): bgp_reads_off()/_on() would make
+ * this thread wait four times for that busy pthread, a session at a time
+ * (seconds, when hundreds of sessions go unprotected at once). */
 static void session_io_rearm(struct peer *peer)
 {
-	bgp_reads_off(peer);
-	bgp_reads_on(peer);
-	bgp_writes_off(peer);
-	bgp_writes_on(peer);
+	bgp_io_rewait(peer);
 }
 
 static void tf_standby_word(struct thread *t)
@@ -279,7 +278,9 @@ static void tf_pump(struct thread *t)
 {
 	struct listnode *node;
 	struct ha_watch *w;
-	struct timeval started;
+	struct timeval started, moving;
+	unsigned int woken = 0;
+	int64_t moved_us = 0;
 
 	monotime(&started);
 
@@ -301,8 +302,16 @@ static void tf_pump(struct thread *t)
 		if (!wake)
 			continue;
 		zlog_warn("frr-ha: %s: not protected: %s", peer->host, info.why);
+		monotime(&moving);
 		session_io_rearm(peer);
+		moved_us += monotime_since(&moving, NULL);
+		woken++;
 	}
+	/* What moving their I/O cost this thread (it used to wait on the I/O
+	 * pthread for each session). */
+	if (woken)
+		zlog_debug("frr-ha: %u sessions unprotected by the pump, I/O moved in %lld us",
+			   woken, (long long)moved_us);
 	if (listcount(ho.watches))
 		thread_add_timer_msec(bgpd_ha_tf_master(), tf_pump, NULL, TF_PUMP_MS,
 				      &ho.t_pump);
