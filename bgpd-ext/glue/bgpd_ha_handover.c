@@ -231,18 +231,13 @@ static void watch_free(struct ha_watch *w)
 	XFREE(MTYPE_HA_SHADOW, w);
 }
 
-/* The session's I/O waited on a link or on the write gate of a hand-over
- * that is over (they close with it): rearm both waits on the socket. A
- * write thread whose descriptor closed is dropped by the event loop without
- * running (POLLNVAL), so without this the session would never write again.
- * The I/O pthread moves them (patch 0016): bgp_reads_off()/_on() would make
- * this thread wait four times for that busy pthread, a session at a time
- * (seconds, when hundreds of sessions go unprotected at once). */
-static void session_io_rearm(struct peer *peer)
-{
-	bgp_io_rewait(peer);
-}
-
+/* A session unprotected here may have waited on a link or on the write
+ * gate of a hand-over that is over (they close with it): both waits go
+ * back to the socket. A write thread whose descriptor closed is dropped by
+ * the event loop without running (POLLNVAL), so without that the session
+ * would never write again. The I/O pthread moves them (bgp_io_rewait,
+ * patch 0016): bgp_reads_off()/_on() would make this thread wait four
+ * times for that busy pthread, a session at a time. */
 static void tf_standby_word(struct thread *t)
 {
 	struct ha_watch *w = THREAD_ARG(t);
@@ -260,7 +255,7 @@ static void tf_standby_word(struct thread *t)
 	if (ended) {
 		zlog_warn("frr-ha: %s: not protected: %s", peer->host, why);
 		if (peer_established(peer))
-			session_io_rearm(peer);
+			bgp_io_rewait(peer);
 	}
 	if (!watched) {
 		watch_free(w);
@@ -303,7 +298,7 @@ static void tf_pump(struct thread *t)
 			continue;
 		zlog_warn("frr-ha: %s: not protected: %s", peer->host, info.why);
 		monotime(&moving);
-		session_io_rearm(peer);
+		bgp_io_rewait(peer);
 		moved_us += monotime_since(&moving, NULL);
 		woken++;
 	}

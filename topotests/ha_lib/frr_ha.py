@@ -59,16 +59,20 @@ def install_bgpd_conf(router, source, dest="/etc/frr/bgpd.conf"):
     return dest
 
 
+def rp_log_path(router, rp="*"):
+    """Where start_rp() has RP `rp` log (the router's own folder)."""
+    return f"{router.cmd('pwd').strip()}/bgpd-{rp}.log"
+
+
 def start_rp(router, rp, config="/etc/frr/bgpd.conf", extra_args="", prefix=""):
     """Starts bgpd as route processor `rp` of the router's HA pair
     (extra_args: more bgpd options, e.g. another module; prefix: a command
     bgpd runs under, e.g. prlimit)."""
     vty = rp_vty_dir(rp)
-    logdir = router.cmd("pwd").strip()
     router.cmd(f"mkdir -p {vty} && chown frr:frr {vty} && rm -f {vty}/bgpd.pid")
     out = router.cmd(
         f"{prefix} {BGPD} -d -M ha:{rp} --vty_socket {vty} -i {vty}/bgpd.pid -P 0 "
-        f"-f {config} --log file:{logdir}/bgpd-{rp}.log --log-level debug {extra_args}"
+        f"-f {config} --log file:{rp_log_path(router, rp)} --log-level debug {extra_args}"
     )
     wait_for(f"{router.name}: rp {rp} starts ({out.strip()})",
              lambda: None if rp_pid(router, rp) else "no pid file", count=20, wait=0.5)
@@ -112,13 +116,11 @@ def rp_crash_report(router, rp):
     CI run then names the crash site."""
     if rp_pid(router, rp):
         return ""
-    logdir = router.cmd("pwd").strip()
-    tail = router.cmd(f"grep -n -A 40 -E 'Received signal|Assertion|Backtrace|aborting' "
-                      f"{logdir}/bgpd-{rp}.log | head -60")
-    tail = tail or router.cmd(f"tail -n 20 {logdir}/bgpd-{rp}.log")
+    log = rp_log_path(router, rp)
+    tail = router.cmd(f"grep -n -A 40 -E 'Received signal|Assertion|Backtrace|aborting' {log} | head -60")
+    tail = tail or router.cmd(f"tail -n 20 {log}")
     # Or its partner fenced it (local mode: a hung active is killed).
-    fenced = router.cmd(f"grep -H -E 'SIGKILL sent|declared hung|made no progress for|no heartbeat for' "
-                        f"{logdir}/bgpd-*.log | tail -n 5")
+    fenced = router.cmd(f"grep -H -E 'SIGKILL sent|is hung \\(' {rp_log_path(router)} | tail -n 5")
     return f"\nrp {rp} is not running; its log's end:\n{tail}\nfencing:\n{fenced}"
 
 
@@ -137,8 +139,7 @@ def rp_shared_config(router, rp):
 
 
 def rp_log(router, rp):
-    logdir = router.cmd("pwd").strip()
-    return router.cmd(f"cat {logdir}/bgpd-{rp}.log")
+    return router.cmd(f"cat {rp_log_path(router, rp)}")
 
 
 def wait_pair(router, active, standby, epoch=None, count=60):
