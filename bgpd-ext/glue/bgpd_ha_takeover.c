@@ -131,24 +131,17 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 	difference_later(peer);
 	/* Input: the rest of the mirror, then the socket itself. The I/O
 	 * pthread's wait on the mirror wakes at its end (the links are shut or
-	 * closed), and its handler moves the wait to the socket itself: arming
-	 * it from here too would race with that handler (a wait left on the
-	 * mirror's closed descriptor). Only a wait parked at the gate is moved,
-	 * cancelled first (a round trip to the I/O pthread, ~0.1 ms a
-	 * session). */
-	if (info.input_moved) {
-		bgp_reads_off(peer);
-		bgp_reads_on(peer);
-	}
-	/* Output: only what the shadow queued, or a wait it left armed,
-	 * needs a wait armed now (each costs a wake-up of the busy I/O
-	 * pthread, ~40 us at 1000 sessions); whatever bgpd queues later arms
-	 * its own, as on any session. A wait armed by the shadow is on its
-	 * send-log link (where a shadow's writes wait): moved to the socket. */
-	if (output_waits || *info.takeover_rebuilt) {
-		bgp_writes_off(peer);
+	 * closed), and its handler moves the wait to the socket itself. A wait
+	 * parked at the gate must be moved now. Output: only what the shadow
+	 * queued, or a wait it left armed (on its send-log link, where a
+	 * shadow's writes wait), needs a wait on the socket now; whatever bgpd
+	 * queues later arms its own, as on any session. Both moves are the I/O
+	 * pthread's own (bgp_io_rewait, on that pthread, so never racing the
+	 * mirror's handler): the loop waits for that busy pthread nowhere. */
+	if (output_waits && !CHECK_FLAG(peer->thread_flags, PEER_THREAD_WRITES_ON))
 		bgp_writes_on(peer);
-	}
+	if (info.input_moved || output_waits || *info.takeover_rebuilt)
+		bgp_io_rewait(peer);
 	return TAKEN_CONTINUED;
 }
 
