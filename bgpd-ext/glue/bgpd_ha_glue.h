@@ -19,6 +19,7 @@ struct json_object;
 struct peer;
 struct bgp;
 struct thread_master;
+union sockunion;
 
 /* --- bgpd_ha_module.c: the module's lifecycle ----------------------------- */
 
@@ -183,6 +184,8 @@ void bgpd_ha_mode_set(struct bgp *bgp, const char *neighbor,
 void bgpd_ha_modes_write(struct vty *vty, struct bgp *bgp);
 /* A BGP instance is going away: forget its neighbors' modes. */
 void bgpd_ha_modes_forget(struct bgp *bgp);
+void bgpd_ha_modes_init(void);
+void bgpd_ha_modes_fini(void);
 
 /* The switchover decision for one of bgpd's sessions, read off the peer. */
 struct frr_ha_mode_decision bgpd_ha_peer_decision(struct peer *peer);

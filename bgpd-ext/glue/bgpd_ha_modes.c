@@ -4,8 +4,9 @@
  */
 #include <zebra.h>
 
-#include "linklist.h"
+#include "jhash.h"
 #include "memory.h"
+#include "typesafe.h"
 #include "vty.h"
 
 #include "bgpd/bgpd.h"
@@ -15,28 +16,58 @@
 
 DEFINE_MTYPE_STATIC(BGPD_HA, HA_NEIGHBOR_MODE, "HA neighbor failover mode");
 
+PREDECL_HASH(ha_modes_by_name);
+PREDECL_DLIST(ha_modes_in_order);
+
+/* Found by name on every decision (each session at a takeover, each
+ * protect sweep): a list made that O(sessions) each, O(sessions^2) a pass,
+ * at a thousand neighbors configured one by one. Written in the order they
+ * were configured. */
 struct ha_neighbor_mode {
+	struct ha_modes_by_name_item by_name;
+	struct ha_modes_in_order_item in_order;
 	struct bgp *bgp;
 	char neighbor[INET6_ADDRSTRLEN + 64];
 	enum frr_ha_configured_mode mode;
 };
 
-static struct list *modes;
+static int mode_cmp(const struct ha_neighbor_mode *a, const struct ha_neighbor_mode *b)
+{
+	if (a->bgp != b->bgp)
+		return numcmp((uintptr_t)a->bgp, (uintptr_t)b->bgp);
+	return strcmp(a->neighbor, b->neighbor);
+}
+
+static uint32_t mode_hash(const struct ha_neighbor_mode *m)
+{
+	return jhash(m->neighbor, strlen(m->neighbor), jhash(&m->bgp, sizeof(m->bgp), 0x30de));
+}
+
+DECLARE_HASH(ha_modes_by_name, struct ha_neighbor_mode, by_name, mode_cmp, mode_hash);
+DECLARE_DLIST(ha_modes_in_order, struct ha_neighbor_mode, in_order);
+
+static struct ha_modes_by_name_head by_name;
+static struct ha_modes_in_order_head in_order;
 
 static struct ha_neighbor_mode *mode_find(struct bgp *bgp, const char *neighbor)
 {
-	struct listnode *node;
-	struct ha_neighbor_mode *m;
+	struct ha_neighbor_mode ref = {.bgp = bgp};
 
-	for (ALL_LIST_ELEMENTS_RO(modes, node, m))
-		if (m->bgp == bgp && strcmp(m->neighbor, neighbor) == 0)
-			return m;
-	return NULL;
+	if (strlcpy(ref.neighbor, neighbor, sizeof(ref.neighbor)) >= sizeof(ref.neighbor))
+		return NULL; /* longer than any name we keep */
+	return ha_modes_by_name_find(&by_name, &ref);
+}
+
+static void mode_free(struct ha_neighbor_mode *m)
+{
+	ha_modes_by_name_del(&by_name, m);
+	ha_modes_in_order_del(&in_order, m);
+	XFREE(MTYPE_HA_NEIGHBOR_MODE, m);
 }
 
 enum frr_ha_configured_mode bgpd_ha_mode_get(struct bgp *bgp, const char *neighbor)
 {
-	struct ha_neighbor_mode *m = modes ? mode_find(bgp, neighbor) : NULL;
+	struct ha_neighbor_mode *m = mode_find(bgp, neighbor);
 
 	return m ? m->mode : FRR_HA_CONFIGURED_AUTO;
 }
@@ -44,35 +75,28 @@ enum frr_ha_configured_mode bgpd_ha_mode_get(struct bgp *bgp, const char *neighb
 void bgpd_ha_mode_set(struct bgp *bgp, const char *neighbor,
 		      enum frr_ha_configured_mode mode)
 {
-	struct ha_neighbor_mode *m;
+	struct ha_neighbor_mode *m = mode_find(bgp, neighbor);
 
-	if (!modes)
-		modes = list_new();
-	m = mode_find(bgp, neighbor);
 	if (mode == FRR_HA_CONFIGURED_AUTO) { /* the default: keep no entry */
-		if (m) {
-			listnode_delete(modes, m);
-			XFREE(MTYPE_HA_NEIGHBOR_MODE, m);
-		}
+		if (m)
+			mode_free(m);
 		return;
 	}
 	if (!m) {
 		m = XCALLOC(MTYPE_HA_NEIGHBOR_MODE, sizeof(*m));
 		m->bgp = bgp;
 		strlcpy(m->neighbor, neighbor, sizeof(m->neighbor));
-		listnode_add(modes, m);
+		ha_modes_by_name_add(&by_name, m);
+		ha_modes_in_order_add_tail(&in_order, m);
 	}
 	m->mode = mode;
 }
 
 void bgpd_ha_modes_write(struct vty *vty, struct bgp *bgp)
 {
-	struct listnode *node;
 	struct ha_neighbor_mode *m;
 
-	if (!modes)
-		return;
-	for (ALL_LIST_ELEMENTS_RO(modes, node, m))
+	frr_each (ha_modes_in_order, &in_order, m)
 		if (m->bgp == bgp)
 			vty_out(vty, " neighbor %s ha failover-mode %s\n",
 				m->neighbor, frr_ha_configured_mode_name(m->mode));
@@ -80,16 +104,27 @@ void bgpd_ha_modes_write(struct vty *vty, struct bgp *bgp)
 
 void bgpd_ha_modes_forget(struct bgp *bgp)
 {
-	struct listnode *node, *next;
 	struct ha_neighbor_mode *m;
 
-	if (!modes)
-		return;
-	for (ALL_LIST_ELEMENTS(modes, node, next, m))
-		if (m->bgp == bgp) {
-			listnode_delete(modes, m);
-			XFREE(MTYPE_HA_NEIGHBOR_MODE, m);
-		}
+	frr_each_safe (ha_modes_in_order, &in_order, m)
+		if (m->bgp == bgp)
+			mode_free(m);
+}
+
+void bgpd_ha_modes_init(void)
+{
+	ha_modes_by_name_init(&by_name);
+	ha_modes_in_order_init(&in_order);
+}
+
+void bgpd_ha_modes_fini(void)
+{
+	struct ha_neighbor_mode *m;
+
+	while ((m = ha_modes_in_order_first(&in_order)))
+		mode_free(m);
+	ha_modes_by_name_fini(&by_name);
+	ha_modes_in_order_fini(&in_order);
 }
 
 /* Whether a takeover can compute the session's difference: the stream

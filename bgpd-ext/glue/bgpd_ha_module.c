@@ -53,6 +53,7 @@ static int bgpd_ha_fini(void)
 	bgpd_ha_gr_fini();
 	bgpd_ha_tf_fini();
 	bgpd_ha_pair_fini();
+	bgpd_ha_modes_fini();
 	return 0;
 }
 
@@ -65,6 +66,7 @@ static int bgpd_ha_bgp_deleted(struct bgp *bgp)
 static int bgpd_ha_module_init(void)
 {
 	bgpd_ha_descriptors_raise();
+	bgpd_ha_modes_init(); /* before the configuration is read */
 	hook_register(frr_late_init, bgpd_ha_late_init);
 	hook_register(bgp_inst_delete, bgpd_ha_bgp_deleted);
 	hook_register(frr_fini, bgpd_ha_fini);
