@@ -225,9 +225,9 @@ Status ActiveTap::attach(TapStreams::History history, UniqueFd input_link, Uniqu
     input_link_ = std::move(input_link);
     sendlog_link_ = std::move(sendlog_link);
     handover_conn_ = std::move(handover_conn);
-    pending_in_ = Pending{};
+    pending_in_.clear();
     pending_in_.history = std::move(history.in);
-    pending_out_ = Pending{};
+    pending_out_.clear();
     pending_out_.history = std::move(history.out);
     consumed_at_attach_ = streams_.consumed();
     written_at_attach_ = streams_.written();
@@ -469,6 +469,7 @@ ReplicationStats ActiveTap::stats() const
         if (*link && ::ioctl(link->get(), SIOCOUTQ, &queued) == 0 && queued > 0)
             out.lag_bytes += static_cast<std::uint64_t>(queued);
     out.pending_bytes = pending_in_.waiting() + pending_out_.waiting();
+    out.pending_capacity = pending_in_.capacity() + pending_out_.capacity();
     out.history_bytes = pending_in_.history.made() + pending_out_.history.made();
     out.held_ms = pressure_.held_ms();
     out.held_p50_ms = pressure_.percentile_ms(50);

@@ -43,6 +43,7 @@ struct ReplicationStats {
     std::uint64_t backpressure_events = 0;  // a link was full
     std::uint64_t lag_bytes = 0;  // in the links, not read by the standby yet
     std::uint64_t pending_bytes = 0;  // hand-over: made or passed, not in the links yet
+    std::uint64_t pending_capacity = 0;  // heap the hand-over's buffers hold (none once protected)
     std::uint64_t history_bytes = 0;  // hand-over: history made so far
     std::uint64_t held_ms = 0;    // the session is held back now, for so long
     std::uint64_t held_p50_ms = 0, held_p99_ms = 0, held_max_ms = 0;  // past holds
@@ -116,8 +117,17 @@ private:
         std::size_t off = 0;
         std::string passed;  // behind the history
         std::size_t waiting() const { return ready.size() - off + passed.size(); }
+        std::size_t capacity() const { return ready.capacity() + passed.capacity(); }
         bool empty() const { return history.done() && waiting() == 0; }
-        void clear() { *this = Pending(); }
+        // Gives the buffers back. Assigning a fresh Pending would not: a
+        // std::string assigned from a short one keeps its own buffer, and
+        // a hand-over during a table load leaves a whole stream's worth in
+        // `ready` (29 MiB a session at 1M prefixes, kept for good).
+        void clear()
+        {
+            Pending gone(std::move(*this));
+            *this = Pending();
+        }
     };
 
     TapState &state_;

@@ -214,3 +214,62 @@ TEST_CASE("a session whose sent stream cannot be recorded is handed over receive
     CHECK(replayed(standby) == replayed(peer_sent));
     CHECK(history_end(conn_r.get()));
 }
+
+TEST_CASE("what passed during a hand-over is freed once the session is protected")
+{
+    Connection c = connect_loopback();
+    SessionTap tap{c.ours.get()};
+    // The peer's table (about 350 kB) makes a history the input link
+    // takes slowly: the hand-over lasts while our load passes.
+    const std::string from_peer = pseudo_open() + bgp_keepalive() + table(0, 20000, 4);
+    std::thread peer([&] { send_all(c.peer.get(), from_peer); });
+    std::string got;
+    for (int i = 0; i < 100000 && got.size() < from_peer.size(); i++)
+        got += read_tap(tap);
+    peer.join();
+    REQUIRE(got == from_peer);
+    const std::string ours = pseudo_open() + bgp_keepalive();
+    struct iovec iov = {const_cast<char *>(ours.data()), ours.size()};
+    REQUIRE(tap.writev(&iov, 1) == static_cast<ssize_t>(ours.size()));
+    REQUIRE(drain(c.peer.get()) == ours);
+    REQUIRE(tap.unprotect("no standby when the session came up"));
+
+    UniqueFd in_w, out_w, conn_w, in_r, out_r, conn_r;
+    link_pair(&in_w, &in_r);
+    link_pair(&out_w, &out_r);
+    handover_conn(&conn_w, &conn_r);
+    const int small = 4096;
+    REQUIRE(setsockopt(in_w.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) == 0);
+    REQUIRE(setsockopt(out_w.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) == 0);
+    REQUIRE(tap.attach(std::move(in_w), std::move(out_w), std::move(conn_w)));
+
+    // A table load goes to the peer while the standby takes nothing yet:
+    // it waits behind the history, in the hand-over's buffers.
+    const std::string load = table(30000, 40000, 4, 50000);
+    std::string at_peer;
+    for (std::size_t at = 0; at < load.size();) {
+        struct iovec part = {const_cast<char *>(load.data() + at), std::min<std::size_t>(4096, load.size() - at)};
+        ssize_t n = tap.writev(&part, 1);
+        REQUIRE(n > 0);
+        REQUIRE(tap.mode() == TapMode::HandingOver);
+        if (n > 0)
+            at += static_cast<std::size_t>(n);
+        at_peer += take(c.peer.get());
+    }
+    const std::uint64_t most = tap.replication_stats().pending_capacity;
+    CHECK(most > load.size() / 2);
+
+    // The standby reads it all: protected, and the buffers are given back
+    // (a string assigned from an empty one would keep its own).
+    std::string out_link;
+    for (int i = 0; i < 200000 && tap.mode() == TapMode::HandingOver; i++) {
+        take(in_r.get());
+        out_link += take(out_r.get());
+        tap.pump(10s, 16 << 10);
+    }
+    REQUIRE(tap.mode() == TapMode::Mirroring);
+    out_link += drain(out_r.get());
+    CHECK(out_link == ours + load);
+    CHECK(tap.replication_stats().pending_capacity < 1024);
+    CHECK(history_end(conn_r.get()));
+}
