@@ -51,6 +51,40 @@ void apply_stream(StreamRib &rib, const std::string &bytes)
     REQUIRE_FALSE(f.broken());
 }
 
+// An Established session: the peer sent `from_peer`, we sent `ours`. Not
+// handed over as it came up: its history is made from the records.
+void bring_up_unprotected(Connection &c, SessionTap &tap, const std::string &from_peer,
+                          const std::string &ours)
+{
+    std::thread peer([&] { send_all(c.peer.get(), from_peer); });
+    std::string got;
+    for (int i = 0; i < 100000 && got.size() < from_peer.size(); i++)
+        got += read_tap(tap);
+    peer.join();
+    REQUIRE(got == from_peer);
+    struct iovec iov = {const_cast<char *>(ours.data()), ours.size()};
+    REQUIRE(tap.writev(&iov, 1) == static_cast<ssize_t>(ours.size()));
+    REQUIRE(drain(c.peer.get()) == ours);
+    REQUIRE(tap.unprotect("no standby when the session came up"));
+}
+
+// The hand-over's links: the active's ends (_w), the standby's (_r).
+struct HandoverLinks {
+    UniqueFd in_w, out_w, conn_w, in_r, out_r, conn_r;
+    HandoverLinks()
+    {
+        link_pair(&in_w, &in_r);
+        link_pair(&out_w, &out_r);
+        handover_conn(&conn_w, &conn_r);
+    }
+    // A link that takes a little at a time.
+    static void narrow(const UniqueFd &w)
+    {
+        const int small = 4096;
+        REQUIRE(setsockopt(w.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) == 0);
+    }
+};
+
 }  // namespace
 
 TEST_CASE("a record replayed in parts while it changes ends where the record ends")
@@ -89,28 +123,13 @@ TEST_CASE("an Established session's history is made as the link takes it, and th
     // The peer's OPEN, KEEPALIVE and a table of 20000 prefixes in 5000
     // attribute sets (about 350 kB); ours, OPEN and KEEPALIVE.
     const std::string from_peer = pseudo_open() + bgp_keepalive() + table(0, 20000, 4);
-    std::thread peer([&] { send_all(c.peer.get(), from_peer); });
-    std::string got;
-    for (int i = 0; i < 100000 && got.size() < from_peer.size(); i++)
-        got += read_tap(tap);
-    peer.join();
-    REQUIRE(got == from_peer);
-    const std::string ours = pseudo_open() + bgp_keepalive();
-    struct iovec iov = {const_cast<char *>(ours.data()), ours.size()};
-    REQUIRE(tap.writev(&iov, 1) == static_cast<ssize_t>(ours.size()));
-    REQUIRE(drain(c.peer.get()) == ours);
-    // Not handed over as it came up: its history is made from the records.
-    REQUIRE(tap.unprotect("no standby when the session came up"));
+    bring_up_unprotected(c, tap, from_peer, pseudo_open() + bgp_keepalive());
 
-    UniqueFd in_w, out_w, conn_w, in_r, out_r, conn_r;
-    link_pair(&in_w, &in_r);
-    link_pair(&out_w, &out_r);
-    handover_conn(&conn_w, &conn_r);
-    const int small = 4096;
-    REQUIRE(setsockopt(in_w.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) == 0);
-    REQUIRE(tap.attach(std::move(in_w), std::move(out_w), std::move(conn_w)));
+    HandoverLinks l;
+    HandoverLinks::narrow(l.in_w);
+    REQUIRE(tap.attach(std::move(l.in_w), std::move(l.out_w), std::move(l.conn_w)));
     CHECK(tap.mode() == TapMode::HandingOver);
-    CHECK_FALSE(history_end(conn_r.get()));  // not before the links hold it all
+    CHECK_FALSE(history_end(l.conn_r.get()));  // not before the links hold it all
 
     // The standby reads slowly; the session goes on, the peer changing a
     // few routes meanwhile. The history waiting in memory stays about one
@@ -125,16 +144,16 @@ TEST_CASE("an Established session's history is made as the link takes it, and th
             CHECK(read_tap(tap) == change);
         }
         char buf[2048];
-        ssize_t n = recv(in_r.get(), buf, sizeof(buf), MSG_DONTWAIT);
+        ssize_t n = recv(l.in_r.get(), buf, sizeof(buf), MSG_DONTWAIT);
         if (n > 0)
             in_link.append(buf, static_cast<std::size_t>(n));
-        out_link += take(out_r.get());
+        out_link += take(l.out_r.get());
         most_waiting = std::max(most_waiting, tap.replication_stats().pending_bytes);
         tap.pump(10s, 16 << 10);
     }
     REQUIRE(tap.mode() == TapMode::Mirroring);
-    in_link += drain(in_r.get());
-    out_link += drain(out_r.get());
+    in_link += drain(l.in_r.get());
+    out_link += drain(l.out_r.get());
     CHECK(most_waiting < 2 * ActiveTap::kHistoryPart);
     CHECK(in_link.size() > 300000);
 
@@ -147,7 +166,7 @@ TEST_CASE("an Established session's history is made as the link takes it, and th
 
     // Told once the links held it all: the kernel's counters, less the
     // bias, are the standby's own counts of both links.
-    auto end = history_end(conn_r.get());
+    auto end = history_end(l.conn_r.get());
     REQUIRE(end);
     auto pos = tcp_stream_position(c.ours.get());
     REQUIRE(pos);
@@ -199,20 +218,17 @@ TEST_CASE("a session whose sent stream cannot be recorded is handed over receive
 
     // Restarting it gracefully needs the peer's routes only.
     REQUIRE(tap.attachable(true));
-    UniqueFd in_w, out_w, conn_w, in_r, out_r, conn_r;
-    link_pair(&in_w, &in_r);
-    link_pair(&out_w, &out_r);
-    handover_conn(&conn_w, &conn_r);
-    REQUIRE(tap.attach(std::move(in_w), std::move(out_w), std::move(conn_w), true));
+    HandoverLinks l;
+    REQUIRE(tap.attach(std::move(l.in_w), std::move(l.out_w), std::move(l.conn_w), true));
     for (int i = 0; i < 100 && tap.mode() == TapMode::HandingOver; i++)
         tap.pump(10s, 1 << 20);
     CHECK(tap.mode() == TapMode::Mirroring);
-    CHECK(drain(out_r.get()) == pseudo_open() + bgp_keepalive());  // then the log closes
+    CHECK(drain(l.out_r.get()) == pseudo_open() + bgp_keepalive());  // then the log closes
     StreamRib standby, peer_sent;
-    apply_stream(standby, drain(in_r.get()));
+    apply_stream(standby, drain(l.in_r.get()));
     apply_stream(peer_sent, from_peer);
     CHECK(replayed(standby) == replayed(peer_sent));
-    CHECK(history_end(conn_r.get()));
+    CHECK(history_end(l.conn_r.get()));
 }
 
 TEST_CASE("what passed during a hand-over is freed once the session is protected")
@@ -222,54 +238,38 @@ TEST_CASE("what passed during a hand-over is freed once the session is protected
     // The peer's table (about 350 kB) makes a history the input link
     // takes slowly: the hand-over lasts while our load passes.
     const std::string from_peer = pseudo_open() + bgp_keepalive() + table(0, 20000, 4);
-    std::thread peer([&] { send_all(c.peer.get(), from_peer); });
-    std::string got;
-    for (int i = 0; i < 100000 && got.size() < from_peer.size(); i++)
-        got += read_tap(tap);
-    peer.join();
-    REQUIRE(got == from_peer);
     const std::string ours = pseudo_open() + bgp_keepalive();
-    struct iovec iov = {const_cast<char *>(ours.data()), ours.size()};
-    REQUIRE(tap.writev(&iov, 1) == static_cast<ssize_t>(ours.size()));
-    REQUIRE(drain(c.peer.get()) == ours);
-    REQUIRE(tap.unprotect("no standby when the session came up"));
+    bring_up_unprotected(c, tap, from_peer, ours);
 
-    UniqueFd in_w, out_w, conn_w, in_r, out_r, conn_r;
-    link_pair(&in_w, &in_r);
-    link_pair(&out_w, &out_r);
-    handover_conn(&conn_w, &conn_r);
-    const int small = 4096;
-    REQUIRE(setsockopt(in_w.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) == 0);
-    REQUIRE(setsockopt(out_w.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) == 0);
-    REQUIRE(tap.attach(std::move(in_w), std::move(out_w), std::move(conn_w)));
+    HandoverLinks l;
+    HandoverLinks::narrow(l.in_w);
+    HandoverLinks::narrow(l.out_w);
+    REQUIRE(tap.attach(std::move(l.in_w), std::move(l.out_w), std::move(l.conn_w)));
 
     // A table load goes to the peer while the standby takes nothing yet:
     // it waits behind the history, in the hand-over's buffers.
     const std::string load = table(30000, 40000, 4, 50000);
-    std::string at_peer;
     for (std::size_t at = 0; at < load.size();) {
         struct iovec part = {const_cast<char *>(load.data() + at), std::min<std::size_t>(4096, load.size() - at)};
         ssize_t n = tap.writev(&part, 1);
         REQUIRE(n > 0);
         REQUIRE(tap.mode() == TapMode::HandingOver);
-        if (n > 0)
-            at += static_cast<std::size_t>(n);
-        at_peer += take(c.peer.get());
+        at += static_cast<std::size_t>(n);
+        take(c.peer.get());  // the peer reads as it comes
     }
-    const std::uint64_t most = tap.replication_stats().pending_capacity;
-    CHECK(most > load.size() / 2);
+    CHECK(tap.replication_stats().pending_capacity > load.size() / 2);
 
     // The standby reads it all: protected, and the buffers are given back
     // (a string assigned from an empty one would keep its own).
     std::string out_link;
     for (int i = 0; i < 200000 && tap.mode() == TapMode::HandingOver; i++) {
-        take(in_r.get());
-        out_link += take(out_r.get());
+        take(l.in_r.get());
+        out_link += take(l.out_r.get());
         tap.pump(10s, 16 << 10);
     }
     REQUIRE(tap.mode() == TapMode::Mirroring);
-    out_link += drain(out_r.get());
+    out_link += drain(l.out_r.get());
     CHECK(out_link == ours + load);
     CHECK(tap.replication_stats().pending_capacity < 1024);
-    CHECK(history_end(conn_r.get()));
+    CHECK(history_end(l.conn_r.get()));
 }
