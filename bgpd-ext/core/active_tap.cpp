@@ -17,6 +17,10 @@ namespace {
 
 bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
+// How many lag limits a standby that takes part (slower than the session,
+// or taking a hand-over's history) may pace a session before it lags.
+constexpr int kPacedLimits = 10;
+
 }  // namespace
 
 void ActiveTap::record(std::string &history, const void *data, std::size_t len)
@@ -76,6 +80,8 @@ ssize_t ActiveTap::read_mirroring(void *buf, std::size_t len)
         pressure_.hold(BackPressure::Side::Input);
     else
         pressure_.release(BackPressure::Side::Input);
+    if (k > 0)
+        pressure_.progressed();
     if (k == 0) {
         errno = EAGAIN;  // bgpd waits for the link (input_held_on)
         return -1;
@@ -133,6 +139,8 @@ ssize_t ActiveTap::writev_mirroring(const struct iovec *iov, int iovcnt, std::si
     }
     if (allowed == total)
         pressure_.release(BackPressure::Side::Output);
+    if (allowed > 0)
+        pressure_.progressed();
     if (allowed == 0) {
         // A NOTIFICATION ends the session: it goes out even if the standby
         // cannot log it (which would otherwise cost the peer its reason).
@@ -365,10 +373,10 @@ bool ActiveTap::pump(std::chrono::milliseconds lag_limit, std::size_t make_budge
         flush_pending(make_budget);
         // A standby that takes nothing of the history for that long is not
         // going to protect the session soon.
-        if (state_.mode() == TapMode::HandingOver && now - pending_progress_ > 10 * lag_limit) {
+        if (state_.mode() == TapMode::HandingOver && now - pending_progress_ > kPacedLimits * lag_limit) {
             back_off(now);
             return unprotect_said("standby lagging: it took nothing of the hand-over for " +
-                                  std::to_string((10 * lag_limit).count()) + " ms");
+                                  std::to_string((kPacedLimits * lag_limit).count()) + " ms");
         }
     }
     if (state_.mode() == TapMode::Unprotected)
@@ -378,12 +386,25 @@ bool ActiveTap::pump(std::chrono::milliseconds lag_limit, std::size_t make_budge
     // Cut from a standby host that may be taking over: no lag limit.
     if (gate_ && gate_->sealed())
         return false;
-    auto held = std::chrono::duration_cast<std::chrono::milliseconds>(pressure_.held_for());
-    if (held <= lag_limit)
+    // A standby that takes nothing (stopped, its reader stuck) holds the
+    // session still: the lag limit. One that takes part, slower than the
+    // session, only paces it (its peer keeps getting bytes, so no hold timer
+    // runs out): ten times that, as for a hand-over's history, before the
+    // session goes on unprotected and at full speed. A standby busy with a
+    // full table is the second kind; handing it every session again, the
+    // whole history each time, only made it slower.
+    auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d); };
+    auto stalled = ms(pressure_.stalled_for()), held = ms(pressure_.held_for());
+    std::string why;
+    if (stalled > lag_limit)
+        why = "standby lagging: its links took nothing for " + std::to_string(stalled.count()) + " ms";
+    else if (held > kPacedLimits * lag_limit)
+        why = "standby lagging: its links were full for " + std::to_string(held.count()) +
+              " ms, the standby slower than the session";
+    else
         return false;
     back_off(now);
-    return unprotect_said("standby lagging: its links took nothing for " + std::to_string(held.count()) +
-                          " ms");
+    return unprotect_said(why);
 }
 
 // The standby failed this session again: the next hand-over waits 1 s,

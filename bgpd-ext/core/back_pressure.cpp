@@ -35,6 +35,17 @@ std::chrono::steady_clock::duration BackPressure::held_for() const
     return std::chrono::steady_clock::now() - since_;
 }
 
+void BackPressure::progressed()
+{
+    if (any())
+        moved_ = std::chrono::steady_clock::now();
+}
+
+std::chrono::steady_clock::duration BackPressure::stalled_for() const
+{
+    return std::chrono::steady_clock::now() - std::max(since_, moved_);
+}
+
 std::uint64_t BackPressure::held_ms() const
 {
     if (!any())

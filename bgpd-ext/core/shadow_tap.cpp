@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "handover_messages.hpp"
@@ -20,6 +21,8 @@ namespace {
 
 // How long a new active waits for the rest of a dead active's links.
 constexpr int kDrainTimeoutMs = 1000;
+// What one read of a send log takes at most while the active writes it.
+constexpr std::size_t kSendLogReadBudget = 1 << 20;
 
 bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
@@ -190,9 +193,15 @@ Status ShadowTap::drain_sendlog(bool to_eof)
     if (link < 0)
         return Status::ok();  // read to its end already
     char buf[65536];
+    // A read as the active writes takes a bounded part: one busy link
+    // neither starves the others nor keeps a stop of this one waiting.
+    std::size_t budget = to_eof ? SIZE_MAX : kSendLogReadBudget;
     for (;;) {
-        ssize_t n = ::recv(link, buf, sizeof(buf), MSG_DONTWAIT);
+        if (budget == 0)
+            break;
+        ssize_t n = ::recv(link, buf, std::min(sizeof(buf), budget), MSG_DONTWAIT);
         if (n > 0) {
+            budget -= static_cast<std::size_t>(n);
             out_framer_.feed(buf, static_cast<std::size_t>(n));
             while (auto msg = out_framer_.next()) {
                 std::uint64_t at = out_framer_.boundary() - msg->size();

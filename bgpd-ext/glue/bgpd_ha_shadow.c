@@ -68,7 +68,7 @@ bool bgpd_ha_tf_is_shadow(struct peer *peer)
 
 void bgpd_ha_shadow_free(struct ha_shadow *s)
 {
-	THREAD_OFF(s->t_sendlog);
+	bgpd_ha_sendlog_stop(s);
 	THREAD_OFF(s->t_ended);
 	ha_shadows_del(&shadows, s);
 	XFREE(MTYPE_HA_SHADOW, s);
@@ -118,32 +118,23 @@ void bgpd_ha_shadow_swallow_queued(struct peer *peer)
 	}
 }
 
-static void tf_sendlog_read(struct thread *t)
-{
-	struct ha_shadow *s = THREAD_ARG(t);
-	char why[256] = "";
-	bool ok;
-	int fd;
-
-	frr_with_mutex (&s->peer->io_mtx) {
-		bgpd_ha_shadow_swallow_queued(s->peer);
-		ok = frr_ha_tap_drain_sendlog(bgpd_ha_taps(), s->fd, why, sizeof(why));
-		fd = frr_ha_tap_sendlog_fd(bgpd_ha_taps(), s->fd);
-	}
-	if (!ok)
-		zlog_warn("frr-ha: %s: %s", s->peer->host, why);
-	if (fd >= 0)
-		thread_add_read(bgpd_ha_tf_master(), tf_sendlog_read, s, fd, &s->t_sendlog);
-}
-
+/* By bgpd's hash of addresses: a hand-over at standby start is one lookup
+ * each, not a walk of every peer (O(sessions^2) at a thousand). A neighbor
+ * named by interface has no address: the walk finds it. */
 static struct peer *peer_by_name(const char *vrf, const char *neighbor)
 {
 	struct bgp *bgp = *vrf ? bgp_lookup_by_name(vrf) : bgp_get_default();
 	struct listnode *node;
 	struct peer *peer;
+	union sockunion su;
 
 	if (!bgp)
 		return NULL;
+	if (str2sockunion(neighbor, &su) == 0) {
+		peer = peer_lookup(bgp, &su);
+		if (peer && strcmp(peer->host, neighbor) == 0)
+			return peer;
+	}
 	for (ALL_LIST_ELEMENTS_RO(bgp->peer, node, peer))
 		if (strcmp(peer->host, neighbor) == 0)
 			return peer;
@@ -198,7 +189,7 @@ int bgpd_ha_shadow_adopt(const struct frr_ha_handover *h, int fds[3], bool acros
 	s->starting = true;
 	s->across_hosts = across_hosts;
 	ha_shadows_add(&shadows, s);
-	thread_add_read(bgpd_ha_tf_master(), tf_sendlog_read, s, fds[2], &s->t_sendlog);
+	bgpd_ha_sendlog_follow(s, fds[2]);
 	zlog_info("frr-ha: %s: shadowing the active's session%s", peer->host,
 		  across_hosts ? " from the active host" : "");
 	/* A peer this RP ran as active (dual-RP: the old active stays as
@@ -297,6 +288,7 @@ static void shadow_isolate(struct ha_shadow *s)
 	if (!ok) {
 		zlog_warn("frr-ha: %s: the shadow could not set the peer's socket apart: %s",
 			  s->peer->host, why);
+		bgpd_ha_sendlog_stop(s); /* before its link closes */
 		frr_with_mutex (&s->peer->io_mtx) {
 			frr_ha_tap_shadow_ended(bgpd_ha_taps(), s->fd, why);
 		}
@@ -378,6 +370,7 @@ bool bgpd_ha_shadow_status_changed(struct peer *peer)
 		zlog_warn("frr-ha: %s: shadow session went from %s to %s here only (the peer's session is untouched): %s",
 			  peer->host, lookup_msg(bgp_status_msg, peer->ostatus, NULL),
 			  lookup_msg(bgp_status_msg, peer->status, NULL), why);
+		bgpd_ha_sendlog_stop(shadow); /* before its link closes */
 		frr_with_mutex (&peer->io_mtx) {
 			frr_ha_tap_shadow_ended(bgpd_ha_taps(), shadow->fd, why);
 		}
@@ -435,8 +428,13 @@ void bgpd_ha_shadow_init(void)
 
 void bgpd_ha_shadow_fini(void)
 {
+	unsigned int n = bgpd_ha_shadow_count();
+	struct ha_shadow **all = XCALLOC(MTYPE_HA_SHADOW, (n + 1) * sizeof(*all));
 	struct ha_shadow *s;
 
+	bgpd_ha_shadow_each(all);
+	bgpd_ha_sendlog_stop_all(all, n);
+	XFREE(MTYPE_HA_SHADOW, all);
 	while ((s = ha_shadows_first(&shadows)))
 		bgpd_ha_shadow_free(s);
 	ha_shadows_fini(&shadows);

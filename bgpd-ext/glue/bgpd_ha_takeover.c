@@ -79,7 +79,7 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 
 	if (peer->status == Established && peer->fd == s->fd &&
 	    decision.mode == FRR_HA_SESSION_GRACEFUL_RESTART) {
-		THREAD_OFF(s->t_sendlog);
+		bgpd_ha_sendlog_stop(s);
 		THREAD_OFF(s->t_ended);
 		bgpd_ha_gr_end_shadow(s);
 		return TAKEN_GRACEFUL;
@@ -106,7 +106,7 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 		pthread_mutex_unlock(&peer->io_mtx);
 	} else
 		snprintf(why, sizeof(why), "the shadow session is down");
-	THREAD_OFF(s->t_sendlog);
+	bgpd_ha_sendlog_stop(s);
 	THREAD_OFF(s->t_ended);
 	if (!ok && peer->status == Established && peer->fd == s->fd &&
 	    bgpd_ha_gr_possible(peer)) {
@@ -161,6 +161,8 @@ void bgpd_ha_take_over_all(void)
 	last_takeover.happened = true;
 	last_takeover.at_unix_ms = (int64_t)time(NULL) * 1000;
 	bgpd_ha_shadow_each(todo);
+	/* The takeover reads each send log to its end itself. */
+	bgpd_ha_sendlog_stop_all(todo, nshadows);
 	left = nshadows;
 	for (int pass = 0; left; pass++) {
 		bool may_wait = pass >= TAKEOVER_PASSES_WITHOUT_WAITING;

@@ -256,6 +256,7 @@ void bgpd_ha_tf_init(struct thread_master *master)
 	frr_ha_taps_set_log(tf.taps, tf_tap_refused);
 	bgpd_ha_handover_init();
 	bgpd_ha_shadow_init();
+	bgpd_ha_sendlogs_init();
 	bgpd_ha_takeover_init();
 	/* From the first connection on: an active keeps every session's
 	 * history from its first byte until the session is handed over. */
@@ -274,6 +275,7 @@ void bgpd_ha_tf_fini(void)
 	bgp_supplied_connection = NULL;
 	bgpd_ha_handover_fini();
 	bgpd_ha_shadow_fini();
+	bgpd_ha_sendlogs_fini();
 	bgpd_ha_takeover_fini();
 	frr_ha_taps_free(tf.taps);
 	tf.taps = NULL;

@@ -71,7 +71,8 @@ struct ha_shadow {
 	struct peer *peer;
 	int fd;	       /* bgpd's descriptor: the socket, then a stand-in */
 	bool starting; /* bgp_start() takes fd next */
-	struct thread *t_sendlog;
+	struct thread *t_sendlog; /* on the send logs' pthread (bgpd_ha_sendlogs.c) */
+	bool sendlog_followed;	  /* main's: t_sendlog may be armed */
 	struct thread *t_ended;
 	uint32_t holdtime; /* the negotiated hold time, while the shadow runs none */
 	/* Fed by the standby host's receiver (dual-RP): fd started as a
@@ -115,6 +116,17 @@ void bgpd_ha_shadow_mirror_ended(struct thread *t);
 void bgpd_ha_shadow_free(struct ha_shadow *s);
 /* The shadow ends without a trace at the peer. */
 void bgpd_ha_shadow_stop(struct ha_shadow *s, const char *why);
+
+/* --- bgpd_ha_sendlogs.c: the standby's send logs, off the main thread ------ */
+
+void bgpd_ha_sendlogs_init(void);
+void bgpd_ha_sendlogs_fini(void);
+/* Read the shadow's send-log link as the active writes it. */
+void bgpd_ha_sendlog_follow(struct ha_shadow *s, int link);
+/* Stop reading it (waits for a read under way): before the shadow goes. */
+void bgpd_ha_sendlog_stop(struct ha_shadow *s);
+/* The same for n shadows (NULL entries skipped), in one round trip. */
+void bgpd_ha_sendlog_stop_all(struct ha_shadow **shadows, unsigned int n);
 
 /* --- bgpd_ha_takeover.c ---------------------------------------------------- */
 

@@ -339,7 +339,7 @@ DEFPY (bgp_ha_standby_lag_limit,
        "bgp ha standby-lag-limit (50-60000)$ms",
        BGP_STR
        HA_STR
-       "How long a standby that does not keep up may hold a session back\n"
+       "How long a standby that takes nothing may hold a session back (10x for a slow one)\n"
        "Milliseconds (default 500); past it the session goes on unprotected\n")
 {
 	if (!ha_config_here(vty, "bgp ha standby-lag-limit"))
@@ -354,7 +354,7 @@ DEFUN (no_bgp_ha_standby_lag_limit,
        NO_STR
        BGP_STR
        HA_STR
-       "How long a standby that does not keep up may hold a session back\n"
+       "How long a standby that takes nothing may hold a session back (10x for a slow one)\n"
        "Milliseconds\n")
 {
 	if (!ha_config_here(vty, "no bgp ha standby-lag-limit"))

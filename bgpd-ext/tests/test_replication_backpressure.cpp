@@ -165,7 +165,8 @@ TEST_CASE("a standby lagging past the limit leaves the session unprotected, neve
     std::this_thread::sleep_for(120ms);
     CHECK(a.tap.pump(100ms));  // past it: wake the session
     CHECK(a.tap.mode() == TapMode::Unprotected);
-    CHECK(a.tap.why_unprotected().find("standby lagging") != std::string::npos);
+    CHECK(a.tap.why_unprotected().find("standby lagging: its links took nothing for") !=
+          std::string::npos);
     CHECK(a.tap.input_held_on() == -1);
     // The session reads at full speed again.
     while (a.tap.consumed() < flood.size())
@@ -175,6 +176,43 @@ TEST_CASE("a standby lagging past the limit leaves the session unprotected, neve
     CHECK(a.tap.consumed() == flood.size());
     // It may be handed over again later, not at once.
     CHECK(a.tap.attachable().why().find("handed over again in") != std::string::npos);
+}
+
+TEST_CASE("a standby slower than the session paces it and keeps it protected; one that stops loses it")
+{
+    SlowStandby a(4096);
+    const std::string flood = keepalives(200000);
+    std::thread peer([&] { send_all(a.c.peer.get(), flood); });
+    settle();
+    read_all(a.tap);
+    REQUIRE(a.tap.input_held_on() >= 0);
+    // The standby takes a little every few ms: the link stays full, the
+    // session moves on at the standby's pace.
+    const auto limit = 200ms;
+    const auto started = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - started < 1500ms) {
+        char buf[1024];
+        (void)::recv(a.in_r.get(), buf, sizeof(buf), MSG_DONTWAIT);
+        read_all(a.tap);
+        REQUIRE_FALSE(a.tap.pump(limit));  // past one limit, yet moving: protected
+        std::this_thread::sleep_for(5ms);
+    }
+    CHECK(a.tap.mode() == TapMode::Mirroring);
+    const std::size_t paced = a.tap.consumed();
+    CHECK(paced > 0);
+    // The standby stops taking: the session stands still, and after the
+    // limit goes on unprotected, at full speed.
+    read_all(a.tap);
+    REQUIRE(a.tap.input_held_on() >= 0);
+    std::this_thread::sleep_for(limit + 50ms);
+    CHECK(a.tap.pump(limit));
+    CHECK(a.tap.why_unprotected().find("standby lagging: its links took nothing for") !=
+          std::string::npos);
+    while (a.tap.consumed() < flood.size())
+        if (read_all(a.tap) == 0)
+            std::this_thread::sleep_for(1ms);
+    peer.join();
+    CHECK(a.tap.consumed() == flood.size());
 }
 
 TEST_CASE("a hand-over streams a history larger than its links while the session goes on")

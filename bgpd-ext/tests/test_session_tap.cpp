@@ -130,6 +130,37 @@ TEST_CASE("a shadow takes over: finishes a half-written message, drops what it a
     CHECK(shadow.consumed() == 57 + upd.size());
 }
 
+TEST_CASE("a send log read as the active writes takes at most 1 MiB a call, and all of it in turn")
+{
+    ShadowOfFreshConnection f;
+    SessionTap &shadow = *f.shadow;
+    // The link as the module makes it (2 MiB, SO_SNDBUFFORCE: CAP_NET_ADMIN),
+    // filled while the standby read nothing.
+    int size = 2 << 20;
+    REQUIRE(::setsockopt(f.out_w.get(), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) == 0);
+    REQUIRE(::fcntl(f.out_w.get(), F_SETFL, O_NONBLOCK) == 0);
+    const std::string ka = bgp_keepalive();
+    std::string burst;
+    while (burst.size() < (64u << 10))
+        burst += ka;
+    std::size_t queued = 0;
+    for (;;) {
+        ssize_t n = ::send(f.out_w.get(), burst.data(), burst.size(), MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        queued += static_cast<std::size_t>(n);  // the last may end mid-message
+    }
+    REQUIRE(queued > (2u << 20));
+
+    REQUIRE(shadow.drain_sendlog(false));
+    const std::size_t first = shadow.sendlog_messages() * ka.size();
+    CHECK(first > 0);
+    CHECK(first <= (1u << 20));
+    for (int calls = 0; calls < 8; calls++)
+        REQUIRE(shadow.drain_sendlog(false));
+    CHECK(shadow.sendlog_messages() == queued / ka.size());
+}
+
 TEST_CASE("a shadow takes over from a dying active whose links are still open, its writers gone")
 {
     // The old active's life page said its writing threads are dead; its

@@ -19,8 +19,11 @@ fires, vtysh on the active answers, and the sessions that had to wait for
 the standby show `unprotected: standby lagging`. Once the standby runs
 again, every session (the feed's holds the full table) is handed over
 to it again (its history made from what the streams hold, as the links take
-it) and it gets in step; so does a restarted standby; a kill -9 of the
-active is then transparent.
+it) and it gets in step; so does a restarted standby. A standby whose main
+thread alone stands still (as under FRR's own long tasks at a full table)
+while the active sends every peer about 10 MB keeps every session
+protected: its send logs are read on a pthread of their own. A kill -9 of
+the active is then transparent.
 
 The table's size can be lowered for a quick run:
 FRR_HA_LAGGING_PREFIXES=100000 FRR_HA_LAGGING_ATTR_SETS=30000.
@@ -41,11 +44,14 @@ from ha_lib.frr_ha import (  # noqa: E402
     kill_rp,
     load_pair_router,
     rp_json,
+    rp_log,
     rp_pid,
+    rp_vty_dir,
     start_rp,
     wait_for,
     wait_pair,
 )
+from ha_lib.thread_hang import hang_main_thread  # noqa: E402
 from ha_lib.speakers import (  # noqa: E402
     bird_session,
     start_bird,
@@ -372,6 +378,46 @@ def test_a_restarted_standby_takes_every_full_table_session():
     wait_for("rp b is in step", in_step, count=1200, wait=0.5)
     standby_holds_the_table()
     assert unchanged(before, peer_sessions()) == {}
+
+
+def logged_to_standby():
+    return {a: v["session"]["loggedToStandby"]
+            for a, v in rp_json(gear("r1"), "a")["neighbors"].items() if a != FEED_ADDR}
+
+
+def test_a_standby_whose_main_thread_is_busy_keeps_every_session_protected():
+    """At a full table FRR's own tasks hold a standby's main thread for
+    seconds (an update subgroup's table walk). The standby reads its send
+    logs on a pthread of their own, so the active's writes to the peers do
+    not wait for that thread. An operator gives every peer an outbound
+    route-map on the active (it reaches the standby by configuration sync),
+    so r1 sends every peer its part of the table again with a community
+    (about 10 MB a session, more than a link holds), and the standby's main
+    thread alone is stopped meanwhile (ptrace), for four times the lag limit
+    and less than the 3 s the active keeps a silent standby's channel. No
+    session goes on unprotected, no peer sees a flap, and the standby is in
+    step once its main thread runs again."""
+    r1 = gear("r1")
+    wait_protected(count=600)
+    wait_for("rp b is in step", in_step, count=600, wait=0.5)
+    before, peers_before = logged_to_standby(), peer_sessions()
+    seen = len(rp_log(r1, "a"))
+    neighbors = " ".join(f"-c 'neighbor {peer_addr(i)} route-map MARK out'" for i in range(PEERS))
+    r1.cmd(f"vtysh -d bgpd --vty_socket {rp_vty_dir('a')} -c 'configure terminal' "
+           "-c 'route-map MARK permit 10' -c 'set community 65001:7 additive' -c 'exit' "
+           f"-c 'router bgp 65001' -c 'address-family ipv4 unicast' {neighbors}")
+    time.sleep(0.5)
+    hang_main_thread(r1, rp_pid(r1, "b"), 2.0, "/tmp/standby_lagging.hang-ready")
+    time.sleep(2.5)
+    wait_for("rp b is in step", in_step, count=600, wait=0.5)
+    taken = {a: v - before[a] for a, v in logged_to_standby().items()}
+    print(f"send-log bytes per session while the table was sent again: {taken}")
+    link_bytes = 2 << 20  # a link's SO_SNDBUF (TF_LINK_BUFFER)
+    assert min(taken.values()) > 2 * link_bytes, taken
+    lagging = [line for line in rp_log(r1, "a")[seen:].splitlines() if "not protected" in line]
+    assert lagging == [], lagging
+    assert set(streams("a").values()) == {"mirroring"}, streams("a")
+    assert unchanged(peers_before, peer_sessions()) == {}
 
 
 def test_kill9_of_the_active_is_then_transparent():
