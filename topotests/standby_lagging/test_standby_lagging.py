@@ -383,8 +383,12 @@ def test_a_restarted_standby_takes_every_full_table_session():
 def send_logs():
     """Per peer session, on the active: bytes put into its links, and bytes
     in them the standby has not read yet."""
-    return {a: (v["session"]["loggedToStandby"], v["session"]["standbyLagBytes"])
-            for a, v in rp_json(gear("r1"), "a")["neighbors"].items() if a != FEED_ADDR}
+    out = {a: (v["session"]["loggedToStandby"], v["session"]["standbyLagBytes"],
+               v["session"]["stream"])
+           for a, v in rp_json(gear("r1"), "a")["neighbors"].items() if a != FEED_ADDR}
+    # Counted on the links of a protected session only (unprotected, they are gone).
+    assert {v[2] for v in out.values()} == {"mirroring"}, out
+    return out
 
 
 def configure_on_active(*commands):
