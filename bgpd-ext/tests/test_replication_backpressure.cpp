@@ -178,7 +178,7 @@ TEST_CASE("a standby lagging past the limit leaves the session unprotected, neve
     CHECK(a.tap.attachable().why().find("handed over again in") != std::string::npos);
 }
 
-TEST_CASE("a standby slower than the session paces it and keeps it protected; one that stops loses it")
+TEST_CASE("a standby slower than the session paces it and keeps it protected, and loses it once it stops")
 {
     SlowStandby a(4096);
     const std::string flood = keepalives(200000);
