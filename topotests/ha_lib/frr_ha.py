@@ -2,6 +2,8 @@
 Starting routers with the frr-ha modules, and reading their state.
 """
 import json
+import os
+import time
 
 from lib import topotest
 from lib.topogen import Topogen, TopoRouter, get_topogen
@@ -84,6 +86,32 @@ def rp_pid(router, rp):
         return None
     alive = router.cmd(f"kill -0 {out} 2>/dev/null && echo yes").strip()
     return int(out) if alive == "yes" else None
+
+
+def rp_thread_ticks(router, rp):
+    """{thread id: (name, CPU clock ticks used so far)} of RP `rp`'s bgpd."""
+    pid = rp_pid(router, rp)
+    out = router.cmd(f"for t in /proc/{pid}/task/*; do echo \"${{t##*/}} $(cat $t/stat)\"; done")
+    ticks = {}
+    for line in out.splitlines():
+        if "(" not in line or ")" not in line:
+            continue
+        tid = line.split(" ", 1)[0]
+        name = line[line.index("(") + 1:line.rindex(")")]
+        fields = line[line.rindex(")") + 2:].split()
+        ticks[tid] = (name, int(fields[11]) + int(fields[12]))  # utime + stime
+    return ticks
+
+
+def rp_thread_cpu(router, rp, seconds):
+    """Each thread of RP `rp`'s bgpd: its share of one CPU over `seconds`
+    ({"name/tid": fraction})."""
+    hz = os.sysconf("SC_CLK_TCK")
+    before = rp_thread_ticks(router, rp)
+    time.sleep(seconds)
+    after = rp_thread_ticks(router, rp)
+    return {f"{name}/{tid}": (used - before[tid][1]) / hz / seconds
+            for tid, (name, used) in after.items() if tid in before}
 
 
 def kill_rp(router, rp, signal="KILL"):

@@ -46,6 +46,7 @@ from ha_lib.frr_ha import (  # noqa: E402
     rp_json,
     rp_log,
     rp_pid,
+    rp_thread_cpu,
     rp_vty_dir,
     start_rp,
     wait_for,
@@ -367,6 +368,19 @@ def test_protected_again_once_the_standby_runs():
     wait_for("rp b is in step", in_step, count=1200, wait=0.5)
     sessions = standby_holds_the_table()
     assert any(s["backpressureEvents"] > 0 for s in sessions.values()), sessions
+
+
+def test_idle_rps_leave_the_cpu_idle():
+    """Once the standby is in step again, no thread of either RP runs while
+    nothing happens. The sessions were handed over again, so links were
+    closed and shadows ended: an event loop left waking at once with
+    nothing to run shows here. (At 10 x 1M a standby's I/O pthread spun so
+    on a hung-up descriptor; its fix, patches/0017, has a test of its own
+    that shows the spin every time: this scenario need not hit it.)"""
+    for rp in ("a", "b"):
+        usage = rp_thread_cpu(gear("r1"), rp, 5)
+        busy = {thread: round(share, 2) for thread, share in usage.items() if share > 0.2}
+        assert not busy, f"rp {rp}: threads busy while nothing happens: {busy} (all: {usage})"
 
 
 def test_a_restarted_standby_takes_every_full_table_session():
