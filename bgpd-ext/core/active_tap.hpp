@@ -94,6 +94,7 @@ public:
 
     int standby_word_fd() const;
     int output_fd() const;
+    std::uint64_t links_unread() const;
     int input_held_on() const;
     ReplicationStats stats() const;
 
@@ -137,6 +138,8 @@ private:
     std::string read_history_, write_history_;  // Recording
     Pending pending_in_, pending_out_;           // HandingOver
     std::chrono::steady_clock::time_point pending_progress_{};
+    // The links' unread bytes at the last pump while held (pump()).
+    std::uint64_t unread_seen_ = UINT64_MAX;
     std::uint64_t consumed_at_attach_ = 0, written_at_attach_ = 0;
     std::uint64_t logged_ = 0;  // sent-stream bytes on the send-log link
     // Dual-RP: the standby host's confirmations bound what is written

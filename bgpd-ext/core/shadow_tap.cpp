@@ -22,7 +22,10 @@ namespace {
 // How long a new active waits for the rest of a dead active's links.
 constexpr int kDrainTimeoutMs = 1000;
 // What one read of a send log takes at most while the active writes it.
-constexpr std::size_t kSendLogReadBudget = 1 << 20;
+// One pthread reads every link in turn, and what a read takes goes into the
+// standby's records at once, slowly at a full table: with 1 MiB a read, ten
+// links each waited for the nine others past the lag limit (500 ms).
+constexpr std::size_t kSendLogReadBudget = 128 << 10;
 
 bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 

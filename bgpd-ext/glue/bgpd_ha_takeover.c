@@ -67,7 +67,8 @@ static bool tap_take_over(struct ha_shadow *s, bool writers_gone, struct frr_ha_
 
 /* One shadow. may_wait false: a session whose I/O lock the I/O pthread
  * holds now (it is waking at the mirror's end) is left for a later pass
- * rather than waited for, so the pass goes on with the others. */
+ * rather than waited for, so the pass goes on with the others. Its send-log
+ * reads were stopped already, all at once (bgpd_ha_take_over_all). */
 static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_gone,
 					    bool may_wait, struct continued_note *note)
 {
@@ -79,7 +80,6 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 
 	if (peer->status == Established && peer->fd == s->fd &&
 	    decision.mode == FRR_HA_SESSION_GRACEFUL_RESTART) {
-		bgpd_ha_sendlog_stop(s);
 		THREAD_OFF(s->t_ended);
 		bgpd_ha_gr_end_shadow(s);
 		return TAKEN_GRACEFUL;
@@ -106,7 +106,6 @@ static enum take_over_outcome take_over_one(struct ha_shadow *s, bool writers_go
 		pthread_mutex_unlock(&peer->io_mtx);
 	} else
 		snprintf(why, sizeof(why), "the shadow session is down");
-	bgpd_ha_sendlog_stop(s);
 	THREAD_OFF(s->t_ended);
 	if (!ok && peer->status == Established && peer->fd == s->fd &&
 	    bgpd_ha_gr_possible(peer)) {

@@ -7,6 +7,7 @@
 
 #include "tap_fixtures.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -213,6 +214,51 @@ TEST_CASE("a standby slower than the session paces it and keeps it protected, an
             std::this_thread::sleep_for(1ms);
     peer.join();
     CHECK(a.tap.consumed() == flood.size());
+}
+
+TEST_CASE("a standby that reads a full link part by part keeps the session protected, though the "
+          "link is not writable yet")
+{
+    // bgpd wakes a held session only once its link polls writable: a unix
+    // socket does so when it has drained to a quarter of its buffer. A
+    // standby that takes one piece every 50 ms needs about a second to get
+    // there, far past the lag limit: what it takes must count.
+    SlowStandby a(65536);
+    const std::string flood = keepalives(200000);
+    std::thread peer([&] { send_all(a.c.peer.get(), flood); });
+    for (int i = 0; i < 2000 && a.tap.input_held_on() < 0; i++) {  // until the link is full
+        read_all(a.tap);
+        std::this_thread::sleep_for(1ms);
+    }
+    const int held_on = a.tap.input_held_on();
+    REQUIRE(held_on >= 0);
+    const auto limit = 300ms;
+    int woken = 0;
+    const auto started = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - started < 1500ms) {
+        char piece[4096];
+        (void)::recv(a.in_r.get(), piece, sizeof(piece), MSG_DONTWAIT);
+        struct pollfd writable = {held_on, POLLOUT, 0};
+        if (::poll(&writable, 1, 0) > 0) {  // as bgpd's I/O pthread would be
+            woken++;
+            read_all(a.tap);
+        }
+        REQUIRE_FALSE(a.tap.pump(limit));
+        std::this_thread::sleep_for(50ms);
+    }
+    CHECK(a.tap.mode() == TapMode::Mirroring);
+    // The session itself moved seldom: what kept it protected was the
+    // standby's reading.
+    CHECK(woken <= 2);
+    // A standby that stops reading loses it after the limit.
+    std::this_thread::sleep_for(limit + 100ms);
+    CHECK(a.tap.pump(limit));
+    CHECK(a.tap.why_unprotected().find("standby lagging: its links took nothing for") !=
+          std::string::npos);
+    while (a.tap.consumed() < flood.size())
+        if (read_all(a.tap) == 0)
+            std::this_thread::sleep_for(1ms);
+    peer.join();
 }
 
 TEST_CASE("a hand-over streams a history larger than its links while the session goes on")
