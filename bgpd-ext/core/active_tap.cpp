@@ -420,7 +420,7 @@ bool ActiveTap::pump(std::chrono::milliseconds lag_limit, std::size_t make_budge
     std::string why;
     if (stalled > lag_limit)
         why = "standby lagging: its links took nothing for " + std::to_string(stalled.count()) +
-              " ms (" + std::to_string(links_unread()) + " bytes unread)";
+              " ms (" + std::to_string(unread) + " bytes unread)";
     else if (held > kPacedLimits * lag_limit)
         why = "standby lagging: its links were full for " + std::to_string(held.count()) +
               " ms, the standby slower than the session";

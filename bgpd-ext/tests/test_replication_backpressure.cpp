@@ -69,6 +69,24 @@ std::size_t read_all(SessionTap &tap)
     }
 }
 
+// A standby that stopped taking, past the limit: the session goes on
+// unprotected, and says why.
+void check_unprotected_for_taking_nothing(SlowStandby &a, std::chrono::milliseconds limit)
+{
+    CHECK(a.tap.pump(limit));
+    CHECK(a.tap.why_unprotected().find("standby lagging: its links took nothing for") !=
+          std::string::npos);
+}
+
+// Unprotected, the session reads the rest of its peer's flood at full speed.
+void read_the_rest(SlowStandby &a, std::size_t flood_size, std::thread &peer)
+{
+    while (a.tap.consumed() < flood_size)
+        if (read_all(a.tap) == 0)
+            std::this_thread::sleep_for(1ms);
+    peer.join();
+}
+
 }  // namespace
 
 TEST_CASE("a full input link holds back its own session, not another's")
@@ -206,13 +224,8 @@ TEST_CASE("a standby slower than the session paces it and keeps it protected, an
     read_all(a.tap);
     REQUIRE(a.tap.input_held_on() >= 0);
     std::this_thread::sleep_for(limit + 50ms);
-    CHECK(a.tap.pump(limit));
-    CHECK(a.tap.why_unprotected().find("standby lagging: its links took nothing for") !=
-          std::string::npos);
-    while (a.tap.consumed() < flood.size())
-        if (read_all(a.tap) == 0)
-            std::this_thread::sleep_for(1ms);
-    peer.join();
+    check_unprotected_for_taking_nothing(a, limit);
+    read_the_rest(a, flood.size(), peer);
     CHECK(a.tap.consumed() == flood.size());
 }
 
@@ -252,13 +265,8 @@ TEST_CASE("a standby that reads a full link part by part keeps the session prote
     CHECK(woken <= 2);
     // A standby that stops reading loses it after the limit.
     std::this_thread::sleep_for(limit + 100ms);
-    CHECK(a.tap.pump(limit));
-    CHECK(a.tap.why_unprotected().find("standby lagging: its links took nothing for") !=
-          std::string::npos);
-    while (a.tap.consumed() < flood.size())
-        if (read_all(a.tap) == 0)
-            std::this_thread::sleep_for(1ms);
-    peer.join();
+    check_unprotected_for_taking_nothing(a, limit);
+    read_the_rest(a, flood.size(), peer);
 }
 
 TEST_CASE("a hand-over streams a history larger than its links while the session goes on")
