@@ -155,6 +155,11 @@ bool bgpd_ha_dual_rp(void);
 void bgpd_ha_service_init(struct thread_master *master);
 void bgpd_ha_service_fini(void);
 
+/* bgpd_ha_kernel_address.c: the interface (as bgpd knows it) the kernel holds
+ * this local address on, or NULL; for a bgpd zebra has not told of it yet. */
+struct interface *bgpd_ha_kernel_address_interface(const union sockunion *local,
+						   vrf_id_t vrf_id);
+
 /* bgpd_ha_memory.c: an RP gives freed heap back to the kernel. */
 void bgpd_ha_memory_init(struct thread_master *master);
 void bgpd_ha_memory_fini(void);

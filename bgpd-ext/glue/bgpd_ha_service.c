@@ -357,10 +357,12 @@ bool bgpd_ha_service_address_moves(const union sockunion *local)
 	return !bgpd_ha_dual_rp() || service_address_of(local, &p);
 }
 
-/* patches/0013: a session whose local address is a service address this
- * host does not hold now (the standby host's shadow of it, or an active
- * before its claim) has the interface the address is claimed on: the one
- * with an address of its own in the service address's subnet. */
+/* patches/0013: the interface of a local address bgpd knows no interface
+ * of. A service address this host does not hold now (the standby host's
+ * shadow of it, or an active before its claim) has the interface the
+ * address is claimed on: the one with an address of its own in the service
+ * address's subnet. Any other is one zebra has not told bgpd of yet: the
+ * kernel names its interface. */
 static struct interface *service_nexthop_interface(struct peer *peer,
 						   const union sockunion *local)
 {
@@ -368,7 +370,7 @@ static struct interface *service_nexthop_interface(struct peer *peer,
 	struct prefix p;
 
 	if (!service_address_of(local, &p))
-		return NULL;
+		return bgpd_ha_kernel_address_interface(local, peer->bgp->vrf_id);
 	/* lib's if_lookup_address() matches IPv4 addresses only. */
 	if (p.family == AF_INET6)
 		return if_lookup_by_ipv6(&p.u.prefix6, 0, peer->bgp->vrf_id);

@@ -8,7 +8,9 @@ without it). r2 and r3 are stock FRR eBGP peers without graceful restart
 Through a plain vtysh on r1 (it reaches the active): a neighbor (r3) with
 its prefix-list and route-map is added (vtysh -f), its policy changed
 (vtysh -c), lines added with frr-reload.py and `copy FILE running-config`,
-another neighbor added and removed (vtysh reading stdin). After
+another neighbor added and removed (vtysh reading stdin), and one on an
+address r1's kernel has and its stopped zebra has told neither bgpd of
+(each RP finds its interface through the kernel). After
 each, the two RPs' running configurations are equal the moment vtysh
 returns: the standby runs each line before the active does. A line the
 standby cannot run (a BMP command: b lacks the module) is refused on the
@@ -39,9 +41,9 @@ from ha_lib.frr_ha import (  # noqa: E402
     load_pair_router,
     load_plain_router,
     rp_json,
+    rp_log,
     rp_pid,
     rp_shared_config,
-    rp_vtysh,
     start_rp,
     vtysh_json,
     wait_for,
@@ -214,6 +216,70 @@ def test_neighbor_added_and_removed_from_stdin():
     assert f" neighbor {SPARE} remote-as 65099" in assert_same_config()
     r1().vtysh_cmd(f"configure terminal\nrouter bgp 65001\nno neighbor {SPARE}")
     assert f" neighbor {SPARE} remote-as 65099" not in assert_same_config()
+
+
+def r2():
+    return get_topogen().gears["r2"]
+
+
+def test_a_neighbor_on_an_address_zebra_has_not_told_of_comes_up_protected():
+    """An address given to r1 while its zebra is stopped (SIGSTOP): the
+    kernel has it, neither bgpd has heard of it (as a standby started next
+    to a busy active hears of a thousand addresses minutes late). A neighbor
+    added at run time on it comes up, and is handed to the standby, whose
+    shadow takes the session: each RP finds the address's interface through
+    the kernel, where stock bgpd says "nexthop_set failed, resetting
+    connection" and tries again until zebra answers."""
+    r1_address, r2_address = "10.0.12.98", "10.0.12.22"
+    zebra = r1().cmd("cat /var/run/frr/zebra.pid").strip()
+    assert zebra.isdigit(), zebra
+    logs_before = {rp: rp_log(r1(), rp).count("nexthop_set failed") for rp in ("a", "b")}
+    r2().cmd(f"ip addr add {r2_address}/24 dev r2-eth0")
+    r2().vtysh_cmd(f"configure terminal\nrouter bgp 65002\n"
+                   f"neighbor {r1_address} remote-as 65001\n"
+                   f"neighbor {r1_address} update-source {r2_address}\n"
+                   f"neighbor {r1_address} timers 3 10\nneighbor {r1_address} timers connect 1")
+    r1().cmd(f"kill -STOP {zebra}")
+    try:
+        r1().cmd(f"ip addr add {r1_address}/24 dev r1-eth0")
+        # vtysh -d bgpd: a plain vtysh would wait for the stopped zebra.
+        out = r1().cmd(
+            "vtysh -d bgpd -c 'configure terminal' -c 'router bgp 65001' "
+            f"-c 'neighbor {r2_address} remote-as 65002' "
+            f"-c 'neighbor {r2_address} update-source {r1_address}' "
+            f"-c 'neighbor {r2_address} timers 3 10' "
+            f"-c 'neighbor {r2_address} timers connect 1' 2>&1")
+        assert "%" not in out, out
+
+        def up():
+            s = frr_session(r2(), r1_address)
+            # r1's own 10.1.0.0/24: r2's prefixes are not sent back to it.
+            return None if (s["state"], s["prefixes"]) == ("Established", 1) else f"r2: {s}"
+
+        wait_for("r2's session to the new address is up, r1's route in", up, count=40, wait=0.5)
+        wait_protected("a", r2_address)
+
+        def shadowed():
+            n = rp_json(r1(), "b")["neighbors"].get(r2_address, {})
+            stream = n.get("session", {}).get("stream")
+            return None if stream == "shadow" else f"rp b: {stream}"
+
+        wait_for("rp b shadows it", shadowed, count=40, wait=0.5)
+        session = frr_session(r2(), r1_address)
+        time.sleep(4)  # beyond the keepalive interval: the session stays as it was
+        assert frr_session(r2(), r1_address) == session
+        assert session["established"] == 1 and session["dropped"] == 0, session
+        for rp in ("a", "b"):
+            assert rp_log(r1(), rp).count("nexthop_set failed") == logs_before[rp], rp
+    finally:
+        r1().cmd(f"kill -CONT {zebra}")
+    r1().cmd(f"vtysh -d bgpd -c 'configure terminal' -c 'router bgp 65001' "
+             f"-c 'no neighbor {r2_address}'")
+    r2().vtysh_cmd(f"configure terminal\nrouter bgp 65002\nno neighbor {r1_address}")
+    r1().cmd(f"ip addr del {r1_address}/24 dev r1-eth0")
+    r2().cmd(f"ip addr del {r2_address}/24 dev r2-eth0")
+    assert f"neighbor {r2_address}" not in "\n".join(assert_same_config())
+    wait_in_step()
 
 
 def test_a_line_the_standby_cannot_run_is_refused_on_both():
