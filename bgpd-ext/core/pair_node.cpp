@@ -71,9 +71,17 @@ Millis PairNode::detection_ms() const
 // fencing it (the hang-detection time; its default when that is off).
 Millis PairNode::silence_limit_ms(const Channel &ch) const
 {
-    const bool own_standby = role_ == Role::Active && partner_.role == Role::Standby &&
-                             ch.stage == Channel::Stage::Up && primary_ && *primary_ == ch.id;
-    if (!own_standby || !local_mode())
+    // A local partner that is standby, to this RP's active or to this RP
+    // that just handed it the active role (both standby until it says it
+    // took it), may be busy: taking over thousands of sessions held a new
+    // active's main thread 8 s at 2000 sessions, and an old active that
+    // gave up on it after the detection time took back a role whose
+    // sessions it had released (each one restarted). Its death is heard at
+    // once on its life page; silence is judged by the hang-detection time.
+    const bool partner_standby = (role_ == Role::Active || role_ == Role::Standby) &&
+                                 partner_.role == Role::Standby &&
+                                 ch.stage == Channel::Stage::Up && primary_ && *primary_ == ch.id;
+    if (!partner_standby || !local_mode())
         return detection_ms();
     const Millis hang = config_.hang_detection_ms ? config_.hang_detection_ms
                                                   : kDefaultHangDetectionMs;

@@ -40,6 +40,7 @@ static uint32_t shadow_hash(const struct ha_shadow *s)
 DECLARE_HASH(ha_shadows, struct ha_shadow, by_peer, shadow_cmp, shadow_hash);
 
 static struct ha_shadows_head shadows;
+static struct thread *t_mirror_ended; /* the main thread's master lock guards it */
 
 unsigned int bgpd_ha_shadow_count(void)
 {
@@ -248,7 +249,7 @@ void bgpd_ha_shadow_receiver_ended(const char *vrf, const char *neighbor, int fd
 
 	if (!s || s->fd != fd || !s->across_hosts || !node ||
 	    frr_ha_cross_host_may_continue(node, session))
-		return; /* it waits for the role (bgpd_ha_shadow_mirror_ended) */
+		return; /* it waits for the role (mirror_ended) */
 	bgpd_ha_shadow_stop(s, "the active host ended its streams: it goes on without this host");
 }
 
@@ -403,7 +404,7 @@ static unsigned int mirror_end_grace_ms(const struct ha_shadow *s)
 
 /* Some shadow's mirror closed: the active ended that session, handed over
  * (planned switchover) or died. Only the role, known shortly, tells. */
-void bgpd_ha_shadow_mirror_ended(struct thread *t)
+static void mirror_ended(struct thread *t)
 {
 	struct ha_shadow *s;
 	struct frr_ha_tap_info info;
@@ -421,6 +422,16 @@ void bgpd_ha_shadow_mirror_ended(struct thread *t)
 	}
 }
 
+/* One pass for every mirror that ended meanwhile: a planned switchover ends
+ * them all at once, and a pass per ended mirror, each over every shadow,
+ * held the new active's main thread 8 s at 2000 sessions (so long that the
+ * old active gave it up). From bgpd's I/O pthread too: the reference is
+ * read and set under the main thread's master lock. */
+void bgpd_ha_shadow_mirror_ended_later(void)
+{
+	thread_add_event(bgpd_ha_tf_master(), mirror_ended, NULL, 0, &t_mirror_ended);
+}
+
 void bgpd_ha_shadow_init(void)
 {
 	ha_shadows_init(&shadows);
@@ -432,6 +443,7 @@ void bgpd_ha_shadow_fini(void)
 	struct ha_shadow **all = XCALLOC(MTYPE_HA_SHADOW, (n + 1) * sizeof(*all));
 	struct ha_shadow *s;
 
+	THREAD_OFF(t_mirror_ended);
 	bgpd_ha_shadow_each(all);
 	bgpd_ha_sendlog_stop_all(all, n);
 	XFREE(MTYPE_HA_SHADOW, all);

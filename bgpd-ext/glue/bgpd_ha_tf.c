@@ -93,7 +93,7 @@ static ssize_t tf_read(struct peer *peer, void *buf, size_t len)
 	int saved = errno;
 
 	if (ended)
-		thread_add_event(tf.master, bgpd_ha_shadow_mirror_ended, NULL, 0, NULL);
+		bgpd_ha_shadow_mirror_ended_later();
 	else
 		tf_lag_check(peer, true);
 	errno = saved;

@@ -111,8 +111,9 @@ void bgpd_ha_shadow_swallow_queued(struct peer *peer);
 int bgpd_ha_shadow_supplied_connection(struct peer *peer);
 /* A peer's FSM changed: false if the peer has no shadow here. */
 bool bgpd_ha_shadow_status_changed(struct peer *peer);
-/* Event: some shadow's mirror closed. */
-void bgpd_ha_shadow_mirror_ended(struct thread *t);
+/* Some shadow's mirror closed: one pass over the shadows, soon, on the main
+ * thread (any pthread may call it). */
+void bgpd_ha_shadow_mirror_ended_later(void);
 void bgpd_ha_shadow_free(struct ha_shadow *s);
 /* The shadow ends without a trace at the peer. */
 void bgpd_ha_shadow_stop(struct ha_shadow *s, const char *why);

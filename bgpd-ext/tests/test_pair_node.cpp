@@ -191,6 +191,48 @@ TEST_CASE("a planned switchover is not undone by a STATUS the standby sent befor
     }
 }
 
+TEST_CASE("an RP that handed the active role over waits the hang-detection time for a busy new "
+          "active (local), the detection time across hosts")
+{
+    SECTION("local: the new active takes the role once it runs again")
+    {
+        auto h = formed_pair();
+        auto &a = *h.nodes[0];
+        auto &b = *h.nodes[1];
+        h.stop(1);  // busy before it read the switchover
+        CHECK(a.request_switchover(h.now).empty());
+        h.run(2800);
+        // Far past the detection time (300 ms): a still waits, standby.
+        CHECK(a.channel_state() == ChannelState::Up);
+        CHECK(a.role() == Role::Standby);
+        CHECK_FALSE(h.hosts[0]->logged("partner silent"));
+        h.resume(1);
+        h.run(500);
+        CHECK(b.role() == Role::Active);
+        CHECK(a.role() == Role::Standby);
+        CHECK(b.epoch() == 2);
+    }
+    SECTION("local: silent past the hang-detection time, the old active takes the role back")
+    {
+        auto h = formed_pair();
+        auto &a = *h.nodes[0];
+        h.stop(1);
+        CHECK(a.request_switchover(h.now).empty());
+        h.run(3200);
+        CHECK(h.hosts[0]->logged("partner silent for more than 3000 ms"));
+        h.run(500);
+        CHECK(a.role() == Role::Active);
+    }
+    SECTION("dual-RP: silence is loss")
+    {
+        auto h = formed_pair(true);
+        h.stop(1);
+        CHECK(h.nodes[0]->request_switchover(h.now).empty());
+        h.run(400);
+        CHECK(h.hosts[0]->logged("partner silent for more than 300 ms"));
+    }
+}
+
 TEST_CASE("wrong key: the channel never comes up and the failure is counted")
 {
     Harness h;
