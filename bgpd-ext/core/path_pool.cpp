@@ -41,8 +41,16 @@ PathBlock::PathBlock(std::string key) : bytes_(std::move(key))
         next_hop_size_ = static_cast<std::uint16_t>(1 + static_cast<std::uint8_t>(bytes_[1]));
 }
 
-void PathRef::release() noexcept
+PathRef::PathRef(const PathRef &o) noexcept : block_(o.block_)
 {
+    if (block_)
+        block_->refs_.fetch_add(1, std::memory_order_relaxed);
+}
+
+PathRef::~PathRef()
+{
+    if (!block_)
+        return;
     // Not the last reference: no lock. The last one is dropped under the
     // pool's mutex, which intern() also holds to take a new reference, so a
     // block is never found and freed at once.

@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
 
 namespace frr_ha {
 
@@ -52,33 +51,15 @@ private:
 // comparing the bytes.
 class PathRef {
 public:
-    // Inline: a table moves references by the hundred when it inserts into
-    // a chunk (vector shifts), and out-of-line calls there cost more than
-    // the moves (bench/record_memory.cpp).
     PathRef() = default;
-    PathRef(const PathRef &o) noexcept : block_(o.block_)
-    {
-        if (block_)
-            block_->refs_.fetch_add(1, std::memory_order_relaxed);
-    }
+    PathRef(const PathRef &o) noexcept;
     PathRef(PathRef &&o) noexcept : block_(o.block_) { o.block_ = nullptr; }
-    PathRef &operator=(const PathRef &o) noexcept
-    {
-        PathRef copy(o);
-        std::swap(block_, copy.block_);
-        return *this;
-    }
-    // The old block goes with the moved-from reference.
-    PathRef &operator=(PathRef &&o) noexcept
+    PathRef &operator=(PathRef o) noexcept
     {
         std::swap(block_, o.block_);
         return *this;
     }
-    ~PathRef()
-    {
-        if (block_)
-            release();
-    }
+    ~PathRef();
 
     // The one block holding these bytes, made if no record holds it yet.
     // `next_hop` is null for routes in the IPv4 NLRI field; `own_next_hop`:
@@ -94,8 +75,6 @@ public:
 
 private:
     explicit PathRef(PathBlock *counted) : block_(counted) {}
-    // Drops this reference (block_ is not null); the last one frees the block.
-    void release() noexcept;
     PathBlock *block_ = nullptr;
 };
 

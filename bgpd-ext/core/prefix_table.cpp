@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <endian.h>
 #include <iterator>
 
 namespace frr_ha {
@@ -23,40 +22,9 @@ PrefixTable &PrefixTable::operator=(const PrefixTable &o)
     return *this;
 }
 
-namespace {
-
-// memcmp's order, a word at a time: the binary searches compare a key per
-// step, and a libc call per 5-byte comparison cost more than comparing
-// (bench/record_memory.cpp).
-int compare_bytes(const std::uint8_t *a, const std::uint8_t *b, std::size_t n)
-{
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        std::uint64_t x, y;
-        std::memcpy(&x, a + i, 8);
-        std::memcpy(&y, b + i, 8);
-        if (x != y)
-            return be64toh(x) < be64toh(y) ? -1 : 1;
-    }
-    if (i + 4 <= n) {
-        std::uint32_t x, y;
-        std::memcpy(&x, a + i, 4);
-        std::memcpy(&y, b + i, 4);
-        if (x != y)
-            return be32toh(x) < be32toh(y) ? -1 : 1;
-        i += 4;
-    }
-    for (; i < n; i++)
-        if (a[i] != b[i])
-            return a[i] < b[i] ? -1 : 1;
-    return 0;
-}
-
-}  // namespace
-
 int PrefixTable::compare(const std::uint8_t *a, const std::uint8_t *b) const
 {
-    return compare_bytes(a, b, key_size_);
+    return std::memcmp(a, b, key_size_);
 }
 
 std::size_t PrefixTable::chunk_for(const std::uint8_t *key) const
