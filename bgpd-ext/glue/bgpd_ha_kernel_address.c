@@ -9,7 +9,7 @@
  * resetting connection"), was handed over again and failed again: at 2000
  * sessions with an address each, the last addresses reached the standby
  * 4.5 minutes after it started, and until then 500 sessions went round
- * that loop (docs/benchmarks.md, "A restarted standby and its addresses").
+ * that loop (docs/benchmarks.md, "2000 x 1k").
  * The session's socket is bound to the address, so the kernel knows it.
  */
 #include <zebra.h>

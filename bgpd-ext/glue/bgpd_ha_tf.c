@@ -161,8 +161,9 @@ static int tf_backward(struct peer *peer)
 	/* A closed session's tap goes, and its links with it: the standby's
 	 * shadow sees its mirror end. One sweep (a getsockopt per tap) for
 	 * every session that closed meanwhile: one each, while 2000 sessions
-	 * come up and fail in Connect, took a fifth of the active's main
-	 * thread. A tap is found by its socket's cookie, so a descriptor
+	 * came up (and some failed in Connect), held the active's main thread
+	 * four times as long as the load needed (docs/benchmarks.md, "2000 x
+	 * 1k"). A tap is found by its socket's cookie, so a descriptor
 	 * reused before the sweep never finds the old one. */
 	bgpd_ha_handover_unwatch(peer, false);
 	thread_add_event(tf.master, tf_sweep, NULL, 0, &tf.t_sweep);
