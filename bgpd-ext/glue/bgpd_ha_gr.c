@@ -81,6 +81,10 @@ void bgpd_ha_gr_end_shadow(struct ha_shadow *s)
 
 	zlog_notice("frr-ha: %s: graceful restart: the session ends here; its routes are kept as stale until the peer's End-of-RIB",
 		    peer->host);
+	/* The read wait is on a link the tap is about to close: cancelled
+	 * first, so that it never outlives its descriptor (whose number a new
+	 * socket may take at once). */
+	bgp_reads_off(peer);
 	frr_with_mutex (&peer->io_mtx) {
 		frr_ha_tap_end_for_graceful_restart(bgpd_ha_taps(), s->fd);
 	}
@@ -92,7 +96,6 @@ void bgpd_ha_gr_end_shadow(struct ha_shadow *s)
 	 * peer's routes flushed). The peer gets the first move; this RP
 	 * connects later only if the peer does not. */
 	peer->v_start = TF_GR_PEER_FIRST_MOVE_S;
-	bgp_reads_off(peer);
 	bgp_reads_on(peer);
 }
 
