@@ -1,6 +1,6 @@
 /*
- * patches/0018: cancelling a wait whose descriptor was closed leaves alone
- * a new wait on the reused number.
+ * patches/0018: cancelling a wait leaves alone a wait another task took
+ * over (libfrr keeps one task per descriptor and direction).
  *
  * A read wait's descriptor is closed before the wait is cancelled (on an
  * frr-ha RP: a link the takeover closed while bgpd's I/O pthread still
@@ -10,7 +10,9 @@
  * array's slot for the old task's, so the new wait was lost for good:
  * never run, its reference left set so that its owner never armed it
  * again. This checks that the new wait still fires, once with a poll
- * between the close and the new wait and once without one.
+ * between the close and the new wait and once without one; and the same
+ * for two tasks waiting on one descriptor (an frr-ha RP parks the reads of
+ * many sessions on one that is never ready), the first one cancelled.
  */
 #include <zebra.h>
 
@@ -101,17 +103,48 @@ static int old_wait_cancelled_after_reuse(struct thread_master *m, bool poll_bet
 	return rc;
 }
 
+/* 0: the later wait fired; 1: it was lost; 2: the check could not be made. */
+static int earlier_wait_on_a_shared_descriptor_cancelled(struct thread_master *m)
+{
+	struct thread *t_first = NULL, *t_later = NULL;
+	int shared[2], rc;
+
+	if (pipe(shared) != 0) {
+		perror("pipe");
+		return 2;
+	}
+	thread_add_read(m, never_runs, NULL, shared[0], &t_first);
+	thread_add_read(m, read_one, NULL, shared[0], &t_later);
+	THREAD_OFF(t_first);
+
+	read_ran = timer_ran = false;
+	if (write(shared[1], "x", 1) != 1) {
+		perror("write");
+		return 2;
+	}
+	thread_add_timer_msec(m, timer_fired, NULL, 2000, NULL);
+	run_until(m, &read_ran, &timer_ran);
+	rc = read_ran && !t_later ? 0 : 1;
+	printf("one descriptor, two waits, the first cancelled: the later wait %s\n",
+	       rc == 0 ? "fired" : "was lost");
+	THREAD_OFF(t_later);
+	close(shared[0]);
+	close(shared[1]);
+	return rc;
+}
+
 int main(void)
 {
 	struct thread_master *m = thread_master_create("event loop reuse");
 	int polled = old_wait_cancelled_after_reuse(m, true);
 	int unpolled = old_wait_cancelled_after_reuse(m, false);
+	int shared = earlier_wait_on_a_shared_descriptor_cancelled(m);
 
-	if (polled == 2 || unpolled == 2)
+	if (polled == 2 || unpolled == 2 || shared == 2)
 		return 2;
-	if (polled || unpolled) {
+	if (polled || unpolled || shared) {
 		fprintf(stderr,
-			"FAIL: cancelling a wait on a closed descriptor lost the new wait on its number\n");
+			"FAIL: cancelling a wait lost another task's wait on the same descriptor\n");
 		return 1;
 	}
 	return 0;
