@@ -30,7 +30,11 @@ struct frr_ha_taps {
     // other here beyond a lookup. Exclusive only to add or drop a tap.
     std::shared_mutex mutex;
     std::map<int, Entry> by_fd;
-    frr_ha::UniqueFd parked{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};  // never ready
+    // Never ready: every parked session's read waits on it, one descriptor
+    // for all. libfrr keeps one task per descriptor, so the waits share its
+    // slot; none ever runs, and a cancel of one leaves the others alone
+    // (patches/0018).
+    frr_ha::UniqueFd parked{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
     // Where a refused call is said (frr_ha_taps_set_log); stderr until set.
     frr_ha_taps_log log = nullptr;
 
