@@ -25,9 +25,13 @@
 // own, scattered over the table, then as one run in prefix order) and come
 // back; then the same sessions announce as many prefixes of their own and
 // withdraw them. Each N runs with sharing on, then off. Attribute sets default to
-// 0.3 x the prefixes.
+// 0.3 x the prefixes. --batch B hands each record B messages in turn instead
+// of one, as the standby's send-log pthread takes what each peer acknowledged
+// since its last read: the later records of the group then find in the pool
+// only the first one's chunks after the whole batch.
 //
 //   build/bench/frr_ha_record_memory --sessions 1,10,100,1000 --prefixes 10000
+//   build/bench/frr_ha_record_memory --sessions 10 --prefixes 100000 --batch 64
 #include "chunk_pool.hpp"
 #include "stream_rib.hpp"
 
@@ -403,7 +407,7 @@ struct GroupFigures {
 // N records of one group's stream, then some diverging and coming back.
 GroupFigures run_group(const Table &t, const std::vector<std::string> &stream, std::size_t n,
                        bool sharing, double diverged_sessions, double diverged_prefixes,
-                       std::uint64_t seed)
+                       std::uint64_t seed, std::size_t batch)
 {
     frr_ha::set_chunk_sharing(sharing);
     const std::size_t prefixes = t.nlri.size();
@@ -452,9 +456,12 @@ GroupFigures run_group(const Table &t, const std::vector<std::string> &stream, s
     for (std::size_t i = 0; i < n; i++)
         ribs.push_back(std::make_unique<frr_ha::StreamRib>());
     const double cpu0 = cpu_seconds();
-    for (const auto &m : stream)
+    for (std::size_t from = 0; from < stream.size(); from += batch) {
+        const std::size_t to = std::min(stream.size(), from + batch);
         for (auto &rib : ribs)
-            rib->apply(m);
+            for (std::size_t i = from; i < to; i++)
+                rib->apply(stream[i]);
+    }
     f.us_per_update = (cpu_seconds() - cpu0) * 1e6 / static_cast<double>(n * stream.size());
     for (auto &rib : ribs)
         f.exact = f.exact && rib->prefixes() == prefixes;
@@ -518,20 +525,21 @@ GroupFigures run_group(const Table &t, const std::vector<std::string> &stream, s
 
 void group_report(const Table &t, const std::vector<std::string> &stream,
                   const std::vector<std::size_t> &sessions, double diverged_sessions,
-                  double diverged_prefixes, std::uint64_t seed)
+                  double diverged_prefixes, std::uint64_t seed, std::size_t batch)
 {
-    std::printf("one update group: %zu prefixes; diverged: %.0f%% of the sessions, %.1f%% of their "
-                "prefixes each (B = heap bytes / prefix / record)\n",
-                t.nlri.size(), diverged_sessions * 100, diverged_prefixes * 100);
+    std::printf("one update group: %zu prefixes, %zu message(s) to each record in turn; diverged: "
+                "%.0f%% of the sessions, %.1f%% of their prefixes each (B = heap bytes / prefix / "
+                "record)\n",
+                t.nlri.size(), batch, diverged_sessions * 100, diverged_prefixes * 100);
     std::printf("%8s %7s %9s %9s %9s %9s %9s %9s %9s %8s %11s %6s\n", "sessions", "sharing",
                 "same B", "scatter B", "run B", "back B", "added B", "w/drawn B", "chunks", "diverged",
                 "cpu us/UPD", "exact");
     // Once unreported: the pools' indices (never shrunk) are then paid
     // before any figure, not by whichever runs first.
-    run_group(t, stream, 1, true, diverged_sessions, diverged_prefixes, seed);
+    run_group(t, stream, 1, true, diverged_sessions, diverged_prefixes, seed, batch);
     for (std::size_t n : sessions) {
-        GroupFigures on = run_group(t, stream, n, true, diverged_sessions, diverged_prefixes, seed);
-        GroupFigures off = run_group(t, stream, n, false, diverged_sessions, diverged_prefixes, seed);
+        GroupFigures on = run_group(t, stream, n, true, diverged_sessions, diverged_prefixes, seed, batch);
+        GroupFigures off = run_group(t, stream, n, false, diverged_sessions, diverged_prefixes, seed, batch);
         for (const auto *g : {&on, &off})
             std::printf("%8zu %7s %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9zu %8zu %11.2f %6s\n", n,
                         g == &on ? "on" : "off", g->same, g->scattered, g->run, g->back, g->added,
@@ -556,6 +564,7 @@ int main(int argc, char **argv)
     double old_bytes = 0;  // the old layout's bytes/prefix/record, for the ratio
     std::vector<std::size_t> sessions;  // the update-group figures instead
     double diverged_sessions = 0.1, diverged_prefixes = 0.01;
+    std::size_t batch = 1;  // messages to each record in turn (--sessions)
     bool sets_given = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string opt = argv[i];
@@ -579,13 +588,16 @@ int main(int argc, char **argv)
             diverged_sessions = std::strtod(argv[i + 1], nullptr);
         else if (opt == "--diverged-prefixes")
             diverged_prefixes = std::strtod(argv[i + 1], nullptr);
+        else if (opt == "--batch")
+            batch = std::strtoull(argv[i + 1], nullptr, 10);
         else {
             std::fprintf(stderr, "unknown option %s\n", opt.c_str());
             return 2;
         }
     }
-    if (records.empty() || records.front() == 0 || (!sessions.empty() && sessions.front() == 0)) {
-        std::fprintf(stderr, "--records and --sessions want counts >= 1\n");
+    if (records.empty() || records.front() == 0 || (!sessions.empty() && sessions.front() == 0) ||
+        batch == 0) {
+        std::fprintf(stderr, "--records, --sessions and --batch want counts >= 1\n");
         return 2;
     }
     if (!sessions.empty() && !sets_given)
@@ -606,7 +618,7 @@ int main(int argc, char **argv)
                 "%zu UPDATEs, %.1f MB; generated in %.2f s\n",
                 prefixes, sets, attr_bytes, stream.size(), stream_bytes / 1e6, seconds_since(t0));
     if (!sessions.empty()) {
-        group_report(table, stream, sessions, diverged_sessions, diverged_prefixes, seed);
+        group_report(table, stream, sessions, diverged_sessions, diverged_prefixes, seed, batch);
         return 0;
     }
     table = Table();
