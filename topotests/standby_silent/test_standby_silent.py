@@ -424,7 +424,12 @@ def test_kill9_of_the_active():
     # Every peer is back with the full table, so it keeps no route r1 lacks.
     wait_full_tables()
     after = peer_view()
-    assert after["p4"]["established"] == before["p4"]["established"] + 1, (before["p4"], after["p4"])
+    # p4 restarts as with stock FRR: the new active connects one second
+    # after the takeover, and p4, which saw the old session close, one
+    # second after that close. When both connect within the same
+    # millisecond, FRR's collision resolution can bring a session up at p4
+    # twice (seen once in CI: 1 -> 3); the restart is what is checked.
+    assert after["p4"]["established"] >= before["p4"]["established"] + 1, (before["p4"], after["p4"])
     assert after["p5"]["established"] == before["p5"]["established"] + 1, (before["p5"], after["p5"])
     t = rp_json(gear("r1"), "b").get("lastTakeover")
     assert t, "no lastTakeover in show bgp ha json"
