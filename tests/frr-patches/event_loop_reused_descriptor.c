@@ -56,6 +56,20 @@ static void one_pass(struct thread_master *m)
 	run_until(m, &timer_ran, NULL);
 }
 
+/* A byte written to `write_fd`: 0 when the wait `task` then ran (within
+ * 2 s), 1 when it did not, 2 when the write failed. */
+static int fires_on_write(struct thread_master *m, int write_fd, struct thread **task)
+{
+	read_ran = timer_ran = false;
+	if (write(write_fd, "x", 1) != 1) {
+		perror("write");
+		return 2;
+	}
+	thread_add_timer_msec(m, timer_fired, NULL, 2000, NULL);
+	run_until(m, &read_ran, &timer_ran);
+	return read_ran && !*task ? 0 : 1;
+}
+
 /* 0: the new wait fired; 1: it was lost; 2: the check could not be made. */
 static int old_wait_cancelled_after_reuse(struct thread_master *m, bool poll_between)
 {
@@ -85,14 +99,9 @@ static int old_wait_cancelled_after_reuse(struct thread_master *m, bool poll_bet
 	thread_add_read(m, read_one, NULL, new_pipe[0], &t_new);
 	THREAD_OFF(t_old);
 
-	read_ran = timer_ran = false;
-	if (write(new_pipe[1], "x", 1) != 1) {
-		perror("write");
-		return 2;
-	}
-	thread_add_timer_msec(m, timer_fired, NULL, 2000, NULL);
-	run_until(m, &read_ran, &timer_ran);
-	rc = read_ran && !t_new ? 0 : 1;
+	rc = fires_on_write(m, new_pipe[1], &t_new);
+	if (rc == 2)
+		return rc;
 	printf("%s: the new wait %s\n",
 	       poll_between ? "closed, polled, reused" : "closed and reused",
 	       rc == 0 ? "fired" : "was lost");
@@ -117,14 +126,9 @@ static int earlier_wait_on_a_shared_descriptor_cancelled(struct thread_master *m
 	thread_add_read(m, read_one, NULL, shared[0], &t_later);
 	THREAD_OFF(t_first);
 
-	read_ran = timer_ran = false;
-	if (write(shared[1], "x", 1) != 1) {
-		perror("write");
-		return 2;
-	}
-	thread_add_timer_msec(m, timer_fired, NULL, 2000, NULL);
-	run_until(m, &read_ran, &timer_ran);
-	rc = read_ran && !t_later ? 0 : 1;
+	rc = fires_on_write(m, shared[1], &t_later);
+	if (rc == 2)
+		return rc;
 	printf("one descriptor, two waits, the first cancelled: the later wait %s\n",
 	       rc == 0 ? "fired" : "was lost");
 	THREAD_OFF(t_later);
