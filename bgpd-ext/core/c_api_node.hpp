@@ -144,6 +144,10 @@ public:
     // Dual-RP: the sessions' streams (frr_ha_node's, set once it is built).
     void set_cross_host(CrossHostStreams *cross) { cross_ = cross; }
     std::string shadows_not_ready() override { return cross_ ? cross_->shadows_behind() : ""; }
+    std::uint32_t sessions_unprotected() override
+    {
+        return ops_.sessions_unprotected ? ops_.sessions_unprotected(ctx_) : 0;
+    }
     void data_channel_changed(bool up) override
     {
         if (cross_ && !up) {

@@ -223,6 +223,7 @@ void frr_ha_node_status(const frr_ha_node *node, frr_ha_status *out)
     copy_text(out->partner_not_ready_reason, sizeof(out->partner_not_ready_reason),
               pv.not_ready_reason);
     out->partner_up_since_unix_ms = pv.up_since_unix_ms;
+    out->partner_sessions_unprotected = pv.sessions_unprotected;
     out->sync_state = name_of(n.sync_state()).data();
     out->sync_items_received = n.sync_items_received();
     out->sync_items_total = n.sync_items_total();

@@ -449,6 +449,8 @@ void PairNode::send_status(Channel &ch)
     st->set_io_progress(host_.io_progress());
     st->set_data_channel(!local_mode());
     st->set_stream_protection(!local_mode());
+    if (role_ == Role::Active && !local_mode())
+        st->set_sessions_unprotected(host_.sessions_unprotected());
     config_sync_.fill_status(*st);
     if (lease_enabled()) {
         if (role_ == Role::Standby && lease_.granting())
@@ -577,6 +579,7 @@ void PairNode::on_message(Channel &ch, const wire::Message &msg, Millis now)
         partner_.lease_grantor_ms = st.lease_grantor_ms();
         partner_.data_channel = st.data_channel();
         partner_.stream_protection = st.stream_protection();
+        partner_.sessions_unprotected = st.sessions_unprotected();
         evaluate_role(now);
         watch_progress(st.seq(), st.io_progress(), now);
         if (!channels_.count(ch.id))
@@ -688,13 +691,38 @@ bool PairNode::outranks_partner(bool compare_epochs) const
 
 void PairNode::on_partner_lost(Millis since)
 {
+    const std::uint32_t unprotected =
+        partner_.known && partner_.role == Role::Active ? partner_.sessions_unprotected : 0;
     partner_ = PartnerView{};
     sync_state_ = SyncState::None;
     config_sync_.partner_lost();
     if (role_ == Role::Standby && !pending_) {
-        pending_ = PendingTakeover{SwitchoverReason::PartnerLost, since, 0};
+        pending_ = PendingTakeover{SwitchoverReason::PartnerLost, since, 0, unprotected};
         lock_busy_logged_ = false;
     }
+}
+
+// Dual-RP: how long the partner must stay silent before this standby takes
+// over. A silence is a death or a partition (a flapping link, a frozen
+// host), and the two look alike from here. When every session's shadow
+// could continue it, taking over at once costs the peers nothing either
+// way. When some could not (the active was still handing them over),
+// taking over ends those sessions even if the active lives on, so a
+// shorter partition is given the time to heal: twice the detection time.
+Millis PairNode::takeover_silence_ms()
+{
+    if (!pending_->partner_unprotected)
+        return detection_ms();
+    if (!pending_->longer_wait_logged) {
+        pending_->longer_wait_logged = true;
+        log(LogLevel::Info,
+            "rp " + partner_rp()->name + " lost while " +
+                std::to_string(pending_->partner_unprotected) +
+                " of its sessions were not protected by this RP: taking over after " +
+                std::to_string(2 * detection_ms()) +
+                " ms of silence (twice the detection time), so that a partner back by then keeps them");
+    }
+    return 2 * detection_ms();
 }
 
 void PairNode::evaluate_role(Millis now)
@@ -749,8 +777,8 @@ bool PairNode::try_become_active(Millis now)
         // partner's silence meanwhile proves nothing. It gets a detection
         // time from then to be heard again.
         const Millis silent_since = std::max(pending_->since, progress_.own_resumed);
-        if (now < silent_since + detection_ms())
-            return false;  // dual-RP: silence must last the detection time
+        if (now < silent_since + takeover_silence_ms())
+            return false;  // dual-RP: silence must last the detection time (or twice)
         if (!lease_allows_takeover(now))
             return false;  // and every lease this RP granted must be over
     }

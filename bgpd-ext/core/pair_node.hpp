@@ -91,6 +91,9 @@ public:
     // Standby: why its shadows could not take their sessions over yet
     // without sending the peers their tables again ("" when they could).
     virtual std::string shadows_not_ready() { return {}; }
+    // Active: how many of its sessions the standby could not continue now
+    // (not handed over yet, or catching up); told the standby each STATUS.
+    virtual std::uint32_t sessions_unprotected() { return 0; }
 
     // One configuration (config_sync.hpp). This RP's running configuration,
     // as `show running-config` prints it.
@@ -159,6 +162,8 @@ struct PartnerView {
     // As a standby host it continues a session that catches up first only
     // once told it is protected (StreamProtection).
     bool stream_protection = false;
+    // As active: its sessions the standby could not continue now.
+    std::uint32_t sessions_unprotected = 0;
 };
 
 class PairNode {
@@ -323,6 +328,7 @@ private:
     void evaluate_role(Millis now);
     bool outranks_partner(bool compare_epochs) const;
     bool try_become_active(Millis now);
+    Millis takeover_silence_ms();
     void become_standby(std::uint64_t epoch, Millis now);
     void step_down(Millis now);
     void send_sync(Channel &ch);
@@ -350,6 +356,10 @@ private:
         SwitchoverReason reason;
         Millis since;
         std::uint64_t epoch;  // 0: pick one
+        // The lost active's sessions this RP could not continue, as its
+        // last STATUS said: the silence must then last twice as long.
+        std::uint32_t partner_unprotected = 0;
+        bool longer_wait_logged = false;
     };
     std::optional<PendingTakeover> pending_;
     bool lock_busy_logged_ = false;

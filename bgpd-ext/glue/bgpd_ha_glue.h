@@ -125,6 +125,8 @@ void bgpd_ha_relay_host_ops(struct frr_ha_host_ops *ops);
 void bgpd_ha_with_net_admin(void (*call)(void *), void *arg);
 /* And the standby host's receivers' (bgpd_ha_receiver.c). */
 void bgpd_ha_receiver_host_ops(struct frr_ha_host_ops *ops);
+/* The host op of the active's unprotected sessions (bgpd_ha_handover.c). */
+void bgpd_ha_handover_host_ops(struct frr_ha_host_ops *ops);
 /* show bgp ha [json]: "streamsAcrossHosts" (dual-RP). */
 void bgpd_ha_relay_show(struct vty *vty, struct json_object *json);
 

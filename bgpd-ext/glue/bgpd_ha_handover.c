@@ -77,6 +77,9 @@ static struct {
 	struct list *handover_conns;
 	struct list *watches;	   /* active: mirrored sessions */
 	unsigned int lag_limit_ms; /* bgp ha standby-lag-limit */
+	/* Active: the sessions the last sweep found the standby could not
+	 * continue (told the standby with each STATUS). */
+	uint32_t unprotected;
 	bool at_exit;		   /* the module's fini runs */
 	struct thread *t_pump;
 	struct thread *t_accept, *t_sweep;
@@ -401,8 +404,21 @@ void bgpd_ha_handover_session_up(struct peer *peer)
 	watch_standby(peer);
 }
 
+/* The pair node's host op: what the last sweep counted. */
+static uint32_t host_sessions_unprotected(void *ctx)
+{
+	return ho.unprotected;
+}
+
+void bgpd_ha_handover_host_ops(struct frr_ha_host_ops *ops)
+{
+	ops->sessions_unprotected = host_sessions_unprotected;
+}
+
 /* A standby that joins (or comes back) gets the Established sessions it
- * lacks: their history is made from what the streams hold. */
+ * lacks: their history is made from what the streams hold. The sweep also
+ * counts the sessions the standby could not continue now (the standby
+ * waits longer before it takes those over: docs/dual-rp.md). */
 static void tf_protect_sweep(struct thread *t)
 {
 	struct listnode *bn, *pn;
@@ -410,29 +426,40 @@ static void tf_protect_sweep(struct thread *t)
 	struct peer *peer;
 	struct frr_ha_status status;
 	struct timeval start;
+	uint32_t unprotected = 0;
 	char why[256];
 
 	thread_add_timer_msec(bgpd_ha_tf_master(), tf_protect_sweep, NULL,
 			      TF_PROTECT_SWEEP_MS, &ho.t_sweep);
-	if (bgpd_ha_tf_role() != FRR_HA_ROLE_ACTIVE)
+	if (bgpd_ha_tf_role() != FRR_HA_ROLE_ACTIVE) {
+		ho.unprotected = 0;
 		return;
+	}
 	frr_ha_node_status(bgpd_ha_pair_node(), &status);
 	if (!status.partner_known || status.partner_role != FRR_HA_ROLE_STANDBY)
 		return;
 	monotime(&start);
 	for (ALL_LIST_ELEMENTS_RO(bm->bgp, bn, bgp))
 		for (ALL_LIST_ELEMENTS_RO(bgp->peer, pn, peer)) {
-			bool attachable;
+			struct frr_ha_tap_info info = {};
+			bool attachable, known;
 
 			if (!peer_established(peer) || !bgpd_ha_tf_shadowed(peer))
 				continue;
-			if (monotime_since(&start, NULL) > TF_SWEEP_BUDGET_MS * 1000)
-				return; /* the rest at the next sweep */
+			if (monotime_since(&start, NULL) > TF_SWEEP_BUDGET_MS * 1000) {
+				/* The rest at the next sweep; those not
+				 * looked at may be unprotected too. */
+				ho.unprotected = unprotected + 1;
+				return;
+			}
 			frr_with_mutex (&peer->io_mtx) {
 				attachable = frr_ha_tap_attachable(bgpd_ha_taps(), peer->fd,
 								   receive_only(peer), why,
 								   sizeof(why));
+				known = frr_ha_tap_info(bgpd_ha_taps(), peer->fd, &info);
 			}
+			if (attachable || !known || info.mode != FRR_HA_TAP_MIRRORING)
+				unprotected++;
 			if (!attachable)
 				continue;
 			if (hand_over(peer, why, sizeof(why))) {
@@ -442,6 +469,7 @@ static void tf_protect_sweep(struct thread *t)
 			} else
 				unprotect(peer, why);
 		}
+	ho.unprotected = unprotected;
 }
 
 /* --- hand-over (standby): the hand-over socket ----------------------------------- */

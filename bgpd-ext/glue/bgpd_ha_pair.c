@@ -443,6 +443,7 @@ void bgpd_ha_pair_init(struct thread_master *master)
 	bgpd_ha_lease_host_ops(&host_ops);
 	bgpd_ha_relay_host_ops(&host_ops);
 	bgpd_ha_receiver_host_ops(&host_ops);
+	bgpd_ha_handover_host_ops(&host_ops);
 	frr_ha_config_defaults(&ha.config);
 	strlcpy(ha.config.self, bgpd_ha_rp_name(), sizeof(ha.config.self));
 	if (!*ha.config.self)

@@ -968,6 +968,9 @@ static void show_pair_json(json_object *json, const struct frr_ha_node *node,
 				       st->partner_not_ready_reason);
 		format_time(st->partner_up_since_unix_ms, when, sizeof(when));
 		json_object_string_add(partner, "upSince", when);
+		if (st->partner_role == FRR_HA_ROLE_ACTIVE)
+			json_object_int_add(partner, "sessionsUnprotected",
+					    st->partner_sessions_unprotected);
 	}
 	json_object_object_add(json, "partner", partner);
 
@@ -1029,6 +1032,11 @@ static void show_pair_text(struct vty *vty, const struct frr_ha_node *node,
 	if (st->partner_known && st->partner_role == FRR_HA_ROLE_STANDBY)
 		vty_out(vty, ", %s%s%s", st->partner_ready ? "ready" : "not ready",
 			st->partner_ready ? "" : ": ", st->partner_not_ready_reason);
+	/* What this standby could not continue: it would take over later. */
+	if (st->partner_known && st->partner_role == FRR_HA_ROLE_ACTIVE &&
+	    st->partner_sessions_unprotected)
+		vty_out(vty, ", %u of its sessions not protected here",
+			st->partner_sessions_unprotected);
 	vty_out(vty, "\n");
 	if (*st->channel_tls_version)
 		vty_out(vty, "Channel security: %s, %s, pre-shared key proven by both RPs\n",

@@ -115,6 +115,7 @@ public:
         silences.emplace_back(*lease_clock_ms(), silent_now);
     }
     void lease_timer(Millis in_ms) override { wake_at = *lease_clock_ms() + in_ms; }
+    std::uint32_t sessions_unprotected() override { return unprotected; }
     // What the glue does before a write: the deadline it was given.
     bool writes_now() const { return !silent && *clock + clock_offset < deadline; }
 
@@ -152,6 +153,7 @@ public:
     std::vector<bool> data_channel;                 // each change, up or down
     std::vector<StreamChunk> chunks;
     std::vector<StreamAck> acks;
+    std::uint32_t unprotected = 0;  // the active's sessions the standby could not continue
 };
 
 // Carries bytes between the two ends of each channel.

@@ -189,6 +189,68 @@ TEST_CASE("dual-RP: a cut channel silences the active at L(1-D) after its last g
     CHECK(b.switchovers()[0].reason == SwitchoverReason::PartnerLost);
 }
 
+// The partner lost while the standby could not continue every session:
+// a death and a partition look alike from the standby, and taking over
+// would end those sessions even if the active lives on.
+TEST_CASE("dual-RP: a standby that could not continue some of the lost active's sessions "
+          "takes over after twice the detection time, and a partner heard again before keeps "
+          "its role",
+          "[pair lease]")
+{
+    auto h = leased_pair();
+    auto &b = *h.nodes[1];
+    const Millis detection = b.detection_ms();
+    SECTION("every session protected: the detection time, as always")
+    {
+        run_fine(h, 200);
+        CHECK(b.partner().sessions_unprotected == 0);
+        const Millis cut_at = h.now;
+        h.cut(h.wire.ends.begin()->first);
+        while (b.role() != Role::Active && h.now < cut_at + 3000)
+            run_fine(h, 1);
+        REQUIRE(b.role() == Role::Active);
+        CHECK(h.now < cut_at + detection + 100);
+        CHECK_FALSE(h.hosts[1]->logged("twice the detection time"));
+    }
+    SECTION("two sessions not protected: the silence must last twice as long")
+    {
+        h.hosts[0]->unprotected = 2;
+        run_fine(h, 200);  // said with the next STATUS
+        CHECK(b.partner().sessions_unprotected == 2);
+        const Millis cut_at = h.now;
+        h.cut(h.wire.ends.begin()->first);
+        while (b.role() != Role::Active && h.now < cut_at + 3000)
+            run_fine(h, 1);
+        REQUIRE(b.role() == Role::Active);
+        // Heard last within a heartbeat before the cut; the next tick after.
+        CHECK(h.now >= cut_at - 100 + 2 * detection);
+        CHECK(h.now < cut_at + 2 * detection + 100);
+        CHECK(h.hosts[1]->logged("lost while 2 of its sessions were not protected by this RP: "
+                                 "taking over after " + std::to_string(2 * detection) +
+                                 " ms of silence (twice the detection time)"));
+        REQUIRE(b.switchovers().size() == 1);
+        CHECK(b.switchovers()[0].reason == SwitchoverReason::PartnerLost);
+    }
+    SECTION("two sessions not protected, the partner heard again within twice the detection "
+            "time: nobody takes over")
+    {
+        h.hosts[0]->unprotected = 2;
+        run_fine(h, 200);
+        const std::uint64_t epoch = b.epoch();
+        h.cut(h.wire.ends.begin()->first);
+        run_fine(h, detection + 150);  // past the detection time: lost
+        CHECK(b.role() == Role::Standby);
+        CHECK(h.hosts[1]->logged("twice the detection time"));
+        h.connect(0, 1);
+        run_fine(h, 1000);
+        CHECK(h.nodes[0]->role() == Role::Active);
+        CHECK(b.role() == Role::Standby);
+        CHECK(b.epoch() == epoch);
+        CHECK(b.switchovers().empty());
+        CHECK(h.nodes[0]->may_write());  // granted again
+    }
+}
+
 TEST_CASE("dual-RP: a standby frozen past the lease, then thawed, grants again and the "
           "active writes again",
           "[pair lease]")

@@ -1821,6 +1821,55 @@ def settled_pair(label):
     return protected_pair()
 
 
+def test_active_frozen_while_its_sessions_catch_up_keeps_the_role():
+    """A standby frozen past the lease and thawed: the active's relays were
+    cut, so it hands every session over anew, and tells the standby how
+    many it could not continue yet. The active's bgpd is then frozen for
+    650 ms, longer than the detection time (500 ms): the standby loses it,
+    but with sessions it could not continue it takes over only after twice
+    the detection time of silence, so the thawed active, heard again
+    before, keeps the role, and r3's and r4's sessions never drop. (With
+    every session protected the standby takes over a frozen active at the
+    detection time: test_frozen_active_is_fenced_by_its_kernel.)"""
+    tgen = get_topogen()
+    active, standby = protected_pair()
+    heard = assert_service_peers_never_dropped()
+    epoch = show(active)["epoch"]
+    active_host, standby_host = tgen.gears[HOSTS[active]], tgen.gears[HOSTS[standby]]
+    assert show(standby)["partner"]["sessionsUnprotected"] == 0
+    losses = rp_log(standby_host, standby).count("sessions were not protected by this RP")
+    capture = service_wire(tgen)
+    try:
+        capture.mark("freeze")
+        spid = rp_pid(standby_host, standby)
+        standby_host.cmd(f"kill -STOP {spid} && sleep 1.5 && kill -CONT {spid}")
+        wait_for(f"rp {standby} counts sessions of the active it cannot continue",
+                 lambda: None if show(standby)["partner"].get("sessionsUnprotected", 0) > 0
+                 else show(standby)["partner"], count=100, wait=0.05)
+        apid = rp_pid(active_host, active)
+        active_host.cmd(f"kill -STOP {apid} && sleep 0.65 && kill -CONT {apid}")
+        wait_for(f"rp {active} is heard again, active",
+                 lambda: None if show(standby)["partner"].get("role") == "active"
+                 else show(standby)["partner"], count=40, wait=0.25)
+        log = rp_log(standby_host, standby)
+        assert log.count("sessions were not protected by this RP") == losses + 1, log[-3000:]
+        assert "twice the detection time" in log
+        wait_roles(active, standby, epoch)
+        assert show(active)["epoch"] == epoch and show(standby)["epoch"] == epoch
+        wait_shadow_on(standby, active)
+        wait_r5_shadowed(standby)
+        wait_for(f"rp {standby} counts no session it could not continue",
+                 lambda: None if show(standby)["partner"]["sessionsUnprotected"] == 0
+                 else show(standby)["partner"], count=20, wait=0.25)
+        time.sleep(1)
+    finally:
+        capture.stop()
+    later = assert_service_peers_never_dropped()
+    assert (later["messageStats"]["notificationsRecv"]
+            == heard["messageStats"]["notificationsRecv"])
+    assert_service_wire_clean(capture, since="freeze")
+
+
 def test_flapping_channel_link_under_churn_drops_no_session():
     """The link between the hosts goes down for 300 ms six times, a second
     apart, while r3 churns. A flap may close the channel (TCP's

@@ -122,6 +122,10 @@ struct frr_ha_host_ops {
 	/* Dual-RP, standby: runs call(arg) with CAP_NET_ADMIN in effect (the
 	 * links to the shadows grow past net.core.wmem_max). Optional. */
 	void (*privileged)(void (*call)(void *), void *arg);
+	/* Dual-RP, active: how many of its sessions the standby could not
+	 * continue now (not handed over yet, or catching up). Optional (NULL:
+	 * none said, as an older RP). */
+	uint32_t (*sessions_unprotected)(void *ctx);
 };
 
 #define FRR_HA_LEASE_NO_DEADLINE UINT64_MAX
@@ -159,6 +163,8 @@ struct frr_ha_status {
 	bool partner_ready;
 	char partner_not_ready_reason[FRR_HA_TEXT_MAX];
 	int64_t partner_up_since_unix_ms;
+	/* An active partner's sessions this RP could not continue now. */
+	uint32_t partner_sessions_unprotected;
 	/* The channel that is up: "TLSv1.3", "TLS_AES_256_GCM_SHA384" ("" if none). */
 	char channel_tls_version[16];
 	char channel_cipher[64];
