@@ -125,6 +125,9 @@ void bgpd_ha_relay_host_ops(struct frr_ha_host_ops *ops);
 void bgpd_ha_with_net_admin(void (*call)(void *), void *arg);
 /* And the standby host's receivers' (bgpd_ha_receiver.c). */
 void bgpd_ha_receiver_host_ops(struct frr_ha_host_ops *ops);
+/* Logs a relayed session's streams and socket (it went on unprotected,
+ * its standby host lagging). */
+void bgpd_ha_relay_log_state(struct peer *peer);
 /* The host op of the active's unprotected sessions (bgpd_ha_handover.c). */
 void bgpd_ha_handover_host_ops(struct frr_ha_host_ops *ops);
 /* show bgp ha [json]: "streamsAcrossHosts" (dual-RP). */

@@ -8,7 +8,10 @@
  */
 #include <zebra.h>
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
+#include <netinet/tcp.h>
 
 #include "jhash.h"
 #include "memory.h"
@@ -291,6 +294,44 @@ void bgpd_ha_relay_fini(void)
 	while ((r = ha_relays_first(&relays)))
 		relay_free(r);
 	ha_relays_fini(&relays);
+}
+
+/* A relayed session that goes on unprotected because its standby host
+ * lagged: what each side had, so that the log says where the bytes
+ * stopped. The relay's view (what the standby host confirmed of what went
+ * to it, the hold's oldest wait and whether the hold is read) and the
+ * kernel's (what waits unread in the socket, when the peer's last data and
+ * ACK came). Main thread. */
+void bgpd_ha_relay_log_state(struct peer *peer)
+{
+	struct frr_ha_node *node = bgpd_ha_pair_node();
+	struct frr_ha_cross_host_counters c;
+	struct frr_ha_cross_host_stream s;
+	struct tcp_info ti = {};
+	socklen_t ti_len = sizeof(ti);
+	int unread = -1;
+
+	if (!node || peer->fd < 0)
+		return;
+	for (size_t i = 0; frr_ha_cross_host_stream_get(node, i, &s); i++) {
+		if (!s.relay || strcmp(s.neighbor, peer->host) != 0)
+			continue;
+		frr_ha_cross_host_counters_get(node, &c);
+		if (ioctl(peer->fd, SIOCINQ, &unread) != 0)
+			unread = -1;
+		if (getsockopt(peer->fd, IPPROTO_TCP, TCP_INFO, &ti, &ti_len) != 0)
+			memset(&ti, 0, sizeof(ti));
+		zlog_warn("frr-ha: %s: its streams to the standby host then: received %" PRIu64
+			  " of %" PRIu64 " bytes confirmed, sent %" PRIu64 " of %" PRIu64
+			  ", the oldest of its segments in the hold waited %" PRIu64
+			  " ms; the hold %s (%s, %" PRIu64 " segments queued, %" PRIu64
+			  " lost); its socket: %d bytes unread, the peer's last data %u ms ago, its last ACK %u ms ago, %u segments unacknowledged",
+			  peer->host, s.received, s.offered_received, s.sent, s.offered_sent,
+			  s.hold_wait_ms, c.hold_on ? "on" : "off",
+			  t_hold ? "read" : "NOT read", c.hold_queued, c.hold_lost, unread,
+			  ti.tcpi_last_data_recv, ti.tcpi_last_ack_recv, ti.tcpi_unacked);
+		return;
+	}
 }
 
 /* The connection as the standby host would rebuild it. */

@@ -73,8 +73,10 @@ static void tf_lag_check(struct peer *peer, bool reading)
 	/* bgpd's main thread writes a NOTIFICATION itself (bgp_write_notify,
 	 * e.g. at a hold timer's expiry): the waits are the I/O pthread's,
 	 * which only that pthread may cancel, and the session is closing. */
-	if (!bgp_pth_io || pthread_self() != bgp_pth_io->thread)
+	if (!bgp_pth_io || pthread_self() != bgp_pth_io->thread) {
+		bgpd_ha_relay_log_state(peer);
 		return;
+	}
 	if (reading) {
 		/* bgp_process_reads rearms its own wait when this returns. */
 		if (peer->t_write) {
