@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "frratomic.h"
 #include "linklist.h"
 #include "memory.h"
 #include "network.h"
@@ -78,8 +79,9 @@ static struct {
 	struct list *watches;	   /* active: mirrored sessions */
 	unsigned int lag_limit_ms; /* bgp ha standby-lag-limit */
 	/* Active: the sessions the last sweep found the standby could not
-	 * continue (told the standby with each STATUS). */
-	uint32_t unprotected;
+	 * continue (told the standby with each STATUS), and each one that
+	 * went on unprotected since (on bgpd's I/O pthread too). */
+	_Atomic uint32_t unprotected;
 	bool at_exit;		   /* the module's fini runs */
 	struct thread *t_pump;
 	struct thread *t_accept, *t_sweep;
@@ -257,6 +259,7 @@ static void tf_standby_word(struct thread *t)
 		}
 	if (ended) {
 		zlog_warn("frr-ha: %s: not protected: %s", peer->host, why);
+		bgpd_ha_tf_count_unprotected();
 		if (peer_established(peer))
 			bgp_io_rewait(peer);
 	}
@@ -300,6 +303,7 @@ static void tf_pump(struct thread *t)
 		if (!wake)
 			continue;
 		zlog_warn("frr-ha: %s: not protected: %s", peer->host, info.why);
+		bgpd_ha_tf_count_unprotected();
 		monotime(&moving);
 		bgp_io_rewait(peer);
 		moved_us += monotime_since(&moving, NULL);
@@ -397,6 +401,7 @@ void bgpd_ha_handover_session_up(struct peer *peer)
 	}
 	if (!hand_over(peer, why, sizeof(why))) {
 		zlog_warn("frr-ha: %s: not protected: %s", peer->host, why);
+		bgpd_ha_tf_count_unprotected();
 		unprotect(peer, why);
 		return;
 	}
@@ -407,7 +412,12 @@ void bgpd_ha_handover_session_up(struct peer *peer)
 /* The pair node's host op: what the last sweep counted. */
 static uint32_t host_sessions_unprotected(void *ctx)
 {
-	return ho.unprotected;
+	return atomic_load_explicit(&ho.unprotected, memory_order_relaxed);
+}
+
+void bgpd_ha_tf_count_unprotected(void)
+{
+	atomic_fetch_add_explicit(&ho.unprotected, 1, memory_order_relaxed);
 }
 
 void bgpd_ha_handover_host_ops(struct frr_ha_host_ops *ops)
@@ -432,7 +442,7 @@ static void tf_protect_sweep(struct thread *t)
 	thread_add_timer_msec(bgpd_ha_tf_master(), tf_protect_sweep, NULL,
 			      TF_PROTECT_SWEEP_MS, &ho.t_sweep);
 	if (bgpd_ha_tf_role() != FRR_HA_ROLE_ACTIVE) {
-		ho.unprotected = 0;
+		atomic_store_explicit(&ho.unprotected, 0, memory_order_relaxed);
 		return;
 	}
 	frr_ha_node_status(bgpd_ha_pair_node(), &status);
@@ -449,7 +459,8 @@ static void tf_protect_sweep(struct thread *t)
 			if (monotime_since(&start, NULL) > TF_SWEEP_BUDGET_MS * 1000) {
 				/* The rest at the next sweep; those not
 				 * looked at may be unprotected too. */
-				ho.unprotected = unprotected + 1;
+				atomic_store_explicit(&ho.unprotected, unprotected + 1,
+						      memory_order_relaxed);
 				return;
 			}
 			frr_with_mutex (&peer->io_mtx) {
@@ -469,7 +480,7 @@ static void tf_protect_sweep(struct thread *t)
 			} else
 				unprotect(peer, why);
 		}
-	ho.unprotected = unprotected;
+	atomic_store_explicit(&ho.unprotected, unprotected, memory_order_relaxed);
 }
 
 /* --- hand-over (standby): the hand-over socket ----------------------------------- */
