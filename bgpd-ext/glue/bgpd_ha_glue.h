@@ -227,9 +227,9 @@ bool bgpd_ha_tf_shadowed(struct peer *peer);
  * interval: while held, the session's keepalives wait too. */
 #define BGPD_HA_DEFAULT_LAG_LIMIT_MS 500
 unsigned int bgpd_ha_tf_lag_limit(void);
-/* A session went on unprotected: the active counts it at once for the
- * standby (its hand-over sweep recounts every second). Any pthread. */
-void bgpd_ha_tf_count_unprotected(void);
+/* A session went on unprotected: logged with why, and counted at once for
+ * the standby (the hand-over sweep recounts every second). Any pthread. */
+void bgpd_ha_tf_log_unprotected(struct peer *peer, const char *why);
 void bgpd_ha_tf_set_lag_limit(unsigned int ms);
 
 /* bgpd_ha_shadow.c: the standby's shadows. */

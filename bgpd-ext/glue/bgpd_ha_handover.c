@@ -258,8 +258,7 @@ static void tf_standby_word(struct thread *t)
 				  frr_ha_tap_standby_word_fd(bgpd_ha_taps(), w->fd) == w->word_fd;
 		}
 	if (ended) {
-		zlog_warn("frr-ha: %s: not protected: %s", peer->host, why);
-		bgpd_ha_tf_count_unprotected();
+		bgpd_ha_tf_log_unprotected(peer, why);
 		if (peer_established(peer))
 			bgp_io_rewait(peer);
 	}
@@ -302,8 +301,7 @@ static void tf_pump(struct thread *t)
 		}
 		if (!wake)
 			continue;
-		zlog_warn("frr-ha: %s: not protected: %s", peer->host, info.why);
-		bgpd_ha_tf_count_unprotected();
+		bgpd_ha_tf_log_unprotected(peer, info.why);
 		monotime(&moving);
 		bgp_io_rewait(peer);
 		moved_us += monotime_since(&moving, NULL);
@@ -400,8 +398,7 @@ void bgpd_ha_handover_session_up(struct peer *peer)
 		return;
 	}
 	if (!hand_over(peer, why, sizeof(why))) {
-		zlog_warn("frr-ha: %s: not protected: %s", peer->host, why);
-		bgpd_ha_tf_count_unprotected();
+		bgpd_ha_tf_log_unprotected(peer, why);
 		unprotect(peer, why);
 		return;
 	}
@@ -409,14 +406,16 @@ void bgpd_ha_handover_session_up(struct peer *peer)
 	watch_standby(peer);
 }
 
-/* The pair node's host op: what the last sweep counted. */
+/* The pair node's host op: what the last sweep counted, and each session
+ * that went on unprotected since. */
 static uint32_t host_sessions_unprotected(void *ctx)
 {
 	return atomic_load_explicit(&ho.unprotected, memory_order_relaxed);
 }
 
-void bgpd_ha_tf_count_unprotected(void)
+void bgpd_ha_tf_log_unprotected(struct peer *peer, const char *why)
 {
+	zlog_warn("frr-ha: %s: not protected: %s", peer->host, why);
 	atomic_fetch_add_explicit(&ho.unprotected, 1, memory_order_relaxed);
 }
 

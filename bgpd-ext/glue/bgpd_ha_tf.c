@@ -69,8 +69,7 @@ static void tf_lag_check(struct peer *peer, bool reading)
 	if (!frr_ha_tap_pump(tf.taps, peer->fd, bgpd_ha_tf_lag_limit(), 0))
 		return;
 	frr_ha_tap_info(tf.taps, peer->fd, &info);
-	zlog_warn("frr-ha: %s: not protected: %s", peer->host, info.why);
-	bgpd_ha_tf_count_unprotected();
+	bgpd_ha_tf_log_unprotected(peer, info.why);
 	/* bgpd's main thread writes a NOTIFICATION itself (bgp_write_notify,
 	 * e.g. at a hold timer's expiry): the waits are the I/O pthread's,
 	 * which only that pthread may cancel, and the session is closing. */

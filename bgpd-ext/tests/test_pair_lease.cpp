@@ -189,6 +189,17 @@ TEST_CASE("dual-RP: a cut channel silences the active at L(1-D) after its last g
     CHECK(b.switchovers()[0].reason == SwitchoverReason::PartnerLost);
 }
 
+// Cuts the channel and runs until b is active (3 s at most): the cut's time.
+static Millis cut_until_b_active(Harness &h)
+{
+    const Millis cut_at = h.now;
+    h.cut(h.wire.ends.begin()->first);
+    while (h.nodes[1]->role() != Role::Active && h.now < cut_at + 3000)
+        run_fine(h, 1);
+    REQUIRE(h.nodes[1]->role() == Role::Active);
+    return cut_at;
+}
+
 // The partner lost while the standby could not continue every session:
 // a death and a partition look alike from the standby, and taking over
 // would end those sessions even if the active lives on.
@@ -204,11 +215,7 @@ TEST_CASE("dual-RP: a standby that could not continue some of the lost active's 
     {
         run_fine(h, 200);
         CHECK(b.partner().sessions_unprotected == 0);
-        const Millis cut_at = h.now;
-        h.cut(h.wire.ends.begin()->first);
-        while (b.role() != Role::Active && h.now < cut_at + 3000)
-            run_fine(h, 1);
-        REQUIRE(b.role() == Role::Active);
+        const Millis cut_at = cut_until_b_active(h);
         CHECK(h.now < cut_at + detection + 100);
         CHECK_FALSE(h.hosts[1]->logged("twice the detection time"));
     }
@@ -217,11 +224,7 @@ TEST_CASE("dual-RP: a standby that could not continue some of the lost active's 
         h.hosts[0]->unprotected = 2;
         run_fine(h, 200);  // said with the next STATUS
         CHECK(b.partner().sessions_unprotected == 2);
-        const Millis cut_at = h.now;
-        h.cut(h.wire.ends.begin()->first);
-        while (b.role() != Role::Active && h.now < cut_at + 3000)
-            run_fine(h, 1);
-        REQUIRE(b.role() == Role::Active);
+        const Millis cut_at = cut_until_b_active(h);
         // Heard last within a heartbeat before the cut; the next tick after.
         CHECK(h.now >= cut_at - 100 + 2 * detection);
         CHECK(h.now < cut_at + 2 * detection + 100);

@@ -1079,9 +1079,7 @@ def test_active_host_death_continues_the_session_on_the_service_address():
         time.sleep(1)
     finally:
         capture.stop()
-    later = assert_service_peers_never_dropped()
-    assert later["messageStats"]["notificationsRecv"] == heard["messageStats"]["notificationsRecv"]
-    assert_service_wire_clean(capture, since="death")
+    assert_service_peers_untouched(heard, capture, since="death")
     # The dead host comes back and rejoins as standby.
     rpb.cmd("ip link set rpb-eth0 up && ip link set rpb-eth1 up")
     start_rp(rpb, "b")
@@ -1461,6 +1459,16 @@ def r3_churns():
         yield
 
 
+def assert_service_peers_untouched(heard, capture, since):
+    """Since `heard` (r3's view then): r3 and r4 were never dropped, r3 got
+    no NOTIFICATION, and their wires stayed clean from the capture's mark
+    `since` on."""
+    later = assert_service_peers_never_dropped()
+    assert (later["messageStats"]["notificationsRecv"]
+            == heard["messageStats"]["notificationsRecv"])
+    assert_service_wire_clean(capture, since=since)
+
+
 def assert_churn_went_through(heard, capture, label, since=None):
     """Since `heard` (r3's view then): r3 and r4 were never dropped, their
     wires stayed clean, and r3 sent at least 20 UPDATEs (the churn ran
@@ -1654,10 +1662,7 @@ def test_active_whose_main_thread_hangs_is_fenced_and_steps_down():
         time.sleep(1)
     finally:
         capture.stop()
-    later = assert_service_peers_never_dropped()
-    assert (later["messageStats"]["notificationsRecv"]
-            == heard["messageStats"]["notificationsRecv"])
-    assert_service_wire_clean(capture, since="hang")
+    assert_service_peers_untouched(heard, capture, since="hang")
 
 
 @contextmanager
@@ -1864,10 +1869,7 @@ def test_active_frozen_while_its_sessions_catch_up_keeps_the_role():
         time.sleep(1)
     finally:
         capture.stop()
-    later = assert_service_peers_never_dropped()
-    assert (later["messageStats"]["notificationsRecv"]
-            == heard["messageStats"]["notificationsRecv"])
-    assert_service_wire_clean(capture, since="freeze")
+    assert_service_peers_untouched(heard, capture, since="freeze")
 
 
 def test_flapping_channel_link_under_churn_drops_no_session():
