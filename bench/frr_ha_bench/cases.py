@@ -25,7 +25,7 @@ from .speakers import (
     start_peers,
     stop_peers,
 )
-from .router import R1, proc_cpu, proc_fds, proc_rss_mib, r1_bytes_from_feed
+from .router import R1, proc_cpu, proc_fds, proc_rss_mib, proc_thread_cpu, r1_bytes_from_feed
 from .table import generate, write_bird_static
 from .wire import Capture, ack_delays, analyse_wire
 
@@ -338,11 +338,18 @@ def replication_stats(r1, active):
 def load_table(r1, pid, standby=None, marks=None):
     """Withdraws the feed's table (static protocol off), then announces it
     again; returns (seconds until every peer holds it, CPU seconds of pid,
-    bytes mirrored to the standby, bytes r1 received from the feed).
+    bytes mirrored to the standby, bytes r1 received from the feed), and
+    with a standby its CPU seconds from the announcement until it is in
+    step: the whole process's and its send-log pthread's (the records of
+    what each peer holds).
     `marks`, a dict, gets the announcement's start and end ("t0", "t1")."""
     birdc("disable feed")
     wait("peers empty", lambda: peers_count(0), 1800, 0.2)
     time.sleep(1.0)
+    if standby:
+        wait("standby in step", lambda: r1.in_step(r1.active_rp, standby), 600, 0.2)
+        spid = r1.pid(standby)
+        s0, l0 = proc_cpu(spid), proc_thread_cpu(spid, SENDLOG_THREAD)
     cpu0, w0, b0 = proc_cpu(pid), mirrored(r1, standby), r1_feed_bytes(r1)
     t0 = time.time()
     birdc("enable feed")
@@ -354,7 +361,13 @@ def load_table(r1, pid, standby=None, marks=None):
         marks.update(t0=t0, t1=t1)
     if standby:
         wait("standby in step", lambda: r1.in_step(r1.active_rp, standby), 600, 0.2)
+        return (t1 - t0, cpu1 - cpu0, mirrored(r1, standby) - w0, r1_feed_bytes(r1) - b0,
+                proc_cpu(spid) - s0, proc_thread_cpu(spid, SENDLOG_THREAD) - l0)
     return (t1 - t0, cpu1 - cpu0, mirrored(r1, standby) - w0, r1_feed_bytes(r1) - b0)
+
+
+# The standby's send-log pthread, as bgpd_ha_sendlogs.c names it.
+SENDLOG_THREAD = "bgpd_ha_sendlog"
 
 
 def r1_feed_bytes(r1):
@@ -509,6 +522,10 @@ def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
                     wait("standby in step", lambda: r1.in_step(active, standby), 600, 0.2)
                     r1.active_rp = active
                     conv["with"].append(load_table(r1, r1.pid(active), standby))
+                    log(f"  load with the standby: {conv['with'][-1][0]:.2f} s, active CPU "
+                        f"{conv['with'][-1][1]:.2f} s, standby CPU until in step "
+                        f"{conv['with'][-1][4]:.2f} s (send-log pthread "
+                        f"{conv['with'][-1][5]:.2f} s)")
                     wait("standby in step", lambda: r1.in_step(active, standby), 600, 0.2)
                 else:
                     kill_pid(r1.pid(standby), signal.SIGKILL)

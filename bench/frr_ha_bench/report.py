@@ -46,6 +46,16 @@ def load_columns(c):
             f"{(cw / co if co else 0):.2f} | {fmt(ww / rb if rb else None, '', 2)}")
 
 
+def standby_cpu_column(c):
+    """The standby's CPU over the attached loads (load_table's last two),
+    median: the process's (its send-log pthread's)."""
+    loads = [x for x in c["with"] if len(x) > 5]
+    if not loads:
+        return "n/a"
+    return (f"{statistics.median(x[4] for x in loads):.2f} "
+            f"({statistics.median(x[5] for x in loads):.2f})")
+
+
 def host_death_table(results):
     """ha-dual: where each death's time went, by kind (the active's whole
     host, or its bgpd alone), p50 / p99 over the runs."""
@@ -219,8 +229,9 @@ def tables(results):
                  "active bgpd CPU s attached / without | ratio | bytes mirrored to the standby per "
                  "byte received from the feed | standby RSS / active RSS MiB | "
                  "ratio | standby from start: ready / in step s | stock FRR from start: has "
-                 "the table / peers have it s |")
-    lines.append("|" + "---|" * 10)
+                 "the table / peers have it s | standby bgpd CPU s from the announcement until "
+                 "in step (its send-log pthread) |")
+    lines.append("|" + "---|" * 11)
     for r in results:
         c = r.get("conv")
         if not c:
@@ -239,7 +250,8 @@ def tables(results):
         lines.append(
             f"| {size} | {conv} | "
             f"{r['rss_standby']:.0f} / {r['rss_active']:.0f} | "
-            f"{r['rss_standby'] / r['rss_active']:.2f} | {rj_s} | {ln_s} |")
+            f"{r['rss_standby'] / r['rss_active']:.2f} | {rj_s} | {ln_s} | "
+            f"{standby_cpu_column(c)} |")
     if any(r.get("conv_dual") for r in results):
         lines.append("\n### Dual-RP: the table loaded with the standby on another host / "
                      "without (frr-ha, streams over the data channel, writes gated)\n")
