@@ -26,7 +26,7 @@ inline std::string attr(std::uint8_t flags, std::uint8_t code, const std::string
 
 inline const std::string kOrigin = attr(0x40, 1, std::string("\x00", 1));
 inline const std::string kAsPath = attr(0x40, 2, std::string("\x02\x01\x00\x00\xfd\xea", 6));
-inline const std::string kNextHop = attr(0x40, 3, "\x0a\x00\x0c\x02");
+inline const std::string kNextHop = attr(0x40, 3, std::string("\x0a\x00\x0c\x02", 4));
 inline const std::string kMed = attr(0x80, 4, std::string("\x00\x00\x00\x07", 4));
 
 inline std::string v4(std::uint8_t a, std::uint8_t b, std::uint8_t c) { return {24, char(a), char(b), char(c)}; }
