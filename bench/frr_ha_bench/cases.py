@@ -353,12 +353,16 @@ def load_table(r1, pid, standby=None, marks=None):
     cpu0, w0, b0 = proc_cpu(pid), mirrored(r1, standby), r1_feed_bytes(r1)
     t0 = time.time()
     birdc("enable feed")
-    wait("peers full", lambda: peers_full(r1.prefixes, r1.peers), 1800,
+    full_at = {}
+    wait("peers full", lambda: peers_full(r1.prefixes, r1.peers, full_at), 1800,
          0.05 if r1.peers <= 100 else 0.2)
     t1 = time.time()
     cpu1 = proc_cpu(pid)
     if marks is not None:
         marks.update(t0=t0, t1=t1)
+    # how far apart the peers got the table: the first peer full, from t0
+    log(f"  load: every peer full {t1 - t0:.2f} s, the first "
+        f"{min(full_at.values(), default=t1) - t0:.2f} s")
     if standby:
         wait("standby in step", lambda: r1.in_step(r1.active_rp, standby), 600, 0.2)
         return (t1 - t0, cpu1 - cpu0, mirrored(r1, standby) - w0, r1_feed_bytes(r1) - b0,

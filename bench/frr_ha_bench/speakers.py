@@ -360,8 +360,15 @@ def peer_view(counts=False):
     return gobgp_neighbors()
 
 
-def peers_full(prefixes, peers=None):
+def peers_full(prefixes, peers=None, full_at=None):
+    """Whether every peer holds the full table; full_at (a dict), when
+    given, gets the time each peer was first seen holding it."""
     v = peer_view(counts=True)
+    if full_at is not None:
+        now = time.time()
+        for addr, x in v.items():
+            if x["state"] == 6 and x["accepted"] == prefixes:
+                full_at.setdefault(addr, now)
     if peers is not None and len(v) != peers:
         return False
     return bool(v) and all(x["state"] == 6 and x["accepted"] == prefixes for x in v.values())
