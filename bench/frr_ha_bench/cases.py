@@ -117,6 +117,8 @@ class Churn(threading.Thread):
 # alike: an RP gives the heap the load freed back to the kernel 5 to 10 s
 # after it stopped growing (bgpd-ext/glue/bgpd_ha_memory.c).
 SETTLE_S = 11.0
+# The standby's send-log pthread, as bgpd_ha_sendlogs.c names it.
+SENDLOG_THREAD = "bgpd_ha_sendlog"
 
 
 def same_since(a, b):
@@ -368,10 +370,6 @@ def load_table(r1, pid, standby=None, marks=None):
         return (t1 - t0, cpu1 - cpu0, mirrored(r1, standby) - w0, r1_feed_bytes(r1) - b0,
                 proc_cpu(spid) - s0, proc_thread_cpu(spid, SENDLOG_THREAD) - l0)
     return (t1 - t0, cpu1 - cpu0, mirrored(r1, standby) - w0, r1_feed_bytes(r1) - b0)
-
-
-# The standby's send-log pthread, as bgpd_ha_sendlogs.c names it.
-SENDLOG_THREAD = "bgpd_ha_sendlog"
 
 
 def r1_feed_bytes(r1):

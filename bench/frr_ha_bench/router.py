@@ -254,30 +254,34 @@ class R1:
         return len(ns) == len(na)
 
 
+def stat_cpu(path):
+    """(comm, CPU seconds: utime + stime) of a /proc stat file."""
+    with open(path) as f:
+        head, rest = f.read().rsplit(")", 1)
+    fields = rest.split()
+    return head.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def proc_cpu(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return stat_cpu(f"/proc/{pid}/stat")[1]
 
 
 def proc_thread_cpu(pid, name):
     """CPU seconds of pid's threads called name (comm, as frr_pthread sets
     it), 0 when none is."""
-    total = 0
+    total = 0.0
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        return 0.0
+        return total
     for tid in tasks:
         try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                head, rest = f.read().rsplit(")", 1)
+            comm, cpu = stat_cpu(f"/proc/{pid}/task/{tid}/stat")
         except OSError:
             continue
-        if head.split("(", 1)[1] == name:
-            fields = rest.split()
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        if comm == name:
+            total += cpu
+    return total
 
 
 def proc_fds(pid):
