@@ -363,13 +363,16 @@ def load_table(r1, pid, standby=None, marks=None):
     if marks is not None:
         marks.update(t0=t0, t1=t1)
     # how far apart the peers got the table: the first peer full, from t0
-    log(f"  load: every peer full {t1 - t0:.2f} s, the first "
-        f"{min(full_at.values(), default=t1) - t0:.2f} s")
+    said = (f"  load: every peer full {t1 - t0:.2f} s, the first "
+            f"{min(full_at.values(), default=t1) - t0:.2f} s, active CPU {cpu1 - cpu0:.2f} s")
+    standby_cpu = ()
     if standby:
         wait("standby in step", lambda: r1.in_step(r1.active_rp, standby), 600, 0.2)
-        return (t1 - t0, cpu1 - cpu0, mirrored(r1, standby) - w0, r1_feed_bytes(r1) - b0,
-                proc_cpu(spid) - s0, proc_thread_cpu(spid, SENDLOG_THREAD) - l0)
-    return (t1 - t0, cpu1 - cpu0, mirrored(r1, standby) - w0, r1_feed_bytes(r1) - b0)
+        standby_cpu = (proc_cpu(spid) - s0, proc_thread_cpu(spid, SENDLOG_THREAD) - l0)
+        said += (f", standby CPU until in step {standby_cpu[0]:.2f} s "
+                 f"(send-log pthread {standby_cpu[1]:.2f} s)")
+    log(said)
+    return (t1 - t0, cpu1 - cpu0, mirrored(r1, standby) - w0, r1_feed_bytes(r1) - b0) + standby_cpu
 
 
 def r1_feed_bytes(r1):
@@ -524,10 +527,6 @@ def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
                     wait("standby in step", lambda: r1.in_step(active, standby), 600, 0.2)
                     r1.active_rp = active
                     conv["with"].append(load_table(r1, r1.pid(active), standby))
-                    log(f"  load with the standby: {conv['with'][-1][0]:.2f} s, active CPU "
-                        f"{conv['with'][-1][1]:.2f} s, standby CPU until in step "
-                        f"{conv['with'][-1][4]:.2f} s (send-log pthread "
-                        f"{conv['with'][-1][5]:.2f} s)")
                     wait("standby in step", lambda: r1.in_step(active, standby), 600, 0.2)
                 else:
                     kill_pid(r1.pid(standby), signal.SIGKILL)

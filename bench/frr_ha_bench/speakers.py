@@ -364,14 +364,14 @@ def peers_full(prefixes, peers=None, full_at=None):
     """Whether every peer holds the full table; full_at (a dict), when
     given, gets the time each peer was first seen holding it."""
     v = peer_view(counts=True)
+    full = [addr for addr, x in v.items() if x["state"] == 6 and x["accepted"] == prefixes]
     if full_at is not None:
         now = time.time()
-        for addr, x in v.items():
-            if x["state"] == 6 and x["accepted"] == prefixes:
-                full_at.setdefault(addr, now)
+        for addr in full:
+            full_at.setdefault(addr, now)
     if peers is not None and len(v) != peers:
         return False
-    return bool(v) and all(x["state"] == 6 and x["accepted"] == prefixes for x in v.values())
+    return bool(v) and len(full) == len(v)
 
 
 def peers_count(count):
