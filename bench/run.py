@@ -153,7 +153,7 @@ def main():
         if "ha-dual" in (args.cases or s[3]).split(",") and (s[0] != 4 or args.peers != "bird"):
             sys.exit("ha-dual: IPv4 sizes and --peers bird (its sessions share the pair's one "
                      "service address, and one gobgpd has one session per neighbor address)")
-    repeats = args.repeats or (10 if args.full else 5)
+    repeats = args.repeats if args.repeats is not None else (10 if args.full else 5)
     # Descriptors: per session the active holds 3 and the standby 4 (the
     # TCP socket and the session's links to the partner; `fds` in
     # results.json), stock bgpd 1. FRR sizes its event tables from
