@@ -127,6 +127,9 @@ def main():
                     help="the feed sends a generated table of realistic shape (prefix "
                     "lengths, AS paths, communities; frr_ha_bench/table.py) with this many "
                     "distinct attribute sets, instead of host routes sharing one")
+    ap.add_argument("--standby-after-load", action="store_true",
+                    help="start the pair's standby once the active alone has loaded every "
+                    "peer (and time its join), instead of both RPs at once")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                   "results"))
     args = ap.parse_args()
@@ -135,6 +138,7 @@ def main():
     set_peers_mode(args.peers)
     HA_OPTIONS["hang_detection"] = args.hang_detection
     HA_OPTIONS["lag_limit"] = args.lag_limit
+    HA_OPTIONS["standby_after_load"] = args.standby_after_load
     interval, multiplier = (int(x) for x in args.heartbeat.split(":"))
     HA_OPTIONS["heartbeat"] = (interval, multiplier)
     for tool in (("gobgpd", "gobgp") if args.peers == "gobgp" else ()) + \

@@ -25,7 +25,8 @@ from .speakers import (
     start_peers,
     stop_peers,
 )
-from .router import R1, proc_cpu, proc_fds, proc_rss_mib, proc_thread_cpu, r1_bytes_from_feed
+from .router import (HA_OPTIONS, R1, proc_cpu, proc_fds, proc_rss_mib, proc_thread_cpu,
+                     r1_bytes_from_feed)
 from .table import generate, write_bird_static
 from .wire import Capture, ack_delays, analyse_wire
 
@@ -500,9 +501,22 @@ def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
     r1.start_zebra()
     t0 = time.time()
     r1.start_bgpd("a")
-    r1.start_bgpd("b")
+    later = HA_OPTIONS["standby_after_load"] and case != "ha-dual"
+    if not later:
+        r1.start_bgpd("b")
     wait("peers full", lambda: peers_full(prefixes, peers), 1800, 0.5)
     out.setdefault("first_load", {})[case] = time.time() - t0
+    if later:
+        # the active carried the first load alone; the standby joins now
+        log(f"  {case}: first load by rp a alone {time.time() - t0:.1f} s")
+        t0 = time.time()
+        r1.start_bgpd("b")
+        wait("ready", lambda: r1.ha_json("b").get("ready"), 600, 0.05)
+        t1 = time.time()
+        wait("standby in step", lambda: r1.in_step("a", "b"), 3600, 0.2)
+        out.setdefault("join_after_load", {})[case] = (t1 - t0, time.time() - t0)
+        log(f"  {case}: rp b joined after the load: ready {t1 - t0:.2f} s, "
+            f"in step {time.time() - t0:.1f} s")
     # Started together, either RP may win the election (the one whose
     # configuration loads first): ask, do not assume.
     wait("an active RP", lambda: "active" in (r1.ha_json("a").get("role"),

@@ -39,7 +39,8 @@ from .topology import HOST_LINKS, host_links
 # `bgp ha hang-detection` of the pair (None: the module's default, 3000 ms)
 # `bgp ha heartbeat interval I multiplier M`: the detection time is I x M
 # `bgp ha standby-lag-limit` (None: the module's default, 500 ms)
-HA_OPTIONS = {"hang_detection": None, "heartbeat": (300, 5), "lag_limit": None}
+HA_OPTIONS = {"hang_detection": None, "heartbeat": (300, 5), "lag_limit": None,
+              "standby_after_load": False}
 
 
 def r1_conf(af, peers, case, logfile, peer_timers=(KEEPALIVE, HOLD)):
