@@ -566,7 +566,7 @@ def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
             r1.start_bgpd(standby)
             wait("ready", lambda: r1.ha_json(standby).get("ready"), 600, 0.05)
             t1 = time.time()
-            # 100 x 1M: a joining standby takes tens of minutes here
+            # grows with sessions x prefixes: about 2 minutes at 100 x 1M here
             wait("in step", lambda: r1.in_step(active, standby), 3600, 0.05)
             rejoin.append((t1 - t0, time.time() - t0))
         out["rejoin"] = rejoin

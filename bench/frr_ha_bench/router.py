@@ -39,6 +39,7 @@ from .topology import HOST_LINKS, host_links
 # `bgp ha hang-detection` of the pair (None: the module's default, 3000 ms)
 # `bgp ha heartbeat interval I multiplier M`: the detection time is I x M
 # `bgp ha standby-lag-limit` (None: the module's default, 500 ms)
+# standby_after_load: rp b starts once rp a alone has loaded every peer
 HA_OPTIONS = {"hang_detection": None, "heartbeat": (300, 5), "lag_limit": None,
               "standby_after_load": False}
 
