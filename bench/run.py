@@ -129,7 +129,7 @@ def main():
                     "distinct attribute sets, instead of host routes sharing one")
     ap.add_argument("--standby-after-load", action="store_true",
                     help="start the pair's standby once the active alone has loaded every "
-                    "peer (and time its join), instead of both RPs at once")
+                    "peer (and time its join), instead of both RPs at once; not for ha-dual")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                   "results"))
     args = ap.parse_args()

@@ -496,6 +496,18 @@ def run_dual_case(r1, active, standby, repeats, conv_repeats, out):
     return runs
 
 
+def join(r1, active, standby):
+    """Start `standby` from scratch: seconds until it is ready and until
+    it is in step (which grows with sessions x prefixes: about 2 minutes
+    at 100 x 1M here)."""
+    t0 = time.time()
+    r1.start_bgpd(standby)
+    wait("ready", lambda: r1.ha_json(standby).get("ready"), 600, 0.05)
+    t1 = time.time()
+    wait("in step", lambda: r1.in_step(active, standby), 3600, 0.05)
+    return t1 - t0, time.time() - t0
+
+
 def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
     r1 = R1(af, peers, prefixes, case)
     r1.start_zebra()
@@ -509,14 +521,9 @@ def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
     if later:
         # the active carried the first load alone; the standby joins now
         log(f"  {case}: first load by rp a alone {time.time() - t0:.1f} s")
-        t0 = time.time()
-        r1.start_bgpd("b")
-        wait("ready", lambda: r1.ha_json("b").get("ready"), 600, 0.05)
-        t1 = time.time()
-        wait("standby in step", lambda: r1.in_step("a", "b"), 3600, 0.2)
-        out.setdefault("join_after_load", {})[case] = (t1 - t0, time.time() - t0)
-        log(f"  {case}: rp b joined after the load: ready {t1 - t0:.2f} s, "
-            f"in step {time.time() - t0:.1f} s")
+        joined = out.setdefault("join_after_load", {})[case] = join(r1, "a", "b")
+        log(f"  {case}: rp b joined after the load: ready {joined[0]:.2f} s, "
+            f"in step {joined[1]:.1f} s")
     # Started together, either RP may win the election (the one whose
     # configuration loads first): ask, do not assume.
     wait("an active RP", lambda: "active" in (r1.ha_json("a").get("role"),
@@ -562,13 +569,7 @@ def run_ha_case(af, peers, prefixes, case, repeats, conv_repeats, out):
         for _ in range(max(1, conv_repeats)):
             kill_pid(r1.pid(standby), signal.SIGKILL)
             time.sleep(1.0)
-            t0 = time.time()
-            r1.start_bgpd(standby)
-            wait("ready", lambda: r1.ha_json(standby).get("ready"), 600, 0.05)
-            t1 = time.time()
-            # grows with sessions x prefixes: about 2 minutes at 100 x 1M here
-            wait("in step", lambda: r1.in_step(active, standby), 3600, 0.05)
-            rejoin.append((t1 - t0, time.time() - t0))
+            rejoin.append(join(r1, active, standby))
         out["rejoin"] = rejoin
     runs = []
     planned = case == "ha-tf-planned"
